@@ -1,0 +1,30 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // Only the binance adapter may talk to the exchange client library.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['binance', 'ccxt'],
+              message: 'only src/exchange/binance may import the exchange client',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/exchange/binance/**', 'test/exchange/**'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+);

@@ -1,0 +1,112 @@
+/**
+ * The exchange port. Services depend on this interface only; `binance/` implements it for
+ * Binance USD-M futures (the one module that imports an exchange client library), and tests
+ * may use a recording double. Quantities and prices cross the port as decimal strings where
+ * they go to the exchange, and as numbers where they are only compared.
+ */
+
+export interface SymbolRules {
+  symbol: string;
+  /** LOT_SIZE / MARKET_LOT_SIZE step for MARKET orders (decimal string, e.g. "0.001"). */
+  stepSize: string;
+  minQty: string;
+  maxQty: string;
+  /** PRICE_FILTER tickSize (decimal string). */
+  tickSize: string;
+  /** MIN_NOTIONAL notional (decimal string); reduce-only orders are exempt on Binance. */
+  minNotional: string;
+}
+
+export interface Position {
+  symbol: string;
+  /** Signed amount: > 0 long, < 0 short, 0 flat (parsed from the exchange's `positionAmt`). */
+  amount: number;
+  /** The exchange's own decimal string for `positionAmt`. */
+  amountText: string;
+  entryPrice: number;
+  markPrice: number;
+  unrealizedPnl: number;
+  leverage: number | null;
+  /** Exchange `updateTime` (ms), 0 when unknown. */
+  updateTime: number;
+}
+
+export interface OrderFill {
+  orderId: string;
+  clientOrderId: string;
+  symbol: string;
+  side: 'BUY' | 'SELL';
+  status: string;
+  origQty: string;
+  executedQty: string;
+  avgPrice: string;
+  reduceOnly: boolean;
+}
+
+export interface MarketReduceRequest {
+  symbol: string;
+  side: 'BUY' | 'SELL';
+  /** Already rounded down to the step size. */
+  quantity: string;
+  /** Deterministic per plan step; see clientOrderIdFor(). */
+  clientOrderId: string;
+}
+
+export interface StopLossRequest {
+  symbol: string;
+  /** The side that closes the position: SELL for a long, BUY for a short. */
+  side: 'BUY' | 'SELL';
+  triggerPrice: string;
+  clientAlgoId: string;
+}
+
+/**
+ * Order outcome. `unknown` means the exchange may or may not have the order (timeout, 5XX,
+ * 503 unknown status) and the follow-up query could not settle it: callers must not resend.
+ */
+export type OrderOutcome =
+  | { kind: 'filled'; order: OrderFill; recovered: boolean }
+  | { kind: 'accepted'; order: OrderFill; recovered: boolean }
+  | { kind: 'rejected'; reason: string; code: number | null; message: string }
+  | { kind: 'unknown'; reason: string; message: string };
+
+export type StopOutcome =
+  | { kind: 'placed'; algoId: string; clientAlgoId: string; replaced: string[] }
+  | { kind: 'rejected'; reason: string; code: number | null; message: string }
+  | { kind: 'unknown'; reason: string; message: string };
+
+/** Thrown by read calls; `reason` is a short stable snake_case code (see error mapping). */
+export class ExchangeError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly code: number | null = null,
+    readonly httpStatus: number | null = null,
+  ) {
+    super(message);
+    this.name = 'ExchangeError';
+  }
+}
+
+export interface ExchangePort {
+  symbolRules(symbol: string): Promise<SymbolRules>;
+  /** The position of one symbol (one-way mode); a flat symbol has amount 0. */
+  position(symbol: string): Promise<Position>;
+  positions(symbols: string[]): Promise<Position[]>;
+  markPrice(symbol: string): Promise<number>;
+  /** Exactly-once per clientOrderId: queries before any resend, never sends twice. */
+  placeReduceOnlyMarket(req: MarketReduceRequest): Promise<OrderOutcome>;
+  /** Places a reduce-only stop (algo endpoint), cancelling our earlier stops for the symbol. */
+  placeStopLoss(req: StopLossRequest): Promise<StopOutcome>;
+  findOrder(symbol: string, clientOrderId: string): Promise<OrderFill | null>;
+  close(): Promise<void>;
+}
+
+/**
+ * Deterministic client order id for a plan step: `qa-<planId>-<step>` trimmed to the charset
+ * `^[.A-Z:/a-z0-9_-]{1,36}$`. Same plan and step → same id, so a resend is recognisable.
+ */
+export function clientOrderIdFor(planId: string, step: string): string {
+  const clean = `${planId}-${step}`.replace(/[^.A-Z:/a-z0-9_-]/g, '_');
+  return `qa-${clean}`.slice(0, 36);
+}

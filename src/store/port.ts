@@ -1,0 +1,139 @@
+/**
+ * The store port: everything the services need from Redis, as a small typed surface.
+ * Two adapters implement it: `redis/` (ioredis, Lua scripts in `redis/lua/`) and `memory/`
+ * (embedded mode: demo and single-process runs). One contract suite (test/store) runs against both.
+ *
+ * Keys come from `keys.ts` only. Atomic operations are one Lua file each in Redis and one
+ * method each here; the memory adapter implements the same semantics in-process.
+ */
+import type { KeySpace } from './keys.js';
+
+export interface StreamEntry {
+  id: string;
+  fields: Record<string, string>;
+}
+
+export interface GroupInfo {
+  name: string;
+  consumers: number;
+  pending: number;
+  lastDeliveredId: string;
+  /** Entries not yet delivered to the group (null when the server cannot tell). */
+  lag: number | null;
+}
+
+export interface SetOptions {
+  ttlSec?: number;
+  /** Only set when the key does not exist (SET NX). */
+  nx?: boolean;
+}
+
+/**
+ * Outcome of consuming a set of permits atomically (all or nothing).
+ * - `consumed`: every key existed; all were deleted in one step; `bodies[i]` belongs to `keys[i]`.
+ * - `missing`: at least one key was absent; nothing was deleted; `ttlMs[i]` is PTTL of `keys[i]`
+ *   (-2 absent, -1 no expiry).
+ * - `consumed_elsewhere`: the receipt shows another attempt (another token) consumed this set.
+ * Calling again with the same receipt key and token after an ambiguous failure (timeout, dropped
+ * connection) returns the original `consumed` outcome: the call is idempotent.
+ */
+export type ConsumeOutcome =
+  | { kind: 'consumed'; bodies: string[]; replayed: boolean }
+  | { kind: 'missing'; ttlMs: number[] }
+  | { kind: 'consumed_elsewhere' };
+
+export interface KeyChange {
+  key: string;
+  /** Redis event name: set, hset, del, expired, ... */
+  event: string;
+}
+
+export type Unsubscribe = () => Promise<void>;
+
+export interface Store {
+  readonly keys: KeySpace;
+  readonly kind: 'redis' | 'memory';
+
+  // strings
+  get(key: string): Promise<string | null>;
+  mget(keys: string[]): Promise<(string | null)[]>;
+  /** Returns false when `nx` was asked and the key existed. */
+  set(key: string, value: string, opts?: SetOptions): Promise<boolean>;
+  del(keys: string[]): Promise<number>;
+  /** Milliseconds to live: -2 when absent, -1 when no expiry. */
+  pttl(key: string): Promise<number>;
+  exists(key: string): Promise<boolean>;
+
+  // hashes
+  hgetall(key: string): Promise<Record<string, string>>;
+  /** HSET then, when ttlSec is given, EXPIRE, in one round trip. */
+  hset(key: string, fields: Record<string, string>, ttlSec?: number): Promise<void>;
+
+  // lists
+  lrange(key: string, start: number, stop: number): Promise<string[]>;
+
+  // streams
+  /** XADD with `MAXLEN ~ maxLen` when given. Returns the entry id. */
+  xadd(stream: string, fields: Record<string, string>, maxLen?: number): Promise<string>;
+  xrange(stream: string, start: string, end: string, count?: number): Promise<StreamEntry[]>;
+  xrevrange(stream: string, end: string, start: string, count?: number): Promise<StreamEntry[]>;
+  xlen(stream: string): Promise<number>;
+  /** XGROUP CREATE ... MKSTREAM; an existing group is left as it is. */
+  createGroup(stream: string, group: string, startId?: string): Promise<void>;
+  /**
+   * XREADGROUP ... STREAMS stream '>' (new entries). With blockMs > 0 the call blocks on a
+   * connection dedicated to this consumer, never on the shared command connection.
+   */
+  readGroup(
+    stream: string,
+    group: string,
+    consumer: string,
+    opts: { count: number; blockMs: number },
+  ): Promise<StreamEntry[]>;
+  /** This consumer's own pending entries (XREADGROUP with id 0), e.g. after a restart. */
+  readOwnPending(stream: string, group: string, consumer: string, count: number): Promise<StreamEntry[]>;
+  ack(stream: string, group: string, ids: string[]): Promise<number>;
+  /** XAUTOCLAIM entries idle longer than minIdleMs to this consumer (dead consumers' work). */
+  autoClaim(
+    stream: string,
+    group: string,
+    consumer: string,
+    minIdleMs: number,
+    count: number,
+  ): Promise<StreamEntry[]>;
+  groups(stream: string): Promise<GroupInfo[]>;
+
+  // atomic operations (one Lua script each in Redis)
+  /** consumePermits: all-or-nothing consume of `permitKeys`, idempotent per (receiptKey, token). */
+  consumePermits(
+    permitKeys: string[],
+    receiptKey: string,
+    token: string,
+    receiptTtlSec: number,
+  ): Promise<ConsumeOutcome>;
+  /**
+   * publishOnce: SET marker NX EX markerTtlSec, and only if it was set, XADD the entry
+   * (MAXLEN ~ maxLen). Returns the entry id, or null when the marker already existed.
+   */
+  publishOnce(
+    markerKey: string,
+    markerTtlSec: number,
+    stream: string,
+    fields: Record<string, string>,
+    maxLen: number,
+  ): Promise<string | null>;
+
+  // change notifications
+  /**
+   * Calls `onChange` for writes to keys matching the glob `pattern` (Redis keyspace
+   * notifications, subscribed on a dedicated connection; in memory: in-process events).
+   * Best effort: callers keep a polling fallback. `notificationsActive()` says whether the
+   * server delivers them (false when notify-keyspace-events could not be enabled).
+   */
+  onKeyChange(pattern: string, onChange: (change: KeyChange) => void): Promise<Unsubscribe>;
+  notificationsActive(): boolean;
+
+  /** Server time in ms (Redis TIME; memory: the injected clock). */
+  serverTimeMs(): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,145 @@
+/**
+ * A recording exchange double honouring ExchangePort: positions and rules set by the test,
+ * every call recorded, MARKET reduce-only orders filled at the mark price, and per-call failure
+ * hooks. Services are also tested against the paper exchange; this double keeps unit tests fast.
+ */
+import {
+  ExchangeError,
+  type ExchangePort,
+  type MarketReduceRequest,
+  type OrderFill,
+  type OrderOutcome,
+  type Position,
+  type StopLossRequest,
+  type StopOutcome,
+  type SymbolRules,
+} from '../../src/exchange/port.js';
+
+export interface RecordedCall {
+  method: string;
+  args: unknown[];
+}
+
+const DEFAULT_RULES: Record<string, Partial<SymbolRules>> = {
+  BTCUSDT: { stepSize: '0.001', minQty: '0.001', tickSize: '0.1' },
+  ETHUSDT: { stepSize: '0.001', minQty: '0.001', tickSize: '0.01' },
+  SOLUSDT: { stepSize: '1', minQty: '1', tickSize: '0.01' },
+};
+
+export class FakeExchange implements ExchangePort {
+  readonly calls: RecordedCall[] = [];
+  readonly orders: OrderFill[] = [];
+  readonly stops: StopLossRequest[] = [];
+  private readonly amounts = new Map<string, number>();
+  private readonly marks = new Map<string, number>();
+  private nextId = 1;
+  /** Set to make the next calls of a method fail (ExchangeError with this reason). */
+  failWith: Partial<Record<keyof ExchangePort, string>> = {};
+
+  constructor(positions: Record<string, number> = {}, marks: Record<string, number> = {}) {
+    for (const [s, a] of Object.entries(positions)) this.amounts.set(s, a);
+    for (const [s, m] of Object.entries(marks)) this.marks.set(s, m);
+  }
+
+  setPosition(symbol: string, amount: number): void {
+    this.amounts.set(symbol, amount);
+  }
+
+  setMark(symbol: string, mark: number): void {
+    this.marks.set(symbol, mark);
+  }
+
+  private record(method: keyof ExchangePort, args: unknown[]): void {
+    this.calls.push({ method, args });
+    const reason = this.failWith[method];
+    if (reason) throw new ExchangeError(reason, `fake failure: ${reason}`);
+  }
+
+  async symbolRules(symbol: string): Promise<SymbolRules> {
+    this.record('symbolRules', [symbol]);
+    const r = DEFAULT_RULES[symbol];
+    if (!r) throw new ExchangeError('invalid_symbol', `unknown symbol ${symbol}`, -1121, 400);
+    return {
+      symbol,
+      stepSize: '0.001',
+      minQty: '0.001',
+      maxQty: '1000',
+      tickSize: '0.01',
+      minNotional: '5',
+      ...r,
+    };
+  }
+
+  async position(symbol: string): Promise<Position> {
+    this.record('position', [symbol]);
+    return this.snapshot(symbol);
+  }
+
+  async positions(symbols: string[]): Promise<Position[]> {
+    this.record('positions', [symbols]);
+    return symbols.map((s) => this.snapshot(s));
+  }
+
+  async markPrice(symbol: string): Promise<number> {
+    this.record('markPrice', [symbol]);
+    return this.marks.get(symbol) ?? 100;
+  }
+
+  async placeReduceOnlyMarket(req: MarketReduceRequest): Promise<OrderOutcome> {
+    this.record('placeReduceOnlyMarket', [req]);
+    const amt = this.amounts.get(req.symbol) ?? 0;
+    const qty = Number(req.quantity);
+    const reduces = (amt > 0 && req.side === 'SELL') || (amt < 0 && req.side === 'BUY');
+    if (!reduces || qty > Math.abs(amt) + 1e-12) {
+      return {
+        kind: 'rejected',
+        reason: 'reduce_only_rejected',
+        code: -2022,
+        message: 'ReduceOnly Order is rejected.',
+      };
+    }
+    this.amounts.set(req.symbol, amt + (req.side === 'BUY' ? qty : -qty));
+    const order: OrderFill = {
+      orderId: String(this.nextId++),
+      clientOrderId: req.clientOrderId,
+      symbol: req.symbol,
+      side: req.side,
+      status: 'FILLED',
+      origQty: req.quantity,
+      executedQty: req.quantity,
+      avgPrice: String(this.marks.get(req.symbol) ?? 100),
+      reduceOnly: true,
+    };
+    this.orders.push(order);
+    return { kind: 'filled', order, recovered: false };
+  }
+
+  async placeStopLoss(req: StopLossRequest): Promise<StopOutcome> {
+    this.record('placeStopLoss', [req]);
+    const replaced = this.stops.filter((s) => s.symbol === req.symbol).map((s) => s.clientAlgoId);
+    this.stops.splice(0, this.stops.length, ...this.stops.filter((s) => s.symbol !== req.symbol), req);
+    return { kind: 'placed', algoId: String(this.nextId++), clientAlgoId: req.clientAlgoId, replaced };
+  }
+
+  async findOrder(symbol: string, clientOrderId: string): Promise<OrderFill | null> {
+    this.record('findOrder', [symbol, clientOrderId]);
+    return this.orders.find((o) => o.symbol === symbol && o.clientOrderId === clientOrderId) ?? null;
+  }
+
+  async close(): Promise<void> {}
+
+  private snapshot(symbol: string): Position {
+    const amount = this.amounts.get(symbol) ?? 0;
+    const mark = this.marks.get(symbol) ?? 100;
+    return {
+      symbol,
+      amount,
+      amountText: String(amount),
+      entryPrice: mark,
+      markPrice: mark,
+      unrealizedPnl: 0,
+      leverage: 10,
+      updateTime: 0,
+    };
+  }
+}
