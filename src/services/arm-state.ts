@@ -1,0 +1,84 @@
+/**
+ * The live arm state: one hash (`keys.armState()`) read by the apply layer for every plan and
+ * flipped by operators (`quantum-apply arm|disarm`) or by the governor's auto-disarm.
+ * An absent hash means armed (the fleet has no such key); anything unreadable fails closed.
+ */
+import type { Store } from '../store/port.js';
+
+export interface ArmState {
+  armed: boolean;
+  reason: string;
+  by: string;
+  /** Unix epoch milliseconds of the last change (0 when never set). */
+  at: number;
+}
+
+export const ARM_STATE_INVALID = 'arm_state_invalid';
+const EVENTS_MAXLEN = 10_000;
+
+const DEFAULT_STATE: ArmState = { armed: true, reason: 'default', by: '', at: 0 };
+
+function parseArmed(v: string | undefined): boolean | null {
+  if (v === undefined) return null;
+  const t = v.trim().toLowerCase();
+  if (t === 'true' || t === '1') return true;
+  if (t === 'false' || t === '0') return false;
+  return null;
+}
+
+/** Pure: a stored hash → arm state; garbage → not armed (`arm_state_invalid`). */
+export function parseArmState(h: Record<string, string>): ArmState {
+  if (Object.keys(h).length === 0) return { ...DEFAULT_STATE };
+  const armed = parseArmed(h.armed);
+  const at = h.at === undefined ? 0 : Number(h.at);
+  if (armed === null || !Number.isFinite(at) || at < 0) {
+    return { armed: false, reason: ARM_STATE_INVALID, by: '', at: 0 };
+  }
+  return { armed, reason: (h.reason ?? '').slice(0, 200), by: (h.by ?? '').slice(0, 100), at };
+}
+
+/** Reads the arm state; a read failure or a malformed hash fails closed (not armed). */
+export async function readArmState(store: Store): Promise<ArmState> {
+  try {
+    return parseArmState(await store.hgetall(store.keys.armState()));
+  } catch {
+    return { armed: false, reason: ARM_STATE_INVALID, by: '', at: 0 };
+  }
+}
+
+export interface ArmChange {
+  armed: boolean;
+  reason: string;
+  by: string;
+  atMs: number;
+  /** Extra context for the governor event (JSON-serialisable). */
+  context?: Record<string, unknown>;
+}
+
+/** Writes the arm state, then records the change on the governor events stream. */
+export async function setArmState(store: Store, change: ArmChange): Promise<ArmState> {
+  const state: ArmState = {
+    armed: change.armed,
+    reason: change.reason,
+    by: change.by,
+    at: change.atMs,
+  };
+  await store.hset(store.keys.armState(), {
+    armed: state.armed ? 'true' : 'false',
+    reason: state.reason,
+    by: state.by,
+    at: String(state.at),
+  });
+  await store.xadd(
+    store.keys.governorEvents(),
+    {
+      event: state.armed ? 'ARMED' : 'DISARMED',
+      reason: state.reason,
+      context: JSON.stringify({ by: state.by, ...(change.context ?? {}) }),
+      timestamp: (state.at / 1000).toFixed(3),
+      action_taken: state.armed ? 'armed' : 'disarmed',
+    },
+    EVENTS_MAXLEN,
+  );
+  return state;
+}
