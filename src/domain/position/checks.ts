@@ -1,0 +1,152 @@
+/**
+ * P3.3 sanity checks, in the contract's order, as pure functions over parsed Redis state.
+ * Quantities stay decimal (dec.ts); the permit body gets plain JSON numbers.
+ */
+import { abs, cmp, floorToStep, min, mul, parseDec, sign, toNumber, toText, type Dec } from './dec.js';
+
+export interface P33Limits {
+  staleThresholdSec: number;
+  qtyTolerancePct: number;
+  cooldownSec: number;
+}
+
+export const DEFAULT_P33_LIMITS: P33Limits = Object.freeze({
+  staleThresholdSec: 10,
+  qtyTolerancePct: 1.0,
+  cooldownSec: 15,
+});
+
+export const MIN_POSITION = 0.0001;
+export const MIN_QTY_TOLERANCE = 0.001;
+
+export type P33DenyReason =
+  | 'no_exchange_snapshot'
+  | 'stale_exchange_state'
+  | 'no_position'
+  | 'reconcile_required_side_mismatch'
+  | 'reconcile_required_qty_mismatch'
+  | 'cooldown_in_flight'
+  | 'snapshot_invalid'
+  | 'ledger_invalid'
+  | 'symbol_rules_unavailable'
+  | 'invalid_safe_close_qty'
+  | 'evaluation_error';
+
+export interface Snapshot {
+  amount: Dec;
+  /** Unix seconds the snapshot was taken. */
+  tsEpoch: number;
+  markPrice: number;
+  source: string;
+}
+
+export interface Ledger {
+  amount: Dec;
+  /** Unix seconds of the last executed result applied (0: seeded, never executed). */
+  updatedAt: number;
+}
+
+export type Parsed<T> = { ok: true; value: T | null } | { ok: false; reason: P33DenyReason };
+
+export function parseSnapshot(h: Record<string, string>): Parsed<Snapshot> {
+  if (Object.keys(h).length === 0) return { ok: true, value: null };
+  const amount = parseDec(h.position_amt);
+  const ts = Number(h.ts_epoch);
+  if (!amount || h.ts_epoch === undefined || h.ts_epoch.trim() === '' || !Number.isFinite(ts)) {
+    return { ok: false, reason: 'snapshot_invalid' };
+  }
+  const mark = Number(h.mark_price);
+  return {
+    ok: true,
+    value: { amount, tsEpoch: ts, markPrice: Number.isFinite(mark) ? mark : 0, source: h.source ?? '' },
+  };
+}
+
+export function parseLedger(h: Record<string, string>): Parsed<Ledger> {
+  if (Object.keys(h).length === 0) return { ok: true, value: null };
+  const amount = parseDec(h.last_known_amt);
+  const raw = h.updated_at ?? '0';
+  const updatedAt = raw.trim() === '' ? 0 : Number(raw);
+  if (!amount || !Number.isFinite(updatedAt)) return { ok: false, reason: 'ledger_invalid' };
+  return { ok: true, value: { amount, updatedAt } };
+}
+
+export function sideOf(amount: Dec): 'LONG' | 'SHORT' | 'NONE' {
+  const s = sign(amount);
+  return s > 0 ? 'LONG' : s < 0 ? 'SHORT' : 'NONE';
+}
+
+/** min(fraction × |amount|, |amount|) rounded down to the step; null when it cannot be computed. */
+export function safeCloseQty(amount: Dec, fractionText: string, stepText: string): Dec | null {
+  const fraction = parseDec(fractionText);
+  const step = parseDec(stepText);
+  if (!fraction || !step || sign(fraction) <= 0) return null;
+  const whole = abs(amount);
+  return floorToStep(min(mul(whole, fraction), whole), step);
+}
+
+export interface CheckInput {
+  snapshot: Parsed<Snapshot>;
+  ledger: Parsed<Ledger>;
+  nowSec: number;
+  fractionText: string;
+  /** The symbol's step size from exchangeInfo, or null when unavailable. */
+  stepSize: string | null;
+}
+
+export type CheckResult =
+  | { allow: true; safeCloseQty: string; exchangeAmt: number; ledgerAmt: number }
+  | { allow: false; reason: P33DenyReason; context: Record<string, unknown> };
+
+function deny(reason: P33DenyReason, context: Record<string, unknown> = {}): CheckResult {
+  return { allow: false, reason, context };
+}
+
+export function evaluateChecks(input: CheckInput, limits: P33Limits): CheckResult {
+  const snap = input.snapshot;
+  if (!snap.ok) return deny(snap.reason);
+  if (!snap.value) return deny('no_exchange_snapshot');
+  const age = input.nowSec - snap.value.tsEpoch;
+  // A snapshot from the future (clock skew, hand edit) is as untrustworthy as an old one.
+  if (age > limits.staleThresholdSec || age < -limits.staleThresholdSec) {
+    return deny('stale_exchange_state', { age_seconds: Math.round(age * 1000) / 1000 });
+  }
+  const exAmt = snap.value.amount;
+  const exAbs = toNumber(abs(exAmt));
+  if (exAbs < MIN_POSITION) return deny('no_position', { exchange_amt: toNumber(exAmt) });
+  const led = input.ledger;
+  if (!led.ok) return deny(led.reason);
+  let ledgerAmt = 0;
+  if (led.value) {
+    const l = led.value;
+    ledgerAmt = toNumber(l.amount);
+    const exSide = sideOf(exAmt);
+    const lSide = sideOf(l.amount);
+    if (lSide !== 'NONE' && exSide !== lSide) {
+      return deny('reconcile_required_side_mismatch', { exchange_side: exSide, ledger_side: lSide });
+    }
+    const diff = Math.abs(exAbs - Math.abs(ledgerAmt));
+    const tolerance = Math.max(MIN_QTY_TOLERANCE, (exAbs * limits.qtyTolerancePct) / 100);
+    if (diff > tolerance + 1e-12) {
+      return deny('reconcile_required_qty_mismatch', {
+        exchange_amt: toNumber(exAmt),
+        ledger_amt: ledgerAmt,
+        diff,
+        tolerance,
+      });
+    }
+    const since = input.nowSec - l.updatedAt;
+    if (l.updatedAt > 0 && since < limits.cooldownSec) {
+      return deny('cooldown_in_flight', {
+        seconds_since_update: Math.round(since * 100) / 100,
+        cooldown_sec: limits.cooldownSec,
+      });
+    }
+  }
+  if (input.stepSize === null) return deny('symbol_rules_unavailable');
+  const qty = safeCloseQty(exAmt, input.fractionText, input.stepSize);
+  if (!qty || sign(qty) <= 0 || cmp(qty, abs(exAmt)) > 0) {
+    return deny('invalid_safe_close_qty', { exchange_amt: toNumber(exAmt), step_size: input.stepSize });
+  }
+  return { allow: true, safeCloseQty: toText(qty), exchangeAmt: toNumber(exAmt), ledgerAmt };
+}

@@ -1,0 +1,91 @@
+/**
+ * Ledger arithmetic: how one executed result moves the shadow position. Reduce-only fills only:
+ * a SELL lowers a long, a BUY lowers a short, never past zero; anything else leaves it as it is.
+ */
+import { add, max, min, parseDec, sign, sub, toText, ZERO, type Dec } from './dec.js';
+
+export interface ExecutedFill {
+  planId: string;
+  symbol: string;
+  side: 'BUY' | 'SELL';
+  executedQty: Dec;
+  orderId: string;
+}
+
+export type ResultParse =
+  { kind: 'fill'; fill: ExecutedFill } | { kind: 'not_executed' } | { kind: 'invalid'; reason: string };
+
+const SYMBOL = /^[A-Z0-9]{2,30}$/;
+
+/**
+ * A result stream entry → the fill it reports. Reads `steps_results` for the order step(s):
+ * every step with a side and a positive executed_qty counts (one plan may carry several).
+ */
+export function parseResultEntry(fields: Record<string, string>): ResultParse[] {
+  if (fields.executed !== 'True') return [{ kind: 'not_executed' }];
+  const symbol = fields.symbol ?? '';
+  if (!SYMBOL.test(symbol)) return [{ kind: 'invalid', reason: 'invalid_symbol' }];
+  let steps: unknown;
+  try {
+    steps = JSON.parse(fields.steps_results ?? '');
+  } catch {
+    return [{ kind: 'invalid', reason: 'invalid_steps_results' }];
+  }
+  if (!Array.isArray(steps)) return [{ kind: 'invalid', reason: 'invalid_steps_results' }];
+  const out: ResultParse[] = [];
+  for (const s of steps) {
+    if (typeof s !== 'object' || s === null) continue;
+    const r = s as Record<string, unknown>;
+    if (r.side !== 'BUY' && r.side !== 'SELL') continue;
+    const qty = parseDec(
+      typeof r.executed_qty === 'number' ? String(r.executed_qty) : (r.executed_qty as string),
+    );
+    if (!qty) {
+      out.push({ kind: 'invalid', reason: 'invalid_executed_qty' });
+      continue;
+    }
+    if (sign(qty) <= 0) continue;
+    out.push({
+      kind: 'fill',
+      fill: {
+        planId: fields.plan_id ?? '',
+        symbol,
+        side: r.side,
+        executedQty: qty,
+        orderId: r.order_id === undefined || r.order_id === null ? '' : String(r.order_id),
+      },
+    });
+  }
+  return out.length > 0 ? out : [{ kind: 'invalid', reason: 'no_order_step' }];
+}
+
+export function applyFill(current: Dec, side: 'BUY' | 'SELL', qty: Dec): Dec {
+  if (side === 'SELL' && sign(current) > 0) return max(ZERO, sub(current, qty));
+  if (side === 'BUY' && sign(current) < 0) return min(ZERO, add(current, qty));
+  return current;
+}
+
+/** The ledger hash fields after a fill (contract names; numbers as decimal text). */
+export function ledgerFieldsAfter(current: Dec, fill: ExecutedFill, nowSec: number): Record<string, string> {
+  return {
+    last_known_amt: toText(applyFill(current, fill.side, fill.executedQty)),
+    last_order_id: fill.orderId,
+    last_result_plan_id: fill.planId,
+    last_executed_qty: toText(fill.executedQty),
+    last_side: fill.side,
+    updated_at: String(Math.floor(nowSec)),
+  };
+}
+
+/** Fields of a ledger seeded from the exchange: no execution yet, so no cooldown. */
+export function seededLedgerFields(exchangeAmt: Dec, nowSec: number): Record<string, string> {
+  return {
+    last_known_amt: toText(exchangeAmt),
+    last_order_id: '',
+    last_result_plan_id: '',
+    last_executed_qty: '0',
+    last_side: '',
+    updated_at: '0',
+    seeded_at: String(Math.floor(nowSec)),
+  };
+}
