@@ -1,0 +1,31 @@
+/** Configuration entry point: one loader per service (see ./config/services.ts). */
+export {
+  ConfigError,
+  REDACTED,
+  isSecretVariable,
+  redactUrl,
+  type ConfigProblem,
+  type Env,
+  type LogLevel,
+} from './config/env.js';
+export { describeConfig } from './config/describe.js';
+export {
+  APPLY_MODES,
+  LIVE_CONFIRM_PHRASE,
+  PAPER_DEFAULT_API_KEY,
+  PAPER_DEFAULT_API_SECRET,
+  PRODUCTION_BASE_URL,
+  TESTNET_BASE_URL,
+  loadApplyConfig,
+  loadGovernorConfig,
+  loadP33Config,
+  loadPaperConfig,
+  type ApplyConfig,
+  type ApplyMode,
+  type BinanceConfig,
+  type GovernorConfig,
+  type P33Config,
+  type PaperConfig,
+  type RedisConfig,
+  type ServiceConfig,
+} from './config/services.js';

@@ -1,0 +1,121 @@
+/**
+ * Prometheus metrics, one Registry per service instance (never the global default registry, so
+ * several services can share a process). Contract names first, ours beside them. Label values
+ * must come from closed sets: symbols from config, reasons from the services' reason unions.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Seconds; our hot paths wait on Redis and the exchange, so ms-level resolution matters. */
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
+
+export function createRegistry(opts: { processMetrics?: boolean; prefix?: string } = {}): Registry {
+  const registry = new Registry();
+  if (opts.processMetrics) collectDefaultMetrics({ register: registry, prefix: opts.prefix });
+  return registry;
+}
+
+function counter<L extends string>(registry: Registry, name: string, help: string, labels: readonly L[]) {
+  return new Counter<L>({ name, help, labelNames: labels, registers: [registry] });
+}
+
+function gauge<L extends string>(registry: Registry, name: string, help: string, labels: readonly L[]) {
+  return new Gauge<L>({ name, help, labelNames: labels, registers: [registry] });
+}
+
+function histogram<L extends string>(registry: Registry, name: string, help: string, labels: readonly L[]) {
+  return new Histogram<L>({
+    name,
+    help,
+    labelNames: labels,
+    buckets: [...LATENCY_BUCKETS],
+    registers: [registry],
+  });
+}
+
+export function createApplyMetrics(registry: Registry) {
+  return {
+    registry,
+    plan: counter(registry, 'quantum_apply_plan_total', 'Plans decided', ['symbol', 'decision']),
+    execute: counter(registry, 'quantum_apply_execute_total', 'Plan steps executed', [
+      'symbol',
+      'step',
+      'status',
+    ]),
+    dedupeHits: counter(registry, 'quantum_apply_dedupe_hits_total', 'Plans skipped as duplicates', []),
+    lastSuccessEpoch: gauge(
+      registry,
+      'quantum_apply_last_success_epoch',
+      'Unix time of the last successful execution',
+      ['symbol'],
+    ),
+    permitWait: histogram(
+      registry,
+      'quantum_apply_permit_wait_seconds',
+      'Time from the first permit check to consume or give-up',
+      ['symbol', 'outcome'],
+    ),
+    proposalToOrder: histogram(
+      registry,
+      'quantum_apply_proposal_to_order_seconds',
+      'Time from reading a proposal to the order response',
+      ['symbol'],
+    ),
+    consume: counter(registry, 'quantum_apply_consume_total', 'Permit consume attempts by outcome', [
+      'outcome',
+    ]),
+    inputRejected: counter(registry, 'quantum_apply_input_rejected_total', 'Proposals rejected at parse', [
+      'reason',
+    ]),
+    result: counter(registry, 'quantum_apply_result_total', 'Results published', ['symbol', 'decision']),
+  };
+}
+export type ApplyMetrics = ReturnType<typeof createApplyMetrics>;
+
+export function createGovernorMetrics(registry: Registry) {
+  return {
+    registry,
+    allow: counter(registry, 'quantum_govern_allow_total', 'Plans allowed', ['symbol']),
+    block: counter(registry, 'quantum_govern_block_total', 'Plans blocked', ['symbol', 'reason']),
+    disarm: counter(registry, 'quantum_govern_disarm_total', 'Auto-disarm events', ['reason']),
+    execCountHour: gauge(registry, 'quantum_govern_exec_count_hour', 'Executions in the last hour', [
+      'symbol',
+    ]),
+    execCount5Min: gauge(registry, 'quantum_govern_exec_count_5min', 'Executions in the last 5 min', [
+      'symbol',
+    ]),
+    evalSeconds: histogram(registry, 'quantum_govern_eval_seconds', 'Time to evaluate one plan', []),
+    inputRejected: counter(
+      registry,
+      'quantum_govern_input_rejected_total',
+      'Plan entries rejected at parse',
+      ['reason'],
+    ),
+  };
+}
+export type GovernorMetrics = ReturnType<typeof createGovernorMetrics>;
+
+export function createP33Metrics(registry: Registry) {
+  return {
+    registry,
+    permitAllow: counter(registry, 'p33_permit_allow_total', 'P3.3 permits allowed', ['symbol']),
+    permitDeny: counter(registry, 'p33_permit_deny_total', 'P3.3 permits denied', ['symbol', 'reason']),
+    snapshotAge: gauge(registry, 'p33_snapshot_age_seconds', 'Age of the exchange snapshot', ['symbol']),
+    ledgerAmt: gauge(registry, 'p33_ledger_position_amt', 'Ledger position amount', ['symbol']),
+    exchangeAmt: gauge(registry, 'p33_exchange_position_amt', 'Exchange position amount', ['symbol']),
+    evalSeconds: histogram(registry, 'p33_eval_seconds', 'Time to evaluate one plan', []),
+    inputRejected: counter(registry, 'p33_input_rejected_total', 'Entries rejected at parse', ['reason']),
+    ledgerApplied: counter(registry, 'p33_ledger_applied_total', 'Results applied to the ledger', ['symbol']),
+  };
+}
+export type P33Metrics = ReturnType<typeof createP33Metrics>;
+
+/**
+ * Keeps a label closed: values outside `allowed` become `other`, so a bad input cannot create
+ * unbounded series.
+ */
+export function closedLabel(allowed: Iterable<string>, other = 'other'): (value: string) => string {
+  const set = new Set(allowed);
+  return (value) => (set.has(value) ? value : other);
+}
