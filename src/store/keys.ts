@@ -41,6 +41,8 @@ export function keySpace(opts: KeyOptions = {}) {
     positionLedger: (symbol: string) => `${p}quantum:position:ledger:${symbol}`,
     /** Ours: the live arm state read by the apply layer for every plan (hash: armed, reason, by, at). */
     armState: () => `${p}quantum:apply:arm`,
+    /** Ours: marks a plan whose result is on the result stream (one result per plan, durable). */
+    resultPublished: (planId: string) => `${p}quantum:apply:result_published:${tag(planId)}`,
     /** Ours: exactly-once order intent per plan step (hash), written before an order is sent. */
     orderIntent: (planId: string) => `${p}quantum:apply:intent:${tag(planId)}`,
     /** Ours: the P3.3 ledger's durable cursor over the result stream. */
