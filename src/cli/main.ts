@@ -1,21 +1,44 @@
-import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { createContext, EXIT_FAILURE, type CliContext, type CliIo } from './util.js';
+import * as checkConfig from './commands/check-config.js';
+import * as demo from './commands/demo.js';
 
-export async function main(argv: string[]): Promise<number> {
-  const program = new Command('quantum-apply').description(
-    'Permit-gated exit execution for Binance USD-M futures',
-  );
-  program.exitOverride();
-  program
-    .command('demo')
-    .description('bounded in-process demo of the whole pipeline')
-    .action(() => {
-      process.stdout.write('quantum-apply demo: the pipeline is being assembled; nothing to run yet.\n');
-    });
+export interface CommandModule {
+  register(program: Command, ctx: CliContext): void;
+}
+
+/** Every subcommand, one module each under ./commands (add a line here to add a command). */
+const COMMANDS: CommandModule[] = [demo, checkConfig];
+
+function packageVersion(): string {
+  // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  return pkg.version ?? '0.0.0';
+}
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('quantum-apply')
+    .description('Permit-gated exit execution for Binance USD-M futures')
+    .version(packageVersion())
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) });
+  for (const cmd of COMMANDS) cmd.register(program, ctx);
+  return program;
+}
+
+/** Runs the CLI; resolves with the process exit code. `io` injects env and output for tests. */
+export async function main(argv: string[], io: CliIo = {}): Promise<number> {
+  const ctx = createContext(io);
+  const program = buildProgram(ctx);
   try {
     await program.parseAsync(argv);
-    return 0;
+    return ctx.exitCode;
   } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode;
-    return typeof code === 'number' ? code : 1;
+    if (err instanceof CommanderError) return err.exitCode;
+    ctx.err(`quantum-apply: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_FAILURE;
   }
 }

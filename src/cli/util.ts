@@ -1,0 +1,178 @@
+/**
+ * What every CLI command shares: an injectable context (env, output, stop signal) and
+ * runService(), the lifecycle of a long-running service: config → logger → ops server → start →
+ * wait for SIGTERM/SIGINT → graceful stop → flush → exit code.
+ */
+import type { Registry } from 'prom-client';
+import type { DestinationStream } from 'pino';
+import { ConfigError, describeConfig, type Env } from '../ops/config.js';
+import { createLogger, flushLogger, type Logger } from '../ops/logger.js';
+import { createRegistry } from '../ops/metrics.js';
+import { startOpsServer, type Health, type OpsServer } from '../ops/http.js';
+
+export interface CliIo {
+  env?: Env;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  /** Resolves with a reason when the process should stop; default: the first SIGTERM or SIGINT. */
+  waitForStop?: () => Promise<string>;
+  /** Where service logs go (default: stdout). */
+  logDestination?: DestinationStream;
+  /** Start services' ops HTTP servers on this host (default 0.0.0.0). */
+  opsHost?: string;
+}
+
+export interface CliContext {
+  readonly env: Env;
+  out(text: string): void;
+  err(text: string): void;
+  waitForStop(): Promise<string>;
+  readonly logDestination: DestinationStream | undefined;
+  readonly opsHost: string;
+  /** Set by a command's action; main() returns it. */
+  exitCode: number;
+}
+
+export function waitForSignal(signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): Promise<string> {
+  return new Promise((resolve) => {
+    const onSignal = (sig: NodeJS.Signals) => {
+      // Listeners go away after the first signal, so a second one kills the process as usual.
+      for (const s of signals) process.off(s, onSignal);
+      resolve(sig);
+    };
+    for (const s of signals) process.on(s, onSignal);
+  });
+}
+
+export function createContext(io: CliIo = {}): CliContext {
+  return {
+    env: io.env ?? process.env,
+    out: io.stdout ?? ((t) => void process.stdout.write(t)),
+    err: io.stderr ?? ((t) => void process.stderr.write(t)),
+    waitForStop: io.waitForStop ?? (() => waitForSignal()),
+    logDestination: io.logDestination,
+    opsHost: io.opsHost ?? '0.0.0.0',
+    exitCode: 0,
+  };
+}
+
+/** Loads a config, or prints the ConfigError on stderr and returns null (exit code 2). */
+export function loadOrReport<C>(ctx: CliContext, name: string, load: (env: Env) => C): C | null {
+  try {
+    return load(ctx.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      ctx.err(`quantum-apply ${name}: ${err.message}\n`);
+      return null;
+    }
+    throw err;
+  }
+}
+
+export interface ServiceKit {
+  logger: Logger;
+  registry: Registry;
+  env: Env;
+  /** Ask for a graceful stop from inside (e.g. an unrecoverable error); the exit code becomes 1. */
+  requestStop(reason: string): void;
+}
+
+export interface StartedService {
+  /** Take no new work, finish in-flight work, close connections. */
+  stop(): Promise<void>;
+  health?(): Health | Promise<Health>;
+}
+
+export interface RunServiceOptions<C> {
+  /** The ops server port (null: no server). Default: the config's `metricsPort`. */
+  opsPort?: (cfg: C) => number | null;
+  stopTimeoutMs?: number;
+  processMetrics?: boolean;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+
+function defaultOpsPort(cfg: unknown): number | null {
+  const port = (cfg as { metricsPort?: unknown }).metricsPort;
+  return typeof port === 'number' ? port : null;
+}
+
+function timeout(ms: number): { promise: Promise<'timeout'>; cancel(): void } {
+  let t: NodeJS.Timeout | undefined;
+  const promise = new Promise<'timeout'>((resolve) => {
+    t = setTimeout(() => resolve('timeout'), ms);
+  });
+  return { promise, cancel: () => clearTimeout(t) };
+}
+
+export async function runService<C extends { logLevel: string }>(
+  ctx: CliContext,
+  name: string,
+  loadConfig: (env: Env) => C,
+  start: (cfg: C, kit: ServiceKit) => Promise<StartedService>,
+  opts: RunServiceOptions<C> = {},
+): Promise<number> {
+  const cfg = loadOrReport(ctx, name, loadConfig);
+  if (cfg === null) return EXIT_CONFIG;
+  const logger = createLogger({ service: name, level: cfg.logLevel, destination: ctx.logDestination });
+  const registry = createRegistry({ processMetrics: opts.processMetrics ?? true });
+  let state: 'starting' | 'running' | 'stopping' = 'starting';
+  let service: StartedService | null = null;
+  let internalStop: ((reason: string) => void) | null = null;
+  const stopRequested = new Promise<string>((resolve) => (internalStop = resolve));
+  let exitCode = EXIT_OK;
+  const kit: ServiceKit = {
+    logger,
+    registry,
+    env: ctx.env,
+    requestStop: (reason) => {
+      exitCode = EXIT_FAILURE;
+      internalStop?.(reason);
+    },
+  };
+  const health = async (): Promise<Health> => {
+    if (state !== 'running' || service === null) return { ok: false, detail: { state } };
+    return service.health ? service.health() : { ok: true, detail: { state } };
+  };
+
+  logger.info({ config: describeConfig(cfg) }, `${name} starting`);
+  // Listen before starting, so a signal during start-up stops the service once it is up.
+  const stopSignal = ctx.waitForStop();
+  let ops: OpsServer | null = null;
+  try {
+    const port = (opts.opsPort ?? defaultOpsPort)(cfg);
+    if (port !== null) ops = await startOpsServer({ port, host: ctx.opsHost, registry, health });
+    service = await start(cfg, kit);
+  } catch (err) {
+    logger.fatal({ err }, `${name} failed to start`);
+    await ops?.close();
+    await flushLogger(logger);
+    ctx.err(`quantum-apply ${name}: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_FAILURE;
+  }
+  state = 'running';
+  logger.info({ opsPort: ops?.port ?? null }, `${name} started`);
+
+  const reason = await Promise.race([stopSignal, stopRequested]);
+  state = 'stopping';
+  logger.info({ reason }, `${name} stopping`);
+  const limit = timeout(opts.stopTimeoutMs ?? 15_000);
+  try {
+    const outcome = await Promise.race([service.stop().then(() => 'stopped' as const), limit.promise]);
+    if (outcome === 'timeout') {
+      logger.error({ timeoutMs: opts.stopTimeoutMs ?? 15_000 }, `${name} stop timed out`);
+      exitCode = EXIT_FAILURE;
+    }
+  } catch (err) {
+    logger.error({ err }, `${name} stop failed`);
+    exitCode = EXIT_FAILURE;
+  } finally {
+    limit.cancel();
+  }
+  await ops?.close();
+  logger.info({ exitCode }, `${name} stopped`);
+  await flushLogger(logger);
+  return exitCode;
+}
