@@ -3,13 +3,14 @@ import { Command, CommanderError } from 'commander';
 import { createContext, EXIT_FAILURE, type CliContext, type CliIo } from './util.js';
 import * as checkConfig from './commands/check-config.js';
 import * as demo from './commands/demo.js';
+import * as planId from './plan-id.js';
 
 export interface CommandModule {
   register(program: Command, ctx: CliContext): void;
 }
 
 /** Every subcommand, one module each under ./commands (add a line here to add a command). */
-const COMMANDS: CommandModule[] = [demo, checkConfig];
+const COMMANDS: CommandModule[] = [demo, checkConfig, planId];
 
 function packageVersion(): string {
   // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
