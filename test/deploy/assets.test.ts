@@ -1,0 +1,408 @@
+/**
+ * Deployment assets stay consistent with the code and the contract: unit hardening, env examples
+ * against src/ops/config (names and defaults), alert and dashboard metric names against the
+ * contract list and src/ops/metrics. promtool and systemd-analyze run when they are installed.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  loadApplyConfig,
+  loadGovernorConfig,
+  loadP33Config,
+  loadPaperConfig,
+  type Env,
+} from '../../src/ops/config.js';
+import {
+  createApplyMetrics,
+  createGovernorMetrics,
+  createP33Metrics,
+  createRegistry,
+} from '../../src/ops/metrics.js';
+import { promSink } from '../../src/services/apply/metrics.js';
+
+const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
+const read = (rel: string) => readFileSync(join(DEPLOY, rel), 'utf8');
+
+// ---------------------------------------------------------------- systemd units
+
+const UNITS: Record<string, { cmd: string; env: string }> = {
+  'quantum-apply-apply.service': { cmd: 'apply', env: 'apply' },
+  'quantum-apply-governor.service': { cmd: 'governor', env: 'governor' },
+  'quantum-apply-position-brain.service': { cmd: 'position-brain', env: 'position-brain' },
+  'quantum-apply-all.service': { cmd: 'all', env: 'all' },
+  'quantum-apply-paper-exchange.service': { cmd: 'paper-exchange', env: 'paper-exchange' },
+};
+
+const HARDENING = [
+  'User=quantum',
+  'NoNewPrivileges=yes',
+  'ProtectSystem=strict',
+  'ProtectHome=yes',
+  'PrivateTmp=yes',
+  'PrivateDevices=yes',
+  'ProtectKernelTunables=yes',
+  'ProtectKernelModules=yes',
+  'ProtectControlGroups=yes',
+  'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX',
+  'LockPersonality=yes',
+  'MemoryDenyWriteExecute=no',
+  'Restart=on-failure',
+  'KillSignal=SIGTERM',
+  'After=network-online.target redis-server.service',
+  'Wants=network-online.target',
+];
+
+/** section -> key -> values, ignoring comments. */
+function parseUnit(text: string): Map<string, Map<string, string[]>> {
+  const out = new Map<string, Map<string, string[]>>();
+  let section = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const s = /^\[(.+)\]$/.exec(line);
+    if (s) {
+      section = s[1]!;
+      out.set(section, out.get(section) ?? new Map());
+      continue;
+    }
+    const eq = line.indexOf('=');
+    const sec = out.get(section)!;
+    const key = line.slice(0, eq);
+    sec.set(key, [...(sec.get(key) ?? []), line.slice(eq + 1)]);
+  }
+  return out;
+}
+
+const one = (u: Map<string, Map<string, string[]>>, section: string, key: string) =>
+  u.get(section)?.get(key)?.at(-1);
+
+describe('systemd units', () => {
+  it('when the unit directory is listed then it holds exactly the expected units', () => {
+    const files = readdirSync(join(DEPLOY, 'systemd')).filter((f) => f.endsWith('.service'));
+    expect(files.sort()).toEqual(Object.keys(UNITS).sort());
+  });
+
+  for (const [name, { cmd, env }] of Object.entries(UNITS)) {
+    it(`when ${name} is read then it is hardened, restarts on failure and reads its env file`, () => {
+      const text = read(`systemd/${name}`);
+      const lines = new Set(text.split('\n').map((l) => l.trim()));
+      for (const required of HARDENING) expect(lines, `${name}: ${required}`).toContain(required);
+      const u = parseUnit(text);
+      expect(one(u, 'Service', 'EnvironmentFile')).toBe(`/etc/quantum-apply/${env}.env`);
+      expect(one(u, 'Service', 'ExecStart')).toBe(
+        `/usr/bin/env node /opt/quantum-apply/bin/quantum-apply.js ${cmd}`,
+      );
+      expect(Number(one(u, 'Service', 'RestartSec'))).toBeGreaterThan(0);
+      expect(Number(one(u, 'Unit', 'StartLimitBurst'))).toBeGreaterThan(0);
+      expect(Number(one(u, 'Unit', 'StartLimitIntervalSec'))).toBeGreaterThan(0);
+      // In-flight plan: permit wait 1.2 s plus one order; 20 s covers it with room for the exchange.
+      expect(Number(one(u, 'Service', 'TimeoutStopSec'))).toBeGreaterThanOrEqual(20);
+      expect(text).toMatch(/#[^\n]*JIT[^\n]*\nMemoryDenyWriteExecute=no/);
+    });
+  }
+
+  it('when the all-in-one unit starts then systemd stops the three single units (and back)', () => {
+    const all = parseUnit(read('systemd/quantum-apply-all.service'));
+    const singles = ['apply', 'governor', 'position-brain'].map((s) => `quantum-apply-${s}.service`);
+    expect(one(all, 'Unit', 'Conflicts')?.split(/\s+/).sort()).toEqual(singles.sort());
+    for (const s of singles) {
+      expect(one(parseUnit(read(`systemd/${s}`)), 'Unit', 'Conflicts')).toBe('quantum-apply-all.service');
+    }
+  });
+
+  it('when the sysusers snippet is read then it creates the quantum system user', () => {
+    expect(read('sysusers-quantum.conf')).toMatch(/^u quantum - /m);
+  });
+
+  const analyze = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0;
+  it.skipIf(!analyze)('when systemd-analyze verifies the units then it reports nothing about them', () => {
+    const files = Object.keys(UNITS).map((f) => join(DEPLOY, 'systemd', f));
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...files], { encoding: 'utf8' });
+    const ours = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('quantum-apply'));
+    expect(ours).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------- env examples
+
+/** The contract's "Environment" section (../shared/CONTRACT.md), plus the names it refers to. */
+const CONTRACT_ENV = {
+  apply: [
+    'REDIS_HOST',
+    'REDIS_PORT',
+    'APPLY_MODE',
+    'SYMBOLS',
+    'APPLY_ALLOWLIST',
+    'APPLY_POLL_SEC',
+    'APPLY_DEDUPE_TTL_SEC',
+    'K_BLOCK_CRITICAL',
+    'K_BLOCK_WARNING',
+    'APPLY_KILL_SWITCH',
+    'APPLY_METRICS_PORT',
+    'APPLY_PERMIT_WAIT_MS',
+    'APPLY_PERMIT_STEP_MS',
+    'APPLY_LOG_LEVEL',
+    'BINANCE_TESTNET_API_KEY',
+    'BINANCE_TESTNET_API_SECRET',
+    'REDIS_URL',
+    'BINANCE_FUTURES_BASE_URL',
+  ],
+  governor: [
+    'GOV_KILL_SCORE_CRITICAL',
+    'GOV_MAX_EXEC_PER_HOUR',
+    'GOV_MAX_EXEC_PER_5MIN',
+    'GOV_MAX_REDUCE_NOTIONAL_PER_DAY_USD',
+    'GOV_MAX_REDUCE_QTY_PER_DAY',
+    'GOV_AUTO_APPROVE',
+    'METRICS_PORT',
+    'REDIS_URL',
+    'BINANCE_FUTURES_BASE_URL',
+  ],
+  'position-brain': [
+    'P33_POLL_SEC',
+    'P33_ALLOWLIST',
+    'P33_STALE_THRESHOLD_SEC',
+    'P33_QTY_TOLERANCE_PCT',
+    'P33_COOLDOWN_SEC',
+    'P33_PERMIT_TTL',
+    'P33_METRICS_PORT',
+    'REDIS_URL',
+    'BINANCE_FUTURES_BASE_URL',
+  ],
+} as const;
+
+type Loader = (env: Env) => unknown;
+const LOADERS: Record<string, Loader[]> = {
+  apply: [loadApplyConfig],
+  governor: [loadGovernorConfig],
+  'position-brain': [loadP33Config],
+  all: [loadApplyConfig, loadGovernorConfig, loadP33Config],
+  'paper-exchange': [loadPaperConfig],
+};
+
+interface EnvExample {
+  /** Every NAME=value line, commented or not. */
+  values: Map<string, string>;
+  /** Names that a comment line documents with "NAME:" or "NAME / NAME2:". */
+  documented: Set<string>;
+}
+
+function parseEnvExample(text: string): EnvExample {
+  const values = new Map<string, string>();
+  const documented = new Set<string>();
+  for (const line of text.split('\n')) {
+    const v = /^#?([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (v) {
+      values.set(v[1]!, v[2]!);
+      continue;
+    }
+    const d = /^# ([A-Z][A-Z0-9_]*(?: \/ [A-Z][A-Z0-9_]*)*):/.exec(line);
+    if (d) for (const n of d[1]!.split(' / ')) documented.add(n);
+  }
+  return { values, documented };
+}
+
+/** Names a loader reads, found by running it on recording envs that reach every branch. */
+function namesRead(loader: Loader): Set<string> {
+  const seen = new Set<string>();
+  const probes: Env[] = [
+    {},
+    { REDIS_URL: 'redis://127.0.0.1:6379' },
+    { APPLY_MODE: 'live' },
+    { APPLY_MODE: 'live', APPLY_LIVE_CONFIRM: 'yes-real-money' },
+  ];
+  for (const probe of probes) {
+    const env = new Proxy(probe as Record<string, string | undefined>, {
+      get(target, key) {
+        if (typeof key === 'string') seen.add(key);
+        return target[key as string];
+      },
+      has(target, key) {
+        if (typeof key === 'string') seen.add(key);
+        return key in target;
+      },
+    });
+    try {
+      loader(env);
+    } catch {
+      // live mode without credentials is refused; the names were read before that
+    }
+  }
+  return new Set([...seen].filter((k) => /^[A-Z][A-Z0-9_]*$/.test(k)));
+}
+
+describe('env examples', () => {
+  const examples = Object.fromEntries(
+    Object.keys(LOADERS).map((n) => [n, parseEnvExample(read(`env/${n}.env.example`))]),
+  );
+
+  it('when an example is read then every variable line has a comment naming it with its default', () => {
+    for (const [name, ex] of Object.entries(examples)) {
+      expect(
+        [...ex.values.keys()].filter((v) => !ex.documented.has(v)),
+        name,
+      ).toEqual([]);
+      expect(
+        [...ex.documented].filter((v) => !ex.values.has(v)),
+        name,
+      ).toEqual([]);
+    }
+    for (const name of Object.keys(examples)) {
+      const docs = read(`env/${name}.env.example`)
+        .split(/\n(?=# [A-Z][A-Z0-9_]*[ :])/)
+        .slice(1);
+      for (const d of docs) expect(d, `${name}: ${d.split('\n')[0]}`).toMatch(/Default:/);
+    }
+  });
+
+  it('when the contract lists a variable then the example of its service documents it', () => {
+    for (const [service, names] of Object.entries(CONTRACT_ENV)) {
+      for (const n of names) {
+        expect(examples[service]!.values.has(n), `${service}: ${n}`).toBe(true);
+        expect(examples.all!.values.has(n), `all: ${n}`).toBe(true);
+      }
+    }
+  });
+
+  for (const [name, loaders] of Object.entries(LOADERS)) {
+    it(`when src/ops/config reads variables then ${name}.env.example documents exactly those`, () => {
+      const read = new Set(loaders.flatMap((l) => [...namesRead(l)]));
+      const documented = new Set(examples[name]!.values.keys());
+      expect([...read].filter((n) => !documented.has(n)).sort(), 'read but undocumented').toEqual([]);
+      expect([...documented].filter((n) => !read.has(n)).sort(), 'documented but never read').toEqual([]);
+    });
+
+    it(`when every default line of ${name}.env.example is uncommented then the config is the default`, () => {
+      const env: Record<string, string> = {};
+      for (const [k, v] of examples[name]!.values) if (v !== '') env[k] = v;
+      expect(Object.keys(env).length).toBeGreaterThan(3);
+      for (const load of loaders) expect(load(env)).toEqual(load({}));
+    });
+  }
+});
+
+// ---------------------------------------------------------------- metrics in alerts and dashboard
+
+/** The contract's "Metrics names" plus ours (histograms listed by base name). */
+const KNOWN_METRICS = [
+  'quantum_apply_plan_total',
+  'quantum_apply_execute_total',
+  'quantum_apply_dedupe_hits_total',
+  'quantum_apply_last_success_epoch',
+  'quantum_govern_allow_total',
+  'quantum_govern_block_total',
+  'quantum_govern_disarm_total',
+  'quantum_govern_exec_count_hour',
+  'quantum_govern_exec_count_5min',
+  'p33_permit_allow_total',
+  'p33_permit_deny_total',
+  'p33_snapshot_age_seconds',
+  'p33_ledger_position_amt',
+  'p33_exchange_position_amt',
+  'quantum_apply_permit_wait_seconds',
+  'quantum_apply_proposal_to_order_seconds',
+  'quantum_apply_consume_total',
+  'quantum_apply_input_rejected_total',
+  'quantum_apply_result_total',
+  'quantum_apply_run_failures_total',
+  'quantum_govern_eval_seconds',
+  'quantum_govern_input_rejected_total',
+  'p33_eval_seconds',
+  'p33_input_rejected_total',
+  'p33_ledger_applied_total',
+  'quantum_stream_group_lag',
+  'quantum_stream_group_pending',
+];
+/** Announced but not registered by src/ops/metrics.ts yet. */
+const PLANNED = new Set(['quantum_stream_group_lag', 'quantum_stream_group_pending']);
+const HISTOGRAMS = new Set([
+  'quantum_apply_permit_wait_seconds',
+  'quantum_apply_proposal_to_order_seconds',
+  'quantum_govern_eval_seconds',
+  'p33_eval_seconds',
+]);
+
+function metricNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const m of text.matchAll(/\b(?:quantum|p33)_[a-z0-9_]+/g)) {
+    const base = m[0].replace(/_(bucket|sum|count)$/, '');
+    names.add(HISTOGRAMS.has(base) ? base : m[0]);
+  }
+  return names;
+}
+
+interface Panel {
+  type: string;
+  title: string;
+  targets?: { expr: string; datasource: { uid: string } }[];
+}
+
+describe('alerts and dashboard', () => {
+  const alerts = read('prometheus/alerts.yml');
+  const dashboard = JSON.parse(read('grafana/quantum-apply.json')) as {
+    panels: Panel[];
+    templating: { list: { name: string; type: string; query: unknown }[] };
+  };
+  const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+  const blocks = alerts.split(/\n\s+- alert: /).slice(1);
+  // Annotations quote reason strings (p33_permit_denied): only expressions name metrics.
+  const alertExprs = blocks.map((b) => b.slice(b.indexOf('expr:'), b.indexOf('\n        for:')));
+
+  it('when an alert is declared then it has expr, for, severity, summary, description and runbook', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(10);
+    for (const e of alertExprs) expect(e).toMatch(/^expr: [\s\S]*\b(up|quantum_|p33_)/);
+    for (const b of blocks) {
+      const name = b.split('\n')[0];
+      for (const key of ['expr:', 'for:', 'severity:', 'summary:', 'description:', 'runbook:']) {
+        expect(b, `${name} ${key}`).toContain(key);
+      }
+      expect(b, `${name} severity`).toMatch(/severity: (critical|warning|info)\n/);
+    }
+  });
+
+  it('when alerts and dashboard name a metric then it is a known metric', () => {
+    const used = new Set([...metricNames(alertExprs.join('\n')), ...metricNames(exprs.join('\n'))]);
+    expect([...used].filter((n) => !KNOWN_METRICS.includes(n))).toEqual([]);
+    // and every known metric is shown somewhere
+    expect(KNOWN_METRICS.filter((n) => !used.has(n))).toEqual([]);
+  });
+
+  it('when a known metric is not planned then src/ops/metrics registers it', async () => {
+    const registered = new Set<string>();
+    const apply = createApplyMetrics(createRegistry());
+    promSink(apply, ['BTCUSDT']);
+    for (const m of [apply, createGovernorMetrics(createRegistry()), createP33Metrics(createRegistry())]) {
+      for (const metric of (await m.registry.getMetricsAsJSON()) as { name: string }[]) {
+        registered.add(metric.name);
+      }
+    }
+    expect(KNOWN_METRICS.filter((n) => !PLANNED.has(n) && !registered.has(n))).toEqual([]);
+  });
+
+  it('when the dashboard is imported then every query uses the datasource variable and rows exist', () => {
+    const ds = dashboard.templating.list.find((v) => v.name === 'datasource');
+    expect(ds).toMatchObject({ type: 'datasource', query: 'prometheus' });
+    const rows = dashboard.panels.filter((p) => p.type === 'row').map((p) => p.title);
+    expect(rows).toEqual(['Apply', 'Governor', 'Position State Brain (P3.3)', 'Streams']);
+    expect(exprs.length).toBeGreaterThanOrEqual(20);
+    for (const p of dashboard.panels.filter((q) => q.type !== 'row')) {
+      expect(p.targets?.length, p.title).toBeGreaterThan(0);
+      for (const t of p.targets ?? []) expect(t.datasource.uid, p.title).toBe('${datasource}');
+    }
+  });
+
+  const promtool = process.env.PROMTOOL ?? 'promtool';
+  const hasPromtool = spawnSync(promtool, ['--version'], { stdio: 'ignore' }).status === 0;
+  it.skipIf(!hasPromtool)('when promtool checks and unit-tests the rules then both pass', () => {
+    for (const args of [
+      ['check', 'rules', join(DEPLOY, 'prometheus/alerts.yml')],
+      ['test', 'rules', join(DEPLOY, 'prometheus/alerts.test.yml')],
+    ]) {
+      const r = spawnSync(promtool, args, { encoding: 'utf8' });
+      expect(r.status, `${args.join(' ')}\n${r.stdout}${r.stderr}`).toBe(0);
+    }
+  });
+});
