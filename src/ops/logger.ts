@@ -54,14 +54,38 @@ export function planLogger(log: Logger, planId: string, symbol?: string): Logger
   return log.child(symbol === undefined ? { plan: planId } : { plan: planId, symbol });
 }
 
-/** Writes out buffered lines; resolves even when the stream reports an error (shutdown path). */
-export function flushLogger(log: Logger): Promise<void> {
-  return new Promise((resolve) => {
+interface DrainableStream {
+  _writing?: boolean;
+  once(event: string, fn: () => void): unknown;
+  off(event: string, fn: () => void): unknown;
+}
+
+/**
+ * Writes out buffered lines before exit. pino's flush(cb) on an asynchronous SonicBoom with
+ * minLength 0 calls back at once while a write may still be in flight, so we also wait for the
+ * stream's `drain` (bounded: a blocked stdout must not hang shutdown).
+ */
+export async function flushLogger(log: Logger, timeoutMs = 2_000): Promise<void> {
+  await new Promise<void>((resolve) => {
     try {
       log.flush(() => resolve());
     } catch {
       resolve();
     }
+  });
+  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    DrainableStream | undefined;
+  if (stream?._writing !== true || typeof stream.once !== 'function') return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stream.off('drain', done);
+      stream.off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    stream.once('drain', done);
+    stream.once('error', done);
   });
 }
 

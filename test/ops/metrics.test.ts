@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { register as globalRegistry } from 'prom-client';
+import {
+  LATENCY_BUCKETS,
+  closedLabel,
+  createApplyMetrics,
+  createGovernorMetrics,
+  createP33Metrics,
+  createRegistry,
+} from '../../src/ops/metrics.js';
+
+interface Scraped {
+  type: string;
+  labelSets: string[][];
+}
+
+/** Parses exposition text into metric name → type and the label names seen on its samples. */
+async function scrape(registry: ReturnType<typeof createRegistry>): Promise<Map<string, Scraped>> {
+  const out = new Map<string, Scraped>();
+  for (const line of (await registry.metrics()).split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type) out.set(type[1] as string, { type: type[2] as string, labelSets: [] });
+    const sample = /^([a-zA-Z_:][\w:]*?)(?:_bucket|_sum|_count)?(?:\{([^}]*)\})? \S+$/.exec(line);
+    if (sample && !line.startsWith('#')) {
+      const entry = out.get(sample[1] as string);
+      const labels = (sample[2] ?? '')
+        .split(',')
+        .filter((x) => x !== '')
+        .map((kv) => kv.split('=')[0] as string)
+        .filter((k) => k !== 'le')
+        .sort();
+      entry?.labelSets.push(labels);
+    }
+  }
+  return out;
+}
+
+function expectMetric(scraped: Map<string, Scraped>, name: string, type: string, labels: string[]): void {
+  const m = scraped.get(name);
+  expect(m, name).toBeDefined();
+  expect(m?.type, name).toBe(type);
+  expect(m?.labelSets.length, `${name} has samples`).toBeGreaterThan(0);
+  for (const set of m?.labelSets ?? []) expect(set, name).toEqual([...labels].sort());
+}
+
+describe('metrics', () => {
+  it('when apply metrics are used then the scrape shows the contract names and labels exactly', async () => {
+    const registry = createRegistry();
+    const m = createApplyMetrics(registry);
+    m.plan.inc({ symbol: 'BTCUSDT', decision: 'EXECUTE' });
+    m.execute.inc({ symbol: 'BTCUSDT', step: 'CLOSE_FULL', status: 'filled' });
+    m.dedupeHits.inc();
+    m.lastSuccessEpoch.set({ symbol: 'BTCUSDT' }, 1_769_300_000);
+    m.permitWait.observe({ symbol: 'BTCUSDT', outcome: 'consumed' }, 0.004);
+    m.proposalToOrder.observe({ symbol: 'BTCUSDT' }, 0.02);
+    m.consume.inc({ outcome: 'consumed' });
+    m.inputRejected.inc({ reason: 'missing_kill_score' });
+    m.result.inc({ symbol: 'BTCUSDT', decision: 'EXECUTE' });
+    const s = await scrape(registry);
+    expectMetric(s, 'quantum_apply_plan_total', 'counter', ['symbol', 'decision']);
+    expectMetric(s, 'quantum_apply_execute_total', 'counter', ['symbol', 'step', 'status']);
+    expectMetric(s, 'quantum_apply_dedupe_hits_total', 'counter', []);
+    expectMetric(s, 'quantum_apply_last_success_epoch', 'gauge', ['symbol']);
+    expectMetric(s, 'quantum_apply_permit_wait_seconds', 'histogram', ['symbol', 'outcome']);
+    expectMetric(s, 'quantum_apply_proposal_to_order_seconds', 'histogram', ['symbol']);
+    expectMetric(s, 'quantum_apply_consume_total', 'counter', ['outcome']);
+    expectMetric(s, 'quantum_apply_input_rejected_total', 'counter', ['reason']);
+    expectMetric(s, 'quantum_apply_result_total', 'counter', ['symbol', 'decision']);
+    expect(s.size).toBe(9);
+  });
+
+  it('when governor metrics are used then the scrape shows the contract names and labels exactly', async () => {
+    const registry = createRegistry();
+    const m = createGovernorMetrics(registry);
+    m.allow.inc({ symbol: 'BTCUSDT' });
+    m.block.inc({ symbol: 'BTCUSDT', reason: 'hourly_limit_exceeded' });
+    m.disarm.inc({ reason: 'burst_limit_breach' });
+    m.execCountHour.set({ symbol: 'BTCUSDT' }, 2);
+    m.execCount5Min.set({ symbol: 'BTCUSDT' }, 1);
+    m.evalSeconds.observe(0.001);
+    m.inputRejected.inc({ reason: 'missing_plan_id' });
+    const s = await scrape(registry);
+    expectMetric(s, 'quantum_govern_allow_total', 'counter', ['symbol']);
+    expectMetric(s, 'quantum_govern_block_total', 'counter', ['symbol', 'reason']);
+    expectMetric(s, 'quantum_govern_disarm_total', 'counter', ['reason']);
+    expectMetric(s, 'quantum_govern_exec_count_hour', 'gauge', ['symbol']);
+    expectMetric(s, 'quantum_govern_exec_count_5min', 'gauge', ['symbol']);
+    expectMetric(s, 'quantum_govern_eval_seconds', 'histogram', []);
+    expectMetric(s, 'quantum_govern_input_rejected_total', 'counter', ['reason']);
+    expect(s.size).toBe(7);
+  });
+
+  it('when P3.3 metrics are used then the scrape shows the contract names and labels exactly', async () => {
+    const registry = createRegistry();
+    const m = createP33Metrics(registry);
+    m.permitAllow.inc({ symbol: 'BTCUSDT' });
+    m.permitDeny.inc({ symbol: 'BTCUSDT', reason: 'stale_exchange_state' });
+    m.snapshotAge.set({ symbol: 'BTCUSDT' }, 1.5);
+    m.ledgerAmt.set({ symbol: 'BTCUSDT' }, 0.01);
+    m.exchangeAmt.set({ symbol: 'BTCUSDT' }, -0.01);
+    m.evalSeconds.observe(0.0007);
+    m.inputRejected.inc({ reason: 'bad_symbol' });
+    m.ledgerApplied.inc({ symbol: 'BTCUSDT' });
+    const s = await scrape(registry);
+    expectMetric(s, 'p33_permit_allow_total', 'counter', ['symbol']);
+    expectMetric(s, 'p33_permit_deny_total', 'counter', ['symbol', 'reason']);
+    expectMetric(s, 'p33_snapshot_age_seconds', 'gauge', ['symbol']);
+    expectMetric(s, 'p33_ledger_position_amt', 'gauge', ['symbol']);
+    expectMetric(s, 'p33_exchange_position_amt', 'gauge', ['symbol']);
+    expectMetric(s, 'p33_eval_seconds', 'histogram', []);
+    expectMetric(s, 'p33_input_rejected_total', 'counter', ['reason']);
+    expectMetric(s, 'p33_ledger_applied_total', 'counter', ['symbol']);
+    expect(s.size).toBe(8);
+  });
+
+  it('when a label outside the declared set is used then prom-client refuses it', () => {
+    const m = createApplyMetrics(createRegistry());
+    expect(() => m.plan.inc({ symbol: 'BTCUSDT', decision: 'EXECUTE', extra: 'x' } as never)).toThrow();
+  });
+
+  it('when two services live in one process then their registries are separate and the global one is untouched', async () => {
+    const a = createRegistry();
+    const b = createRegistry();
+    const ma = createApplyMetrics(a);
+    createApplyMetrics(b);
+    ma.dedupeHits.inc(3);
+    expect(await a.metrics()).toContain('quantum_apply_dedupe_hits_total 3');
+    expect(await b.metrics()).toContain('quantum_apply_dedupe_hits_total 0');
+    expect(globalRegistry.getSingleMetric('quantum_apply_dedupe_hits_total')).toBeUndefined();
+  });
+
+  it('when a latency of a few ms is observed then it lands in a ms-level bucket', async () => {
+    expect(LATENCY_BUCKETS[0]).toBe(0.0005);
+    expect(LATENCY_BUCKETS[LATENCY_BUCKETS.length - 1]).toBe(2.5);
+    const registry = createRegistry();
+    createGovernorMetrics(registry).evalSeconds.observe(0.0008);
+    const text = await registry.metrics();
+    expect(text).toContain('quantum_govern_eval_seconds_bucket{le="0.0005"} 0');
+    expect(text).toContain('quantum_govern_eval_seconds_bucket{le="0.001"} 1');
+  });
+
+  it('when process metrics are asked for then they go to the service registry only', async () => {
+    const registry = createRegistry({ processMetrics: true });
+    expect(await registry.metrics()).toContain('process_cpu_user_seconds_total');
+    expect(await createRegistry().metrics()).not.toContain('process_cpu_user_seconds_total');
+  });
+
+  it('when a label value is outside a closed set then closedLabel maps it to other', () => {
+    const reason = closedLabel(['no_position', 'stale_exchange_state']);
+    expect(reason('no_position')).toBe('no_position');
+    expect(reason('random garbage from redis')).toBe('other');
+  });
+});
