@@ -1,0 +1,186 @@
+/**
+ * One look at one symbol's proposal: parse, plan id, "already handled?", kill switch, decide,
+ * dedupe, publish the plan once, execute, publish exactly one result.
+ *
+ * "Handled" means the result is on the stream. It is remembered in memory (the sweep re-reads
+ * unchanged proposals every APPLY_POLL_SEC) and durably by the result marker
+ * (`keys.resultPublished`, TTL APPLY_DEDUPE_TTL_SEC, written atomically with the result by
+ * publishOnce), so neither a re-read nor a restart produces a second plan entry or result.
+ * The handled check precedes everything else, so a decided plan (even BLOCKED by the kill
+ * switch) is final for its plan id; upstream issues a new proposal (new computed_at_utc) to retry.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { decide, markDuplicate, planIdOf, planStreamFields, type Plan } from '../../domain/plan.js';
+import { parseProposal } from '../../domain/proposal.js';
+import { resultFields } from '../../domain/result.js';
+import { parseArmState } from '../arm-state.js';
+import { PlanExecutor, outcome, type ExecOutcome } from './execute.js';
+import { noopMetrics, type ApplyMetricsSink } from './metrics.js';
+import {
+  PLAN_STREAM_MAXLEN,
+  STREAM_PUBLISHED_TTL_SEC,
+  type ApplyDeps,
+  type ApplyOptions,
+} from './options.js';
+import { recoverFromIntent, storeIntents, type IntentWriter } from './orders.js';
+
+/** A Set that forgets its oldest entries beyond `max` (plan ids are only useful while recent). */
+export class BoundedSet {
+  private readonly items = new Set<string>();
+  constructor(private readonly max: number) {}
+  has(v: string): boolean {
+    return this.items.has(v);
+  }
+  add(v: string): void {
+    this.items.delete(v);
+    this.items.add(v);
+    if (this.items.size > this.max) {
+      const oldest = this.items.values().next().value;
+      if (oldest !== undefined) this.items.delete(oldest);
+    }
+  }
+}
+
+export class ProposalHandler {
+  private readonly handled = new BoundedSet(20_000);
+  /** Plan ids whose dedupe key this process set: a retry after an outage resumes them. */
+  private readonly owned = new BoundedSet(20_000);
+  private readonly rejectionsLogged = new BoundedSet(10_000);
+  private readonly executor: PlanExecutor;
+  private readonly intents: IntentWriter;
+  private readonly metrics: ApplyMetricsSink;
+  private readonly allowlist: ReadonlySet<string>;
+
+  constructor(
+    private readonly deps: ApplyDeps,
+    private readonly opts: ApplyOptions,
+  ) {
+    this.metrics = deps.metrics ?? noopMetrics;
+    this.intents = storeIntents(deps, opts.dedupeTtlSec);
+    this.executor = new PlanExecutor(deps, opts, this.intents);
+    this.allowlist = new Set(opts.allowlist);
+  }
+
+  async handle(symbol: string, detectedAtMs: number): Promise<void> {
+    const { store, clock, logger } = this.deps;
+    const k = store.keys;
+    const fields = await store.hgetall(k.proposal(symbol));
+    if (Object.keys(fields).length === 0) return;
+    const parsed = parseProposal(symbol, fields);
+    if (!parsed.ok) {
+      this.rejectOnce(symbol, parsed.reason, fields, parsed.field);
+      return;
+    }
+    const planId = planIdOf(parsed.proposal);
+    if (this.handled.has(planId)) return;
+    if (await store.exists(k.resultPublished(planId))) {
+      this.handled.add(planId);
+      return;
+    }
+    const log = logger.child({ plan: planId, symbol });
+    const arm = parseArmState(await store.hgetall(k.armState()));
+    const killSwitch = this.opts.killSwitch || !arm.armed;
+    let plan = decide(parsed.proposal, {
+      killSwitch,
+      allowlist: this.allowlist,
+      kBlockCritical: this.opts.kBlockCritical,
+      kBlockWarning: this.opts.kBlockWarning,
+    });
+    let intent: Record<string, string> = {};
+    if (plan.decision === 'EXECUTE') {
+      const nowSec = Math.floor(clock.now() / 1000);
+      const fresh = await store.set(k.dedupe(planId), String(nowSec), {
+        nx: true,
+        ttlSec: this.opts.dedupeTtlSec,
+      });
+      if (fresh) this.owned.add(planId);
+      else {
+        intent = await this.intents.read(planId);
+        if (Object.keys(intent).length === 0 && !this.owned.has(planId)) {
+          plan = markDuplicate(plan);
+          this.metrics.dedupeHit();
+        }
+      }
+    }
+
+    const entryId = await store.publishOnce(
+      k.streamPublished(planId),
+      STREAM_PUBLISHED_TTL_SEC,
+      k.planStream(),
+      planStreamFields(plan, clock.now() / 1000),
+      PLAN_STREAM_MAXLEN,
+    );
+    if (entryId !== null) {
+      this.metrics.plan(symbol, plan.decision);
+      log.info(
+        { decision: plan.decision, reasons: plan.reasonCodes, action: plan.action, entry: entryId },
+        `apply: plan ${planId} ${symbol} ${plan.action} -> ${plan.decision}`,
+      );
+    }
+
+    let result: ExecOutcome;
+    if (plan.decision !== 'EXECUTE') {
+      result = outcome(plan.decision, plan.reasonCodes.join(','));
+    } else if (Object.keys(intent).length > 0) {
+      result = await recoverFromIntent(this.deps, this.intents, plan, intent, log);
+    } else {
+      result = await this.executor.execute(plan, detectedAtMs, log);
+    }
+    await this.publishResult(plan, result, log);
+  }
+
+  private async publishResult(plan: Plan, r: ExecOutcome, log: Logger): Promise<void> {
+    const { store, clock } = this.deps;
+    const fields = resultFields({
+      planId: plan.planId,
+      symbol: plan.symbol,
+      decision: r.decision,
+      executed: r.executed,
+      wouldExecute: r.wouldExecute,
+      steps: r.steps,
+      error: r.error,
+      nowSec: clock.now() / 1000,
+    });
+    const id = await store.publishOnce(
+      store.keys.resultPublished(plan.planId),
+      this.opts.dedupeTtlSec,
+      store.keys.resultStream(),
+      fields,
+      PLAN_STREAM_MAXLEN,
+    );
+    this.handled.add(plan.planId);
+    if (id === null) {
+      log.warn('apply: result already published for this plan; not published again');
+      return;
+    }
+    this.metrics.result(plan.symbol, r.decision);
+    const level = r.decision === 'ERROR' ? 'error' : 'info';
+    log[level](
+      {
+        decision: r.decision,
+        executed: r.executed,
+        would_execute: r.wouldExecute,
+        error: r.error,
+        entry: id,
+      },
+      `apply: result ${plan.planId} ${plan.symbol} ${r.decision}${r.error ? ` (${r.error})` : ''}`,
+    );
+  }
+
+  /** Logs a proposal that yields no plan once per (symbol, reason, content), counts every sighting once. */
+  private rejectOnce(symbol: string, reason: string, fields: Record<string, string>, field?: string): void {
+    const fp = createHash('sha256')
+      .update(JSON.stringify(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))))
+      .digest('hex')
+      .slice(0, 16);
+    const key = `${symbol}|${reason}|${fp}`;
+    if (this.rejectionsLogged.has(key)) return;
+    this.rejectionsLogged.add(key);
+    this.metrics.inputRejected(reason);
+    this.deps.logger.warn(
+      { symbol, reason, field, fingerprint: fp },
+      `apply: proposal for ${symbol} yields no plan: ${reason}`,
+    );
+  }
+}

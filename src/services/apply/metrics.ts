@@ -1,0 +1,100 @@
+/**
+ * What the apply service reports, as a small interface: the service calls these methods and the
+ * CLI binds them to prom-client instruments (src/ops/metrics.ts). Tests use a recording sink.
+ */
+import { Counter } from 'prom-client';
+import { closedLabel, type ApplyMetrics } from '../../ops/metrics.js';
+
+export interface ApplyMetricsSink {
+  plan(symbol: string, decision: string): void;
+  execute(symbol: string, step: string, status: string): void;
+  dedupeHit(): void;
+  lastSuccess(symbol: string, epochSec: number): void;
+  inputRejected(reason: string): void;
+  /** Permit wait in seconds, labelled ok / block. */
+  permitWait(symbol: string, seconds: number, outcome: 'ok' | 'block'): void;
+  /** Outcome of the permit chain: consumed, or the failure reason. */
+  consume(outcome: string): void;
+  result(symbol: string, decision: string): void;
+  /** From the proposal change being detected to the exchange's answer to the order. */
+  proposalToOrder(symbol: string, seconds: number): void;
+  runFailed(symbol: string): void;
+}
+
+export const noopMetrics: ApplyMetricsSink = {
+  plan: () => {},
+  execute: () => {},
+  dedupeHit: () => {},
+  lastSuccess: () => {},
+  inputRejected: () => {},
+  permitWait: () => {},
+  consume: () => {},
+  result: () => {},
+  proposalToOrder: () => {},
+  runFailed: () => {},
+};
+
+/** A sink that keeps every call, for tests. */
+export class RecordingMetrics implements ApplyMetricsSink {
+  readonly events: { name: keyof ApplyMetricsSink; args: unknown[] }[] = [];
+  private rec(name: keyof ApplyMetricsSink, args: unknown[]): void {
+    this.events.push({ name, args });
+  }
+  plan(symbol: string, decision: string): void {
+    this.rec('plan', [symbol, decision]);
+  }
+  execute(symbol: string, step: string, status: string): void {
+    this.rec('execute', [symbol, step, status]);
+  }
+  dedupeHit(): void {
+    this.rec('dedupeHit', []);
+  }
+  lastSuccess(symbol: string, epochSec: number): void {
+    this.rec('lastSuccess', [symbol, epochSec]);
+  }
+  inputRejected(reason: string): void {
+    this.rec('inputRejected', [reason]);
+  }
+  permitWait(symbol: string, seconds: number, outcome: 'ok' | 'block'): void {
+    this.rec('permitWait', [symbol, seconds, outcome]);
+  }
+  consume(outcome: string): void {
+    this.rec('consume', [outcome]);
+  }
+  result(symbol: string, decision: string): void {
+    this.rec('result', [symbol, decision]);
+  }
+  proposalToOrder(symbol: string, seconds: number): void {
+    this.rec('proposalToOrder', [symbol, seconds]);
+  }
+  runFailed(symbol: string): void {
+    this.rec('runFailed', [symbol]);
+  }
+  count(name: keyof ApplyMetricsSink, ...args: unknown[]): number {
+    return this.events.filter((e) => e.name === name && args.every((a, i) => e.args[i] === a)).length;
+  }
+}
+
+/** Binds the sink to the prom-client instruments of createApplyMetrics (contract names). */
+export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetricsSink {
+  // Symbols come from proposals keyed by configured symbols, but keep the label set closed anyway.
+  const sym = closedLabel(symbols);
+  const runFailures = new Counter({
+    name: 'quantum_apply_run_failures_total',
+    help: 'Proposal runs that threw (Redis outage, bug) and were retried with backoff',
+    labelNames: ['symbol'],
+    registers: [m.registry],
+  });
+  return {
+    plan: (symbol, decision) => m.plan.inc({ symbol: sym(symbol), decision }),
+    execute: (symbol, step, status) => m.execute.inc({ symbol: sym(symbol), step, status }),
+    dedupeHit: () => m.dedupeHits.inc(),
+    lastSuccess: (symbol, epochSec) => m.lastSuccessEpoch.set({ symbol: sym(symbol) }, epochSec),
+    inputRejected: (reason) => m.inputRejected.inc({ reason }),
+    permitWait: (symbol, seconds, outcome) => m.permitWait.observe({ symbol: sym(symbol), outcome }, seconds),
+    consume: (outcome) => m.consume.inc({ outcome }),
+    result: (symbol, decision) => m.result.inc({ symbol: sym(symbol), decision }),
+    proposalToOrder: (symbol, seconds) => m.proposalToOrder.observe({ symbol: sym(symbol) }, seconds),
+    runFailed: (symbol) => runFailures.inc({ symbol: sym(symbol) }),
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The apply service's own typed options (the CLI maps ApplyConfig onto them), so the service
+ * does not depend on the config module's exact shape.
+ */
+import type { Logger } from 'pino';
+import type { ExchangePort } from '../../exchange/port.js';
+import type { Clock } from '../../ops/clock.js';
+import type { Store } from '../../store/port.js';
+import type { ApplyMetricsSink } from './metrics.js';
+
+export type ApplyModeOption = 'dry_run' | 'testnet' | 'live';
+
+export interface ApplyOptions {
+  mode: ApplyModeOption;
+  symbols: readonly string[];
+  allowlist: readonly string[];
+  /** Sweep period (fractions allowed); the fallback when change notifications are missed. */
+  pollSec: number;
+  dedupeTtlSec: number;
+  kBlockCritical: number;
+  kBlockWarning: number;
+  /** APPLY_KILL_SWITCH; the live arm state in Redis is read for every plan on top of it. */
+  killSwitch: boolean;
+  permitWaitMs: number;
+  permitStepMs: number;
+  /** Authorities whose permits every EXECUTE plan needs (the fleet: governor, p33). */
+  requiredAuthorities: readonly string[];
+  /** True when API key and secret are both configured. */
+  hasCredentials: boolean;
+  /** Subscribe to proposal change notifications (false: sweep-only intake, a bench baseline). */
+  notifications?: boolean;
+  /** Backoff after a failed run (Redis outage): doubles from min to max. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+export interface ApplyDeps {
+  store: Store;
+  /**
+   * The exchange. In dry_run without credentials the CLI may still pass a public-only adapter:
+   * the service then does not read positions (signed) and treats the position as unknown.
+   */
+  exchange: ExchangePort;
+  clock: Clock;
+  logger: Logger;
+  metrics?: ApplyMetricsSink;
+}
+
+export const PLAN_STREAM_MAXLEN = 10_000;
+export const STREAM_PUBLISHED_TTL_SEC = 300;

@@ -1,0 +1,246 @@
+/**
+ * The one place that sends orders. Exactly once per plan step: the intent hash
+ * (`keys.orderIntent(planId)`) is written with state=sending BEFORE the request, updated with
+ * the answer after it; an intent found later without a result is recovered by asking the
+ * exchange for the client order id, never by sending again.
+ */
+import type { Logger } from 'pino';
+import type { Decision, Plan, Step } from '../../domain/plan.js';
+import type { StepResult } from '../../domain/result.js';
+import type { OrderFill } from '../../exchange/port.js';
+import { noopMetrics } from './metrics.js';
+import type { ApplyDeps } from './options.js';
+import type { StepRequest } from './execute.js';
+
+export interface ExecOutcome {
+  decision: Decision;
+  executed: boolean;
+  wouldExecute: boolean;
+  steps: StepResult[];
+  error: string;
+}
+
+export type IntentState = 'sending' | 'filled' | 'accepted' | 'rejected' | 'unknown' | 'placed';
+
+export interface IntentWriter {
+  write(planId: string, fields: Record<string, string>): Promise<void>;
+  read(planId: string): Promise<Record<string, string>>;
+}
+
+export function storeIntents(deps: ApplyDeps, ttlSec: number): IntentWriter {
+  const { store } = deps;
+  return {
+    write: (planId, fields) => store.hset(store.keys.orderIntent(planId), fields, ttlSec),
+    read: (planId) => store.hgetall(store.keys.orderIntent(planId)),
+  };
+}
+
+function fillStep(step: string, order: OrderFill, status: string, details: string): StepResult {
+  return {
+    step,
+    status,
+    details,
+    order_id: order.orderId,
+    side: order.side,
+    quantity: order.origQty,
+    executed_qty: order.executedQty,
+    reduce_only: order.reduceOnly,
+  };
+}
+
+const filled = (step: string, order: OrderFill, details: string): ExecOutcome => ({
+  decision: 'EXECUTE',
+  executed: true,
+  wouldExecute: true,
+  steps: [fillStep(step, order, 'success', details)],
+  error: '',
+});
+
+const failed = (step: string, error: string, details: string, side?: string): ExecOutcome => ({
+  decision: 'ERROR',
+  executed: false,
+  wouldExecute: true,
+  steps: [{ step, status: 'error', details, ...(side ? { side } : {}) }],
+  error,
+});
+
+const safeReason = (r: string) => r.replace(/[^a-z0-9_]/gi, '_').slice(0, 64) || 'unknown';
+
+export async function executeOrderStep(
+  deps: ApplyDeps,
+  intents: IntentWriter,
+  plan: Plan,
+  step: Step,
+  req: StepRequest,
+  detectedAtMs: number,
+  log: Logger,
+): Promise<ExecOutcome> {
+  const { exchange, clock } = deps;
+  const metrics = deps.metrics ?? noopMetrics;
+  await intents.write(plan.planId, {
+    plan_id: plan.planId,
+    step: step.step,
+    kind: req.kind,
+    client_order_id: req.clientId,
+    symbol: plan.symbol,
+    side: req.side,
+    quantity: req.quantity,
+    trigger_price: req.triggerPrice ?? '',
+    state: 'sending',
+    at: String(clock.now()),
+  });
+  const answered = () => metrics.proposalToOrder(plan.symbol, (clock.now() - detectedAtMs) / 1000);
+  const record = (state: IntentState, extra: Record<string, string> = {}) =>
+    intents.write(plan.planId, { state, updated_at: String(clock.now()), ...extra });
+
+  if (req.kind === 'stop') {
+    let res;
+    try {
+      res = await exchange.placeStopLoss({
+        symbol: plan.symbol,
+        side: req.side,
+        triggerPrice: req.triggerPrice ?? '',
+        clientAlgoId: req.clientId,
+      });
+    } catch (err) {
+      res = { kind: 'unknown' as const, reason: 'exception', message: (err as Error).message };
+    }
+    answered();
+    metrics.execute(plan.symbol, step.step, res.kind);
+    if (res.kind === 'placed') {
+      await record('placed', { algo_id: res.algoId });
+      log.info({ algo_id: res.algoId, replaced: res.replaced }, `apply: stop placed ${req.describe}`);
+      return {
+        decision: 'EXECUTE',
+        executed: true,
+        wouldExecute: true,
+        steps: [
+          {
+            step: step.step,
+            status: 'success',
+            details: `${req.describe}; replaced ${res.replaced.length}`,
+            order_id: res.algoId,
+            side: req.side,
+            reduce_only: true,
+          },
+        ],
+        error: '',
+      };
+    }
+    await record(res.kind, { reason: res.reason });
+    log.error({ outcome: res.kind, reason: res.reason, msg_text: res.message }, 'apply: stop not placed');
+    return res.kind === 'rejected'
+      ? failed(step.step, `stop_rejected:${safeReason(res.reason)}`, res.message, req.side)
+      : failed(step.step, 'order_status_unknown', res.message, req.side);
+  }
+
+  let res;
+  try {
+    res = await exchange.placeReduceOnlyMarket({
+      symbol: plan.symbol,
+      side: req.side,
+      quantity: req.quantity,
+      clientOrderId: req.clientId,
+    });
+  } catch (err) {
+    // The adapter should not throw here; if it does, the request may have left: treat as unknown.
+    res = { kind: 'unknown' as const, reason: 'exception', message: (err as Error).message };
+  }
+  answered();
+  metrics.execute(plan.symbol, step.step, res.kind);
+  if (res.kind === 'filled' || res.kind === 'accepted') {
+    await record(res.kind, { order_id: res.order.orderId, executed_qty: res.order.executedQty });
+    metrics.lastSuccess(plan.symbol, Math.floor(clock.now() / 1000));
+    log.info(
+      { order_id: res.order.orderId, executed_qty: res.order.executedQty, recovered: res.recovered },
+      `apply: order ${res.kind} ${req.describe}`,
+    );
+    return filled(step.step, res.order, `${req.describe}: ${res.order.status}`);
+  }
+  await record(res.kind, { reason: res.reason });
+  log.error({ outcome: res.kind, reason: res.reason, msg_text: res.message }, 'apply: order not filled');
+  if (res.kind === 'rejected') {
+    return failed(step.step, `order_rejected:${safeReason(res.reason)}`, res.message, req.side);
+  }
+  // The intent stays (state=unknown) for recovery; the order is never resent.
+  return failed(step.step, 'order_status_unknown', res.message, req.side);
+}
+
+/**
+ * A plan whose intent exists but whose result is missing (crash, Redis outage mid-plan): the
+ * exchange is asked by client order id; nothing is ever resent.
+ */
+export async function recoverFromIntent(
+  deps: ApplyDeps,
+  intents: IntentWriter,
+  plan: Plan,
+  intent: Record<string, string>,
+  log: Logger,
+): Promise<ExecOutcome> {
+  const step = intent.step ?? plan.steps[0]?.step ?? 'UNKNOWN';
+  const clientId = intent.client_order_id ?? '';
+  const state = intent.state ?? 'sending';
+  log.warn({ intent }, `apply: recovering plan ${plan.planId} from its order intent (state=${state})`);
+  if (state === 'rejected') {
+    return failed(step, `order_rejected:${safeReason(intent.reason ?? 'unknown')}`, 'recovered');
+  }
+  if (intent.kind === 'stop') {
+    if (state === 'placed') {
+      return {
+        decision: 'EXECUTE',
+        executed: true,
+        wouldExecute: true,
+        steps: [
+          {
+            step,
+            status: 'success',
+            details: 'recovered',
+            order_id: intent.algo_id ?? '',
+            side: intent.side ?? '',
+            reduce_only: true,
+          },
+        ],
+        error: '',
+      };
+    }
+    return failed(step, 'order_status_unknown', 'stop intent without answer; not resent');
+  }
+  if ((state === 'filled' || state === 'accepted') && intent.order_id) {
+    return filled(
+      step,
+      {
+        orderId: intent.order_id,
+        clientOrderId: clientId,
+        symbol: plan.symbol,
+        side: intent.side === 'BUY' ? 'BUY' : 'SELL',
+        status: state.toUpperCase(),
+        origQty: intent.quantity ?? '',
+        executedQty: intent.executed_qty ?? '',
+        avgPrice: '',
+        reduceOnly: true,
+      },
+      'recovered from intent',
+    );
+  }
+  let found: OrderFill | null = null;
+  try {
+    found = await deps.exchange.findOrder(plan.symbol, clientId);
+  } catch (err) {
+    log.error({ err: (err as Error).message }, 'apply: order lookup failed during recovery');
+  }
+  if (!found) {
+    await intents.write(plan.planId, { state: 'unknown', updated_at: String(deps.clock.now()) });
+    return failed(step, 'order_status_unknown', 'intent without a confirmed order; not resent');
+  }
+  if (!['FILLED', 'PARTIALLY_FILLED', 'NEW'].includes(found.status)) {
+    await intents.write(plan.planId, { state: 'rejected', reason: found.status.toLowerCase() });
+    return failed(step, `order_${safeReason(found.status.toLowerCase())}`, 'recovered', found.side);
+  }
+  await intents.write(plan.planId, {
+    state: 'filled',
+    order_id: found.orderId,
+    executed_qty: found.executedQty,
+    updated_at: String(deps.clock.now()),
+  });
+  return filled(step, found, 'recovered from intent');
+}
