@@ -53,6 +53,8 @@ export interface ArmChange {
   atMs: number;
   /** Extra context for the governor event (JSON-serialisable). */
   context?: Record<string, unknown>;
+  /** Event name on the governor stream (default ARMED / DISARMED). */
+  event?: string;
 }
 
 /** Writes the arm state, then records the change on the governor events stream. */
@@ -72,7 +74,7 @@ export async function setArmState(store: Store, change: ArmChange): Promise<ArmS
   await store.xadd(
     store.keys.governorEvents(),
     {
-      event: state.armed ? 'ARMED' : 'DISARMED',
+      event: change.event ?? (state.armed ? 'ARMED' : 'DISARMED'),
       reason: state.reason,
       context: JSON.stringify({ by: state.by, ...(change.context ?? {}) }),
       timestamp: (state.at / 1000).toFixed(3),

@@ -47,6 +47,9 @@ export function keySpace(opts: KeyOptions = {}) {
     orderIntent: (planId: string) => `${p}quantum:apply:intent:${tag(planId)}`,
     /** Ours: the P3.3 ledger's durable cursor over the result stream. */
     ledgerCursor: () => `${p}quantum:position:ledger_cursor`,
+    /** Ours: an authority's once-per-plan decision marker (governor / p33), outliving its permit. */
+    authorityDecision: (authority: string, planId: string) =>
+      `${p}quantum:${authority}:decided:${tag(planId)}`,
     /** Ours: per-symbol ownership lease for apply replicas. */
     symbolLease: (symbol: string) => `${p}quantum:apply:lease:${symbol}`,
   };

@@ -122,6 +122,12 @@ export interface Store {
     fields: Record<string, string>,
     maxLen: number,
   ): Promise<string | null>;
+  /** grantPermit-5.lua: the governor's grant or limit block, atomic with its counting. */
+  grantPermit(req: GrantPermitRequest): Promise<GrantPermitOutcome>;
+  /** decideOnce-3.lua: write a block record / P3.3 permit at most once per plan; false if decided. */
+  decideOnce(req: DecideOnceRequest): Promise<boolean>;
+  /** applyLedgerResult-2.lua: compare-and-set the P3.3 ledger and move the result cursor. */
+  applyLedgerResult(req: LedgerWriteRequest): Promise<LedgerWriteCode>;
 
   // change notifications
   /**
@@ -137,3 +143,77 @@ export interface Store {
   serverTimeMs(): Promise<number>;
   close(): Promise<void>;
 }
+
+// ---- authority operations (governor grant, decide-once records, P3.3 ledger) ----
+
+/** Input of `grantPermit` (grantPermit-5.lua): the governor's decision, atomic with its counting. */
+export interface GrantPermitRequest {
+  decisionKey: string;
+  permitKey: string;
+  blockKey: string;
+  execKey: string;
+  dailyKey: string;
+  /** Unix seconds (float), from the injected clock. */
+  nowSec: number;
+  /** false only with GOV_AUTO_APPROVE: grant without the counting gates. */
+  enforce: boolean;
+  maxPerHour: number;
+  maxPer5Min: number;
+  /** What this execution adds to the daily total (notional, or quantity without a price). */
+  amount: number;
+  cap: number;
+  permitBody: string;
+  permitTtlSec: number;
+  /** TTL of the block record and of the decision marker. */
+  blockTtlSec: number;
+  symbol: string;
+  execKeep: number;
+  /** TTL of the execution list and the daily key. */
+  historyTtlSec: number;
+}
+
+export const GRANT_CODES = [
+  'granted',
+  'already_decided',
+  'hourly_limit_exceeded',
+  'burst_limit_exceeded',
+  'daily_limit_exceeded',
+  'daily_total_invalid',
+] as const;
+export type GrantCode = (typeof GRANT_CODES)[number];
+
+export interface GrantPermitOutcome {
+  code: GrantCode;
+  /** Executions of the symbol in the last hour / 5 minutes before this one. */
+  hourCount: number;
+  fiveMinCount: number;
+  /** The daily total before this execution (text as stored, '0' when absent). */
+  dailyTotal: string;
+}
+
+/** Input of `decideOnce` (decideOnce-3.lua): write a record for a plan at most once. */
+export interface DecideOnceRequest {
+  decisionKey: string;
+  recordKey: string;
+  /** A further key whose existence means decided (e.g. the governor permit); may equal recordKey. */
+  guardKey: string;
+  markerValue: string;
+  markerTtlSec: number;
+  body: string;
+  ttlSec: number;
+}
+
+/** Input of `applyLedgerResult` (applyLedgerResult-2.lua): compare-and-set on the ledger. */
+export interface LedgerWriteRequest {
+  ledgerKey: string;
+  cursorKey: string;
+  /** Result entry id; '' when seeding (cursor untouched). */
+  entryId: string;
+  expect: { kind: 'absent' } | { kind: 'value'; lastKnownAmt: string } | { kind: 'any' };
+  ttlSec: number;
+  /** Ledger fields to write; empty: only move the cursor. */
+  fields: Record<string, string>;
+}
+
+export const LEDGER_CODES = ['applied', 'already_applied', 'conflict'] as const;
+export type LedgerWriteCode = (typeof LEDGER_CODES)[number];

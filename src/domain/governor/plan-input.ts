@@ -3,6 +3,8 @@
  * A field that fails to parse makes the whole entry garbage with a short snake_case reason:
  * garbage is acknowledged and counted, never granted.
  */
+import { actionFraction as closeFraction, isCloseAction } from '../plan.js';
+import { parsePyFloat as pyFloat } from '../pyfloat.js';
 
 export type AuthorityPlan = {
   planId: string;
@@ -15,46 +17,29 @@ export type AuthorityPlan = {
 
 export type PlanParse = { ok: true; plan: AuthorityPlan } | { ok: false; reason: string };
 
-export const CLOSE_ACTIONS = ['FULL_CLOSE_PROPOSED', 'PARTIAL_75', 'PARTIAL_50'] as const;
-
 const PLAN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const SYMBOL = /^[A-Z0-9]{2,30}$/;
 const WORD = /^[A-Z0-9_]{1,40}$/;
-const PY_FLOAT = /^[+-]?(?:\d+(?:_\d+)*\.?(?:\d+(?:_\d+)*)?|\.\d+(?:_\d+)*)(?:[eE][+-]?\d+(?:_\d+)*)?$/;
-const PY_SPECIAL = /^[+-]?(?:inf|infinity|nan)$/i;
+const MAX_NUMBER_TEXT = 100;
 
-/** Python's float() on a string: blanks around allowed, `nan`/`inf` parse; otherwise null. */
+export { isCloseAction };
+
+/** Python's float() on a field (shared semantics with the apply layer); over-long text → null. */
 export function parsePyFloat(raw: string | undefined): number | null {
-  if (raw === undefined || raw.length > 100) return null;
-  const s = raw.trim();
-  if (PY_SPECIAL.test(s)) {
-    const neg = s.startsWith('-');
-    if (/nan/i.test(s)) return NaN;
-    return neg ? -Infinity : Infinity;
-  }
-  if (!PY_FLOAT.test(s)) return null;
-  return Number(s.replace(/_/g, ''));
+  return raw === undefined || raw.length > MAX_NUMBER_TEXT ? null : pyFloat(raw);
 }
 
-/** Fraction of the position an action closes; non-close actions count as the full position. */
+/**
+ * Fraction of the position an action closes. Non-close actions (UPDATE_SL) count as the full
+ * position, like the fleet's "default to full": the stop protects all of it.
+ */
 export function actionFraction(action: string): number {
-  switch (action) {
-    case 'PARTIAL_75':
-      return 0.75;
-    case 'PARTIAL_50':
-      return 0.5;
-    default:
-      return 1;
-  }
+  return closeFraction(action) ?? 1;
 }
 
 /** The same fraction as an exact decimal string (for quantity arithmetic without floats). */
 export function actionFractionText(action: string): string {
   return action === 'PARTIAL_75' ? '0.75' : action === 'PARTIAL_50' ? '0.5' : '1';
-}
-
-export function isCloseAction(action: string): boolean {
-  return (CLOSE_ACTIONS as readonly string[]).includes(action);
 }
 
 export function parseAuthorityPlan(fields: Record<string, string>): PlanParse {

@@ -1,0 +1,73 @@
+/**
+ * Auto-disarm: flips the live arm state (read by the apply layer for every plan) to disarmed on a
+ * burst breach or on repeated evaluation errors, at most once per UTC day (SET NX on the
+ * contract's disarm key), with a governor event and `quantum_govern_disarm_total{reason}`.
+ */
+import { utcDay } from '../../domain/governor/gates.js';
+import type { Clock } from '../../ops/clock.js';
+import type { Store } from '../../store/port.js';
+import { setArmState } from '../arm-state.js';
+
+export type DisarmReason = 'burst_limit_breach' | 'repeated_errors';
+
+export interface AutoDisarmOptions {
+  store: Store;
+  clock: Clock;
+  onBurst: boolean;
+  /** Errors within the window that disarm (0: never on errors). */
+  errorThreshold: number;
+  errorWindowSec: number;
+  onDisarm?: (reason: DisarmReason) => void;
+  logger: { error(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
+}
+
+const DAY_SEC = 86_400;
+
+export class AutoDisarm {
+  private errors: number[] = [];
+
+  constructor(private readonly o: AutoDisarmOptions) {}
+
+  /** Returns true when this call disarmed (false: disabled, or already fired today). */
+  async burstBreach(context: Record<string, unknown>): Promise<boolean> {
+    if (!this.o.onBurst) return false;
+    return this.fire('burst_limit_breach', context);
+  }
+
+  /** Records one evaluation error; disarms when the threshold is reached within the window. */
+  async evaluationError(context: Record<string, unknown>): Promise<boolean> {
+    if (this.o.errorThreshold <= 0) return false;
+    const now = this.o.clock.now();
+    this.errors = this.errors.filter((t) => t > now - this.o.errorWindowSec * 1000);
+    this.errors.push(now);
+    if (this.errors.length < this.o.errorThreshold) return false;
+    const count = this.errors.length;
+    this.errors = [];
+    return this.fire('repeated_errors', { ...context, errors: count, window_sec: this.o.errorWindowSec });
+  }
+
+  private async fire(reason: DisarmReason, context: Record<string, unknown>): Promise<boolean> {
+    const { store, clock } = this.o;
+    const now = clock.now();
+    const body = JSON.stringify({ reason, context, timestamp: now / 1000 });
+    const first = await store.set(store.keys.governorDisarm(utcDay(now)), body, {
+      nx: true,
+      ttlSec: DAY_SEC,
+    });
+    if (!first) {
+      this.o.logger.info({ reason }, 'auto-disarm already fired today: not repeating');
+      return false;
+    }
+    await setArmState(store, {
+      armed: false,
+      reason,
+      by: 'governor',
+      atMs: now,
+      context,
+      event: 'AUTO_DISARM',
+    });
+    this.o.onDisarm?.(reason);
+    this.o.logger.error({ reason, context }, `AUTO-DISARM TRIGGERED: ${reason}`);
+    return true;
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The governor: one permit decision per EXECUTE plan on the plan stream (group `governor`).
+ * Gates in the contract's order; the counting gates are re-checked atomically with the grant
+ * (Store.grantPermit), so two governors never both pass a limit or grant one plan twice.
+ * Every failure fails closed with a block record. Services never talk to Redis or HTTP directly.
+ */
+import { hostname } from 'node:os';
+import {
+  dailyAmount,
+  execCounts,
+  killScoreGate,
+  rateGates,
+  utcDay,
+  type GovernorBlockReason,
+  type GovernorLimits,
+} from '../../domain/governor/gates.js';
+import { parseAuthorityPlan, type AuthorityPlan } from '../../domain/governor/plan-input.js';
+import type { ExchangePort } from '../../exchange/port.js';
+import type { Clock } from '../../ops/clock.js';
+import type { Logger } from '../../ops/logger.js';
+import type { GovernorMetrics } from '../../ops/metrics.js';
+import { PLAN_GROUPS } from '../../store/keys.js';
+import type { Store, StreamEntry } from '../../store/port.js';
+import { PlanConsumer } from '../plan-consumer.js';
+import { AutoDisarm } from './auto-disarm.js';
+
+export interface GovernorOptions {
+  store: Store;
+  exchange: ExchangePort;
+  clock: Clock;
+  logger: Logger;
+  metrics?: GovernorMetrics;
+  limits: GovernorLimits;
+  /** GOV_AUTO_APPROVE: the fleet's approve-all, for tests only. */
+  autoApprove: boolean;
+  consumer?: string;
+  permitTtlSec?: number;
+  blockTtlSec?: number;
+  disarmOnBurst?: boolean;
+  disarmErrorThreshold?: number;
+  disarmErrorWindowSec?: number;
+  batch?: number;
+  blockMs?: number;
+  claimIdleMs?: number;
+}
+
+export type GovernorOutcome =
+  | { kind: 'granted'; qty: number; notional: number | null }
+  | { kind: 'blocked'; reason: GovernorBlockReason }
+  | { kind: 'already_decided' }
+  | { kind: 'skipped'; decision: string }
+  | { kind: 'garbage'; reason: string };
+
+const EVENTS_MAXLEN = 10_000;
+const EXEC_KEEP = 100;
+const HISTORY_TTL_SEC = 86_400;
+const ERROR_REASONS = new Set<GovernorBlockReason>([
+  'position_fetch_failed',
+  'limit_computation_error',
+  'evaluation_error',
+]);
+
+export class GovernorService {
+  readonly consumer: PlanConsumer;
+  private readonly disarm: AutoDisarm;
+  private readonly permitTtl: number;
+  private readonly blockTtl: number;
+
+  constructor(private readonly o: GovernorOptions) {
+    this.permitTtl = o.permitTtlSec ?? 60;
+    this.blockTtl = o.blockTtlSec ?? 3600;
+    this.disarm = new AutoDisarm({
+      store: o.store,
+      clock: o.clock,
+      onBurst: o.disarmOnBurst ?? true,
+      errorThreshold: o.disarmErrorThreshold ?? 3,
+      errorWindowSec: o.disarmErrorWindowSec ?? 300,
+      logger: o.logger,
+      onDisarm: (reason) => o.metrics?.disarm.inc({ reason }),
+    });
+    this.consumer = new PlanConsumer({
+      store: o.store,
+      stream: o.store.keys.planStream(),
+      group: PLAN_GROUPS.governor,
+      consumer: o.consumer ?? `gov-${hostname()}-${process.pid}`,
+      handle: async (e) => void (await this.evaluate(e.fields)),
+      giveUp: (e) => this.giveUp(e),
+      logger: o.logger,
+      batch: o.batch,
+      blockMs: o.blockMs,
+      claimIdleMs: o.claimIdleMs,
+    });
+  }
+
+  start(): void {
+    this.o.logger.info(
+      { limits: this.o.limits, autoApprove: this.o.autoApprove },
+      'governor consuming plans',
+    );
+    if (this.o.autoApprove)
+      this.o.logger.warn({}, 'GOV_AUTO_APPROVE=true: every EXECUTE plan is granted (tests only)');
+    this.consumer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.consumer.stop();
+  }
+
+  /**
+   * Decides one plan stream entry. Throws only when the store fails (the entry then stays
+   * pending and is decided again after recovery); everything else becomes an outcome.
+   */
+  async evaluate(fields: Record<string, string>): Promise<GovernorOutcome> {
+    const started = process.hrtime.bigint();
+    const parsed = parseAuthorityPlan(fields);
+    if (!parsed.ok) {
+      this.o.metrics?.inputRejected.inc({ reason: parsed.reason });
+      this.o.logger.warn(
+        { reason: parsed.reason, plan: fields.plan_id?.slice(0, 64) },
+        'plan entry rejected',
+      );
+      return { kind: 'garbage', reason: parsed.reason };
+    }
+    const plan = parsed.plan;
+    if (plan.decision !== 'EXECUTE') return { kind: 'skipped', decision: plan.decision };
+    const out = await this.decide(plan);
+    this.o.metrics?.evalSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    return out;
+  }
+
+  private async decide(plan: AuthorityPlan): Promise<GovernorOutcome> {
+    const { store, clock, limits } = this.o;
+    const k = store.keys;
+    const done = await store.mget([
+      k.authorityDecision('governor', plan.planId),
+      k.governorPermit(plan.planId),
+      k.governorBlock(plan.planId),
+    ]);
+    if (done.some((v) => v !== null)) return { kind: 'already_decided' };
+
+    const enforce = !this.o.autoApprove;
+    if (enforce) {
+      const kill = killScoreGate(plan.action, plan.killScore, limits);
+      if (!kill.pass) return this.block(plan, kill.reason, { kill_score: plan.killScore });
+      // Read first so a plan over a rate limit is blocked in the contract's order without an
+      // exchange call; the grant script re-checks the counts atomically.
+      const nowSec = clock.now() / 1000;
+      const counts = execCounts(await store.lrange(k.governorExec(plan.symbol), 0, -1), nowSec);
+      this.setGauges(plan.symbol, counts.hour, counts.fiveMin);
+      const rate = rateGates(counts, limits);
+      if (!rate.pass)
+        return this.block(plan, rate.reason, { exec_hour: counts.hour, exec_5min: counts.fiveMin });
+    }
+
+    let positionAmt: number;
+    let mark: number | null;
+    try {
+      const pos = await this.o.exchange.position(plan.symbol);
+      positionAmt = pos.amount;
+      mark =
+        pos.markPrice > 0 && Number.isFinite(pos.markPrice)
+          ? pos.markPrice
+          : await this.premiumIndex(plan.symbol);
+    } catch (err) {
+      this.o.logger.warn(
+        { plan: plan.planId, symbol: plan.symbol, err: (err as Error).message },
+        'position fetch failed',
+      );
+      return this.block(plan, 'position_fetch_failed', {
+        error: (err as { reason?: string }).reason ?? 'exchange_error',
+      });
+    }
+    const amount = dailyAmount(plan.action, positionAmt, mark, limits);
+    if (!amount.ok) return this.block(plan, amount.reason, { position_amt: String(positionAmt) });
+    const a = amount.value;
+
+    const nowMs = clock.now();
+    const nowSec = nowMs / 1000;
+    const permitBody = JSON.stringify({
+      granted: true,
+      symbol: plan.symbol,
+      decision: 'EXECUTE',
+      computed_qty: a.qty,
+      computed_notional: a.notional ?? 0,
+      created_at: nowSec,
+      consumed: false,
+    });
+    const res = await store.grantPermit({
+      decisionKey: k.authorityDecision('governor', plan.planId),
+      permitKey: k.governorPermit(plan.planId),
+      blockKey: k.governorBlock(plan.planId),
+      execKey: k.governorExec(plan.symbol),
+      dailyKey: k.governorDaily(plan.symbol, utcDay(nowMs)),
+      nowSec,
+      enforce,
+      maxPerHour: limits.maxExecPerHour,
+      maxPer5Min: limits.maxExecPer5Min,
+      amount: a.amount,
+      cap: a.cap,
+      permitBody,
+      permitTtlSec: this.permitTtl,
+      blockTtlSec: this.blockTtl,
+      symbol: plan.symbol,
+      execKeep: EXEC_KEEP,
+      historyTtlSec: HISTORY_TTL_SEC,
+    });
+    const ctx = { qty: a.qty, notional: a.notional, basis: a.basis, daily_total: res.dailyTotal, cap: a.cap };
+    switch (res.code) {
+      case 'granted':
+        this.setGauges(plan.symbol, res.hourCount + 1, res.fiveMinCount + 1);
+        this.o.metrics?.allow.inc({ symbol: plan.symbol });
+        this.o.logger.info({ plan: plan.planId, symbol: plan.symbol, ...ctx }, 'permit granted');
+        return { kind: 'granted', qty: a.qty, notional: a.notional };
+      case 'already_decided':
+        return { kind: 'already_decided' };
+      case 'daily_total_invalid':
+        return this.blocked(plan, 'limit_computation_error', { ...ctx, stored: res.dailyTotal });
+      default:
+        this.setGauges(plan.symbol, res.hourCount, res.fiveMinCount);
+        return this.blocked(plan, res.code, {
+          ...ctx,
+          exec_hour: res.hourCount,
+          exec_5min: res.fiveMinCount,
+        });
+    }
+  }
+
+  private async premiumIndex(symbol: string): Promise<number | null> {
+    try {
+      const m = await this.o.exchange.markPrice(symbol);
+      return Number.isFinite(m) && m > 0 ? m : null;
+    } catch {
+      return null; // without a price the quantity cap applies (contract)
+    }
+  }
+
+  private setGauges(symbol: string, hour: number, fiveMin: number): void {
+    this.o.metrics?.execCountHour.set({ symbol }, hour);
+    this.o.metrics?.execCount5Min.set({ symbol }, fiveMin);
+  }
+
+  /** Writes the block record once (never over a permit), then reports it. */
+  private async block(
+    plan: AuthorityPlan,
+    reason: GovernorBlockReason,
+    context: Record<string, unknown>,
+  ): Promise<GovernorOutcome> {
+    const { store } = this.o;
+    const written = await store.decideOnce({
+      decisionKey: store.keys.authorityDecision('governor', plan.planId),
+      recordKey: store.keys.governorBlock(plan.planId),
+      guardKey: store.keys.governorPermit(plan.planId),
+      markerValue: reason,
+      markerTtlSec: this.blockTtl,
+      body: JSON.stringify({ reason, timestamp: this.o.clock.now() / 1000, symbol: plan.symbol }),
+      ttlSec: this.blockTtl,
+    });
+    if (!written) return { kind: 'already_decided' };
+    return this.blocked(plan, reason, context);
+  }
+
+  /** A block record exists (written here or by the grant script): metric, event, auto-disarm. */
+  private async blocked(
+    plan: AuthorityPlan,
+    reason: GovernorBlockReason,
+    context: Record<string, unknown>,
+  ): Promise<GovernorOutcome> {
+    const { store, clock } = this.o;
+    this.o.metrics?.block.inc({ symbol: plan.symbol, reason });
+    this.o.logger.warn({ plan: plan.planId, symbol: plan.symbol, reason, ...context }, 'plan blocked');
+    await store.xadd(
+      store.keys.governorEvents(),
+      {
+        event: 'PLAN_BLOCKED',
+        reason,
+        context: JSON.stringify({
+          plan_id: plan.planId,
+          symbol: plan.symbol,
+          action: plan.action,
+          ...context,
+        }),
+        timestamp: (clock.now() / 1000).toFixed(3),
+        action_taken: 'block_record_written',
+      },
+      EVENTS_MAXLEN,
+    );
+    const ctx = { plan_id: plan.planId, symbol: plan.symbol };
+    if (reason === 'burst_limit_exceeded') await this.disarm.burstBreach(ctx);
+    else if (ERROR_REASONS.has(reason)) await this.disarm.evaluationError({ ...ctx, last_reason: reason });
+    return { kind: 'blocked', reason };
+  }
+
+  /** A plan whose evaluation keeps throwing is blocked (evaluation_error) before it is acked. */
+  private async giveUp(entry: StreamEntry): Promise<void> {
+    const parsed = parseAuthorityPlan(entry.fields);
+    if (parsed.ok && parsed.plan.decision === 'EXECUTE')
+      await this.block(parsed.plan, 'evaluation_error', { entry: entry.id });
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The authorities' atomic operations for the in-process store, with the same semantics as the
+ * Lua scripts (grantPermit-5, decideOnce-3, applyLedgerResult-2). Each runs synchronously over
+ * `MemOps`, so nothing interleaves: that is what makes it atomic in one process.
+ */
+import type {
+  DecideOnceRequest,
+  GrantPermitOutcome,
+  GrantPermitRequest,
+  LedgerWriteCode,
+  LedgerWriteRequest,
+} from '../port.js';
+
+/** Synchronous primitives the memory store exposes to these operations. */
+export interface MemOps {
+  exists(key: string): boolean;
+  getString(key: string): string | null;
+  setString(key: string, value: string, ttlSec?: number): void;
+  hget(key: string, field: string): string | null;
+  hset(key: string, fields: Record<string, string>): void;
+  lrange(key: string): string[];
+  /** LPUSH one value then LTRIM 0 keep-1. */
+  lpushTrim(key: string, value: string, keep: number): void;
+  expire(key: string, ttlSec: number): void;
+}
+
+/** Lua's tonumber on a stored string (blank or garbage → null); finite values only count. */
+function luaNumber(v: string): number | null {
+  if (v.trim() === '') return null;
+  const n = Number(v);
+  return Number.isNaN(n) ? null : n;
+}
+
+export function grantPermitSync(m: MemOps, r: GrantPermitRequest): GrantPermitOutcome {
+  if (m.exists(r.decisionKey) || m.exists(r.permitKey) || m.exists(r.blockKey)) {
+    return { code: 'already_decided', hourCount: 0, fiveMinCount: 0, dailyTotal: '0' };
+  }
+  let hour = 0;
+  let five = 0;
+  for (const v of m.lrange(r.execKey)) {
+    const ts = luaNumber(v);
+    if (ts === null || !Number.isFinite(ts)) continue;
+    if (ts > r.nowSec - 3600) hour++;
+    if (ts > r.nowSec - 300) five++;
+  }
+  const raw = m.getString(r.dailyKey);
+  const total = raw === null ? 0 : luaNumber(raw);
+  const out = (code: GrantPermitOutcome['code']): GrantPermitOutcome => ({
+    code,
+    hourCount: hour,
+    fiveMinCount: five,
+    dailyTotal: raw ?? '0',
+  });
+  const block = (code: GrantPermitOutcome['code'], reason: string) => {
+    m.setString(r.blockKey, JSON.stringify({ reason, timestamp: r.nowSec, symbol: r.symbol }), r.blockTtlSec);
+    m.setString(r.decisionKey, reason, r.blockTtlSec);
+    return out(code);
+  };
+  if (total === null || !Number.isFinite(total))
+    return block('daily_total_invalid', 'limit_computation_error');
+  if (r.enforce) {
+    if (hour >= r.maxPerHour) return block('hourly_limit_exceeded', 'hourly_limit_exceeded');
+    if (five >= r.maxPer5Min) return block('burst_limit_exceeded', 'burst_limit_exceeded');
+    if (total + r.amount > r.cap) return block('daily_limit_exceeded', 'daily_limit_exceeded');
+  }
+  m.setString(r.permitKey, r.permitBody, r.permitTtlSec);
+  m.setString(r.decisionKey, 'granted', r.blockTtlSec);
+  m.lpushTrim(r.execKey, String(r.nowSec), r.execKeep);
+  m.expire(r.execKey, r.historyTtlSec);
+  m.setString(r.dailyKey, String(total + r.amount));
+  m.expire(r.dailyKey, r.historyTtlSec);
+  return out('granted');
+}
+
+export function decideOnceSync(m: MemOps, r: DecideOnceRequest): boolean {
+  if (m.exists(r.decisionKey) || m.exists(r.recordKey) || m.exists(r.guardKey)) return false;
+  m.setString(r.recordKey, r.body, r.ttlSec);
+  m.setString(r.decisionKey, r.markerValue, r.markerTtlSec);
+  return true;
+}
+
+function sid(id: string): [number, number] | null {
+  const g = /^(\d+)-(\d+)$/.exec(id);
+  return g ? [Number(g[1]), Number(g[2])] : null;
+}
+
+/** Stream id `a` strictly after `b` (an unreadable cursor counts as before everything). */
+export function streamIdAfter(a: string, b: string): boolean {
+  const x = sid(a);
+  const y = sid(b);
+  if (!x) return false;
+  if (!y) return true;
+  return x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
+}
+
+export function applyLedgerResultSync(m: MemOps, r: LedgerWriteRequest): LedgerWriteCode {
+  if (r.entryId !== '') {
+    const cursor = m.getString(r.cursorKey);
+    if (cursor !== null && !streamIdAfter(r.entryId, cursor)) return 'already_applied';
+  }
+  if (r.expect.kind === 'absent' && m.exists(r.ledgerKey)) return 'conflict';
+  if (r.expect.kind === 'value' && m.hget(r.ledgerKey, 'last_known_amt') !== r.expect.lastKnownAmt) {
+    return 'conflict';
+  }
+  if (Object.keys(r.fields).length > 0) {
+    m.hset(r.ledgerKey, r.fields);
+    m.expire(r.ledgerKey, r.ttlSec);
+  }
+  if (r.entryId !== '') m.setString(r.cursorKey, r.entryId);
+  return 'applied';
+}

@@ -1,0 +1,75 @@
+--[[
+  grantPermit: decide one governor plan atomically with its counting, so that two governor
+  consumers can never both pass a limit, and a plan is never granted twice.
+  Same arithmetic as src/domain/governor/gates.ts (a test feeds both the same inputs).
+
+  Input:
+    KEYS[1]   decision marker (quantum:governor:decided:<id>)
+    KEYS[2]   permit key (quantum:permit:<id>)
+    KEYS[3]   block record key (quantum:governor:block:<id>)
+    KEYS[4]   execution list (quantum:governor:exec:<S>)
+    KEYS[5]   daily total (quantum:governor:daily:<S>:<YYYY-MM-DD>)
+    ARGV[1]   now, unix seconds (float)
+    ARGV[2]   enforce limits: '1', or '0' (GOV_AUTO_APPROVE: grant without the counting gates)
+    ARGV[3]   max executions per hour
+    ARGV[4]   max executions per 5 minutes
+    ARGV[5]   amount this execution adds to the daily total
+    ARGV[6]   daily cap for that amount
+    ARGV[7]   permit body (JSON)
+    ARGV[8]   permit TTL, seconds
+    ARGV[9]   block record TTL, seconds (also the decision marker's TTL)
+    ARGV[10]  symbol (for the block record)
+    ARGV[11]  execution list length kept (100) and ARGV[12] its TTL and the daily key's TTL (86400)
+
+  Output: {code, executions in the last hour, in the last 5 minutes, daily total before}
+    'granted'                 permit SET (EX), execution and amount counted, marker set
+    'already_decided'         marker, permit or block record exists: nothing written
+    'hourly_limit_exceeded'   block record + marker written, nothing counted
+    'burst_limit_exceeded'    likewise
+    'daily_limit_exceeded'    likewise
+    'daily_total_invalid'     the stored daily total is not a number: block record (limit_computation_error)
+]]
+if redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]) > 0 then
+  return {'already_decided', '0', '0', '0'}
+end
+
+local now = tonumber(ARGV[1])
+local hour, five = 0, 0
+for _, v in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+  local ts = tonumber(v)
+  if ts and ts > -math.huge and ts < math.huge then
+    if ts > now - 3600 then hour = hour + 1 end
+    if ts > now - 300 then five = five + 1 end
+  end
+end
+
+local raw = redis.call('GET', KEYS[5])
+local total = 0
+if raw then total = tonumber(raw) end
+
+local function block(code, reason)
+  local body = cjson.encode({reason = reason, timestamp = now, symbol = ARGV[10]})
+  redis.call('SET', KEYS[3], body, 'EX', ARGV[9])
+  redis.call('SET', KEYS[1], reason, 'EX', ARGV[9])
+  return {code, tostring(hour), tostring(five), raw or '0'}
+end
+
+if not total or not (total > -math.huge and total < math.huge) then
+  return block('daily_total_invalid', 'limit_computation_error')
+end
+
+local amount = tonumber(ARGV[5])
+if ARGV[2] == '1' then
+  if hour >= tonumber(ARGV[3]) then return block('hourly_limit_exceeded', 'hourly_limit_exceeded') end
+  if five >= tonumber(ARGV[4]) then return block('burst_limit_exceeded', 'burst_limit_exceeded') end
+  if total + amount > tonumber(ARGV[6]) then return block('daily_limit_exceeded', 'daily_limit_exceeded') end
+end
+
+redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
+redis.call('SET', KEYS[1], 'granted', 'EX', ARGV[9])
+redis.call('LPUSH', KEYS[4], ARGV[1])
+redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[11]) - 1)
+redis.call('EXPIRE', KEYS[4], ARGV[12])
+redis.call('INCRBYFLOAT', KEYS[5], ARGV[5])
+redis.call('EXPIRE', KEYS[5], ARGV[12])
+return {'granted', tostring(hour), tostring(five), raw or '0'}
