@@ -1,0 +1,107 @@
+/** `createBinanceExchange`: the ExchangePort for Binance USD-M futures (or the paper exchange). */
+import { systemClock, type Clock } from '../../ops/clock.js';
+import type {
+  ExchangePort,
+  MarketReduceRequest,
+  OrderFill,
+  OrderOutcome,
+  Position,
+  StopLossRequest,
+  StopOutcome,
+  SymbolRules,
+} from '../port.js';
+import { Orders, SentIds, type SentIntentStore } from './orders.js';
+
+export type { SentIntentStore };
+import { Reads } from './reads.js';
+import { Stops } from './stops.js';
+import { Transport, type RateLimitState } from './transport.js';
+
+/** The subset of a pino logger the adapter uses. */
+export interface ExchangeLogger {
+  warn(fields: Record<string, unknown>, msg: string): void;
+}
+
+export interface BinanceExchangeOptions {
+  baseUrl: string;
+  apiKey: string;
+  apiSecret: string;
+  /** Sent with every signed request (ms, ≤ 60000). Default 5000. */
+  recvWindow?: number;
+  /** Per-request timeout (ms). Default 5000. */
+  timeoutMs?: number;
+  clock?: Clock;
+  logger?: ExchangeLogger;
+  intentStore?: SentIntentStore;
+  /** exchangeInfo cache lifetime (ms). Default 10 minutes. */
+  exchangeInfoTtlMs?: number;
+  /** `/fapi/v3/positionRisk` (default) or the deprecated v2 (which also reports leverage). */
+  positionRiskVersion?: 2 | 3;
+  /** Delays between recovery queries after an unknown order outcome (ms). */
+  recoveryDelaysMs?: number[];
+  /** Upper bound on recovering one order (ms). Default recvWindow + 4000. */
+  recoveryBudgetMs?: number;
+  /** Slack on top of recvWindow before an absent order is believed never placed. Default 1000. */
+  absenceMarginMs?: number;
+  /** Retries of idempotent reads after no answer or a 5XX. Default 2. */
+  readRetries?: number;
+  retryBaseMs?: number;
+}
+
+export interface BinanceExchange extends ExchangePort {
+  rateLimitState(): RateLimitState;
+  /** Server minus local clock (ms) as last synced. */
+  serverTimeOffsetMs(): number;
+  syncTime(): Promise<number>;
+}
+
+const silent: ExchangeLogger = { warn: () => undefined };
+
+export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExchange {
+  const clock = opts.clock ?? systemClock;
+  const recvWindow = opts.recvWindow ?? 5000;
+  if (!(recvWindow > 0 && recvWindow <= 60_000)) throw new Error('recvWindow must be in (0, 60000]');
+  if (!opts.apiKey || !opts.apiSecret) throw new Error('apiKey and apiSecret are required');
+  const logger = opts.logger ?? silent;
+  const warn = (fields: Record<string, unknown>, msg: string) => logger.warn(fields, msg);
+  const transport = new Transport({
+    baseUrl: opts.baseUrl,
+    apiKey: opts.apiKey,
+    apiSecret: opts.apiSecret,
+    recvWindow,
+    timeoutMs: opts.timeoutMs ?? 5000,
+    clock,
+  });
+  const reads = new Reads(transport, {
+    exchangeInfoTtlMs: opts.exchangeInfoTtlMs ?? 10 * 60_000,
+    positionRiskVersion: opts.positionRiskVersion ?? 3,
+    readRetries: opts.readRetries ?? 2,
+    retryBaseMs: opts.retryBaseMs ?? 200,
+    now: () => clock.now(),
+  });
+  const orders = new Orders(transport, reads, opts.intentStore ?? new SentIds(), {
+    recvWindow,
+    recoveryDelaysMs: opts.recoveryDelaysMs ?? [200, 500, 1000, 2000],
+    recoveryBudgetMs: opts.recoveryBudgetMs ?? recvWindow + 4000,
+    absenceMarginMs: opts.absenceMarginMs ?? 1000,
+    warn,
+  });
+  const stops = new Stops(transport, reads, warn);
+
+  return {
+    symbolRules: (symbol: string): Promise<SymbolRules> => reads.symbolRules(symbol),
+    position: async (symbol: string): Promise<Position> => (await reads.positions([symbol]))[0]!,
+    positions: (symbols: string[]): Promise<Position[]> =>
+      symbols.length === 0 ? Promise.resolve([]) : reads.positions(symbols),
+    markPrice: (symbol: string): Promise<number> => reads.markPrice(symbol),
+    placeReduceOnlyMarket: (req: MarketReduceRequest): Promise<OrderOutcome> =>
+      orders.placeReduceOnlyMarket(req),
+    placeStopLoss: (req: StopLossRequest): Promise<StopOutcome> => stops.placeStopLoss(req),
+    findOrder: (symbol: string, clientOrderId: string): Promise<OrderFill | null> =>
+      orders.findOrder(symbol, clientOrderId),
+    close: async () => undefined,
+    rateLimitState: () => ({ ...transport.limits }),
+    serverTimeOffsetMs: () => transport.timeOffsetMs,
+    syncTime: () => reads.syncTime(),
+  };
+}

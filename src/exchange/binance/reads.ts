@@ -1,0 +1,194 @@
+/**
+ * Read-side of the adapter: server-time offset, exchangeInfo cache with TTL refresh, positions
+ * (real `positionRisk` fields only) and mark prices. Reads are idempotent, so a read that got no
+ * answer or a plain 5XX is retried with backoff (bounded); -1021 re-syncs the clock once.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { z } from 'zod';
+import { ExchangeError, type Position, type SymbolRules } from '../port.js';
+import { maxDecimal, compareDecimal } from '../decimal.js';
+import { reasonFor } from './errors.js';
+import * as s from './schemas.js';
+import type { Params, Transport } from './transport.js';
+
+export interface ReadOptions {
+  exchangeInfoTtlMs: number;
+  positionRiskVersion: 2 | 3;
+  readRetries: number;
+  retryBaseMs: number;
+  now(): number;
+}
+
+export class Reads {
+  private rules = new Map<string, SymbolRules>();
+  private rulesFetchedAt = -Infinity;
+  private timeSyncedAt = -Infinity;
+
+  constructor(
+    private readonly t: Transport,
+    private readonly opts: ReadOptions,
+  ) {}
+
+  async syncTime(): Promise<number> {
+    const before = Date.now();
+    const body = await this.get('/fapi/v1/time', {}, false, s.serverTimeSchema, false);
+    const after = Date.now();
+    this.t.setTimeOffset(Math.round(body.serverTime - (before + after) / 2));
+    this.timeSyncedAt = this.opts.now();
+    return this.t.timeOffsetMs;
+  }
+
+  /** Syncs the clock before the first signed call and every 30 minutes after. */
+  async ensureTimeSynced(): Promise<void> {
+    if (this.opts.now() - this.timeSyncedAt > 30 * 60_000) await this.syncTime();
+  }
+
+  async get<T extends z.ZodTypeAny>(
+    path: string,
+    params: Params,
+    signed: boolean,
+    schema: T,
+    syncFirst = true,
+  ): Promise<z.infer<T>> {
+    if (signed && syncFirst) await this.ensureTimeSynced();
+    let resynced = false;
+    for (let attempt = 0; ; attempt++) {
+      const out = await this.t.call('GET', path, params, { signed });
+      if (out.kind === 'ok') {
+        const parsed = schema.safeParse(out.body);
+        if (!parsed.success) throw new ExchangeError('bad_response', `unexpected answer from ${path}`);
+        return parsed.data;
+      }
+      if (out.kind === 'http_error' && out.code === -1021 && signed && !resynced) {
+        resynced = true;
+        await this.syncTime();
+        continue;
+      }
+      const retryable =
+        out.kind === 'no_response' ||
+        (out.kind === 'http_error' && (out.status >= 500 || out.status === 408));
+      if (retryable && attempt < this.opts.readRetries) {
+        await sleep(this.opts.retryBaseMs * 2 ** attempt);
+        continue;
+      }
+      if (out.kind === 'http_error') {
+        throw new ExchangeError(
+          reasonFor(out.status, out.code),
+          out.message || `HTTP ${out.status} from ${path}`,
+          out.code,
+          out.status,
+        );
+      }
+      if (out.kind === 'not_sent') {
+        throw new ExchangeError(
+          out.cause === 'connection_refused' ? 'exchange_unreachable' : out.cause,
+          out.message,
+        );
+      }
+      throw new ExchangeError(
+        out.cause === 'timeout' ? 'exchange_timeout' : 'exchange_unreachable',
+        out.message,
+      );
+    }
+  }
+
+  async symbolRules(symbol: string): Promise<SymbolRules> {
+    const stale = this.opts.now() - this.rulesFetchedAt > this.opts.exchangeInfoTtlMs;
+    if (stale || !this.rules.has(symbol)) {
+      // An unknown symbol refreshes at most once a minute (a listing may be new).
+      if (stale || this.opts.now() - this.rulesFetchedAt > 60_000) await this.refreshRules();
+    }
+    const rules = this.rules.get(symbol);
+    if (!rules) throw new ExchangeError('invalid_symbol', `symbol ${symbol} is not listed`, -1121);
+    return rules;
+  }
+
+  async refreshRules(): Promise<void> {
+    const info = await this.get('/fapi/v1/exchangeInfo', {}, false, s.exchangeInfoSchema);
+    const next = new Map<string, SymbolRules>();
+    for (const sym of info.symbols) {
+      if (sym.status !== 'TRADING') continue;
+      const rules = toRules(sym.symbol, sym.filters);
+      if (rules) next.set(sym.symbol, rules);
+    }
+    this.rules = next;
+    this.rulesFetchedAt = this.opts.now();
+  }
+
+  async positions(symbols: string[]): Promise<Position[]> {
+    const path = `/fapi/v${this.opts.positionRiskVersion}/positionRisk`;
+    const params: Params = symbols.length === 1 ? { symbol: symbols[0]! } : {};
+    const rows = await this.get(path, params, true, s.positionRiskSchema);
+    return symbols.map((symbol) => {
+      // One-way mode: one BOTH row per symbol. v3 omits flat symbols, so absent means flat.
+      const row = rows.find((r) => r.symbol === symbol && (r.positionSide ?? 'BOTH') === 'BOTH');
+      if (!row) {
+        return {
+          symbol,
+          amount: 0,
+          amountText: '0',
+          entryPrice: 0,
+          markPrice: 0,
+          unrealizedPnl: 0,
+          leverage: null,
+          updateTime: 0,
+        };
+      }
+      return {
+        symbol,
+        amount: Number(row.positionAmt),
+        amountText: row.positionAmt,
+        entryPrice: row.entryPrice,
+        markPrice: row.markPrice,
+        unrealizedPnl: row.unRealizedProfit,
+        leverage: row.leverage ?? null,
+        updateTime: row.updateTime ?? 0,
+      };
+    });
+  }
+
+  async markPrice(symbol: string): Promise<number> {
+    const body = await this.get('/fapi/v1/premiumIndex', { symbol }, false, s.premiumIndexSchema);
+    if (body.symbol !== symbol || !(body.markPrice > 0))
+      throw new ExchangeError('bad_response', `no mark price for ${symbol}`);
+    return body.markPrice;
+  }
+}
+
+function filterOf<T extends z.ZodTypeAny>(
+  filters: Array<{ filterType: string }>,
+  type: string,
+  schema: T,
+): z.infer<T> | null {
+  const f = filters.find((x) => x.filterType === type);
+  if (!f) return null;
+  const parsed = schema.safeParse(f);
+  return parsed.success ? parsed.data : null;
+}
+
+/**
+ * Rules for MARKET orders. Binance applies MARKET_LOT_SIZE to them; we take the stricter of it
+ * and LOT_SIZE (coarser step, larger minimum, smaller maximum) so a quantity valid here is
+ * valid under both, whatever the exchange checks.
+ */
+export function toRules(symbol: string, filters: Array<{ filterType: string }>): SymbolRules | null {
+  const lot = filterOf(filters, 'LOT_SIZE', s.lotFilterSchema);
+  const market = filterOf(filters, 'MARKET_LOT_SIZE', s.lotFilterSchema);
+  const price = filterOf(filters, 'PRICE_FILTER', s.priceFilterSchema);
+  const notional = filterOf(filters, 'MIN_NOTIONAL', s.notionalFilterSchema);
+  const lots = [lot, market].filter(
+    (x): x is z.infer<typeof s.lotFilterSchema> => x !== null && Number(x.stepSize) > 0,
+  );
+  if (lots.length === 0 || !price) return null;
+  const stepSize = lots.map((l) => l.stepSize).reduce(maxDecimal);
+  const minQty = lots.map((l) => l.minQty).reduce(maxDecimal);
+  const maxQty = lots.map((l) => l.maxQty).reduce((a, b) => (compareDecimal(a, b) <= 0 ? a : b));
+  return {
+    symbol,
+    stepSize,
+    minQty,
+    maxQty,
+    tickSize: price.tickSize,
+    minNotional: notional?.notional ?? '0',
+  };
+}

@@ -1,0 +1,61 @@
+/** Zod schemas for every Binance answer the adapter reads; anything else is `bad_response`. */
+import { z } from 'zod';
+
+const decimalText = z.string().regex(/^-?\d+(\.\d+)?$/);
+const numeric = z.union([z.number(), decimalText.transform(Number)]);
+const intLike = z.union([z.number().int(), z.string().regex(/^\d+$/).transform(Number)]);
+
+export const serverTimeSchema = z.object({ serverTime: z.number().int().positive() });
+
+const filter = z.object({ filterType: z.string() }).passthrough();
+
+export const exchangeInfoSchema = z.object({
+  symbols: z.array(
+    z.object({
+      symbol: z.string(),
+      status: z.string(),
+      filters: z.array(filter),
+    }),
+  ),
+});
+
+export const lotFilterSchema = z.object({ minQty: decimalText, maxQty: decimalText, stepSize: decimalText });
+export const priceFilterSchema = z.object({ tickSize: decimalText });
+export const notionalFilterSchema = z.object({ notional: decimalText });
+
+export const positionRowSchema = z.object({
+  symbol: z.string(),
+  positionSide: z.string().optional(),
+  positionAmt: decimalText,
+  entryPrice: numeric,
+  markPrice: numeric,
+  unRealizedProfit: numeric,
+  leverage: numeric.optional(),
+  updateTime: intLike.optional(),
+});
+export const positionRiskSchema = z.array(positionRowSchema);
+
+export const premiumIndexSchema = z.object({ symbol: z.string(), markPrice: numeric });
+
+export const orderSchema = z.object({
+  orderId: z.union([z.number().int(), z.string().regex(/^\d+$/)]),
+  clientOrderId: z.string(),
+  symbol: z.string(),
+  side: z.enum(['BUY', 'SELL']),
+  status: z.string(),
+  origQty: decimalText,
+  executedQty: decimalText,
+  avgPrice: decimalText,
+  reduceOnly: z.boolean().optional(),
+});
+export type BinanceOrder = z.infer<typeof orderSchema>;
+
+export const algoOrderSchema = z.object({
+  algoId: z.union([z.number().int(), z.string().regex(/^\d+$/)]),
+  clientAlgoId: z.string(),
+  symbol: z.string(),
+  algoStatus: z.string().optional(),
+});
+export const openAlgoOrdersSchema = z.array(algoOrderSchema);
+
+export const errorBodySchema = z.object({ code: z.number().int(), msg: z.string() });

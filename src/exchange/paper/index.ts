@@ -1,0 +1,10 @@
+export { startPaperExchange, type PaperExchange, type PaperExchangeOptions } from './server.js';
+export {
+  PaperState,
+  type PaperOrder,
+  type PaperFill,
+  type PaperAlgoOrder,
+  type RequestLogEntry,
+} from './state.js';
+export { FaultController, faultSchema, type FaultSpec } from './faults.js';
+export { PAPER_MARKETS, type PaperMarket } from './markets.js';

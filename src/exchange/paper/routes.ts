@@ -1,0 +1,38 @@
+/** The REST routes the paper exchange speaks: Binance USD-M paths, weights and auth level. */
+import { exchangeInfoBody } from './markets.js';
+import { leverageBracket, positionRisk, premiumIndex } from './info.js';
+import type { PaperState } from './state.js';
+import * as t from './trading.js';
+
+export interface Route {
+  signed: boolean;
+  weight: number;
+  /** Counts towards the order-rate headers and is checked again at the "matching engine". */
+  placesOrder: boolean;
+  handle(state: PaperState, p: URLSearchParams, now: number): unknown;
+}
+
+const r = (signed: boolean, weight: number, handle: Route['handle'], placesOrder = false): Route => ({
+  signed,
+  weight,
+  placesOrder,
+  handle,
+});
+
+export const ROUTES: Readonly<Record<string, Route>> = {
+  'GET /fapi/v1/ping': r(false, 1, () => ({})),
+  'GET /fapi/v1/time': r(false, 1, (_s, _p, now) => ({ serverTime: now })),
+  'GET /fapi/v1/exchangeInfo': r(false, 1, (s, _p, now) => exchangeInfoBody([...s.markets.values()], now)),
+  'GET /fapi/v1/premiumIndex': r(false, 1, premiumIndex),
+  'GET /fapi/v1/leverageBracket': r(true, 1, leverageBracket),
+  'GET /fapi/v2/positionRisk': r(true, 5, (s, p) => positionRisk(s, p, 2)),
+  'GET /fapi/v3/positionRisk': r(true, 5, (s, p) => positionRisk(s, p, 3)),
+  'POST /fapi/v1/order': r(true, 1, t.newOrder, true),
+  'GET /fapi/v1/order': r(true, 1, t.queryOrder),
+  'DELETE /fapi/v1/order': r(true, 1, t.cancelOrder),
+  'GET /fapi/v1/openOrders': r(true, 1, t.openOrders),
+  'POST /fapi/v1/algoOrder': r(true, 0, t.newAlgoOrder, true),
+  'GET /fapi/v1/algoOrder': r(true, 1, t.queryAlgoOrder),
+  'DELETE /fapi/v1/algoOrder': r(true, 1, t.cancelAlgoOrder),
+  'GET /fapi/v1/openAlgoOrders': r(true, 1, t.openAlgoOrders),
+};

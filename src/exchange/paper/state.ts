@@ -1,0 +1,151 @@
+/**
+ * The paper exchange's inspectable state: positions (exact decimal strings), marks, orders,
+ * fills, algo orders and a request log. Tests read it to prove, e.g., that a fault did not
+ * produce a second fill.
+ */
+import { addDecimal, parseDecimal, formatScaled } from '../decimal.js';
+import { PAPER_MARKETS, type PaperMarket } from './markets.js';
+
+export interface PaperOrder {
+  orderId: number;
+  clientOrderId: string;
+  symbol: string;
+  side: 'BUY' | 'SELL';
+  type: string;
+  status: 'NEW' | 'FILLED' | 'CANCELED';
+  origQty: string;
+  executedQty: string;
+  avgPrice: string;
+  cumQuote: string;
+  price: string;
+  reduceOnly: boolean;
+  timeInForce: string;
+  time: number;
+  updateTime: number;
+}
+
+export interface PaperFill {
+  orderId: number;
+  clientOrderId: string;
+  symbol: string;
+  side: 'BUY' | 'SELL';
+  qty: string;
+  price: number;
+  time: number;
+}
+
+export interface PaperAlgoOrder {
+  algoId: number;
+  clientAlgoId: string;
+  symbol: string;
+  side: 'BUY' | 'SELL';
+  orderType: string;
+  triggerPrice: string;
+  quantity: string;
+  closePosition: boolean;
+  reduceOnly: boolean;
+  workingType: string;
+  algoStatus: 'NEW' | 'CANCELED';
+  createTime: number;
+  updateTime: number;
+}
+
+export interface RequestLogEntry {
+  time: number;
+  method: string;
+  path: string;
+  status: number;
+  /** The fault applied, if any. */
+  fault: string | null;
+  clientOrderId: string | null;
+}
+
+export function decimalOf(n: number): string {
+  if (!Number.isFinite(n)) throw new Error(`not a finite amount: ${n}`);
+  const text = n.toFixed(10);
+  const parsed = parseDecimal(text);
+  return parsed ? formatScaled(parsed) : '0';
+}
+
+export class PaperState {
+  readonly markets = new Map<string, PaperMarket>();
+  readonly positions = new Map<string, string>();
+  readonly entryPrices = new Map<string, number>();
+  readonly marks = new Map<string, number>();
+  readonly leverage = new Map<string, number>();
+  readonly orders: PaperOrder[] = [];
+  readonly fills: PaperFill[] = [];
+  readonly algoOrders: PaperAlgoOrder[] = [];
+  readonly requestLog: RequestLogEntry[] = [];
+  positionUpdateTime = new Map<string, number>();
+  nextOrderId = 4_000_000_001;
+  nextAlgoId = 2_000_000_001;
+
+  constructor(positions: Record<string, number> = {}, marks: Record<string, number> = {}) {
+    for (const market of PAPER_MARKETS) {
+      this.markets.set(market.symbol, market);
+      this.marks.set(market.symbol, market.mark);
+      this.positions.set(market.symbol, '0');
+      this.leverage.set(market.symbol, 20);
+    }
+    for (const [s, p] of Object.entries(marks)) this.setMark(s, p);
+    for (const [s, a] of Object.entries(positions)) this.setPosition(s, a);
+  }
+
+  setMark(symbol: string, mark: number): void {
+    if (!this.markets.has(symbol)) throw new Error(`unknown paper symbol ${symbol}`);
+    if (!(mark > 0)) throw new Error(`mark must be > 0 for ${symbol}`);
+    this.marks.set(symbol, mark);
+  }
+
+  /** Sets a position by hand (entry at the current mark). */
+  setPosition(symbol: string, amount: number, now = 0): void {
+    if (!this.markets.has(symbol)) throw new Error(`unknown paper symbol ${symbol}`);
+    this.positions.set(symbol, decimalOf(amount));
+    this.entryPrices.set(symbol, amount === 0 ? 0 : this.markOf(symbol));
+    this.positionUpdateTime.set(symbol, now);
+  }
+
+  markOf(symbol: string): number {
+    return this.marks.get(symbol) ?? 0;
+  }
+
+  positionOf(symbol: string): number {
+    return Number(this.positions.get(symbol) ?? '0');
+  }
+
+  fillsFor(clientOrderId: string): PaperFill[] {
+    return this.fills.filter((f) => f.clientOrderId === clientOrderId);
+  }
+
+  /** Applies a fill to the position, keeping a weighted entry price while it grows. */
+  applyFill(fill: PaperFill): void {
+    const before = this.positionOf(fill.symbol);
+    const delta = fill.side === 'BUY' ? fill.qty : `-${fill.qty}`;
+    const afterText = addDecimal(this.positions.get(fill.symbol) ?? '0', delta);
+    const after = Number(afterText);
+    const entry = this.entryPrices.get(fill.symbol) ?? 0;
+    if (after === 0) this.entryPrices.set(fill.symbol, 0);
+    else if (before === 0 || Math.sign(before) !== Math.sign(after))
+      this.entryPrices.set(fill.symbol, fill.price);
+    else if (Math.abs(after) > Math.abs(before)) {
+      const q = Math.abs(after) - Math.abs(before);
+      this.entryPrices.set(fill.symbol, (entry * Math.abs(before) + fill.price * q) / Math.abs(after));
+    }
+    this.positions.set(fill.symbol, afterText);
+    this.positionUpdateTime.set(fill.symbol, fill.time);
+    this.fills.push(fill);
+  }
+
+  /** A JSON-safe snapshot for `GET /paper/state`. */
+  snapshot(): unknown {
+    return {
+      positions: Object.fromEntries(this.positions),
+      marks: Object.fromEntries(this.marks),
+      orders: this.orders,
+      fills: this.fills,
+      algoOrders: this.algoOrders,
+      requestLog: this.requestLog.slice(-500),
+    };
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * Order handling of the paper exchange, following Binance USD-M's rules: MARKET orders fill at
+ * the mark at once; LIMIT orders rest; conditional types belong on the algo endpoint (-4120);
+ * client order ids are unique among open orders only (-4116), so a MARKET id can be reused.
+ */
+import { compareDecimal, isMultipleOf, parseDecimal } from '../decimal.js';
+import type { PaperMarket } from './markets.js';
+import { decimalOf, type PaperAlgoOrder, type PaperOrder, type PaperState } from './state.js';
+
+export class ApiReject extends Error {
+  constructor(
+    readonly code: number,
+    readonly msg: string,
+    readonly status = 400,
+  ) {
+    super(msg);
+  }
+}
+
+export type Params = URLSearchParams;
+
+const CLIENT_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
+const CONDITIONAL = new Set([
+  'STOP',
+  'STOP_MARKET',
+  'TAKE_PROFIT',
+  'TAKE_PROFIT_MARKET',
+  'TRAILING_STOP_MARKET',
+]);
+
+function need(p: Params, name: string): string {
+  const v = p.get(name);
+  if (v === null || v === '') {
+    throw new ApiReject(-1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`);
+  }
+  return v;
+}
+
+export function marketOf(state: PaperState, p: Params): PaperMarket {
+  const market = state.markets.get(need(p, 'symbol'));
+  if (!market) throw new ApiReject(-1121, 'Invalid symbol.');
+  return market;
+}
+
+function sideOf(p: Params): 'BUY' | 'SELL' {
+  const side = need(p, 'side');
+  if (side !== 'BUY' && side !== 'SELL') throw new ApiReject(-1117, 'Invalid side.');
+  return side;
+}
+
+function boolParam(p: Params, name: string): boolean {
+  const v = p.get(name);
+  if (v === null) return false;
+  if (v.toLowerCase() === 'true') return true;
+  if (v.toLowerCase() === 'false') return false;
+  throw new ApiReject(-1102, `Invalid value for parameter '${name}'.`);
+}
+
+function checkQuantity(market: PaperMarket, qty: string, type: string): void {
+  const parsed = parseDecimal(qty);
+  if (!parsed || /e/i.test(qty)) throw new ApiReject(-1102, "Parameter 'quantity' was malformed.");
+  if (parsed.units <= 0n) throw new ApiReject(-4003, 'Quantity less than or equal to zero.');
+  const [step, min, max] =
+    type === 'MARKET'
+      ? [market.marketStepSize, market.marketMinQty, market.marketMaxQty]
+      : [market.stepSize, market.minQty, market.maxQty];
+  if (!isMultipleOf(qty, step))
+    throw new ApiReject(-1111, 'Precision is over the maximum defined for this asset.');
+  if (compareDecimal(qty, min) < 0) throw new ApiReject(-4004, 'Quantity less than min quantity.');
+  if (compareDecimal(qty, max) > 0) throw new ApiReject(-4005, 'Quantity greater than max quantity.');
+}
+
+function orderView(o: PaperOrder): Record<string, unknown> {
+  return {
+    orderId: o.orderId,
+    symbol: o.symbol,
+    status: o.status,
+    clientOrderId: o.clientOrderId,
+    price: o.price,
+    avgPrice: o.avgPrice,
+    origQty: o.origQty,
+    executedQty: o.executedQty,
+    cumQty: o.executedQty,
+    cumQuote: o.cumQuote,
+    timeInForce: o.timeInForce,
+    type: o.type,
+    reduceOnly: o.reduceOnly,
+    closePosition: false,
+    side: o.side,
+    positionSide: 'BOTH',
+    stopPrice: '0',
+    workingType: 'CONTRACT_PRICE',
+    priceProtect: false,
+    origType: o.type,
+    priceMatch: 'NONE',
+    selfTradePreventionMode: 'EXPIRE_MAKER',
+    goodTillDate: 0,
+    time: o.time,
+    updateTime: o.updateTime,
+  };
+}
+
+export function newOrder(state: PaperState, p: Params, now: number): unknown {
+  const market = marketOf(state, p);
+  const side = sideOf(p);
+  const type = need(p, 'type');
+  if (CONDITIONAL.has(type)) {
+    throw new ApiReject(
+      -4120,
+      'Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.',
+    );
+  }
+  if (type !== 'MARKET' && type !== 'LIMIT') throw new ApiReject(-1116, 'Invalid orderType.');
+  const qty = need(p, 'quantity');
+  checkQuantity(market, qty, type);
+  const clientOrderId = p.get('newClientOrderId') ?? `paper-${state.nextOrderId}`;
+  if (!CLIENT_ID.test(clientOrderId)) throw new ApiReject(-4015, 'Client order id is not valid.');
+  if (state.orders.some((o) => o.status === 'NEW' && o.clientOrderId === clientOrderId)) {
+    throw new ApiReject(-4116, 'ClientOrderId is duplicated.');
+  }
+  const reduceOnly = boolParam(p, 'reduceOnly');
+  const mark = state.markOf(market.symbol);
+  const pos = state.positionOf(market.symbol);
+  if (reduceOnly) {
+    const reduces = (pos > 0 && side === 'SELL') || (pos < 0 && side === 'BUY');
+    if (!reduces || compareDecimal(qty, (state.positions.get(market.symbol) ?? '0').replace('-', '')) > 0) {
+      throw new ApiReject(-2022, 'ReduceOnly Order is rejected.');
+    }
+  } else if (Number(qty) * mark < Number(market.minNotional)) {
+    throw new ApiReject(
+      -4164,
+      `Order's notional must be no smaller than ${market.minNotional} (unless you choose reduce only).`,
+    );
+  }
+  let price = '0';
+  if (type === 'LIMIT') {
+    price = need(p, 'price');
+    if (!isMultipleOf(price, market.tickSize))
+      throw new ApiReject(-1111, 'Precision is over the maximum defined for this asset.');
+  }
+  const order: PaperOrder = {
+    orderId: state.nextOrderId++,
+    clientOrderId,
+    symbol: market.symbol,
+    side,
+    type,
+    status: 'NEW',
+    origQty: qty,
+    executedQty: '0',
+    avgPrice: '0.00',
+    cumQuote: '0',
+    price,
+    reduceOnly,
+    timeInForce: type === 'MARKET' ? 'GTC' : (p.get('timeInForce') ?? 'GTC'),
+    time: now,
+    updateTime: now,
+  };
+  state.orders.push(order);
+  if (type === 'MARKET') {
+    order.status = 'FILLED';
+    order.executedQty = qty;
+    order.avgPrice = decimalOf(mark);
+    order.cumQuote = decimalOf(Number(qty) * mark);
+    state.applyFill({
+      orderId: order.orderId,
+      clientOrderId,
+      symbol: market.symbol,
+      side,
+      qty,
+      price: mark,
+      time: now,
+    });
+  }
+  const view = orderView(order);
+  if (p.get('newOrderRespType') === 'RESULT') return view;
+  return { ...view, status: 'NEW', executedQty: '0', cumQty: '0', cumQuote: '0', avgPrice: '0.00' };
+}
+
+function findOrder(state: PaperState, p: Params): PaperOrder {
+  const market = marketOf(state, p);
+  const id = p.get('orderId');
+  const cid = p.get('origClientOrderId');
+  if (!id && !cid) throw new ApiReject(-1102, "Either 'orderId' or 'origClientOrderId' must be sent.");
+  // Newest first: a reused MARKET id answers with its latest order, as on Binance.
+  for (let i = state.orders.length - 1; i >= 0; i--) {
+    const o = state.orders[i]!;
+    if (o.symbol !== market.symbol) continue;
+    if (id ? String(o.orderId) === id : o.clientOrderId === cid) return o;
+  }
+  throw new ApiReject(-2013, 'Order does not exist.');
+}
+
+export function queryOrder(state: PaperState, p: Params): unknown {
+  return orderView(findOrder(state, p));
+}
+
+export function cancelOrder(state: PaperState, p: Params, now: number): unknown {
+  let order: PaperOrder;
+  try {
+    order = findOrder(state, p);
+  } catch (err) {
+    if (err instanceof ApiReject && err.code === -2013) throw new ApiReject(-2011, 'Unknown order sent.');
+    throw err;
+  }
+  if (order.status !== 'NEW') throw new ApiReject(-2011, 'Unknown order sent.');
+  order.status = 'CANCELED';
+  order.updateTime = now;
+  return orderView(order);
+}
+
+export function openOrders(state: PaperState, p: Params): unknown {
+  const symbol = p.get('symbol');
+  if (symbol !== null) marketOf(state, p);
+  return state.orders
+    .filter((o) => o.status === 'NEW' && (symbol === null || o.symbol === symbol))
+    .map(orderView);
+}
+
+function algoView(a: PaperAlgoOrder): Record<string, unknown> {
+  return {
+    algoId: a.algoId,
+    clientAlgoId: a.clientAlgoId,
+    algoType: 'CONDITIONAL',
+    orderType: a.orderType,
+    symbol: a.symbol,
+    side: a.side,
+    positionSide: 'BOTH',
+    timeInForce: 'GTC',
+    quantity: a.quantity,
+    algoStatus: a.algoStatus,
+    actualOrderId: '',
+    actualPrice: '0.00000',
+    triggerPrice: a.triggerPrice,
+    price: '0.00',
+    icebergQuantity: null,
+    selfTradePreventionMode: 'EXPIRE_MAKER',
+    workingType: a.workingType,
+    priceMatch: 'NONE',
+    closePosition: a.closePosition,
+    priceProtect: false,
+    reduceOnly: a.reduceOnly,
+    createTime: a.createTime,
+    updateTime: a.updateTime,
+    triggerTime: 0,
+    goodTillDate: 0,
+  };
+}
+
+export function newAlgoOrder(state: PaperState, p: Params, now: number): unknown {
+  if (need(p, 'algoType') !== 'CONDITIONAL')
+    throw new ApiReject(-1102, "Invalid value for parameter 'algoType'.");
+  const market = marketOf(state, p);
+  const side = sideOf(p);
+  const type = need(p, 'type');
+  if (!CONDITIONAL.has(type)) throw new ApiReject(-1116, 'Invalid orderType.');
+  const trigger = need(p, 'triggerPrice');
+  const parsed = parseDecimal(trigger);
+  if (!parsed || parsed.units <= 0n) throw new ApiReject(-1102, "Parameter 'triggerPrice' was malformed.");
+  if (!isMultipleOf(trigger, market.tickSize))
+    throw new ApiReject(-1111, 'Precision is over the maximum defined for this asset.');
+  const closePosition = boolParam(p, 'closePosition');
+  const quantity = p.get('quantity') ?? '';
+  if (closePosition && quantity)
+    throw new ApiReject(-1102, 'quantity cannot be sent with closePosition=true.');
+  if (!closePosition) checkQuantity(market, need(p, 'quantity'), type);
+  const clientAlgoId = p.get('clientAlgoId') ?? `paper-algo-${state.nextAlgoId}`;
+  if (!CLIENT_ID.test(clientAlgoId)) throw new ApiReject(-4015, 'Client order id is not valid.');
+  if (state.algoOrders.some((a) => a.algoStatus === 'NEW' && a.clientAlgoId === clientAlgoId)) {
+    throw new ApiReject(-4116, 'ClientOrderId is duplicated.');
+  }
+  const workingType = p.get('workingType') ?? 'CONTRACT_PRICE';
+  const mark = state.markOf(market.symbol);
+  const stopLike = type.startsWith('STOP');
+  const fires = stopLike
+    ? side === 'SELL'
+      ? Number(trigger) >= mark
+      : Number(trigger) <= mark
+    : side === 'SELL'
+      ? Number(trigger) <= mark
+      : Number(trigger) >= mark;
+  if (fires) throw new ApiReject(-2021, 'Order would immediately trigger.');
+  const algo: PaperAlgoOrder = {
+    algoId: state.nextAlgoId++,
+    clientAlgoId,
+    symbol: market.symbol,
+    side,
+    orderType: type,
+    triggerPrice: trigger,
+    quantity: closePosition ? '0' : quantity,
+    closePosition,
+    reduceOnly: closePosition || boolParam(p, 'reduceOnly'),
+    workingType,
+    algoStatus: 'NEW',
+    createTime: now,
+    updateTime: now,
+  };
+  state.algoOrders.push(algo);
+  return algoView(algo);
+}
+
+function findAlgo(state: PaperState, p: Params): PaperAlgoOrder {
+  const id = p.get('algoId');
+  const cid = p.get('clientAlgoId') ?? p.get('clientalgoid');
+  if (!id && !cid) throw new ApiReject(-1102, "Either 'algoId' or 'clientAlgoId' must be sent.");
+  for (let i = state.algoOrders.length - 1; i >= 0; i--) {
+    const a = state.algoOrders[i]!;
+    if (id ? String(a.algoId) === id : a.clientAlgoId === cid) return a;
+  }
+  throw new ApiReject(-2013, 'Order does not exist.');
+}
+
+export function queryAlgoOrder(state: PaperState, p: Params): unknown {
+  return algoView(findAlgo(state, p));
+}
+
+export function cancelAlgoOrder(state: PaperState, p: Params, now: number): unknown {
+  let algo: PaperAlgoOrder;
+  try {
+    algo = findAlgo(state, p);
+  } catch {
+    throw new ApiReject(-2011, 'Unknown order sent.');
+  }
+  if (algo.algoStatus !== 'NEW') throw new ApiReject(-2011, 'Unknown order sent.');
+  algo.algoStatus = 'CANCELED';
+  algo.updateTime = now;
+  return { algoId: algo.algoId, clientAlgoId: algo.clientAlgoId, code: '200', msg: 'success' };
+}
+
+export function openAlgoOrders(state: PaperState, p: Params): unknown {
+  const symbol = p.get('symbol');
+  if (symbol !== null) marketOf(state, p);
+  return state.algoOrders
+    .filter((a) => a.algoStatus === 'NEW' && (symbol === null || a.symbol === symbol))
+    .map(algoView);
+}
