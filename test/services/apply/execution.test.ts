@@ -1,0 +1,295 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { setArmState } from '../../../src/services/arm-state.js';
+import { clientOrderIdFor } from '../../../src/exchange/port.js';
+import { FakeExchange } from '../../helpers/fake-exchange.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { govBody, logLines, makeHarness, p33Body, planIdFor, proposal, type Harness } from './harness.js';
+
+type Over = Parameters<typeof makeHarness>[1];
+
+describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () => {
+  let redis: RedisServerHandle;
+  let h: Harness | null = null;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = null;
+  });
+  const harness = async (over: Over = {}, ex?: FakeExchange) => {
+    h = await makeHarness({ redisUrl: redis.url, prefix: redis.prefix() }, over, ex);
+    await h.service.start();
+    return h;
+  };
+  /** Writes the proposal, then both permits once its plan is on the stream (like the fleet). */
+  const runPlan = async (
+    t: Harness,
+    symbol: string,
+    fields: Record<string, string>,
+    permits: { gov?: string | null; p33?: string | null },
+  ) => {
+    const id = planIdFor(symbol, fields);
+    await t.writeProposal(symbol, fields);
+    for (let i = 0; i < 200 && (await t.plans()).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    if (permits.gov !== null) await t.setPermit('governor', id, permits.gov ?? govBody(symbol));
+    if (permits.p33 !== null) await t.setPermit('p33', id, permits.p33 ?? p33Body(symbol, 0.0076));
+    const [res] = await t.waitForResults(1);
+    return { id, res: res!.fields };
+  };
+
+  it('when both permits arrive then one reduceOnly MARKET SELL for a long is sent with the step-floored qty', async () => {
+    const t = await harness();
+    const { id, res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.3'), {});
+    expect(t.exchange.orders).toHaveLength(1);
+    const call = t.exchange.calls.find((c) => c.method === 'placeReduceOnlyMarket');
+    expect(call?.args[0]).toEqual({
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      quantity: '0.007',
+      clientOrderId: clientOrderIdFor(id, 'CLOSE_FULL'),
+    });
+    expect(res).toMatchObject({
+      plan_id: id,
+      decision: 'EXECUTE',
+      executed: 'True',
+      would_execute: 'True',
+      error: '',
+    });
+    const [step] = JSON.parse(res.steps_results!);
+    expect(step).toMatchObject({
+      step: 'CLOSE_FULL',
+      status: 'success',
+      side: 'SELL',
+      quantity: '0.007',
+      executed_qty: '0.007',
+      reduce_only: true,
+    });
+    expect(await t.store.hgetall(t.store.keys.orderIntent(id))).toMatchObject({
+      state: 'filled',
+      side: 'SELL',
+      quantity: '0.007',
+    });
+    // both permits consumed
+    expect(await t.store.exists(t.store.keys.governorPermit(id))).toBe(false);
+    expect(await t.store.exists(t.store.keys.p33Permit(id))).toBe(false);
+    const ok = logLines(t.log, '[PERMIT_WAIT] OK');
+    expect(ok).toHaveLength(1);
+    expect(ok[0]!.msg).toMatch(
+      new RegExp(`^\\[PERMIT_WAIT\\] OK plan=${id} symbol=BTCUSDT wait_ms=\\d+ safe_qty=0.007$`),
+    );
+    expect(t.metrics.count('proposalToOrder', 'BTCUSDT')).toBe(1);
+  });
+
+  it('when the position is short then the reducing side is BUY', async () => {
+    const t = await harness();
+    await runPlan(t, 'ETHUSDT', proposal('PARTIAL_50', '0.1'), { p33: p33Body('ETHUSDT', 0.25) });
+    expect(t.exchange.orders[0]).toMatchObject({ symbol: 'ETHUSDT', side: 'BUY', executedQty: '0.250' });
+  });
+
+  it('when APPLY_MODE is dry_run then no order is sent and would_execute is True', async () => {
+    const t = await harness({ mode: 'dry_run' });
+    const { res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
+    expect(t.exchange.orders).toEqual([]);
+    expect(res).toMatchObject({ decision: 'EXECUTE', executed: 'False', would_execute: 'True', error: '' });
+    expect(JSON.parse(res.steps_results!)[0]).toMatchObject({
+      status: 'dry_run',
+      side: 'SELL',
+      quantity: '0.007',
+    });
+  });
+
+  it('when dry_run has no credentials then positions are not read and P3.3s amount stands in', async () => {
+    const t = await harness({ mode: 'dry_run', hasCredentials: false });
+    const { res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
+    expect(t.exchange.calls.map((c) => c.method)).toEqual(['symbolRules']);
+    expect(res).toMatchObject({ decision: 'EXECUTE', executed: 'False', would_execute: 'True' });
+  });
+
+  it('when testnet has no credentials then ERROR missing_binance_credentials and the permits stay', async () => {
+    const t = await harness({ hasCredentials: false });
+    const { id, res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
+    expect(res).toMatchObject({ decision: 'ERROR', executed: 'False', error: 'missing_binance_credentials' });
+    expect(t.exchange.calls).toEqual([]);
+    expect(await t.store.exists(t.store.keys.governorPermit(id))).toBe(true);
+  });
+
+  it.each([
+    ['both', { gov: null, p33: null }, 'missing_both'],
+    ['the governor permit', { gov: null }, 'missing_governor'],
+    ['the P3.3 permit', { p33: null }, 'missing_p33'],
+  ] as const)(
+    'when %s is missing then BLOCKED permit_timeout_or_missing with TTLs in the log',
+    async (_n, permits, reason) => {
+      const t = await harness();
+      const { id, res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), permits);
+      expect(res).toMatchObject({
+        decision: 'BLOCKED',
+        executed: 'False',
+        error: `permit_timeout_or_missing:${reason}`,
+      });
+      expect(t.exchange.orders).toEqual([]);
+      const [line] = logLines(t.log, '[PERMIT_WAIT] BLOCK');
+      expect(line?.msg).toMatch(
+        new RegExp(
+          `^\\[PERMIT_WAIT\\] BLOCK plan=${id} symbol=BTCUSDT wait_ms=\\d+ reason=${reason} gov_ttl=-?\\d+ p33_ttl=-?\\d+$`,
+        ),
+      );
+      const present = reason === 'missing_governor' ? 'p33' : reason === 'missing_p33' ? 'governor' : null;
+      if (present) {
+        expect(line?.msg).toMatch(present === 'p33' ? /p33_ttl=\d{4,}/ : /gov_ttl=\d{4,}/);
+        // nothing consumed: the present permit is still there
+        expect(await t.store.exists(t.store.keys.permit(present, id))).toBe(true);
+      }
+    },
+  );
+
+  const refusals: [string, { gov?: string; p33?: string }, string][] = [
+    [
+      'the governor did not grant',
+      { gov: govBody('BTCUSDT', { granted: false }) },
+      'governor_permit_not_granted',
+    ],
+    [
+      'P3.3 denied',
+      {
+        p33: JSON.stringify({
+          allow: false,
+          symbol: 'BTCUSDT',
+          reason: 'stale_exchange_state',
+          context: {},
+          created_at: 1,
+        }),
+      },
+      'p33_permit_denied',
+    ],
+    ['the governor permit names another symbol', { gov: govBody('ETHUSDT') }, 'permit_symbol_mismatch'],
+    ['the P3.3 permit names another symbol', { p33: p33Body('ETHUSDT', 0.005) }, 'permit_symbol_mismatch'],
+    ['safe_close_qty is above the position', { p33: p33Body('BTCUSDT', 0.02) }, 'safe_qty_exceeds_position'],
+    ['the governor body is not JSON', { gov: '{granted: yes' }, 'invalid_governor_permit_format'],
+    ['the P3.3 body is a JSON array', { p33: '[1,2]' }, 'invalid_p33_permit_format'],
+    [
+      'granted is the string "true"',
+      { gov: govBody('BTCUSDT', { granted: 'true' }) },
+      'invalid_governor_permit_format',
+    ],
+    ['safe_close_qty is not a number', { p33: p33Body('BTCUSDT', 'abc') }, 'invalid_safe_close_qty'],
+    ['safe_close_qty is zero', { p33: p33Body('BTCUSDT', 0) }, 'invalid_safe_close_qty'],
+    ['safe_close_qty is NaN', { p33: p33Body('BTCUSDT', 'nan') }, 'invalid_safe_close_qty'],
+    ['safe_close_qty is below one step', { p33: p33Body('BTCUSDT', 0.0004) }, 'qty_below_step'],
+  ];
+  it.each(refusals)('when %s then BLOCKED with that reason and no order', async (_n, permits, error) => {
+    const t = await harness();
+    const { res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), permits);
+    expect(res).toMatchObject({ decision: 'BLOCKED', executed: 'False', would_execute: 'False', error });
+    expect(t.exchange.orders).toEqual([]);
+    expect(logLines(t.log, '[PERMIT_WAIT] BLOCK')[0]?.msg).toContain(`reason=${error}`);
+  });
+
+  it('when the position is flat then SKIP no_position and no order', async () => {
+    const t = await harness({}, new FakeExchange({ BTCUSDT: 0 }));
+    const { res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
+    expect(res).toMatchObject({ decision: 'SKIP', executed: 'False', error: 'no_position' });
+    expect(t.exchange.orders).toEqual([]);
+  });
+
+  it('when the position cannot be read then ERROR with the reason, no order, permits untouched', async () => {
+    const ex = new FakeExchange({ BTCUSDT: 0.01 });
+    ex.failWith.position = 'exchange_unreachable';
+    const t = await harness({}, ex);
+    const { id, res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
+    expect(res).toMatchObject({ decision: 'ERROR', error: 'exchange_read_failed:exchange_unreachable' });
+    expect(t.exchange.orders).toEqual([]);
+    expect(await t.store.exists(t.store.keys.p33Permit(id))).toBe(true);
+  });
+
+  it('when the exchange rejects the order then ERROR order_rejected and the intent says rejected', async () => {
+    // A long position but the double refuses a quantity above it: safe qty passes our check
+    // against a stale read only if the exchange moved; emulate with a reject on a BUY-only book.
+    const ex = new FakeExchange({ BTCUSDT: 0.01 });
+    const t = await harness({}, ex);
+    ex.placeReduceOnlyMarket = async (req) => {
+      ex.calls.push({ method: 'placeReduceOnlyMarket', args: [req] });
+      return {
+        kind: 'rejected',
+        reason: 'reduce_only_rejected',
+        code: -2022,
+        message: 'ReduceOnly Order is rejected.',
+      };
+    };
+    const { id, res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
+    expect(res).toMatchObject({
+      decision: 'ERROR',
+      executed: 'False',
+      error: 'order_rejected:reduce_only_rejected',
+    });
+    expect(await t.store.hgetall(t.store.keys.orderIntent(id))).toMatchObject({ state: 'rejected' });
+  });
+
+  it('when the order outcome is unknown then ERROR order_status_unknown and it is never resent, also after a restart', async () => {
+    const ex = new FakeExchange({ BTCUSDT: 0.01 });
+    const t = await harness({}, ex);
+    ex.placeReduceOnlyMarket = async (req) => {
+      ex.calls.push({ method: 'placeReduceOnlyMarket', args: [req] });
+      return { kind: 'unknown', reason: 'timeout', message: 'no answer' };
+    };
+    const { id, res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
+    expect(res).toMatchObject({ decision: 'ERROR', error: 'order_status_unknown' });
+    expect(await t.store.hgetall(t.store.keys.orderIntent(id))).toMatchObject({ state: 'unknown' });
+    await t.restartService();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ex.calls.filter((c) => c.method === 'placeReduceOnlyMarket')).toHaveLength(1);
+    expect(await t.results()).toHaveLength(1);
+  });
+
+  it('when the arm state flips to disarmed during the permit wait then BLOCKED kill_switch_active', async () => {
+    const t = await harness();
+    const fields = proposal('FULL_CLOSE_PROPOSED', '0.1');
+    const id = planIdFor('BTCUSDT', fields);
+    await t.writeProposal('BTCUSDT', fields);
+    for (let i = 0; i < 200 && (await t.plans()).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 5));
+    await setArmState(t.store, { armed: false, reason: 'operator', by: 'test', atMs: Date.now() });
+    await t.setPermit('governor', id, govBody('BTCUSDT'));
+    await t.setPermit('p33', id, p33Body('BTCUSDT', 0.005));
+    const [res] = await t.waitForResults(1);
+    expect(res?.fields).toMatchObject({ decision: 'BLOCKED', error: 'kill_switch_active' });
+    expect(t.exchange.orders).toEqual([]);
+  });
+
+  it('when UPDATE_SL is permitted then a stop on the closing side is placed at the tick-floored price', async () => {
+    const t = await harness();
+    const { id, res } = await runPlan(
+      t,
+      'BTCUSDT',
+      proposal('UPDATE_SL', '0.1', { new_sl_proposed: '95123.456' }),
+      {
+        p33: p33Body('BTCUSDT', 0.01),
+      },
+    );
+    expect(t.exchange.stops).toEqual([
+      {
+        symbol: 'BTCUSDT',
+        side: 'SELL',
+        triggerPrice: '95123.4',
+        clientAlgoId: clientOrderIdFor(id, 'UPDATE_SL'),
+      },
+    ]);
+    expect(t.exchange.orders).toEqual([]);
+    expect(res).toMatchObject({ decision: 'EXECUTE', executed: 'True' });
+    expect((await t.plans())[0]?.fields).toMatchObject({ decision: 'EXECUTE', new_sl_proposed: '95123.456' });
+  });
+
+  it('when UPDATE_SL has no permits then BLOCKED and no stop is placed', async () => {
+    const t = await harness();
+    const { res } = await runPlan(t, 'BTCUSDT', proposal('UPDATE_SL', '0.1', { new_sl_proposed: '95000' }), {
+      gov: null,
+    });
+    expect(res).toMatchObject({ decision: 'BLOCKED', error: 'permit_timeout_or_missing:missing_governor' });
+    expect(t.exchange.stops).toEqual([]);
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * Test harness for the apply service: a store (private Redis or memory), the recording exchange
+ * double, captured logs and metrics, and helpers that act like the fleet (proposal writer,
+ * authorities writing permits with plain SETEX from their own connection).
+ */
+import { Redis } from 'ioredis';
+import { parseProposal } from '../../../src/domain/proposal.js';
+import { planIdOf } from '../../../src/domain/plan.js';
+import { captureLogger, type CapturedLogger } from '../../../src/ops/logger.js';
+import { systemClock } from '../../../src/ops/clock.js';
+import { ApplyService } from '../../../src/services/apply/service.js';
+import { RecordingMetrics } from '../../../src/services/apply/metrics.js';
+import type { ApplyOptions } from '../../../src/services/apply/options.js';
+import { createStore } from '../../../src/store/index.js';
+import type { Store, StreamEntry } from '../../../src/store/port.js';
+import type { ExchangePort } from '../../../src/exchange/port.js';
+import { FakeExchange } from '../../helpers/fake-exchange.js';
+
+export const BASE_OPTIONS: ApplyOptions = {
+  mode: 'testnet',
+  symbols: ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'],
+  allowlist: ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'],
+  pollSec: 0.05,
+  dedupeTtlSec: 21600,
+  kBlockCritical: 0.8,
+  kBlockWarning: 0.6,
+  killSwitch: false,
+  permitWaitMs: 250,
+  permitStepMs: 50,
+  requiredAuthorities: ['governor', 'p33'],
+  hasCredentials: true,
+  retryMinMs: 20,
+  retryMaxMs: 200,
+};
+
+export function planIdFor(symbol: string, fields: Record<string, string>): string {
+  const p = parseProposal(symbol, fields);
+  if (!p.ok) throw new Error(`test proposal does not parse: ${p.reason}`);
+  return planIdOf(p.proposal);
+}
+
+export function proposal(action: string, killScore: string, extra: Record<string, string> = {}) {
+  return {
+    harvest_action: action,
+    kill_score: killScore,
+    k_regime_flip: '0.1',
+    k_sigma_spike: '0.2',
+    k_ts_drop: '0.0',
+    k_age_penalty: '0.05',
+    new_sl_proposed: '',
+    R_net: '1.5',
+    last_update_epoch: '1769300000',
+    computed_at_utc: `2026-01-25T00:00:${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}Z`,
+    reason_codes: 'a,b',
+    ...extra,
+  };
+}
+
+export const govBody = (symbol: string, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    granted: true,
+    symbol,
+    decision: 'EXECUTE',
+    computed_qty: 0.01,
+    computed_notional: 500.0,
+    created_at: 1769300000.5,
+    consumed: false,
+    ...extra,
+  });
+
+export const p33Body = (symbol: string, safe: unknown, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    allow: true,
+    symbol,
+    safe_close_qty: safe,
+    exchange_position_amt: 0.01,
+    ledger_amt: 0.01,
+    created_at: 1769300000.5,
+    reason: 'sanity_checks_passed',
+    ...extra,
+  });
+
+export interface Harness {
+  store: Store;
+  exchange: FakeExchange;
+  log: CapturedLogger;
+  metrics: RecordingMetrics;
+  service: ApplyService;
+  opts: ApplyOptions;
+  /** Starts a fresh service instance over the same store (a restart). */
+  restartService(over?: Partial<ApplyOptions>): Promise<void>;
+  writeProposal(symbol: string, fields: Record<string, string>): Promise<void>;
+  /** Like the fleet: plain SETEX from a separate connection (memory: store.set with TTL). */
+  setPermit(authority: 'governor' | 'p33', planId: string, body: string, ttlSec?: number): Promise<void>;
+  plans(): Promise<StreamEntry[]>;
+  results(): Promise<StreamEntry[]>;
+  waitForResults(n: number, timeoutMs?: number): Promise<StreamEntry[]>;
+  close(): Promise<void>;
+}
+
+export async function makeHarness(
+  backend: { redisUrl: string; prefix: string } | 'memory',
+  over: Partial<ApplyOptions> = {},
+  exchange: FakeExchange = new FakeExchange({ BTCUSDT: 0.01, ETHUSDT: -0.5, SOLUSDT: 3 }),
+): Promise<Harness> {
+  const store =
+    backend === 'memory'
+      ? await createStore({ memory: true })
+      : await createStore({ url: backend.redisUrl, prefix: backend.prefix, commandTimeout: 1000 });
+  const fleet = backend === 'memory' ? null : new Redis(backend.redisUrl);
+  const log = captureLogger({ level: 'debug' });
+  const metrics = new RecordingMetrics();
+  let opts: ApplyOptions = { ...BASE_OPTIONS, ...over };
+  const build = (ex: ExchangePort) =>
+    new ApplyService({ store, exchange: ex, clock: systemClock, logger: log.logger, metrics }, opts);
+  const h: Harness = {
+    store,
+    exchange,
+    log,
+    metrics,
+    opts,
+    service: build(exchange),
+    async restartService(o = {}) {
+      await h.service.stop();
+      opts = { ...opts, ...o };
+      h.opts = opts;
+      h.service = build(exchange);
+      await h.service.start();
+    },
+    async writeProposal(symbol, fields) {
+      const key = store.keys.proposal(symbol);
+      if (fleet) {
+        await fleet.del(key);
+        await fleet.hset(key, fields);
+      } else {
+        await store.del([key]);
+        await store.hset(key, fields);
+      }
+    },
+    async setPermit(authority, planId, body, ttlSec = 60) {
+      const key = store.keys.permit(authority, planId);
+      if (fleet) await fleet.setex(key, ttlSec, body);
+      else await store.set(key, body, { ttlSec });
+    },
+    plans: () => store.xrange(store.keys.planStream(), '-', '+'),
+    results: () => store.xrange(store.keys.resultStream(), '-', '+'),
+    async waitForResults(n, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const r = await h.results();
+        if (r.length >= n) return r;
+        if (Date.now() > deadline) throw new Error(`expected ${n} results, have ${r.length}`);
+        await new Promise((res) => setTimeout(res, 10));
+      }
+    },
+    async close() {
+      await h.service.stop();
+      await store.close();
+      fleet?.disconnect();
+    },
+  };
+  return h;
+}
+
+/** Lines whose msg starts with `prefix`. */
+export function logLines(log: CapturedLogger, prefix: string): Record<string, unknown>[] {
+  return log.lines().filter((l) => typeof l.msg === 'string' && (l.msg as string).startsWith(prefix));
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
