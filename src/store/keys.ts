@@ -32,6 +32,8 @@ export function keySpace(opts: KeyOptions = {}) {
         ? `${p}quantum:permit:${tag(planId)}`
         : `${p}quantum:permit:${authority}:${tag(planId)}`,
     permitPattern: () => `${p}quantum:permit:*`,
+    /** Ours: receipt of an atomic permit consume ({token, bodies}); makes a re-run idempotent. */
+    permitReceipt: (planId: string) => `${p}quantum:apply:consumed:${tag(planId)}`,
     governorBlock: (planId: string) => `${p}quantum:governor:block:${tag(planId)}`,
     governorExec: (symbol: string) => `${p}quantum:governor:exec:${tag(symbol)}`,
     governorDaily: (symbol: string, day: string) => `${p}quantum:governor:daily:${tag(symbol)}:${day}`,

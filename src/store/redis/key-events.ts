@@ -1,0 +1,87 @@
+/**
+ * One PSUBSCRIBE connection per store, shared by every waiter: a pattern → listeners map.
+ * The first listener of a pattern subscribes, the last one to leave unsubscribes. ioredis
+ * re-subscribes every pattern by itself after a reconnect (autoResubscribe, on by default).
+ */
+import type { Redis } from 'ioredis';
+import type { KeyChange, Unsubscribe } from '../port.js';
+
+type Listener = (change: KeyChange) => void;
+
+interface Entry {
+  listeners: Set<Listener>;
+  subscribed: Promise<unknown>;
+}
+
+export interface HubLogger {
+  error(obj: object, msg?: string): void;
+}
+
+export class KeyEventHub {
+  private readonly entries = new Map<string, Entry>();
+  private readonly channelPrefix: string;
+
+  constructor(
+    private readonly sub: Redis,
+    db: number,
+    private readonly logger: HubLogger,
+  ) {
+    this.channelPrefix = `__keyspace@${db}__:`;
+    sub.on('pmessage', (pattern: string, channel: string, event: string) => {
+      this.dispatch(pattern, channel, event);
+    });
+  }
+
+  private dispatch(pattern: string, channel: string, event: string): void {
+    const entry = this.entries.get(pattern);
+    if (!entry || !channel.startsWith(this.channelPrefix)) return;
+    const change = { key: channel.slice(this.channelPrefix.length), event };
+    for (const listener of [...entry.listeners]) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.logger.error({ err, key: change.key }, 'key change listener threw');
+      }
+    }
+  }
+
+  /** Resolves once the server confirmed the subscription, so no later write is missed. */
+  async add(keyPattern: string, listener: Listener): Promise<Unsubscribe> {
+    const channel = this.channelPrefix + keyPattern;
+    let entry = this.entries.get(channel);
+    if (!entry) {
+      entry = { listeners: new Set(), subscribed: this.sub.psubscribe(channel) };
+      this.entries.set(channel, entry);
+    }
+    entry.listeners.add(listener);
+    const mine = entry;
+    try {
+      await mine.subscribed;
+    } catch (err) {
+      await this.remove(channel, mine, listener);
+      throw err;
+    }
+    let done = false;
+    return async () => {
+      if (done) return;
+      done = true;
+      await this.remove(channel, mine, listener);
+    };
+  }
+
+  private async remove(channel: string, entry: Entry, listener: Listener): Promise<void> {
+    entry.listeners.delete(listener);
+    if (entry.listeners.size > 0 || this.entries.get(channel) !== entry) return;
+    this.entries.delete(channel);
+    try {
+      await this.sub.punsubscribe(channel);
+    } catch {
+      // A dropped connection forgets the subscription anyway; ioredis only re-subscribes
+      // patterns still in its set, and this one has left it or will on the next punsubscribe.
+    }
+  }
+
+  patterns(): string[] {
+    return [...this.entries.keys()];
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The Lua scripts of the Redis adapter (one file per atomic operation, see lua/) and the one
+ * place that turns each script's closed set of return codes into a typed outcome.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConsumeOutcome } from '../port.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * From src (tsx, vitest) the scripts sit next to this module; a compiled build (dist/store/redis)
+ * reads them from the build's own copy when present, else from the source tree beside dist.
+ */
+export function luaDir(): string {
+  const candidates = [join(here, 'lua'), join(here, '../../../src/store/redis/lua')];
+  const found = candidates.find((d) => existsSync(join(d, 'consumePermits-3.lua')));
+  if (!found) throw new Error(`Lua scripts not found; looked in ${candidates.join(', ')}`);
+  return found;
+}
+
+export interface ScriptDef {
+  /** ioredis command name registered with defineCommand. */
+  name: string;
+  file: string;
+  lua: string;
+}
+
+export function loadScripts(dir = luaDir()): { consumePermits: ScriptDef; publishOnce: ScriptDef } {
+  const load = (name: string, file: string): ScriptDef => ({
+    name,
+    file,
+    lua: readFileSync(join(dir, file), 'utf8'),
+  });
+  return {
+    consumePermits: load('qaConsumePermits', 'consumePermits-3.lua'),
+    publishOnce: load('qaPublishOnce', 'publishOnce-2.lua'),
+  };
+}
+
+/** Return codes each script declares in its header (tests compare them with the Lua files). */
+export const CONSUME_CODES = ['consumed', 'replayed', 'missing', 'consumed_elsewhere'] as const;
+export const PUBLISH_CODES = ['published', 'exists'] as const;
+
+export class ScriptReplyError extends Error {
+  constructor(script: string, reply: unknown) {
+    super(`${script}: unexpected reply ${JSON.stringify(reply)?.slice(0, 200)}`);
+    this.name = 'ScriptReplyError';
+  }
+}
+
+function asText(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  return null;
+}
+
+export function parseConsumeReply(reply: unknown, expected: number): ConsumeOutcome {
+  if (!Array.isArray(reply) || reply.length === 0) throw new ScriptReplyError('consumePermits', reply);
+  const code = asText(reply[0]) as (typeof CONSUME_CODES)[number] | null;
+  const rest = reply.slice(1);
+  switch (code) {
+    case 'consumed':
+    case 'replayed': {
+      const bodies = rest.map(asText);
+      if (bodies.length !== expected || bodies.some((b) => b === null)) {
+        throw new ScriptReplyError('consumePermits', reply);
+      }
+      return { kind: 'consumed', bodies: bodies as string[], replayed: code === 'replayed' };
+    }
+    case 'missing': {
+      const ttlMs = rest.map((v) => Number(v));
+      if (ttlMs.length !== expected || ttlMs.some((t) => !Number.isInteger(t))) {
+        throw new ScriptReplyError('consumePermits', reply);
+      }
+      return { kind: 'missing', ttlMs };
+    }
+    case 'consumed_elsewhere':
+      return { kind: 'consumed_elsewhere' };
+    default:
+      throw new ScriptReplyError('consumePermits', reply);
+  }
+}
+
+export type PublishOutcome = { kind: 'published'; id: string } | { kind: 'exists' };
+
+export function parsePublishReply(reply: unknown): PublishOutcome {
+  if (!Array.isArray(reply) || reply.length === 0) throw new ScriptReplyError('publishOnce', reply);
+  const code = asText(reply[0]) as (typeof PUBLISH_CODES)[number] | null;
+  switch (code) {
+    case 'published': {
+      const id = asText(reply[1]);
+      if (!id) throw new ScriptReplyError('publishOnce', reply);
+      return { kind: 'published', id };
+    }
+    case 'exists':
+      return { kind: 'exists' };
+    default:
+      throw new ScriptReplyError('publishOnce', reply);
+  }
+}

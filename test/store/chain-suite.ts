@@ -1,0 +1,258 @@
+/**
+ * The permit chain against a store adapter: the race of many consumers, permits before, during
+ * and after the wait, expiry mid-wait, ambiguous failures. Run by the Redis and memory suites.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConsumeOutcome, Store } from '../../src/store/port.js';
+import { waitAndConsumePermits, type PermitWaitResult } from '../../src/store/permit-chain.js';
+import { sleep, waitFor } from './harness.js';
+
+export interface ChainWorld {
+  /** Separate connections where the adapter has them (the memory store shares one instance). */
+  consumers: Store[];
+  writer: Store;
+  /** Subscriptions still held by waiters (server PUBSUB NUMPAT, or memory listeners). */
+  openSubscriptions(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** A store whose consumePermits calls can be observed and made to fail. */
+export function instrument(
+  store: Store,
+  hooks: {
+    before?: (n: number) => void;
+    after?: (n: number, out: ConsumeOutcome) => void;
+    failed?: (n: number, err: unknown) => void;
+  },
+): Store {
+  let n = 0;
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'consumePermits') {
+        return async (...args: Parameters<Store['consumePermits']>) => {
+          const call = ++n;
+          hooks.before?.(call);
+          let out: ConsumeOutcome;
+          try {
+            out = await target.consumePermits(...args);
+          } catch (err) {
+            hooks.failed?.(call, err);
+            throw err;
+          }
+          hooks.after?.(call, out);
+          return out;
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+function shuffled<T>(items: T[]): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, sets: number): void {
+  describe(`permit chain: ${name}`, () => {
+    let w: ChainWorld;
+    let store: Store;
+    let seq = 0;
+    const plan = () => `plan${++seq}x${Math.random().toString(16).slice(2, 8)}`;
+    const grant = (id: string, ttlSec = 60) =>
+      Promise.all([
+        w.writer.set(w.writer.keys.governorPermit(id), `{"granted":true,"p":"${id}"}`, { ttlSec }),
+        w.writer.set(w.writer.keys.p33Permit(id), `{"allow":true,"p":"${id}"}`, { ttlSec }),
+      ]);
+    beforeAll(async () => {
+      w = await makeWorld();
+      store = w.consumers[0]!;
+    });
+    afterAll(async () => {
+      await w?.close();
+    });
+
+    it(`when ${sets} sets are raced by ${8} consumers then each is consumed once and partial sets stay`, async () => {
+      const full = Array.from({ length: sets }, () => plan());
+      const partial = Array.from({ length: Math.ceil(sets / 20) }, () => plan());
+      await pool(full, 64, async (id) => void (await grant(id)));
+      await pool(partial, 64, async (id) => void (await w.writer.set(w.writer.keys.governorPermit(id), 'g')));
+      const wins = new Map<string, number>();
+      const other = new Map<string, string[]>();
+      await Promise.all(
+        w.consumers.slice(0, 8).map((c) =>
+          pool(shuffled([...full, ...partial]), 32, async (id) => {
+            const r = await waitAndConsumePermits(c, id, undefined, { waitMs: 0, stepMs: 50 });
+            if (r.ok) {
+              wins.set(id, (wins.get(id) ?? 0) + 1);
+              expect(r.bodies).toEqual({
+                governor: `{"granted":true,"p":"${id}"}`,
+                p33: `{"allow":true,"p":"${id}"}`,
+              });
+            } else other.set(id, [...(other.get(id) ?? []), r.reason]);
+          }),
+        ),
+      );
+      expect(w.consumers.length).toBeGreaterThanOrEqual(8);
+      for (const id of full) {
+        expect(wins.get(id)).toBe(1);
+        expect(other.get(id)).toEqual(Array(7).fill('consumed_elsewhere'));
+      }
+      for (const id of partial) {
+        expect(wins.get(id)).toBeUndefined();
+        expect(other.get(id)).toEqual(Array(8).fill('missing_p33'));
+      }
+      const k = w.writer.keys;
+      const left = await w.writer.mget(full.flatMap((id) => [k.governorPermit(id), k.p33Permit(id)]));
+      expect(left.every((v) => v === null)).toBe(true);
+      expect(await w.writer.mget(partial.map((id) => k.governorPermit(id)))).toEqual(partial.map(() => 'g'));
+      expect(await w.writer.mget(partial.map((id) => k.permitReceipt(id)))).toEqual(partial.map(() => null));
+    }, 60_000);
+
+    it('when both permits exist before the wait then they are consumed immediately', async () => {
+      const id = plan();
+      await grant(id);
+      const r = await waitAndConsumePermits(store, id, undefined, { waitMs: 1000, stepMs: 100 });
+      expect(r).toMatchObject({ ok: true, via: 'immediate', attempts: 1, replayed: false });
+    });
+
+    it('when the last permit arrives during the wait then the notification consumes the set', async () => {
+      const id = plan();
+      await w.writer.set(w.writer.keys.governorPermit(id), 'g', { ttlSec: 60 });
+      const watched = instrument(store, {
+        after: (n) => {
+          if (n === 1) void w.writer.set(w.writer.keys.p33Permit(id), 'p', { ttlSec: 60 });
+        },
+      });
+      const r = await waitAndConsumePermits(watched, id, undefined, { waitMs: 5000, stepMs: 2500 });
+      expect(r).toMatchObject({ ok: true, via: 'event', bodies: { governor: 'g', p33: 'p' } });
+      if (r.ok) expect(r.waitMs).toBeLessThan(2500);
+    });
+
+    it('when events are turned off then polling still finds the late permit', async () => {
+      const id = plan();
+      await w.writer.set(w.writer.keys.p33Permit(id), 'p');
+      setTimeout(() => void w.writer.set(w.writer.keys.governorPermit(id), 'g'), 30);
+      const r = await waitAndConsumePermits(store, id, undefined, {
+        waitMs: 3000,
+        stepMs: 20,
+        events: false,
+      });
+      expect(r).toMatchObject({ ok: true, via: 'poll' });
+    });
+
+    it('when permits come only after the window then the result is missing_both and nothing is consumed', async () => {
+      const id = plan();
+      const r = await waitAndConsumePermits(store, id, undefined, { waitMs: 150, stepMs: 40 });
+      expect(r).toMatchObject({ ok: false, reason: 'missing_both', ttlMs: { governor: -2, p33: -2 } });
+      expect(r.waitMs).toBeGreaterThanOrEqual(150);
+      expect(r.attempts).toBeGreaterThanOrEqual(3);
+      await grant(id);
+      expect(await w.writer.exists(w.writer.keys.governorPermit(id))).toBe(true);
+      expect(await w.writer.exists(w.writer.keys.permitReceipt(id))).toBe(false);
+    });
+
+    it('when only one permit ever arrives then the reason names the other with both TTLs', async () => {
+      const id = plan();
+      await w.writer.set(w.writer.keys.p33Permit(id), 'p', { ttlSec: 60 });
+      const r = await waitAndConsumePermits(store, id, undefined, { waitMs: 60, stepMs: 20 });
+      expect(r.ok).toBe(false);
+      if (r.ok) return;
+      expect(r.reason).toBe('missing_governor');
+      expect(r.ttlMs.governor).toBe(-2);
+      expect(r.ttlMs.p33).toBeGreaterThan(50_000);
+      expect(await w.writer.get(w.writer.keys.p33Permit(id))).toBe('p');
+    });
+
+    it('when a permit expires mid-wait then the set is never consumed', async () => {
+      const id = plan();
+      await w.writer.set(w.writer.keys.governorPermit(id), 'g', { ttlSec: 1 });
+      const waiting = waitAndConsumePermits(store, id, undefined, { waitMs: 1600, stepMs: 100 });
+      await sleep(1300);
+      await w.writer.set(w.writer.keys.p33Permit(id), 'p', { ttlSec: 60 });
+      const r = await waiting;
+      expect(r).toMatchObject({ ok: false, reason: 'missing_governor' });
+      expect(await w.writer.get(w.writer.keys.p33Permit(id))).toBe('p');
+    });
+
+    it('when a third authority is configured then its key is required too', async () => {
+      const id = plan();
+      await grant(id);
+      const three = ['governor', 'p33', 'risk'];
+      const r = await waitAndConsumePermits(store, id, three, { waitMs: 50, stepMs: 20 });
+      expect(r).toMatchObject({ ok: false, reason: 'missing_risk' });
+      await w.writer.set(w.writer.keys.permit('risk', id), 'r');
+      const r2 = await waitAndConsumePermits(store, id, three, { waitMs: 50, stepMs: 20 });
+      expect(r2).toMatchObject({
+        ok: true,
+        bodies: { governor: expect.any(String), p33: expect.any(String), risk: 'r' },
+      });
+    });
+
+    it('when the reply of a consume that ran is lost then the re-run reports it consumed', async () => {
+      const id = plan();
+      await grant(id);
+      const lossy = instrument(store, {
+        after: (n) => {
+          if (n === 1) throw new Error('Command timed out');
+        },
+      });
+      const r = await waitAndConsumePermits(lossy, id, undefined, { waitMs: 1000, stepMs: 100 });
+      expect(r).toMatchObject({ ok: true, replayed: true, attempts: 1 });
+      expect(await w.writer.exists(w.writer.keys.governorPermit(id))).toBe(false);
+    });
+
+    it('when the store never answers within the budget then the outcome is unknown and not ok', async () => {
+      const id = plan();
+      await grant(id);
+      let calls = 0;
+      const dead = instrument(store, {
+        before: () => {
+          calls++;
+          throw new Error('Connection is closed.');
+        },
+      });
+      const r: PermitWaitResult = await waitAndConsumePermits(dead, id, undefined, {
+        waitMs: 1000,
+        stepMs: 100,
+        resolveBudgetMs: 120,
+      });
+      expect(r).toMatchObject({
+        ok: false,
+        reason: 'consume_outcome_unknown',
+        error: 'Connection is closed.',
+      });
+      expect(calls).toBeGreaterThan(1);
+    });
+
+    it('when the caller aborts then the wait ends as aborted without consuming', async () => {
+      const id = plan();
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 30);
+      const r = await waitAndConsumePermits(store, id, undefined, {
+        waitMs: 5000,
+        stepMs: 1000,
+        signal: ac.signal,
+      });
+      expect(r).toMatchObject({ ok: false, reason: 'aborted' });
+    });
+
+    it('when every wait has ended then no subscription is left behind', async () => {
+      await waitFor('subscriptions released', async () => (await w.openSubscriptions()) === 0);
+    });
+  });
+}

@@ -1,0 +1,198 @@
+/**
+ * The Store contract: one suite, run against both adapters (redis-store.test.ts,
+ * memory-store.test.ts), so they cannot drift apart.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { KeyChange, Store } from '../../src/store/port.js';
+import { waitFor, type StoreFactory, type StoreUnderTest } from './harness.js';
+
+export function storeContract(name: string, factory: StoreFactory): void {
+  describe(`Store contract: ${name}`, () => {
+    let t: StoreUnderTest;
+    let s: Store;
+    beforeEach(async () => {
+      t = await factory();
+      s = t.store;
+    });
+    afterEach(async () => {
+      await s.close();
+      await t.cleanup?.();
+    });
+    const k = (name: string) => `${s.keys.prefix}${name}`;
+
+    it('when strings are set, read and deleted then values and counts match', async () => {
+      expect(await s.set(k('a'), '1')).toBe(true);
+      expect(await s.set(k('a'), '2', { nx: true })).toBe(false);
+      expect(await s.get(k('a'))).toBe('1');
+      expect(await s.set(k('b'), 'x', { nx: true })).toBe(true);
+      expect(await s.mget([k('a'), k('none'), k('b')])).toEqual(['1', null, 'x']);
+      expect(await s.exists(k('a'))).toBe(true);
+      expect(await s.del([k('a'), k('b'), k('none')])).toBe(2);
+      expect(await s.get(k('a'))).toBeNull();
+      expect(await s.exists(k('a'))).toBe(false);
+    });
+
+    it('when a key has a TTL then pttl reports it and the key is gone after it', async () => {
+      await s.set(k('ttl'), 'v', { ttlSec: 1 });
+      await s.set(k('forever'), 'v');
+      const left = await s.pttl(k('ttl'));
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(1000);
+      expect(await s.pttl(k('forever'))).toBe(-1);
+      expect(await s.pttl(k('absent'))).toBe(-2);
+      await t.advance(1100);
+      expect(await s.get(k('ttl'))).toBeNull();
+      expect(await s.pttl(k('ttl'))).toBe(-2);
+    });
+
+    it('when a hash is written with a TTL then hgetall returns every field and pttl is set', async () => {
+      await s.hset(k('h'), { a: '1', b: '' }, 60);
+      await s.hset(k('h'), { b: '2' });
+      expect(await s.hgetall(k('h'))).toEqual({ a: '1', b: '2' });
+      expect(await s.pttl(k('h'))).toBeGreaterThan(59_000);
+      expect(await s.hgetall(k('nohash'))).toEqual({});
+    });
+
+    it('when entries are added then ranges, reverse ranges and length follow the ids', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await s.xadd(k('st'), { n: String(i), e: '' }));
+      for (const id of ids) expect(id).toMatch(/^\d+-\d+$/);
+      expect(new Set(ids).size).toBe(5);
+      const all = await s.xrange(k('st'), '-', '+');
+      expect(all.map((e) => e.id)).toEqual(ids);
+      expect(all[0]!.fields).toEqual({ n: '0', e: '' });
+      expect((await s.xrevrange(k('st'), '+', '-', 2)).map((e) => e.fields.n)).toEqual(['4', '3']);
+      expect((await s.xrange(k('st'), ids[1]!, ids[2]!)).map((e) => e.fields.n)).toEqual(['1', '2']);
+      expect(await s.xlen(k('st'))).toBe(5);
+      expect(await s.xlen(k('nostream'))).toBe(0);
+    });
+
+    it('when entries exceed MAXLEN ~ then the stream is trimmed near the bound', async () => {
+      await Promise.all(Array.from({ length: 600 }, (_, i) => s.xadd(k('cap'), { i: String(i) }, 100)));
+      const len = await s.xlen(k('cap'));
+      expect(len).toBeGreaterThanOrEqual(100);
+      expect(len).toBeLessThan(300);
+      const newest = await s.xrevrange(k('cap'), '+', '-', 1);
+      expect(newest[0]!.fields.i).toBe('599');
+    });
+
+    it('when a group reads, acks and re-reads its pending then delivery follows Redis', async () => {
+      await s.createGroup(k('g'), 'grp', '$');
+      await s.createGroup(k('g'), 'grp', '$');
+      const a = await s.xadd(k('g'), { n: '1' });
+      const b = await s.xadd(k('g'), { n: '2' });
+      const got = await s.readGroup(k('g'), 'grp', 'c1', { count: 10, blockMs: 0 });
+      expect(got.map((e) => e.id)).toEqual([a, b]);
+      expect(await s.readGroup(k('g'), 'grp', 'c1', { count: 10, blockMs: 0 })).toEqual([]);
+      let [info] = await s.groups(k('g'));
+      expect(info).toMatchObject({ name: 'grp', consumers: 1, pending: 2, lastDeliveredId: b, lag: 0 });
+      expect(await s.ack(k('g'), 'grp', [a])).toBe(1);
+      expect(await s.ack(k('g'), 'grp', [a])).toBe(0);
+      expect((await s.readOwnPending(k('g'), 'grp', 'c1', 10)).map((e) => e.id)).toEqual([b]);
+      expect(await s.readOwnPending(k('g'), 'grp', 'c2', 10)).toEqual([]);
+      await s.xadd(k('g'), { n: '3' });
+      [info] = await s.groups(k('g'));
+      expect(info).toMatchObject({ pending: 1, lag: 1 });
+      expect(await s.groups(k('nogroups'))).toEqual([]);
+    });
+
+    it('when a group is created at 0 then existing entries are delivered', async () => {
+      await s.xadd(k('old'), { n: '1' });
+      await s.createGroup(k('old'), 'g0', '0');
+      expect(await s.readGroup(k('old'), 'g0', 'c', { count: 5, blockMs: 0 })).toHaveLength(1);
+    });
+
+    it('when a consumer blocks then an xadd on the shared connection wakes it', async () => {
+      await s.createGroup(k('blk'), 'grp', '$');
+      const reading = s.readGroup(k('blk'), 'grp', 'c1', { count: 1, blockMs: 10_000 });
+      await t.advance(30);
+      const id = await s.xadd(k('blk'), { n: '1' });
+      const got = await reading;
+      expect(got.map((e) => e.id)).toEqual([id]);
+    });
+
+    it('when entries stay unacked past minIdle then autoClaim moves them to the claimer', async () => {
+      await s.createGroup(k('ac'), 'grp', '$');
+      const a = await s.xadd(k('ac'), { n: '1' });
+      const b = await s.xadd(k('ac'), { n: '2' });
+      await s.readGroup(k('ac'), 'grp', 'dead', { count: 10, blockMs: 0 });
+      expect(await s.autoClaim(k('ac'), 'grp', 'live', 60_000, 10)).toEqual([]);
+      await t.advance(60);
+      const claimed = await s.autoClaim(k('ac'), 'grp', 'live', 40, 1);
+      expect(claimed.map((e) => e.id)).toEqual([a]);
+      expect((await s.autoClaim(k('ac'), 'grp', 'live', 40, 10)).map((e) => e.id)).toEqual([b]);
+      expect((await s.readOwnPending(k('ac'), 'grp', 'live', 10)).map((e) => e.id)).toEqual([a, b]);
+      expect(await s.readOwnPending(k('ac'), 'grp', 'dead', 10)).toEqual([]);
+      expect(await s.autoClaim(k('ac'), 'grp', 'other', 40, 10)).toEqual([]);
+    });
+
+    it('when publishOnce runs twice for one marker then one entry is written', async () => {
+      const id = await s.publishOnce(k('pub'), 300, k('ps'), { plan_id: 'p1', x: '' }, 10_000);
+      expect(id).toMatch(/^\d+-\d+$/);
+      expect(await s.publishOnce(k('pub'), 300, k('ps'), { plan_id: 'p1' }, 10_000)).toBeNull();
+      const entries = await s.xrange(k('ps'), '-', '+');
+      expect(entries).toEqual([{ id, fields: { plan_id: 'p1', x: '' } }]);
+      expect(await s.pttl(k('pub'))).toBeGreaterThan(299_000);
+    });
+
+    it('when permits are consumed then every script code behaves as documented', async () => {
+      const keys = [k('permit:g'), k('permit:p')];
+      const receipt = k('receipt');
+      await s.set(keys[0]!, '{"granted":true}', { ttlSec: 60 });
+      const missing = await s.consumePermits(keys, receipt, 'tok', 600);
+      expect(missing.kind).toBe('missing');
+      if (missing.kind !== 'missing') return;
+      expect(missing.ttlMs[0]).toBeGreaterThan(59_000);
+      expect(missing.ttlMs[1]).toBe(-2);
+      expect(await s.get(keys[0]!)).toBe('{"granted":true}');
+      expect(await s.exists(receipt)).toBe(false);
+
+      await s.set(keys[1]!, '{"allow":true,"ü":"/"}');
+      const first = await s.consumePermits(keys, receipt, 'tok', 600);
+      expect(first).toEqual({
+        kind: 'consumed',
+        bodies: ['{"granted":true}', '{"allow":true,"ü":"/"}'],
+        replayed: false,
+      });
+      expect(await s.mget(keys)).toEqual([null, null]);
+      expect(await s.pttl(receipt)).toBeGreaterThan(599_000);
+      expect(await s.consumePermits(keys, receipt, 'tok', 600)).toEqual({ ...first, replayed: true });
+      expect(await s.consumePermits(keys, receipt, 'other', 600)).toEqual({ kind: 'consumed_elsewhere' });
+    });
+
+    it('when a listener is removed then only the remaining listener hears later writes', async () => {
+      const heardA: KeyChange[] = [];
+      const heardB: KeyChange[] = [];
+      const offA = await s.onKeyChange(s.keys.permitPattern(), (c) => heardA.push(c));
+      const offB = await s.onKeyChange(s.keys.permitPattern(), (c) => heardB.push(c));
+      const key1 = s.keys.governorPermit('plan1');
+      await s.set(key1, 'x', { ttlSec: 60 });
+      await s.set(k('unrelated'), 'x');
+      await waitFor('first set event', () => heardA.some((c) => c.key === key1 && c.event === 'set'));
+      await offA();
+      const key2 = s.keys.p33Permit('plan2');
+      await s.set(key2, 'y');
+      await s.del([key1]);
+      await waitFor('del event on B', () => heardB.some((c) => c.key === key1 && c.event === 'del'));
+      expect(heardA.some((c) => c.key === key2)).toBe(false);
+      expect(heardB.some((c) => c.key === key2 && c.event === 'set')).toBe(true);
+      expect([...heardA, ...heardB].some((c) => c.key === k('unrelated'))).toBe(false);
+      await offB();
+      expect(s.notificationsActive()).toBe(true);
+    });
+
+    it('when a watched key expires then an expired event is delivered', async () => {
+      const heard: KeyChange[] = [];
+      const off = await s.onKeyChange(`${s.keys.prefix}exp:*`, (c) => heard.push(c));
+      await s.set(k('exp:1'), 'v', { ttlSec: 1 });
+      await t.advance(1100);
+      await waitFor('expired event', () => heard.some((c) => c.key === k('exp:1') && c.event === 'expired'));
+      await off();
+    });
+
+    it('when asked for server time then it is a plausible epoch in ms', async () => {
+      const ms = await s.serverTimeMs();
+      expect(ms).toBeGreaterThan(1_600_000_000_000);
+    });
+  });
+}

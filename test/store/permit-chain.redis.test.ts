@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStore } from '../../src/store/index.js';
+import { waitAndConsumePermits } from '../../src/store/permit-chain.js';
+import { RedisStore, type StoreLogger } from '../../src/store/redis/redis-store.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { chainSuite, instrument } from './chain-suite.js';
+import { waitFor } from './harness.js';
+
+describe.skipIf(skipRedis)('permit chain on Redis', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  chainSuite(
+    'redis',
+    async () => {
+      const prefix = server.prefix();
+      const consumers = await Promise.all(
+        Array.from({ length: 8 }, () => createStore({ url: server.url, prefix })),
+      );
+      const writer = (await createStore({ url: server.url, prefix })) as RedisStore;
+      return {
+        consumers,
+        writer,
+        openSubscriptions: async () => Number(await writer.client.call('PUBSUB', 'NUMPAT')),
+        close: async () => {
+          await Promise.all([...consumers, writer].map((s) => s.close()));
+        },
+      };
+    },
+    10_000,
+  );
+
+  it('when the reply is delayed past the command timeout then the re-run settles it as consumed', async () => {
+    const prefix = server.prefix();
+    const admin = (await createStore({ url: server.url, prefix })) as RedisStore;
+    const slow = await createStore({ url: server.url, prefix, commandTimeout: 50 });
+    try {
+      await admin.set(admin.keys.governorPermit('pz'), 'g');
+      await admin.set(admin.keys.p33Permit('pz'), 'p');
+      const errors: string[] = [];
+      const observed = instrument(slow, { failed: (_n, err) => errors.push((err as Error).message) });
+      // The server holds every script for 300 ms: the first call times out on the client but
+      // still runs on the server afterwards, which is exactly the ambiguous case.
+      await admin.client.call('CLIENT', 'PAUSE', '300', 'WRITE');
+      const r = await waitAndConsumePermits(observed, 'pz', undefined, {
+        waitMs: 0,
+        stepMs: 50,
+        resolveBudgetMs: 5000,
+      });
+      expect(errors[0]).toMatch(/timed out/i);
+      expect(r).toMatchObject({ ok: true, replayed: true, attempts: 1, bodies: { governor: 'g', p33: 'p' } });
+      expect(await admin.exists(admin.keys.governorPermit('pz'))).toBe(false);
+    } finally {
+      await slow.close();
+      await admin.close();
+    }
+  });
+});
+
+describe.skipIf(skipRedis)('permit chain on Redis without keyspace notifications', () => {
+  let server: RedisServerHandle;
+  const warnings: string[] = [];
+  const logger: StoreLogger = {
+    warn: (_o, msg) => warnings.push(msg ?? ''),
+    info: () => {},
+    error: () => {},
+  };
+  beforeAll(async () => {
+    server = await startRedis({ notifyKeyspaceEvents: '', args: ['--rename-command', 'CONFIG', ''] });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('when CONFIG is refused then one warning is logged and the wait polls', async () => {
+    const prefix = server.prefix();
+    const store = await createStore({ url: server.url, prefix, logger, pollStepMs: 25 });
+    const second = await createStore({ url: server.url, prefix });
+    try {
+      expect(store.notificationsActive()).toBe(false);
+      expect(warnings.filter((m) => /notifications are OFF/.test(m))).toHaveLength(1);
+      await store.set(store.keys.governorPermit('np'), 'g');
+      const late = instrument(store, {
+        after: (n) => {
+          if (n === 1) void second.set(store.keys.p33Permit('np'), 'p');
+        },
+      });
+      const r = await waitAndConsumePermits(late, 'np', undefined, { waitMs: 3000, stepMs: 25 });
+      expect(r).toMatchObject({ ok: true, via: 'poll' });
+      if (r.ok) expect(r.attempts).toBeGreaterThanOrEqual(2);
+      await server.restart();
+      await waitFor(
+        'reconnect',
+        async () => (await store.set('probe', '1').catch(() => false)) === true,
+        15_000,
+      );
+      expect(await store.get('probe')).toBe('1');
+      expect(store.notificationsActive()).toBe(false);
+      expect(warnings.filter((m) => /notifications are OFF/.test(m))).toHaveLength(1);
+    } finally {
+      await store.close();
+      await second.close();
+    }
+  });
+});

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisStore } from '../../src/store/redis/redis-store.js';
+import { createStore } from '../../src/store/index.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { storeContract } from './contract.js';
+import { sleep, waitFor } from './harness.js';
+
+describe.skipIf(skipRedis)('RedisStore', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  storeContract('redis', async () => {
+    const store = (await createStore({ url: server.url, prefix: server.prefix() })) as RedisStore;
+    return { store, advance: sleep };
+  });
+
+  it('when the url names a database then keys and notifications use that database', async () => {
+    const store = (await createStore({ url: `${server.url}/3`, prefix: server.prefix() })) as RedisStore;
+    const other = (await createStore({ url: server.url, prefix: store.keys.prefix })) as RedisStore;
+    try {
+      expect(store.db).toBe(3);
+      const heard: string[] = [];
+      const off = await store.onKeyChange(store.keys.permitPattern(), (c) => heard.push(c.key));
+      await other.set(store.keys.governorPermit('x'), 'db0');
+      await store.set(store.keys.governorPermit('y'), 'db3');
+      await waitFor('db3 event', () => heard.includes(store.keys.governorPermit('y')));
+      expect(heard).not.toContain(store.keys.governorPermit('x'));
+      expect(await other.get(store.keys.governorPermit('y'))).toBeNull();
+      await off();
+    } finally {
+      await store.close();
+      await other.close();
+    }
+  });
+
+  it('when the server already has other notification flags then ours are added to them', async () => {
+    const admin = (await createStore({ url: server.url })) as RedisStore;
+    await admin.client.config('SET', 'notify-keyspace-events', 'El');
+    const store = (await createStore({ url: server.url })) as RedisStore;
+    const [, flags] = (await admin.client.config('GET', 'notify-keyspace-events')) as string[];
+    for (const f of ['E', 'l', 'K', '$', 'h', 'g', 'x']) expect(flags).toContain(f);
+    expect(store.notificationsActive()).toBe(true);
+    await store.close();
+    await admin.close();
+  });
+
+  it('when the last waiter of a pattern leaves then the server drops the subscription', async () => {
+    const store = (await createStore({ url: server.url, prefix: server.prefix() })) as RedisStore;
+    const numpat = async () => Number(((await store.client.call('PUBSUB', 'NUMPAT')) as number) ?? 0);
+    const before = await numpat();
+    const offs = await Promise.all(
+      Array.from({ length: 5 }, () => store.onKeyChange(store.keys.permitPattern(), () => {})),
+    );
+    expect(await numpat()).toBe(before + 1);
+    for (const off of offs.slice(1)) await off();
+    expect(await numpat()).toBe(before + 1);
+    await offs[0]!();
+    expect(await numpat()).toBe(before);
+    await store.close();
+  });
+
+  it('when the server restarts then the subscription and the notification flags come back', async () => {
+    const own = await startRedis();
+    const store = (await createStore({ url: own.url, prefix: own.prefix() })) as RedisStore;
+    try {
+      const heard: string[] = [];
+      const off = await store.onKeyChange(store.keys.permitPattern(), (c) => heard.push(c.key));
+      await own.restart();
+      const key = store.keys.p33Permit('after-restart');
+      await waitFor(
+        'notifications after restart',
+        async () => {
+          await store.set(key, 'v').catch(() => false);
+          return heard.includes(key);
+        },
+        15_000,
+      );
+      expect(store.notificationsActive()).toBe(true);
+      await off();
+    } finally {
+      await store.close();
+      await own.stop();
+    }
+  });
+});
