@@ -5,7 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { DestinationStream } from 'pino';
-import { ConfigError, describeConfig, type Env } from '../ops/config.js';
+import { ConfigError, describeConfig, ignoredVariables, type Env } from '../ops/config.js';
 import { createLogger, flushLogger, type Logger } from '../ops/logger.js';
 import { createRegistry } from '../ops/metrics.js';
 import { startOpsServer, type Health, type OpsServer } from '../ops/http.js';
@@ -138,6 +138,8 @@ export async function runService<C extends { logLevel: string }>(
   };
 
   logger.info({ config: describeConfig(cfg) }, `${name} starting`);
+  const ignored = ignoredVariables(ctx.env);
+  if (ignored.length > 0) logger.warn({ ignored }, 'environment variables not read by quantum-apply');
   // Listen before starting, so a signal during start-up stops the service once it is up.
   const stopSignal = ctx.waitForStop();
   let ops: OpsServer | null = null;

@@ -9,6 +9,7 @@ export {
   type LogLevel,
 } from './config/env.js';
 export { describeConfig } from './config/describe.js';
+export { KNOWN_VARIABLES, ignoredVariables } from './config/known.js';
 export {
   APPLY_MODES,
   LIVE_CONFIRM_PHRASE,

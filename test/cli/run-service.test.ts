@@ -184,6 +184,19 @@ describe('runService', () => {
   });
 });
 
+describe('runService start-up log', () => {
+  it('when the env holds a misspelt variable then a warning names it without its value', async () => {
+    const h = harness({ APPLY_KILLSWITCH: 'value-7731' });
+    const running = runService(h.ctx, 'svc', testConfig, async () => ({ stop: async () => {} }));
+    await untilStarted(h);
+    h.stop();
+    expect(await running).toBe(0);
+    const warn = h.lines().find((l) => l.level === 'warn');
+    expect(warn).toMatchObject({ ignored: ['APPLY_KILLSWITCH'] });
+    expect(JSON.stringify(h.lines())).not.toContain('value-7731');
+  });
+});
+
 describe('waitForSignal', () => {
   it('when SIGTERM arrives then it resolves and removes its listeners', async () => {
     const before = process.listenerCount('SIGTERM');

@@ -3,44 +3,33 @@
  * follow ../shared/CONTRACT.md "Environment"; variables we do not know are ignored.
  */
 import {
+  DEFAULT_ALLOWLIST,
+  DEFAULT_SYMBOLS,
+  LIVE_CONFIRM_PHRASE,
+  readBinance,
+  readLogLevel,
+  readMode,
+  readRedis,
+  type ApplyMode,
+  type BinanceConfig,
+  type RedisConfig,
+} from './common.js';
+import {
   EnvReader,
   boolField,
   deepFreeze,
-  enumField,
-  logLevelField,
   nameListField,
   numberField,
   portField,
   secretField,
   symbolListField,
   textField,
-  urlField,
   type Env,
   type LogLevel,
 } from './env.js';
 
-export const APPLY_MODES = ['dry_run', 'testnet', 'live'] as const;
-export type ApplyMode = (typeof APPLY_MODES)[number];
-
-export const TESTNET_BASE_URL = 'https://testnet.binancefuture.com';
-export const PRODUCTION_BASE_URL = 'https://fapi.binance.com';
-export const LIVE_CONFIRM_PHRASE = 'yes-real-money';
-const PRODUCTION_HOST = /^fapi\d*\.binance\.com$/i;
-
-export interface RedisConfig {
-  /** May hold a password: log it only through describeConfig(). */
-  url: string;
-  keyPrefix: string;
-  cluster: boolean;
-}
-
-export interface BinanceConfig {
-  baseUrl: string;
-  /** Which pair of variables the credentials came from. */
-  credentials: 'testnet' | 'live';
-  apiKey: string | null;
-  apiSecret: string | null;
-}
+export { APPLY_MODES, LIVE_CONFIRM_PHRASE, PRODUCTION_BASE_URL, TESTNET_BASE_URL } from './common.js';
+export type { ApplyMode, BinanceConfig, RedisConfig } from './common.js';
 
 export interface ApplyConfig {
   service: 'apply';
@@ -73,6 +62,9 @@ export interface GovernorConfig {
   maxReduceQtyPerDay: number;
   killScoreCritical: number;
   autoApprove: boolean;
+  /** GOV_ENABLE_AUTO_DISARM and GOV_DISARM_ON_BURST_BREACH (fleet names): may a burst disarm apply? */
+  enableAutoDisarm: boolean;
+  disarmOnBurstBreach: boolean;
   metricsPort: number;
   binance: BinanceConfig;
 }
@@ -102,67 +94,6 @@ export interface PaperConfig {
 }
 
 export type ServiceConfig = ApplyConfig | GovernorConfig | P33Config | PaperConfig;
-
-const DEFAULT_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
-const DEFAULT_ALLOWLIST = ['BTCUSDT'];
-
-function readRedis(r: EnvReader): RedisConfig {
-  const keyPrefix = r.get('REDIS_KEY_PREFIX', textField(), '');
-  const cluster = r.get('REDIS_CLUSTER', boolField(), false);
-  if (r.isSet('REDIS_URL')) {
-    return { url: r.get('REDIS_URL', urlField(['redis:', 'rediss:']), ''), keyPrefix, cluster };
-  }
-  const host = r.get('REDIS_HOST', textField(), '127.0.0.1').trim();
-  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) r.problem('REDIS_HOST', 'a host name or IP address');
-  const port = r.get('REDIS_PORT', numberField({ int: true, min: 1, max: 65535 }), 6379);
-  const db = r.get('REDIS_DB', numberField({ int: true, min: 0 }), 0);
-  const h = host.includes(':') ? `[${host}]` : host;
-  return { url: `redis://${h}:${port}${db ? `/${db}` : ''}`, keyPrefix, cluster };
-}
-
-function readLogLevel(r: EnvReader, serviceVar?: string): LogLevel {
-  const common = r.get('LOG_LEVEL', logLevelField(), 'info');
-  return serviceVar ? r.get(serviceVar, logLevelField(), common) : common;
-}
-
-function readMode(r: EnvReader): ApplyMode {
-  return r.get('APPLY_MODE', enumField(APPLY_MODES), 'dry_run');
-}
-
-function isProduction(url: string): boolean {
-  try {
-    return PRODUCTION_HOST.test(new URL(url).hostname);
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Credentials by mode: live → BINANCE_API_KEY/SECRET; otherwise the testnet pair. Readers
- * (governor, P3.3) may fall back to the un-prefixed pair, as the fleet's P3.3 did; the apply
- * layer never does, so live keys cannot place orders outside live mode.
- */
-function readBinance(r: EnvReader, mode: ApplyMode, fallbackToLiveKeys: boolean): BinanceConfig {
-  const url = urlField(['https:', 'http:']);
-  const baseUrl = r.get(
-    'BINANCE_FUTURES_BASE_URL',
-    url,
-    mode === 'live' ? PRODUCTION_BASE_URL : TESTNET_BASE_URL,
-  );
-  const liveKey = r.get('BINANCE_API_KEY', secretField(), null);
-  const liveSecret = r.get('BINANCE_API_SECRET', secretField(), null);
-  if (mode === 'live') return { baseUrl, credentials: 'live', apiKey: liveKey, apiSecret: liveSecret };
-  if (r.valid('BINANCE_FUTURES_BASE_URL') && isProduction(baseUrl)) {
-    r.problem('BINANCE_FUTURES_BASE_URL', 'a test-trading URL unless APPLY_MODE=live');
-  }
-  let apiKey = r.get('BINANCE_TESTNET_API_KEY', secretField(), null);
-  let apiSecret = r.get('BINANCE_TESTNET_API_SECRET', secretField(), null);
-  if (fallbackToLiveKeys && apiKey === null && apiSecret === null) {
-    apiKey = liveKey;
-    apiSecret = liveSecret;
-  }
-  return { baseUrl, credentials: 'testnet', apiKey, apiSecret };
-}
 
 export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   const r = new EnvReader(env);
@@ -237,6 +168,8 @@ export function loadGovernorConfig(env: Env = process.env): GovernorConfig {
     maxReduceQtyPerDay: r.get('GOV_MAX_REDUCE_QTY_PER_DAY', amount, 0.02),
     killScoreCritical: r.get('GOV_KILL_SCORE_CRITICAL', numberField({ min: 0, max: 1 }), 0.8),
     autoApprove: r.get('GOV_AUTO_APPROVE', boolField(), false),
+    enableAutoDisarm: r.get('GOV_ENABLE_AUTO_DISARM', boolField(), true),
+    disarmOnBurstBreach: r.get('GOV_DISARM_ON_BURST_BREACH', boolField(), true),
     metricsPort: r.get('METRICS_PORT', portField(), 8044),
     binance: readBinance(r, mode, true),
   };

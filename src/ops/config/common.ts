@@ -1,0 +1,96 @@
+/** Variables every service shares: Redis, log level, mode and Binance credentials. */
+import {
+  EnvReader,
+  enumField,
+  boolField,
+  logLevelField,
+  numberField,
+  secretField,
+  textField,
+  urlField,
+  type LogLevel,
+} from './env.js';
+
+export const APPLY_MODES = ['dry_run', 'testnet', 'live'] as const;
+export type ApplyMode = (typeof APPLY_MODES)[number];
+
+export const TESTNET_BASE_URL = 'https://testnet.binancefuture.com';
+export const PRODUCTION_BASE_URL = 'https://fapi.binance.com';
+export const LIVE_CONFIRM_PHRASE = 'yes-real-money';
+const PRODUCTION_HOST = /^fapi\d*\.binance\.com$/i;
+
+export interface RedisConfig {
+  /** May hold a password: log it only through describeConfig(). */
+  url: string;
+  keyPrefix: string;
+  cluster: boolean;
+}
+
+export interface BinanceConfig {
+  baseUrl: string;
+  /** Which pair of variables the credentials came from. */
+  credentials: 'testnet' | 'live';
+  apiKey: string | null;
+  apiSecret: string | null;
+}
+
+export const DEFAULT_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
+export const DEFAULT_ALLOWLIST = ['BTCUSDT'];
+
+export function readRedis(r: EnvReader): RedisConfig {
+  const keyPrefix = r.get('REDIS_KEY_PREFIX', textField(), '');
+  const cluster = r.get('REDIS_CLUSTER', boolField(), false);
+  if (r.isSet('REDIS_URL')) {
+    return { url: r.get('REDIS_URL', urlField(['redis:', 'rediss:']), ''), keyPrefix, cluster };
+  }
+  const host = r.get('REDIS_HOST', textField(), '127.0.0.1').trim();
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) r.problem('REDIS_HOST', 'a host name or IP address');
+  const port = r.get('REDIS_PORT', numberField({ int: true, min: 1, max: 65535 }), 6379);
+  const db = r.get('REDIS_DB', numberField({ int: true, min: 0 }), 0);
+  const h = host.includes(':') ? `[${host}]` : host;
+  return { url: `redis://${h}:${port}${db ? `/${db}` : ''}`, keyPrefix, cluster };
+}
+
+export function readLogLevel(r: EnvReader, serviceVar?: string): LogLevel {
+  const common = r.get('LOG_LEVEL', logLevelField(), 'info');
+  return serviceVar ? r.get(serviceVar, logLevelField(), common) : common;
+}
+
+export function readMode(r: EnvReader): ApplyMode {
+  return r.get('APPLY_MODE', enumField(APPLY_MODES), 'dry_run');
+}
+
+function isProduction(url: string): boolean {
+  try {
+    return PRODUCTION_HOST.test(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Credentials by mode: live → BINANCE_API_KEY/SECRET; otherwise the testnet pair. Readers
+ * (governor, P3.3) may fall back to the un-prefixed pair, as the fleet's P3.3 did; the apply
+ * layer never does, so live keys cannot place orders outside live mode.
+ */
+export function readBinance(r: EnvReader, mode: ApplyMode, fallbackToLiveKeys: boolean): BinanceConfig {
+  const url = urlField(['https:', 'http:']);
+  const baseUrl = r.get(
+    'BINANCE_FUTURES_BASE_URL',
+    url,
+    mode === 'live' ? PRODUCTION_BASE_URL : TESTNET_BASE_URL,
+  );
+  const liveKey = r.get('BINANCE_API_KEY', secretField(), null);
+  const liveSecret = r.get('BINANCE_API_SECRET', secretField(), null);
+  if (mode === 'live') return { baseUrl, credentials: 'live', apiKey: liveKey, apiSecret: liveSecret };
+  if (r.valid('BINANCE_FUTURES_BASE_URL') && isProduction(baseUrl)) {
+    r.problem('BINANCE_FUTURES_BASE_URL', 'a test-trading URL unless APPLY_MODE=live');
+  }
+  let apiKey = r.get('BINANCE_TESTNET_API_KEY', secretField(), null);
+  let apiSecret = r.get('BINANCE_TESTNET_API_SECRET', secretField(), null);
+  if (fallbackToLiveKeys && apiKey === null && apiSecret === null) {
+    apiKey = liveKey;
+    apiSecret = liveSecret;
+  }
+  return { baseUrl, credentials: 'testnet', apiKey, apiSecret };
+}
