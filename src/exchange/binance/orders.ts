@@ -177,15 +177,11 @@ export class Orders {
     }
     if (out.kind === 'no_response') return this.recover(req, out.cause, sentAt);
     if (out.code === -4116) return this.recover(req, 'duplicate_client_order_id', sentAt);
-    if (isOrderOutcomeUnknown(out.status, out.code, out.message)) {
-      return this.recover(
-        req,
-        reasonFor(out.status, out.code),
-        sentAt,
-        isDefinitelyNotExecuted(out.status, out.message),
-      );
+    if (isOrderOutcomeUnknown(out.status, out.code, out.message) || out.status >= 500) {
+      // Even a 5XX documented as "not executed" is checked before anything else.
+      const notExecuted = isDefinitelyNotExecuted(out.status, out.message);
+      return this.recover(req, reasonFor(out.status, out.code), sentAt, notExecuted);
     }
-    if (out.status >= 500) return this.recover(req, 'exchange_unavailable', sentAt);
     this.sent.release(req.clientOrderId);
     return {
       kind: 'rejected',
