@@ -108,6 +108,7 @@ export async function makeHarness(
       ? await createStore({ memory: true })
       : await createStore({ url: backend.redisUrl, prefix: backend.prefix, commandTimeout: 1000 });
   const fleet = backend === 'memory' ? null : new Redis(backend.redisUrl);
+  fleet?.on('error', () => {}); // outage tests: the fleet's connection reconnects like ours
   const log = captureLogger({ level: 'debug' });
   const metrics = new RecordingMetrics();
   let opts: ApplyOptions = { ...BASE_OPTIONS, ...over };

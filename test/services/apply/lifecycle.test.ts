@@ -1,0 +1,168 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { clientOrderIdFor } from '../../../src/exchange/port.js';
+import { FakeExchange } from '../../helpers/fake-exchange.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { govBody, makeHarness, p33Body, planIdFor, proposal, sleep, type Harness } from './harness.js';
+
+const waitUntil = async (cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+};
+
+describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, outages (real Redis)', () => {
+  let redis: RedisServerHandle;
+  let h: Harness | null = null;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  afterEach(async () => {
+    await h?.close();
+    h = null;
+  });
+  const harness = async (over: Parameters<typeof makeHarness>[1] = {}, ex?: FakeExchange) => {
+    h = await makeHarness({ redisUrl: redis.url, prefix: redis.prefix() }, over, ex);
+    await h.service.start();
+    return h;
+  };
+
+  it('when an unchanged proposal is swept many times and the service restarts then one plan and one result exist', async () => {
+    const t = await harness();
+    const fields = proposal('FULL_CLOSE_PROPOSED', '0.1');
+    const id = planIdFor('BTCUSDT', fields);
+    await t.setPermit('governor', id, govBody('BTCUSDT'));
+    await t.setPermit('p33', id, p33Body('BTCUSDT', 0.005));
+    await t.writeProposal('BTCUSDT', fields);
+    await t.waitForResults(1);
+    await sleep(250); // ~5 sweeps
+    await t.writeProposal('BTCUSDT', fields); // rewritten unchanged: a change event, same plan id
+    await t.restartService();
+    await sleep(250);
+    // the stream_published marker expiring must not matter either: the result marker is durable
+    await t.store.del([t.store.keys.streamPublished(id)]);
+    await t.restartService();
+    await sleep(250);
+    expect((await t.plans()).map((e) => e.fields.plan_id)).toEqual([id]);
+    expect((await t.results()).map((e) => e.fields.plan_id)).toEqual([id]);
+    expect(t.exchange.orders).toHaveLength(1);
+  });
+
+  it('when one symbol waits 1.2 s for permits then another symbol is executed meanwhile', async () => {
+    const t = await harness({ permitWaitMs: 1200, permitStepMs: 100 });
+    const slow = proposal('FULL_CLOSE_PROPOSED', '0.1');
+    const fast = proposal('PARTIAL_50', '0.1');
+    const fastId = planIdFor('ETHUSDT', fast);
+    await t.writeProposal('BTCUSDT', slow); // no permits will come
+    await waitUntil(async () => (await t.plans()).length === 1, 'the slow plan');
+    await t.setPermit('governor', fastId, govBody('ETHUSDT'));
+    await t.setPermit('p33', fastId, p33Body('ETHUSDT', 0.2));
+    await t.writeProposal('ETHUSDT', fast);
+    const [first] = await t.waitForResults(1);
+    expect(first?.fields).toMatchObject({ symbol: 'ETHUSDT', decision: 'EXECUTE', executed: 'True' });
+    const results = await t.waitForResults(2);
+    expect(results[1]?.fields).toMatchObject({
+      symbol: 'BTCUSDT',
+      error: 'permit_timeout_or_missing:missing_both',
+    });
+  });
+
+  it('when a proposal changes while its symbol has a plan in flight then the new one is handled after it', async () => {
+    const t = await harness({ permitWaitMs: 400 });
+    const a = proposal('FULL_CLOSE_PROPOSED', '0.1');
+    const b = proposal('HOLD', '0.1');
+    await t.writeProposal('BTCUSDT', a);
+    await waitUntil(async () => (await t.plans()).length === 1, 'plan a');
+    await t.writeProposal('BTCUSDT', b);
+    await t.writeProposal('BTCUSDT', b);
+    const results = await t.waitForResults(2);
+    // a's result (after its 400 ms wait) comes before b's plan: one plan in flight per symbol
+    const plans = await t.plans();
+    expect(plans.map((p) => p.fields.action)).toEqual(['FULL_CLOSE_PROPOSED', 'HOLD']);
+    expect(results.map((r) => r.fields.plan_id)).toEqual([planIdFor('BTCUSDT', a), planIdFor('BTCUSDT', b)]);
+    expect(BigInt(plans[1]!.id.split('-')[0]!)).toBeGreaterThanOrEqual(BigInt(results[0]!.id.split('-')[0]!));
+  });
+
+  it('when the service is stopped during a permit wait then the plan still gets its result before stop resolves', async () => {
+    const t = await harness({ permitWaitMs: 300 });
+    await t.writeProposal('BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'));
+    await waitUntil(async () => (await t.plans()).length === 1, 'the plan');
+    await t.service.stop();
+    expect((await t.results()).map((r) => r.fields.decision)).toEqual(['BLOCKED']);
+  });
+
+  it('when an intent without a result is found after a crash then the exchange is asked and nothing is resent', async () => {
+    const ex = new FakeExchange({ BTCUSDT: 0.01 });
+    const t = await harness({}, ex);
+    await t.service.stop();
+    const fields = proposal('FULL_CLOSE_PROPOSED', '0.1');
+    const id = planIdFor('BTCUSDT', fields);
+    const clientOrderId = clientOrderIdFor(id, 'CLOSE_FULL');
+    // the previous process: dedupe set, plan published, intent written, order filled, then crash
+    await ex.placeReduceOnlyMarket({ symbol: 'BTCUSDT', side: 'SELL', quantity: '0.005', clientOrderId });
+    await t.store.set(t.store.keys.dedupe(id), '1769300000', { ttlSec: 600 });
+    await t.store.hset(t.store.keys.orderIntent(id), {
+      plan_id: id,
+      step: 'CLOSE_FULL',
+      kind: 'market',
+      client_order_id: clientOrderId,
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      quantity: '0.005',
+      state: 'sending',
+    });
+    await t.writeProposal('BTCUSDT', fields);
+    await t.restartService();
+    const [res] = await t.waitForResults(1);
+    expect(res?.fields).toMatchObject({ plan_id: id, decision: 'EXECUTE', executed: 'True' });
+    expect(ex.calls.filter((c) => c.method === 'placeReduceOnlyMarket')).toHaveLength(1);
+    expect(ex.calls.some((c) => c.method === 'findOrder')).toBe(true);
+    expect(await t.store.hgetall(t.store.keys.orderIntent(id))).toMatchObject({ state: 'filled' });
+  });
+
+  it('when Redis goes away and comes back then the service keeps running and handles new proposals', async () => {
+    const own = await startRedis();
+    try {
+      h = await makeHarness({ redisUrl: own.url, prefix: own.prefix() });
+      const t = h;
+      await t.service.start();
+      await t.writeProposal('BTCUSDT', proposal('HOLD', '0.1'));
+      await t.waitForResults(1);
+      await own.stop(); // the service sees errors meanwhile; all data is gone afterwards
+      await sleep(400);
+      await own.restart();
+      const fields = proposal('FULL_CLOSE_PROPOSED', '0.1');
+      const id = planIdFor('ETHUSDT', fields);
+      await waitUntil(async () => {
+        try {
+          await t.setPermit('governor', id, govBody('ETHUSDT'));
+          await t.setPermit('p33', id, p33Body('ETHUSDT', 0.3));
+          await t.writeProposal('ETHUSDT', fields);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'Redis back');
+      await waitUntil(
+        async () => (await t.results().catch(() => [])).length >= 1,
+        'result after outage',
+        10_000,
+      );
+      const results = await t.results();
+      expect(results.find((r) => r.fields.plan_id === id)?.fields).toMatchObject({
+        decision: 'EXECUTE',
+        executed: 'True',
+      });
+      expect(t.service.health().running).toBe(true);
+      expect(t.metrics.count('runFailed')).toBeGreaterThan(0);
+    } finally {
+      await h?.close();
+      h = null;
+      await own.stop();
+    }
+  });
+});
