@@ -152,6 +152,8 @@ export function validatePermits(args: {
     error,
     detail: { plan_id: plan.planId, symbol: plan.symbol, ...detail },
   });
+  // Only an EXECUTE plan can be authorised, whatever the permits say.
+  if (plan.decision !== 'EXECUTE') return refuse('plan_not_execute', { decision: plan.decision });
   const gov = parseGovernorPermit(args.governorBody);
   if (!gov.ok) return refuse(gov.reason, gov.detail);
   if (gov.permit.granted !== true) return refuse('governor_permit_not_granted');

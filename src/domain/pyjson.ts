@@ -46,9 +46,9 @@ export function pyJsonDumps(value: unknown): string {
 }
 
 const MAX_DEPTH = 32;
-const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/;
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 // eslint-disable-next-line no-control-regex -- JSON strings forbid raw control characters
-const STRING = /^"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/;
+const STRING = /"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
 const WORDS: [string, PyJson][] = [
   ['true', true],
   ['false', false],
@@ -104,9 +104,9 @@ export function pyJsonParse(text: string): { value: PyJson } | null {
         throw new ParseError();
       }
     }
-    const rest = text.slice(pos, pos + 4096);
     if (c === '"') {
-      const m = STRING.exec(text.slice(pos));
+      STRING.lastIndex = pos;
+      const m = STRING.exec(text);
       if (!m) throw new ParseError();
       pos += m[0].length;
       return JSON.parse(m[0]) as string;
@@ -117,7 +117,8 @@ export function pyJsonParse(text: string): { value: PyJson } | null {
         return v;
       }
     }
-    const m = NUMBER.exec(rest);
+    NUMBER.lastIndex = pos;
+    const m = NUMBER.exec(text);
     if (!m) throw new ParseError();
     pos += m[0].length;
     return Number(m[0]);

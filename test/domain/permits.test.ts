@@ -186,3 +186,22 @@ describe('permit body parsers', () => {
     });
   });
 });
+
+describe('validatePermits guards', () => {
+  it('when the plan is not EXECUTE then nothing is authorised whatever the permits say', () => {
+    const hold = plan('BTCUSDT', 'HOLD');
+    expect(
+      validatePermits({
+        plan: hold,
+        governorBody: gov(),
+        p33Body: allow(),
+        positionAmount: 1,
+        stepSize: '0.001',
+      }),
+    ).toMatchObject({ ok: false, error: 'plan_not_execute' });
+  });
+  it('when a body is large but within the limit then it is parsed in one pass', () => {
+    const filler = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`k${i}`, `v${i}`]));
+    expect(run({ governorBody: gov({ filler }) })).toMatchObject({ ok: true });
+  });
+});
