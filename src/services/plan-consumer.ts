@@ -59,7 +59,8 @@ export class PlanConsumer {
       claimEveryMs: 5_000,
       maxAttempts: 3,
       sleep: realSleep,
-      ...opts,
+      // An option passed as undefined keeps its default.
+      ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as PlanConsumerOptions),
     };
   }
 

@@ -1,0 +1,100 @@
+/**
+ * Exchange snapshots for P3.3: every poll, each allowlisted symbol's position is written to
+ * `quantum:position:snapshot:<S>` (TTL 3600, with `source`), and a missing ledger is seeded from
+ * the exchange amount (never from zero). An unreachable exchange writes nothing: snapshots age
+ * and evaluations deny as stale, never allow on old data.
+ */
+import { parseDec } from '../../domain/position/dec.js';
+import { seededLedgerFields } from '../../domain/position/ledger.js';
+import type { ExchangePort, Position } from '../../exchange/port.js';
+import type { Clock } from '../../ops/clock.js';
+import type { P33Metrics } from '../../ops/metrics.js';
+import type { Store } from '../../store/port.js';
+
+export const SNAPSHOT_TTL_SEC = 3600;
+export const LEDGER_TTL_SEC = 86_400;
+
+export interface SnapshotOptions {
+  store: Store;
+  exchange: ExchangePort;
+  clock: Clock;
+  symbols: readonly string[];
+  source: string;
+  metrics?: P33Metrics;
+  logger: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
+}
+
+export function snapshotFields(p: Position, tsEpoch: number, source: string): Record<string, string> {
+  const side = p.amount > 0 ? 'LONG' : p.amount < 0 ? 'SHORT' : 'NONE';
+  return {
+    position_amt: p.amountText,
+    side,
+    entry_price: String(p.entryPrice),
+    mark_price: String(p.markPrice),
+    unrealized_pnl: String(p.unrealizedPnl),
+    leverage: p.leverage === null ? '' : String(p.leverage),
+    ts_epoch: String(tsEpoch),
+    source,
+  };
+}
+
+export class SnapshotRefresher {
+  private failures = 0;
+
+  constructor(private readonly o: SnapshotOptions) {}
+
+  /** One refresh of every symbol. Returns false when the exchange could not be read. */
+  async refresh(): Promise<boolean> {
+    const { store, exchange, clock, symbols, metrics } = this.o;
+    if (symbols.length === 0) return true;
+    // The time the request starts: the data is at least this old, never younger.
+    const tsEpoch = Math.floor(clock.now() / 1000);
+    let positions: Position[];
+    try {
+      positions = await exchange.positions([...symbols]);
+    } catch (err) {
+      this.failures++;
+      if (this.failures === 1 || this.failures % 12 === 0) {
+        this.o.logger.warn(
+          { failures: this.failures, err: (err as Error).message },
+          'waiting for the exchange: position snapshots not refreshed (P3.3 denies stale_exchange_state)',
+        );
+      }
+      return false;
+    }
+    if (this.failures > 0)
+      this.o.logger.info({ after: this.failures }, 'exchange reachable again: snapshots fresh');
+    this.failures = 0;
+    for (const p of positions) {
+      if (!symbols.includes(p.symbol)) continue;
+      const amount = parseDec(p.amountText);
+      if (!amount) {
+        this.o.logger.warn(
+          { symbol: p.symbol, amount: p.amountText.slice(0, 40) },
+          'exchange amount unparseable: snapshot skipped',
+        );
+        continue;
+      }
+      await store.hset(
+        store.keys.positionSnapshot(p.symbol),
+        snapshotFields(p, tsEpoch, this.o.source),
+        SNAPSHOT_TTL_SEC,
+      );
+      metrics?.exchangeAmt.set({ symbol: p.symbol }, p.amount);
+      metrics?.snapshotAge.set({ symbol: p.symbol }, 0);
+      const seeded = await store.applyLedgerResult({
+        ledgerKey: store.keys.positionLedger(p.symbol),
+        cursorKey: store.keys.ledgerCursor(),
+        entryId: '',
+        expect: { kind: 'absent' },
+        ttlSec: LEDGER_TTL_SEC,
+        fields: seededLedgerFields(amount, tsEpoch),
+      });
+      if (seeded === 'applied') {
+        metrics?.ledgerAmt.set({ symbol: p.symbol }, p.amount);
+        this.o.logger.info({ symbol: p.symbol, amount: p.amountText }, 'ledger seeded from the exchange');
+      }
+    }
+    return true;
+  }
+}

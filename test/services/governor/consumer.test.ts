@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readArmState, setArmState } from '../../../src/services/arm-state.js';
+import { PLAN_GROUPS } from '../../../src/store/keys.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { counterValue, plan, redisStore, rig } from './harness.js';
+
+describe.skipIf(skipRedis)('governor consumer group', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const setup = (opts: Parameters<typeof rig>[1] = {}) => rig(() => redisStore(server), opts);
+
+  it('when plans arrive then the group is created at $, each EXECUTE plan decided once and every entry acked', async () => {
+    const r = await setup();
+    await r.store.xadd(r.store.keys.planStream(), plan()); // before the group: never seen
+    await r.gov.consumer.ensureGroup();
+    const ids = [plan(), plan({ decision: 'SKIP' }), plan({ kill_score: 'garbage' }), plan()].map(
+      (p) => p.plan_id!,
+    );
+    const fields = [
+      plan({ plan_id: ids[0]! }),
+      plan({ plan_id: ids[1]!, decision: 'SKIP' }),
+      plan({ plan_id: ids[2]!, kill_score: 'x' }),
+      plan({ plan_id: ids[3]!, symbol: 'ETHUSDT' }),
+    ];
+    for (const f of fields) await r.store.xadd(r.store.keys.planStream(), f);
+    expect(await r.gov.consumer.pollOnce(10)).toBe(4);
+    const [g] = await r.store.groups(r.store.keys.planStream());
+    expect(g).toMatchObject({ name: PLAN_GROUPS.governor, pending: 0 });
+    expect(await r.store.exists(r.store.keys.governorPermit(ids[0]!))).toBe(true);
+    expect(await r.store.exists(r.store.keys.governorPermit(ids[1]!))).toBe(false);
+    expect(await r.store.exists(r.store.keys.governorPermit(ids[3]!))).toBe(true);
+    expect(await counterValue(r.metrics.inputRejected)).toBe(1);
+    await r.store.close();
+  });
+
+  it('when a consumer dies mid-entry then another reclaims the entry and it is granted exactly once', async () => {
+    const r = await setup();
+    const dead = r.make({ consumer: 'gov-dead', claimIdleMs: 0 });
+    const next = r.make({ consumer: 'gov-next', claimIdleMs: 0 });
+    await dead.consumer.ensureGroup();
+    const p = plan();
+    await r.store.xadd(r.store.keys.planStream(), p);
+    // gov-dead read the entry, granted the permit, and died before XACK.
+    const [entry] = await r.store.readGroup(r.store.keys.planStream(), 'governor', 'gov-dead', {
+      count: 10,
+      blockMs: 0,
+    });
+    expect((await dead.evaluate(entry!.fields)).kind).toBe('granted');
+    await r.store.del([r.store.keys.governorPermit(p.plan_id!)]); // and the apply layer consumed the permit
+    expect(await next.consumer.reclaim()).toBe(1);
+    expect(await r.store.lrange(r.store.keys.governorExec('BTCUSDT'), 0, -1)).toHaveLength(1);
+    expect(await r.store.exists(r.store.keys.governorPermit(p.plan_id!))).toBe(false);
+    expect((await r.store.groups(r.store.keys.planStream()))[0]!.pending).toBe(0);
+    await r.store.close();
+  });
+
+  it('when a governor restarts with entries it read but never acked then it finishes them on start', async () => {
+    const r = await setup();
+    const g = r.make({ consumer: 'gov-restart' });
+    await g.consumer.ensureGroup();
+    const p = plan();
+    await r.store.xadd(r.store.keys.planStream(), p);
+    await r.store.readGroup(r.store.keys.planStream(), 'governor', 'gov-restart', { count: 10, blockMs: 0 });
+    const again = r.make({ consumer: 'gov-restart' });
+    expect(await again.consumer.drainOwnPending()).toBe(1);
+    expect(await r.store.exists(r.store.keys.governorPermit(p.plan_id!))).toBe(true);
+    await r.store.close();
+  });
+
+  it('when two governors race on one limit then together they never pass it', async () => {
+    const r = await setup({ limits: { maxExecPer5Min: 2, maxExecPerHour: 100 }, disarmOnBurst: false });
+    const a = r.make({ consumer: 'gov-a' });
+    const b = r.make({ consumer: 'gov-b' });
+    const plans = Array.from({ length: 12 }, () => plan());
+    const outs = await Promise.all(plans.map((p, i) => (i % 2 ? a : b).evaluate(p)));
+    expect(outs.filter((o) => o.kind === 'granted')).toHaveLength(2);
+    expect(await r.store.lrange(r.store.keys.governorExec('BTCUSDT'), 0, -1)).toHaveLength(2);
+    await r.store.close();
+  });
+
+  it('when the burst limit is breached then the live arm state flips to disarmed once per UTC day, with an event and a metric', async () => {
+    const r = await setup();
+    expect((await readArmState(r.store)).armed).toBe(true);
+    await r.gov.evaluate(plan());
+    await r.gov.evaluate(plan());
+    expect((await r.gov.evaluate(plan())).kind).toBe('blocked');
+    const arm = await readArmState(r.store);
+    expect(arm).toMatchObject({ armed: false, reason: 'burst_limit_breach', by: 'governor' });
+    const k = r.store.keys;
+    expect(JSON.parse((await r.store.get(k.governorDisarm('2026-01-25')))!)).toMatchObject({
+      reason: 'burst_limit_breach',
+    });
+    const events = await r.store.xrange(k.governorEvents(), '-', '+');
+    expect(events.filter((e) => e.fields.event === 'AUTO_DISARM')).toHaveLength(1);
+    expect(await counterValue(r.metrics.disarm, { reason: 'burst_limit_breach' })).toBe(1);
+    // an operator re-arms; another breach the same day does not disarm again
+    await setArmState(r.store, { armed: true, reason: 'operator', by: 'ops', atMs: r.clock.now() });
+    await r.gov.evaluate(plan());
+    expect((await readArmState(r.store)).armed).toBe(true);
+    expect(await counterValue(r.metrics.disarm)).toBe(1);
+    // the next UTC day it may fire again
+    r.clock.set(Date.UTC(2026, 0, 26, 0, 1));
+    await r.gov.evaluate(plan());
+    await r.gov.evaluate(plan());
+    await r.gov.evaluate(plan());
+    expect((await readArmState(r.store)).armed).toBe(false);
+    await r.store.close();
+  });
+
+  it('when evaluations fail three times within five minutes then it disarms (repeated_errors)', async () => {
+    const r = await setup();
+    r.exchange.failWith.position = 'exchange_unavailable';
+    await r.gov.evaluate(plan());
+    await r.gov.evaluate(plan());
+    expect((await readArmState(r.store)).armed).toBe(true);
+    await r.gov.evaluate(plan());
+    expect(await readArmState(r.store)).toMatchObject({ armed: false, reason: 'repeated_errors' });
+    await r.store.close();
+  });
+
+  it('when Redis restarts under a running governor then it waits, says so, and decides plans afterwards', async () => {
+    const own = await startRedis();
+    const r = await rig(() => redisStore(own));
+    r.gov.start();
+    await r.gov.consumer.ensureGroup();
+    await own.restart(); // data gone, group gone: the consumer must recreate it
+    await new Promise((res) => setTimeout(res, 300));
+    const p = plan();
+    for (
+      let i = 0;
+      i < 100 && !(await r.store.exists(r.store.keys.governorPermit(p.plan_id!)).catch(() => false));
+      i++
+    ) {
+      await r.store.xadd(r.store.keys.planStream(), plan({ plan_id: p.plan_id! })).catch(() => undefined);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(await r.store.exists(r.store.keys.governorPermit(p.plan_id!))).toBe(true);
+    await r.gov.stop();
+    expect(r.log.lines().some((l) => String(l.msg).startsWith('waiting for redis'))).toBe(true);
+    await r.store.close();
+    await own.stop();
+  });
+});

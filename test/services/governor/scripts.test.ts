@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  dailyAmount,
+  dailyGate,
+  DEFAULT_GOVERNOR_LIMITS,
+  execCounts,
+  rateGates,
+} from '../../../src/domain/governor/gates.js';
+import { ManualClock } from '../../../src/ops/clock.js';
+import { GRANT_CODES, LEDGER_CODES, type GrantPermitRequest, type Store } from '../../../src/store/port.js';
+import { DECIDE_CODES, parseGrantReply } from '../../../src/store/redis/authority-scripts.js';
+import { RedisStore } from '../../../src/store/redis/redis-store.js';
+import { luaDir } from '../../../src/store/redis/scripts.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { memoryStore } from './harness.js';
+
+function headerCodes(file: string): string[] {
+  const header = readFileSync(join(luaDir(), file), 'utf8').split(']]')[0]!;
+  const out = header.split('Output')[1]!;
+  return [...out.matchAll(/^\s+(?:\{)?'([a-z_]+)'/gm)].map((m) => m[1]!);
+}
+
+function request(store: Store, id: string, over: Partial<GrantPermitRequest>): GrantPermitRequest {
+  const k = store.keys;
+  return {
+    decisionKey: k.authorityDecision('governor', id),
+    permitKey: k.governorPermit(id),
+    blockKey: k.governorBlock(id),
+    execKey: k.governorExec('BTCUSDT'),
+    dailyKey: k.governorDaily('BTCUSDT', '2026-01-25'),
+    nowSec: 1_769_342_400,
+    enforce: true,
+    maxPerHour: 3,
+    maxPer5Min: 2,
+    amount: 10,
+    cap: 5000,
+    permitBody: '{"granted":true}',
+    permitTtlSec: 60,
+    blockTtlSec: 3600,
+    symbol: 'BTCUSDT',
+    execKeep: 100,
+    historyTtlSec: 86400,
+    ...over,
+  };
+}
+
+describe('authority script headers', () => {
+  it('when a Lua header lists a return code then the TypeScript side has its case, and back', () => {
+    expect(headerCodes('grantPermit-5.lua').sort()).toEqual([...GRANT_CODES].sort());
+    expect(headerCodes('decideOnce-3.lua').sort()).toEqual([...DECIDE_CODES].sort());
+    expect(headerCodes('applyLedgerResult-2.lua').sort()).toEqual([...LEDGER_CODES].sort());
+  });
+  it('when a reply is outside the closed set then parsing throws instead of guessing', () => {
+    expect(() => parseGrantReply(['granted_maybe', '0', '0', '0'])).toThrow();
+    expect(() => parseGrantReply(null)).toThrow();
+  });
+});
+
+describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and TS gates agree', () => {
+  let server: RedisServerHandle;
+  let redis: RedisStore;
+  beforeAll(async () => {
+    server = await startRedis();
+    redis = new RedisStore({ url: server.url, prefix: server.prefix() });
+    await redis.init();
+  });
+  afterAll(async () => {
+    await redis?.close();
+    await server?.stop();
+  });
+
+  it('when the same history, total and amount are given then all three reach the same decision', async () => {
+    const now = 1_769_342_400;
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.double({ min: now - 4000, max: now, noNaN: true }), fc.constant(NaN)), {
+          maxLength: 6,
+        }),
+        fc.oneof(
+          fc.constant(null),
+          fc.double({ min: 0, max: 6000, noNaN: true }).map(String),
+          fc.constant('junk'),
+        ),
+        fc.double({ min: 0, max: 3000, noNaN: true }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.integer({ min: 0, max: 3 }),
+        async (history, total, amount, perHour, per5) => {
+          n++;
+          const mem = memoryStore(new ManualClock(now * 1000));
+          const results: string[] = [];
+          for (const store of [redis, mem] as Store[]) {
+            const k = store.keys;
+            await store.del([k.governorExec('BTCUSDT'), k.governorDaily('BTCUSDT', '2026-01-25')]);
+            const texts = history.map((t) => String(t));
+            if (store === redis) {
+              if (texts.length) await redis.client.rpush(k.governorExec('BTCUSDT'), ...texts);
+              if (total !== null) await redis.set(k.governorDaily('BTCUSDT', '2026-01-25'), total);
+            } else {
+              for (const t of [...texts].reverse()) await mem.lpushTrim(k.governorExec('BTCUSDT'), t, 100);
+              if (total !== null) await mem.set(k.governorDaily('BTCUSDT', '2026-01-25'), total);
+            }
+            const out = await store.grantPermit(
+              request(store, `eq${n}`, { nowSec: now, amount, maxPerHour: perHour, maxPer5Min: per5 }),
+            );
+            results.push(out.code);
+          }
+          const limits = { ...DEFAULT_GOVERNOR_LIMITS, maxExecPerHour: perHour, maxExecPer5Min: per5 };
+          const rate = rateGates(execCounts(history.map(String), now), limits);
+          const parsedTotal = total === null ? 0 : Number(total);
+          let ts: string;
+          if (total !== null && !Number.isFinite(parsedTotal)) ts = 'daily_total_invalid';
+          else if (!rate.pass) ts = rate.reason;
+          else {
+            const a = dailyAmount('FULL_CLOSE_PROPOSED', amount, null, {
+              ...limits,
+              maxReduceQtyPerDay: 5000,
+            });
+            const d = a.ok ? dailyGate(parsedTotal, a.value) : { pass: false as const, reason: 'x' };
+            ts = d.pass ? 'granted' : d.reason;
+          }
+          expect(results).toEqual([ts, ts]);
+          await mem.close();
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('when two grants race for the last slot then exactly one wins', async () => {
+    const k = redis.keys;
+    await redis.del([k.governorExec('BTCUSDT'), k.governorDaily('BTCUSDT', '2026-01-25')]);
+    const outs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        redis.grantPermit(request(redis, `race${i}`, { maxPerHour: 100, maxPer5Min: 1 })),
+      ),
+    );
+    expect(outs.filter((o) => o.code === 'granted')).toHaveLength(1);
+    expect(outs.filter((o) => o.code === 'burst_limit_exceeded')).toHaveLength(9);
+  });
+
+  it('when the script cache is flushed then the next call still runs (EVALSHA falls back to EVAL)', async () => {
+    await redis.client.script('FLUSH');
+    const out = await redis.grantPermit(request(redis, 'flushed', { maxPerHour: 1000, maxPer5Min: 1000 }));
+    expect(out.code).toBe('granted');
+    expect(
+      await redis.decideOnce({
+        decisionKey: redis.keys.authorityDecision('governor', 'flushed'),
+        recordKey: redis.keys.governorBlock('flushed'),
+        guardKey: redis.keys.governorPermit('flushed'),
+        markerValue: 'x',
+        markerTtlSec: 10,
+        body: '{}',
+        ttlSec: 10,
+      }),
+    ).toBe(false);
+  });
+});
