@@ -4,6 +4,7 @@
  * must come from closed sets: symbols from config, reasons from the services' reason unions.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GroupInfo } from '../store/port.js';
 
 /** Seconds; our hot paths wait on Redis and the exchange, so ms-level resolution matters. */
 export const LATENCY_BUCKETS: readonly number[] = [
@@ -110,6 +111,72 @@ export function createP33Metrics(registry: Registry) {
   };
 }
 export type P33Metrics = ReturnType<typeof createP33Metrics>;
+
+/** What the stream gauges need from the store (Store satisfies it). */
+export interface GroupSource {
+  groups(stream: string): Promise<GroupInfo[]>;
+}
+
+/**
+ * Consumer-group lag and pending counts of `streams`, read from the store at scrape time.
+ * A failing read leaves the gauges empty for that scrape and counts a failure instead of
+ * failing the whole /metrics response.
+ */
+export function createStreamMetrics(registry: Registry, source: GroupSource, streams: readonly string[]) {
+  // registry.metrics() collects every metric concurrently: both gauges share one read per scrape.
+  let inflight: Promise<Map<string, GroupInfo[]>> | null = null;
+  const read = async () => {
+    const out = new Map<string, GroupInfo[]>();
+    for (const stream of streams) {
+      try {
+        out.set(stream, await source.groups(stream));
+      } catch {
+        failures.inc({ stream });
+      }
+    }
+    return out;
+  };
+  const snapshot = () => (inflight ??= read().finally(() => (inflight = null)));
+  const failures: Counter<'stream'> = new Counter({
+    name: 'quantum_stream_metrics_read_failures_total',
+    help: 'Group reads that failed',
+    labelNames: ['stream'] as const,
+    registers: [registry],
+    async collect() {
+      await snapshot();
+    },
+  });
+  const groupGauge = (name: string, help: string, value: (g: GroupInfo) => number | null) => {
+    const g: Gauge<'stream' | 'group'> = new Gauge({
+      name,
+      help,
+      labelNames: ['stream', 'group'] as const,
+      registers: [registry],
+      async collect() {
+        const snap = await snapshot();
+        g.reset();
+        for (const [stream, groups] of snap) {
+          for (const info of groups) {
+            const v = value(info);
+            if (v !== null) g.set({ stream, group: info.name }, v);
+          }
+        }
+      },
+    });
+    return g;
+  };
+  return {
+    registry,
+    lag: groupGauge('quantum_stream_group_lag', 'Entries not yet delivered to the group', (g) => g.lag),
+    pending: groupGauge(
+      'quantum_stream_group_pending',
+      'Entries delivered, not acknowledged',
+      (g) => g.pending,
+    ),
+    failures,
+  };
+}
+export type StreamMetrics = ReturnType<typeof createStreamMetrics>;
 
 /**
  * Keeps a label closed: values outside `allowed` become `other`, so a bad input cannot create
