@@ -12,6 +12,8 @@ import type { RedisServerHandle } from '../../helpers/redis-server.js';
 
 export const T0 = Date.UTC(2026, 0, 25, 12, 0, 0);
 
+export type RigOptions = Omit<Partial<GovernorOptions>, 'limits'> & { limits?: Partial<GovernorLimits> };
+
 export interface Rig {
   store: Store;
   clock: ManualClock;
@@ -19,7 +21,7 @@ export interface Rig {
   metrics: GovernorMetrics;
   log: CapturedLogger;
   gov: GovernorService;
-  make(opts?: Partial<GovernorOptions>): GovernorService;
+  make(opts?: RigOptions): GovernorService;
 }
 
 export async function redisStore(server: RedisServerHandle): Promise<Store> {
@@ -30,7 +32,7 @@ export async function redisStore(server: RedisServerHandle): Promise<Store> {
 
 export async function rig(
   store: Store | (() => Promise<Store>),
-  opts: Partial<GovernorOptions> & { limits?: Partial<GovernorLimits> } = {},
+  opts: RigOptions = {},
 ): Promise<Rig> {
   const clock = new ManualClock(T0);
   const st = typeof store === 'function' ? await store() : store;
@@ -40,7 +42,7 @@ export async function rig(
   );
   const metrics = createGovernorMetrics(createRegistry());
   const log = captureLogger({ level: 'info' });
-  const make = (over: Partial<GovernorOptions> = {}) =>
+  const make = (over: RigOptions = {}) =>
     new GovernorService({
       store: st,
       exchange,
