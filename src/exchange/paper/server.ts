@@ -141,6 +141,7 @@ export async function startPaperExchange(opts: PaperExchangeOptions): Promise<Pa
       fault: fault ? describeFault(fault) : null,
       clientOrderId:
         params.get('newClientOrderId') ?? params.get('origClientOrderId') ?? params.get('clientAlgoId'),
+      bodyBytes: Buffer.byteLength(rawBody),
     };
     state.requestLog.push(log);
     if (state.requestLog.length > 10_000) state.requestLog.splice(0, 5_000);

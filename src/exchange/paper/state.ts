@@ -58,6 +58,8 @@ export interface RequestLogEntry {
   /** The fault applied, if any. */
   fault: string | null;
   clientOrderId: string | null;
+  /** Length of the form body as received (signed params may travel there, ccxt puts them there). */
+  bodyBytes: number;
 }
 
 export function decimalOf(n: number): string {

@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
+import { ExchangeError } from '../../src/exchange/port.js';
+import { ManualClock } from '../../src/ops/clock.js';
+import { adapterFor } from './adapter-setup.js';
+import { KEY, raw, SECRET } from './paper-client.js';
+
+let px: PaperExchange;
+beforeAll(async () => {
+  px = await startPaperExchange({ apiKey: KEY, apiSecret: SECRET, positions: {}, marks: { BTCUSDT: 61000 } });
+});
+afterAll(() => px.close());
+beforeEach(() => {
+  px.faults.clear();
+  px.state.setPosition('BTCUSDT', 0.5);
+  px.state.setPosition('ETHUSDT', -2);
+  px.state.setPosition('SOLUSDT', 0);
+});
+
+const count = (path: string) => px.state.requestLog.filter((r) => r.path === path).length;
+
+describe('adapter reads', () => {
+  it('when rules are read then the step comes from the filters (BTC 0.001, SOL 1) and exchangeInfo is cached until its TTL', async () => {
+    const clock = new ManualClock(Date.now());
+    const { ex } = adapterFor(px, { clock, exchangeInfoTtlMs: 60_000 });
+    const before = count('/fapi/v1/exchangeInfo');
+    expect(await ex.symbolRules('BTCUSDT')).toMatchObject({
+      stepSize: '0.001',
+      minQty: '0.001',
+      maxQty: '120',
+      tickSize: '0.10',
+      minNotional: '100',
+    });
+    expect(await ex.symbolRules('SOLUSDT')).toMatchObject({ stepSize: '1' });
+    expect(count('/fapi/v1/exchangeInfo') - before).toBe(1);
+    clock.advance(61_000);
+    await ex.symbolRules('BTCUSDT');
+    expect(count('/fapi/v1/exchangeInfo') - before).toBe(2);
+    await expect(ex.symbolRules('FOOUSDT')).rejects.toMatchObject({ reason: 'invalid_symbol' });
+  });
+  it('when positions are read (v3) then signed amounts come from positionAmt and flat symbols read 0', async () => {
+    const { ex } = adapterFor(px);
+    const [btc, eth, sol] = await ex.positions(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
+    expect(btc).toMatchObject({
+      amount: 0.5,
+      amountText: '0.5',
+      markPrice: 61000,
+      entryPrice: 61000,
+      leverage: null,
+    });
+    expect(eth).toMatchObject({ amount: -2, markPrice: 3000 });
+    expect(sol).toMatchObject({ amount: 0, amountText: '0' });
+    expect(ex.rateLimitState().usedWeight1m).toBeGreaterThan(0);
+  });
+  it('when positions are read on v2 then leverage is reported', async () => {
+    const { ex } = adapterFor(px, { positionRiskVersion: 2 });
+    expect(await ex.position('ETHUSDT')).toMatchObject({ amount: -2, leverage: 20 });
+  });
+  it('when the mark price is read then it comes from premiumIndex', async () => {
+    const { ex } = adapterFor(px);
+    expect(await ex.markPrice('BTCUSDT')).toBe(61000);
+  });
+  it('when a read meets one 502 then it is retried and succeeds', async () => {
+    const { ex } = adapterFor(px);
+    px.faults.set({ endpoint: '/fapi/v1/premiumIndex', status5xx: 502, count: 1 });
+    expect(await ex.markPrice('ETHUSDT')).toBe(3000);
+  });
+  it('when a read never gets an answer then it fails with exchange_timeout after bounded retries', async () => {
+    const { ex } = adapterFor(px, { timeoutMs: 100, readRetries: 1 });
+    px.faults.set({ endpoint: '/fapi/v1/premiumIndex', timeout: true });
+    const before = count('/fapi/v1/premiumIndex');
+    await expect(ex.markPrice('ETHUSDT')).rejects.toMatchObject({ reason: 'exchange_timeout' });
+    expect(count('/fapi/v1/premiumIndex') - before).toBe(2);
+  });
+  it('when a read answers garbage then it fails with bad_response', async () => {
+    const { ex } = adapterFor(px);
+    px.faults.set({ endpoint: '/fapi/v3/positionRisk', garbageAfterFill: true, count: 1 });
+    const err = await ex.position('BTCUSDT').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExchangeError);
+    expect(err).toMatchObject({ reason: 'bad_response' });
+  });
+  it('when the API key is wrong then reads fail with invalid_api_key', async () => {
+    const { ex } = adapterFor(px, { apiKey: 'wrong' });
+    await expect(ex.position('BTCUSDT')).rejects.toMatchObject({
+      reason: 'invalid_api_key',
+      code: -2015,
+      httpStatus: 401,
+    });
+  });
+  it('when the secret is wrong then reads fail with invalid_signature', async () => {
+    const { ex } = adapterFor(px, { apiSecret: 'wrong' });
+    await expect(ex.position('BTCUSDT')).rejects.toMatchObject({ reason: 'invalid_signature', code: -1022 });
+  });
+  it('when findOrder asks for an unknown id then it returns null', async () => {
+    const { ex } = adapterFor(px);
+    expect(await ex.findOrder('BTCUSDT', 'qa-nothing-here')).toBeNull();
+  });
+});
+
+describe('adapter stop losses', () => {
+  const open = () => px.state.algoOrders.filter((a) => a.symbol === 'BTCUSDT' && a.algoStatus === 'NEW');
+
+  it('when a stop is placed then it is a closePosition STOP_MARKET on the algo endpoint, rounded to the tick', async () => {
+    const { ex } = adapterFor(px);
+    const out = await ex.placeStopLoss({
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      triggerPrice: '55000.04',
+      clientAlgoId: 'qa-sl-a',
+    });
+    expect(out).toMatchObject({ kind: 'placed', clientAlgoId: 'qa-sl-a', replaced: [] });
+    expect(open().find((a) => a.clientAlgoId === 'qa-sl-a')).toMatchObject({
+      orderType: 'STOP_MARKET',
+      closePosition: true,
+      workingType: 'MARK_PRICE',
+      triggerPrice: '55000.1',
+    });
+  });
+  it("when a new stop is placed then our earlier stops are cancelled after it, and others' are left alone", async () => {
+    const { ex } = adapterFor(px);
+    await raw(px.url, 'POST', '/fapi/v1/algoOrder', {
+      algoType: 'CONDITIONAL',
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      type: 'STOP_MARKET',
+      triggerPrice: '50000',
+      closePosition: 'true',
+      clientAlgoId: 'manual-stop',
+    });
+    await ex.placeStopLoss({
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      triggerPrice: '54000',
+      clientAlgoId: 'qa-sl-b',
+    });
+    const out = await ex.placeStopLoss({
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      triggerPrice: '56000',
+      clientAlgoId: 'qa-sl-c',
+    });
+    expect(out).toMatchObject({ kind: 'placed', clientAlgoId: 'qa-sl-c' });
+    expect(out.kind === 'placed' && out.replaced).toEqual(expect.arrayContaining(['qa-sl-b']));
+    expect(
+      open()
+        .map((a) => a.clientAlgoId)
+        .sort(),
+    ).toEqual(['manual-stop', 'qa-sl-c']);
+    const c = px.state.algoOrders.find((a) => a.clientAlgoId === 'qa-sl-c')!;
+    const b = px.state.algoOrders.find((a) => a.clientAlgoId === 'qa-sl-b')!;
+    expect(b.updateTime).toBeGreaterThanOrEqual(c.createTime);
+  });
+  it('when the placement answer is a 503 unknown then the stop is confirmed by query and old ones are replaced', async () => {
+    const { ex } = adapterFor(px);
+    px.faults.set({ endpoint: '/fapi/v1/algoOrder', method: 'POST', unknownAfterFill: true, count: 1 });
+    const out = await ex.placeStopLoss({
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      triggerPrice: '57000',
+      clientAlgoId: 'qa-sl-d',
+    });
+    expect(out).toMatchObject({ kind: 'placed', clientAlgoId: 'qa-sl-d' });
+    expect(
+      open()
+        .filter((a) => a.clientAlgoId.startsWith('qa-'))
+        .map((a) => a.clientAlgoId),
+    ).toEqual(['qa-sl-d']);
+  });
+  it('when the placement gets no answer and is not on the exchange then the outcome is unknown and old stops stay', async () => {
+    const { ex } = adapterFor(px);
+    px.faults.set({ endpoint: '/fapi/v1/algoOrder', method: 'POST', timeout: true, count: 1 });
+    const out = await ex.placeStopLoss({
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      triggerPrice: '58000',
+      clientAlgoId: 'qa-sl-e',
+    });
+    expect(out).toMatchObject({ kind: 'unknown', reason: 'unknown_after_timeout' });
+    expect(open().map((a) => a.clientAlgoId)).toContain('qa-sl-d');
+  });
+  it('when the trigger is already through the mark then the stop is rejected (-2021)', async () => {
+    const { ex } = adapterFor(px);
+    const out = await ex.placeStopLoss({
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      triggerPrice: '62000',
+      clientAlgoId: 'qa-sl-f',
+    });
+    expect(out).toMatchObject({ kind: 'rejected', reason: 'order_would_immediately_trigger', code: -2021 });
+  });
+  it('when the trigger is not a positive decimal then nothing is sent', async () => {
+    const { ex } = adapterFor(px);
+    const before = count('/fapi/v1/algoOrder');
+    expect(
+      await ex.placeStopLoss({
+        symbol: 'BTCUSDT',
+        side: 'SELL',
+        triggerPrice: 'nan',
+        clientAlgoId: 'qa-sl-g',
+      }),
+    ).toMatchObject({ kind: 'rejected', reason: 'bad_parameter' });
+    expect(count('/fapi/v1/algoOrder')).toBe(before);
+  });
+});
