@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/ops/clock.js';
+import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import type { Store } from '../../../src/store/port.js';
+import { RedisStore } from '../../../src/store/redis/redis-store.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { counterValue } from '../governor/harness.js';
+import { p33Rig, plan, resultEntry, T0 } from './harness.js';
+
+type Factory = () => Promise<Store>;
+
+function ledgerSuite(name: string, factory: () => Factory) {
+  describe(`P3.3 ledger (${name})`, () => {
+    const setup = async () => p33Rig(await factory()());
+    /** Fills a reduce-only order on the exchange double and publishes its result, like the apply layer. */
+    const execute = async (
+      r: Awaited<ReturnType<typeof setup>>,
+      symbol: string,
+      side: 'BUY' | 'SELL',
+      qty: string,
+    ) => {
+      const out = await r.exchange.placeReduceOnlyMarket({
+        symbol,
+        side,
+        quantity: qty,
+        clientOrderId: `c${Math.random()}`,
+      });
+      if (out.kind !== 'filled') throw new Error(out.kind);
+      return r.store.xadd(
+        r.store.keys.resultStream(),
+        resultEntry(`p${out.order.orderId}`, symbol, side, qty, out.order.orderId),
+      );
+    };
+
+    it('when N executions are applied then the ledger equals the exchange position, each result exactly once', async () => {
+      const r = await setup();
+      await r.p33.snapshots.refresh();
+      await r.p33.ledger.poll(); // places the cursor
+      await execute(r, 'BTCUSDT', 'SELL', '0.003');
+      await execute(r, 'SOLUSDT', 'SELL', '7');
+      await execute(r, 'BTCUSDT', 'SELL', '0.004');
+      await execute(r, 'ETHUSDT', 'BUY', '0.5');
+      await r.store.xadd(r.store.keys.resultStream(), {
+        ...resultEntry('nx', 'BTCUSDT', 'SELL', '0.001', '9'),
+        executed: 'False',
+      });
+      expect(await r.p33.ledger.poll()).toBe(5);
+      expect(await r.p33.ledger.poll()).toBe(0); // the fleet re-applied the newest result on every poll; we do not
+      const led = async (s: string) => (await r.store.hgetall(r.store.keys.positionLedger(s))).last_known_amt;
+      expect(await led('BTCUSDT')).toBe('0.008');
+      expect(await led('SOLUSDT')).toBe('23');
+      expect(await led('ETHUSDT')).toBe('-1.5');
+      const pos = await r.exchange.positions(['BTCUSDT', 'SOLUSDT', 'ETHUSDT']);
+      expect(pos.map((p) => p.amountText)).toEqual(['0.008', '23', '-1.5']);
+      expect(await r.store.hgetall(r.store.keys.positionLedger('BTCUSDT'))).toMatchObject({
+        last_side: 'SELL',
+        last_executed_qty: '0.004',
+        updated_at: String(T0 / 1000),
+      });
+      expect(await counterValue(r.metrics.ledgerApplied)).toBe(4);
+      await r.store.close();
+    });
+
+    it('when P3.3 restarts mid-stream then it resumes at its cursor and applies nothing twice', async () => {
+      const r = await setup();
+      await r.p33.snapshots.refresh();
+      await r.p33.ledger.poll();
+      await execute(r, 'BTCUSDT', 'SELL', '0.005');
+      await r.p33.ledger.poll();
+      await execute(r, 'BTCUSDT', 'SELL', '0.002');
+      const restarted = r.make({ consumer: 'p33-restarted' });
+      expect(await restarted.ledger.poll()).toBe(1);
+      expect(await r.p33.ledger.poll()).toBe(0);
+      expect((await r.store.hgetall(r.store.keys.positionLedger('BTCUSDT'))).last_known_amt).toBe('0.008');
+      await r.store.close();
+    });
+
+    it('when results existed before the first start then they are not replayed onto the seeded ledger', async () => {
+      const r = await setup();
+      await execute(r, 'BTCUSDT', 'SELL', '0.007'); // before P3.3 ever ran: already in the exchange amount
+      await r.p33.snapshots.refresh();
+      expect(await r.p33.ledger.poll()).toBe(0);
+      expect((await r.store.hgetall(r.store.keys.positionLedger('BTCUSDT'))).last_known_amt).toBe('0.008');
+      await r.store.close();
+    });
+
+    it('when the ledger is missing as a fill arrives then it is seeded from a fresh exchange read, not from zero', async () => {
+      const r = await setup();
+      await r.p33.ledger.poll();
+      await execute(r, 'BTCUSDT', 'SELL', '0.007');
+      expect(await r.p33.ledger.poll()).toBe(1);
+      expect(await r.store.hgetall(r.store.keys.positionLedger('BTCUSDT'))).toMatchObject({
+        last_known_amt: '0.008',
+        last_side: 'SELL',
+      });
+      await r.store.close();
+    });
+
+    it('when a result entry is garbage then it is skipped with a metric and the cursor moves on', async () => {
+      const r = await setup();
+      await r.p33.snapshots.refresh();
+      await r.p33.ledger.poll();
+      await r.store.xadd(r.store.keys.resultStream(), {
+        executed: 'True',
+        symbol: 'BTCUSDT',
+        steps_results: '\u0000{',
+      });
+      await r.store.xadd(r.store.keys.resultStream(), resultEntry('x', 'BTCUSDT', 'SELL', 'NaN', '1'));
+      expect(await r.p33.ledger.poll()).toBe(2);
+      expect(await counterValue(r.metrics.inputRejected)).toBe(2);
+      expect((await r.store.hgetall(r.store.keys.positionLedger('BTCUSDT'))).last_known_amt).toBe('0.015');
+      await r.store.close();
+    });
+
+    it('when executions happened then a plan inside the cooldown is denied and allowed after it', async () => {
+      const r = await setup();
+      await r.p33.snapshots.refresh();
+      await r.p33.ledger.poll();
+      await execute(r, 'BTCUSDT', 'SELL', '0.007');
+      await r.p33.ledger.poll();
+      await r.p33.snapshots.refresh();
+      expect(await r.p33.evaluate(plan())).toEqual({ kind: 'denied', reason: 'cooldown_in_flight' });
+      r.clock.advance(15_000);
+      await r.p33.snapshots.refresh();
+      expect(await r.p33.evaluate(plan({ action: 'FULL_CLOSE_PROPOSED' }))).toEqual({
+        kind: 'allowed',
+        safeCloseQty: '0.008',
+      });
+      await r.store.close();
+    });
+  });
+}
+
+let server: RedisServerHandle | undefined;
+describe.skipIf(skipRedis)('with Redis', () => {
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  ledgerSuite('redis', () => async () => {
+    const s = new RedisStore({ url: server!.url, prefix: server!.prefix() });
+    await s.init();
+    return s;
+  });
+});
+
+ledgerSuite('memory', () => async () => new MemoryStore({ clock: new ManualClock(T0), sweepMs: 0 }));
