@@ -50,11 +50,4 @@ describe('known variables', () => {
     };
     expect(ignoredVariables(env)).toEqual(['APPLY_KILLSWITCH', 'GOV_MAX_OPEN_POSITIONS']);
   });
-
-  it('when the fleet auto-disarm switches are set then the governor config follows them', () => {
-    expect(loadGovernorConfig({})).toMatchObject({ enableAutoDisarm: true, disarmOnBurstBreach: true });
-    expect(
-      loadGovernorConfig({ GOV_ENABLE_AUTO_DISARM: 'false', GOV_DISARM_ON_BURST_BREACH: 'no' }),
-    ).toMatchObject({ enableAutoDisarm: false, disarmOnBurstBreach: false });
-  });
 });

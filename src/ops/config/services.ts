@@ -62,9 +62,6 @@ export interface GovernorConfig {
   maxReduceQtyPerDay: number;
   killScoreCritical: number;
   autoApprove: boolean;
-  /** GOV_ENABLE_AUTO_DISARM and GOV_DISARM_ON_BURST_BREACH (fleet names): may a burst disarm apply? */
-  enableAutoDisarm: boolean;
-  disarmOnBurstBreach: boolean;
   metricsPort: number;
   binance: BinanceConfig;
 }
@@ -168,8 +165,6 @@ export function loadGovernorConfig(env: Env = process.env): GovernorConfig {
     maxReduceQtyPerDay: r.get('GOV_MAX_REDUCE_QTY_PER_DAY', amount, 0.02),
     killScoreCritical: r.get('GOV_KILL_SCORE_CRITICAL', numberField({ min: 0, max: 1 }), 0.8),
     autoApprove: r.get('GOV_AUTO_APPROVE', boolField(), false),
-    enableAutoDisarm: r.get('GOV_ENABLE_AUTO_DISARM', boolField(), true),
-    disarmOnBurstBreach: r.get('GOV_DISARM_ON_BURST_BREACH', boolField(), true),
     metricsPort: r.get('METRICS_PORT', portField(), 8044),
     binance: readBinance(r, mode, true),
   };
