@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { createContext, EXIT_FAILURE, type CliContext, type CliIo } from './util.js';
 import * as checkConfig from './commands/check-config.js';
 import * as demo from './commands/demo.js';
+import * as paperExchange from './commands/paper-exchange.js';
 import * as planId from './plan-id.js';
 
 export interface CommandModule {
@@ -10,7 +11,7 @@ export interface CommandModule {
 }
 
 /** Every subcommand, one module each under ./commands (add a line here to add a command). */
-const COMMANDS: CommandModule[] = [demo, checkConfig, planId];
+const COMMANDS: CommandModule[] = [demo, checkConfig, planId, paperExchange];
 
 function packageVersion(): string {
   // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.

@@ -1,0 +1,97 @@
+/**
+ * Builds the exchange adapter for a mode, refusing real money unless it is asked for in so many
+ * words: `live` needs APPLY_LIVE_CONFIRM=yes-real-money and its own BINANCE_API_KEY/SECRET
+ * (never the testnet pair). Other modes use the testnet pair and refuse a production URL.
+ * The start-up message is returned for the caller to log (it never contains a secret).
+ */
+import type { Clock } from '../ops/clock.js';
+import { createBinanceExchange, type BinanceExchange, type ExchangeLogger } from './binance/index.js';
+
+export const LIVE_CONFIRM = 'yes-real-money';
+export const TESTNET_URL = 'https://testnet.binancefuture.com';
+export const PRODUCTION_URL = 'https://fapi.binance.com';
+const PRODUCTION_HOST = /^fapi\d*\.binance\.com$/i;
+
+export type ExchangeMode = 'dry_run' | 'testnet' | 'live';
+
+export interface ExchangeEnv {
+  BINANCE_FUTURES_BASE_URL?: string | undefined;
+  BINANCE_API_KEY?: string | undefined;
+  BINANCE_API_SECRET?: string | undefined;
+  BINANCE_TESTNET_API_KEY?: string | undefined;
+  BINANCE_TESTNET_API_SECRET?: string | undefined;
+  APPLY_LIVE_CONFIRM?: string | undefined;
+}
+
+export type ExchangeStart =
+  | { ok: true; exchange: BinanceExchange; live: boolean; baseUrl: string; message: string }
+  | { ok: false; reason: string; message: string };
+
+function isProduction(url: string): boolean {
+  try {
+    return PRODUCTION_HOST.test(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
+const present = (v: string | undefined): v is string => typeof v === 'string' && v.trim() !== '';
+
+export function createExchangeFromConfig(
+  mode: ExchangeMode,
+  env: ExchangeEnv,
+  extra: { clock?: Clock; logger?: ExchangeLogger; timeoutMs?: number; recvWindow?: number } = {},
+): ExchangeStart {
+  const live = mode === 'live';
+  const baseUrl = present(env.BINANCE_FUTURES_BASE_URL)
+    ? env.BINANCE_FUTURES_BASE_URL.trim()
+    : live
+      ? PRODUCTION_URL
+      : TESTNET_URL;
+  try {
+    new URL(baseUrl);
+  } catch {
+    return { ok: false, reason: 'invalid_base_url', message: 'BINANCE_FUTURES_BASE_URL is not a URL' };
+  }
+  if (live) {
+    if (env.APPLY_LIVE_CONFIRM !== LIVE_CONFIRM) {
+      return {
+        ok: false,
+        reason: 'live_not_confirmed',
+        message: `refusing live mode: set APPLY_LIVE_CONFIRM=${LIVE_CONFIRM} to trade real money`,
+      };
+    }
+    if (!present(env.BINANCE_API_KEY) || !present(env.BINANCE_API_SECRET)) {
+      return {
+        ok: false,
+        reason: 'missing_binance_credentials',
+        message: 'refusing live mode: BINANCE_API_KEY and BINANCE_API_SECRET must both be set',
+      };
+    }
+  } else if (isProduction(baseUrl)) {
+    return {
+      ok: false,
+      reason: 'production_url_outside_live',
+      message: `refusing ${mode}: ${baseUrl} is the production exchange; use APPLY_MODE=live for real money`,
+    };
+  }
+  const apiKey = live ? env.BINANCE_API_KEY : env.BINANCE_TESTNET_API_KEY;
+  const apiSecret = live ? env.BINANCE_API_SECRET : env.BINANCE_TESTNET_API_SECRET;
+  if (!present(apiKey) || !present(apiSecret)) {
+    return {
+      ok: false,
+      reason: 'missing_binance_credentials',
+      message: `${mode}: BINANCE_TESTNET_API_KEY and BINANCE_TESTNET_API_SECRET must both be set`,
+    };
+  }
+  const exchange = createBinanceExchange({
+    baseUrl,
+    apiKey: apiKey.trim(),
+    apiSecret: apiSecret.trim(),
+    ...extra,
+  });
+  const message = live
+    ? `LIVE MODE: orders go to ${baseUrl} with REAL MONEY (credentials from BINANCE_API_KEY/BINANCE_API_SECRET)`
+    : `${mode} mode: exchange ${baseUrl} (credentials from BINANCE_TESTNET_API_KEY/BINANCE_TESTNET_API_SECRET)`;
+  return { ok: true, exchange, live, baseUrl, message };
+}
