@@ -22,6 +22,11 @@ export interface GroupInfo {
   lag: number | null;
 }
 
+export interface ScanResult {
+  keys: string[];
+  complete: boolean;
+}
+
 export interface SetOptions {
   ttlSec?: number;
   /** Only set when the key does not exist (SET NX). */
@@ -71,6 +76,13 @@ export interface Store {
 
   // lists
   lrange(key: string, start: number, stop: number): Promise<string[]>;
+
+  // keys
+  /**
+   * SCAN MATCH `pattern` COUNT `count`, until the cursor ends or `limit` keys were seen (tools
+   * such as `status`; services never scan). `complete` is false when the limit cut it short.
+   */
+  scanKeys(pattern: string, opts: { count: number; limit: number }): Promise<ScanResult>;
 
   // streams
   /** XADD with `MAXLEN ~ maxLen` when given. Returns the entry id. */

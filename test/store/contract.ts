@@ -190,6 +190,21 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await off();
     });
 
+    it('when keys are scanned by pattern then live matches are listed up to the limit', async () => {
+      for (let i = 0; i < 30; i++) await s.set(k(`scan:${i}`), 'v');
+      await s.set(k('scan:gone'), 'v', { ttlSec: 1 });
+      await s.set(k('other:1'), 'v');
+      await t.advance(1100);
+      const all = await s.scanKeys(k('scan:*'), { count: 7, limit: 1000 });
+      expect(all.complete).toBe(true);
+      expect(all.keys.sort()).toEqual(Array.from({ length: 30 }, (_, i) => k(`scan:${i}`)).sort());
+      const cut = await s.scanKeys(k('scan:*'), { count: 7, limit: 10 });
+      expect(cut.complete).toBe(false);
+      expect(new Set(cut.keys).size).toBe(10);
+      for (const key of cut.keys) expect(key.startsWith(k('scan:'))).toBe(true);
+      expect(await s.scanKeys(k('none:*'), { count: 7, limit: 10 })).toEqual({ keys: [], complete: true });
+    });
+
     it('when asked for server time then it is a plausible epoch in ms', async () => {
       const ms = await s.serverTimeMs();
       expect(ms).toBeGreaterThan(1_600_000_000_000);

@@ -15,6 +15,7 @@ import type {
   LedgerWriteRequest,
   GroupInfo,
   KeyChange,
+  ScanResult,
   SetOptions,
   Store,
   StreamEntry,
@@ -175,6 +176,17 @@ export class MemoryStore implements Store {
     const from = Math.max(start < 0 ? n + start : start, 0);
     const to = Math.min(stop < 0 ? n + stop : stop, n - 1);
     return from > to ? [] : items.slice(from, to + 1);
+  }
+
+  async scanKeys(pattern: string, opts: { count: number; limit: number }): Promise<ScanResult> {
+    const re = globToRegExp(pattern);
+    const keys: string[] = [];
+    for (const key of [...this.data.keys()]) {
+      if (!re.test(key) || !this.live(key)) continue;
+      if (keys.length >= opts.limit) return { keys, complete: false };
+      keys.push(key);
+    }
+    return { keys, complete: true };
   }
 
   /** Test/demo helper (LPUSH + LTRIM): the port has no list writer yet. */

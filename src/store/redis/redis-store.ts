@@ -14,6 +14,7 @@ import type {
   LedgerWriteRequest,
   GroupInfo,
   KeyChange,
+  ScanResult,
   SetOptions,
   Store,
   StreamEntry,
@@ -208,6 +209,20 @@ export class RedisStore implements Store {
 
   lrange(key: string, start: number, stop: number): Promise<string[]> {
     return this.cmd.lrange(key, start, stop);
+  }
+
+  async scanKeys(pattern: string, opts: { count: number; limit: number }): Promise<ScanResult> {
+    const seen = new Set<string>(); // SCAN may return a key more than once
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.cmd.scan(cursor, 'MATCH', pattern, 'COUNT', opts.count);
+      cursor = next;
+      for (const key of batch) {
+        if (seen.size >= opts.limit && !seen.has(key)) return { keys: [...seen], complete: false };
+        seen.add(key);
+      }
+    } while (cursor !== '0');
+    return { keys: [...seen], complete: true };
   }
 
   async xadd(stream: string, fields: Record<string, string>, maxLen?: number): Promise<string> {
