@@ -5,6 +5,11 @@ import * as checkConfig from './commands/check-config.js';
 import * as demo from './commands/demo.js';
 import * as paperExchange from './commands/paper-exchange.js';
 import * as planId from './plan-id.js';
+import * as arm from './commands/arm.js';
+import * as disarm from './commands/disarm.js';
+import * as governor from './commands/governor.js';
+import * as positionBrain from './commands/position-brain.js';
+import * as status from './commands/status.js';
 
 export interface CommandModule {
   register(program: Command, ctx: CliContext): void;
@@ -12,6 +17,9 @@ export interface CommandModule {
 
 /** Every subcommand, one module each under ./commands (add a line here to add a command). */
 const COMMANDS: CommandModule[] = [demo, checkConfig, planId, paperExchange];
+
+/** The risk authorities and the arm state (kept apart from COMMANDS so edits do not collide). */
+const AUTHORITY_COMMANDS: CommandModule[] = [governor, positionBrain, arm, disarm, status];
 
 function packageVersion(): string {
   // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
@@ -27,7 +35,7 @@ export function buildProgram(ctx: CliContext): Command {
     .version(packageVersion())
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) });
-  for (const cmd of COMMANDS) cmd.register(program, ctx);
+  for (const cmd of [...COMMANDS, ...AUTHORITY_COMMANDS]) cmd.register(program, ctx);
   return program;
 }
 

@@ -64,6 +64,11 @@ export class PlanConsumer {
     };
   }
 
+  /** What the loop is waiting for (an outage), or null while consuming normally. */
+  get waitingFor(): string | null {
+    return this.waiting;
+  }
+
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;

@@ -1,0 +1,84 @@
+/**
+ * `quantum-apply arm`: sets the live arm state the apply layer reads for every plan. Needs only
+ * Redis (REDIS_URL or REDIS_HOST/REDIS_PORT/REDIS_DB, REDIS_KEY_PREFIX), so arming and disarming
+ * work whatever else the environment holds.
+ */
+import { userInfo } from 'node:os';
+import type { Command } from 'commander';
+import { readMode, readRedis, type ApplyMode, type RedisConfig } from '../../ops/config/common.js';
+import { EnvReader, redactUrl, type Env } from '../../ops/config/env.js';
+import { setArmState } from '../../services/arm-state.js';
+import { createStore } from '../../store/index.js';
+import type { Store } from '../../store/port.js';
+import { EXIT_FAILURE, loadOrReport, type CliContext } from '../util.js';
+
+export function loadRedisOnly(env: Env): { redis: RedisConfig; mode: ApplyMode } {
+  const r = new EnvReader(env);
+  const redis = readRedis(r);
+  const mode = readMode(r);
+  r.finish('redis');
+  return { redis, mode };
+}
+
+/** Opens the store, runs `fn`, closes; an unreachable Redis is reported (exit 1), not thrown. */
+export async function withStore(
+  ctx: CliContext,
+  name: string,
+  fn: (store: Store, mode: ApplyMode) => Promise<void>,
+): Promise<void> {
+  const cfg = loadOrReport(ctx, name, loadRedisOnly);
+  if (cfg === null) {
+    ctx.exitCode = 2;
+    return;
+  }
+  let store: Store;
+  try {
+    store = await createStore({
+      url: cfg.redis.url,
+      prefix: cfg.redis.keyPrefix,
+      cluster: cfg.redis.cluster,
+    });
+  } catch (err) {
+    ctx.err(
+      `quantum-apply ${name}: cannot reach redis at ${redactUrl(cfg.redis.url)}: ${(err as Error).message}\n`,
+    );
+    ctx.exitCode = EXIT_FAILURE;
+    return;
+  }
+  try {
+    await fn(store, cfg.mode);
+  } finally {
+    await store.close();
+  }
+}
+
+export function operator(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('arm')
+    .description('arm the apply layer (live arm state in Redis): EXECUTE plans may send orders again')
+    .option(
+      '--reason <reason>',
+      'why (recorded with the state and on the governor events stream)',
+      'operator_arm',
+    )
+    .option('--by <name>', 'who (default: cli:<user>)')
+    .action(async (opts: { reason: string; by?: string }) => {
+      await withStore(ctx, 'arm', async (store) => {
+        const s = await setArmState(store, {
+          armed: true,
+          reason: opts.reason,
+          by: opts.by ?? operator(),
+          atMs: Date.now(),
+        });
+        ctx.out(`armed (reason=${s.reason} by=${s.by})\n`);
+      });
+    });
+}
