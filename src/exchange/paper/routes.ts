@@ -3,6 +3,7 @@ import { exchangeInfoBody } from './markets.js';
 import { leverageBracket, positionRisk, premiumIndex } from './info.js';
 import type { PaperState } from './state.js';
 import * as t from './trading.js';
+import * as a from './algo.js';
 
 export interface Route {
   signed: boolean;
@@ -31,8 +32,8 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   'GET /fapi/v1/order': r(true, 1, t.queryOrder),
   'DELETE /fapi/v1/order': r(true, 1, t.cancelOrder),
   'GET /fapi/v1/openOrders': r(true, 1, t.openOrders),
-  'POST /fapi/v1/algoOrder': r(true, 0, t.newAlgoOrder, true),
-  'GET /fapi/v1/algoOrder': r(true, 1, t.queryAlgoOrder),
-  'DELETE /fapi/v1/algoOrder': r(true, 1, t.cancelAlgoOrder),
-  'GET /fapi/v1/openAlgoOrders': r(true, 1, t.openAlgoOrders),
+  'POST /fapi/v1/algoOrder': r(true, 0, a.newAlgoOrder, true),
+  'GET /fapi/v1/algoOrder': r(true, 1, a.queryAlgoOrder),
+  'DELETE /fapi/v1/algoOrder': r(true, 1, a.cancelAlgoOrder),
+  'GET /fapi/v1/openAlgoOrders': r(true, 1, a.openAlgoOrders),
 };

@@ -5,7 +5,7 @@
  */
 import { compareDecimal, isMultipleOf, parseDecimal } from '../decimal.js';
 import type { PaperMarket } from './markets.js';
-import { decimalOf, type PaperAlgoOrder, type PaperOrder, type PaperState } from './state.js';
+import { decimalOf, type PaperOrder, type PaperState } from './state.js';
 
 export class ApiReject extends Error {
   constructor(
@@ -19,8 +19,8 @@ export class ApiReject extends Error {
 
 export type Params = URLSearchParams;
 
-const CLIENT_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
-const CONDITIONAL = new Set([
+export const CLIENT_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
+export const CONDITIONAL = new Set([
   'STOP',
   'STOP_MARKET',
   'TAKE_PROFIT',
@@ -28,7 +28,7 @@ const CONDITIONAL = new Set([
   'TRAILING_STOP_MARKET',
 ]);
 
-function need(p: Params, name: string): string {
+export function need(p: Params, name: string): string {
   const v = p.get(name);
   if (v === null || v === '') {
     throw new ApiReject(-1102, `Mandatory parameter '${name}' was not sent, was empty/null, or malformed.`);
@@ -42,13 +42,13 @@ export function marketOf(state: PaperState, p: Params): PaperMarket {
   return market;
 }
 
-function sideOf(p: Params): 'BUY' | 'SELL' {
+export function sideOf(p: Params): 'BUY' | 'SELL' {
   const side = need(p, 'side');
   if (side !== 'BUY' && side !== 'SELL') throw new ApiReject(-1117, 'Invalid side.');
   return side;
 }
 
-function boolParam(p: Params, name: string): boolean {
+export function boolParam(p: Params, name: string): boolean {
   const v = p.get(name);
   if (v === null) return false;
   if (v.toLowerCase() === 'true') return true;
@@ -56,7 +56,7 @@ function boolParam(p: Params, name: string): boolean {
   throw new ApiReject(-1102, `Invalid value for parameter '${name}'.`);
 }
 
-function checkQuantity(market: PaperMarket, qty: string, type: string): void {
+export function checkQuantity(market: PaperMarket, qty: string, type: string): void {
   const parsed = parseDecimal(qty);
   if (!parsed || /e/i.test(qty)) throw new ApiReject(-1102, "Parameter 'quantity' was malformed.");
   if (parsed.units <= 0n) throw new ApiReject(-4003, 'Quantity less than or equal to zero.');
@@ -214,122 +214,4 @@ export function openOrders(state: PaperState, p: Params): unknown {
   return state.orders
     .filter((o) => o.status === 'NEW' && (symbol === null || o.symbol === symbol))
     .map(orderView);
-}
-
-function algoView(a: PaperAlgoOrder): Record<string, unknown> {
-  return {
-    algoId: a.algoId,
-    clientAlgoId: a.clientAlgoId,
-    algoType: 'CONDITIONAL',
-    orderType: a.orderType,
-    symbol: a.symbol,
-    side: a.side,
-    positionSide: 'BOTH',
-    timeInForce: 'GTC',
-    quantity: a.quantity,
-    algoStatus: a.algoStatus,
-    actualOrderId: '',
-    actualPrice: '0.00000',
-    triggerPrice: a.triggerPrice,
-    price: '0.00',
-    icebergQuantity: null,
-    selfTradePreventionMode: 'EXPIRE_MAKER',
-    workingType: a.workingType,
-    priceMatch: 'NONE',
-    closePosition: a.closePosition,
-    priceProtect: false,
-    reduceOnly: a.reduceOnly,
-    createTime: a.createTime,
-    updateTime: a.updateTime,
-    triggerTime: 0,
-    goodTillDate: 0,
-  };
-}
-
-export function newAlgoOrder(state: PaperState, p: Params, now: number): unknown {
-  if (need(p, 'algoType') !== 'CONDITIONAL')
-    throw new ApiReject(-1102, "Invalid value for parameter 'algoType'.");
-  const market = marketOf(state, p);
-  const side = sideOf(p);
-  const type = need(p, 'type');
-  if (!CONDITIONAL.has(type)) throw new ApiReject(-1116, 'Invalid orderType.');
-  const trigger = need(p, 'triggerPrice');
-  const parsed = parseDecimal(trigger);
-  if (!parsed || parsed.units <= 0n) throw new ApiReject(-1102, "Parameter 'triggerPrice' was malformed.");
-  if (!isMultipleOf(trigger, market.tickSize))
-    throw new ApiReject(-1111, 'Precision is over the maximum defined for this asset.');
-  const closePosition = boolParam(p, 'closePosition');
-  const quantity = p.get('quantity') ?? '';
-  if (closePosition && quantity)
-    throw new ApiReject(-1102, 'quantity cannot be sent with closePosition=true.');
-  if (!closePosition) checkQuantity(market, need(p, 'quantity'), type);
-  const clientAlgoId = p.get('clientAlgoId') ?? `paper-algo-${state.nextAlgoId}`;
-  if (!CLIENT_ID.test(clientAlgoId)) throw new ApiReject(-4015, 'Client order id is not valid.');
-  if (state.algoOrders.some((a) => a.algoStatus === 'NEW' && a.clientAlgoId === clientAlgoId)) {
-    throw new ApiReject(-4116, 'ClientOrderId is duplicated.');
-  }
-  const workingType = p.get('workingType') ?? 'CONTRACT_PRICE';
-  const mark = state.markOf(market.symbol);
-  const stopLike = type.startsWith('STOP');
-  const fires = stopLike
-    ? side === 'SELL'
-      ? Number(trigger) >= mark
-      : Number(trigger) <= mark
-    : side === 'SELL'
-      ? Number(trigger) <= mark
-      : Number(trigger) >= mark;
-  if (fires) throw new ApiReject(-2021, 'Order would immediately trigger.');
-  const algo: PaperAlgoOrder = {
-    algoId: state.nextAlgoId++,
-    clientAlgoId,
-    symbol: market.symbol,
-    side,
-    orderType: type,
-    triggerPrice: trigger,
-    quantity: closePosition ? '0' : quantity,
-    closePosition,
-    reduceOnly: closePosition || boolParam(p, 'reduceOnly'),
-    workingType,
-    algoStatus: 'NEW',
-    createTime: now,
-    updateTime: now,
-  };
-  state.algoOrders.push(algo);
-  return algoView(algo);
-}
-
-function findAlgo(state: PaperState, p: Params): PaperAlgoOrder {
-  const id = p.get('algoId');
-  const cid = p.get('clientAlgoId') ?? p.get('clientalgoid');
-  if (!id && !cid) throw new ApiReject(-1102, "Either 'algoId' or 'clientAlgoId' must be sent.");
-  for (let i = state.algoOrders.length - 1; i >= 0; i--) {
-    const a = state.algoOrders[i]!;
-    if (id ? String(a.algoId) === id : a.clientAlgoId === cid) return a;
-  }
-  throw new ApiReject(-2013, 'Order does not exist.');
-}
-
-export function queryAlgoOrder(state: PaperState, p: Params): unknown {
-  return algoView(findAlgo(state, p));
-}
-
-export function cancelAlgoOrder(state: PaperState, p: Params, now: number): unknown {
-  let algo: PaperAlgoOrder;
-  try {
-    algo = findAlgo(state, p);
-  } catch {
-    throw new ApiReject(-2011, 'Unknown order sent.');
-  }
-  if (algo.algoStatus !== 'NEW') throw new ApiReject(-2011, 'Unknown order sent.');
-  algo.algoStatus = 'CANCELED';
-  algo.updateTime = now;
-  return { algoId: algo.algoId, clientAlgoId: algo.clientAlgoId, code: '200', msg: 'success' };
-}
-
-export function openAlgoOrders(state: PaperState, p: Params): unknown {
-  const symbol = p.get('symbol');
-  if (symbol !== null) marketOf(state, p);
-  return state.algoOrders
-    .filter((a) => a.algoStatus === 'NEW' && (symbol === null || a.symbol === symbol))
-    .map(algoView);
 }

@@ -1,0 +1,135 @@
+/**
+ * Conditional (algo) orders of the paper exchange: `/fapi/v1/algoOrder` and friends, shaped like
+ * Binance's Algo Service answers. Orders rest until cancelled (the paper exchange never triggers).
+ */
+import { isMultipleOf, parseDecimal } from '../decimal.js';
+import type { PaperAlgoOrder, PaperState } from './state.js';
+import {
+  ApiReject,
+  boolParam,
+  checkQuantity,
+  CLIENT_ID,
+  CONDITIONAL,
+  marketOf,
+  need,
+  sideOf,
+  type Params,
+} from './trading.js';
+
+function algoView(a: PaperAlgoOrder): Record<string, unknown> {
+  return {
+    algoId: a.algoId,
+    clientAlgoId: a.clientAlgoId,
+    algoType: 'CONDITIONAL',
+    orderType: a.orderType,
+    symbol: a.symbol,
+    side: a.side,
+    positionSide: 'BOTH',
+    timeInForce: 'GTC',
+    quantity: a.quantity,
+    algoStatus: a.algoStatus,
+    actualOrderId: '',
+    actualPrice: '0.00000',
+    triggerPrice: a.triggerPrice,
+    price: '0.00',
+    icebergQuantity: null,
+    selfTradePreventionMode: 'EXPIRE_MAKER',
+    workingType: a.workingType,
+    priceMatch: 'NONE',
+    closePosition: a.closePosition,
+    priceProtect: false,
+    reduceOnly: a.reduceOnly,
+    createTime: a.createTime,
+    updateTime: a.updateTime,
+    triggerTime: 0,
+    goodTillDate: 0,
+  };
+}
+
+export function newAlgoOrder(state: PaperState, p: Params, now: number): unknown {
+  if (need(p, 'algoType') !== 'CONDITIONAL')
+    throw new ApiReject(-1102, "Invalid value for parameter 'algoType'.");
+  const market = marketOf(state, p);
+  const side = sideOf(p);
+  const type = need(p, 'type');
+  if (!CONDITIONAL.has(type)) throw new ApiReject(-1116, 'Invalid orderType.');
+  const trigger = need(p, 'triggerPrice');
+  const parsed = parseDecimal(trigger);
+  if (!parsed || parsed.units <= 0n) throw new ApiReject(-1102, "Parameter 'triggerPrice' was malformed.");
+  if (!isMultipleOf(trigger, market.tickSize))
+    throw new ApiReject(-1111, 'Precision is over the maximum defined for this asset.');
+  const closePosition = boolParam(p, 'closePosition');
+  const quantity = p.get('quantity') ?? '';
+  if (closePosition && quantity)
+    throw new ApiReject(-1102, 'quantity cannot be sent with closePosition=true.');
+  if (!closePosition) checkQuantity(market, need(p, 'quantity'), type);
+  const clientAlgoId = p.get('clientAlgoId') ?? `paper-algo-${state.nextAlgoId}`;
+  if (!CLIENT_ID.test(clientAlgoId)) throw new ApiReject(-4015, 'Client order id is not valid.');
+  if (state.algoOrders.some((a) => a.algoStatus === 'NEW' && a.clientAlgoId === clientAlgoId)) {
+    throw new ApiReject(-4116, 'ClientOrderId is duplicated.');
+  }
+  const workingType = p.get('workingType') ?? 'CONTRACT_PRICE';
+  const mark = state.markOf(market.symbol);
+  const stopLike = type.startsWith('STOP');
+  const fires = stopLike
+    ? side === 'SELL'
+      ? Number(trigger) >= mark
+      : Number(trigger) <= mark
+    : side === 'SELL'
+      ? Number(trigger) <= mark
+      : Number(trigger) >= mark;
+  if (fires) throw new ApiReject(-2021, 'Order would immediately trigger.');
+  const algo: PaperAlgoOrder = {
+    algoId: state.nextAlgoId++,
+    clientAlgoId,
+    symbol: market.symbol,
+    side,
+    orderType: type,
+    triggerPrice: trigger,
+    quantity: closePosition ? '0' : quantity,
+    closePosition,
+    reduceOnly: closePosition || boolParam(p, 'reduceOnly'),
+    workingType,
+    algoStatus: 'NEW',
+    createTime: now,
+    updateTime: now,
+  };
+  state.algoOrders.push(algo);
+  return algoView(algo);
+}
+
+function findAlgo(state: PaperState, p: Params): PaperAlgoOrder {
+  const id = p.get('algoId');
+  const cid = p.get('clientAlgoId') ?? p.get('clientalgoid');
+  if (!id && !cid) throw new ApiReject(-1102, "Either 'algoId' or 'clientAlgoId' must be sent.");
+  for (let i = state.algoOrders.length - 1; i >= 0; i--) {
+    const a = state.algoOrders[i]!;
+    if (id ? String(a.algoId) === id : a.clientAlgoId === cid) return a;
+  }
+  throw new ApiReject(-2013, 'Order does not exist.');
+}
+
+export function queryAlgoOrder(state: PaperState, p: Params): unknown {
+  return algoView(findAlgo(state, p));
+}
+
+export function cancelAlgoOrder(state: PaperState, p: Params, now: number): unknown {
+  let algo: PaperAlgoOrder;
+  try {
+    algo = findAlgo(state, p);
+  } catch {
+    throw new ApiReject(-2011, 'Unknown order sent.');
+  }
+  if (algo.algoStatus !== 'NEW') throw new ApiReject(-2011, 'Unknown order sent.');
+  algo.algoStatus = 'CANCELED';
+  algo.updateTime = now;
+  return { algoId: algo.algoId, clientAlgoId: algo.clientAlgoId, code: '200', msg: 'success' };
+}
+
+export function openAlgoOrders(state: PaperState, p: Params): unknown {
+  const symbol = p.get('symbol');
+  if (symbol !== null) marketOf(state, p);
+  return state.algoOrders
+    .filter((a) => a.algoStatus === 'NEW' && (symbol === null || a.symbol === symbol))
+    .map(algoView);
+}
