@@ -14,8 +14,13 @@ export interface CliIo {
   env?: Env;
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
-  /** Resolves with a reason when the process should stop; default: the first SIGTERM or SIGINT. */
-  waitForStop?: () => Promise<string>;
+  /**
+   * Resolves with a reason when the process should stop; default: the first SIGTERM or SIGINT.
+   * `abort` fires when the caller no longer waits (listeners must be removed then).
+   */
+  waitForStop?: (abort?: AbortSignal) => Promise<string>;
+  /** Turn unhandled promise rejections into a graceful stop (default: when using real signals). */
+  handleProcessErrors?: boolean;
   /** Where service logs go (default: stdout). */
   logDestination?: DestinationStream;
   /** Start services' ops HTTP servers on this host (default 0.0.0.0). */
@@ -26,21 +31,29 @@ export interface CliContext {
   readonly env: Env;
   out(text: string): void;
   err(text: string): void;
-  waitForStop(): Promise<string>;
+  waitForStop(abort?: AbortSignal): Promise<string>;
+  readonly handleProcessErrors: boolean;
   readonly logDestination: DestinationStream | undefined;
   readonly opsHost: string;
   /** Set by a command's action; main() returns it. */
   exitCode: number;
 }
 
-export function waitForSignal(signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): Promise<string> {
+export function waitForSignal(
+  signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+  abort?: AbortSignal,
+): Promise<string> {
   return new Promise((resolve) => {
+    const off = () => {
+      for (const s of signals) process.off(s, onSignal);
+    };
     const onSignal = (sig: NodeJS.Signals) => {
       // Listeners go away after the first signal, so a second one kills the process as usual.
-      for (const s of signals) process.off(s, onSignal);
+      off();
       resolve(sig);
     };
     for (const s of signals) process.on(s, onSignal);
+    abort?.addEventListener('abort', off, { once: true });
   });
 }
 
@@ -49,7 +62,8 @@ export function createContext(io: CliIo = {}): CliContext {
     env: io.env ?? process.env,
     out: io.stdout ?? ((t) => void process.stdout.write(t)),
     err: io.stderr ?? ((t) => void process.stderr.write(t)),
-    waitForStop: io.waitForStop ?? (() => waitForSignal()),
+    waitForStop: io.waitForStop ?? ((abort) => waitForSignal(['SIGTERM', 'SIGINT'], abort)),
+    handleProcessErrors: io.handleProcessErrors ?? io.waitForStop === undefined,
     logDestination: io.logDestination,
     opsHost: io.opsHost ?? '0.0.0.0',
     exitCode: 0,
@@ -140,41 +154,62 @@ export async function runService<C extends { logLevel: string }>(
   logger.info({ config: describeConfig(cfg) }, `${name} starting`);
   const ignored = ignoredVariables(ctx.env);
   if (ignored.length > 0) logger.warn({ ignored }, 'environment variables not read by quantum-apply');
+  const onRejection = (err: unknown) => {
+    logger.fatal({ err }, `${name} unhandled rejection; stopping`);
+    kit.requestStop('unhandled_rejection');
+  };
+  if (ctx.handleProcessErrors) process.on('unhandledRejection', onRejection);
   // Listen before starting, so a signal during start-up stops the service once it is up.
-  const stopSignal = ctx.waitForStop();
-  let ops: OpsServer | null = null;
+  const listening = new AbortController();
+  const stopSignal = ctx.waitForStop(listening.signal);
   try {
-    const port = (opts.opsPort ?? defaultOpsPort)(cfg);
-    if (port !== null) ops = await startOpsServer({ port, host: ctx.opsHost, registry, health });
-    service = await start(cfg, kit);
-  } catch (err) {
-    logger.fatal({ err }, `${name} failed to start`);
-    await ops?.close();
-    await flushLogger(logger);
-    ctx.err(`quantum-apply ${name}: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-    return EXIT_FAILURE;
-  }
-  state = 'running';
-  logger.info({ opsPort: ops?.port ?? null }, `${name} started`);
+    let ops: OpsServer | null = null;
+    try {
+      const port = (opts.opsPort ?? defaultOpsPort)(cfg);
+      if (port !== null) ops = await startOpsServer({ port, host: ctx.opsHost, registry, health });
+      service = await start(cfg, kit);
+    } catch (err) {
+      logger.fatal({ err }, `${name} failed to start`);
+      await ops?.close();
+      await flushLogger(logger);
+      ctx.err(
+        `quantum-apply ${name}: failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+      return EXIT_FAILURE;
+    }
+    state = 'running';
+    logger.info({ opsPort: ops?.port ?? null }, `${name} started`);
 
-  const reason = await Promise.race([stopSignal, stopRequested]);
-  state = 'stopping';
-  logger.info({ reason }, `${name} stopping`);
-  const limit = timeout(opts.stopTimeoutMs ?? 15_000);
+    const reason = await Promise.race([stopSignal, stopRequested]);
+    state = 'stopping';
+    logger.info({ reason }, `${name} stopping`);
+    if (!(await stopWithin(service, opts.stopTimeoutMs ?? 15_000, logger, name))) exitCode = EXIT_FAILURE;
+    await ops?.close();
+    logger.info({ exitCode }, `${name} stopped`);
+    await flushLogger(logger);
+    return exitCode;
+  } finally {
+    listening.abort();
+    process.off('unhandledRejection', onRejection);
+  }
+}
+
+/** Runs stop(); false when it failed or did not finish in time. */
+async function stopWithin(
+  service: StartedService,
+  ms: number,
+  logger: Logger,
+  name: string,
+): Promise<boolean> {
+  const limit = timeout(ms);
   try {
     const outcome = await Promise.race([service.stop().then(() => 'stopped' as const), limit.promise]);
-    if (outcome === 'timeout') {
-      logger.error({ timeoutMs: opts.stopTimeoutMs ?? 15_000 }, `${name} stop timed out`);
-      exitCode = EXIT_FAILURE;
-    }
+    if (outcome === 'stopped') return true;
+    logger.error({ timeoutMs: ms }, `${name} stop timed out`);
   } catch (err) {
     logger.error({ err }, `${name} stop failed`);
-    exitCode = EXIT_FAILURE;
   } finally {
     limit.cancel();
   }
-  await ops?.close();
-  logger.info({ exitCode }, `${name} stopped`);
-  await flushLogger(logger);
-  return exitCode;
+  return false;
 }

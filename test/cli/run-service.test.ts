@@ -197,7 +197,34 @@ describe('runService start-up log', () => {
   });
 });
 
+describe('runService listeners', () => {
+  it('when start fails with real signal handling then no process listener is left behind', async () => {
+    const before = ['SIGTERM', 'SIGINT', 'unhandledRejection'].map((e) => process.listenerCount(e));
+    const ctx = createContext({
+      env: {},
+      stderr: () => {},
+      logDestination: { write: () => {} },
+      opsHost: '127.0.0.1',
+    });
+    expect(ctx.handleProcessErrors).toBe(true);
+    const code = await runService(ctx, 'svc', testConfig, async () => {
+      throw new Error('no redis');
+    });
+    expect(code).toBe(1);
+    expect(['SIGTERM', 'SIGINT', 'unhandledRejection'].map((e) => process.listenerCount(e))).toEqual(before);
+  });
+});
+
 describe('waitForSignal', () => {
+  it('when the wait is aborted then its listeners are removed', () => {
+    const before = process.listenerCount('SIGTERM');
+    const abort = new AbortController();
+    void waitForSignal(['SIGTERM'], abort.signal);
+    expect(process.listenerCount('SIGTERM')).toBe(before + 1);
+    abort.abort();
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+  });
+
   it('when SIGTERM arrives then it resolves and removes its listeners', async () => {
     const before = process.listenerCount('SIGTERM');
     const beforeInt = process.listenerCount('SIGINT');
