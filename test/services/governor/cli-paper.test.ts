@@ -1,0 +1,136 @@
+/**
+ * The authorities as operators run them: `quantum-apply governor` and `position-brain` through
+ * the CLI, against a private redis-server and the paper exchange (signed Binance REST), plus
+ * `arm` / `disarm` / `status`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/main.js';
+import { startPaperExchange, type PaperExchange } from '../../../src/exchange/paper/index.js';
+import { RedisStore } from '../../../src/store/redis/redis-store.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { plan } from './harness.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(f: () => Promise<T | null | undefined | false>, ms = 8000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not reached');
+    await sleep(25);
+  }
+}
+
+function run(args: string[], env: Record<string, string>) {
+  let release: (r: string) => void = () => {};
+  const stopped = new Promise<string>((r) => (release = r));
+  const out: string[] = [];
+  const err: string[] = [];
+  const logs: string[] = [];
+  const done = main(['node', 'quantum-apply', ...args], {
+    env,
+    stdout: (t) => void out.push(t),
+    stderr: (t) => void err.push(t),
+    waitForStop: () => stopped,
+    logDestination: { write: (s: string) => void logs.push(s) },
+    opsHost: '127.0.0.1',
+  });
+  return { done, stop: () => release('test'), out, err, logs };
+}
+
+describe.skipIf(skipRedis)('authorities through the CLI against the paper exchange', () => {
+  let server: RedisServerHandle;
+  let paper: PaperExchange;
+  let store: RedisStore;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    server = await startRedis();
+    paper = await startPaperExchange({
+      host: '127.0.0.1',
+      port: 0,
+      apiKey: 'paper-key',
+      apiSecret: 'paper-secret',
+      positions: { SOLUSDT: 7, BTCUSDT: -0.015 },
+    });
+    const prefix = server.prefix();
+    store = new RedisStore({ url: server.url, prefix });
+    await store.init();
+    env = {
+      REDIS_URL: server.url,
+      REDIS_KEY_PREFIX: prefix,
+      APPLY_MODE: 'testnet',
+      BINANCE_FUTURES_BASE_URL: paper.url,
+      BINANCE_TESTNET_API_KEY: 'paper-key',
+      BINANCE_TESTNET_API_SECRET: 'paper-secret',
+      METRICS_PORT: '0',
+      P33_METRICS_PORT: '0',
+      P33_POLL_SEC: '0.2',
+      P33_ALLOWLIST: 'SOLUSDT,BTCUSDT',
+      LOG_LEVEL: 'warn',
+    };
+  });
+  afterAll(async () => {
+    await store?.close();
+    await paper?.close();
+    await server?.stop();
+  });
+
+  it('when both services run then an EXECUTE plan gets a governor permit and a P3.3 allow rounded to the paper step', async () => {
+    const gov = run(['governor'], env);
+    const p33 = run(['position-brain'], env);
+    const k = store.keys;
+    await until(async () => (await store.groups(k.planStream())).length === 2);
+    await until(async () => (await store.hgetall(k.positionSnapshot('SOLUSDT'))).position_amt);
+    const sol = plan({ symbol: 'SOLUSDT', action: 'PARTIAL_75' });
+    const btc = plan({ symbol: 'BTCUSDT', action: 'PARTIAL_50' });
+    await store.xadd(k.planStream(), sol);
+    await store.xadd(k.planStream(), btc);
+    const g = JSON.parse(await until(() => store.get(k.governorPermit(sol.plan_id!))));
+    expect(g).toMatchObject({
+      granted: true,
+      symbol: 'SOLUSDT',
+      decision: 'EXECUTE',
+      computed_qty: 5.25,
+      consumed: false,
+    });
+    expect(g.computed_notional).toBeCloseTo(5.25 * 150, 6);
+    const s = JSON.parse(await until(() => store.get(k.p33Permit(sol.plan_id!))));
+    expect(s).toMatchObject({ allow: true, symbol: 'SOLUSDT', safe_close_qty: 5, exchange_position_amt: 7 });
+    const b = JSON.parse(await until(() => store.get(k.p33Permit(btc.plan_id!))));
+    expect(b).toMatchObject({ allow: true, safe_close_qty: 0.007, exchange_position_amt: -0.015 });
+    expect(await store.hgetall(k.positionSnapshot('SOLUSDT'))).toMatchObject({
+      side: 'LONG',
+      source: 'binance_testnet',
+    });
+    gov.stop();
+    p33.stop();
+    expect(await gov.done).toBe(0);
+    expect(await p33.done).toBe(0);
+    expect((await store.groups(k.planStream())).every((x) => x.pending === 0)).toBe(true);
+  });
+
+  it('when an operator disarms, checks status and arms again then the live arm state follows', async () => {
+    const d = run(['disarm', '--reason', 'maintenance', '--by', 'ops'], env);
+    expect(await d.done).toBe(0);
+    const s1 = run(['status'], env);
+    expect(await s1.done).toBe(0);
+    expect(s1.out.join('')).toContain('mode: testnet');
+    expect(s1.out.join('')).toContain('armed: NO (reason=maintenance by=ops');
+    const a = run(['arm'], env);
+    expect(await a.done).toBe(0);
+    const s2 = run(['status', '--json'], env);
+    await s2.done;
+    expect(JSON.parse(s2.out.join('')).arm).toMatchObject({ armed: true, reason: 'operator_arm' });
+    const events = await store.xrange(store.keys.governorEvents(), '-', '+');
+    expect(events.map((e) => e.fields.event)).toEqual(['DISARMED', 'ARMED']);
+  });
+
+  it('when disarm has no reason or Redis is unreachable then it fails with a message, not a stack', async () => {
+    const noReason = run(['disarm'], env);
+    expect(await noReason.done).not.toBe(0);
+    const down = run(['disarm', '--reason', 'x'], { ...env, REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(await down.done).toBe(1);
+    expect(down.err.join('')).toContain('cannot reach redis at redis://127.0.0.1:1');
+  });
+});
