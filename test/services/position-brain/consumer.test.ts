@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisStore } from '../../../src/store/redis/redis-store.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { p33Rig, plan, resultEntry } from './harness.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(skipRedis)('P3.3 consumer group and loops', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const setup = async (over = {}) => {
+    const store = new RedisStore({ url: server.url, prefix: server.prefix() });
+    await store.init();
+    return p33Rig(store, over);
+  };
+
+  it('when running then snapshots, the ledger and permits follow the streams, and every entry is acked', async () => {
+    const r = await setup({ pollSec: 0.05, resultPollMs: 20 });
+    r.p33.start();
+    const k = r.store.keys;
+    for (let i = 0; i < 200 && (await r.store.groups(k.planStream())).length === 0; i++) await sleep(10);
+    for (let i = 0; i < 200 && !(await r.store.exists(k.positionLedger('SOLUSDT'))); i++) await sleep(10);
+    const p = plan({ symbol: 'SOLUSDT', action: 'FULL_CLOSE_PROPOSED' });
+    await r.store.xadd(k.planStream(), p);
+    await r.store.xadd(k.planStream(), plan({ decision: 'SKIP' }));
+    await r.store.xadd(k.planStream(), { garbage: '\u0000' });
+    for (let i = 0; i < 200 && !(await r.store.exists(k.p33Permit(p.plan_id!))); i++) await sleep(10);
+    expect(JSON.parse((await r.store.get(k.p33Permit(p.plan_id!)))!)).toMatchObject({
+      allow: true,
+      safe_close_qty: 30,
+    });
+    await r.store.xadd(k.resultStream(), resultEntry(p.plan_id!, 'SOLUSDT', 'SELL', '30', '1'));
+    for (
+      let i = 0;
+      i < 200 && (await r.store.hgetall(k.positionLedger('SOLUSDT'))).last_known_amt !== '0';
+      i++
+    )
+      await sleep(10);
+    expect((await r.store.hgetall(k.positionLedger('SOLUSDT'))).last_known_amt).toBe('0');
+    for (let i = 0; i < 100 && (await r.store.groups(k.planStream()))[0]!.pending > 0; i++) await sleep(10);
+    expect((await r.store.groups(k.planStream()))[0]).toMatchObject({ name: 'p33', pending: 0 });
+    await r.p33.stop();
+    await r.store.close();
+  });
+
+  it('when a P3.3 consumer dies mid-entry then the next one reclaims it and writes no second permit', async () => {
+    const r = await setup({ claimIdleMs: 0 });
+    await r.p33.snapshots.refresh();
+    const dead = r.make({ consumer: 'p33-dead', claimIdleMs: 0 });
+    const next = r.make({ consumer: 'p33-next', claimIdleMs: 0 });
+    await dead.consumer.ensureGroup();
+    const p = plan();
+    await r.store.xadd(r.store.keys.planStream(), p);
+    const [entry] = await r.store.readGroup(r.store.keys.planStream(), 'p33', 'p33-dead', {
+      count: 1,
+      blockMs: 0,
+    });
+    expect((await dead.evaluate(entry!.fields)).kind).toBe('allowed');
+    await r.store.del([r.store.keys.p33Permit(p.plan_id!)]); // consumed by the apply layer
+    expect(await next.consumer.reclaim()).toBe(1);
+    expect(await r.store.exists(r.store.keys.p33Permit(p.plan_id!))).toBe(false);
+    expect((await r.store.groups(r.store.keys.planStream()))[0]!.pending).toBe(0);
+    await r.store.close();
+  });
+});
