@@ -8,6 +8,7 @@ import {
   loadP33Config,
   loadPaperConfig,
   PRODUCTION_BASE_URL,
+  redactUrl,
   TESTNET_BASE_URL,
   type Env,
 } from '../../src/ops/config.js';
@@ -319,5 +320,28 @@ describe('config errors', () => {
     });
     expect(describeConfig(loadGovernorConfig({}))).toMatchObject({ binance: { apiKey: null } });
     expect(cfg.binance.apiKey).toBe('live-key-1');
+  });
+
+  it.each([
+    ['redis://:pw-1@h:6379/0', 'redis://:<redacted>@h:6379/0'],
+    ['redis://user:pw-1@h', 'redis://user:<redacted>@h'],
+    ['redis://pw-1@h', 'redis://:<redacted>@h'],
+    ['rediss://h:6380/?password=pw-1&db=2', 'rediss://h:6380/?password=<redacted>&db=2'],
+    ['redis://h:6379', 'redis://h:6379'],
+    ['redis//user:pw-1@h:6379', '<redacted>@h:6379'],
+    ['redis://u:p@ss/?-1@h:1/0', 'redis://u:<redacted>@h:1/0'],
+  ])('when redactUrl sees %j then it shows %j', (url, shown) => {
+    expect(redactUrl(url)).toBe(shown);
+  });
+
+  it('when a redis URL holds any password then redactUrl shows none of it (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), (pw) => {
+        return (
+          redactUrl(`redis://user:${pw}@redis-host:6379/1`) === 'redis://user:<redacted>@redis-host:6379/1'
+        );
+      }),
+      { numRuns: 300 },
+    );
   });
 });

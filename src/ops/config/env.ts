@@ -32,15 +32,23 @@ export function isSecretVariable(name: string): boolean {
   return SECRET_NAME.test(name);
 }
 
-/** Hides the password (or whole userinfo) of a URL, also when the URL does not parse. */
+/**
+ * Hides the password of a URL (and its password-like query parameters). A value without a
+ * scheme but with an "@" loses everything before the last "@".
+ */
 export function redactUrl(url: string): string {
-  return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/?#]*)@/i, (_m, scheme: string, userinfo: string) => {
-      const colon = userinfo.indexOf(':');
-      const user = colon >= 0 ? userinfo.slice(0, colon) : '';
-      return `${scheme}${user}:${REDACTED}@`;
-    })
-    .replace(/([?&](?:password|pass|pwd|secret|token)=)[^&#]*/gi, `$1${REDACTED}`);
+  const at = url.lastIndexOf('@');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0];
+  let hidden = url;
+  if (at >= 0 && scheme !== undefined && at > scheme.length - 1) {
+    // Everything up to the last "@" is userinfo: a password may itself hold "@", "/" or "?".
+    const info = url.slice(scheme.length, at);
+    const colon = info.indexOf(':');
+    hidden = `${scheme}${colon >= 0 ? info.slice(0, colon) : ''}:${REDACTED}${url.slice(at)}`;
+  } else if (at >= 0) {
+    hidden = `${REDACTED}${url.slice(at)}`;
+  }
+  return hidden.replace(/([?&](?:password|pass|pwd|secret|token)=)[^&#]*/gi, `$1${REDACTED}`);
 }
 
 /** How a given value is shown in an error message. */
