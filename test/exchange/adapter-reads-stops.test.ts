@@ -202,3 +202,41 @@ describe('adapter stop losses', () => {
     expect(count('/fapi/v1/algoOrder')).toBe(before);
   });
 });
+
+describe('adapter usage headers', () => {
+  it('when the headers say the weight or order budget is used up then calls are refused locally until the window rolls', async () => {
+    // A paper clock that starts just after a minute boundary keeps both windows stable for the test.
+    const start = Date.now();
+    const origin = Math.ceil(start / 60_000) * 60_000 + 500;
+    const own = await startPaperExchange({
+      apiKey: KEY,
+      apiSecret: SECRET,
+      positions: { BTCUSDT: 1 },
+      clock: { now: () => origin + (Date.now() - start) },
+    });
+    try {
+      const { ex } = adapterFor(own, { weightLimit1m: 6, orderLimit10s: 1 });
+      const first = await ex.placeReduceOnlyMarket({
+        symbol: 'BTCUSDT',
+        side: 'SELL',
+        quantity: '0.1',
+        clientOrderId: 'qa-budget-1',
+      });
+      expect(first.kind).toBe('filled');
+      const second = await ex.placeReduceOnlyMarket({
+        symbol: 'BTCUSDT',
+        side: 'SELL',
+        quantity: '0.1',
+        clientOrderId: 'qa-budget-2',
+      });
+      expect(second).toMatchObject({ kind: 'rejected', reason: 'rate_limited' });
+      expect(own.state.requestLog.some((r) => r.clientOrderId === 'qa-budget-2')).toBe(false);
+      while ((ex.rateLimitState().usedWeight1m ?? 0) < 6) await ex.markPrice('BTCUSDT');
+      const sent = own.state.requestLog.length;
+      await expect(ex.markPrice('BTCUSDT')).rejects.toMatchObject({ reason: 'rate_limited' });
+      expect(own.state.requestLog.length).toBe(sent);
+    } finally {
+      await own.close();
+    }
+  });
+});

@@ -46,6 +46,10 @@ export interface BinanceExchangeOptions {
   /** Retries of idempotent reads after no answer or a 5XX. Default 2. */
   readRetries?: number;
   retryBaseMs?: number;
+  /** Local refusal thresholds from the usage headers (defaults: Binance's 2400 / 300 / 1200). */
+  weightLimit1m?: number;
+  orderLimit10s?: number;
+  orderLimit1m?: number;
 }
 
 export interface BinanceExchange extends ExchangePort {
@@ -71,6 +75,9 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     recvWindow,
     timeoutMs: opts.timeoutMs ?? 5000,
     clock,
+    weightLimit1m: opts.weightLimit1m,
+    orderLimit10s: opts.orderLimit10s,
+    orderLimit1m: opts.orderLimit1m,
   });
   const reads = new Reads(transport, {
     exchangeInfoTtlMs: opts.exchangeInfoTtlMs ?? 10 * 60_000,

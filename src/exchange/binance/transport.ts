@@ -44,6 +44,10 @@ export interface TransportOptions {
   recvWindow: number;
   timeoutMs: number;
   clock: Clock;
+  /** exchangeInfo.rateLimits defaults: 2400 weight/min, 300 orders/10 s, 1200 orders/min. */
+  weightLimit1m?: number;
+  orderLimit10s?: number;
+  orderLimit1m?: number;
 }
 
 type Method = 'GET' | 'POST' | 'DELETE';
@@ -69,6 +73,9 @@ export class Transport {
   private readonly reads: USDMClient;
   private readonly orders: USDMClient;
   private offsetMs = 0;
+  /** Exchange-clock times at which the weight / order-count headers were last read. */
+  private weightAt = 0;
+  private ordersAt = 0;
   readonly limits: RateLimitState = {
     usedWeight1m: null,
     orderCount10s: null,
@@ -129,6 +136,9 @@ export class Transport {
         message: `refused locally until ${new Date(this.limits.blockedUntil).toISOString()}`,
       };
     }
+    const spent = this.budgetSpent(opts.order === true);
+    if (spent)
+      return { kind: 'not_sent', cause: 'rate_limited', message: `${spent} used up for this window` };
     const client = opts.order ? this.orders : this.reads;
     const endpoint = path.replace(/^\//, '');
     let raw: unknown;
@@ -137,7 +147,9 @@ export class Transport {
     } catch (err) {
       return this.classifyThrown(err);
     }
-    this.track(client.getRateLimitStates());
+    // The SDK keeps the last value of each header; order counts only come on order answers.
+    const states = client.getRateLimitStates();
+    this.track(opts.order ? states : { 'x-mbx-used-weight-1m': states['x-mbx-used-weight-1m'] });
     // With validateStatus accepting everything, the SDK returns the body on 200 and throws
     // the axios response object on any other status.
     return { kind: 'ok', status: 200, body: raw };
@@ -203,12 +215,37 @@ export class Transport {
     return { kind: 'http_error', status: response.status, code, message, retryAfterSec };
   }
 
+  /**
+   * Refuses locally once the headers say a window's budget is used up and that window has not
+   * rolled over yet (Binance counts per clock minute / 10 s), instead of earning a 429.
+   */
+  private budgetSpent(order: boolean): string | null {
+    const now = this.serverNow();
+    const same = (ms: number, at: number) => Math.floor(now / ms) === Math.floor(at / ms);
+    const l = this.limits;
+    const w = this.weightAt;
+    const o = this.ordersAt;
+    if (same(60_000, w) && l.usedWeight1m !== null && l.usedWeight1m >= (this.opts.weightLimit1m ?? 2400))
+      return 'request weight';
+    if (!order) return null;
+    if (same(10_000, o) && l.orderCount10s !== null && l.orderCount10s >= (this.opts.orderLimit10s ?? 300))
+      return 'order count (10s)';
+    if (same(60_000, o) && l.orderCount1m !== null && l.orderCount1m >= (this.opts.orderLimit1m ?? 1200))
+      return 'order count (1m)';
+    return null;
+  }
+
   /** Reads the weight and order-count headers of any answer. */
   track(headers: unknown): void {
     const w = intHeader(headers, 'x-mbx-used-weight-1m');
     const o10 = intHeader(headers, 'x-mbx-order-count-10s');
     const o1m = intHeader(headers, 'x-mbx-order-count-1m');
-    if (w !== null) this.limits.usedWeight1m = w;
+    const now = this.serverNow();
+    if (w !== null) {
+      this.limits.usedWeight1m = w;
+      this.weightAt = now;
+    }
+    if (o10 !== null || o1m !== null) this.ordersAt = now;
     if (o10 !== null) this.limits.orderCount10s = o10;
     if (o1m !== null) this.limits.orderCount1m = o1m;
   }
