@@ -114,14 +114,12 @@ export class PlanExecutor {
       `[PERMIT_WAIT] OK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} safe_qty=${verdict.quantity}`,
     );
 
-    // The arm state may flip during the permit wait (auto-disarm, operator): one more read.
-    const arm = parseArmState(await store.hgetall(store.keys.armState()));
-    if (this.opts.killSwitch || !arm.armed) return outcome('BLOCKED', 'kill_switch_active');
-
     const side = amount === null ? null : orderSideToReduce(amount);
     const req = stepRequest(plan, step, side ?? 'SELL', verdict.quantity, rules);
     if (typeof req === 'string') return outcome('ERROR', req);
     if (!sends) {
+      const arm = parseArmState(await store.hgetall(store.keys.armState()));
+      if (this.opts.killSwitch || !arm.armed) return outcome('BLOCKED', 'kill_switch_active');
       const detail: StepResult = {
         step: step.step,
         status: 'dry_run',
@@ -133,7 +131,12 @@ export class PlanExecutor {
       return outcome('EXECUTE', '', [detail], { wouldExecute: true });
     }
     if (side === null) return outcome('BLOCKED', 'position_side_unknown');
-    return executeOrderStep(this.deps, this.intents, plan, step, req, detectedAtMs, log);
+    return executeOrderStep(this.deps, this.intents, plan, step, req, detectedAtMs, log, async () => {
+      // The arm state may flip during the permit wait (auto-disarm, operator): read it again,
+      // in the same round trip as the intent write, right before the order.
+      const arm = parseArmState(await store.hgetall(store.keys.armState()));
+      return this.opts.killSwitch || !arm.armed;
+    });
   }
 }
 

@@ -74,12 +74,17 @@ export class ProposalHandler {
     }
     const planId = planIdOf(parsed.proposal);
     if (this.handled.has(planId)) return;
-    if (await store.exists(k.resultPublished(planId))) {
+    // One round trip: the arm state is read per plan anyway, alongside the durable handled check.
+    const [done, armHash] = await Promise.all([
+      store.exists(k.resultPublished(planId)),
+      store.hgetall(k.armState()),
+    ]);
+    if (done) {
       this.handled.add(planId);
       return;
     }
     const log = logger.child({ plan: planId, symbol });
-    const arm = parseArmState(await store.hgetall(k.armState()));
+    const arm = parseArmState(armHash);
     const killSwitch = this.opts.killSwitch || !arm.armed;
     let plan = decide(parsed.proposal, {
       killSwitch,

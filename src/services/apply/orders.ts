@@ -20,7 +20,7 @@ export interface ExecOutcome {
   error: string;
 }
 
-export type IntentState = 'sending' | 'filled' | 'accepted' | 'rejected' | 'unknown' | 'placed';
+export type IntentState = 'sending' | 'filled' | 'accepted' | 'rejected' | 'unknown' | 'placed' | 'cancelled';
 
 export interface IntentWriter {
   write(planId: string, fields: Record<string, string>): Promise<void>;
@@ -74,21 +74,35 @@ export async function executeOrderStep(
   req: StepRequest,
   detectedAtMs: number,
   log: Logger,
+  disarmed: () => Promise<boolean>,
 ): Promise<ExecOutcome> {
   const { exchange, clock } = deps;
   const metrics = deps.metrics ?? noopMetrics;
-  await intents.write(plan.planId, {
-    plan_id: plan.planId,
-    step: step.step,
-    kind: req.kind,
-    client_order_id: req.clientId,
-    symbol: plan.symbol,
-    side: req.side,
-    quantity: req.quantity,
-    trigger_price: req.triggerPrice ?? '',
-    state: 'sending',
-    at: String(clock.now()),
-  });
+  const [isDisarmed] = await Promise.all([
+    disarmed(),
+    intents.write(plan.planId, {
+      plan_id: plan.planId,
+      step: step.step,
+      kind: req.kind,
+      client_order_id: req.clientId,
+      symbol: plan.symbol,
+      side: req.side,
+      quantity: req.quantity,
+      trigger_price: req.triggerPrice ?? '',
+      state: 'sending',
+      at: String(clock.now()),
+    }),
+  ]);
+  if (isDisarmed) {
+    await intents.write(plan.planId, { state: 'cancelled', reason: 'kill_switch_active' });
+    return {
+      decision: 'BLOCKED',
+      executed: false,
+      wouldExecute: false,
+      steps: [],
+      error: 'kill_switch_active',
+    };
+  }
   const answered = () => metrics.proposalToOrder(plan.symbol, (clock.now() - detectedAtMs) / 1000);
   const record = (state: IntentState, extra: Record<string, string> = {}) =>
     intents.write(plan.planId, { state, updated_at: String(clock.now()), ...extra });
@@ -181,6 +195,15 @@ export async function recoverFromIntent(
   const clientId = intent.client_order_id ?? '';
   const state = intent.state ?? 'sending';
   log.warn({ intent }, `apply: recovering plan ${plan.planId} from its order intent (state=${state})`);
+  if (state === 'cancelled') {
+    return {
+      decision: 'BLOCKED',
+      executed: false,
+      wouldExecute: false,
+      steps: [],
+      error: intent.reason ?? 'kill_switch_active',
+    };
+  }
   if (state === 'rejected') {
     return failed(step, `order_rejected:${safeReason(intent.reason ?? 'unknown')}`, 'recovered');
   }

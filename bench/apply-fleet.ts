@@ -1,0 +1,145 @@
+/**
+ * The "fleet" side of bench/apply-latency.ts, run in a forked process: writes proposals and
+ * permits with plain HSET/SETEX, reads the plan stream with a blocking XREAD, and hosts the paper
+ * exchange, stamping when each order request has been read. Every interval is measured on this
+ * process's clock (performance.now()).
+ */
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { planIdOf } from '../src/domain/plan.js';
+import { parseProposal } from '../src/domain/proposal.js';
+import { startPaperExchange, type PaperExchange } from '../src/exchange/paper/index.js';
+import { clientOrderIdFor } from '../src/exchange/port.js';
+import { keySpace } from '../src/store/keys.js';
+
+export type FleetRequest =
+  | { kind: 'start'; redisUrl: string; prefix: string; apiKey: string; apiSecret: string }
+  | { kind: 'run'; iterations: number; warmup: number };
+
+export type FleetReport =
+  | { kind: 'ready'; paperUrl: string }
+  | { kind: 'done'; planMs: number[]; orderMs: number[]; lastPermitWall: Record<string, number> }
+  | { kind: 'failed'; error: string };
+
+const SYMBOL = 'BTCUSDT';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Fleet {
+  paper: PaperExchange;
+  writer: Redis;
+  reader: Redis;
+  keys: ReturnType<typeof keySpace>;
+  arrivalOf(clientOrderId: string, timeoutMs: number): Promise<number | undefined>;
+}
+
+async function start(req: Extract<FleetRequest, { kind: 'start' }>): Promise<Fleet> {
+  const paper = await startPaperExchange({
+    apiKey: req.apiKey,
+    apiSecret: req.apiSecret,
+    host: '127.0.0.1',
+    port: 0,
+    positions: { [SYMBOL]: 50 },
+  });
+  // The paper exchange logs each request once its body is read: stamp that moment.
+  const arrivals = new Map<string, number>();
+  const waiters = new Map<string, (t: number) => void>();
+  const log = paper.state.requestLog;
+  const push = log.push.bind(log);
+  log.push = (...items) => {
+    const t = performance.now();
+    for (const e of items) {
+      if (e.method !== 'POST' || e.path !== '/fapi/v1/order' || !e.clientOrderId) continue;
+      arrivals.set(e.clientOrderId, t);
+      waiters.get(e.clientOrderId)?.(t);
+    }
+    return push(...items);
+  };
+  return {
+    paper,
+    writer: new Redis(req.redisUrl),
+    reader: new Redis(req.redisUrl),
+    keys: keySpace({ prefix: req.prefix }),
+    arrivalOf: (cid, timeoutMs) =>
+      new Promise((resolve) => {
+        const known = arrivals.get(cid);
+        if (known !== undefined) return resolve(known);
+        const timer = setTimeout(() => resolve(undefined), timeoutMs);
+        waiters.set(cid, (t) => {
+          clearTimeout(timer);
+          waiters.delete(cid);
+          resolve(t);
+        });
+      }),
+  };
+}
+
+async function run(f: Fleet, iterations: number, warmup: number): Promise<FleetReport> {
+  const planMs: number[] = [];
+  const orderMs: number[] = [];
+  const lastPermitWall: Record<string, number> = {};
+  let lastId = '$';
+  const tag = Math.random().toString(16).slice(2, 10);
+  for (let i = 0; i < warmup + iterations; i++) {
+    const fields = {
+      harvest_action: 'PARTIAL_50',
+      kill_score: '0.2',
+      new_sl_proposed: '',
+      computed_at_utc: `2026-01-25T00:00:00.${String(i).padStart(6, '0')}+00:00#${tag}`,
+    };
+    const parsed = parseProposal(SYMBOL, fields);
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const id = planIdOf(parsed.proposal);
+    const pending = f.reader.xread('BLOCK', 10_000, 'STREAMS', f.keys.planStream(), lastId);
+    await sleep(2); // let the XREAD reach the server first
+    const t0 = performance.now();
+    await f.writer.hset(f.keys.proposal(SYMBOL), fields);
+    const got = await pending;
+    const t1 = performance.now();
+    const entries = got?.[0]?.[1] ?? [];
+    lastId = entries[entries.length - 1]?.[0] ?? lastId;
+    const gov = { granted: true, symbol: SYMBOL, decision: 'EXECUTE', computed_qty: 0.001, consumed: false };
+    await f.writer.setex(f.keys.permit('governor', id), 60, JSON.stringify(gov));
+    await sleep(3 + Math.random() * 5); // the two authorities answer apart
+    const p33 = { allow: true, symbol: SYMBOL, safe_close_qty: 0.001, exchange_position_amt: 50 };
+    const body = JSON.stringify(p33);
+    const cid = clientOrderIdFor(id, 'CLOSE_PARTIAL_50');
+    const t2 = performance.now();
+    await f.writer.setex(f.keys.permit('p33', id), 60, body);
+    const arrival = await f.arrivalOf(cid, 3000);
+    if (arrival === undefined) throw new Error(`no order arrived for plan ${id}`);
+    for (let k = 0; k < 3000 && (await f.writer.exists(f.keys.resultPublished(id))) !== 1; k++)
+      await sleep(1);
+    if (i >= warmup) {
+      planMs.push(t1 - t0);
+      orderMs.push(arrival - t2);
+      lastPermitWall[cid] = performance.timeOrigin + t2;
+    }
+  }
+  return { kind: 'done', planMs, orderMs, lastPermitWall };
+}
+
+export function runFleet(): void {
+  let fleet: Fleet | null = null;
+  const reply = (m: FleetReport) => process.send?.(m);
+  process.on('message', (msg: FleetRequest) => {
+    const work =
+      msg.kind === 'start'
+        ? start(msg).then((f) => {
+            fleet = f;
+            return { kind: 'ready', paperUrl: f.paper.url } as FleetReport;
+          })
+        : fleet
+          ? run(fleet, msg.iterations, msg.warmup)
+          : Promise.reject(new Error('not started'));
+    work.then(reply, (err: unknown) => reply({ kind: 'failed', error: String(err) }));
+  });
+  process.on('SIGTERM', () => {
+    const f = fleet;
+    void (async () => {
+      f?.writer.disconnect();
+      f?.reader.disconnect();
+      await f?.paper.close();
+      process.exit(0);
+    })();
+  });
+}

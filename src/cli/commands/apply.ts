@@ -1,0 +1,100 @@
+/**
+ * `quantum-apply apply`: config → store → exchange → ApplyService → ops server → wait for a
+ * signal → graceful stop (in-flight plans finish and record their results) → close.
+ *
+ * dry_run without BINANCE_TESTNET_API_KEY/_SECRET: positions need signed requests, so the
+ * service reads none (hasCredentials=false) and takes the position from the P3.3 permit's
+ * exchange_position_amt; exchangeInfo (step and tick sizes) is public, so the adapter is built
+ * with placeholder credentials that never reach a signed endpoint. Ordering modes without
+ * credentials start, but every EXECUTE plan ends in ERROR missing_binance_credentials (as the
+ * fleet reports it) without consuming permits.
+ */
+import type { Command } from 'commander';
+import { createBinanceExchange } from '../../exchange/binance/index.js';
+import { systemClock } from '../../ops/clock.js';
+import { loadApplyConfig, type ApplyConfig } from '../../ops/config.js';
+import { createApplyMetrics } from '../../ops/metrics.js';
+import { promSink } from '../../services/apply/metrics.js';
+import type { ApplyOptions } from '../../services/apply/options.js';
+import { ApplyService } from '../../services/apply/service.js';
+import { createStore } from '../../store/index.js';
+import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
+
+const PUBLIC_ONLY = 'public-endpoints-only';
+
+export function applyOptionsFrom(cfg: ApplyConfig): ApplyOptions {
+  return {
+    mode: cfg.mode,
+    symbols: cfg.symbols,
+    allowlist: cfg.allowlist,
+    pollSec: cfg.pollSec,
+    dedupeTtlSec: cfg.dedupeTtlSec,
+    kBlockCritical: cfg.kBlockCritical,
+    kBlockWarning: cfg.kBlockWarning,
+    killSwitch: cfg.killSwitch,
+    permitWaitMs: cfg.permitWaitMs,
+    permitStepMs: cfg.permitStepMs,
+    requiredAuthorities: cfg.requiredAuthorities,
+    hasCredentials: cfg.binance.apiKey !== null && cfg.binance.apiSecret !== null,
+  };
+}
+
+export async function startApply(cfg: ApplyConfig, kit: ServiceKit): Promise<StartedService> {
+  const opts = applyOptionsFrom(cfg);
+  const store = await createStore({
+    url: cfg.redis.url,
+    prefix: cfg.redis.keyPrefix,
+    cluster: cfg.redis.cluster,
+    pollStepMs: cfg.permitStepMs,
+    logger: kit.logger.child({ component: 'store' }),
+  });
+  const exchange = createBinanceExchange({
+    baseUrl: cfg.binance.baseUrl,
+    apiKey: cfg.binance.apiKey ?? PUBLIC_ONLY,
+    apiSecret: cfg.binance.apiSecret ?? PUBLIC_ONLY,
+    logger: kit.logger.child({ component: 'exchange' }),
+  });
+  const service = new ApplyService(
+    {
+      store,
+      exchange,
+      clock: systemClock,
+      logger: kit.logger,
+      metrics: promSink(createApplyMetrics(kit.registry), cfg.symbols),
+    },
+    opts,
+  );
+  try {
+    await service.start();
+  } catch (err) {
+    await Promise.allSettled([exchange.close(), store.close()]);
+    throw err;
+  }
+  if (!opts.hasCredentials) {
+    kit.logger.warn(
+      { mode: cfg.mode },
+      cfg.mode === 'dry_run'
+        ? 'apply: no exchange credentials; dry_run takes positions from the P3.3 permits'
+        : 'apply: no exchange credentials; EXECUTE plans will end in missing_binance_credentials',
+    );
+  }
+  return {
+    async stop() {
+      await service.stop();
+      await Promise.allSettled([exchange.close(), store.close()]);
+    },
+    health() {
+      const h = service.health();
+      return { ok: h.running && h.consecutiveFailures === 0, detail: h };
+    },
+  };
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('apply')
+    .description('run the Apply Layer: proposals → plans → permit-gated reduce-only orders')
+    .action(async () => {
+      ctx.exitCode = await runService(ctx, 'apply', loadApplyConfig, startApply);
+    });
+}
