@@ -23,6 +23,7 @@ import { PLAN_GROUPS } from '../../store/keys.js';
 import type { Store, StreamEntry } from '../../store/port.js';
 import { PlanConsumer } from '../plan-consumer.js';
 import { AutoDisarm } from './auto-disarm.js';
+import { PositionCache } from './position-cache.js';
 
 export interface GovernorOptions {
   store: Store;
@@ -42,6 +43,8 @@ export interface GovernorOptions {
   batch?: number;
   blockMs?: number;
   claimIdleMs?: number;
+  /** Reuse a symbol's position read this long (ms, default 1000; 0: every plan reads). */
+  positionMaxAgeMs?: number;
 }
 
 export type GovernorOutcome =
@@ -65,10 +68,12 @@ export class GovernorService {
   private readonly disarm: AutoDisarm;
   private readonly permitTtl: number;
   private readonly blockTtl: number;
+  private readonly positions: PositionCache;
 
   constructor(private readonly o: GovernorOptions) {
     this.permitTtl = o.permitTtlSec ?? 60;
     this.blockTtl = o.blockTtlSec ?? 3600;
+    this.positions = new PositionCache(o.exchange, o.clock, o.positionMaxAgeMs ?? 1000);
     this.disarm = new AutoDisarm({
       store: o.store,
       clock: o.clock,
@@ -131,10 +136,14 @@ export class GovernorService {
   private async decide(plan: AuthorityPlan): Promise<GovernorOutcome> {
     const { store, clock, limits } = this.o;
     const k = store.keys;
-    const done = await store.mget([
-      k.authorityDecision('governor', plan.planId),
-      k.governorPermit(plan.planId),
-      k.governorBlock(plan.planId),
+    // One round trip: both commands go out before either reply is awaited.
+    const [done, history] = await Promise.all([
+      store.mget([
+        k.authorityDecision('governor', plan.planId),
+        k.governorPermit(plan.planId),
+        k.governorBlock(plan.planId),
+      ]),
+      store.lrange(k.governorExec(plan.symbol), 0, -1),
     ]);
     if (done.some((v) => v !== null)) return { kind: 'already_decided' };
 
@@ -142,10 +151,9 @@ export class GovernorService {
     if (enforce) {
       const kill = killScoreGate(plan.action, plan.killScore, limits);
       if (!kill.pass) return this.block(plan, kill.reason, { kill_score: plan.killScore });
-      // Read first so a plan over a rate limit is blocked in the contract's order without an
-      // exchange call; the grant script re-checks the counts atomically.
-      const nowSec = clock.now() / 1000;
-      const counts = execCounts(await store.lrange(k.governorExec(plan.symbol), 0, -1), nowSec);
+      // Checked before the exchange call so a plan over a rate limit is blocked in the
+      // contract's order; the grant script re-checks the counts atomically.
+      const counts = execCounts(history, clock.now() / 1000);
       this.setGauges(plan.symbol, counts.hour, counts.fiveMin);
       const rate = rateGates(counts, limits);
       if (!rate.pass)
@@ -155,7 +163,7 @@ export class GovernorService {
     let positionAmt: number;
     let mark: number | null;
     try {
-      const pos = await this.o.exchange.position(plan.symbol);
+      const pos = await this.positions.get(plan.symbol);
       positionAmt = pos.amount;
       mark =
         pos.markPrice > 0 && Number.isFinite(pos.markPrice)

@@ -164,12 +164,13 @@ export class PositionBrainService {
     if (!this.o.allowlist.includes(plan.symbol)) return { kind: 'skipped', why: 'not_in_allowlist' };
     const { store, clock } = this.o;
     const k = store.keys;
-    const done = await store.mget([k.authorityDecision('p33', plan.planId), k.p33Permit(plan.planId)]);
-    if (done.some((v) => v !== null)) return { kind: 'already_decided' };
-    const [snap, led] = await Promise.all([
+    // One round trip: the done check and both reads go out together.
+    const [done, snap, led] = await Promise.all([
+      store.mget([k.authorityDecision('p33', plan.planId), k.p33Permit(plan.planId)]),
       store.hgetall(k.positionSnapshot(plan.symbol)),
       store.hgetall(k.positionLedger(plan.symbol)),
     ]);
+    if (done.some((v) => v !== null)) return { kind: 'already_decided' };
     const step = await this.stepSize(plan.symbol);
     const nowSec = clock.now() / 1000;
     const snapshot = parseSnapshot(snap);

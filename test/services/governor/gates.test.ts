@@ -220,3 +220,26 @@ describe.skipIf(skipRedis)('governor gates against Redis', () => {
     await r.store.close();
   });
 });
+
+describe.skipIf(skipRedis)('governor position reads', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('when plans of one symbol arrive within a second then they share one position read; later ones read again', async () => {
+    const r = await rig(() => redisStore(server), { limits: { maxExecPer5Min: 100, maxExecPerHour: 100 } });
+    await Promise.all([r.gov.evaluate(plan()), r.gov.evaluate(plan())]);
+    r.clock.advance(500);
+    await r.gov.evaluate(plan());
+    expect(r.exchange.calls.filter((c) => c.method === 'position')).toHaveLength(1);
+    r.clock.advance(600);
+    r.exchange.setPosition('BTCUSDT', 0.002);
+    expect(await r.gov.evaluate(plan({ action: 'FULL_CLOSE_PROPOSED' }))).toMatchObject({ qty: 0.002 });
+    expect(r.exchange.calls.filter((c) => c.method === 'position')).toHaveLength(2);
+    await r.store.close();
+  });
+});

@@ -1,0 +1,30 @@
+/**
+ * The governor's position reads: concurrent plans of one symbol share one request, and a read is
+ * reused for `maxAgeMs`. positionRisk costs weight 5 of Binance's 2400/min, so one read per plan
+ * cannot keep up with bursts; exit-only positions shrink, so a slightly older read can only
+ * overstate the notional counted against the daily cap. A failed read is never reused.
+ */
+import type { ExchangePort, Position } from '../../exchange/port.js';
+import type { Clock } from '../../ops/clock.js';
+
+export class PositionCache {
+  private readonly entries = new Map<string, { at: number; p: Promise<Position> }>();
+
+  constructor(
+    private readonly exchange: ExchangePort,
+    private readonly clock: Clock,
+    private readonly maxAgeMs: number,
+  ) {}
+
+  get(symbol: string): Promise<Position> {
+    const now = this.clock.now();
+    const cached = this.entries.get(symbol);
+    if (cached && now >= cached.at && now - cached.at < this.maxAgeMs) return cached.p;
+    const p = this.exchange.position(symbol);
+    this.entries.set(symbol, { at: now, p });
+    p.catch(() => {
+      if (this.entries.get(symbol)?.p === p) this.entries.delete(symbol);
+    });
+    return p;
+  }
+}
