@@ -11,6 +11,8 @@
  */
 import type { Command } from 'commander';
 import { createBinanceExchange } from '../../exchange/binance/index.js';
+import { createExchangeFromConfig } from '../../exchange/index.js';
+import type { ExchangePort } from '../../exchange/port.js';
 import { systemClock } from '../../ops/clock.js';
 import { loadApplyConfig, type ApplyConfig } from '../../ops/config.js';
 import { createApplyMetrics } from '../../ops/metrics.js';
@@ -35,7 +37,7 @@ export function applyOptionsFrom(cfg: ApplyConfig): ApplyOptions {
     permitWaitMs: cfg.permitWaitMs,
     permitStepMs: cfg.permitStepMs,
     requiredAuthorities: cfg.requiredAuthorities,
-    hasCredentials: cfg.binance.apiKey !== null && cfg.binance.apiSecret !== null,
+    hasCredentials: Boolean(cfg.binance.apiKey?.trim() && cfg.binance.apiSecret?.trim()),
   };
 }
 
@@ -48,12 +50,24 @@ export async function startApply(cfg: ApplyConfig, kit: ServiceKit): Promise<Sta
     pollStepMs: cfg.permitStepMs,
     logger: kit.logger.child({ component: 'store' }),
   });
-  const exchange = createBinanceExchange({
-    baseUrl: cfg.binance.baseUrl,
-    apiKey: cfg.binance.apiKey ?? PUBLIC_ONLY,
-    apiSecret: cfg.binance.apiSecret ?? PUBLIC_ONLY,
-    logger: kit.logger.child({ component: 'exchange' }),
-  });
+  const exchangeLogger = kit.logger.child({ component: 'exchange' });
+  // The factory re-checks the real-money rules (live confirmation, no production URL otherwise).
+  const started = createExchangeFromConfig(cfg.mode, kit.env, { logger: exchangeLogger });
+  let exchange: ExchangePort;
+  if (started.ok) {
+    exchange = started.exchange;
+    kit.logger.info({ base_url: started.baseUrl, live: started.live }, started.message);
+  } else if (started.reason === 'missing_binance_credentials' && cfg.mode !== 'live') {
+    exchange = createBinanceExchange({
+      baseUrl: cfg.binance.baseUrl,
+      apiKey: PUBLIC_ONLY,
+      apiSecret: PUBLIC_ONLY,
+      logger: exchangeLogger,
+    });
+  } else {
+    await store.close();
+    throw new Error(started.message);
+  }
   const service = new ApplyService(
     {
       store,

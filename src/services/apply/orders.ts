@@ -123,6 +123,7 @@ export async function executeOrderStep(
     metrics.execute(plan.symbol, step.step, res.kind);
     if (res.kind === 'placed') {
       await record('placed', { algo_id: res.algoId });
+      metrics.lastSuccess(plan.symbol, Math.floor(clock.now() / 1000));
       log.info({ algo_id: res.algoId, replaced: res.replaced }, `apply: stop placed ${req.describe}`);
       return {
         decision: 'EXECUTE',
