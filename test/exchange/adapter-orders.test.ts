@@ -106,6 +106,24 @@ describe('adapter orders: plain paths', () => {
     expect(out).toMatchObject({ kind: 'accepted', recovered: true, order: { status: 'NEW' } });
     expect(px.state.fillsFor(r.clientOrderId)).toHaveLength(0);
   });
+  it('when the client id is open on the exchange as a different order then it is reported as a conflict, never adopted', async () => {
+    const { ex } = adapterFor(px);
+    const r = req({ symbol: 'ETHUSDT', side: 'BUY' });
+    await raw(px.url, 'POST', '/fapi/v1/order', {
+      symbol: 'ETHUSDT',
+      side: 'SELL',
+      type: 'LIMIT',
+      quantity: '0.01',
+      price: '3500.00',
+      timeInForce: 'GTC',
+      newClientOrderId: r.clientOrderId,
+    });
+    expect(await ex.placeReduceOnlyMarket(r)).toMatchObject({
+      kind: 'unknown',
+      reason: 'client_order_id_conflict',
+    });
+    expect(px.state.fillsFor(r.clientOrderId)).toHaveLength(0);
+  });
 });
 
 describe('adapter orders: faults never produce a second fill', () => {

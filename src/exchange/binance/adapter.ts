@@ -30,6 +30,10 @@ export interface BinanceExchangeOptions {
   recvWindow?: number;
   /** Per-request timeout (ms). Default 5000. */
   timeoutMs?: number;
+  /**
+   * Drives cache TTLs, time re-sync and the 429/418 circuit. Request timestamps are the SDK's
+   * own (local time + the offset synced from GET /fapi/v1/time).
+   */
   clock?: Clock;
   logger?: ExchangeLogger;
   intentStore?: SentIntentStore;

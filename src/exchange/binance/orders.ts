@@ -76,10 +76,23 @@ export function toFill(o: BinanceOrder): OrderFill {
   };
 }
 
-function outcomeOf(order: OrderFill, recovered: boolean): OrderOutcome {
-  return order.status === 'FILLED'
-    ? { kind: 'filled', order, recovered }
-    : { kind: 'accepted', order, recovered };
+/**
+ * FILLED → filled; NEW / PARTIALLY_FILLED → accepted (still working). A MARKET order that ended
+ * EXPIRED or CANCELED (thin book) counts as filled for what it executed, or rejected when
+ * nothing executed: the caller reads `executedQty` either way.
+ */
+export function outcomeOf(order: OrderFill, recovered: boolean): OrderOutcome {
+  if (order.status === 'FILLED') return { kind: 'filled', order, recovered };
+  if (order.status === 'NEW' || order.status === 'PARTIALLY_FILLED')
+    return { kind: 'accepted', order, recovered };
+  const executed = parseDecimal(order.executedQty);
+  if (executed && executed.units > 0n) return { kind: 'filled', order, recovered };
+  return {
+    kind: 'rejected',
+    reason: `order_${order.status.toLowerCase()}`.replace(/[^a-z_]/g, '_'),
+    code: null,
+    message: `order ${order.clientOrderId} ended ${order.status} with nothing executed`,
+  };
 }
 
 export class Orders {
@@ -211,6 +224,14 @@ export class Orders {
       if (i > 0 || cause !== 'already_sent') await sleep(delay);
       try {
         const found = await this.findOrder(req.symbol, req.clientOrderId);
+        if (found && (found.side !== req.side || found.symbol !== req.symbol)) {
+          // The id belongs to an order we did not describe: report it, never adopt it.
+          return {
+            kind: 'unknown',
+            reason: 'client_order_id_conflict',
+            message: `order ${req.clientOrderId} exists as ${found.side} ${found.symbol}`,
+          };
+        }
         if (found) {
           this.opts.warn(
             { clientOrderId: req.clientOrderId, cause, status: found.status },

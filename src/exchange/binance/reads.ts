@@ -121,7 +121,15 @@ export class Reads {
     const rows = await this.get(path, params, true, s.positionRiskSchema);
     return symbols.map((symbol) => {
       // One-way mode: one BOTH row per symbol. v3 omits flat symbols, so absent means flat.
-      const row = rows.find((r) => r.symbol === symbol && (r.positionSide ?? 'BOTH') === 'BOTH');
+      const mine = rows.filter((r) => r.symbol === symbol);
+      const row = mine.find((r) => (r.positionSide ?? 'BOTH') === 'BOTH');
+      if (!row && mine.length > 0) {
+        // Hedge mode (LONG/SHORT rows): reading it as flat would be a lie; the adapter is one-way only.
+        throw new ExchangeError(
+          'hedge_mode_unsupported',
+          `${symbol} is in hedge mode; one-way mode is required`,
+        );
+      }
       if (!row) {
         return {
           symbol,

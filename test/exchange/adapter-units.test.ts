@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { outcomeOf } from '../../src/exchange/binance/orders.js';
+import { Reads } from '../../src/exchange/binance/reads.js';
+import type { CallOutcome, Transport } from '../../src/exchange/binance/transport.js';
+import type { OrderFill } from '../../src/exchange/port.js';
+
+const order = (status: string, executedQty: string): OrderFill => ({
+  orderId: '1',
+  clientOrderId: 'qa-x',
+  symbol: 'BTCUSDT',
+  side: 'SELL',
+  status,
+  origQty: '0.1',
+  executedQty,
+  avgPrice: '60000',
+  reduceOnly: true,
+});
+
+function readsAnswering(body: unknown): Reads {
+  const transport = {
+    timeOffsetMs: 0,
+    setTimeOffset: () => undefined,
+    serverNow: () => Date.now(),
+    call: async (_method: string, path: string): Promise<CallOutcome> => ({
+      kind: 'ok',
+      status: 200,
+      body: path === '/fapi/v1/time' ? { serverTime: Date.now() } : body,
+    }),
+  } as unknown as Transport;
+  return new Reads(transport, {
+    exchangeInfoTtlMs: 1,
+    positionRiskVersion: 3,
+    readRetries: 0,
+    retryBaseMs: 1,
+    now: () => 0,
+  });
+}
+
+describe('order outcomes', () => {
+  it('when a MARKET order ends EXPIRED with part executed then it is a fill of that part', () => {
+    expect(outcomeOf(order('EXPIRED', '0.04'), false)).toMatchObject({
+      kind: 'filled',
+      order: { executedQty: '0.04' },
+    });
+  });
+  it('when a MARKET order ends EXPIRED with nothing executed then it is rejected', () => {
+    expect(outcomeOf(order('EXPIRED', '0'), false)).toMatchObject({
+      kind: 'rejected',
+      reason: 'order_expired',
+    });
+  });
+  it('when an order is NEW or PARTIALLY_FILLED then it is accepted, not filled', () => {
+    expect(outcomeOf(order('NEW', '0'), true)).toMatchObject({ kind: 'accepted', recovered: true });
+    expect(outcomeOf(order('PARTIALLY_FILLED', '0.05'), false).kind).toBe('accepted');
+  });
+});
+
+describe('position parsing', () => {
+  const row = {
+    symbol: 'BTCUSDT',
+    positionAmt: '0.5',
+    entryPrice: '60000',
+    markPrice: '61000',
+    unRealizedProfit: '500',
+    updateTime: 5,
+  };
+  it('when the account is in hedge mode (LONG/SHORT rows) then the read fails instead of reading flat', async () => {
+    const reads = readsAnswering([
+      { ...row, positionSide: 'LONG' },
+      { ...row, positionAmt: '0', positionSide: 'SHORT' },
+    ]);
+    await expect(reads.positions(['BTCUSDT'])).rejects.toMatchObject({ reason: 'hedge_mode_unsupported' });
+  });
+  it('when a row lacks positionAmt or carries garbage then the read fails with bad_response', async () => {
+    await expect(
+      readsAnswering([{ ...row, positionAmt: undefined }]).positions(['BTCUSDT']),
+    ).rejects.toMatchObject({ reason: 'bad_response' });
+    await expect(
+      readsAnswering([{ ...row, positionAmt: '1e3' }]).positions(['BTCUSDT']),
+    ).rejects.toMatchObject({ reason: 'bad_response' });
+    await expect(readsAnswering({ not: 'an array' }).positions(['BTCUSDT'])).rejects.toMatchObject({
+      reason: 'bad_response',
+    });
+  });
+  it('when only the fleet-invented fields exist (side, unrealizedProfit) then nothing is read from them', async () => {
+    const fleet = {
+      symbol: 'BTCUSDT',
+      side: 'LONG',
+      positionAmt: '0.5',
+      entryPrice: '1',
+      markPrice: '2',
+      unrealizedProfit: '9',
+    };
+    await expect(readsAnswering([fleet]).positions(['BTCUSDT'])).rejects.toMatchObject({
+      reason: 'bad_response',
+    });
+  });
+  it('when a one-way row is read then the real fields are used', async () => {
+    const [p] = await readsAnswering([{ ...row, positionSide: 'BOTH', leverage: '10' }]).positions([
+      'BTCUSDT',
+    ]);
+    expect(p).toEqual({
+      symbol: 'BTCUSDT',
+      amount: 0.5,
+      amountText: '0.5',
+      entryPrice: 60000,
+      markPrice: 61000,
+      unrealizedPnl: 500,
+      leverage: 10,
+      updateTime: 5,
+    });
+  });
+});
