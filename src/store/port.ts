@@ -37,7 +37,7 @@ export interface SetOptions {
  * Outcome of consuming a set of permits atomically (all or nothing).
  * - `consumed`: every key existed; all were deleted in one step; `bodies[i]` belongs to `keys[i]`.
  * - `missing`: at least one key was absent; nothing was deleted; `ttlMs[i]` is PTTL of `keys[i]`
- *   (-2 absent, -1 no expiry).
+ *   (-2 absent, -1 no expiry), or -3 for a present key when the call asked `{ readTtl: false }`.
  * - `consumed_elsewhere`: the receipt shows another attempt (another token) consumed this set.
  * Calling again with the same receipt key and token after an ambiguous failure (timeout, dropped
  * connection) returns the original `consumed` outcome: the call is idempotent.
@@ -122,6 +122,8 @@ export interface Store {
     receiptKey: string,
     token: string,
     receiptTtlSec: number,
+    /** readTtl (default true): read present keys' TTLs on `missing`; false saves a command each. */
+    opts?: { readTtl?: boolean },
   ): Promise<ConsumeOutcome>;
   /**
    * publishOnce: SET marker NX EX markerTtlSec, and only if it was set, XADD the entry

@@ -143,6 +143,23 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       if (r.ok) expect(r.waitMs).toBeLessThan(2500);
     });
 
+    it('when permits arrive one by one then only the write completing the set triggers an attempt', async () => {
+      const id = plan();
+      const k = w.writer.keys;
+      const watched = instrument(store, {
+        after: (n) => {
+          if (n !== 1) return;
+          void (async () => {
+            await w.writer.set(k.governorPermit(id), 'g', { ttlSec: 60 });
+            await sleep(30);
+            await w.writer.set(k.p33Permit(id), 'p', { ttlSec: 60 });
+          })();
+        },
+      });
+      const r = await waitAndConsumePermits(watched, id, undefined, { waitMs: 10_000, stepMs: 5000 });
+      expect(r).toMatchObject({ ok: true, via: 'event', attempts: 2 });
+    });
+
     it('when events are turned off then polling still finds the late permit', async () => {
       const id = plan();
       await w.writer.set(w.writer.keys.p33Permit(id), 'p');

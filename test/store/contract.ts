@@ -146,6 +146,8 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(missing.ttlMs[1]).toBe(-2);
       expect(await s.get(keys[0]!)).toBe('{"granted":true}');
       expect(await s.exists(receipt)).toBe(false);
+      const unread = await s.consumePermits(keys, receipt, 'tok', 600, { readTtl: false });
+      expect(unread).toEqual({ kind: 'missing', ttlMs: [-3, -2] });
 
       await s.set(keys[1]!, '{"allow":true,"ü":"/"}');
       const first = await s.consumePermits(keys, receipt, 'tok', 600);

@@ -139,10 +139,14 @@ export class MemoryStore implements Store {
     return keys.filter((k) => this.remove(k)).length;
   }
 
-  async pttl(key: string): Promise<number> {
+  private pttlNow(key: string): number {
     if (!this.live(key)) return -2;
     const at = this.expiry.get(key);
     return at === undefined ? -1 : at - this.clock.now();
+  }
+
+  async pttl(key: string): Promise<number> {
+    return this.pttlNow(key);
   }
 
   async exists(key: string): Promise<boolean> {
@@ -295,6 +299,7 @@ export class MemoryStore implements Store {
     receiptKey: string,
     token: string,
     receiptTtlSec: number,
+    opts: { readTtl?: boolean } = {},
   ): Promise<ConsumeOutcome> {
     if (permitKeys.length === 0) throw new Error('consumePermits needs at least one permit key');
     const receipt = this.typed(receiptKey, 'string');
@@ -305,7 +310,9 @@ export class MemoryStore implements Store {
     }
     const bodies = permitKeys.map((k) => this.typed(k, 'string')?.value ?? null);
     if (bodies.some((b) => b === null)) {
-      return { kind: 'missing', ttlMs: await Promise.all(permitKeys.map((k) => this.pttl(k))) };
+      const ttl = (k: string, i: number) =>
+        bodies[i] === null ? -2 : opts.readTtl === false ? -3 : this.pttlNow(k);
+      return { kind: 'missing', ttlMs: permitKeys.map(ttl) };
     }
     for (const k of permitKeys) this.remove(k);
     this.putString(receiptKey, JSON.stringify({ token, bodies }), receiptTtlSec);

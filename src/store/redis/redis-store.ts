@@ -345,13 +345,14 @@ export class RedisStore implements Store {
     receiptKey: string,
     token: string,
     receiptTtlSec: number,
+    opts: { readTtl?: boolean } = {},
   ): Promise<ConsumeOutcome> {
     if (permitKeys.length === 0) throw new Error('consumePermits needs at least one permit key');
     const keys = [receiptKey, ...permitKeys];
     const run = (this.cmd as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[
       this.scripts.consumePermits.name
     ]!.bind(this.cmd);
-    const reply = await run(keys.length, ...keys, token, receiptTtlSec);
+    const reply = await run(keys.length, ...keys, token, receiptTtlSec, opts.readTtl === false ? '0' : '1');
     return parseConsumeReply(reply, permitKeys.length);
   }
 

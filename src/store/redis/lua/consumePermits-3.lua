@@ -4,16 +4,20 @@
   Input:
     KEYS[1]        receipt key (quantum:apply:consumed:<id>)
     KEYS[2..N+1]   permit keys, N >= 1 (3 keys in all with the default governor + p33 pair)
-    ARGV[1]        token: unique per consume attempt; re-running with the same token replays
+    ARGV[1]        token: unique per wait; re-running with the same token replays its outcome
     ARGV[2]        receipt TTL in seconds
+    ARGV[3]        '1': on 'missing', read the PTTL of present permits; '0': report them as -3
 
   Output:
     {'consumed', body_1, ..., body_N}   every permit existed; all deleted; receipt written
     {'replayed', body_1, ..., body_N}   receipt holds this token: the bodies it consumed earlier
-    {'missing', pttl_1, ..., pttl_N}    at least one permit absent; nothing deleted (-2 absent, -1 no TTL)
+    {'missing', ttl_1, ..., ttl_N}      a permit is absent; nothing deleted; ttl_i: PTTL (-2 absent,
+                                        -1 no expiry), or -3 (present, not read) when ARGV[3] is '0'
     {'consumed_elsewhere'}              receipt holds another token: another attempt consumed the set
 ]]
-local receipt = redis.call('GET', KEYS[1])
+-- One MGET reads the receipt and every body: the hot path stays at 3 commands when consuming.
+local values = redis.call('MGET', unpack(KEYS))
+local receipt = values[1]
 if receipt then
   local stored = cjson.decode(receipt)
   if stored['token'] == ARGV[1] then
@@ -28,17 +32,21 @@ local n = #KEYS - 1
 local bodies = {}
 local complete = true
 for i = 1, n do
-  local body = redis.call('GET', KEYS[i + 1])
-  if not body then
-    complete = false
-    break
-  end
-  bodies[i] = body
+  bodies[i] = values[i + 1]
+  if not bodies[i] then complete = false end
 end
 
 if not complete then
   local out = {'missing'}
-  for i = 1, n do out[i + 1] = redis.call('PTTL', KEYS[i + 1]) end
+  for i = 1, n do
+    if not bodies[i] then
+      out[i + 1] = -2
+    elseif ARGV[3] == '1' then
+      out[i + 1] = redis.call('PTTL', KEYS[i + 1])
+    else
+      out[i + 1] = -3
+    end
+  end
   return out
 end
 
