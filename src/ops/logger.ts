@@ -1,12 +1,13 @@
 /**
- * pino JSON logs to stdout. Secrets are redacted by field name (top level and two levels deep);
- * they must never be put into `msg` text, which no redaction can reach.
+ * pino JSON logs to stdout. Secrets are redacted by field name, case-insensitively, in logged
+ * objects and child bindings down to MAX_DEPTH levels; they must never be put into `msg` text,
+ * which no redaction can reach.
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
 export type Logger = PinoLogger;
 
-const SECRET_KEYS = [
+export const REDACTED_KEYS: readonly string[] = [
   'apiKey',
   'apiSecret',
   'api_key',
@@ -14,19 +15,63 @@ const SECRET_KEYS = [
   'secret',
   'password',
   'authorization',
-  'Authorization',
   'signature',
   'X-MBX-APIKEY',
-  'x-mbx-apikey',
 ];
 
-function pathsFor(key: string): string[] {
-  const seg = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `["${key}"]`;
-  const top = seg.startsWith('.') ? seg.slice(1) : seg;
-  return [top, `*${seg}`, `*.*${seg}`];
+const SECRET = new Set(REDACTED_KEYS.map((k) => k.toLowerCase()));
+const BINDING_PATHS = [...new Set([...REDACTED_KEYS, ...REDACTED_KEYS.map((k) => k.toLowerCase())])].map(
+  (k) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : `["${k}"]`),
+);
+const MAX_DEPTH = 6;
+
+function isPlain(v: object): boolean {
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null || Array.isArray(v);
 }
 
-export const REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap(pathsFor);
+/**
+ * Copy-on-write scrub: objects without secrets are returned as they are. Chosen over pino's
+ * path redaction, which cost ~20 µs per line with our 33 wildcard paths (vs ~1 µs without).
+ */
+export function scrub<T>(value: T, depth = 0): T {
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
+  if (value instanceof Error) return errorForLog(value, depth) as T;
+  if (!isPlain(value)) return value;
+  const src = value as Record<string, unknown>;
+  let out: Record<string, unknown> | unknown[] | null = null;
+  for (const key of Object.keys(src)) {
+    const v = src[key];
+    const next =
+      SECRET.has(key.toLowerCase()) && v !== null && v !== undefined ? '<redacted>' : scrub(v, depth + 1);
+    if (next !== v) {
+      out ??= Array.isArray(src) ? [...(src as unknown[])] : { ...src };
+      (out as Record<string, unknown>)[key] = next;
+    }
+  }
+  return (out ?? value) as T;
+}
+
+/**
+ * Errors become plain objects: type, message, stack, primitive fields and scrubbed plain
+ * objects. Anything else is dropped: HTTP client errors carry the request (raw headers with
+ * X-MBX-APIKEY) and its config, which a generic serializer would print.
+ */
+function errorForLog(e: Error, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    type: e.constructor?.name ?? e.name,
+    message: e.message,
+    stack: e.stack,
+  };
+  for (const key of Object.keys(e)) {
+    const v = (e as unknown as Record<string, unknown>)[key];
+    if (SECRET.has(key.toLowerCase())) out[key] = '<redacted>';
+    else if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) out[key] = v;
+    else if (typeof v === 'object' && (v instanceof Error || isPlain(v))) out[key] = scrub(v, depth + 1);
+  }
+  if (e.cause !== undefined && depth < MAX_DEPTH) out.cause = scrub(e.cause, depth + 1);
+  return out;
+}
 
 export interface LoggerOptions {
   service: string;
@@ -42,8 +87,11 @@ export function createLogger(opts: LoggerOptions): Logger {
       level: opts.level ?? 'info',
       base: { service: opts.service, pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: [...REDACT_PATHS], censor: '<redacted>' },
+      // Errors were already made plain by scrub(); pino's own serializer would re-type them.
+      serializers: { err: (v: unknown) => (v instanceof Error ? errorForLog(v, 0) : v) },
+      formatters: { level: (label) => ({ level: label }), log: (o) => scrub(o) },
+      // pino applies no formatter to child bindings; top-level paths (cheap, no wildcards) cover them.
+      redact: { paths: BINDING_PATHS, censor: '<redacted>' },
     },
     destination,
   );

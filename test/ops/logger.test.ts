@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { captureLogger, createLogger, flushLogger, planLogger } from '../../src/ops/logger.js';
+import { request } from 'node:http';
+import { captureLogger, createLogger, flushLogger, planLogger, scrub } from '../../src/ops/logger.js';
 
 describe('logger', () => {
-  it('when secrets are logged as fields then they are redacted at any of three levels', () => {
+  it('when secrets are logged as fields then they are redacted at any of the first levels', () => {
     const { logger, lines, text } = captureLogger();
     logger.info(
       {
@@ -15,10 +16,11 @@ describe('logger', () => {
         headers: { 'X-MBX-APIKEY': 'K-444', authorization: 'Bearer A-555' },
         password: 'P-666',
         query: { signature: 'SIG-777' },
+        a: { b: { c: { 'x-mbx-apikey': 'K-888', list: [{ Password: 'P-999' }] } } },
       },
       'request',
     );
-    for (const s of ['K-111', 'S-222', 'K-333', 'K-444', 'A-555', 'P-666', 'SIG-777']) {
+    for (const s of ['K-111', 'S-222', 'K-333', 'K-444', 'A-555', 'P-666', 'SIG-777', 'K-888', 'P-999']) {
       expect(text()).not.toContain(s);
     }
     expect(lines()[0]).toMatchObject({
@@ -27,6 +29,48 @@ describe('logger', () => {
       headers: { 'X-MBX-APIKEY': '<redacted>', authorization: '<redacted>' },
       msg: 'request',
     });
+  });
+
+  it('when a child logger is bound to a secret then the binding is redacted', () => {
+    const { logger, text, lines } = captureLogger();
+    logger.child({ component: 'exchange', apiKey: 'K-CHILD' }).info('ready');
+    expect(text()).not.toContain('K-CHILD');
+    expect(lines()[0]).toMatchObject({ component: 'exchange', apiKey: '<redacted>' });
+  });
+
+  it('when an HTTP client error carries the request and its headers then no key is logged', () => {
+    const { logger, text, lines } = captureLogger();
+    const req = request({ host: '127.0.0.1', port: 9, headers: { 'X-MBX-APIKEY': 'K-RAW' } });
+    req.on('error', () => {});
+    const e = Object.assign(new Error('Request failed with status code 400'), {
+      code: 'ERR_BAD_REQUEST',
+      config: { url: '/fapi/v1/order', headers: { 'X-MBX-APIKEY': 'K-CONFIG' } },
+      request: req,
+      response: { status: 400, data: { code: -2022 } },
+    });
+    logger.error({ err: e }, 'order failed');
+    logger.error(new Error('wrapped', { cause: e }));
+    req.destroy();
+    expect(text()).not.toMatch(/K-RAW|K-CONFIG/);
+    expect(lines()[0]).toMatchObject({
+      err: {
+        type: 'Error',
+        message: 'Request failed with status code 400',
+        code: 'ERR_BAD_REQUEST',
+        config: { headers: { 'X-MBX-APIKEY': '<redacted>' } },
+        response: { status: 400, data: { code: -2022 } },
+      },
+    });
+    expect(lines()[0]?.err).not.toHaveProperty('request');
+    expect(lines()[1]).toMatchObject({ err: { message: 'wrapped', cause: { code: 'ERR_BAD_REQUEST' } } });
+  });
+
+  it('when an object holds no secret then scrub returns the same object', () => {
+    const o = { plan: 'p', nested: { qty: '0.001', list: [1, 2] } };
+    expect(scrub(o)).toBe(o);
+    const withSecret = { nested: { apiSecret: 's' } };
+    expect(scrub(withSecret)).toEqual({ nested: { apiSecret: '<redacted>' } });
+    expect(withSecret.nested.apiSecret).toBe('s');
   });
 
   it('when a plan logger is used then every line carries service, plan and symbol', () => {
