@@ -110,7 +110,9 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     placeStopLoss: (req: StopLossRequest): Promise<StopOutcome> => stops.placeStopLoss(req),
     findOrder: (symbol: string, clientOrderId: string): Promise<OrderFill | null> =>
       orders.findOrder(symbol, clientOrderId),
-    close: async () => undefined,
+    close: async () => {
+      transport.close();
+    },
     rateLimitState: () => ({ ...transport.limits }),
     serverTimeOffsetMs: () => transport.timeOffsetMs,
     syncTime: () => reads.syncTime(),

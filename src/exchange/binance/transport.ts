@@ -73,6 +73,7 @@ export class Transport {
   private readonly reads: USDMClient;
   private readonly orders: USDMClient;
   private offsetMs = 0;
+  private readonly agents: Array<http.Agent | https.Agent> = [];
   /** Exchange-clock times at which the weight / order-count headers were last read. */
   private weightAt = 0;
   private ordersAt = 0;
@@ -94,15 +95,26 @@ export class Transport {
       disableTimeSync: true,
       customSignMessageFn: async (message: string, secret: string) => signPayload(secret, message),
     };
-    const agents = (keepAlive: boolean) => ({
+    const agents = (keepAlive: boolean) => {
+      const httpAgent = new http.Agent({ keepAlive });
+      const httpsAgent = new https.Agent({ keepAlive });
+      this.agents.push(httpAgent, httpsAgent);
+      return requestOptions(httpAgent, httpsAgent);
+    };
+    const requestOptions = (httpAgent: http.Agent, httpsAgent: https.Agent) => ({
       timeout: opts.timeoutMs,
-      httpAgent: new http.Agent({ keepAlive }),
-      httpsAgent: new https.Agent({ keepAlive }),
+      httpAgent,
+      httpsAgent,
       // Binance error bodies are JSON on every status; never throw inside axios on a status.
       validateStatus: () => true,
     });
     this.reads = new USDMClient(base, agents(true));
     this.orders = new USDMClient(base, agents(false));
+  }
+
+  /** Closes pooled sockets; calls after this open new ones. */
+  close(): void {
+    for (const a of this.agents) a.destroy();
   }
 
   /** Server time minus local time (ms), applied to every signed request's timestamp. */
