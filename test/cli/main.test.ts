@@ -78,4 +78,11 @@ describe('cli main', () => {
     expect(r.err).toContain('PAPER_EXCHANGE_PORT');
     expect((await run(['check-config'])).code).toBe(0);
   });
+
+  it('when check-config sees a misspelt variable then it warns with the name only and still exits 0', async () => {
+    const r = await run(['check-config', 'apply'], { APPLY_KILLSWITCH: 'on-7731' });
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('warning: variables not read by quantum-apply: APPLY_KILLSWITCH');
+    expect(r.err).not.toContain('on-7731');
+  });
 });

@@ -1,6 +1,7 @@
 import { Argument, type Command } from 'commander';
 import {
   describeConfig,
+  ignoredVariables,
   loadApplyConfig,
   loadGovernorConfig,
   loadP33Config,
@@ -32,6 +33,9 @@ export function register(program: Command, ctx: CliContext): void {
         else out[name] = describeConfig(cfg);
       }
       if (ok) ctx.out(`${JSON.stringify(out, null, 2)}\n`);
+      const ignored = ignoredVariables(ctx.env);
+      if (ignored.length > 0)
+        ctx.err(`warning: variables not read by quantum-apply: ${ignored.join(', ')}\n`);
       ctx.exitCode = ok ? EXIT_OK : EXIT_CONFIG;
     });
 }
