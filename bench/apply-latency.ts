@@ -11,6 +11,7 @@
  *   npm run bench:apply -- --write     # and rewrite "## Apply" in BENCHMARKS.md
  */
 import { execSync, fork, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -115,6 +116,7 @@ async function runMode(
 async function main(): Promise<void> {
   const write = process.argv.includes('--write');
   const n = Number(process.env.BENCH_APPLY_N ?? 300);
+  const loadStart = loadavg()[0]!.toFixed(1);
   const redis = await startRedis();
   let redisVersion = '';
   try {
@@ -151,7 +153,8 @@ async function main(): Promise<void> {
     const body = [
       `\`BENCH_APPLY_N=${n} npm run bench:apply -- --write\` (bench/apply-latency.ts, bench/apply-fleet.ts)`,
       '',
-      `Machine: ${machineLine(redisVersion)}.`,
+      `Machine: ${machineLine(redisVersion)}; 1-min load average ${loadStart} at the start, ` +
+        `${loadavg()[0]!.toFixed(1)} at the end (other work shares the 2 cores).`,
       '',
       'The real ApplyService (Redis store, Binance adapter) runs alone in one process; a second process',
       'plays the fleet and hosts the paper exchange: HSET of the proposal, SETEX of the governor permit',

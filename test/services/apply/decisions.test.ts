@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setArmState } from '../../../src/services/arm-state.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
@@ -74,6 +75,66 @@ describe.skipIf(skipRedis)('apply decisions (real Redis)', () => {
       expect(plan?.fields.symbol).toBe(symbol);
     },
   );
+
+  it.each([
+    [VECTORS[3]![1], 'BTCUSDT:HOLD:0.007812:1e+16:'],
+    [VECTORS[4]![1], 'BTCUSDT:HOLD:-0.000000:-0.0:'],
+    [VECTORS[5]![1], 'BTCUSDT:HOLD:0.500000:None:'],
+  ])('when the edge-case proposal %j is planned then the id hashes %s', async (fields, text) => {
+    const t = await harness();
+    await t.writeProposal('BTCUSDT', fields);
+    await t.waitForResults(1);
+    const expected = createHash('sha256').update(text, 'utf8').digest('hex').slice(0, 16);
+    expect((await t.plans())[0]?.fields.plan_id).toBe(expected);
+  });
+
+  it('when a plan is published then the entry has every contract field as text', async () => {
+    const t = await harness();
+    await t.writeProposal('SOLUSDT', VECTORS[2]![1]);
+    await t.waitForResults(1);
+    const [plan] = await t.plans();
+    expect(Object.keys(plan!.fields).sort()).toEqual(
+      [
+        'plan_id',
+        'symbol',
+        'action',
+        'kill_score',
+        'k_regime_flip',
+        'k_sigma_spike',
+        'k_ts_drop',
+        'k_age_penalty',
+        'new_sl_proposed',
+        'R_net',
+        'decision',
+        'reason_codes',
+        'steps',
+        'close_qty',
+        'price',
+        'timestamp',
+      ].sort(),
+    );
+    expect(plan!.fields).toMatchObject({
+      action: 'UPDATE_SL',
+      decision: 'EXECUTE',
+      new_sl_proposed: '142.35',
+    });
+    expect(JSON.parse(plan!.fields.steps!)).toEqual([
+      { step: 'UPDATE_SL', type: 'stop_loss_order', price: 142.35 },
+    ]);
+    const [res] = await t.results();
+    expect(Object.keys(res!.fields).sort()).toEqual(
+      [
+        'plan_id',
+        'symbol',
+        'decision',
+        'executed',
+        'would_execute',
+        'steps_results',
+        'error',
+        'timestamp',
+      ].sort(),
+    );
+  });
 
   it('when the tie and exponent vectors are hashed then the fingerprint follows Python formatting', () => {
     // sha256("BTCUSDT:HOLD:0.007812:1e+16:")[:16] and sha256("BTCUSDT:HOLD:-0.000000:-0.0:")[:16]
