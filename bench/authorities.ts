@@ -1,27 +1,21 @@
 /**
  * Authorities: time from a plan's XADD on the plan stream to its permit being written (seen as a
  * keyspace `set` notification on a separate connection), per authority, at 50 (baseline) and
- * 500 plans/s, paced evenly. Governor and P3.3 run in this process against a private
- * redis-server, with the recording exchange double (authority cost alone) and with the paper
- * exchange over HTTP (the governor reads the position for every plan).
+ * 500 plans/s, paced evenly. Each authority runs in its own process (bench/lib/authority-worker.ts)
+ * against a private redis-server, with the recording exchange double (authority cost alone) and
+ * with the paper exchange over HTTP through the Binance adapter.
  *
  *   npm run bench:authorities [-- --seconds 4 --no-write]
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { DEFAULT_GOVERNOR_LIMITS } from '../src/domain/governor/gates.js';
-import { DEFAULT_P33_LIMITS } from '../src/domain/position/checks.js';
-import { createBinanceExchange } from '../src/exchange/binance/index.js';
-import type { ExchangePort } from '../src/exchange/port.js';
 import { startPaperExchange } from '../src/exchange/paper/index.js';
-import { systemClock } from '../src/ops/clock.js';
-import { createLogger } from '../src/ops/logger.js';
-import { GovernorService } from '../src/services/governor/service.js';
-import { PositionBrainService } from '../src/services/position-brain/service.js';
 import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/port.js';
-import { FakeExchange } from '../test/helpers/fake-exchange.js';
 import { startRedis } from '../test/helpers/redis-server.js';
+import { BENCH_POSITIONS, BENCH_SYMBOLS } from './lib/authority-config.js';
 import { machineLine, writeSection } from './lib/doc.js';
 import { fmt, markdownTable, summarize, type Summary } from './lib/stats.js';
 
@@ -29,11 +23,8 @@ const args = process.argv.slice(2);
 const secIdx = args.indexOf('--seconds');
 const SECONDS = secIdx >= 0 ? Number(args[secIdx + 1]) : 4;
 const WRITE = !args.includes('--no-write');
-const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
-const POSITIONS = { BTCUSDT: 0.5, ETHUSDT: -4, SOLUSDT: 300 };
-const logger = createLogger({ service: 'bench', level: 'silent' });
+const WORKER = fileURLToPath(new URL('./lib/authority-worker.ts', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const tick = () => new Promise<void>((r) => setImmediate(r));
 
 type Authority = 'governor' | 'p33';
 interface Row {
@@ -46,54 +37,49 @@ interface Row {
 
 let run = 0;
 
+function startWorker(
+  authority: Authority,
+  url: string,
+  prefix: string,
+  exchange: string,
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, authority, url, prefix, exchange], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve(child);
+    });
+  });
+}
+
+async function stopWorker(child: ChildProcess): Promise<void> {
+  child.removeAllListeners('exit');
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
 async function measure(
   url: string,
   authority: Authority,
   exchangeName: string,
-  exchange: ExchangePort,
+  exchange: string,
   rate: number,
 ): Promise<Row> {
-  const store: Store = await createStore({ url, prefix: `b${++run}:` });
-  const service =
-    authority === 'governor'
-      ? new GovernorService({
-          store,
-          exchange,
-          clock: systemClock,
-          logger,
-          autoApprove: false,
-          consumer: `bench-gov-${run}`,
-          limits: {
-            ...DEFAULT_GOVERNOR_LIMITS,
-            maxExecPerHour: 1e9,
-            maxExecPer5Min: 1e9,
-            maxReduceNotionalPerDayUsd: 1e15,
-            maxReduceQtyPerDay: 1e15,
-          },
-        })
-      : new PositionBrainService({
-          store,
-          exchange,
-          clock: systemClock,
-          logger,
-          allowlist: SYMBOLS,
-          limits: DEFAULT_P33_LIMITS,
-          pollSec: 2,
-          permitTtlSec: 60,
-          consumer: `bench-p33-${run}`,
-        });
-  if (service instanceof PositionBrainService) await service.snapshots.refresh();
-  await service.consumer.ensureGroup();
-  service.start();
-
+  const prefix = `b${++run}:`;
+  const store: Store = await createStore({ url, prefix });
+  const worker = await startWorker(authority, url, prefix, exchange);
   const sub = new Redis(url);
   const started = new Map<string, number>();
   const latencies: number[] = [];
-  const prefix = store.keys.permit(authority, '');
-  await sub.psubscribe(`__keyspace@0__:${prefix}*`);
+  const permitPrefix = store.keys.permit(authority, '');
+  await sub.psubscribe(`__keyspace@0__:${permitPrefix}*`);
   sub.on('pmessage', (_p: string, channel: string, event: string) => {
     if (event !== 'set') return;
-    const id = channel.slice(channel.indexOf(prefix) + prefix.length);
+    const id = channel.slice(channel.indexOf(permitPrefix) + permitPrefix.length);
     const t0 = started.get(id);
     if (t0 === undefined) return;
     latencies.push(performance.now() - t0);
@@ -101,17 +87,17 @@ async function measure(
   });
 
   const total = Math.round(rate * SECONDS);
-  const warmup = Math.min(50, Math.round(total / 10));
+  // Half a second of plans first: the worker's JIT and connections warm up; not measured.
+  const warmup = Math.max(25, Math.round(rate / 2));
   const interval = 1000 / rate;
   const begin = performance.now();
   for (let i = 0; i < total + warmup; i++) {
     const due = begin + i * interval;
-    for (let now = performance.now(); now < due; now = performance.now()) {
-      if (due - now > 2) await sleep(due - now - 1);
-      else await tick();
-    }
+    // Sleep, never spin: a spinning producer would take a core from the authority it measures.
+    const wait = due - performance.now();
+    if (wait >= 1) await sleep(wait);
     const id = `r${run}n${i}`;
-    const symbol = SYMBOLS[i % SYMBOLS.length]!;
+    const symbol = BENCH_SYMBOLS[i % BENCH_SYMBOLS.length]!;
     if (i >= warmup) started.set(id, performance.now());
     await store.xadd(store.keys.planStream(), {
       plan_id: id,
@@ -128,7 +114,7 @@ async function measure(
   }
   for (let waited = 0; started.size > 0 && waited < 5000; waited += 20) await sleep(20);
   const missing = started.size;
-  await service.stop();
+  await stopWorker(worker);
   await sub.quit();
   await store.close();
   return { authority, exchange: exchangeName, rate, s: summarize(latencies), missing };
@@ -141,18 +127,15 @@ async function main(): Promise<void> {
     port: 0,
     apiKey: 'k',
     apiSecret: 's',
-    positions: POSITIONS,
+    positions: BENCH_POSITIONS,
   });
-  const http = createBinanceExchange({ baseUrl: paper.url, apiKey: 'k', apiSecret: 's', logger });
-  const fake = new FakeExchange(POSITIONS, { BTCUSDT: 60000, ETHUSDT: 3000, SOLUSDT: 150 });
   const rows: Row[] = [];
   try {
     for (const authority of ['governor', 'p33'] as Authority[]) {
-      for (const rate of [50, 500]) rows.push(await measure(server.url, authority, 'double', fake, rate));
-      rows.push(await measure(server.url, authority, 'paper (HTTP)', http, 500));
+      for (const rate of [50, 500]) rows.push(await measure(server.url, authority, 'double', 'double', rate));
+      rows.push(await measure(server.url, authority, 'paper (HTTP)', paper.url, 500));
     }
   } finally {
-    await http.close();
     await paper.close();
     await server.stop();
   }
@@ -181,7 +164,7 @@ async function main(): Promise<void> {
     '',
     'Plan XADD on the plan stream → permit `SET` seen by a keyspace subscriber, per authority,',
     `${SECONDS} s of evenly paced EXECUTE plans over 3 symbols after a warm-up; producer, service and`,
-    'subscriber share one Node process. "double" is the in-process recording exchange (authority cost',
+    'subscriber share one Node process; each authority runs in its own child process. "double" is the in-process recording exchange (authority cost',
     'alone); "paper (HTTP)" is the paper exchange through the real Binance adapter (the governor reads',
     'the position for every plan; P3.3 reads snapshots from Redis). Baseline: 50 plans/s in the same run.',
     'Target: p99 ≤ 5 ms at 500 plans/s.',
