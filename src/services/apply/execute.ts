@@ -105,14 +105,14 @@ export class PlanExecutor {
       );
       return outcome('BLOCKED', verdict.error);
     }
-    if (amount === 0) {
-      log.info({ wait_ms: chain.waitMs }, 'apply: permits consumed but the position is flat');
-      return outcome('SKIP', 'no_position');
-    }
     log.info(
       { wait_ms: chain.waitMs, safe_qty: verdict.quantity, via: chain.via },
       `[PERMIT_WAIT] OK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} safe_qty=${verdict.quantity}`,
     );
+    if (amount === 0) {
+      log.info({ wait_ms: chain.waitMs }, 'apply: permits valid but the position is flat');
+      return outcome('SKIP', 'no_position');
+    }
 
     const side = amount === null ? null : orderSideToReduce(amount);
     const req = stepRequest(plan, step, side ?? 'SELL', verdict.quantity, rules);
