@@ -172,7 +172,7 @@ export class GovernorService {
     } catch (err) {
       this.o.logger.warn(
         { plan: plan.planId, symbol: plan.symbol, err: (err as Error).message },
-        'position fetch failed',
+        'position fetch failed (waiting for the exchange): plan blocked position_fetch_failed',
       );
       return this.block(plan, 'position_fetch_failed', {
         error: (err as { reason?: string }).reason ?? 'exchange_error',

@@ -67,4 +67,33 @@ describe.skipIf(skipRedis)('P3.3 consumer group and loops', () => {
     expect((await r.store.groups(r.store.keys.planStream()))[0]!.pending).toBe(0);
     await r.store.close();
   });
+
+  it('when Redis restarts under a running P3.3 then it waits, says so, and permits plans afterwards', async () => {
+    const own = await startRedis();
+    const store = new RedisStore({ url: own.url, prefix: own.prefix() });
+    await store.init();
+    const r = p33Rig(store, { pollSec: 0.05, resultPollMs: 20 });
+    r.p33.start();
+    await r.p33.consumer.ensureGroup();
+    await own.restart();
+    await sleep(300);
+    const p = plan({ symbol: 'SOLUSDT' });
+    const k = store.keys;
+    // Until a fresh snapshot is written again, plans are denied (no_exchange_snapshot): wait for it.
+    for (let i = 0; i < 100 && !(await store.exists(k.positionSnapshot('SOLUSDT')).catch(() => false)); i++) {
+      await sleep(100);
+    }
+    for (let i = 0; i < 100 && !(await store.exists(k.p33Permit(p.plan_id!)).catch(() => false)); i++) {
+      await store.xadd(k.planStream(), p).catch(() => undefined);
+      await sleep(100);
+    }
+    expect(JSON.parse((await store.get(k.p33Permit(p.plan_id!)))!)).toMatchObject({
+      allow: true,
+      symbol: 'SOLUSDT',
+    });
+    await r.p33.stop();
+    expect(r.log.lines().some((l) => String(l.msg).startsWith('waiting for redis'))).toBe(true);
+    await store.close();
+    await own.stop();
+  });
 });
