@@ -146,3 +146,12 @@ describe('ledger arithmetic', () => {
     expect(parseDec('.')).toBeNull();
   });
 });
+
+describe('result entries without a fill', () => {
+  it('when an executed result has no order step (stop-loss update) then it is not a fill and not garbage', () => {
+    const steps = JSON.stringify([{ step: 'UPDATE_SL', status: 'success', details: 'placed' }]);
+    expect(
+      parseResultEntry({ plan_id: 'p', symbol: 'BTCUSDT', executed: 'True', steps_results: steps }),
+    ).toEqual([{ kind: 'not_executed' }]);
+  });
+});

@@ -56,7 +56,8 @@ export function parseResultEntry(fields: Record<string, string>): ResultParse[] 
       },
     });
   }
-  return out.length > 0 ? out : [{ kind: 'invalid', reason: 'no_order_step' }];
+  // No order step (a stop-loss update, an order accepted but not filled): nothing moves the ledger.
+  return out.length > 0 ? out : [{ kind: 'not_executed' }];
 }
 
 export function applyFill(current: Dec, side: 'BUY' | 'SELL', qty: Dec): Dec {
