@@ -77,15 +77,23 @@ describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and TS gates agree', (
     let n = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.oneof(fc.double({ min: now - 4000, max: now, noNaN: true }), fc.constant(NaN)), {
-          maxLength: 6,
-        }),
+        fc.array(
+          fc.oneof(
+            fc.double({ min: now - 4000, max: now, noNaN: true }),
+            // the window edges, where `>` and `>=` differ
+            fc.constantFrom(now - 300, now - 3600, now - 299.5, now - 3599.5, now, NaN),
+          ),
+          {
+            maxLength: 6,
+          },
+        ),
         fc.oneof(
           fc.constant(null),
           fc.double({ min: 0, max: 6000, noNaN: true }).map(String),
           fc.constant('junk'),
+          fc.constant('4990'), // with an amount of 10: exactly the cap of 5000
         ),
-        fc.double({ min: 0, max: 3000, noNaN: true }),
+        fc.oneof(fc.double({ min: 0, max: 3000, noNaN: true }), fc.constant(10)),
         fc.integer({ min: 0, max: 4 }),
         fc.integer({ min: 0, max: 3 }),
         async (history, total, amount, perHour, per5) => {
@@ -126,7 +134,7 @@ describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and TS gates agree', (
           await mem.close();
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 300 },
     );
   });
 
