@@ -61,6 +61,17 @@ function ledgerSuite(name: string, factory: () => Factory) {
       await r.store.close();
     });
 
+    it('when two P3.3 replicas follow the results at once then each result still moves the ledger once', async () => {
+      const r = await setup();
+      await r.p33.snapshots.refresh();
+      await r.p33.ledger.poll();
+      for (const q of ['0.001', '0.002', '0.003', '0.004']) await execute(r, 'BTCUSDT', 'SELL', q);
+      const other = r.make({ consumer: 'p33-other' });
+      await Promise.all([r.p33.ledger.poll(), other.ledger.poll(), r.p33.ledger.poll()]);
+      expect((await r.store.hgetall(r.store.keys.positionLedger('BTCUSDT'))).last_known_amt).toBe('0.005');
+      await r.store.close();
+    });
+
     it('when P3.3 restarts mid-stream then it resumes at its cursor and applies nothing twice', async () => {
       const r = await setup();
       await r.p33.snapshots.refresh();
