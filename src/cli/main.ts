@@ -11,6 +11,7 @@ import * as disarm from './commands/disarm.js';
 import * as governor from './commands/governor.js';
 import * as positionBrain from './commands/position-brain.js';
 import * as status from './commands/status.js';
+import * as explain from './commands/explain.js';
 
 export interface CommandModule {
   register(program: Command, ctx: CliContext): void;
@@ -20,7 +21,7 @@ export interface CommandModule {
 const COMMANDS: CommandModule[] = [demo, checkConfig, planId, apply, paperExchange];
 
 /** The risk authorities and the arm state (kept apart from COMMANDS so edits do not collide). */
-const AUTHORITY_COMMANDS: CommandModule[] = [governor, positionBrain, arm, disarm, status];
+const AUTHORITY_COMMANDS: CommandModule[] = [governor, positionBrain, arm, disarm, status, explain];
 
 function packageVersion(): string {
   // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.

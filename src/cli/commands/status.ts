@@ -1,31 +1,23 @@
-/**
- * `quantum-apply status`: the mode and the live arm state (and whether the governor's
- * auto-disarm fired today). Other parts of the status are added beside these lines.
- */
+/** `quantum-apply status [--json]`: arm state, streams, groups, permits, executions (see src/inspect). */
 import type { Command } from 'commander';
-import { utcDay } from '../../domain/governor/gates.js';
-import { readArmState } from '../../services/arm-state.js';
+import { statusCommand } from '../../inspect/commands.js';
 import type { CliContext } from '../util.js';
-import { withStore } from './arm.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('status')
-    .description('show the mode and the live arm state')
-    .option('--json', 'print one JSON object')
+    .description(
+      'arm state, mode, streams and consumer groups, outstanding permits, last executions, governor counts',
+    )
+    .option('--json', 'one JSON object instead of text')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 read, 2 bad configuration, 3 Redis unreadable. Never prints credentials.',
+    )
     .action(async (opts: { json?: boolean }) => {
-      await withStore(ctx, 'status', async (store, mode) => {
-        const arm = await readArmState(store);
-        const day = utcDay(Date.now());
-        const disarmedToday = await store.get(store.keys.governorDisarm(day));
-        if (opts.json) {
-          ctx.out(`${JSON.stringify({ mode, arm, autoDisarm: { day, record: disarmedToday } })}\n`);
-          return;
-        }
-        const at = arm.at > 0 ? new Date(arm.at).toISOString() : '-';
-        ctx.out(`mode: ${mode}\n`);
-        ctx.out(`armed: ${arm.armed ? 'yes' : 'NO'} (reason=${arm.reason} by=${arm.by || '-'} at=${at})\n`);
-        ctx.out(`auto-disarm ${day}: ${disarmedToday ?? 'not fired'}\n`);
-      });
+      const r = await statusCommand({ env: ctx.env }, opts.json === true);
+      if (r.stdout) ctx.out(r.stdout);
+      if (r.stderr) ctx.err(r.stderr);
+      ctx.exitCode = r.code;
     });
 }

@@ -1,0 +1,192 @@
+/** Text and JSON renderings of a StatusReport (aligned tables, ages, no secrets: none are in it). */
+import { clean, offset, table, utc } from './render.js';
+import type { StatusReport } from './status.js';
+import { seconds } from './verdict.js';
+
+const ago = (now: number, at: number | null) => (at === null ? '?' : `${seconds(Math.max(0, now - at))} ago`);
+
+function armLine(r: StatusReport): string {
+  const a = r.arm;
+  if (!a.stored) return 'ARMED (no arm state stored: the default)';
+  const who = `${a.armed ? 'ARMED' : 'DISARMED'} by ${clean(a.by || '?')}`;
+  const when = a.atMs === null ? '' : ` at ${utc(a.atMs)} UTC (${ago(r.readAtMs, a.atMs)})`;
+  return `${who}${when}: ${clean(a.reason || '-')}`;
+}
+
+export function renderStatusText(r: StatusReport): string {
+  const L: string[] = [];
+  L.push(`quantum-apply status  read ${utc(r.readAtMs)} UTC`);
+  L.push('');
+  L.push(
+    ...table(
+      [
+        ['mode', r.mode],
+        ['exchange', clean(r.baseUrl)],
+        ['redis', `${clean(r.redisUrl)}${r.keyPrefix ? ` (key prefix "${clean(r.keyPrefix)}")` : ''}`],
+        ['arm state', armLine(r)],
+        ...(r.killSwitchEnv
+          ? [['kill switch', 'APPLY_KILL_SWITCH=true in this environment: every plan BLOCKED']]
+          : []),
+      ],
+      '',
+    ),
+  );
+  L.push('', 'streams');
+  L.push(...table([['NAME', 'LENGTH', 'KEY'], ...r.streams.map((s) => [s.name, String(s.length), s.key])]));
+  L.push('', 'consumer groups');
+  const groupRows = r.groups.flatMap((g) =>
+    g.groups.map((x) => [
+      g.stream.endsWith('apply.plan') ? 'plan' : 'result',
+      clean(x.name),
+      String(x.consumers),
+      String(x.pending),
+      x.lag === null ? '?' : String(x.lag),
+      x.lastDeliveredId,
+    ]),
+  );
+  if (groupRows.length === 0) L.push('  (none: no governor / P3.3 has ever attached to the plan stream)');
+  else L.push(...table([['STREAM', 'GROUP', 'CONSUMERS', 'PENDING', 'LAG', 'LAST DELIVERED'], ...groupRows]));
+  const c = r.ledgerCursor;
+  L.push(
+    `  P3.3 ledger cursor: ${
+      c.id === null
+        ? 'not set (P3.3 never followed results)'
+        : `${c.id}, ${c.behind === null ? '? (unreadable cursor)' : `${c.behind}${c.atLeast ? '+' : ''}`} results behind`
+    }`,
+  );
+  const p = r.permits;
+  L.push(
+    '',
+    `outstanding permits (not yet consumed; ${p.scanned} keys${p.complete ? '' : ', scan stopped at its limit'})`,
+  );
+  if (p.byAuthority.length === 0) L.push('  (none)');
+  else
+    L.push(
+      ...table([
+        ['AUTHORITY', 'COUNT', 'ALLOW', 'DENY', 'OLDEST'],
+        ...p.byAuthority.map((a) => [
+          clean(a.authority),
+          String(a.count),
+          a.allow === undefined ? '' : String(a.allow),
+          a.deny === undefined ? '' : String(a.deny),
+          a.oldestAgeMs === null ? '?' : seconds(a.oldestAgeMs),
+        ]),
+      ]),
+    );
+  const ex = r.executionScan;
+  L.push(
+    '',
+    `last execution per symbol (newest executed=True among ${ex.scanned} results${ex.complete ? '' : ', bounded'})`,
+  );
+  const symbols = r.governor.symbols.map((s) => s.symbol);
+  for (const e of r.lastExecutions) if (!symbols.includes(e.symbol)) symbols.push(e.symbol);
+  L.push(
+    ...table([
+      ['SYMBOL', 'WHEN (UTC)', 'AGO', 'PLAN', 'ORDER'],
+      ...symbols.map((s) => {
+        const e = r.lastExecutions.find((x) => x.symbol === s);
+        if (!e) return [clean(s), '-', '-', '-', 'none found'];
+        const order = `${clean(e.side)} ${clean(e.quantity)} filled ${clean(e.executedQty || '?')}, order ${clean(e.orderId || '?')}`;
+        return [
+          clean(s),
+          e.atMs === null ? '?' : utc(e.atMs),
+          ago(r.readAtMs, e.atMs),
+          clean(e.planId),
+          order,
+        ];
+      }),
+    ]),
+  );
+  const g = r.governor;
+  L.push('', `governor today (${g.day} UTC)`);
+  L.push(
+    ...table([
+      ['SYMBOL', 'EXEC TODAY', 'LAST HOUR', 'LAST 5 MIN', 'DAILY TOTAL'],
+      ...g.symbols.map((s) => [
+        s.symbol,
+        String(s.execToday),
+        String(s.execHour),
+        String(s.exec5Min),
+        clean(s.dailyTotal ?? '0'),
+      ]),
+    ]),
+  );
+  const d = g.disarm;
+  L.push(
+    `  auto-disarm today: ${
+      d.fired
+        ? `FIRED${d.atMs === null ? '' : ` at ${utc(d.atMs)} UTC (${offset(d.atMs - r.readAtMs)})`}: ${clean(d.reason ?? '?')}`
+        : 'not fired'
+    }`,
+  );
+  return `${L.join('\n')}\n`;
+}
+
+export function statusJson(r: StatusReport): Record<string, unknown> {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    read_at: iso(r.readAtMs),
+    mode: r.mode,
+    exchange_base_url: r.baseUrl,
+    redis_url: r.redisUrl,
+    key_prefix: r.keyPrefix,
+    kill_switch_env: r.killSwitchEnv,
+    arm: {
+      armed: r.arm.armed,
+      reason: r.arm.reason,
+      by: r.arm.by,
+      at: iso(r.arm.atMs),
+      stored: r.arm.stored,
+    },
+    streams: Object.fromEntries(
+      r.streams.map((s) => [s.name.replace(' ', '_'), { key: s.key, length: s.length }]),
+    ),
+    groups: r.groups.flatMap((g) =>
+      g.groups.map((x) => ({
+        stream: g.stream,
+        group: x.name,
+        consumers: x.consumers,
+        pending: x.pending,
+        lag: x.lag,
+        last_delivered_id: x.lastDeliveredId,
+      })),
+    ),
+    ledger_cursor: { id: r.ledgerCursor.id, behind: r.ledgerCursor.behind, at_least: r.ledgerCursor.atLeast },
+    permits: {
+      scanned: r.permits.scanned,
+      complete: r.permits.complete,
+      by_authority: r.permits.byAuthority.map((a) => ({
+        authority: a.authority,
+        count: a.count,
+        ...(a.allow !== undefined ? { allow: a.allow } : {}),
+        ...(a.deny !== undefined ? { deny: a.deny } : {}),
+        oldest_age_ms: a.oldestAgeMs,
+      })),
+    },
+    last_executions: r.lastExecutions.map((e) => ({
+      symbol: e.symbol,
+      at: iso(e.atMs),
+      plan_id: e.planId,
+      side: e.side,
+      quantity: e.quantity,
+      executed_qty: e.executedQty,
+      order_id: e.orderId,
+    })),
+    execution_scan: r.executionScan,
+    governor: {
+      day: r.governor.day,
+      symbols: r.governor.symbols.map((s) => ({
+        symbol: s.symbol,
+        exec_today: s.execToday,
+        exec_last_hour: s.execHour,
+        exec_last_5min: s.exec5Min,
+        daily_total: s.dailyTotal,
+      })),
+      auto_disarm: {
+        fired: r.governor.disarm.fired,
+        reason: r.governor.disarm.reason,
+        at: iso(r.governor.disarm.atMs),
+      },
+    },
+  };
+}

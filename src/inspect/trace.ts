@@ -1,0 +1,153 @@
+/**
+ * Everything Redis still holds about one plan id, read as it is (no interpretation here):
+ * stream entries found by bounded scans, the per-plan keys with their TTLs, the current
+ * proposals of the candidate symbols and the arm state. explain.ts turns it into a story.
+ */
+import type { Store, StreamEntry } from '../store/port.js';
+import { findPlanEntries, scanBackwards, type ScanOptions } from './stream-scan.js';
+
+export interface KeyRead {
+  key: string;
+  value: string | null;
+  /** PTTL: -2 absent, -1 no expiry. */
+  ttlMs: number;
+}
+
+export interface PlanTrace {
+  planId: string;
+  /** Server time when the trace was read (Redis TIME; memory: the store's clock). */
+  readAtMs: number;
+  planEntries: StreamEntry[];
+  resultEntries: StreamEntry[];
+  events: StreamEntry[];
+  scanned: { plan: number; result: number; events: number; complete: boolean };
+  dedupe: KeyRead;
+  streamPublished: KeyRead;
+  resultPublished: KeyRead;
+  governorPermit: KeyRead;
+  p33Permit: KeyRead;
+  /** Permits of further configured authorities (APPLY_REQUIRED_AUTHORITIES beyond the fleet's two). */
+  otherPermits: Record<string, KeyRead>;
+  governorBlock: KeyRead;
+  governorDecided: KeyRead;
+  p33Decided: KeyRead;
+  receipt: KeyRead;
+  intent: Record<string, string>;
+  intentTtlMs: number;
+  /** Current proposal hash per candidate symbol (empty object: no proposal). */
+  proposals: Record<string, Record<string, string>>;
+  armState: Record<string, string>;
+}
+
+async function readKey(store: Store, key: string): Promise<KeyRead> {
+  const [value, ttlMs] = await Promise.all([store.get(key), store.pttl(key)]);
+  return { key, value, ttlMs: value === null ? -2 : ttlMs };
+}
+
+/** Does a governor event's JSON context name this plan id? */
+export function eventMentions(e: StreamEntry, planId: string): boolean {
+  const ctx = e.fields.context ?? '';
+  if (!ctx.includes(planId)) return false;
+  try {
+    const parsed = JSON.parse(ctx) as unknown;
+    if (parsed && typeof parsed === 'object' && (parsed as Record<string, unknown>).plan_id === planId)
+      return true;
+  } catch {
+    // not JSON: the substring match stands
+  }
+  return true;
+}
+
+/** Symbols named by whatever was found, most reliable first. */
+export function symbolsSeen(t: Omit<PlanTrace, 'proposals' | 'armState'>): string[] {
+  const out: string[] = [];
+  const add = (s: unknown) => {
+    if (typeof s === 'string' && /^[A-Z0-9]{2,30}$/.test(s) && !out.includes(s)) out.push(s);
+  };
+  for (const e of [...t.planEntries, ...t.resultEntries]) add(e.fields.symbol);
+  add(t.intent.symbol);
+  for (const r of [t.governorPermit, t.p33Permit, t.governorBlock]) {
+    if (r.value === null) continue;
+    try {
+      add((JSON.parse(r.value) as Record<string, unknown>).symbol);
+    } catch {
+      // unreadable body: no symbol from it
+    }
+  }
+  return out;
+}
+
+export interface TraceOptions extends ScanOptions {
+  /** Authorities whose permits the apply layer requires (default governor, p33). */
+  authorities?: readonly string[];
+  /** Symbols whose current proposal is checked when the trace names none (SYMBOLS). */
+  fallbackSymbols?: readonly string[];
+}
+
+export async function readPlanTrace(
+  store: Store,
+  planId: string,
+  opts: TraceOptions = {},
+): Promise<PlanTrace> {
+  const k = store.keys;
+  const others = (opts.authorities ?? ['governor', 'p33']).filter((a) => a !== 'governor' && a !== 'p33');
+  const [plans, results, events, readAtMs] = await Promise.all([
+    findPlanEntries(store, k.planStream(), planId, opts),
+    findPlanEntries(store, k.resultStream(), planId, opts),
+    scanBackwards(store, k.governorEvents(), (e) => eventMentions(e, planId), opts),
+    store.serverTimeMs(),
+  ]);
+  const [dedupe, streamPublished, resultPublished, governorPermit, p33Permit, governorBlock] =
+    await Promise.all([
+      readKey(store, k.dedupe(planId)),
+      readKey(store, k.streamPublished(planId)),
+      readKey(store, k.resultPublished(planId)),
+      readKey(store, k.governorPermit(planId)),
+      readKey(store, k.p33Permit(planId)),
+      readKey(store, k.governorBlock(planId)),
+    ]);
+  const [governorDecided, p33Decided, receipt, intent, intentTtlMs, armState] = await Promise.all([
+    readKey(store, k.authorityDecision('governor', planId)),
+    readKey(store, k.authorityDecision('p33', planId)),
+    readKey(store, k.permitReceipt(planId)),
+    store.hgetall(k.orderIntent(planId)),
+    store.pttl(k.orderIntent(planId)),
+    store.hgetall(k.armState()),
+  ]);
+  const otherPermits: Record<string, KeyRead> = {};
+  for (const a of others) otherPermits[a] = await readKey(store, k.permit(a, planId));
+  const base = {
+    planId,
+    readAtMs,
+    planEntries: [...plans.matches].reverse(),
+    resultEntries: [...results.matches].reverse(),
+    events: [...events.matches].reverse(),
+    scanned: {
+      plan: plans.scanned,
+      result: results.scanned,
+      events: events.scanned,
+      complete: plans.complete && results.complete && events.complete,
+    },
+    dedupe,
+    streamPublished,
+    resultPublished,
+    governorPermit,
+    p33Permit,
+    otherPermits,
+    governorBlock,
+    governorDecided,
+    p33Decided,
+    receipt,
+    intent,
+    intentTtlMs,
+  };
+  const seen = symbolsSeen(base);
+  const candidates = seen.length > 0 ? seen.slice(0, 1) : [...(opts.fallbackSymbols ?? [])];
+  const proposals: Record<string, Record<string, string>> = {};
+  await Promise.all(
+    candidates.map(async (s) => {
+      proposals[s] = await store.hgetall(k.proposal(s));
+    }),
+  );
+  return { ...base, proposals, armState };
+}

@@ -1,0 +1,9 @@
+import { ManualClock } from '../../src/ops/clock.js';
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
+import { explainSuite } from './explain-suite.js';
+
+explainSuite('memory store', async () => {
+  const clock = new ManualClock(Date.parse('2026-01-25T00:43:46Z'));
+  const store = new MemoryStore({ clock, sweepMs: 0, prefix: 'm:' });
+  return { store, clock, exactTimes: true, cleanup: async () => {} };
+});
