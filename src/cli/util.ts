@@ -10,6 +10,10 @@ import { createLogger, flushLogger, type Logger } from '../ops/logger.js';
 import { createRegistry } from '../ops/metrics.js';
 import { startOpsServer, type Health, type OpsServer } from '../ops/http.js';
 
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_CONFIG = 2;
+
 export interface CliIo {
   env?: Env;
   stdout?: (text: string) => void;
@@ -70,13 +74,14 @@ export function createContext(io: CliIo = {}): CliContext {
   };
 }
 
-/** Loads a config, or prints the ConfigError on stderr and returns null (exit code 2). */
+/** Loads a config, or prints the ConfigError on stderr, sets ctx.exitCode to 2 and returns null. */
 export function loadOrReport<C>(ctx: CliContext, name: string, load: (env: Env) => C): C | null {
   try {
     return load(ctx.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       ctx.err(`quantum-apply ${name}: ${err.message}\n`);
+      ctx.exitCode = EXIT_CONFIG;
       return null;
     }
     throw err;
@@ -103,10 +108,6 @@ export interface RunServiceOptions<C> {
   stopTimeoutMs?: number;
   processMetrics?: boolean;
 }
-
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_CONFIG = 2;
 
 function defaultOpsPort(cfg: unknown): number | null {
   const port = (cfg as { metricsPort?: unknown }).metricsPort;

@@ -85,4 +85,16 @@ describe('cli main', () => {
     expect(r.err).toContain('warning: variables not read by quantum-apply: APPLY_KILLSWITCH');
     expect(r.err).not.toContain('on-7731');
   });
+
+  it.each([
+    ['apply', { APPLY_MODE: 'yolo', K_BLOCK_WARNING: '0.95' }, ['APPLY_MODE', 'K_BLOCK_WARNING']],
+    ['paper-exchange', { PAPER_EXCHANGE_PORT: 'eighty' }, ['PAPER_EXCHANGE_PORT']],
+  ])(
+    'when the %s service command sees a bad env then it exits 2 before connecting anywhere',
+    async (cmd, env, names) => {
+      const r = await run([cmd], env);
+      expect(r.code).toBe(2);
+      for (const n of names) expect(r.err).toContain(n);
+    },
+  );
 });
