@@ -38,6 +38,22 @@ describe('adapter reads', () => {
     expect(count('/fapi/v1/exchangeInfo') - before).toBe(2);
     await expect(ex.symbolRules('FOOUSDT')).rejects.toMatchObject({ reason: 'invalid_symbol' });
   });
+  it('when exchangeInfo cannot be refreshed after its TTL then cached rules serve, with a warning, until the stale limit', async () => {
+    const clock = new ManualClock(Date.now());
+    const { ex, warnings } = adapterFor(px, {
+      clock,
+      exchangeInfoTtlMs: 60_000,
+      exchangeInfoMaxStaleMs: 600_000,
+      readRetries: 0,
+    });
+    await ex.symbolRules('BTCUSDT');
+    px.faults.set({ endpoint: '/fapi/v1/exchangeInfo', status5xx: 502 });
+    clock.advance(120_000);
+    expect(await ex.symbolRules('BTCUSDT')).toMatchObject({ stepSize: '0.001' });
+    expect(warnings.some((w) => w.msg === 'exchangeInfo refresh failed; using cached rules')).toBe(true);
+    clock.advance(600_000);
+    await expect(ex.symbolRules('BTCUSDT')).rejects.toMatchObject({ reason: 'exchange_unavailable' });
+  });
   it('when positions are read (v3) then signed amounts come from positionAmt and flat symbols read 0', async () => {
     const { ex } = adapterFor(px);
     const [btc, eth, sol] = await ex.positions(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);

@@ -32,7 +32,9 @@ function readsAnswering(body: unknown): Reads {
     positionRiskVersion: 3,
     readRetries: 0,
     retryBaseMs: 1,
+    exchangeInfoMaxStaleMs: 1,
     now: () => 0,
+    warn: () => undefined,
   });
 }
 

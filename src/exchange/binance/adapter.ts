@@ -39,6 +39,8 @@ export interface BinanceExchangeOptions {
   intentStore?: SentIntentStore;
   /** exchangeInfo cache lifetime (ms). Default 10 minutes. */
   exchangeInfoTtlMs?: number;
+  /** Cached rules keep serving this long when a refresh fails (ms). Default 6 hours. */
+  exchangeInfoMaxStaleMs?: number;
   /** `/fapi/v3/positionRisk` (default) or the deprecated v2 (which also reports leverage). */
   positionRiskVersion?: 2 | 3;
   /** Delays between recovery queries after an unknown order outcome (ms). */
@@ -88,7 +90,9 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     positionRiskVersion: opts.positionRiskVersion ?? 3,
     readRetries: opts.readRetries ?? 2,
     retryBaseMs: opts.retryBaseMs ?? 200,
+    exchangeInfoMaxStaleMs: opts.exchangeInfoMaxStaleMs ?? 6 * 3600_000,
     now: () => clock.now(),
+    warn,
   });
   const orders = new Orders(transport, reads, opts.intentStore ?? new SentIds(), {
     recvWindow,

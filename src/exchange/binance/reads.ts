@@ -16,7 +16,10 @@ export interface ReadOptions {
   positionRiskVersion: 2 | 3;
   readRetries: number;
   retryBaseMs: number;
+  /** How long cached rules may serve past their TTL while exchangeInfo cannot be fetched. */
+  exchangeInfoMaxStaleMs: number;
   now(): number;
+  warn(fields: Record<string, unknown>, msg: string): void;
 }
 
 export class Reads {
@@ -96,7 +99,20 @@ export class Reads {
     const stale = this.opts.now() - this.rulesFetchedAt > this.opts.exchangeInfoTtlMs;
     if (stale || !this.rules.has(symbol)) {
       // An unknown symbol refreshes at most once a minute (a listing may be new).
-      if (stale || this.opts.now() - this.rulesFetchedAt > 60_000) await this.refreshRules();
+      if (stale || this.opts.now() - this.rulesFetchedAt > 60_000) {
+        try {
+          await this.refreshRules();
+        } catch (err) {
+          // Filters change rarely and with notice: a blip in exchangeInfo should not stop trading
+          // on the rules we already have, for a bounded time.
+          const age = this.opts.now() - this.rulesFetchedAt;
+          if (!this.rules.has(symbol) || age > this.opts.exchangeInfoMaxStaleMs) throw err;
+          this.opts.warn(
+            { symbol, ageMs: age, err: String(err) },
+            'exchangeInfo refresh failed; using cached rules',
+          );
+        }
+      }
     }
     const rules = this.rules.get(symbol);
     if (!rules) throw new ExchangeError('invalid_symbol', `symbol ${symbol} is not listed`, -1121);
