@@ -64,6 +64,24 @@ describe.skipIf(skipRedis)('RedisStore', () => {
     await store.close();
   });
 
+  it('when the server dies under a blocked read then the read settles instead of hanging', async () => {
+    const own = await startRedis();
+    const store = (await createStore({ url: own.url, prefix: own.prefix() })) as RedisStore;
+    try {
+      await store.createGroup('st', 'g', '$');
+      const reading = store.readGroup('st', 'g', 'c', { count: 1, blockMs: 500 }).then(
+        (entries) => ({ entries }),
+        (err: Error) => ({ error: err.message }),
+      );
+      await sleep(50);
+      await own.restart();
+      expect(await reading).toMatchObject({ entries: [] });
+    } finally {
+      await store.close();
+      await own.stop();
+    }
+  });
+
   it('when the server restarts then the subscription and the notification flags come back', async () => {
     const own = await startRedis();
     const store = (await createStore({ url: own.url, prefix: own.prefix() })) as RedisStore;

@@ -2,7 +2,8 @@
  * The in-process adapter of the Store port (embedded demo, single-process runs, fast tests).
  * Same semantics as the Redis adapter: TTLs on the injected clock (expired lazily on access and
  * by a sweep that emits 'expired' like Redis), streams with consumer groups, blocking reads that
- * wake on XADD, keyspace-style change events, and the two atomic operations.
+ * wake on XADD, keyspace-style change events, and the atomic operations (each runs without an
+ * await over keyspace.ts, so nothing interleaves).
  */
 import { systemClock, type Clock } from '../../ops/clock.js';
 import { keySpace, type KeySpace } from '../keys.js';
@@ -21,15 +22,9 @@ import type {
   StreamEntry,
   Unsubscribe,
 } from '../port.js';
-import { applyLedgerResultSync, decideOnceSync, grantPermitSync, type MemOps } from './authority-ops.js';
-import { globToRegExp } from './stream-ids.js';
-import { MemStream } from './streams.js';
-
-type Value =
-  | { type: 'string'; value: string }
-  | { type: 'hash'; fields: Map<string, string> }
-  | { type: 'list'; items: string[] }
-  | { type: 'stream'; stream: MemStream };
+import { applyLedgerResultSync, decideOnceSync, grantPermitSync } from './authority-ops.js';
+import { MemKeyspace } from './keyspace.js';
+import type { MemStream } from './streams.js';
 
 export interface MemoryStoreOptions {
   prefix?: string;
@@ -39,143 +34,71 @@ export interface MemoryStoreOptions {
   sweepMs?: number;
 }
 
-const WRONGTYPE = 'WRONGTYPE Operation against a key holding the wrong kind of value';
-
-interface Watcher {
-  re: RegExp;
-  onChange: (change: KeyChange) => void;
-}
-
 export class MemoryStore implements Store {
   readonly keys: KeySpace;
   readonly kind = 'memory' as const;
-  private readonly data = new Map<string, Value>();
-  private readonly expiry = new Map<string, number>();
-  private readonly watchers = new Set<Watcher>();
+  private readonly ks: MemKeyspace;
   private readonly xaddWaiters = new Map<string, Set<() => void>>();
-  private readonly clock: Clock;
   private readonly timer: NodeJS.Timeout | null;
   private closed = false;
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.keys = keySpace({ prefix: opts.prefix ?? '', cluster: opts.cluster ?? false });
-    this.clock = opts.clock ?? systemClock;
+    this.ks = new MemKeyspace(opts.clock ?? systemClock);
     const every = opts.sweepMs ?? 100;
     this.timer = every > 0 ? setInterval(() => this.sweep(), every) : null;
     this.timer?.unref();
   }
 
+  private get now(): number {
+    return this.ks.clock.now();
+  }
+
   /** Deletes every key whose TTL has passed, emitting 'expired' for each. */
   sweep(): void {
-    const now = this.clock.now();
-    for (const [key, at] of [...this.expiry]) if (at <= now) this.expire(key);
-  }
-
-  private expire(key: string): void {
-    this.expiry.delete(key);
-    if (this.data.delete(key)) this.emit(key, 'expired');
-  }
-
-  private live(key: string): Value | undefined {
-    const at = this.expiry.get(key);
-    if (at !== undefined && at <= this.clock.now()) this.expire(key);
-    return this.data.get(key);
-  }
-
-  private typed<T extends Value['type']>(key: string, type: T): Extract<Value, { type: T }> | undefined {
-    const v = this.live(key);
-    if (v && v.type !== type) throw new Error(WRONGTYPE);
-    return v as Extract<Value, { type: T }> | undefined;
-  }
-
-  private emit(key: string, event: string): void {
-    for (const w of this.watchers) {
-      if (!w.re.test(key)) continue;
-      // Redis delivers notifications asynchronously; so do we (and a throwing listener stays local).
-      queueMicrotask(() => {
-        if (this.watchers.has(w)) w.onChange({ key, event });
-      });
-    }
-  }
-
-  private setExpiry(key: string, ttlMs: number | undefined): void {
-    if (ttlMs === undefined) this.expiry.delete(key);
-    else this.expiry.set(key, this.clock.now() + ttlMs);
-  }
-
-  private putString(key: string, value: string, ttlSec?: number): void {
-    this.data.set(key, { type: 'string', value });
-    this.setExpiry(key, ttlSec === undefined ? undefined : ttlSec * 1000);
-    this.emit(key, 'set');
-    if (ttlSec !== undefined) this.emit(key, 'expire');
-  }
-
-  private remove(key: string): boolean {
-    if (!this.live(key)) return false;
-    this.data.delete(key);
-    this.expiry.delete(key);
-    this.emit(key, 'del');
-    return true;
+    this.ks.sweep();
   }
 
   async get(key: string): Promise<string | null> {
-    return this.typed(key, 'string')?.value ?? null;
+    return this.ks.getString(key);
   }
 
   async mget(keys: string[]): Promise<(string | null)[]> {
     return keys.map((k) => {
-      const v = this.live(k);
+      const v = this.ks.live(k);
       return v?.type === 'string' ? v.value : null;
     });
   }
 
   async set(key: string, value: string, opts: SetOptions = {}): Promise<boolean> {
-    if (opts.nx && this.live(key)) return false;
-    this.putString(key, value, opts.ttlSec);
+    if (opts.nx && this.ks.live(key)) return false;
+    this.ks.putString(key, value, opts.ttlSec);
     return true;
   }
 
   async del(keys: string[]): Promise<number> {
-    return keys.filter((k) => this.remove(k)).length;
-  }
-
-  private pttlNow(key: string): number {
-    if (!this.live(key)) return -2;
-    const at = this.expiry.get(key);
-    return at === undefined ? -1 : at - this.clock.now();
+    return keys.filter((k) => this.ks.remove(k)).length;
   }
 
   async pttl(key: string): Promise<number> {
-    return this.pttlNow(key);
+    return this.ks.pttl(key);
   }
 
   async exists(key: string): Promise<boolean> {
-    return this.live(key) !== undefined;
+    return this.ks.live(key) !== undefined;
   }
 
   async hgetall(key: string): Promise<Record<string, string>> {
-    return Object.fromEntries(this.typed(key, 'hash')?.fields ?? []);
+    return Object.fromEntries(this.ks.typed(key, 'hash')?.fields ?? []);
   }
 
   async hset(key: string, fields: Record<string, string>, ttlSec?: number): Promise<void> {
-    const entries = Object.entries(fields);
-    if (entries.length > 0) {
-      let h = this.typed(key, 'hash');
-      if (!h) {
-        h = { type: 'hash', fields: new Map() };
-        this.data.set(key, h);
-      }
-      for (const [f, v] of entries) h.fields.set(f, v);
-      this.emit(key, 'hset');
-    }
-    if (ttlSec !== undefined && this.live(key)) {
-      this.setExpiry(key, ttlSec * 1000);
-      this.emit(key, 'expire');
-    }
+    this.ks.hset(key, fields);
+    if (ttlSec !== undefined) this.ks.expireIn(key, ttlSec);
   }
 
   async lrange(key: string, start: number, stop: number): Promise<string[]> {
-    const items = this.typed(key, 'list')?.items ?? [];
+    const items = this.ks.typed(key, 'list')?.items ?? [];
     const n = items.length;
     const from = Math.max(start < 0 ? n + start : start, 0);
     const to = Math.min(stop < 0 ? n + stop : stop, n - 1);
@@ -183,63 +106,41 @@ export class MemoryStore implements Store {
   }
 
   async scanKeys(pattern: string, opts: { count: number; limit: number }): Promise<ScanResult> {
-    const re = globToRegExp(pattern);
-    const keys: string[] = [];
-    for (const key of [...this.data.keys()]) {
-      if (!re.test(key) || !this.live(key)) continue;
-      if (keys.length >= opts.limit) return { keys, complete: false };
-      keys.push(key);
-    }
-    return { keys, complete: true };
+    return this.ks.scan(pattern, opts.limit);
   }
 
   /** Test/demo helper (LPUSH + LTRIM): the port has no list writer yet. */
   async lpushTrim(key: string, value: string, keep: number, ttlSec?: number): Promise<void> {
-    let l = this.typed(key, 'list');
-    if (!l) {
-      l = { type: 'list', items: [] };
-      this.data.set(key, l);
-    }
-    l.items.unshift(value);
-    l.items.length = Math.min(l.items.length, keep);
-    this.emit(key, 'lpush');
-    if (ttlSec !== undefined) this.setExpiry(key, ttlSec * 1000);
-  }
-
-  private stream(key: string, create: boolean): MemStream | undefined {
-    const s = this.typed(key, 'stream');
-    if (s || !create) return s?.stream;
-    const stream = new MemStream();
-    this.data.set(key, { type: 'stream', stream });
-    return stream;
+    this.ks.lpushTrim(key, value, keep);
+    if (ttlSec !== undefined) this.ks.setTtl(key, ttlSec * 1000);
   }
 
   async xadd(stream: string, fields: Record<string, string>, maxLen?: number): Promise<string> {
-    const id = this.stream(stream, true)!.add(this.clock.now(), fields, maxLen);
-    this.emit(stream, 'xadd');
+    const id = this.ks.stream(stream, true)!.add(this.now, fields, maxLen);
+    this.ks.emit(stream, 'xadd');
     const waiters = this.xaddWaiters.get(stream);
     if (waiters) for (const wake of [...waiters]) wake();
     return id;
   }
 
   async xrange(stream: string, start: string, end: string, count?: number): Promise<StreamEntry[]> {
-    return this.stream(stream, false)?.range(start, end, count) ?? [];
+    return this.ks.stream(stream, false)?.range(start, end, count) ?? [];
   }
 
   async xrevrange(stream: string, end: string, start: string, count?: number): Promise<StreamEntry[]> {
-    return this.stream(stream, false)?.range(start, end, count, true) ?? [];
+    return this.ks.stream(stream, false)?.range(start, end, count, true) ?? [];
   }
 
   async xlen(stream: string): Promise<number> {
-    return this.stream(stream, false)?.length ?? 0;
+    return this.ks.stream(stream, false)?.length ?? 0;
   }
 
   async createGroup(stream: string, group: string, startId = '$'): Promise<void> {
-    this.stream(stream, true)!.createGroup(group, startId);
+    this.ks.stream(stream, true)!.createGroup(group, startId);
   }
 
   private mustStream(stream: string, group: string): MemStream {
-    const s = this.stream(stream, false);
+    const s = this.ks.stream(stream, false);
     if (!s) throw new Error(`NOGROUP No such key '${stream}' or consumer group '${group}'`);
     return s;
   }
@@ -250,11 +151,11 @@ export class MemoryStore implements Store {
     consumer: string,
     opts: { count: number; blockMs: number },
   ): Promise<StreamEntry[]> {
-    const first = this.mustStream(stream, group).readNew(group, consumer, opts.count, this.clock.now());
+    const first = this.mustStream(stream, group).readNew(group, consumer, opts.count, this.now);
     if (first.length > 0 || opts.blockMs <= 0 || this.closed) return first;
     await this.waitForXadd(stream, opts.blockMs);
     if (this.closed) return [];
-    return this.mustStream(stream, group).readNew(group, consumer, opts.count, this.clock.now());
+    return this.mustStream(stream, group).readNew(group, consumer, opts.count, this.now);
   }
 
   private waitForXadd(stream: string, blockMs: number): Promise<void> {
@@ -274,24 +175,24 @@ export class MemoryStore implements Store {
   }
 
   async readOwnPending(stream: string, group: string, consumer: string, count: number) {
-    return this.mustStream(stream, group).readOwnPending(group, consumer, count, this.clock.now());
+    return this.mustStream(stream, group).readOwnPending(group, consumer, count, this.now);
   }
 
   async ack(stream: string, group: string, ids: string[]): Promise<number> {
-    return this.stream(stream, false)?.ack(group, ids) ?? 0;
+    return this.ks.stream(stream, false)?.ack(group, ids) ?? 0;
   }
 
   async autoClaim(stream: string, group: string, consumer: string, minIdleMs: number, count: number) {
-    return this.mustStream(stream, group).autoClaim(group, consumer, minIdleMs, count, this.clock.now());
+    return this.mustStream(stream, group).autoClaim(group, consumer, minIdleMs, count, this.now);
   }
 
   async groups(stream: string): Promise<GroupInfo[]> {
-    return this.stream(stream, false)?.groupInfos() ?? [];
+    return this.ks.stream(stream, false)?.groupInfos() ?? [];
   }
 
   /** Delivery count / idle time of a pending entry (what XPENDING shows); tests and tools. */
   pendingInfo(stream: string, group: string, id: string) {
-    return this.stream(stream, false)?.pendingInfo(group, id, this.clock.now()) ?? null;
+    return this.ks.stream(stream, false)?.pendingInfo(group, id, this.now) ?? null;
   }
 
   async consumePermits(
@@ -302,20 +203,20 @@ export class MemoryStore implements Store {
     opts: { readTtl?: boolean } = {},
   ): Promise<ConsumeOutcome> {
     if (permitKeys.length === 0) throw new Error('consumePermits needs at least one permit key');
-    const receipt = this.typed(receiptKey, 'string');
-    if (receipt) {
-      const stored = JSON.parse(receipt.value) as { token: string; bodies: string[] };
+    const receipt = this.ks.getString(receiptKey);
+    if (receipt !== null) {
+      const stored = JSON.parse(receipt) as { token: string; bodies: string[] };
       if (stored.token !== token) return { kind: 'consumed_elsewhere' };
       return { kind: 'consumed', bodies: [...stored.bodies], replayed: true };
     }
-    const bodies = permitKeys.map((k) => this.typed(k, 'string')?.value ?? null);
+    const bodies = permitKeys.map((k) => this.ks.getString(k));
     if (bodies.some((b) => b === null)) {
       const ttl = (k: string, i: number) =>
-        bodies[i] === null ? -2 : opts.readTtl === false ? -3 : this.pttlNow(k);
+        bodies[i] === null ? -2 : opts.readTtl === false ? -3 : this.ks.pttl(k);
       return { kind: 'missing', ttlMs: permitKeys.map(ttl) };
     }
-    for (const k of permitKeys) this.remove(k);
-    this.putString(receiptKey, JSON.stringify({ token, bodies }), receiptTtlSec);
+    for (const k of permitKeys) this.ks.remove(k);
+    this.ks.putString(receiptKey, JSON.stringify({ token, bodies }), receiptTtlSec);
     return { kind: 'consumed', bodies: bodies as string[], replayed: false };
   }
 
@@ -326,61 +227,33 @@ export class MemoryStore implements Store {
     fields: Record<string, string>,
     maxLen: number,
   ): Promise<string | null> {
-    if (this.live(markerKey)) return null;
-    this.putString(markerKey, '1', markerTtlSec);
+    if (this.ks.live(markerKey)) return null;
+    this.ks.putString(markerKey, '1', markerTtlSec);
     return this.xadd(stream, fields, maxLen > 0 ? maxLen : undefined);
   }
 
-  /** Synchronous primitives for the authorities' atomic operations (authority-ops.ts). */
-  private memOps(): MemOps {
-    return {
-      exists: (k) => this.live(k) !== undefined,
-      getString: (k) => this.typed(k, 'string')?.value ?? null,
-      setString: (k, v, ttlSec) => this.putString(k, v, ttlSec),
-      hget: (k, f) => this.typed(k, 'hash')?.fields.get(f) ?? null,
-      hset: (k, fields) => {
-        let h = this.typed(k, 'hash');
-        if (!h) this.data.set(k, (h = { type: 'hash', fields: new Map() }));
-        for (const [f, v] of Object.entries(fields)) h.fields.set(f, v);
-        this.emit(k, 'hset');
-      },
-      lrange: (k) => [...(this.typed(k, 'list')?.items ?? [])],
-      lpushTrim: (k, v, keep) => {
-        let l = this.typed(k, 'list');
-        if (!l) this.data.set(k, (l = { type: 'list', items: [] }));
-        l.items.unshift(v);
-        l.items.length = Math.min(l.items.length, keep);
-        this.emit(k, 'lpush');
-      },
-      expire: (k, ttlSec) => {
-        if (this.live(k)) this.setExpiry(k, ttlSec * 1000);
-      },
-    };
-  }
-
   async grantPermit(req: GrantPermitRequest): Promise<GrantPermitOutcome> {
-    return grantPermitSync(this.memOps(), req);
+    return grantPermitSync(this.ks.ops(), req);
   }
 
   async decideOnce(req: DecideOnceRequest): Promise<boolean> {
-    return decideOnceSync(this.memOps(), req);
+    return decideOnceSync(this.ks.ops(), req);
   }
 
   async applyLedgerResult(req: LedgerWriteRequest): Promise<LedgerWriteCode> {
-    return applyLedgerResultSync(this.memOps(), req);
+    return applyLedgerResultSync(this.ks.ops(), req);
   }
 
   async onKeyChange(pattern: string, onChange: (change: KeyChange) => void): Promise<Unsubscribe> {
-    const w: Watcher = { re: globToRegExp(pattern), onChange };
-    this.watchers.add(w);
+    const unwatch = this.ks.watch(pattern, onChange);
     return async () => {
-      this.watchers.delete(w);
+      unwatch();
     };
   }
 
   /** Live onKeyChange listeners (tests check that waiters unsubscribe). */
   listenerCount(): number {
-    return this.watchers.size;
+    return this.ks.watcherCount;
   }
 
   notificationsActive(): boolean {
@@ -388,13 +261,13 @@ export class MemoryStore implements Store {
   }
 
   async serverTimeMs(): Promise<number> {
-    return this.clock.now();
+    return this.now;
   }
 
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    this.watchers.clear();
+    this.ks.unwatchAll();
     for (const waiters of [...this.xaddWaiters.values()]) for (const wake of [...waiters]) wake();
   }
 }

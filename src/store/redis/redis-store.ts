@@ -3,7 +3,7 @@
  * PSUBSCRIBE connection per store (created on first use), and one connection per blocking
  * consumer, so a blocked XREADGROUP never stalls other commands.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { keySpace, type KeySpace } from '../keys.js';
 import type {
   ConsumeOutcome,
@@ -21,18 +21,18 @@ import type {
   Unsubscribe,
 } from '../port.js';
 import { AuthorityScripts } from './authority-scripts.js';
+import {
+  BLOCKING_OVERRIDES,
+  commandOptions,
+  NotificationSetup,
+  silentLogger,
+  type StoreLogger,
+} from './connection.js';
 import { KeyEventHub } from './key-events.js';
-import { mergedFlags } from './notify-flags.js';
 import { loadScripts, parseConsumeReply, parsePublishReply } from './scripts.js';
+import { fieldArgs, RedisStreams } from './streams.js';
 
-/** Anything with pino-like warn/info/error (a pino Logger fits). */
-export interface StoreLogger {
-  warn(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-export const silentLogger: StoreLogger = { warn: () => {}, info: () => {}, error: () => {} };
+export { reconnectDelay, silentLogger, type StoreLogger } from './connection.js';
 
 export interface RedisStoreOptions {
   /** redis://[user:pass@]host:port[/db]; wins over host/port. */
@@ -48,42 +48,7 @@ export interface RedisStoreOptions {
   logger?: StoreLogger;
 }
 
-type RawEntry = [string, string[]];
-
-function toFields(flat: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
-  return out;
-}
-
-function toEntries(raw: unknown): StreamEntry[] {
-  if (!Array.isArray(raw)) return [];
-  return (raw as (RawEntry | null)[])
-    .filter((e): e is RawEntry => Array.isArray(e) && Array.isArray(e[1]))
-    .map(([id, flat]) => ({ id, fields: toFields(flat) }));
-}
-
-function fieldArgs(fields: Record<string, string>): string[] {
-  return Object.entries(fields).flat();
-}
-
-/**
- * The typed xreadgroup (not `call`) so ioredis reshapes RESP3 map replies to the RESP2 shape
- * [[stream, entries]]; its overloads are too narrow for a spread argument list.
- */
-function xreadgroup(conn: Redis): (...args: string[]) => Promise<unknown> {
-  return (conn.xreadgroup as unknown as (...args: string[]) => Promise<unknown>).bind(conn);
-}
-
-/** Backoff forever: 50 ms doubling to 2 s, with jitter so replicas do not reconnect in step. */
-export function reconnectDelay(times: number): number {
-  return Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100);
-}
-
-function isRefusal(err: unknown): boolean {
-  const msg = err instanceof Error ? err.message : String(err);
-  return /unknown command|NOPERM|no permission|not allowed|disabled/i.test(msg);
-}
+type Runner = (...a: (string | number)[]) => Promise<unknown>;
 
 export class RedisStore implements Store {
   readonly keys: KeySpace;
@@ -95,25 +60,17 @@ export class RedisStore implements Store {
   private readonly blocking = new Map<string, Redis>();
   private readonly scripts = loadScripts();
   private readonly authority: AuthorityScripts;
+  private readonly streams: RedisStreams;
   private readonly logger: StoreLogger;
-  private notifications = false;
+  private readonly notify: NotificationSetup;
   private notifyCheck: Promise<void> = Promise.resolve();
-  private refusalWarned = false;
+  private errorLogged = false;
   private closed = false;
 
   constructor(private readonly opts: RedisStoreOptions = {}) {
     this.keys = keySpace({ prefix: opts.prefix ?? '', cluster: opts.cluster ?? false });
     this.logger = opts.logger ?? silentLogger;
-    const base: RedisOptions = {
-      commandTimeout: opts.commandTimeout ?? 2000,
-      maxRetriesPerRequest: 1,
-      retryStrategy: reconnectDelay,
-      // An in-flight command is not resent after a reconnect (it may have run): it fails by
-      // commandTimeout and the caller resolves what happened (see permit-chain.ts).
-      autoResendUnfulfilledCommands: false,
-      lazyConnect: true,
-      connectionName: 'quantum-apply',
-    };
+    const base = commandOptions(opts.commandTimeout ?? 2000);
     this.cmd = opts.url
       ? new Redis(opts.url, base)
       : new Redis({ ...base, host: opts.host ?? '127.0.0.1', port: opts.port ?? 6379 });
@@ -124,10 +81,18 @@ export class RedisStore implements Store {
       numberOfKeys: 2,
     });
     this.authority = new AuthorityScripts(this.cmd);
-    this.cmd.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'redis connection error'));
+    this.streams = new RedisStreams(this.cmd, (id) => this.blockingConnection(id));
+    this.notify = new NotificationSetup(this.logger, opts.pollStepMs ?? 100);
+    // Once per outage, not once per reconnect attempt.
+    this.cmd.on('error', (err: Error) => {
+      if (this.errorLogged) return;
+      this.errorLogged = true;
+      this.logger.warn({ err: err.message }, 'redis connection error; reconnecting');
+    });
     // A restarted server forgets CONFIG SET: check the flags again on every (re)connect.
     this.cmd.on('ready', () => {
-      this.notifyCheck = this.ensureNotifications();
+      this.errorLogged = false;
+      this.notifyCheck = this.notify.ensure(this.cmd);
     });
   }
 
@@ -140,30 +105,8 @@ export class RedisStore implements Store {
     await this.notifyCheck;
   }
 
-  private async ensureNotifications(): Promise<void> {
-    try {
-      const reply = (await this.cmd.config('GET', 'notify-keyspace-events')) as string[];
-      const merged = mergedFlags(reply[1] ?? '');
-      if (merged !== null) await this.cmd.config('SET', 'notify-keyspace-events', merged);
-      this.notifications = true;
-    } catch (err) {
-      this.notifications = false;
-      if (!isRefusal(err)) {
-        this.logger.warn({ err: (err as Error).message }, 'could not check notify-keyspace-events');
-        return;
-      }
-      if (this.refusalWarned) return;
-      this.refusalWarned = true;
-      this.logger.warn(
-        { err: (err as Error).message, pollStepMs: this.opts.pollStepMs ?? 100 },
-        'keyspace notifications are OFF: CONFIG is refused by the server, so permit waits poll ' +
-          'every APPLY_PERMIT_STEP_MS; enable notify-keyspace-events "K$hgx" on the server to react at once',
-      );
-    }
-  }
-
   notificationsActive(): boolean {
-    return this.notifications;
+    return this.notify.active;
   }
 
   get(key: string): Promise<string | null> {
@@ -225,119 +168,58 @@ export class RedisStore implements Store {
     return { keys: [...seen], complete: true };
   }
 
-  async xadd(stream: string, fields: Record<string, string>, maxLen?: number): Promise<string> {
-    const trim = maxLen !== undefined && maxLen > 0 ? ['MAXLEN', '~', String(maxLen)] : [];
-    return (await this.cmd.call('XADD', stream, ...trim, '*', ...fieldArgs(fields))) as string;
+  xadd(stream: string, fields: Record<string, string>, maxLen?: number): Promise<string> {
+    return this.streams.xadd(stream, fields, maxLen);
   }
 
-  async xrange(stream: string, start: string, end: string, count?: number): Promise<StreamEntry[]> {
-    const extra = count !== undefined ? ['COUNT', String(count)] : [];
-    return toEntries(await this.cmd.call('XRANGE', stream, start, end, ...extra));
+  xrange(stream: string, start: string, end: string, count?: number): Promise<StreamEntry[]> {
+    return this.streams.range('XRANGE', stream, start, end, count);
   }
 
-  async xrevrange(stream: string, end: string, start: string, count?: number): Promise<StreamEntry[]> {
-    const extra = count !== undefined ? ['COUNT', String(count)] : [];
-    return toEntries(await this.cmd.call('XREVRANGE', stream, end, start, ...extra));
+  xrevrange(stream: string, end: string, start: string, count?: number): Promise<StreamEntry[]> {
+    return this.streams.range('XREVRANGE', stream, end, start, count);
   }
 
   xlen(stream: string): Promise<number> {
     return this.cmd.xlen(stream);
   }
 
-  async createGroup(stream: string, group: string, startId = '$'): Promise<void> {
-    try {
-      await this.cmd.xgroup('CREATE', stream, group, startId, 'MKSTREAM');
-    } catch (err) {
-      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
-    }
+  createGroup(stream: string, group: string, startId = '$'): Promise<void> {
+    return this.streams.createGroup(stream, group, startId);
   }
 
-  private blockingConnection(stream: string, group: string, consumer: string): Redis {
-    const id = `${stream}\u0000${group}\u0000${consumer}`;
+  private blockingConnection(id: string): Redis {
     let conn = this.blocking.get(id);
     if (!conn) {
-      conn = this.cmd.duplicate({ commandTimeout: undefined, lazyConnect: false });
+      conn = this.cmd.duplicate(BLOCKING_OVERRIDES);
       conn.on('error', () => {});
       this.blocking.set(id, conn);
     }
     return conn;
   }
 
-  async readGroup(
-    stream: string,
-    group: string,
-    consumer: string,
-    opts: { count: number; blockMs: number },
-  ): Promise<StreamEntry[]> {
-    const conn = opts.blockMs > 0 ? this.blockingConnection(stream, group, consumer) : this.cmd;
-    const block = opts.blockMs > 0 ? ['BLOCK', String(opts.blockMs)] : [];
-    const reply = (await xreadgroup(conn)(
-      'GROUP',
-      group,
-      consumer,
-      'COUNT',
-      String(opts.count),
-      ...block,
-      'STREAMS',
-      stream,
-      '>',
-    )) as [string, unknown][] | null;
-    return reply ? toEntries(reply[0]?.[1]) : [];
+  readGroup(stream: string, group: string, consumer: string, opts: { count: number; blockMs: number }) {
+    return this.streams.readGroup(stream, group, consumer, opts.count, opts.blockMs);
   }
 
-  async readOwnPending(stream: string, group: string, consumer: string, count: number) {
-    const reply = (await xreadgroup(this.cmd)(
-      'GROUP',
-      group,
-      consumer,
-      'COUNT',
-      String(count),
-      'STREAMS',
-      stream,
-      '0',
-    )) as [string, unknown][] | null;
-    return reply ? toEntries(reply[0]?.[1]) : [];
+  readOwnPending(stream: string, group: string, consumer: string, count: number) {
+    return this.streams.readOwnPending(stream, group, consumer, count);
   }
 
   async ack(stream: string, group: string, ids: string[]): Promise<number> {
     return ids.length === 0 ? 0 : this.cmd.xack(stream, group, ...ids);
   }
 
-  async autoClaim(stream: string, group: string, consumer: string, minIdleMs: number, count: number) {
-    const reply = (await this.cmd.call(
-      'XAUTOCLAIM',
-      stream,
-      group,
-      consumer,
-      String(minIdleMs),
-      '0-0',
-      'COUNT',
-      String(count),
-    )) as [string, unknown, unknown?];
-    return toEntries(reply[1]);
+  autoClaim(stream: string, group: string, consumer: string, minIdleMs: number, count: number) {
+    return this.streams.autoClaim(stream, group, consumer, minIdleMs, count);
   }
 
-  async groups(stream: string): Promise<GroupInfo[]> {
-    let reply: unknown[];
-    try {
-      reply = (await this.cmd.call('XINFO', 'GROUPS', stream)) as unknown[];
-    } catch (err) {
-      if (/no such key/i.test((err as Error).message)) return [];
-      throw err;
-    }
-    return reply.map((raw) => {
-      const f = new Map<string, unknown>();
-      const flat = raw as unknown[];
-      for (let i = 0; i + 1 < flat.length; i += 2) f.set(String(flat[i]), flat[i + 1]);
-      const lag = f.get('lag');
-      return {
-        name: String(f.get('name')),
-        consumers: Number(f.get('consumers')),
-        pending: Number(f.get('pending')),
-        lastDeliveredId: String(f.get('last-delivered-id')),
-        lag: lag === null || lag === undefined ? null : Number(lag),
-      };
-    });
+  groups(stream: string): Promise<GroupInfo[]> {
+    return this.streams.groups(stream);
+  }
+
+  private script(name: string): Runner {
+    return (this.cmd as unknown as Record<string, Runner>)[name]!.bind(this.cmd);
   }
 
   async consumePermits(
@@ -349,10 +231,13 @@ export class RedisStore implements Store {
   ): Promise<ConsumeOutcome> {
     if (permitKeys.length === 0) throw new Error('consumePermits needs at least one permit key');
     const keys = [receiptKey, ...permitKeys];
-    const run = (this.cmd as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[
-      this.scripts.consumePermits.name
-    ]!.bind(this.cmd);
-    const reply = await run(keys.length, ...keys, token, receiptTtlSec, opts.readTtl === false ? '0' : '1');
+    const reply = await this.script(this.scripts.consumePermits.name)(
+      keys.length,
+      ...keys,
+      token,
+      receiptTtlSec,
+      opts.readTtl === false ? '0' : '1',
+    );
     return parseConsumeReply(reply, permitKeys.length);
   }
 
@@ -363,10 +248,13 @@ export class RedisStore implements Store {
     fields: Record<string, string>,
     maxLen: number,
   ): Promise<string | null> {
-    const run = (this.cmd as unknown as Record<string, (...a: (string | number)[]) => Promise<unknown>>)[
-      this.scripts.publishOnce.name
-    ]!.bind(this.cmd);
-    const reply = await run(markerKey, stream, markerTtlSec, maxLen, ...fieldArgs(fields));
+    const reply = await this.script(this.scripts.publishOnce.name)(
+      markerKey,
+      stream,
+      markerTtlSec,
+      maxLen,
+      ...fieldArgs(fields),
+    );
     const out = parsePublishReply(reply);
     return out.kind === 'published' ? out.id : null;
   }
