@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { buildProgram, main } from '../../src/cli/main.js';
+import { createContext } from '../../src/cli/util.js';
 import type { Env } from '../../src/ops/config.js';
 
 async function run(args: string[], env: Env = {}) {
@@ -10,6 +11,10 @@ async function run(args: string[], env: Env = {}) {
     env,
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
+    // A command that wrongly went on past a bad config must not wait for a real signal.
+    waitForStop: async () => 'test',
+    handleProcessErrors: false,
+    opsHost: '127.0.0.1',
   });
   return { code, out: out.join(''), err: err.join('') };
 }
@@ -31,10 +36,10 @@ describe('cli main', () => {
     expect(r.out).toMatch(/\bcheck-config\b/);
   });
 
-  it('when demo runs then it exits 0', async () => {
-    const r = await run(['demo']);
+  it('when a subcommand is asked for help then it exits 0 without running it', async () => {
+    const r = await run(['demo', '--help']);
     expect(r.code).toBe(0);
-    expect(r.out).toContain('demo');
+    expect(r.out).toMatch(/Usage: quantum-apply demo/);
   });
 
   it('when the command is unknown then it exits non-zero with a message on stderr', async () => {
@@ -95,6 +100,30 @@ describe('cli main', () => {
       const r = await run([cmd], env);
       expect(r.code).toBe(2);
       for (const n of names) expect(r.err).toContain(n);
+    },
+  );
+
+  // Long-running service commands (those registered so far); each must refuse a bad env with exit 2.
+  const SERVICES = new Set(['apply', 'governor', 'position-brain', 'paper-exchange', 'all']);
+  const serviceCommands = buildProgram(createContext({ env: {} }))
+    .commands.map((c) => c.name())
+    .filter((n) => SERVICES.has(n));
+
+  it('when the program is built then the service commands are registered', () => {
+    expect(serviceCommands).toEqual(expect.arrayContaining(['apply', 'paper-exchange']));
+  });
+
+  it.each(serviceCommands)(
+    'when the registered command %s sees a bad LOG_LEVEL then it exits 2',
+    async (cmd) => {
+      const r = await run([cmd], {
+        LOG_LEVEL: 'loud',
+        // Should the command go on anyway, it finds nothing to talk to.
+        REDIS_URL: 'redis://127.0.0.1:1',
+        BINANCE_FUTURES_BASE_URL: 'http://127.0.0.1:1',
+      });
+      expect(r.code).toBe(2);
+      expect(r.err).toContain('LOG_LEVEL');
     },
   );
 });
