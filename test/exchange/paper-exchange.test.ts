@@ -126,6 +126,27 @@ describe('paper exchange: orders', () => {
     expect(px.state.fills.length - before).toBe(2);
     expect(px.state.fillsFor('dup-market')).toHaveLength(2);
   });
+  it('when resting reduce-only orders already cover the position then another reduce-only order gets -4118', async () => {
+    const resting = {
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      type: 'LIMIT',
+      quantity: '0.4',
+      price: '70000.00',
+      timeInForce: 'GTC',
+      reduceOnly: 'true',
+      newClientOrderId: 'rest-ro',
+    };
+    expect((await raw(px.url, 'POST', '/fapi/v1/order', resting)).status).toBe(200);
+    expect((await raw(px.url, 'POST', '/fapi/v1/order', market({ quantity: '0.2' }))).body).toMatchObject({
+      code: -4118,
+    });
+    expect(
+      (await raw(px.url, 'POST', '/fapi/v1/order', market({ quantity: '0.1', newClientOrderId: 'ro-fits' })))
+        .body,
+    ).toMatchObject({ status: 'FILLED' });
+    await raw(px.url, 'DELETE', '/fapi/v1/order', { symbol: 'BTCUSDT', origClientOrderId: 'rest-ro' });
+  });
   it('when an order is queried by client id then it is found, and an unknown id gives -2013', async () => {
     await raw(px.url, 'POST', '/fapi/v1/order', market({ newClientOrderId: 'q-1' }));
     expect(

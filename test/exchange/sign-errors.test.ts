@@ -43,6 +43,7 @@ describe('error mapping', () => {
     [-4003, 'quantity_not_positive'],
     [-1015, 'too_many_orders'],
     [-1102, 'bad_parameter'],
+    [-4118, 'reduce_only_over_open_orders'],
   ])('when code %i arrives with a 400 then the reason is %s', (code, reason) => {
     expect(reasonFor(400, code)).toBe(reason);
   });
@@ -60,6 +61,7 @@ describe('error mapping', () => {
   });
   it('when the reasons are listed then every one is short snake_case and distinct per code', () => {
     for (const reason of Object.values(CODE_REASONS)) expect(reason).toMatch(/^[a-z][a-z0-9_]{2,40}$/);
+    expect(new Set(Object.values(CODE_REASONS)).size).toBe(Object.keys(CODE_REASONS).length);
   });
   it('when an order answer is 503 unknown, -1006, -1007 or a bare 502 then the outcome is unknown', () => {
     expect(

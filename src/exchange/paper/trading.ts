@@ -3,7 +3,7 @@
  * the mark at once; LIMIT orders rest; conditional types belong on the algo endpoint (-4120);
  * client order ids are unique among open orders only (-4116), so a MARKET id can be reused.
  */
-import { compareDecimal, isMultipleOf, parseDecimal } from '../decimal.js';
+import { addDecimal, compareDecimal, isMultipleOf, parseDecimal } from '../decimal.js';
 import type { PaperMarket } from './markets.js';
 import { decimalOf, type PaperOrder, type PaperState } from './state.js';
 
@@ -122,9 +122,19 @@ export function newOrder(state: PaperState, p: Params, now: number): unknown {
   const mark = state.markOf(market.symbol);
   const pos = state.positionOf(market.symbol);
   if (reduceOnly) {
+    const size = (state.positions.get(market.symbol) ?? '0').replace('-', '');
     const reduces = (pos > 0 && side === 'SELL') || (pos < 0 && side === 'BUY');
-    if (!reduces || compareDecimal(qty, (state.positions.get(market.symbol) ?? '0').replace('-', '')) > 0) {
+    if (!reduces || compareDecimal(qty, size) > 0)
       throw new ApiReject(-2022, 'ReduceOnly Order is rejected.');
+    // Binance counts resting reduce-only orders of the same side against the position.
+    const resting = state.orders
+      .filter((o) => o.status === 'NEW' && o.reduceOnly && o.symbol === market.symbol && o.side === side)
+      .reduce((sum, o) => addDecimal(sum, o.origQty), '0');
+    if (compareDecimal(addDecimal(resting, qty), size) > 0) {
+      throw new ApiReject(
+        -4118,
+        'ReduceOnly Order Failed. Please check your existing position and open orders.',
+      );
     }
   } else if (Number(qty) * mark < Number(market.minNotional)) {
     throw new ApiReject(
