@@ -8,6 +8,7 @@
  *   npm run bench:authorities [-- --seconds 4 --no-write]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
     positions: BENCH_POSITIONS,
   });
   const rows: Row[] = [];
+  const loadBefore = loadavg()[0]!;
   try {
     for (const authority of ['governor', 'p33'] as Authority[]) {
       for (const rate of [50, 500]) rows.push(await measure(server.url, authority, 'double', 'double', rate));
@@ -160,13 +162,15 @@ async function main(): Promise<void> {
     `npm run bench:authorities -- --seconds ${SECONDS}`,
     '```',
     '',
-    `Machine: ${machineLine(redisVersion)}.`,
+    `Machine: ${machineLine(redisVersion)}; 1-min load average ${fmt(loadBefore, 1)} before, ${fmt(loadavg()[0]!, 1)} after (other work shared the 2 cores).`,
     '',
-    'Plan XADD on the plan stream → permit `SET` seen by a keyspace subscriber, per authority,',
-    `${SECONDS} s of evenly paced EXECUTE plans over 3 symbols after a warm-up; producer, service and`,
-    'subscriber share one Node process; each authority runs in its own child process. "double" is the in-process recording exchange (authority cost',
-    'alone); "paper (HTTP)" is the paper exchange through the real Binance adapter (the governor reads',
-    'the position for every plan; P3.3 reads snapshots from Redis). Baseline: 50 plans/s in the same run.',
+    'Plan XADD on the plan stream → permit `SET` seen by a keyspace subscriber, per authority, over',
+    `${SECONDS} s of evenly paced EXECUTE plans on 3 symbols after a 0.5 s warm-up. The producer and`,
+    'the subscriber share the bench process; each authority runs alone in a child process',
+    '(bench/lib/authority-worker.ts). "double": the recording exchange double inside the worker',
+    '(authority cost alone); "paper (HTTP)": the paper exchange (in the bench process) through the',
+    'real Binance adapter (the governor shares one position read per symbol per second; P3.3 reads',
+    'snapshots from Redis). Baseline: 50 plans/s in the same run.',
     'Target: p99 ≤ 5 ms at 500 plans/s.',
     '',
     table,
