@@ -40,6 +40,8 @@ export function snapshotFields(p: Position, tsEpoch: number, source: string): Re
 
 export class SnapshotRefresher {
   private failures = 0;
+  /** Unix seconds of each symbol's last snapshot written here (for the age gauge during outages). */
+  private readonly lastOk = new Map<string, number>();
 
   constructor(private readonly o: SnapshotOptions) {}
 
@@ -54,6 +56,8 @@ export class SnapshotRefresher {
       positions = await exchange.positions([...symbols]);
     } catch (err) {
       this.failures++;
+      const nowSec = clock.now() / 1000;
+      for (const [symbol, at] of this.lastOk) metrics?.snapshotAge.set({ symbol }, nowSec - at);
       if (this.failures === 1 || this.failures % 12 === 0) {
         this.o.logger.warn(
           { failures: this.failures, err: (err as Error).message },
@@ -82,6 +86,7 @@ export class SnapshotRefresher {
       );
       metrics?.exchangeAmt.set({ symbol: p.symbol }, p.amount);
       metrics?.snapshotAge.set({ symbol: p.symbol }, 0);
+      this.lastOk.set(p.symbol, tsEpoch);
       const seeded = await store.applyLedgerResult({
         ledgerKey: store.keys.positionLedger(p.symbol),
         cursorKey: store.keys.ledgerCursor(),

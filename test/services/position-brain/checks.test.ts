@@ -92,6 +92,7 @@ describe.skipIf(skipRedis)('P3.3 against Redis', () => {
     expect(await r.p33.snapshots.refresh()).toBe(false);
     expect(await r.p33.evaluate(plan())).toEqual({ kind: 'denied', reason: 'stale_exchange_state' });
     expect(r.log.lines().some((l) => String(l.msg).startsWith('waiting for the exchange'))).toBe(true);
+    expect(await counterValue(r.metrics.snapshotAge, { symbol: 'BTCUSDT' })).toBe(11);
     await r.store.close();
   });
 
