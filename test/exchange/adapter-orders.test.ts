@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { startPaperExchange, type FaultSpec, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { clientOrderIdFor, type MarketReduceRequest, type OrderOutcome } from '../../src/exchange/port.js';
 import { ManualClock } from '../../src/ops/clock.js';
@@ -7,6 +7,18 @@ import { KEY, raw, SECRET } from './paper-client.js';
 
 let px: PaperExchange;
 let seq = 0;
+
+/** A small seeded PRNG, so a failing fault sequence can be replayed. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 beforeAll(async () => {
   px = await startPaperExchange({ apiKey: KEY, apiSecret: SECRET, positions: {} });
 });
@@ -203,28 +215,35 @@ describe('adapter orders: faults never produce a second fill', () => {
     expect(later).toMatchObject({ kind: 'filled', recovered: false });
     expect(px.state.fillsFor(first.clientOrderId)).toHaveLength(1);
   });
-  it('when many orders meet random faults then each client id fills at most once and outcomes tell the truth', async () => {
-    const { ex } = adapterFor(px);
-    px.state.setPosition('BTCUSDT', 100);
-    px.faults.set([
-      { ...ORDER_POST, unknownAfterFill: true, probability: 0.2 },
-      { ...ORDER_POST, dropAfterFill: true, probability: 0.2 },
-      { ...ORDER_POST, status5xx: 502, probability: 0.2 },
-      { ...ORDER_POST, timeoutAfterFill: true, probability: 0.2 },
-    ]);
-    const reqs = Array.from({ length: 24 }, () => req({ quantity: '0.01' }));
-    const outs: OrderOutcome[] = await Promise.all(reqs.map((r) => ex.placeReduceOnlyMarket(r)));
-    reqs.forEach((r, i) => {
-      const fills = px.state.fillsFor(r.clientOrderId).length;
-      expect(fills).toBeLessThanOrEqual(1);
-      expect(postsFor(px, r.clientOrderId)).toBe(1);
-      expect(outs[i]!.kind === 'filled' ? 1 : 0).toBe(fills);
-    });
-    expect(Number(px.state.positions.get('BTCUSDT'))).toBeCloseTo(
-      100 - 0.01 * px.state.fills.filter((f) => reqs.some((r) => r.clientOrderId === f.clientOrderId)).length,
-      9,
-    );
-  });
+  it.each([1, 2, 3])(
+    'when many orders meet random faults (seed %i) then each client id fills at most once and outcomes tell the truth',
+    async (seed) => {
+      const seeded = await startPaperExchange({ apiKey: KEY, apiSecret: SECRET, random: mulberry32(seed) });
+      const px = seeded;
+      onTestFinished(() => seeded.close());
+      const { ex } = adapterFor(px);
+      px.state.setPosition('BTCUSDT', 100);
+      px.faults.set([
+        { ...ORDER_POST, unknownAfterFill: true, probability: 0.2 },
+        { ...ORDER_POST, dropAfterFill: true, probability: 0.2 },
+        { ...ORDER_POST, status5xx: 502, probability: 0.2 },
+        { ...ORDER_POST, timeoutAfterFill: true, probability: 0.2 },
+      ]);
+      const reqs = Array.from({ length: 24 }, () => req({ quantity: '0.01' }));
+      const outs: OrderOutcome[] = await Promise.all(reqs.map((r) => ex.placeReduceOnlyMarket(r)));
+      reqs.forEach((r, i) => {
+        const fills = px.state.fillsFor(r.clientOrderId).length;
+        expect(fills).toBeLessThanOrEqual(1);
+        expect(postsFor(px, r.clientOrderId)).toBe(1);
+        expect(outs[i]!.kind === 'filled' ? 1 : 0).toBe(fills);
+      });
+      expect(Number(px.state.positions.get('BTCUSDT'))).toBeCloseTo(
+        100 -
+          0.01 * px.state.fills.filter((f) => reqs.some((r) => r.clientOrderId === f.clientOrderId)).length,
+        9,
+      );
+    },
+  );
 });
 
 describe('adapter orders: clocks and connections', () => {

@@ -27,6 +27,8 @@ export interface PaperExchangeOptions {
   positions?: Record<string, number>;
   marks?: Record<string, number>;
   clock?: Clock;
+  /** Source of randomness for probabilistic faults (seed it to replay a run). */
+  random?: () => number;
 }
 
 export interface PaperExchange {
@@ -77,7 +79,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 export async function startPaperExchange(opts: PaperExchangeOptions): Promise<PaperExchange> {
   const clock = opts.clock ?? systemClock;
   const state = new PaperState(opts.positions ?? {}, opts.marks ?? {});
-  const faults = new FaultController();
+  const faults = new FaultController(opts.random);
   const weights = new Counters();
   const held = new Set<ServerResponse>();
 
