@@ -1,13 +1,27 @@
 import type { Command } from 'commander';
+import { runDemo } from '../../demo/run.js';
 import type { CliContext } from '../util.js';
 
-/** Placeholder until the embedded demo exists; exits 0. */
+/** `quantum-apply demo`: the whole pipeline in one process, bounded; exit 1 only if a safety check fails. */
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('demo')
-    .description('bounded in-process demo of the whole pipeline')
-    .action(() => {
-      ctx.out('quantum-apply demo: the pipeline is being assembled; nothing to run yet.\n');
-      ctx.exitCode = 0;
+    .description('bounded in-process demo: three services, paper exchange, scripted proposals')
+    .option('--duration <sec>', 'how long to run (seconds, 10-600)', '20')
+    .option('--redis-url <url>', 'use this Redis (random key prefix) instead of the in-memory store')
+    .option('--verbose', "also print the services' warnings")
+    .action(async (opts: { duration: string; redisUrl?: string; verbose?: boolean }) => {
+      const duration = Number(opts.duration);
+      if (!Number.isFinite(duration) || duration < 10 || duration > 600) {
+        ctx.err('quantum-apply demo: --duration must be a number of seconds between 10 and 600\n');
+        ctx.exitCode = 2;
+        return;
+      }
+      ctx.exitCode = await runDemo({
+        durationSec: duration,
+        redisUrl: opts.redisUrl ?? (ctx.env.REDIS_URL || undefined),
+        verbose: opts.verbose,
+        out: (t) => ctx.out(t),
+      });
     });
 }
