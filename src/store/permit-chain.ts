@@ -20,7 +20,7 @@ export const DEFAULT_AUTHORITIES = ['governor', 'p33'] as const;
 export interface PermitWaitOptions {
   /** Total window (APPLY_PERMIT_WAIT_MS); the last attempt runs at its end. */
   waitMs: number;
-  /** Poll interval (APPLY_PERMIT_STEP_MS). */
+  /** Poll interval (APPLY_PERMIT_STEP_MS); at least 5 ms. */
   stepMs: number;
   clock?: Clock;
   signal?: AbortSignal;
@@ -83,7 +83,9 @@ export async function waitAndConsumePermits(
 ): Promise<PermitWaitResult> {
   const clock = opts.clock ?? systemClock;
   const started = clock.now();
-  const deadline = started + Math.max(0, opts.waitMs);
+  // Bad numbers from config must not turn into an endless wait or a tight loop on Redis.
+  const deadline = started + (Number.isFinite(opts.waitMs) ? Math.max(0, opts.waitMs) : 0);
+  const stepMs = Number.isFinite(opts.stepMs) ? Math.max(5, opts.stepMs) : 100;
   const keys = authorities.map((a) => store.keys.permit(a, planId));
   const ours = new Set(keys);
   const receiptKey = store.keys.permitReceipt(planId);
@@ -191,7 +193,7 @@ export async function waitAndConsumePermits(
         via = 'event'; // what was missing has been written since the snapshot
         continue;
       }
-      const why = await pause(Math.min(now + opts.stepMs, deadline));
+      const why = await pause(Math.min(now + stepMs, deadline));
       if (why === 'abort') return fail('aborted');
       via = why;
     }

@@ -256,6 +256,11 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       expect(calls).toBeGreaterThan(1);
     });
 
+    it('when the wait window is not a number then one attempt is made instead of waiting forever', async () => {
+      const r = await waitAndConsumePermits(store, plan(), undefined, { waitMs: Number.NaN, stepMs: 0 });
+      expect(r).toMatchObject({ ok: false, reason: 'missing_both', attempts: 1 });
+    });
+
     it('when the caller aborts then the wait ends as aborted without consuming', async () => {
       const id = plan();
       const ac = new AbortController();
