@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { createContext, EXIT_FAILURE, type CliContext, type CliIo } from './util.js';
+import * as all from './commands/all.js';
 import * as apply from './commands/apply.js';
 import * as checkConfig from './commands/check-config.js';
 import * as demo from './commands/demo.js';
@@ -18,7 +19,7 @@ export interface CommandModule {
 }
 
 /** Every subcommand, one module each under ./commands (add a line here to add a command). */
-const COMMANDS: CommandModule[] = [demo, checkConfig, planId, apply, paperExchange];
+const COMMANDS: CommandModule[] = [demo, checkConfig, planId, apply, all, paperExchange];
 
 /** The risk authorities and the arm state (kept apart from COMMANDS so edits do not collide). */
 const AUTHORITY_COMMANDS: CommandModule[] = [governor, positionBrain, arm, disarm, status, explain];

@@ -1,0 +1,90 @@
+/**
+ * `quantum-apply all`: the Apply Layer, the Governor and the Position State Brain in one process
+ * on Redis, for small deployments. Each service reads its own variables exactly as when run
+ * alone and keeps its own Redis connections; one ops server on APPLY_METRICS_PORT serves every
+ * metric (the three sets have distinct names). Stop order: apply first (no new plans, in-flight
+ * ones finish and record their results), then the two authorities.
+ */
+import type { Command } from 'commander';
+import {
+  ConfigError,
+  loadApplyConfig,
+  loadGovernorConfig,
+  loadP33Config,
+  type ApplyConfig,
+  type Env,
+  type GovernorConfig,
+  type P33Config,
+} from '../../ops/config.js';
+import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
+import { startApply } from './apply.js';
+import { startGovernor } from './governor.js';
+import { startPositionBrain } from './position-brain.js';
+
+export interface AllConfig {
+  apply: ApplyConfig;
+  governor: GovernorConfig;
+  p33: P33Config;
+  logLevel: string;
+  metricsPort: number;
+}
+
+/** Loads the three configs and reports every problem of all three at once. */
+export function loadAllConfig(env: Env): AllConfig {
+  const problems: ConfigError['problems'][number][] = [];
+  const attempt = <C>(load: (e: Env) => C): C | null => {
+    try {
+      return load(env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const p of err.problems) {
+        if (!problems.some((q) => q.variable === p.variable)) problems.push(p);
+      }
+      return null;
+    }
+  };
+  const apply = attempt(loadApplyConfig);
+  const governor = attempt(loadGovernorConfig);
+  const p33 = attempt(loadP33Config);
+  if (!apply || !governor || !p33) throw new ConfigError('all', problems);
+  return { apply, governor, p33, logLevel: apply.logLevel, metricsPort: apply.metricsPort };
+}
+
+export async function startAll(cfg: AllConfig, kit: ServiceKit): Promise<StartedService> {
+  const kitFor = (component: string): ServiceKit => ({ ...kit, logger: kit.logger.child({ component }) });
+  const started: [string, StartedService][] = [];
+  try {
+    started.push(['governor', await startGovernor(cfg.governor, kitFor('governor'))]);
+    started.push(['position-brain', await startPositionBrain(cfg.p33, kitFor('position-brain'))]);
+    started.push(['apply', await startApply(cfg.apply, kitFor('apply'))]);
+  } catch (err) {
+    await Promise.allSettled(started.map(([, s]) => s.stop()));
+    throw err;
+  }
+  const byName = new Map(started);
+  return {
+    async stop() {
+      await byName.get('apply')?.stop();
+      await Promise.all([byName.get('governor')?.stop(), byName.get('position-brain')?.stop()]);
+    },
+    async health() {
+      const detail: Record<string, unknown> = {};
+      let ok = true;
+      for (const [name, s] of started) {
+        const h = s.health ? await s.health() : { ok: true, detail: {} };
+        ok &&= h.ok;
+        detail[name] = h;
+      }
+      return { ok, detail };
+    },
+  };
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('all')
+    .description('run apply, governor and position-brain in one process on Redis (small deployments)')
+    .action(async () => {
+      ctx.exitCode = await runService(ctx, 'all', loadAllConfig, startAll);
+    });
+}
