@@ -39,6 +39,14 @@ export function backoffMs(failures: number): number {
   return Math.min(100 * 2 ** Math.min(failures, 5), 3000);
 }
 
+const CONNECTION_ERROR =
+  /ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect|timed out|MaxRetriesPerRequest|writeable|LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|READONLY/i;
+
+/** Redis unreachable or not ready (as opposed to a fault of one entry). */
+export function isConnectionError(err: unknown): boolean {
+  return CONNECTION_ERROR.test(errText(err)) || CONNECTION_ERROR.test((err as { code?: string })?.code ?? '');
+}
+
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -127,6 +135,8 @@ export class PlanConsumer {
     try {
       await this.o.handle(entry);
     } catch (err) {
+      // An outage is waited out, never counted against the entry: only a fault of this entry is.
+      if (isConnectionError(err)) throw err;
       const n = (this.attempts.get(entry.id) ?? 0) + 1;
       this.attempts.set(entry.id, n);
       if (n < this.o.maxAttempts) throw err;
