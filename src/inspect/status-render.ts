@@ -1,5 +1,5 @@
 /** Text and JSON renderings of a StatusReport (aligned tables, ages, no secrets: none are in it). */
-import { clean, offset, table, utc } from './render.js';
+import { clean, table, utc } from './render.js';
 import type { StatusReport } from './status.js';
 import { seconds } from './verdict.js';
 
@@ -107,7 +107,7 @@ export function renderStatusText(r: StatusReport): string {
         String(s.execToday),
         String(s.execHour),
         String(s.exec5Min),
-        clean(s.dailyTotal ?? '0'),
+        s.dailyTotal === null ? '-' : clean(s.dailyTotal),
       ]),
     ]),
   );
@@ -115,7 +115,7 @@ export function renderStatusText(r: StatusReport): string {
   L.push(
     `  auto-disarm today: ${
       d.fired
-        ? `FIRED${d.atMs === null ? '' : ` at ${utc(d.atMs)} UTC (${offset(d.atMs - r.readAtMs)})`}: ${clean(d.reason ?? '?')}`
+        ? `FIRED${d.atMs === null ? '' : ` at ${utc(d.atMs)} UTC (${ago(r.readAtMs, d.atMs)})`}: ${clean(d.reason ?? '?')}`
         : 'not fired'
     }`,
   );

@@ -133,6 +133,9 @@ export function explainSuite(name: string, factory: () => Promise<InspectUnderTe
 
     it('when the governor blocked the plan then the timeout verdict says so and shows the event', async () => {
       const plan = fresh();
+      const other = fresh();
+      await w.publishPlan(other);
+      await w.governorBlock(other, 'burst_limit_exceeded');
       await w.publishPlan(plan);
       await w.governorBlock(plan, 'hourly_limit_exceeded');
       await w.p33Allow(plan);
@@ -141,7 +144,9 @@ export function explainSuite(name: string, factory: () => Promise<InspectUnderTe
       expect(body.verdict.line).toMatch(
         /^BLOCKED: permits missing after 1200 ms \(missing_governor; the governor blocked it: hourly_limit_exceeded; P3\.3 permit still live for \d/,
       );
-      const ev = body.timeline.find((e) => e.source === 'event');
+      const events = body.timeline.filter((e) => e.source === 'event');
+      expect(events).toHaveLength(1); // the other plan's event is not part of this story
+      const ev = events[0];
       expect(ev?.what).toBe('governor event PLAN_BLOCKED: hourly_limit_exceeded');
       expect(ev?.details.context).toBe('action=PARTIAL_75 exec_hour=3');
     });

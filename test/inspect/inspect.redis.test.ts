@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { systemClock } from '../../src/ops/clock.js';
 import { createStore } from '../../src/store/index.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
-import { explainSuite } from './explain-suite.js';
+import { explainSuite, type InspectUnderTest } from './explain-suite.js';
+import { statusSuite } from './status-suite.js';
 
-describe.skipIf(skipRedis)('explain on a private Redis', () => {
+describe.skipIf(skipRedis)('inspect on a private Redis', () => {
   let server: RedisServerHandle;
   beforeAll(async () => {
     server = await startRedis();
@@ -13,8 +14,11 @@ describe.skipIf(skipRedis)('explain on a private Redis', () => {
     await server?.stop();
   });
 
-  explainSuite('redis store', async () => {
+  // Each test gets its own key prefix, so the suites share one server without seeing each other.
+  const redis = async (): Promise<InspectUnderTest> => {
     const store = await createStore({ url: server.url, prefix: server.prefix() });
     return { store, clock: systemClock, exactTimes: false, cleanup: async () => {} };
-  });
+  };
+  explainSuite('redis store', redis);
+  statusSuite('redis store', redis);
 });
