@@ -52,6 +52,22 @@ describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, 
     expect(t.exchange.orders).toHaveLength(1);
   });
 
+  it('when the sweep is an hour away then a changed proposal is still picked up by its change notification', async () => {
+    const t = await harness({ pollSec: 3600 });
+    await sleep(50); // the start-up sweep has passed
+    await t.writeProposal('SOLUSDT', proposal('HOLD', '0.1'));
+    const [res] = await t.waitForResults(1, 3000);
+    expect(res?.fields).toMatchObject({ symbol: 'SOLUSDT', decision: 'SKIP', error: 'action_hold' });
+  });
+
+  it('when notifications are not used then the periodic sweep picks the proposal up', async () => {
+    const t = await harness({ notifications: false, pollSec: 0.1 });
+    await sleep(50);
+    await t.writeProposal('SOLUSDT', proposal('HOLD', '0.1'));
+    const [res] = await t.waitForResults(1, 3000);
+    expect(res?.fields).toMatchObject({ symbol: 'SOLUSDT', decision: 'SKIP' });
+  });
+
   it('when one symbol waits 1.2 s for permits then another symbol is executed meanwhile', async () => {
     const t = await harness({ permitWaitMs: 1200, permitStepMs: 100 });
     const slow = proposal('FULL_CLOSE_PROPOSED', '0.1');
