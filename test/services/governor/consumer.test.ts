@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { readArmState, setArmState } from '../../../src/services/arm-state.js';
 import { PLAN_GROUPS } from '../../../src/store/keys.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
@@ -125,6 +125,7 @@ describe.skipIf(skipRedis)('governor consumer group', () => {
 
   it('when Redis restarts under a running governor then it waits, says so, and decides plans afterwards', async () => {
     const own = await startRedis();
+    onTestFinished(() => own.stop()); // also when an assertion fails: never leak a server
     const r = await rig(() => redisStore(own));
     r.gov.start();
     await r.gov.consumer.ensureGroup();

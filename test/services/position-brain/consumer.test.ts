@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { p33Rig, plan, resultEntry } from './harness.js';
@@ -70,6 +70,7 @@ describe.skipIf(skipRedis)('P3.3 consumer group and loops', () => {
 
   it('when Redis restarts under a running P3.3 then it waits, says so, and permits plans afterwards', async () => {
     const own = await startRedis();
+    onTestFinished(() => own.stop()); // also when an assertion fails: never leak a server
     const store = new RedisStore({ url: own.url, prefix: own.prefix() });
     await store.init();
     const r = p33Rig(store, { pollSec: 0.05, resultPollMs: 20 });
