@@ -208,8 +208,7 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
   });
 
   it('when the exchange rejects the order then ERROR order_rejected and the intent says rejected', async () => {
-    // A long position but the double refuses a quantity above it: safe qty passes our check
-    // against a stale read only if the exchange moved; emulate with a reject on a BUY-only book.
+    // The exchange answers -2022, e.g. because the position moved after it was read.
     const ex = new FakeExchange({ BTCUSDT: 0.01 });
     const t = await harness({}, ex);
     ex.placeReduceOnlyMarket = async (req) => {
@@ -282,6 +281,37 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     expect(t.exchange.orders).toEqual([]);
     expect(res).toMatchObject({ decision: 'EXECUTE', executed: 'True' });
     expect((await t.plans())[0]?.fields).toMatchObject({ decision: 'EXECUTE', new_sl_proposed: '95123.456' });
+  });
+
+  it('when the exchange refuses the stop then ERROR stop_rejected with its reason', async () => {
+    const ex = new FakeExchange({ ETHUSDT: -0.5 });
+    const t = await harness({}, ex);
+    ex.placeStopLoss = async (req) => {
+      ex.calls.push({ method: 'placeStopLoss', args: [req] });
+      return {
+        kind: 'rejected',
+        reason: 'order_would_immediately_trigger',
+        code: -2021,
+        message: 'Order would immediately trigger.',
+      };
+    };
+    const { res } = await runPlan(
+      t,
+      'ETHUSDT',
+      proposal('UPDATE_SL', '0.1', { new_sl_proposed: '3100.005' }),
+      {
+        p33: p33Body('ETHUSDT', 0.5),
+      },
+    );
+    expect(ex.calls.find((c) => c.method === 'placeStopLoss')?.args[0]).toMatchObject({
+      side: 'BUY',
+      triggerPrice: '3100.00',
+    });
+    expect(res).toMatchObject({
+      decision: 'ERROR',
+      executed: 'False',
+      error: 'stop_rejected:order_would_immediately_trigger',
+    });
   });
 
   it('when UPDATE_SL has no permits then BLOCKED and no stop is placed', async () => {
