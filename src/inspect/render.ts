@@ -89,6 +89,7 @@ export function renderExplainText(x: Explanation, where: string): string {
     if (d) lines.push(`${' '.repeat(pad)}${d}`);
   });
   if (x.timeline.length === 0) lines.push('  (nothing found)');
+  if (x.timeline.some((e) => e.approx)) lines.push('  ~ time derived from a TTL or stored in whole seconds');
   const s = x.scanned;
   lines.push('');
   lines.push(

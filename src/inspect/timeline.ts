@@ -179,23 +179,28 @@ function consumeEvents(f: Facts): TimelineEvent[] {
 function orderEvents(t: PlanTrace): TimelineEvent[] {
   const i = t.intent;
   if (Object.keys(i).length === 0) return [];
-  const order = `${i.side ?? '?'} ${i.quantity ?? '?'} ${i.symbol ?? '?'}${i.kind === 'stop' ? ` STOP trigger ${i.trigger_price ?? '?'}` : ' MARKET reduceOnly'}`;
+  const kind = i.kind === 'stop' ? ` STOP trigger ${i.trigger_price ?? '?'}` : ' MARKET reduceOnly';
+  const order = `${i.side ?? '?'} ${i.quantity ?? '?'} ${i.symbol ?? '?'}${kind}`;
+  const state = i.state ?? '?';
   const out: TimelineEvent[] = [
     {
       atMs: num(i.at),
       approx: false,
       source: 'order',
-      what: `intent written, then sent: ${order}`,
-      details: { client_order_id: i.client_order_id ?? '?', step: i.step ?? '?' },
+      what: `order intent written: ${order}`,
+      details: { client_order_id: i.client_order_id ?? '?', step: i.step ?? '?', state },
     },
   ];
-  const outcome: Record<string, string> = { state: i.state ?? '?' };
+  // "sending" with no update: the request left (or was about to) and no answer was recorded.
+  if (state === 'sending' && i.updated_at === undefined) return out;
+  const outcome: Record<string, string> = {};
   for (const f of ['order_id', 'algo_id', 'executed_qty', 'reason'] as const) if (i[f]) outcome[f] = i[f];
+  const answeredAt = num(i.updated_at);
   out.push({
-    atMs: num(i.updated_at),
-    approx: false,
+    atMs: answeredAt ?? num(i.at),
+    approx: answeredAt === null,
     source: 'order',
-    what: `exchange answered: ${i.state ?? '?'}`,
+    what: state === 'cancelled' ? 'order NOT sent: cancelled before sending' : `exchange answered: ${state}`,
     details: outcome,
   });
   return out;

@@ -80,11 +80,13 @@ function permitStory(f: Facts, t: PlanTrace, missing: string): string[] {
     missing === 'missing_both' || missing === 'missing_all' || missing.includes(name);
   if (absent('governor')) {
     if (f.governorBlock) out.push(`the governor blocked it: ${f.governorBlock.reason}`);
+    else if (!f.governorPermit && t.governorDecided.value !== null)
+      out.push(`governor decided ${t.governorDecided.value} but its permit is gone (expired unused?)`);
     else if (!f.governorPermit) out.push('no governor decision found: governor down or behind?');
   }
   if (absent('p33')) {
     if (!f.p33Permit && t.p33Decided.value !== null)
-      out.push(`P3.3 decided ${t.p33Decided.value} but its permit is gone`);
+      out.push(`P3.3 decided ${t.p33Decided.value} but its permit is gone (expired unused?)`);
     else if (!f.p33Permit)
       out.push('no P3.3 decision found: P3.3 down or behind, or symbol not in P33_ALLOWLIST?');
   }

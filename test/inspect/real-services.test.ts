@@ -48,7 +48,7 @@ describe('explain over the real apply service', () => {
     const whats = body.timeline.map((e) => e.what);
     expect(whats).toContain('plan published: EXECUTE FULL_CLOSE_PROPOSED');
     expect(whats).toContain('permits consumed atomically (governor + p33)');
-    expect(whats.some((w) => w.startsWith('intent written, then sent: SELL 0.007 BTCUSDT'))).toBe(true);
+    expect(whats.some((w) => w.startsWith('order intent written: SELL 0.007 BTCUSDT'))).toBe(true);
     expect(whats.at(-1)).toBe('result: EXECUTE executed=True');
   });
 

@@ -125,6 +125,56 @@ describe('explain verdicts', () => {
     );
   });
 
+  it('when a granted governor permit expired unused then the timeout verdict says so', () => {
+    const x = explainTrace(
+      trace({
+        planEntries: [planEntry(NOW - 90_000)],
+        resultEntries: [
+          resultEntry(NOW - 88_000, { decision: 'BLOCKED', error: 'permit_timeout_or_missing:missing_both' }),
+        ],
+        governorDecided: live('gd', 'granted', 3_500_000),
+        p33Decided: live('pd', 'stale_exchange_state', 3_500_000),
+      }),
+      opts,
+    );
+    expect(x.verdict.line).toBe(
+      'BLOCKED: permits missing after 1200 ms (missing_both; governor decided granted but its permit is gone (expired unused?); ' +
+        'P3.3 decided stale_exchange_state but its permit is gone (expired unused?))',
+    );
+  });
+
+  it('when apply cancelled the order intent at the last arm check then the timeline says nothing was sent', () => {
+    const x = explainTrace(
+      trace({
+        planEntries: [planEntry(NOW - 5000)],
+        resultEntries: [resultEntry(NOW - 3000, { decision: 'BLOCKED', error: 'kill_switch_active' })],
+        intent: {
+          symbol: 'ETHUSDT',
+          side: 'BUY',
+          quantity: '0.5',
+          kind: 'market',
+          state: 'cancelled',
+          reason: 'kill_switch_active',
+          at: String(NOW - 3500),
+        },
+      }),
+      opts,
+    );
+    const order = x.timeline.filter((e) => e.source === 'order');
+    expect(order.map((e) => e.what)).toEqual([
+      'order intent written: BUY 0.5 ETHUSDT MARKET reduceOnly',
+      'order NOT sent: cancelled before sending',
+    ]);
+    expect(order[1]).toMatchObject({
+      atMs: NOW - 3500,
+      approx: true,
+      details: { reason: 'kill_switch_active' },
+    });
+    expect(x.verdict.line).toBe(
+      'BLOCKED: kill switch / disarmed when it ran (kill_switch_active; armed again now)',
+    );
+  });
+
   it('when the kill score blocked the plan then the verdict quotes the reason and the score', () => {
     const x = explainTrace(
       trace({
