@@ -1,7 +1,7 @@
 /** Shared bench helpers: machine description and rewriting one section of BENCHMARKS.md. */
 import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 
 export function machineLine(redisVersion?: string): string {
   let nproc = String(cpus().length);
@@ -11,7 +11,13 @@ export function machineLine(redisVersion?: string): string {
     // nproc missing: the os module's count is close enough
   }
   const model = cpus()[0]?.model?.trim() ?? 'unknown CPU';
-  const parts = [`nproc ${nproc} (${model}; shared and noisy)`, `node ${process.version}`];
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
+  const parts = [
+    `nproc ${nproc} (${model}; shared and noisy, load average ${load} at the start)`,
+    `node ${process.version}`,
+  ];
   if (redisVersion) parts.push(`redis-server ${redisVersion} on loopback`);
   return parts.join(', ');
 }
