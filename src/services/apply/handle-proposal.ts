@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { decide, markDuplicate, planIdOf, planStreamFields, type Plan } from '../../domain/plan.js';
+import { decide, markDuplicate, planIdOf, planStreamFields } from '../../domain/plan.js';
 import { parseProposal } from '../../domain/proposal.js';
 import { resultFields } from '../../domain/result.js';
 import { parseArmState } from '../arm-state.js';
@@ -23,7 +23,7 @@ import {
   type ApplyDeps,
   type ApplyOptions,
 } from './options.js';
-import { recoverFromIntent, storeIntents, type IntentWriter } from './orders.js';
+import { recoverFromIntent, storeIntents, type IntentWriter, type PlanRef } from './orders.js';
 
 /** A Set that forgets its oldest entries beyond `max` (plan ids are only useful while recent). */
 export class BoundedSet {
@@ -135,7 +135,43 @@ export class ProposalHandler {
     await this.publishResult(plan, result, log);
   }
 
-  private async publishResult(plan: Plan, r: ExecOutcome, log: Logger): Promise<void> {
+  /**
+   * Start-up pass over the newest EXECUTE entries of the plan stream: a plan of ours with an order
+   * intent but no result (crash or outage after the order left, proposal changed since) gets its
+   * result from the exchange's record of the order. Runs before intake, so it cannot race a worker.
+   * Plans without an intent never sent an order; they are left to the normal path.
+   */
+  async recoverOrphans(limit: number): Promise<number> {
+    const { store, logger } = this.deps;
+    const entries = await store.xrevrange(store.keys.planStream(), '+', '-', limit);
+    const candidates = entries
+      .map((e) => ({
+        planId: e.fields.plan_id ?? '',
+        symbol: e.fields.symbol ?? '',
+        decision: e.fields.decision,
+      }))
+      .filter((p) => p.decision === 'EXECUTE' && /^[0-9a-f]{16}$/.test(p.planId) && p.symbol !== '');
+    const checks = await Promise.all(
+      candidates.map(async (p) => {
+        const [done, intent] = await Promise.all([
+          store.exists(store.keys.resultPublished(p.planId)),
+          this.intents.read(p.planId),
+        ]);
+        return { p, done, intent };
+      }),
+    );
+    let recovered = 0;
+    for (const { p, done, intent } of checks) {
+      if (done || Object.keys(intent).length === 0) continue;
+      const log = logger.child({ plan: p.planId, symbol: p.symbol });
+      const result = await recoverFromIntent(this.deps, this.intents, p, intent, log);
+      await this.publishResult(p, result, log);
+      recovered++;
+    }
+    return recovered;
+  }
+
+  private async publishResult(plan: PlanRef, r: ExecOutcome, log: Logger): Promise<void> {
     const { store, clock } = this.deps;
     const fields = resultFields({
       planId: plan.planId,

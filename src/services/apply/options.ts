@@ -29,6 +29,8 @@ export interface ApplyOptions {
   hasCredentials: boolean;
   /** Subscribe to proposal change notifications (false: sweep-only intake, a bench baseline). */
   notifications?: boolean;
+  /** How many of the newest plan-stream entries the start-up recovery looks at (default 1000). */
+  recoveryScan?: number;
   /** Backoff after a failed run (Redis outage): doubles from min to max. */
   retryMinMs?: number;
   retryMaxMs?: number;

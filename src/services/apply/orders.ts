@@ -185,14 +185,17 @@ export async function executeOrderStep(
  * A plan whose intent exists but whose result is missing (crash, Redis outage mid-plan): the
  * exchange is asked by client order id; nothing is ever resent.
  */
+/** What recovery needs of a plan: a full Plan, or only the ids read back from the plan stream. */
+export type PlanRef = Pick<Plan, 'planId' | 'symbol'> & { steps?: readonly Step[] };
+
 export async function recoverFromIntent(
   deps: ApplyDeps,
   intents: IntentWriter,
-  plan: Plan,
+  plan: PlanRef,
   intent: Record<string, string>,
   log: Logger,
 ): Promise<ExecOutcome> {
-  const step = intent.step ?? plan.steps[0]?.step ?? 'UNKNOWN';
+  const step = intent.step ?? plan.steps?.[0]?.step ?? 'UNKNOWN';
   const clientId = intent.client_order_id ?? '';
   const state = intent.state ?? 'sending';
   log.warn({ intent }, `apply: recovering plan ${plan.planId} from its order intent (state=${state})`);

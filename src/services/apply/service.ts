@@ -58,6 +58,13 @@ export class ApplyService {
     if (this.running) return;
     this.running = true;
     const { store, logger } = this.deps;
+    try {
+      const n = await this.handler.recoverOrphans(this.opts.recoveryScan ?? 1000);
+      if (n > 0) logger.warn({ recovered: n }, `apply: recovered ${n} plan(s) left without a result`);
+    } catch (err) {
+      // Unchanged proposals are recovered by the normal path; only changed ones wait for a restart.
+      logger.warn({ err: errorText(err) }, 'apply: start-up recovery scan failed; continuing');
+    }
     if (this.opts.notifications !== false) {
       const prefix = store.keys.proposal('');
       this.unsubscribe = await store.onKeyChange(store.keys.proposalPattern(), (change) => {

@@ -140,6 +140,41 @@ describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, 
     expect(await t.store.hgetall(t.store.keys.orderIntent(id))).toMatchObject({ state: 'filled' });
   });
 
+  it('when an order went out but the proposal changed before the restart then start-up recovery publishes its result', async () => {
+    const ex = new FakeExchange({ BTCUSDT: 0.01 });
+    const t = await harness({}, ex);
+    const fields = proposal('FULL_CLOSE_PROPOSED', '0.1');
+    const id = planIdFor('BTCUSDT', fields);
+    await t.writeProposal('BTCUSDT', fields);
+    await waitUntil(async () => (await t.plans()).length === 1, 'the plan');
+    // the process "dies" after the order left: simulate by filling the order and writing the
+    // intent ourselves, then stopping before any permit arrives (its own result is then removed)
+    await t.service.stop();
+    const clientOrderId = clientOrderIdFor(id, 'CLOSE_FULL');
+    await ex.placeReduceOnlyMarket({ symbol: 'BTCUSDT', side: 'SELL', quantity: '0.004', clientOrderId });
+    await t.store.del([t.store.keys.resultPublished(id), t.store.keys.resultStream()]);
+    await t.store.hset(t.store.keys.orderIntent(id), {
+      plan_id: id,
+      step: 'CLOSE_FULL',
+      kind: 'market',
+      client_order_id: clientOrderId,
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      quantity: '0.004',
+      state: 'sending',
+    });
+    await t.writeProposal('BTCUSDT', proposal('HOLD', '0.1')); // upstream moved on meanwhile
+    await t.restartService();
+    const results = await t.waitForResults(2);
+    expect(results[0]?.fields).toMatchObject({ plan_id: id, decision: 'EXECUTE', executed: 'True' });
+    expect(JSON.parse(results[0]!.fields.steps_results!)[0]).toMatchObject({
+      order_id: '1',
+      executed_qty: '0.004',
+    });
+    expect(results[1]?.fields).toMatchObject({ decision: 'SKIP', error: 'action_hold' });
+    expect(ex.calls.filter((c) => c.method === 'placeReduceOnlyMarket')).toHaveLength(1);
+  });
+
   it('when Redis goes away and comes back then the service keeps running and handles new proposals', async () => {
     const own = await startRedis();
     try {
