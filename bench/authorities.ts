@@ -12,11 +12,10 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { startPaperExchange } from '../src/exchange/paper/index.js';
 import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/port.js';
 import { startRedis } from '../test/helpers/redis-server.js';
-import { BENCH_POSITIONS, BENCH_SYMBOLS } from './lib/authority-config.js';
+import { BENCH_SYMBOLS } from './lib/authority-config.js';
 import { machineLine, writeSection } from './lib/doc.js';
 import { fmt, markdownTable, summarize, type Summary } from './lib/stats.js';
 
@@ -25,6 +24,7 @@ const secIdx = args.indexOf('--seconds');
 const SECONDS = secIdx >= 0 ? Number(args[secIdx + 1]) : 4;
 const WRITE = !args.includes('--no-write');
 const WORKER = fileURLToPath(new URL('./lib/authority-worker.ts', import.meta.url));
+const PAPER = fileURLToPath(new URL('./lib/paper-worker.ts', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 type Authority = 'governor' | 'p33';
@@ -38,21 +38,34 @@ interface Row {
 
 let run = 0;
 
-function startWorker(
+/** Starts a bench child process and resolves with it and the first stdout line matching `ready`. */
+function spawnChild(
+  script: string,
+  argv: string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...argv], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    child.stdout!.on('data', (d: Buffer) => {
+      const line = d
+        .toString()
+        .split('\n')
+        .find((l) => ready.test(l));
+      if (line) resolve({ child, line });
+    });
+  });
+}
+
+async function startWorker(
   authority: Authority,
   url: string,
   prefix: string,
   exchange: string,
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, authority, url, prefix, exchange], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve(child);
-    });
-  });
+  return (await spawnChild(WORKER, [authority, url, prefix, exchange], /^ready/)).child;
 }
 
 async function stopWorker(child: ChildProcess): Promise<void> {
@@ -123,13 +136,8 @@ async function measure(
 
 async function main(): Promise<void> {
   const server = await startRedis({ notifyKeyspaceEvents: 'K$' });
-  const paper = await startPaperExchange({
-    host: '127.0.0.1',
-    port: 0,
-    apiKey: 'k',
-    apiSecret: 's',
-    positions: BENCH_POSITIONS,
-  });
+  const paperProc = await spawnChild(PAPER, [], /^url /);
+  const paper = { url: paperProc.line.slice(4).trim(), close: () => stopWorker(paperProc.child) };
   const rows: Row[] = [];
   const loadBefore = loadavg()[0]!;
   try {
@@ -168,7 +176,7 @@ async function main(): Promise<void> {
     `${SECONDS} s of evenly paced EXECUTE plans on 3 symbols after a 0.5 s warm-up. The producer and`,
     'the subscriber share the bench process; each authority runs alone in a child process',
     '(bench/lib/authority-worker.ts). "double": the recording exchange double inside the worker',
-    '(authority cost alone); "paper (HTTP)": the paper exchange (in the bench process) through the',
+    '(authority cost alone); "paper (HTTP)": the paper exchange (its own process) through the',
     'real Binance adapter (the governor shares one position read per symbol per second; P3.3 reads',
     'snapshots from Redis). Baseline: 50 plans/s in the same run.',
     'Target: p99 ≤ 5 ms at 500 plans/s.',
