@@ -27,6 +27,8 @@ export {
   type GovernorConfig,
   type P33Config,
   type PaperConfig,
+  type PermitSecrets,
+  type SignedPermitsConfig,
   type RedisConfig,
   type ServiceConfig,
 } from './config/services.js';

@@ -2,9 +2,12 @@
 import { REDACTED, redactUrl } from './env.js';
 
 const SECRET_FIELDS = new Set(['apiKey', 'apiSecret', 'secret', 'password', 'token']);
+/** Any field naming a secret (permit secrets: secret, previousSecret). */
+const SECRET_FIELD = /secret|password|token/i;
 
 function redact(key: string, value: unknown): unknown {
-  if (SECRET_FIELDS.has(key)) return value === null || value === undefined ? value : REDACTED;
+  if (SECRET_FIELDS.has(key) || SECRET_FIELD.test(key))
+    return value === null || value === undefined ? value : REDACTED;
   if (typeof value === 'string') return /url$/i.test(key) ? redactUrl(value) : value;
   if (Array.isArray(value)) return value.map((v) => redact('', v));
   if (value && typeof value === 'object') {

@@ -25,7 +25,8 @@ export class ConfigError extends Error {
 
 export const REDACTED = '<redacted>';
 
-const SECRET_NAME = /(SECRET|_KEY|PASSWORD|PASSWD|TOKEN)$/i;
+// SECRET anywhere: PERMIT_SECRET_GOVERNOR_PREVIOUS must be hidden as much as BINANCE_API_SECRET.
+const SECRET_NAME = /SECRET|(_KEY|PASSWORD|PASSWD|TOKEN)$/i;
 
 /** True for variables whose value is never printed (API keys, secrets, passwords). */
 export function isSecretVariable(name: string): boolean {

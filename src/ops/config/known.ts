@@ -32,6 +32,12 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'APPLY_PERMIT_STEP_MS',
   'APPLY_REQUIRED_AUTHORITIES',
   'APPLY_LIVE_CONFIRM',
+  'APPLY_REQUIRE_SIGNED_PERMITS',
+  'APPLY_PERMIT_MAX_SKEW_SEC',
+  'PERMIT_SECRET_GOVERNOR',
+  'PERMIT_SECRET_GOVERNOR_PREVIOUS',
+  'PERMIT_SECRET_P33',
+  'PERMIT_SECRET_P33_PREVIOUS',
   'GOV_MAX_EXEC_PER_HOUR',
   'GOV_MAX_EXEC_PER_5MIN',
   'GOV_MAX_REDUCE_NOTIONAL_PER_DAY_USD',
@@ -53,7 +59,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'PAPER_EXCHANGE_API_SECRET',
 ]);
 
-const OUR_PREFIXES = /^(APPLY_|GOV_|P33_|PAPER_EXCHANGE_|BINANCE_|REDIS_|K_BLOCK_)/;
+const OUR_PREFIXES = /^(APPLY_|GOV_|P33_|PAPER_EXCHANGE_|BINANCE_|REDIS_|K_BLOCK_|PERMIT_)/;
 
 /** Names (never values) of variables with our prefixes that no loader reads. */
 export function ignoredVariables(env: Env): string[] {

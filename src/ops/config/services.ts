@@ -28,6 +28,9 @@ import {
   type LogLevel,
 } from './env.js';
 
+import { readSignedPermits, readSigningSecret, type SignedPermitsConfig } from './signing.js';
+
+export type { PermitSecrets, SignedPermitsConfig } from './signing.js';
 export { APPLY_MODES, LIVE_CONFIRM_PHRASE, PRODUCTION_BASE_URL, TESTNET_BASE_URL } from './common.js';
 export type { ApplyMode, BinanceConfig, RedisConfig } from './common.js';
 
@@ -47,6 +50,7 @@ export interface ApplyConfig {
   permitWaitMs: number;
   permitStepMs: number;
   requiredAuthorities: readonly string[];
+  signedPermits: SignedPermitsConfig;
   binance: BinanceConfig;
 }
 
@@ -63,6 +67,8 @@ export interface GovernorConfig {
   killScoreCritical: number;
   autoApprove: boolean;
   metricsPort: number;
+  /** PERMIT_SECRET_GOVERNOR: permits are signed when set. */
+  permitSecret: string | null;
   binance: BinanceConfig;
 }
 
@@ -78,6 +84,8 @@ export interface P33Config {
   permitTtlSec: number;
   allowlist: readonly string[];
   metricsPort: number;
+  /** PERMIT_SECRET_P33: permits (allow and deny) are signed when set. */
+  permitSecret: string | null;
   binance: BinanceConfig;
 }
 
@@ -116,6 +124,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   const permitWaitMs = r.get('APPLY_PERMIT_WAIT_MS', numberField({ int: true, min: 0, max: 60_000 }), 1200);
   const permitStepMs = r.get('APPLY_PERMIT_STEP_MS', numberField({ int: true, min: 1, max: 60_000 }), 100);
   const requiredAuthorities = r.get('APPLY_REQUIRED_AUTHORITIES', nameListField(), ['governor', 'p33']);
+  const signedPermits = readSignedPermits(r, requiredAuthorities);
   const binance = readBinance(r, mode, false);
   if (mode === 'live') {
     if (r.raw('APPLY_LIVE_CONFIRM') !== LIVE_CONFIRM_PHRASE) {
@@ -143,6 +152,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     permitWaitMs,
     permitStepMs,
     requiredAuthorities,
+    signedPermits,
     binance,
   });
 }
@@ -166,6 +176,7 @@ export function loadGovernorConfig(env: Env = process.env): GovernorConfig {
     killScoreCritical: r.get('GOV_KILL_SCORE_CRITICAL', numberField({ min: 0, max: 1 }), 0.8),
     autoApprove: r.get('GOV_AUTO_APPROVE', boolField(), false),
     metricsPort: r.get('METRICS_PORT', portField(), 8044),
+    permitSecret: readSigningSecret(r, 'governor'),
     binance: readBinance(r, mode, true),
   };
   r.finish('governor');
@@ -192,6 +203,7 @@ export function loadP33Config(env: Env = process.env): P33Config {
     permitTtlSec: r.get('P33_PERMIT_TTL', numberField({ int: true, min: 1, max: 86_400 }), 60),
     allowlist: r.get('P33_ALLOWLIST', symbolListField({ nonEmpty: false }), applyAllow),
     metricsPort: r.get('P33_METRICS_PORT', portField(), 8045),
+    permitSecret: readSigningSecret(r, 'p33'),
     binance: readBinance(r, mode, true),
   };
   r.finish('p33');
