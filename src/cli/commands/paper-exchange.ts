@@ -29,6 +29,17 @@ function parsePort(text: string): number {
   return n;
 }
 
+function parseAmount(text: string): number {
+  if (!/^-?\d+(?:\.\d+)?$/.test(text)) throw new InvalidArgumentError('a decimal amount, e.g. 2.5');
+  return Number(text);
+}
+
+function parseCount(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 100_000) throw new InvalidArgumentError('a count 0-100000');
+  return n;
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('paper-exchange')
@@ -41,12 +52,22 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--host <host>', 'listen host (default PAPER_EXCHANGE_HOST or 127.0.0.1)')
     .option('--positions <list>', 'initial positions, e.g. BTCUSDT=0.5,ETHUSDT=-2', parseAmounts)
     .option('--marks <list>', 'mark prices, e.g. BTCUSDT=61000', parseAmounts)
+    .option(
+      '--synthetic-symbols <n>',
+      'also list n synthetic markets SYN0000USDT... (load tests)',
+      parseCount,
+    )
+    .option('--synthetic-position <amount>', 'position of every synthetic market (default 0)', parseAmount)
+    .option('--hold-positions', 'book fills but keep positions at their size (load tests)')
     .action(
       async (o: {
         port?: number;
         host?: string;
         positions?: Record<string, number>;
         marks?: Record<string, number>;
+        syntheticSymbols?: number;
+        syntheticPosition?: number;
+        holdPositions?: boolean;
       }) => {
         const cfg = loadOrReport(ctx, 'paper', loadPaperConfig);
         if (cfg === null) return;
@@ -59,6 +80,9 @@ export function register(program: Command, ctx: CliContext): void {
             apiSecret: cfg.apiSecret,
             positions: o.positions ?? {},
             marks: o.marks ?? {},
+            syntheticSymbols: o.syntheticSymbols ?? 0,
+            syntheticPosition: o.syntheticPosition ?? 0,
+            holdPositions: o.holdPositions ?? false,
           });
         } catch (err) {
           ctx.err(`paper-exchange: ${err instanceof Error ? err.message : String(err)}\n`);

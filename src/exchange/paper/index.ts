@@ -5,6 +5,7 @@ export {
   type PaperFill,
   type PaperAlgoOrder,
   type RequestLogEntry,
+  type PaperStateOptions,
 } from './state.js';
 export { FaultController, faultSchema, type FaultSpec } from './faults.js';
-export { PAPER_MARKETS, type PaperMarket } from './markets.js';
+export { PAPER_MARKETS, syntheticMarkets, type PaperMarket } from './markets.js';

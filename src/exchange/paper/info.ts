@@ -72,9 +72,7 @@ export function positionRisk(state: PaperState, p: Params, version: 2 | 3): unkn
   const shown =
     version === 2
       ? symbols
-      : symbols.filter(
-          (s) => state.positionOf(s) !== 0 || state.orders.some((o) => o.symbol === s && o.status === 'NEW'),
-        );
+      : symbols.filter((s) => state.positionOf(s) !== 0 || state.openOrders(s).length > 0);
   return shown.map((s) => positionRow(state, s, version));
 }
 

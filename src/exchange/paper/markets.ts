@@ -61,6 +61,19 @@ export const PAPER_MARKETS: readonly PaperMarket[] = [
   m('DOGEUSDT', 'DOGE', '0.000010', '1', '50000000', '30000000', '5', 6, 0, '0.002440', '30', 0.15),
 ];
 
+/**
+ * `n` synthetic markets for load tests (SYN0000USDT, SYN0001USDT, ...): mark 100, step 0.001,
+ * so any number of symbols can carry positions without touching the real-looking list above.
+ */
+export function syntheticMarkets(n: number): PaperMarket[] {
+  if (!Number.isInteger(n) || n < 0 || n > 100_000) throw new Error(`synthetic symbols: 0..100000, got ${n}`);
+  const width = Math.max(4, String(n - 1).length);
+  return Array.from({ length: n }, (_, i) => {
+    const base = `SYN${String(i).padStart(width, '0')}`;
+    return m(`${base}USDT`, base, '0.01', '0.001', '1000000', '100000', '5', 2, 3, '0.01', '1000000', 100);
+  });
+}
+
 export function exchangeInfoBody(markets: readonly PaperMarket[], serverTime: number): unknown {
   return {
     timezone: 'UTC',

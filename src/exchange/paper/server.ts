@@ -18,6 +18,7 @@ import { ROUTES, type Route } from './routes.js';
 import { PaperState } from './state.js';
 import { ApiReject } from './trading.js';
 import { handleControl } from './control.js';
+import { syntheticMarkets } from './markets.js';
 
 export interface PaperExchangeOptions {
   port?: number;
@@ -29,6 +30,12 @@ export interface PaperExchangeOptions {
   clock?: Clock;
   /** Source of randomness for probabilistic faults (seed it to replay a run). */
   random?: () => number;
+  /** List this many synthetic markets besides the real-looking ones (SYN0000USDT, ...). */
+  syntheticSymbols?: number;
+  /** Position every synthetic market starts with (default 0). */
+  syntheticPosition?: number;
+  /** Book fills without changing positions (load tests; see PaperStateOptions). */
+  holdPositions?: boolean;
 }
 
 export interface PaperExchange {
@@ -78,7 +85,13 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 export async function startPaperExchange(opts: PaperExchangeOptions): Promise<PaperExchange> {
   const clock = opts.clock ?? systemClock;
-  const state = new PaperState(opts.positions ?? {}, opts.marks ?? {});
+  const synthetic = syntheticMarkets(opts.syntheticSymbols ?? 0);
+  const positions = { ...opts.positions };
+  for (const m of synthetic) positions[m.symbol] ??= opts.syntheticPosition ?? 0;
+  const state = new PaperState(positions, opts.marks ?? {}, {
+    extraMarkets: synthetic,
+    holdPositions: opts.holdPositions ?? false,
+  });
   const faults = new FaultController(opts.random);
   const weights = new Counters();
   const held = new Set<ServerResponse>();

@@ -69,8 +69,21 @@ export function decimalOf(n: number): string {
   return parsed ? formatScaled(parsed) : '0';
 }
 
+export interface PaperStateOptions {
+  /** Markets listed besides PAPER_MARKETS (e.g. syntheticMarkets(n) for load tests). */
+  extraMarkets?: readonly PaperMarket[];
+  /**
+   * Load tests: every fill is booked (orders, fills, update time) but the position keeps its size,
+   * so exits can run forever. P3.3's ledger then drifts from the exchange by design.
+   */
+  holdPositions?: boolean;
+}
+
 export class PaperState {
   readonly markets = new Map<string, PaperMarket>();
+  /** Orders with status NEW (resting), so order checks do not scan every order ever placed. */
+  readonly open = new Set<PaperOrder>();
+  readonly holdPositions: boolean;
   readonly positions = new Map<string, string>();
   readonly entryPrices = new Map<string, number>();
   readonly marks = new Map<string, number>();
@@ -83,8 +96,13 @@ export class PaperState {
   nextOrderId = 4_000_000_001;
   nextAlgoId = 2_000_000_001;
 
-  constructor(positions: Record<string, number> = {}, marks: Record<string, number> = {}) {
-    for (const market of PAPER_MARKETS) {
+  constructor(
+    positions: Record<string, number> = {},
+    marks: Record<string, number> = {},
+    opts: PaperStateOptions = {},
+  ) {
+    this.holdPositions = opts.holdPositions ?? false;
+    for (const market of [...PAPER_MARKETS, ...(opts.extraMarkets ?? [])]) {
       this.markets.set(market.symbol, market);
       this.marks.set(market.symbol, market.mark);
       this.positions.set(market.symbol, '0');
@@ -116,12 +134,25 @@ export class PaperState {
     return Number(this.positions.get(symbol) ?? '0');
   }
 
+  /** Resting (NEW) orders, optionally of one symbol. */
+  openOrders(symbol?: string): PaperOrder[] {
+    const out: PaperOrder[] = [];
+    for (const o of this.open) {
+      if (o.status !== 'NEW') this.open.delete(o);
+      else if (symbol === undefined || o.symbol === symbol) out.push(o);
+    }
+    return out;
+  }
+
   fillsFor(clientOrderId: string): PaperFill[] {
     return this.fills.filter((f) => f.clientOrderId === clientOrderId);
   }
 
   /** Applies a fill to the position, keeping a weighted entry price while it grows. */
   applyFill(fill: PaperFill): void {
+    this.positionUpdateTime.set(fill.symbol, fill.time);
+    this.fills.push(fill);
+    if (this.holdPositions) return;
     const before = this.positionOf(fill.symbol);
     const delta = fill.side === 'BUY' ? fill.qty : `-${fill.qty}`;
     const afterText = addDecimal(this.positions.get(fill.symbol) ?? '0', delta);
@@ -135,8 +166,6 @@ export class PaperState {
       this.entryPrices.set(fill.symbol, (entry * Math.abs(before) + fill.price * q) / Math.abs(after));
     }
     this.positions.set(fill.symbol, afterText);
-    this.positionUpdateTime.set(fill.symbol, fill.time);
-    this.fills.push(fill);
   }
 
   /** A JSON-safe snapshot for `GET /paper/state`. */

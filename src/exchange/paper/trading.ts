@@ -115,7 +115,7 @@ export function newOrder(state: PaperState, p: Params, now: number): unknown {
   checkQuantity(market, qty, type);
   const clientOrderId = p.get('newClientOrderId') ?? `paper-${state.nextOrderId}`;
   if (!CLIENT_ID.test(clientOrderId)) throw new ApiReject(-4015, 'Client order id is not valid.');
-  if (state.orders.some((o) => o.status === 'NEW' && o.clientOrderId === clientOrderId)) {
+  if (state.openOrders().some((o) => o.clientOrderId === clientOrderId)) {
     throw new ApiReject(-4116, 'ClientOrderId is duplicated.');
   }
   const reduceOnly = boolParam(p, 'reduceOnly');
@@ -127,8 +127,9 @@ export function newOrder(state: PaperState, p: Params, now: number): unknown {
     if (!reduces || compareDecimal(qty, size) > 0)
       throw new ApiReject(-2022, 'ReduceOnly Order is rejected.');
     // Binance counts resting reduce-only orders of the same side against the position.
-    const resting = state.orders
-      .filter((o) => o.status === 'NEW' && o.reduceOnly && o.symbol === market.symbol && o.side === side)
+    const resting = state
+      .openOrders(market.symbol)
+      .filter((o) => o.reduceOnly && o.side === side)
       .reduce((sum, o) => addDecimal(sum, o.origQty), '0');
     if (compareDecimal(addDecimal(resting, qty), size) > 0) {
       throw new ApiReject(
@@ -180,7 +181,7 @@ export function newOrder(state: PaperState, p: Params, now: number): unknown {
       price: mark,
       time: now,
     });
-  }
+  } else state.open.add(order);
   const view = orderView(order);
   if (p.get('newOrderRespType') === 'RESULT') return view;
   return { ...view, status: 'NEW', executedQty: '0', cumQty: '0', cumQuote: '0', avgPrice: '0.00' };
@@ -215,13 +216,12 @@ export function cancelOrder(state: PaperState, p: Params, now: number): unknown 
   if (order.status !== 'NEW') throw new ApiReject(-2011, 'Unknown order sent.');
   order.status = 'CANCELED';
   order.updateTime = now;
+  state.open.delete(order);
   return orderView(order);
 }
 
 export function openOrders(state: PaperState, p: Params): unknown {
   const symbol = p.get('symbol');
   if (symbol !== null) marketOf(state, p);
-  return state.orders
-    .filter((o) => o.status === 'NEW' && (symbol === null || o.symbol === symbol))
-    .map(orderView);
+  return state.openOrders(symbol ?? undefined).map(orderView);
 }
