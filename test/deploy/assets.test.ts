@@ -114,6 +114,15 @@ describe('systemd units', () => {
     }
   });
 
+  it('when a unit runs a CLI command then src/cli defines that command', () => {
+    const cliDir = fileURLToPath(new URL('../../src/cli/commands/', import.meta.url));
+    const source = readdirSync(cliDir)
+      .map((f) => readFileSync(join(cliDir, f), 'utf8'))
+      .join('\n');
+    const defined = new Set([...source.matchAll(/\.command\('([a-z-]+)/g)].map((m) => m[1]));
+    for (const { cmd } of Object.values(UNITS)) expect(defined, cmd).toContain(cmd);
+  });
+
   it('when the sysusers snippet is read then it creates the quantum system user', () => {
     expect(read('sysusers-quantum.conf')).toMatch(/^u quantum - /m);
   });
