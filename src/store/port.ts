@@ -22,6 +22,14 @@ export interface GroupInfo {
   lag: number | null;
 }
 
+export interface ConsumerInfo {
+  name: string;
+  /** Entries delivered to this consumer and not yet acknowledged. */
+  pending: number;
+  /** Milliseconds since the consumer last read or claimed. */
+  idleMs: number;
+}
+
 export interface ScanResult {
   keys: string[];
   complete: boolean;
@@ -114,6 +122,8 @@ export interface Store {
     count: number,
   ): Promise<StreamEntry[]>;
   groups(stream: string): Promise<GroupInfo[]>;
+  /** XINFO CONSUMERS (tools such as `status`); [] when the stream or group does not exist. */
+  consumers(stream: string, group: string): Promise<ConsumerInfo[]>;
 
   // atomic operations (one Lua script each in Redis)
   /** consumePermits: all-or-nothing consume of `permitKeys`, idempotent per (receiptKey, token). */

@@ -96,6 +96,24 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await s.groups(k('nogroups'))).toEqual([]);
     });
 
+    it('when consumers read and ack then XINFO CONSUMERS reports their pending and idle time', async () => {
+      await s.createGroup(k('ci'), 'grp', '$');
+      await s.xadd(k('ci'), { n: '1' });
+      const [a] = await s.readGroup(k('ci'), 'grp', 'c1', { count: 1, blockMs: 0 });
+      await s.xadd(k('ci'), { n: '2' });
+      await s.readGroup(k('ci'), 'grp', 'c2', { count: 5, blockMs: 0 });
+      await t.advance(60);
+      await s.ack(k('ci'), 'grp', [a!.id]);
+      const infos = (await s.consumers(k('ci'), 'grp')).sort((x, y) => x.name.localeCompare(y.name));
+      expect(infos.map((c) => [c.name, c.pending])).toEqual([
+        ['c1', 0],
+        ['c2', 1],
+      ]);
+      for (const c of infos) expect(c.idleMs).toBeGreaterThanOrEqual(50);
+      expect(await s.consumers(k('ci'), 'nogroup')).toEqual([]);
+      expect(await s.consumers(k('nostream'), 'grp')).toEqual([]);
+    });
+
     it('when a group is created at 0 then existing entries are delivered', async () => {
       await s.xadd(k('old'), { n: '1' });
       await s.createGroup(k('old'), 'g0', '0');

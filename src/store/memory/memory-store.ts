@@ -9,6 +9,7 @@ import { systemClock, type Clock } from '../../ops/clock.js';
 import { keySpace, type KeySpace } from '../keys.js';
 import type {
   ConsumeOutcome,
+  ConsumerInfo,
   DecideOnceRequest,
   GrantPermitOutcome,
   GrantPermitRequest,
@@ -188,6 +189,10 @@ export class MemoryStore implements Store {
 
   async groups(stream: string): Promise<GroupInfo[]> {
     return this.ks.stream(stream, false)?.groupInfos() ?? [];
+  }
+
+  async consumers(stream: string, group: string): Promise<ConsumerInfo[]> {
+    return this.ks.stream(stream, false)?.consumerInfos(group, this.now) ?? [];
   }
 
   /** Delivery count / idle time of a pending entry (what XPENDING shows); tests and tools. */

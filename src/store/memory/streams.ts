@@ -3,7 +3,7 @@
  * pending entries lists with delivery counts and delivery times (for XAUTOCLAIM idle checks),
  * MAXLEN trimming (exact, which `MAXLEN ~` allows).
  */
-import type { GroupInfo, StreamEntry } from '../port.js';
+import type { ConsumerInfo, GroupInfo, StreamEntry } from '../port.js';
 import { cmpSid, formatSid, parseSid, MIN_SID, type Sid } from './stream-ids.js';
 
 interface Stored {
@@ -132,6 +132,16 @@ export class MemStream {
       pending: g.pel.size,
       lastDeliveredId: formatSid(g.lastDelivered),
       lag: this.entries.filter((e) => cmpSid(e.sid, g.lastDelivered) > 0).length,
+    }));
+  }
+
+  consumerInfos(group: string, nowMs: number): ConsumerInfo[] {
+    const g = this.groups.get(group);
+    if (!g) return [];
+    return [...g.consumers.entries()].map(([name, seenAt]) => ({
+      name,
+      pending: [...g.pel.values()].filter((p) => p.consumer === name).length,
+      idleMs: nowMs - seenAt,
     }));
   }
 

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { keySpace, type KeySpace } from '../keys.js';
 import type {
   ConsumeOutcome,
+  ConsumerInfo,
   DecideOnceRequest,
   GrantPermitOutcome,
   GrantPermitRequest,
@@ -220,6 +221,26 @@ export class RedisStore implements Store {
 
   private script(name: string): Runner {
     return (this.cmd as unknown as Record<string, Runner>)[name]!.bind(this.cmd);
+  }
+
+  async consumers(stream: string, group: string): Promise<ConsumerInfo[]> {
+    let reply: unknown[];
+    try {
+      reply = (await this.cmd.call('XINFO', 'CONSUMERS', stream, group)) as unknown[];
+    } catch (err) {
+      if (/no such key|NOGROUP/i.test((err as Error).message)) return [];
+      throw err;
+    }
+    return reply.map((raw) => {
+      const f = new Map<string, unknown>();
+      const flat = raw as unknown[];
+      for (let i = 0; i + 1 < flat.length; i += 2) f.set(String(flat[i]), flat[i + 1]);
+      return {
+        name: String(f.get('name')),
+        pending: Number(f.get('pending')),
+        idleMs: Number(f.get('idle')),
+      };
+    });
   }
 
   async consumePermits(
