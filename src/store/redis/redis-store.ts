@@ -223,24 +223,8 @@ export class RedisStore implements Store {
     return (this.cmd as unknown as Record<string, Runner>)[name]!.bind(this.cmd);
   }
 
-  async consumers(stream: string, group: string): Promise<ConsumerInfo[]> {
-    let reply: unknown[];
-    try {
-      reply = (await this.cmd.call('XINFO', 'CONSUMERS', stream, group)) as unknown[];
-    } catch (err) {
-      if (/no such key|NOGROUP/i.test((err as Error).message)) return [];
-      throw err;
-    }
-    return reply.map((raw) => {
-      const f = new Map<string, unknown>();
-      const flat = raw as unknown[];
-      for (let i = 0; i + 1 < flat.length; i += 2) f.set(String(flat[i]), flat[i + 1]);
-      return {
-        name: String(f.get('name')),
-        pending: Number(f.get('pending')),
-        idleMs: Number(f.get('idle')),
-      };
-    });
+  consumers(stream: string, group: string): Promise<ConsumerInfo[]> {
+    return this.streams.consumers(stream, group);
   }
 
   async consumePermits(

@@ -1,6 +1,6 @@
 /** Stream commands of the Redis adapter and the shaping of their replies into StreamEntry. */
 import type { Redis } from 'ioredis';
-import type { GroupInfo, StreamEntry } from '../port.js';
+import type { ConsumerInfo, GroupInfo, StreamEntry } from '../port.js';
 
 type RawEntry = [string, string[]];
 
@@ -90,18 +90,25 @@ export class RedisStreams {
     return toEntries(reply[1]);
   }
 
-  async groups(stream: string): Promise<GroupInfo[]> {
+  /** XINFO GROUPS / CONSUMERS rows (flat field-value lists), [] when the stream or group is absent. */
+  private async info(args: string[]): Promise<Map<string, unknown>[]> {
     let reply: unknown[];
     try {
-      reply = (await this.cmd.call('XINFO', 'GROUPS', stream)) as unknown[];
+      reply = (await this.cmd.call('XINFO', ...args)) as unknown[];
     } catch (err) {
-      if (/no such key/i.test((err as Error).message)) return [];
+      if (/no such key|NOGROUP/i.test((err as Error).message)) return [];
       throw err;
     }
     return reply.map((raw) => {
       const f = new Map<string, unknown>();
       const flat = raw as unknown[];
       for (let i = 0; i + 1 < flat.length; i += 2) f.set(String(flat[i]), flat[i + 1]);
+      return f;
+    });
+  }
+
+  async groups(stream: string): Promise<GroupInfo[]> {
+    return (await this.info(['GROUPS', stream])).map((f) => {
       const lag = f.get('lag');
       return {
         name: String(f.get('name')),
@@ -111,5 +118,13 @@ export class RedisStreams {
         lag: lag === null || lag === undefined ? null : Number(lag),
       };
     });
+  }
+
+  async consumers(stream: string, group: string): Promise<ConsumerInfo[]> {
+    return (await this.info(['CONSUMERS', stream, group])).map((f) => ({
+      name: String(f.get('name')),
+      pending: Number(f.get('pending')),
+      idleMs: Number(f.get('idle')),
+    }));
   }
 }
