@@ -3,6 +3,9 @@ import { clean, table, utc } from './render.js';
 import type { StatusReport } from './status.js';
 import { seconds } from './verdict.js';
 
+/** A consumer this idle while holding entries has probably died (the services claim after ~30 s). */
+export const STUCK_IDLE_MS = 60_000;
+
 const ago = (now: number, at: number | null) => (at === null ? '?' : `${seconds(Math.max(0, now - at))} ago`);
 
 function armLine(r: StatusReport): string {
@@ -46,6 +49,21 @@ export function renderStatusText(r: StatusReport): string {
   );
   if (groupRows.length === 0) L.push('  (none: no governor / P3.3 has ever attached to the plan stream)');
   else L.push(...table([['STREAM', 'GROUP', 'CONSUMERS', 'PENDING', 'LAG', 'LAST DELIVERED'], ...groupRows]));
+  const consumerRows = r.groups.flatMap((g) =>
+    g.groups.flatMap((x) =>
+      x.consumerList.map((c) => [
+        clean(x.name),
+        clean(c.name),
+        String(c.pending),
+        seconds(c.idleMs),
+        c.pending > 0 && c.idleMs > STUCK_IDLE_MS
+          ? 'idle with pending entries: dead? (XAUTOCLAIM moves them)'
+          : '',
+      ]),
+    ),
+  );
+  if (consumerRows.length > 0)
+    L.push(...table([['GROUP', 'CONSUMER', 'PENDING', 'IDLE', ''], ...consumerRows]));
   const c = r.ledgerCursor;
   L.push(
     `  P3.3 ledger cursor: ${
@@ -149,6 +167,7 @@ export function statusJson(r: StatusReport): Record<string, unknown> {
         pending: x.pending,
         lag: x.lag,
         last_delivered_id: x.lastDeliveredId,
+        consumer_list: x.consumerList.map((c) => ({ name: c.name, pending: c.pending, idle_ms: c.idleMs })),
       })),
     ),
     ledger_cursor: { id: r.ledgerCursor.id, behind: r.ledgerCursor.behind, at_least: r.ledgerCursor.atLeast },

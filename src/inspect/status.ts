@@ -6,7 +6,7 @@
 import { execCounts, utcDay } from '../domain/governor/gates.js';
 import { redactUrl } from '../ops/config/env.js';
 import { parseArmState } from '../services/arm-state.js';
-import type { GroupInfo, Store } from '../store/port.js';
+import type { ConsumerInfo, GroupInfo, Store } from '../store/port.js';
 import { inspectSymbols, type InspectConfig } from './config.js';
 import { entryMs, scanBackwards, type ScanOptions } from './stream-scan.js';
 
@@ -52,7 +52,7 @@ export interface StatusReport {
   killSwitchEnv: boolean;
   arm: { armed: boolean; reason: string; by: string; atMs: number | null; stored: boolean };
   streams: { name: string; key: string; length: number }[];
-  groups: { stream: string; groups: GroupInfo[] }[];
+  groups: { stream: string; groups: (GroupInfo & { consumerList: ConsumerInfo[] })[] }[];
   ledgerCursor: { id: string | null; behind: number | null; atLeast: boolean };
   permits: { scanned: number; complete: boolean; byAuthority: PermitCount[] };
   lastExecutions: LastExecution[];
@@ -198,11 +198,15 @@ export async function readStatus(
     store.groups(k.resultStream()),
   ]);
   const arm = parseArmState(armHash);
-  const [cursor, permits, execs, governor] = await Promise.all([
+  const withConsumers = (stream: string, groups: GroupInfo[]) =>
+    Promise.all(groups.map(async (g) => ({ ...g, consumerList: await store.consumers(stream, g.name) })));
+  const [cursor, permits, execs, governor, planG, resultG] = await Promise.all([
     ledgerCursor(store),
     countPermits(store, nowMs),
     lastExecutions(store, symbols, opts),
     governorCounts(store, symbols, nowMs),
+    withConsumers(k.planStream(), planGroups),
+    withConsumers(k.resultStream(), resultGroups),
   ]);
   return {
     readAtMs: nowMs,
@@ -224,8 +228,8 @@ export async function readStatus(
       { name: 'governor events', key: k.governorEvents(), length: eventsLen },
     ],
     groups: [
-      { stream: k.planStream(), groups: planGroups },
-      ...(resultGroups.length > 0 ? [{ stream: k.resultStream(), groups: resultGroups }] : []),
+      { stream: k.planStream(), groups: planG },
+      ...(resultG.length > 0 ? [{ stream: k.resultStream(), groups: resultG }] : []),
     ],
     ledgerCursor: cursor,
     permits,

@@ -29,7 +29,14 @@ interface StatusJson {
   redis_url: string;
   arm: { armed: boolean; reason: string; by: string; at: string | null; stored: boolean };
   streams: Record<string, { key: string; length: number }>;
-  groups: { stream: string; group: string; consumers: number; pending: number; lag: number | null }[];
+  groups: {
+    stream: string;
+    group: string;
+    consumers: number;
+    pending: number;
+    lag: number | null;
+    consumer_list: { name: string; pending: number; idle_ms: number }[];
+  }[];
   ledger_cursor: { id: string | null; behind: number | null };
   permits: { scanned: number; complete: boolean; by_authority: Record<string, unknown>[] };
   last_executions: {
@@ -132,6 +139,7 @@ export function statusSuite(name: string, factory: () => Promise<InspectUnderTes
       expect(j.streams.governor_events?.length).toBe(1);
       const gov = j.groups.find((g) => g.group === 'governor');
       expect(gov).toMatchObject({ consumers: 1, pending: 1, lag: 2 });
+      expect(gov?.consumer_list).toEqual([{ name: 'gov-host-1', pending: 1, idle_ms: expect.any(Number) }]);
       expect(j.groups.find((g) => g.group === 'p33')).toMatchObject({ consumers: 0, pending: 0, lag: 3 });
       expect(j.ledger_cursor.behind).toBe(1);
       const by = Object.fromEntries(j.permits.by_authority.map((a) => [a.authority, a]));
@@ -164,6 +172,7 @@ export function statusSuite(name: string, factory: () => Promise<InspectUnderTes
       expect(r.stdout).toMatch(/arm state\s+DISARMED by governor at .*: burst_limit_breach/);
       expect(r.stdout).toMatch(/mode\s+testnet/);
       expect(r.stdout).toMatch(/governor\s+1\s+1\s+2\s+/); // group: consumers, pending, lag
+      expect(r.stdout).toMatch(/governor\s+gov-host-1\s+1\s+\d+ ms/);
       expect(r.stdout).toMatch(/BTCUSDT .*SELL 0\.375 filled 0\.375, order 123/);
       expect(r.stdout).toMatch(/ETHUSDT\s+-\s+-\s+-\s+none found/);
       expect(r.stdout).toContain('auto-disarm today: FIRED');
