@@ -4,6 +4,7 @@
  * cannot be read, so every EXECUTE plan is blocked `position_fetch_failed` (fail closed).
  */
 import type { Command } from 'commander';
+import { PermitKey } from '../../domain/permit-signing.js';
 import { createBinanceExchange } from '../../exchange/binance/index.js';
 import { systemClock } from '../../ops/clock.js';
 import { loadGovernorConfig, type GovernorConfig } from '../../ops/config.js';
@@ -44,6 +45,7 @@ export async function startGovernor(cfg: GovernorConfig, kit: ServiceKit): Promi
       'governor: no exchange credentials; every EXECUTE plan will be blocked position_fetch_failed',
     );
   }
+  const signingKey = cfg.permitSecret === null ? null : new PermitKey(cfg.permitSecret);
   const service = new GovernorService({
     store,
     exchange,
@@ -52,7 +54,9 @@ export async function startGovernor(cfg: GovernorConfig, kit: ServiceKit): Promi
     metrics: createGovernorMetrics(kit.registry),
     limits: governorLimitsFrom(cfg),
     autoApprove: cfg.autoApprove,
+    signingKey,
   });
+  if (signingKey) kit.logger.info({ permit_key_id: signingKey.keyId }, 'governor: signing permits');
   service.start();
   return {
     async stop() {

@@ -4,6 +4,7 @@
  * be taken, so every plan is denied (no_exchange_snapshot / stale_exchange_state).
  */
 import type { Command } from 'commander';
+import { PermitKey } from '../../domain/permit-signing.js';
 import { createBinanceExchange } from '../../exchange/binance/index.js';
 import { systemClock } from '../../ops/clock.js';
 import { loadP33Config, type P33Config } from '../../ops/config.js';
@@ -30,6 +31,8 @@ export async function startPositionBrain(cfg: P33Config, kit: ServiceKit): Promi
   if (cfg.binance.apiKey === null || cfg.binance.apiSecret === null) {
     kit.logger.warn({}, 'position-brain: no exchange credentials; no snapshots, every plan will be denied');
   }
+  const signingKey = cfg.permitSecret === null ? null : new PermitKey(cfg.permitSecret);
+  if (signingKey) kit.logger.info({ permit_key_id: signingKey.keyId }, 'position-brain: signing permits');
   const service = new PositionBrainService({
     store,
     exchange,
@@ -45,6 +48,7 @@ export async function startPositionBrain(cfg: P33Config, kit: ServiceKit): Promi
     pollSec: cfg.pollSec,
     permitTtlSec: cfg.permitTtlSec,
     source: cfg.mode === 'live' ? 'binance' : 'binance_testnet',
+    signingKey,
   });
   service.start();
   return {

@@ -15,6 +15,7 @@ import {
   type GovernorLimits,
 } from '../../domain/governor/gates.js';
 import { parseAuthorityPlan, type AuthorityPlan } from '../../domain/governor/plan-input.js';
+import { signPermitBody, type PermitKey } from '../../domain/permit-signing.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
 import type { Logger } from '../../ops/logger.js';
@@ -45,6 +46,8 @@ export interface GovernorOptions {
   claimIdleMs?: number;
   /** Reuse a symbol's position read this long (ms, default 1000; 0: every plan reads). */
   positionMaxAgeMs?: number;
+  /** PERMIT_SECRET_GOVERNOR: sign permits (SECURITY.md); absent: unsigned, as the fleet. */
+  signingKey?: PermitKey | null;
 }
 
 export type GovernorOutcome =
@@ -184,7 +187,7 @@ export class GovernorService {
 
     const nowMs = clock.now();
     const nowSec = nowMs / 1000;
-    const permitBody = JSON.stringify({
+    const body = {
       granted: true,
       symbol: plan.symbol,
       decision: 'EXECUTE',
@@ -192,7 +195,11 @@ export class GovernorService {
       computed_notional: a.notional ?? 0,
       created_at: nowSec,
       consumed: false,
-    });
+    };
+    const key = this.o.signingKey;
+    const permitBody = JSON.stringify(
+      key ? signPermitBody('governor', plan.planId, body, nowSec + this.permitTtl, key) : body,
+    );
     const res = await store.grantPermit({
       decisionKey: k.authorityDecision('governor', plan.planId),
       permitKey: k.governorPermit(plan.planId),

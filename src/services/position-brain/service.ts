@@ -17,6 +17,7 @@ import {
   type CheckResult,
   type P33Limits,
 } from '../../domain/position/checks.js';
+import { signPermitBody, type PermitKey } from '../../domain/permit-signing.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
 import type { Logger } from '../../ops/logger.js';
@@ -46,6 +47,8 @@ export interface PositionBrainOptions {
   batch?: number;
   blockMs?: number;
   claimIdleMs?: number;
+  /** PERMIT_SECRET_P33: sign allow and deny permits (SECURITY.md); absent: unsigned, as the fleet. */
+  signingKey?: PermitKey | null;
 }
 
 export type P33Outcome =
@@ -211,7 +214,11 @@ export class PositionBrainService {
       guardKey: store.keys.p33Permit(plan.planId),
       markerValue: r.allow ? 'allow' : r.reason,
       markerTtlSec: this.o.decisionTtlSec ?? 3600,
-      body: JSON.stringify(body),
+      body: JSON.stringify(
+        this.o.signingKey
+          ? signPermitBody('p33', plan.planId, body, nowSec + this.o.permitTtlSec, this.o.signingKey)
+          : body,
+      ),
       ttlSec: this.o.permitTtlSec,
     });
     if (!written) return { kind: 'already_decided' };
