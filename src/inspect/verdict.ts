@@ -100,11 +100,39 @@ function permitStory(f: Facts, t: PlanTrace, missing: string): string[] {
   return out;
 }
 
+/** Permit-chain failures that are not a missing permit. */
+const CHAIN_FAILURES: Record<string, string> = {
+  consumed_elsewhere: "another apply attempt consumed this plan's permits; look for its order",
+  consume_outcome_unknown: 'the permit consume could not be confirmed (Redis errors); no order was sent',
+  aborted: 'the permit wait was cut short (apply stopping); no order was sent',
+};
+
+/** The consumed bodies' deciding fields: `governor granted=true symbol=X, P3.3 allow=true ...`. */
+function consumedSummary(f: Facts): string {
+  const pick = (body: string | undefined, keys: string[]) => {
+    if (body === undefined) return null;
+    try {
+      const o = JSON.parse(body) as Record<string, unknown>;
+      return keys
+        .filter((k) => k in o)
+        .map((k) => `${k}=${String(o[k])}`)
+        .join(' ');
+    } catch {
+      return 'unreadable';
+    }
+  };
+  const gov = pick(f.consumed?.bodies.governor, ['granted', 'symbol']);
+  const p33 = pick(f.consumed?.bodies.p33, ['allow', 'symbol', 'safe_close_qty', 'exchange_position_amt']);
+  return [gov !== null && `governor ${gov}`, p33 !== null && `P3.3 ${p33}`].filter(Boolean).join(', ');
+}
+
 function blocked(f: Facts, t: PlanTrace, ctx: VerdictContext): Verdict {
   const r = f.result!;
   const error = r.error || f.plan?.reasons.join(',') || 'unknown';
   if (error.startsWith('permit_timeout_or_missing:')) {
     const missing = error.slice('permit_timeout_or_missing:'.length);
+    const special = CHAIN_FAILURES[missing];
+    if (special) return verdict('BLOCKED', `${special} (${missing})`, missing);
     const story = [missing, ...permitStory(f, t, missing)].join('; ');
     return verdict('BLOCKED', `permits missing after ${ctx.permitWaitMs} ms (${story})`, missing);
   }
@@ -137,7 +165,12 @@ function blocked(f: Facts, t: PlanTrace, ctx: VerdictContext): Verdict {
       error,
     );
   }
-  return verdict('BLOCKED', `${error} (permits consumed, order refused)`, error);
+  const consumed = consumedSummary(f);
+  return verdict(
+    'BLOCKED',
+    `${error} (permits consumed, order refused${consumed ? `; ${consumed}` : ''})`,
+    error,
+  );
 }
 
 function skipped(f: Facts, t: PlanTrace): Verdict {

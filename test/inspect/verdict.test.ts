@@ -175,6 +175,48 @@ describe('explain verdicts', () => {
     );
   });
 
+  it('when another attempt consumed the permits then the verdict does not call them missing', () => {
+    const x = explainTrace(
+      trace({
+        planEntries: [planEntry(NOW - 5000)],
+        resultEntries: [
+          resultEntry(NOW - 4000, {
+            decision: 'BLOCKED',
+            error: 'permit_timeout_or_missing:consumed_elsewhere',
+          }),
+        ],
+      }),
+      opts,
+    );
+    expect(x.verdict).toEqual({
+      kind: 'BLOCKED',
+      line: "BLOCKED: another apply attempt consumed this plan's permits; look for its order (consumed_elsewhere)",
+      reason: 'consumed_elsewhere',
+    });
+  });
+
+  it('when consumed permits were refused then the verdict shows the deciding body fields', () => {
+    const receipt = JSON.stringify({
+      token: 't',
+      bodies: [
+        '{"granted": true, "symbol": "ETHUSDT", "computed_qty": 0.5}',
+        '{"allow": true, "symbol": "ETHUSDT", "safe_close_qty": 0.6, "exchange_position_amt": -0.5, "ledger_amt": -0.5}',
+      ],
+    });
+    const x = explainTrace(
+      trace({
+        planEntries: [planEntry(NOW - 5000)],
+        resultEntries: [resultEntry(NOW - 4000, { decision: 'BLOCKED', error: 'safe_qty_exceeds_position' })],
+        receipt: live('r', receipt, 3_590_000),
+      }),
+      opts,
+    );
+    expect(x.verdict.line).toBe(
+      'BLOCKED: safe_qty_exceeds_position (permits consumed, order refused; governor granted=true symbol=ETHUSDT, ' +
+        'P3.3 allow=true symbol=ETHUSDT safe_close_qty=0.6 exchange_position_amt=-0.5)',
+    );
+  });
+
   it('when the kill score blocked the plan then the verdict quotes the reason and the score', () => {
     const x = explainTrace(
       trace({
