@@ -62,6 +62,44 @@ describe.skipIf(skipRedis)('permit chain on Redis', () => {
   });
 });
 
+describe.skipIf(skipRedis)('permit chain on Redis when the connection drops mid-consume', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('when the connection is killed before the script ran then the re-run consumes once', async () => {
+    const prefix = server.prefix();
+    const admin = (await createStore({ url: server.url, prefix })) as RedisStore;
+    const victim = (await createStore({ url: server.url, prefix, commandTimeout: 2000 })) as RedisStore;
+    try {
+      await admin.set(admin.keys.governorPermit('dk'), 'g');
+      await admin.set(admin.keys.p33Permit('dk'), 'p');
+      const id = String(await victim.client.call('CLIENT', 'ID'));
+      const errors: string[] = [];
+      const observed = instrument(victim, {
+        // The script waits behind the pause; its connection dies before it can run.
+        before: (n) => {
+          if (n === 1) setTimeout(() => void admin.client.call('CLIENT', 'KILL', 'ID', id), 30);
+        },
+        failed: (_n, err) => errors.push((err as Error).message),
+      });
+      await admin.client.call('CLIENT', 'PAUSE', '300', 'WRITE');
+      const r = await waitAndConsumePermits(observed, 'dk', undefined, { waitMs: 0, stepMs: 50 });
+      expect(errors.length).toBeGreaterThan(0);
+      expect(r).toMatchObject({ ok: true, replayed: false, bodies: { governor: 'g', p33: 'p' } });
+      const left = await admin.mget([admin.keys.governorPermit('dk'), admin.keys.p33Permit('dk')]);
+      expect(left).toEqual([null, null]);
+    } finally {
+      await victim.close();
+      await admin.close();
+    }
+  });
+});
+
 describe.skipIf(skipRedis)('permit chain on Redis without keyspace notifications', () => {
   let server: RedisServerHandle;
   const warnings: string[] = [];
