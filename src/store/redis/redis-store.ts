@@ -66,6 +66,7 @@ export class RedisStore implements Store {
   private readonly notify: NotificationSetup;
   private notifyCheck: Promise<void> = Promise.resolve();
   private errorLogged = false;
+  private readonly inFlightConsumes = new Set<() => void>();
   private closed = false;
 
   constructor(private readonly opts: RedisStoreOptions = {}) {
@@ -89,6 +90,11 @@ export class RedisStore implements Store {
       if (this.errorLogged) return;
       this.errorLogged = true;
       this.logger.warn({ err: err.message }, 'redis connection error; reconnecting');
+    });
+    // ioredis never settles a command whose connection closed (autoResend is off) until its
+    // timeout; a consume in flight is told at once so the caller can start resolving it.
+    this.cmd.on('close', () => {
+      for (const abandon of [...this.inFlightConsumes]) abandon();
     });
     // A restarted server forgets CONFIG SET: check the flags again on every (re)connect.
     this.cmd.on('ready', () => {
@@ -236,14 +242,23 @@ export class RedisStore implements Store {
   ): Promise<ConsumeOutcome> {
     if (permitKeys.length === 0) throw new Error('consumePermits needs at least one permit key');
     const keys = [receiptKey, ...permitKeys];
-    const reply = await this.script(this.scripts.consumePermits.name)(
+    const running = this.script(this.scripts.consumePermits.name)(
       keys.length,
       ...keys,
       token,
       receiptTtlSec,
       opts.readTtl === false ? '0' : '1',
     );
-    return parseConsumeReply(reply, permitKeys.length);
+    let abandon = () => {};
+    const dropped = new Promise<never>((_, reject) => {
+      abandon = () => reject(new Error('connection closed before the consume reply; outcome unknown'));
+    });
+    this.inFlightConsumes.add(abandon);
+    try {
+      return parseConsumeReply(await Promise.race([running, dropped]), permitKeys.length);
+    } finally {
+      this.inFlightConsumes.delete(abandon);
+    }
   }
 
   async publishOnce(
