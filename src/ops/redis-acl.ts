@@ -1,0 +1,108 @@
+/**
+ * The minimal Redis ACL of each service (SECURITY.md "Redis access"): the keys it may read or
+ * write and the commands it sends. Tests run every service under these users; operators print
+ * them with `aclSetUserArgs` (the keys follow src/store/keys.ts; REDIS_KEY_PREFIX is included).
+ *
+ * No user gets CONFIG: CONFIG SET can rewrite the server's files, and CONFIG GET reveals
+ * requirepass. The administrator enables notify-keyspace-events "K$hgx" once; without CONFIG
+ * the services cannot see that it is on, so the apply layer polls (APPLY_PERMIT_STEP_MS,
+ * APPLY_POLL_SEC) instead of reacting to key changes.
+ */
+export const ACL_SERVICES = ['apply', 'governor', 'p33', 'inspect'] as const;
+export type AclService = (typeof ACL_SERVICES)[number];
+
+/** Every client: ioredis' ready check (INFO), connection name, db selection, server time, Lua. */
+const COMMON = ['+ping', '+info', '+client|setname', '+select', '+time', '+evalsha', '+eval'];
+const STREAM_READ = ['+xrange', '+xrevrange', '+xlen', '+xinfo|groups', '+xinfo|consumers'];
+const GROUP_CONSUMER = ['+xgroup|create', '+xreadgroup', '+xack', '+xautoclaim'];
+
+const COMMANDS: Record<AclService, readonly string[]> = {
+  apply: [
+    ...COMMON,
+    ...['+get', '+mget', '+set', '+del', '+pttl', '+exists', '+hgetall', '+hset', '+expire'],
+    ...['+xadd', ...STREAM_READ, '+psubscribe', '+punsubscribe'],
+  ],
+  governor: [
+    ...COMMON,
+    ...['+get', '+mget', '+set', '+del', '+hgetall', '+hset', '+expire', '+lrange', '+xadd'],
+    ...GROUP_CONSUMER,
+  ],
+  p33: [
+    ...COMMON,
+    ...['+get', '+mget', '+set', '+hgetall', '+hset', '+expire', '+xadd'],
+    ...STREAM_READ,
+    ...GROUP_CONSUMER,
+  ],
+  inspect: [
+    ...COMMON.filter((c) => c !== '+evalsha' && c !== '+eval'),
+    ...['+get', '+mget', '+pttl', '+exists', '+hgetall', '+lrange', '+scan', '+type'],
+    ...STREAM_READ,
+  ],
+};
+
+/**
+ * Key patterns: `~` read and write, `%R~` read only, `%W~` write only (Redis 7). A plan id is
+ * 16 hex digits, so `quantum:permit:[0-9a-f]*` is the governor's permit and never P3.3's
+ * (`quantum:permit:p33:...`).
+ */
+function keyRules(service: AclService, p: string): string[] {
+  switch (service) {
+    case 'apply':
+      return [
+        `%R~${p}quantum:harvest:proposal:*`,
+        `~${p}quantum:apply:*`,
+        `~${p}quantum:stream:apply.plan`,
+        `~${p}quantum:stream:apply.result`,
+        // Consuming a permit deletes it: read and write on both authorities' permits.
+        `~${p}quantum:permit:*`,
+      ];
+    case 'governor':
+      return [
+        `~${p}quantum:stream:apply.plan`,
+        `~${p}quantum:permit:[0-9a-f]*`,
+        `~${p}quantum:governor:*`,
+        `~${p}quantum:stream:governor.events`,
+        // Auto-disarm flips the shared arm state.
+        `~${p}quantum:apply:arm`,
+      ];
+    case 'p33':
+      return [
+        `~${p}quantum:stream:apply.plan`,
+        `%R~${p}quantum:stream:apply.result`,
+        `~${p}quantum:permit:p33:*`,
+        `~${p}quantum:p33:*`,
+        `~${p}quantum:position:*`,
+      ];
+    case 'inspect':
+      return [`%R~${p}quantum:*`];
+  }
+}
+
+/** PSUBSCRIBE patterns are matched literally by Redis ACLs: exactly the store's patterns. */
+function channelRules(service: AclService, p: string, db: number): string[] {
+  if (service !== 'apply') return [];
+  const ch = `__keyspace@${db}__:`;
+  return [`&${ch}${p}quantum:harvest:proposal:*`, `&${ch}${p}quantum:permit:*`];
+}
+
+export interface AclOptions {
+  /** REDIS_KEY_PREFIX (the fleet: empty). */
+  prefix?: string;
+  db?: number;
+}
+
+/** The rules after `ACL SETUSER <name> reset on >password` (no password here). */
+export function aclRules(service: AclService, opts: AclOptions = {}): string[] {
+  const p = opts.prefix ?? '';
+  return [...keyRules(service, p), ...channelRules(service, p, opts.db ?? 0), '-@all', ...COMMANDS[service]];
+}
+
+/** Arguments of `ACL SETUSER`: user, reset, on, the password, then the rules. */
+export function aclSetUserArgs(
+  user: string,
+  password: string,
+  service: AclService,
+  opts: AclOptions = {},
+): string[] {
+  return [user, 'reset', 'on', `>${password}`, 'resetchannels', ...aclRules(service, opts)];
+}

@@ -1,0 +1,240 @@
+/**
+ * Redis access: each service's minimal ACL (src/ops/redis-acl.ts) refuses what the service must
+ * not do, credentials come from the URL only, and rediss:// speaks TLS. The services running
+ * under these users end to end: fleet-secrets.test.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { aclRules, aclSetUserArgs, type AclService } from '../../src/ops/redis-acl.js';
+import { captureLogger } from '../../src/ops/logger.js';
+import { createStore } from '../../src/store/index.js';
+import { freePort, skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+
+const PASSWORDS: Record<AclService, string> = {
+  apply: 'apply-pw-Zq81xx',
+  governor: 'gov-pw-Yw72yy',
+  p33: 'p33-pw-Xe63zz',
+  inspect: 'insp-pw-Vr54ww',
+};
+const ID = '0123456789abcdef';
+
+describe.skipIf(skipRedis)('Redis ACL per service', () => {
+  let server: RedisServerHandle;
+  let admin: Redis;
+  let prefix: string;
+  const clients: Redis[] = [];
+  const as = async (service: AclService) => {
+    const c = new Redis({
+      port: server.port,
+      host: '127.0.0.1',
+      username: service,
+      password: PASSWORDS[service],
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+    });
+    clients.push(c);
+    await c.connect();
+    return c;
+  };
+  const denied = async (p: Promise<unknown>) => {
+    try {
+      await p;
+      return 'allowed';
+    } catch (err) {
+      return /NOPERM/.test((err as Error).message) ? 'NOPERM' : (err as Error).message;
+    }
+  };
+
+  beforeAll(async () => {
+    server = await startRedis({ notifyKeyspaceEvents: 'K$hgx' });
+    prefix = server.prefix();
+    admin = new Redis(server.url);
+    for (const s of Object.keys(PASSWORDS) as AclService[]) {
+      await admin.call('ACL', 'SETUSER', ...aclSetUserArgs(s, PASSWORDS[s], s, { prefix }));
+    }
+  });
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    admin?.disconnect();
+    await server?.stop();
+  });
+
+  it('when the apply user writes authority or position keys or proposals then Redis refuses', async () => {
+    const c = await as('apply');
+    expect(await denied(c.set(`${prefix}quantum:governor:exec:BTCUSDT`, '1'))).toBe('NOPERM');
+    expect(await denied(c.hset(`${prefix}quantum:position:ledger:BTCUSDT`, 'last_known_amt', '9'))).toBe(
+      'NOPERM',
+    );
+    expect(await denied(c.hset(`${prefix}quantum:harvest:proposal:BTCUSDT`, 'kill_score', '0'))).toBe(
+      'NOPERM',
+    );
+    expect(await denied(c.config('SET', 'notify-keyspace-events', ''))).toBe('NOPERM');
+    expect(await denied(c.config('GET', 'requirepass'))).toBe('NOPERM');
+    expect(await denied(c.flushall())).toBe('NOPERM');
+    expect(await denied(c.hgetall(`${prefix}quantum:harvest:proposal:BTCUSDT`))).toBe('allowed');
+    // Consuming deletes permits, so apply can write them: signing is what makes that safe.
+    expect(await denied(c.del(`${prefix}quantum:permit:${ID}`))).toBe('allowed');
+  });
+
+  it('when the governor user writes a P3.3 permit, the ledger or the result stream then Redis refuses', async () => {
+    const c = await as('governor');
+    expect(await denied(c.set(`${prefix}quantum:permit:p33:${ID}`, '{}'))).toBe('NOPERM');
+    expect(await denied(c.hset(`${prefix}quantum:position:ledger:BTCUSDT`, 'a', '1'))).toBe('NOPERM');
+    expect(await denied(c.xadd(`${prefix}quantum:stream:apply.result`, '*', 'a', '1'))).toBe('NOPERM');
+    expect(await denied(c.set(`${prefix}quantum:apply:dedupe:${ID}`, '1'))).toBe('NOPERM');
+    expect(await denied(c.set(`${prefix}quantum:permit:${ID}`, '{}', 'EX', 60))).toBe('allowed');
+  });
+
+  it('when the P3.3 user writes a governor permit or the result stream then Redis refuses', async () => {
+    const c = await as('p33');
+    expect(await denied(c.set(`${prefix}quantum:permit:${ID}`, '{}'))).toBe('NOPERM');
+    expect(await denied(c.xadd(`${prefix}quantum:stream:apply.result`, '*', 'a', '1'))).toBe('NOPERM');
+    expect(await denied(c.hset(`${prefix}quantum:apply:arm`, 'armed', 'true'))).toBe('NOPERM');
+    expect(await denied(c.set(`${prefix}quantum:permit:p33:${ID}`, '{}', 'EX', 60))).toBe('allowed');
+  });
+
+  it('when the inspect user writes anything then Redis refuses, and reads work', async () => {
+    const c = await as('inspect');
+    expect(await denied(c.set(`${prefix}quantum:apply:arm`, 'x'))).toBe('NOPERM');
+    expect(await denied(c.del(`${prefix}quantum:permit:${ID}`))).toBe('NOPERM');
+    expect(await denied(c.get(`${prefix}quantum:permit:${ID}`))).toBe('allowed');
+  });
+
+  it('when a key outside the prefix is touched then Redis refuses', async () => {
+    const c = await as('apply');
+    expect(await denied(c.get('other:quantum:apply:arm'))).toBe('NOPERM');
+    expect(await denied(c.get(`quantum:permit:${ID}`))).toBe('NOPERM');
+  });
+
+  it('when the password in the URL is wrong then the store does not start and the error hides it', async () => {
+    const url = `redis://apply:not-the-pw-777@127.0.0.1:${server.port}`;
+    const log = captureLogger();
+    let message = '';
+    try {
+      const s = await createStore({ url, prefix, logger: log.logger });
+      await s.close();
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).not.toBe('');
+    // The reason reaches the log (once per outage), the password reaches nothing.
+    expect(log.text()).toMatch(/WRONGPASS|invalid username-password/i);
+    expect(`${message}${log.text()}`).not.toContain('not-the-pw-777');
+  });
+
+  it('when the store runs under the apply user then it works without CONFIG and reports notifications off', async () => {
+    const url = `redis://apply:${encodeURIComponent(PASSWORDS.apply)}@127.0.0.1:${server.port}`;
+    const s = await createStore({ url, prefix });
+    try {
+      expect(s.notificationsActive()).toBe(false);
+      await admin.set(`${prefix}quantum:permit:${ID}`, '{"granted": true}');
+      await admin.set(`${prefix}quantum:permit:p33:${ID}`, '{"allow": true}');
+      const out = await s.consumePermits(
+        [s.keys.governorPermit(ID), s.keys.p33Permit(ID)],
+        s.keys.permitReceipt(ID),
+        'tok',
+        60,
+      );
+      expect(out.kind).toBe('consumed');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('when the rules are printed then every service denies all but its own commands', () => {
+    for (const s of ['apply', 'governor', 'p33', 'inspect'] as const) {
+      const rules = aclRules(s);
+      expect(rules).toContain('-@all');
+      expect(rules.some((r) => /config|flush|keys$|debug|module/i.test(r) && r.startsWith('+'))).toBe(false);
+    }
+  });
+});
+
+const opensslOk = spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
+
+describe.skipIf(skipRedis || !opensslOk)('Redis over TLS (rediss://)', () => {
+  let server: RedisServerHandle;
+  let dir: string;
+  let tlsPort: number;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'qa-tls-'));
+    const gen = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    if (gen.status !== 0) throw new Error('openssl could not create a test certificate');
+    tlsPort = await freePort();
+    server = await startRedis({
+      args: [
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        join(dir, 'cert.pem'),
+        '--tls-key-file',
+        join(dir, 'key.pem'),
+        '--tls-ca-cert-file',
+        join(dir, 'cert.pem'),
+        '--tls-auth-clients',
+        'no',
+      ],
+    });
+    const admin = new Redis(server.url);
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      ...aclSetUserArgs('apply', PASSWORDS.apply, 'apply', { prefix: 'tls:' }),
+    );
+    admin.disconnect();
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const client = (url: string, ca: string | null) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'tls-client.ts')], {
+      env: {
+        ...process.env,
+        REDIS_URL: url,
+        REDIS_KEY_PREFIX: 'tls:',
+        ...(ca ? { NODE_EXTRA_CA_CERTS: ca } : {}),
+      },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+
+  it('when REDIS_URL is rediss://user:pass@host:port then the store speaks TLS as that ACL user', () => {
+    const url = `rediss://apply:${PASSWORDS.apply}@127.0.0.1:${tlsPort}/0`;
+    const r = client(url, join(dir, 'cert.pem'));
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ got: '{"granted": true}', consumed: 'consumed' });
+  });
+
+  it('when the server certificate is not trusted then the store refuses to connect', () => {
+    const r = client(`rediss://apply:${PASSWORDS.apply}@127.0.0.1:${tlsPort}`, null);
+    expect(r.status).not.toBe(0);
+    expect(`${r.stderr}${r.stdout}`).toMatch(/self[- ]signed|certificate/i);
+    expect(`${r.stderr}${r.stdout}`).not.toContain(PASSWORDS.apply);
+  });
+});
