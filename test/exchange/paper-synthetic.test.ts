@@ -55,6 +55,7 @@ describe('paper exchange: held positions', () => {
       syntheticSymbols: 2,
       syntheticPosition: 1,
       holdPositions: true,
+      usageHeaders: false,
     });
   });
   afterAll(() => px.close());
@@ -66,6 +67,13 @@ describe('paper exchange: held positions', () => {
     }
     expect(px.state.positionOf('SYN0000USDT')).toBe(1);
     expect(px.state.fills.map((f) => f.clientOrderId)).toEqual(['hold-1', 'hold-2', 'hold-3']);
+  });
+
+  it('when usage headers are off then answers carry no weight or order-count headers', async () => {
+    const r = await raw(px.url, 'POST', '/fapi/v1/order', sell('SYN0000USDT', '0.1', 'hold-headers'));
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-mbx-used-weight-1m')).toBeNull();
+    expect(r.headers.get('x-mbx-order-count-1m')).toBeNull();
   });
 
   it('when positions are held then reduce-only checks still use the position (no flip)', async () => {

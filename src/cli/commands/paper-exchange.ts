@@ -59,6 +59,7 @@ export function register(program: Command, ctx: CliContext): void {
     )
     .option('--synthetic-position <amount>', 'position of every synthetic market (default 0)', parseAmount)
     .option('--hold-positions', 'book fills but keep positions at their size (load tests)')
+    .option('--no-usage-headers', 'omit X-MBX-USED-WEIGHT/ORDER-COUNT headers (clients do not throttle)')
     .action(
       async (o: {
         port?: number;
@@ -68,6 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
         syntheticSymbols?: number;
         syntheticPosition?: number;
         holdPositions?: boolean;
+        usageHeaders?: boolean;
       }) => {
         const cfg = loadOrReport(ctx, 'paper', loadPaperConfig);
         if (cfg === null) return;
@@ -83,6 +85,7 @@ export function register(program: Command, ctx: CliContext): void {
             syntheticSymbols: o.syntheticSymbols ?? 0,
             syntheticPosition: o.syntheticPosition ?? 0,
             holdPositions: o.holdPositions ?? false,
+            usageHeaders: o.usageHeaders ?? true,
           });
         } catch (err) {
           ctx.err(`paper-exchange: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -36,6 +36,12 @@ export interface PaperExchangeOptions {
   syntheticPosition?: number;
   /** Book fills without changing positions (load tests; see PaperStateOptions). */
   holdPositions?: boolean;
+  /**
+   * false: answer without the X-MBX-USED-WEIGHT / ORDER-COUNT headers, so clients that pace
+   * themselves on them (the adapter refuses locally at Binance's 2400 weight / 1200 orders a
+   * minute) run unthrottled: load tests of our side beyond one account's limits. Default true.
+   */
+  usageHeaders?: boolean;
 }
 
 export interface PaperExchange {
@@ -161,10 +167,10 @@ export async function startPaperExchange(opts: PaperExchangeOptions): Promise<Pa
     state.requestLog.push(log);
     if (state.requestLog.length > 10_000) state.requestLog.splice(0, 5_000);
     const minute = Math.floor(clock.now() / 60_000);
-    const headers: Record<string, string> = {
-      'X-MBX-USED-WEIGHT-1M': String(weights.add(`w${minute}`, route?.weight ?? 1)),
-    };
-    if (route?.placesOrder) {
+    const usage = opts.usageHeaders ?? true;
+    const headers: Record<string, string> = {};
+    if (usage) headers['X-MBX-USED-WEIGHT-1M'] = String(weights.add(`w${minute}`, route?.weight ?? 1));
+    if (usage && route?.placesOrder) {
       headers['X-MBX-ORDER-COUNT-10S'] = String(weights.add(`o10:${Math.floor(clock.now() / 10_000)}`, 1));
       headers['X-MBX-ORDER-COUNT-1M'] = String(weights.add(`o60:${minute}`, 1));
     }
