@@ -79,7 +79,11 @@ async function run(f: Fleet, iterations: number, warmup: number): Promise<FleetR
   const lastPermitWall: Record<string, number> = {};
   let lastId = '$';
   const tag = Math.random().toString(16).slice(2, 10);
+  let roundStart = 0;
   for (let i = 0; i < warmup + iterations; i++) {
+    // Stay under the exchange's order-count limit (300 per 10 s): at most one round per 50 ms.
+    await sleep(Math.max(0, roundStart + 50 - performance.now()));
+    roundStart = performance.now();
     const fields = {
       harvest_action: 'PARTIAL_50',
       kill_score: '0.2',
@@ -106,7 +110,13 @@ async function run(f: Fleet, iterations: number, warmup: number): Promise<FleetR
     const t2 = performance.now();
     await f.writer.setex(f.keys.permit('p33', id), 60, body);
     const arrival = await f.arrivalOf(cid, 3000);
-    if (arrival === undefined) throw new Error(`no order arrived for plan ${id}`);
+    if (arrival === undefined) {
+      const results = await f.writer.xrevrange(f.keys.resultStream(), '+', '-', 'COUNT', 5);
+      const mine = results.find(([, kv]) => kv[kv.indexOf('plan_id') + 1] === id);
+      throw new Error(
+        `no order arrived for plan ${id} (round ${i}); result: ${JSON.stringify(mine?.[1] ?? null)}`,
+      );
+    }
     for (let k = 0; k < 3000 && (await f.writer.exists(f.keys.resultPublished(id))) !== 1; k++)
       await sleep(1);
     if (i >= warmup) {

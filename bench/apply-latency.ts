@@ -116,7 +116,6 @@ async function runMode(
 async function main(): Promise<void> {
   const write = process.argv.includes('--write');
   const n = Number(process.env.BENCH_APPLY_N ?? 300);
-  const loadStart = loadavg()[0]!.toFixed(1);
   const redis = await startRedis();
   let redisVersion = '';
   try {
@@ -153,8 +152,7 @@ async function main(): Promise<void> {
     const body = [
       `\`BENCH_APPLY_N=${n} npm run bench:apply -- --write\` (bench/apply-latency.ts, bench/apply-fleet.ts)`,
       '',
-      `Machine: ${machineLine(redisVersion)}; 1-min load average ${loadStart} at the start, ` +
-        `${loadavg()[0]!.toFixed(1)} at the end (other work shares the 2 cores).`,
+      `Machine: ${machineLine(redisVersion)}; 1-min load at the end ${loadavg()[0]!.toFixed(1)}.`,
       '',
       'The real ApplyService (Redis store, Binance adapter) runs alone in one process; a second process',
       'plays the fleet and hosts the paper exchange: HSET of the proposal, SETEX of the governor permit',
