@@ -13,7 +13,8 @@ export interface Dec {
 const DEC = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/;
 
 export function parseDec(raw: string | undefined | null): Dec | null {
-  if (raw === undefined || raw === null || raw.length > 60) return null;
+  // Callers pass JSON values cast to string (a result's executed_qty may be [] or true): not a throw.
+  if (typeof raw !== 'string' || raw.length > 60) return null;
   const s = raw.trim();
   const g = DEC.exec(s);
   if (!g) return null;

@@ -112,6 +112,13 @@ export class Orders {
         true,
         orderSchema,
       );
+      // An answer about another order must never be adopted as ours (fuzz-found).
+      if (o.clientOrderId !== clientOrderId || o.symbol !== symbol) {
+        throw new ExchangeError(
+          'bad_response',
+          `order query for ${clientOrderId} answered about another order`,
+        );
+      }
       return toFill(o);
     } catch (err) {
       if (err instanceof ExchangeError && err.code === -2013) return null;
@@ -179,8 +186,9 @@ export class Orders {
   private async settle(req: MarketReduceRequest, out: CallOutcome, sentAt: number): Promise<OrderOutcome> {
     if (out.kind === 'ok') {
       const parsed = orderSchema.safeParse(out.body);
-      if (parsed.success && parsed.data.clientOrderId === req.clientOrderId)
-        return outcomeOf(toFill(parsed.data), false);
+      const d = parsed.success ? parsed.data : null;
+      if (d && d.clientOrderId === req.clientOrderId && d.symbol === req.symbol && d.side === req.side)
+        return outcomeOf(toFill(d), false);
       return this.recover(req, 'unreadable_answer', sentAt);
     }
     if (out.kind === 'not_sent') {

@@ -203,7 +203,8 @@ export function toRules(symbol: string, filters: Array<{ filterType: string }>):
   const lots = [lot, market].filter(
     (x): x is z.infer<typeof s.lotFilterSchema> => x !== null && Number(x.stepSize) > 0,
   );
-  if (lots.length === 0 || !price) return null;
+  // A tick of zero or below cannot place a price on a grid (fuzz-found: '-0.5' was accepted).
+  if (lots.length === 0 || !price || !(Number(price.tickSize) > 0)) return null;
   const stepSize = lots.map((l) => l.stepSize).reduce(maxDecimal);
   const minQty = lots.map((l) => l.minQty).reduce(maxDecimal);
   const maxQty = lots.map((l) => l.maxQty).reduce((a, b) => (compareDecimal(a, b) <= 0 ? a : b));
