@@ -1,0 +1,156 @@
+/**
+ * The pipeline bench's moving parts: a compiled copy of the CLI (so service processes run what
+ * production runs, without a TypeScript loader inflating their memory), the services as child
+ * processes configured only through their environment, and readiness checks over /healthz.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { freePort } from '../../test/helpers/redis-server.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const WORK = join(ROOT, '.bench-tmp', 'pipeline');
+const LAUNCHER = join(WORK, 'launch.mjs');
+
+/** Compiles src into .bench-tmp/pipeline (gitignored) with the Lua scripts beside the store. */
+export function buildCli(log: (s: string) => void): void {
+  mkdirSync(WORK, { recursive: true });
+  const started = Date.now();
+  const tsc = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(ROOT, 'tsconfig.build.json'),
+      '--outDir',
+      join(WORK, 'dist'),
+    ],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  if (!existsSync(join(WORK, 'dist/cli/main.js'))) {
+    throw new Error(`build failed:\n${tsc.stdout}\n${tsc.stderr}`);
+  }
+  if (tsc.status !== 0) log(`tsc reported errors (emitted anyway):\n${tsc.stdout.slice(0, 2000)}\n`);
+  cpSync(join(ROOT, 'src/store/redis/lua'), join(WORK, 'dist/store/redis/lua'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(WORK, 'package.json'));
+  writeFileSync(
+    LAUNCHER,
+    "import { main } from './dist/cli/main.js';\n" +
+      "main(process.argv).then((c) => { if (typeof c === 'number') process.exitCode = c; });\n",
+  );
+  log(`compiled the CLI into ${WORK} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+export interface ServiceProcess {
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  opsPort: number;
+  /** SIGTERM, wait for the graceful stop (SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+export interface SpawnOptions {
+  /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=...']. */
+  nodeArgs?: string[];
+  /** Write the service's stdout (its JSON logs) here instead of discarding it. */
+  logFile?: string;
+}
+
+export async function spawnService(
+  command: 'apply' | 'governor' | 'position-brain' | 'all',
+  env: Record<string, string>,
+  opts: SpawnOptions = {},
+): Promise<ServiceProcess> {
+  const opsPort = await freePort();
+  const portVar = { apply: 'APPLY_METRICS_PORT', all: 'APPLY_METRICS_PORT', governor: 'METRICS_PORT' }[
+    command as string
+  ];
+  const fullEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    ...env,
+    [portVar ?? 'P33_METRICS_PORT']: String(opsPort),
+  };
+  const errFile = join(WORK, `${command}.stderr.log`);
+  const errFd = openSync(errFile, 'w');
+  const outFd = opts.logFile ? openSync(opts.logFile, 'w') : 'ignore';
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), LAUNCHER, command], {
+    cwd: WORK,
+    env: fullEnv,
+    stdio: ['ignore', outFd, errFd],
+  });
+  closeSync(errFd);
+  if (typeof outFd === 'number') closeSync(outFd);
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  const proc: ServiceProcess = {
+    name: command,
+    pid: child.pid ?? -1,
+    child,
+    opsPort,
+    async stop(graceMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${command} exited (${child.exitCode}); see ${errFile}`);
+    try {
+      const r = await fetch(`http://127.0.0.1:${opsPort}/healthz`);
+      if (r.status === 200) return proc;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await proc.stop(1000);
+      throw new Error(`${command} not healthy within 30 s; see ${errFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface PipelineEnvOptions {
+  redisUrl: string;
+  paperUrl: string;
+  apiKey: string;
+  apiSecret: string;
+  symbols: readonly string[];
+  logLevel?: string;
+  /** Polling-only baseline: sweep period and permit poll step. */
+  pollSec?: number;
+  permitStepMs?: number;
+}
+
+/**
+ * Every variable of the three services (each reads only its own). The authorities' limits are
+ * lifted so that permits can be granted at the benchmark's rate: GOV_* caps huge, P3.3 cooldown 0,
+ * and P33_QTY_TOLERANCE_PCT=100 because the paper exchange holds positions (its fills never
+ * shrink them) while the ledger follows the fills.
+ */
+export function pipelineEnv(o: PipelineEnvOptions): Record<string, string> {
+  const list = o.symbols.join(',');
+  return {
+    REDIS_URL: o.redisUrl,
+    LOG_LEVEL: o.logLevel ?? 'info',
+    APPLY_MODE: 'testnet',
+    BINANCE_FUTURES_BASE_URL: o.paperUrl,
+    BINANCE_TESTNET_API_KEY: o.apiKey,
+    BINANCE_TESTNET_API_SECRET: o.apiSecret,
+    SYMBOLS: list,
+    APPLY_ALLOWLIST: list,
+    APPLY_POLL_SEC: String(o.pollSec ?? 5),
+    APPLY_PERMIT_STEP_MS: String(o.permitStepMs ?? 100),
+    GOV_MAX_EXEC_PER_HOUR: '1000000000',
+    GOV_MAX_EXEC_PER_5MIN: '1000000000',
+    GOV_MAX_REDUCE_NOTIONAL_PER_DAY_USD: '1000000000000000',
+    GOV_MAX_REDUCE_QTY_PER_DAY: '1000000000000000',
+    P33_ALLOWLIST: list,
+    P33_COOLDOWN_SEC: '0',
+    P33_QTY_TOLERANCE_PCT: '100',
+  };
+}

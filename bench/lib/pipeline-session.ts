@@ -1,0 +1,136 @@
+/**
+ * One pipeline bench session: a private redis-server, the paper exchange (in this process, with
+ * synthetic held positions), the services as child processes, and the feeder. `phase()` runs one
+ * paced load and measures it: latency, results, Redis commands (INFO commandstats, every client),
+ * CPU seconds per process (/proc/<pid>/stat) over the measured window.
+ */
+import { Redis } from 'ioredis';
+import { startPaperExchange, syntheticMarkets, type PaperExchange } from '../../src/exchange/paper/index.js';
+import { keySpace } from '../../src/store/keys.js';
+import { startRedis, type RedisServerHandle } from '../../test/helpers/redis-server.js';
+import { Feeder, type PhaseStats } from './feeder.js';
+import { pipelineEnv, spawnService, type ServiceProcess, type SpawnOptions } from './pipeline-rig.js';
+import { cpuMeter, memory, type Memory } from './procstat.js';
+import { commandStats, diffCounts, type CommandCounts } from './redis-stats.js';
+
+const KEY = 'bench-key';
+const SECRET = 'bench-secret';
+export const POSITION = 5;
+
+export interface SessionOptions {
+  symbols: number;
+  /** 'split': apply, governor, position-brain as three processes; 'all': one process. */
+  layout: 'split' | 'all';
+  /** false: the server refuses CONFIG and sends no keyspace events (polling-only baseline). */
+  notifications: boolean;
+  pollSec?: number;
+  permitStepMs?: number;
+  logLevel?: string;
+  spawn?: (name: string) => SpawnOptions;
+}
+
+export interface PhaseResult {
+  stats: PhaseStats;
+  commands: CommandCounts;
+  /** CPU seconds over the measured window, per process (services, redis, bench). */
+  cpu: Record<string, number>;
+  executed: number;
+}
+
+export class Session {
+  readonly symbols: string[];
+  redis!: RedisServerHandle;
+  paper!: PaperExchange;
+  admin!: Redis;
+  feeder!: Feeder;
+  services: ServiceProcess[] = [];
+  redisVersion = '';
+
+  constructor(readonly o: SessionOptions) {
+    this.symbols = syntheticMarkets(o.symbols).map((m) => m.symbol);
+  }
+
+  async start(): Promise<void> {
+    this.redis = await startRedis({
+      notifyKeyspaceEvents: '',
+      args: this.o.notifications ? [] : ['--rename-command', 'CONFIG', '""'],
+    });
+    this.admin = new Redis(this.redis.url);
+    this.redisVersion = /redis_version:(\S+)/.exec((await this.admin.info('server')) as string)?.[1] ?? '';
+    this.paper = await startPaperExchange({
+      apiKey: KEY,
+      apiSecret: SECRET,
+      syntheticSymbols: this.o.symbols,
+      syntheticPosition: POSITION,
+      holdPositions: true,
+      usageHeaders: false,
+    });
+    const env = pipelineEnv({
+      redisUrl: this.redis.url,
+      paperUrl: this.paper.url,
+      apiKey: KEY,
+      apiSecret: SECRET,
+      symbols: this.symbols,
+      logLevel: this.o.logLevel,
+      pollSec: this.o.pollSec,
+      permitStepMs: this.o.permitStepMs,
+    });
+    const names =
+      this.o.layout === 'all' ? (['all'] as const) : (['governor', 'position-brain', 'apply'] as const);
+    for (const name of names) this.services.push(await spawnService(name, env, this.o.spawn?.(name)));
+    await this.waitForSnapshots();
+    this.feeder = new Feeder(this.redis.url, this.paper, this.symbols);
+    await this.feeder.start();
+  }
+
+  /** P3.3 denies until it has a snapshot of the symbol: wait for the first full refresh. */
+  private async waitForSnapshots(): Promise<void> {
+    const keys = keySpace();
+    const last = keys.positionSnapshot(this.symbols[this.symbols.length - 1]!);
+    const deadline = Date.now() + 30_000;
+    while ((await this.admin.exists(last)) === 0) {
+      if (Date.now() > deadline) throw new Error('P3.3 wrote no snapshots within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  pids(): Record<string, number> {
+    const out: Record<string, number> = Object.fromEntries(this.services.map((s) => [s.name, s.pid]));
+    out['redis-server'] = this.redis.pid;
+    out['bench (feeder + paper exchange)'] = process.pid;
+    return out;
+  }
+
+  memory(): Record<string, Memory | null> {
+    return Object.fromEntries(this.services.map((s) => [s.name, memory(s.pid)]));
+  }
+
+  async phase(rate: number, seconds: number, warmupSec: number): Promise<PhaseResult> {
+    let before: Promise<CommandCounts> | null = null;
+    let after: Promise<CommandCounts> | null = null;
+    let cpuStop: (() => Record<string, number>) | null = null;
+    let cpu: Record<string, number> = {};
+    const stats = await this.feeder.run(rate, seconds, warmupSec, {
+      windowStart: () => {
+        before = commandStats(this.admin);
+        cpuStop = cpuMeter(this.pids());
+      },
+      windowEnd: () => {
+        after = commandStats(this.admin);
+        cpu = cpuStop?.() ?? {};
+      },
+    });
+    const commands = before && after ? diffCounts(await after, await before) : new Map<string, number>();
+    await this.feeder.settle();
+    return { stats, commands, cpu, executed: stats.results.EXECUTE ?? 0 };
+  }
+
+  async stop(): Promise<void> {
+    await this.feeder?.close().catch(() => {});
+    // Apply first (it stops asking for permits), then the authorities.
+    for (const s of [...this.services].reverse()) await s.stop();
+    await this.paper?.close();
+    this.admin?.disconnect();
+    await this.redis?.stop();
+  }
+}

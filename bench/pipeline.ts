@@ -1,0 +1,154 @@
+/**
+ * The whole pipeline at scale: proposal written → order at the paper exchange, with apply,
+ * governor and position-brain as separate processes (and `all` as one) on one private
+ * redis-server, over 1,000 synthetic symbols whose positions the paper exchange holds.
+ *
+ *   npm run bench:pipeline                       # every scenario, rewrites "## Pipeline"
+ *   npm run bench:pipeline -- --only latency     # latency | capacity | memory | baseline | ceiling
+ *   npm run bench:pipeline -- --no-write --seconds 5 --rates 500,1000
+ *
+ * Bounded: each phase runs warm-up + window seconds, every process is stopped by PID at the end.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { buildCli, WORK } from './lib/pipeline-rig.js';
+import { Session, type PhaseResult, type SessionOptions } from './lib/pipeline-session.js';
+import { isSustained, renderReport, type Report } from './lib/pipeline-report.js';
+import { writeSection } from './lib/doc.js';
+import { machineLine } from './lib/doc.js';
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
+};
+const flag = (name: string) => argv.includes(`--${name}`);
+
+const SYMBOLS = Number(opt('symbols', '1000'));
+const SECONDS = Number(opt('seconds', '10'));
+const WARMUP = Number(opt('warmup', '3'));
+const RATES = opt('rates', '500,1000,1500,2000,2500,3000').split(',').map(Number);
+const ONLY = opt('only', 'all');
+const log = (s: string) => void process.stderr.write(s);
+
+const want = (s: string) => ONLY === 'all' || ONLY.split(',').includes(s);
+
+async function withSession<T>(o: Partial<SessionOptions>, fn: (s: Session) => Promise<T>): Promise<T> {
+  const s = new Session({
+    symbols: SYMBOLS,
+    layout: 'split',
+    notifications: true,
+    spawn: (name) => ({
+      ...(flag('logs') ? { logFile: join(WORK, `${name}.log`) } : {}),
+      ...(flag('profile') ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles')}`] } : {}),
+    }),
+    ...o,
+  });
+  try {
+    await s.start();
+    return await fn(s);
+  } finally {
+    await s.stop();
+  }
+}
+
+function say(label: string, r: PhaseResult): void {
+  const l = [...r.stats.latencies].sort((a, b) => a - b);
+  const q = (p: number) =>
+    l.length ? l[Math.min(l.length - 1, Math.ceil((p / 100) * l.length) - 1)]!.toFixed(1) : 'n/a';
+  const cmds = [...r.commands.values()].reduce((a, b) => a + b, 0);
+  log(
+    `${label}: offered ${r.stats.rate}/s, executed ${(r.executed / r.stats.seconds).toFixed(0)}/s, ` +
+      `p50 ${q(50)} p99 ${q(99)} ms, n ${l.length}, cmds/plan ${(cmds / Math.max(1, r.executed)).toFixed(1)}, ` +
+      `backlog ${r.stats.backlog}, unfinished ${r.stats.unfinished}, results ${JSON.stringify(r.stats.results)}` +
+      (Object.keys(r.stats.errors).length ? ` errors ${JSON.stringify(r.stats.errors)}` : '') +
+      '\n',
+  );
+}
+
+const sustained = isSustained;
+
+function redisBenchmark(port: number, pipeline: number): number {
+  const args = ['-p', String(port), '-t', 'set,get', '-n', '200000', '-q'];
+  if (pipeline > 1) args.push('-P', String(pipeline));
+  const out = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 120_000 });
+  const rates = [...out.stdout.matchAll(/:\s*([\d.]+) requests per second/g)].map((m) => Number(m[1]));
+  return rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : NaN;
+}
+
+async function main(): Promise<void> {
+  if (!flag('no-build')) buildCli(log);
+  const report: Report = {
+    machine: machineLine(),
+    command: `npm run bench:pipeline -- ${argv.join(' ')}`.trim(),
+    symbols: SYMBOLS,
+    seconds: SECONDS,
+    warmup: WARMUP,
+  };
+
+  if (want('latency') || want('capacity') || want('ceiling')) {
+    await withSession({}, async (s) => {
+      report.machine = machineLine(s.redisVersion);
+      await s.phase(200, 3, 0); // warm-up: JIT, exchangeInfo caches, ledgers seeded
+      if (want('latency')) {
+        report.latency = [];
+        for (const rate of [10, 100, 1000]) {
+          const r = await s.phase(rate, rate === 10 ? Math.max(SECONDS, 20) : SECONDS, WARMUP);
+          say(`latency ${rate}/s`, r);
+          report.latency.push(r);
+        }
+      }
+      if (want('capacity')) {
+        report.capacity = [];
+        for (const rate of RATES) {
+          const r = await s.phase(rate, SECONDS, WARMUP);
+          say(`capacity ${rate}/s`, r);
+          report.capacity.push(r);
+          if (!sustained(r)) break;
+        }
+        report.splitMemory = s.memory();
+      }
+      if (want('ceiling')) {
+        report.ceiling = {
+          single: redisBenchmark(s.redis.port, 1),
+          pipelined: redisBenchmark(s.redis.port, 16),
+        };
+        log(`redis-benchmark: ${JSON.stringify(report.ceiling)}\n`);
+      }
+    });
+  }
+
+  if (want('memory')) {
+    const best = [...(report.capacity ?? [])].filter(sustained).pop()?.stats.rate ?? 1000;
+    await withSession({ layout: 'all' }, async (s) => {
+      await s.phase(200, 3, 0);
+      const r = await s.phase(best, SECONDS, WARMUP);
+      say(`all ${best}/s`, r);
+      report.all = { phase: r, memory: s.memory() };
+    });
+  }
+
+  if (want('baseline')) {
+    report.baseline = [];
+    await withSession({ notifications: false, pollSec: 1, permitStepMs: 100 }, async (s) => {
+      await s.phase(50, 3, 0);
+      for (const rate of [10, 100]) {
+        const r = await s.phase(rate, rate === 10 ? Math.max(SECONDS, 20) : SECONDS, WARMUP);
+        say(`polling baseline ${rate}/s`, r);
+        report.baseline!.push(r);
+      }
+    });
+  }
+
+  const text = renderReport(report);
+  process.stdout.write(`${text}\n`);
+  if (!flag('no-write')) writeSection('BENCHMARKS.md', 'Pipeline', text);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`pipeline bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
