@@ -4,6 +4,7 @@
  * garbage is acknowledged and counted, never granted.
  */
 import { actionFraction as closeFraction, isCloseAction } from '../plan.js';
+import { entryTooLarge } from '../entry-limits.js';
 import { parsePyFloat as pyFloat } from '../pyfloat.js';
 
 export type AuthorityPlan = {
@@ -43,6 +44,7 @@ export function actionFractionText(action: string): string {
 }
 
 export function parseAuthorityPlan(fields: Record<string, string>): PlanParse {
+  if (entryTooLarge(fields)) return { ok: false, reason: 'entry_too_large' };
   const planId = fields.plan_id;
   if (planId === undefined || planId === '') return { ok: false, reason: 'missing_plan_id' };
   if (!PLAN_ID.test(planId)) return { ok: false, reason: 'invalid_plan_id' };

@@ -2,6 +2,7 @@
  * Ledger arithmetic: how one executed result moves the shadow position. Reduce-only fills only:
  * a SELL lowers a long, a BUY lowers a short, never past zero; anything else leaves it as it is.
  */
+import { entryTooLarge } from '../entry-limits.js';
 import { add, max, min, parseDec, sign, sub, toText, ZERO, type Dec } from './dec.js';
 
 export interface ExecutedFill {
@@ -23,6 +24,7 @@ const SYMBOL = /^[A-Z0-9]{2,30}$/;
  */
 export function parseResultEntry(fields: Record<string, string>): ResultParse[] {
   if (fields.executed !== 'True') return [{ kind: 'not_executed' }];
+  if (entryTooLarge(fields)) return [{ kind: 'invalid', reason: 'entry_too_large' }];
   const symbol = fields.symbol ?? '';
   if (!SYMBOL.test(symbol)) return [{ kind: 'invalid', reason: 'invalid_symbol' }];
   let steps: unknown;
