@@ -30,8 +30,8 @@ import {
   type StoreLogger,
 } from './connection.js';
 import { KeyEventHub } from './key-events.js';
-import { loadScripts, parseConsumeReply, parsePublishReply } from './scripts.js';
-import { fieldArgs, RedisStreams } from './streams.js';
+import { CoreScripts } from './core-scripts.js';
+import { RedisStreams } from './streams.js';
 
 export { reconnectDelay, silentLogger, type StoreLogger } from './connection.js';
 
@@ -49,8 +49,6 @@ export interface RedisStoreOptions {
   logger?: StoreLogger;
 }
 
-type Runner = (...a: (string | number)[]) => Promise<unknown>;
-
 export class RedisStore implements Store {
   readonly keys: KeySpace;
   readonly kind = 'redis' as const;
@@ -59,14 +57,13 @@ export class RedisStore implements Store {
   private sub: Redis | null = null;
   private hub: KeyEventHub | null = null;
   private readonly blocking = new Map<string, Redis>();
-  private readonly scripts = loadScripts();
+  private readonly core: CoreScripts;
   private readonly authority: AuthorityScripts;
   private readonly streams: RedisStreams;
   private readonly logger: StoreLogger;
   private readonly notify: NotificationSetup;
   private notifyCheck: Promise<void> = Promise.resolve();
   private errorLogged = false;
-  private readonly inFlightConsumes = new Set<() => void>();
   private closed = false;
 
   constructor(private readonly opts: RedisStoreOptions = {}) {
@@ -77,11 +74,7 @@ export class RedisStore implements Store {
       ? new Redis(opts.url, base)
       : new Redis({ ...base, host: opts.host ?? '127.0.0.1', port: opts.port ?? 6379 });
     this.db = this.cmd.options.db ?? 0;
-    this.cmd.defineCommand(this.scripts.consumePermits.name, { lua: this.scripts.consumePermits.lua });
-    this.cmd.defineCommand(this.scripts.publishOnce.name, {
-      lua: this.scripts.publishOnce.lua,
-      numberOfKeys: 2,
-    });
+    this.core = new CoreScripts(this.cmd);
     this.authority = new AuthorityScripts(this.cmd);
     this.streams = new RedisStreams(this.cmd, (id) => this.blockingConnection(id));
     this.notify = new NotificationSetup(this.logger, opts.pollStepMs ?? 100);
@@ -90,11 +83,6 @@ export class RedisStore implements Store {
       if (this.errorLogged) return;
       this.errorLogged = true;
       this.logger.warn({ err: err.message }, 'redis connection error; reconnecting');
-    });
-    // ioredis never settles a command whose connection closed (autoResend is off) until its
-    // timeout; a consume in flight is told at once so the caller can start resolving it.
-    this.cmd.on('close', () => {
-      for (const abandon of [...this.inFlightConsumes]) abandon();
     });
     // A restarted server forgets CONFIG SET: check the flags again on every (re)connect.
     this.cmd.on('ready', () => {
@@ -225,58 +213,28 @@ export class RedisStore implements Store {
     return this.streams.groups(stream);
   }
 
-  private script(name: string): Runner {
-    return (this.cmd as unknown as Record<string, Runner>)[name]!.bind(this.cmd);
-  }
-
   consumers(stream: string, group: string): Promise<ConsumerInfo[]> {
     return this.streams.consumers(stream, group);
   }
 
-  async consumePermits(
+  consumePermits(
     permitKeys: string[],
     receiptKey: string,
     token: string,
     receiptTtlSec: number,
     opts: { readTtl?: boolean } = {},
   ): Promise<ConsumeOutcome> {
-    if (permitKeys.length === 0) throw new Error('consumePermits needs at least one permit key');
-    const keys = [receiptKey, ...permitKeys];
-    const running = this.script(this.scripts.consumePermits.name)(
-      keys.length,
-      ...keys,
-      token,
-      receiptTtlSec,
-      opts.readTtl === false ? '0' : '1',
-    );
-    let abandon = () => {};
-    const dropped = new Promise<never>((_, reject) => {
-      abandon = () => reject(new Error('connection closed before the consume reply; outcome unknown'));
-    });
-    this.inFlightConsumes.add(abandon);
-    try {
-      return parseConsumeReply(await Promise.race([running, dropped]), permitKeys.length);
-    } finally {
-      this.inFlightConsumes.delete(abandon);
-    }
+    return this.core.consumePermits(permitKeys, receiptKey, token, receiptTtlSec, opts.readTtl !== false);
   }
 
-  async publishOnce(
+  publishOnce(
     markerKey: string,
     markerTtlSec: number,
     stream: string,
     fields: Record<string, string>,
     maxLen: number,
   ): Promise<string | null> {
-    const reply = await this.script(this.scripts.publishOnce.name)(
-      markerKey,
-      stream,
-      markerTtlSec,
-      maxLen,
-      ...fieldArgs(fields),
-    );
-    const out = parsePublishReply(reply);
-    return out.kind === 'published' ? out.id : null;
+    return this.core.publishOnce(markerKey, markerTtlSec, stream, fields, maxLen);
   }
 
   grantPermit(req: GrantPermitRequest): Promise<GrantPermitOutcome> {

@@ -1,0 +1,64 @@
+/**
+ * consumePermits-3 and publishOnce-2 on an ioredis client: defineCommand (EVAL once per
+ * connection, then EVALSHA, re-sent on NOSCRIPT), never inside MULTI.
+ */
+import type { Redis } from 'ioredis';
+import type { ConsumeOutcome } from '../port.js';
+import { loadScripts, parseConsumeReply, parsePublishReply } from './scripts.js';
+import { fieldArgs } from './streams.js';
+
+type Runner = (...a: (string | number)[]) => Promise<unknown>;
+
+export class CoreScripts {
+  private readonly inFlight = new Set<() => void>();
+  private readonly consume: Runner;
+  private readonly publish: Runner;
+
+  constructor(client: Redis) {
+    const s = loadScripts();
+    client.defineCommand(s.consumePermits.name, { lua: s.consumePermits.lua });
+    client.defineCommand(s.publishOnce.name, { lua: s.publishOnce.lua, numberOfKeys: 2 });
+    const runner = (name: string) => (client as unknown as Record<string, Runner>)[name]!.bind(client);
+    this.consume = runner(s.consumePermits.name);
+    this.publish = runner(s.publishOnce.name);
+    // ioredis never settles a command whose connection closed (autoResend is off) until its
+    // timeout; a consume in flight is told at once so the caller can start resolving it.
+    client.on('close', () => {
+      for (const abandon of [...this.inFlight]) abandon();
+    });
+  }
+
+  async consumePermits(
+    permitKeys: string[],
+    receiptKey: string,
+    token: string,
+    receiptTtlSec: number,
+    readTtl: boolean,
+  ): Promise<ConsumeOutcome> {
+    if (permitKeys.length === 0) throw new Error('consumePermits needs at least one permit key');
+    const keys = [receiptKey, ...permitKeys];
+    const running = this.consume(keys.length, ...keys, token, receiptTtlSec, readTtl ? '1' : '0');
+    let abandon = () => {};
+    const dropped = new Promise<never>((_, reject) => {
+      abandon = () => reject(new Error('connection closed before the consume reply; outcome unknown'));
+    });
+    this.inFlight.add(abandon);
+    try {
+      return parseConsumeReply(await Promise.race([running, dropped]), permitKeys.length);
+    } finally {
+      this.inFlight.delete(abandon);
+    }
+  }
+
+  async publishOnce(
+    markerKey: string,
+    markerTtlSec: number,
+    stream: string,
+    fields: Record<string, string>,
+    maxLen: number,
+  ): Promise<string | null> {
+    const reply = await this.publish(markerKey, stream, markerTtlSec, maxLen, ...fieldArgs(fields));
+    const out = parsePublishReply(reply);
+    return out.kind === 'published' ? out.id : null;
+  }
+}
