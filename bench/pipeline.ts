@@ -4,7 +4,8 @@
  * redis-server, over 1,000 synthetic symbols whose positions the paper exchange holds.
  *
  *   npm run bench:pipeline                       # every scenario, rewrites "## Pipeline"
- *   npm run bench:pipeline -- --only latency     # latency | capacity | memory | baseline | ceiling
+ *   npm run bench:pipeline -- --only latency     # latency | capacity | memory | baseline | ceiling (prints;
+ *                                                # --write to rewrite the section with the partial tables)
  *   npm run bench:pipeline -- --no-write --seconds 5 --rates 500,1000
  *
  * Bounded: each phase runs warm-up + window seconds, every process is stopped by PID at the end.
@@ -142,7 +143,8 @@ async function main(): Promise<void> {
 
   const text = renderReport(report);
   process.stdout.write(`${text}\n`);
-  if (!flag('no-write')) writeSection('BENCHMARKS.md', 'Pipeline', text);
+  // A partial run (--only) prints; it rewrites the section only when asked (--write).
+  if (flag('write') || (!flag('no-write') && ONLY === 'all')) writeSection('BENCHMARKS.md', 'Pipeline', text);
 }
 
 main().then(
