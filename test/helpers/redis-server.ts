@@ -28,6 +28,12 @@ if (skipRedis) {
   process.stderr.write(`[redis] skipping Redis-backed suites: '${REDIS_BIN}' is not on PATH\n`);
 }
 
+/** Every server this process started; killed on exit so a timed-out suite leaves none behind. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -103,6 +109,9 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
       ...(opts.args ?? []),
     ];
     child = spawn(REDIS_BIN, argv, { stdio: 'ignore' });
+    const c = child;
+    live.add(c);
+    c.once('exit', () => live.delete(c));
     await waitForPort(port, 10_000);
   };
   await launch();
