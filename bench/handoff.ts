@@ -248,8 +248,8 @@ function report(table: string, ratios: string, machine: string, verdict: string)
     "reported on failure), brought it to 8. The PUNSUBSCRIBE write sat on the caller's path and now",
     'goes out after the wait has returned. Above the floor, the chain spends one consume attempt before',
     'the write and one subscription per wait (8 commands vs 4), and its bookkeeping (~0.05–0.1 ms at p50).',
-    'The p99 tail follows the host: with the load average at 6–9 on 2 cores (other suites running), the',
-    'floor alone ranged 4–9 ms at p99 across runs on this machine.',
+    'The p99 tail follows the host: with the load average at 5–11 on 2 cores (other suites running), the',
+    'floor alone ranged 4–14 ms at p99 across runs on this machine.',
   ].join('\n');
 }
 
