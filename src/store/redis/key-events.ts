@@ -76,8 +76,8 @@ export class KeyEventHub {
     try {
       await this.sub.punsubscribe(channel);
     } catch {
-      // A dropped connection forgets the subscription anyway; ioredis only re-subscribes
-      // patterns still in its set, and this one has left it or will on the next punsubscribe.
+      // Connection down: ioredis may re-subscribe the pattern on reconnect; its messages then
+      // find no entry here and are dropped, so the only cost is a little traffic.
     }
   }
 
