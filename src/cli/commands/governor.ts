@@ -8,7 +8,7 @@ import { PermitKey } from '../../domain/permit-signing.js';
 import { createBinanceExchange } from '../../exchange/binance/index.js';
 import { systemClock } from '../../ops/clock.js';
 import { loadGovernorConfig, type GovernorConfig } from '../../ops/config.js';
-import { createGovernorMetrics } from '../../ops/metrics.js';
+import { createGovernorMetrics, createStreamMetrics } from '../../ops/metrics.js';
 import { GovernorService, type GovernorOptions } from '../../services/governor/service.js';
 import { createStore } from '../../store/index.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
@@ -46,6 +46,9 @@ export async function startGovernor(cfg: GovernorConfig, kit: ServiceKit): Promi
     );
   }
   const signingKey = cfg.permitSecret === null ? null : new PermitKey(cfg.permitSecret);
+  // Lag and pending of every group on the plan stream (governor, p33, ...), read at scrape time;
+  // registered here once, so `all` (one registry) gets them once too.
+  createStreamMetrics(kit.registry, store, [store.keys.planStream()]);
   const service = new GovernorService({
     store,
     exchange,

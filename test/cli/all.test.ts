@@ -1,0 +1,120 @@
+/**
+ * `quantum-apply all`: the three services in one process on Redis, one /metrics for all of
+ * them, one proposal through to an order at the paper exchange, and a clean stop (exit 0).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
+import { RedisStore } from '../../src/store/redis/redis-store.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(
+  f: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  ms = 10_000,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('condition not reached');
+    await sleep(25);
+  }
+}
+
+describe.skipIf(skipRedis)('quantum-apply all', () => {
+  let server: RedisServerHandle;
+  let paper: PaperExchange;
+  let store: RedisStore;
+  let prefix: string;
+  beforeAll(async () => {
+    server = await startRedis();
+    paper = await startPaperExchange({
+      port: 0,
+      apiKey: 'paper-key',
+      apiSecret: 'paper-secret',
+      positions: { BTCUSDT: 0.1 }, // half of it is 3,000 USD: under the governor's default daily cap
+    });
+    prefix = server.prefix();
+    store = new RedisStore({ url: server.url, prefix });
+    await store.init();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await paper?.close();
+    await server?.stop();
+  });
+
+  it('when a proposal arrives then one process grants, orders, serves every metric and stops with exit 0', async () => {
+    let release: (r: string) => void = () => {};
+    const stopped = new Promise<string>((r) => (release = r));
+    const logs: string[] = [];
+    const done = main(['node', 'quantum-apply', 'all'], {
+      env: {
+        REDIS_URL: server.url,
+        REDIS_KEY_PREFIX: prefix,
+        APPLY_MODE: 'testnet',
+        BINANCE_FUTURES_BASE_URL: paper.url,
+        BINANCE_TESTNET_API_KEY: 'paper-key',
+        BINANCE_TESTNET_API_SECRET: 'paper-secret',
+        SYMBOLS: 'BTCUSDT',
+        APPLY_ALLOWLIST: 'BTCUSDT',
+        APPLY_METRICS_PORT: '0',
+        P33_POLL_SEC: '0.2',
+        LOG_LEVEL: 'info',
+      },
+      stdout: () => {},
+      stderr: (t) => void logs.push(t),
+      waitForStop: () => stopped,
+      logDestination: { write: (s: string) => void logs.push(s) },
+      opsHost: '127.0.0.1',
+    });
+    const port = await until(() => {
+      for (const l of logs) {
+        const m = /"opsPort":(\d+)/.exec(l);
+        if (m) return Number(m[1]);
+      }
+      return null;
+    });
+    // The position brain needs one snapshot before it can allow.
+    await until(
+      async () => Object.keys(await store.hgetall(store.keys.positionSnapshot('BTCUSDT'))).length > 0,
+    );
+    await store.hset(store.keys.proposal('BTCUSDT'), {
+      harvest_action: 'PARTIAL_50',
+      kill_score: '0.3',
+      new_sl_proposed: '',
+      computed_at_utc: '2026-11-27T08:00:00Z',
+    });
+    const result = await until(async () => (await store.xrange(store.keys.resultStream(), '-', '+'))[0]);
+    expect(result.fields, JSON.stringify(result.fields)).toMatchObject({ decision: 'EXECUTE' });
+    expect(result.fields.executed).toBe('True');
+    expect(paper.state.orders).toHaveLength(1);
+    expect(paper.state.orders[0]).toMatchObject({ symbol: 'BTCUSDT', side: 'SELL', executedQty: '0.050' });
+
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/quantum_apply_plan_total\{symbol="BTCUSDT",decision="EXECUTE"\} 1/);
+    expect(metrics).toMatch(/quantum_govern_allow_total\{symbol="BTCUSDT"\} 1/);
+    expect(metrics).toMatch(/p33_permit_allow_total\{symbol="BTCUSDT"\} 1/);
+    expect(metrics).toMatch(/quantum_stream_group_pending\{[^}]*group="governor"[^}]*\} 0/);
+    expect(metrics).toMatch(/quantum_stream_group_lag\{[^}]*group="p33"[^}]*\} 0/);
+
+    release('test');
+    expect(await done).toBe(0);
+  });
+
+  it('when two services have bad values then all of them are reported at once and the exit code is 2', async () => {
+    const err: string[] = [];
+    const code = await main(['node', 'quantum-apply', 'all'], {
+      env: { APPLY_PERMIT_WAIT_MS: 'soon', GOV_MAX_EXEC_PER_HOUR: '-1', P33_POLL_SEC: 'x' },
+      stdout: () => {},
+      stderr: (t) => void err.push(t),
+      waitForStop: () => new Promise(() => {}),
+    });
+    expect(code).toBe(2);
+    const text = err.join('');
+    for (const v of ['APPLY_PERMIT_WAIT_MS', 'GOV_MAX_EXEC_PER_HOUR', 'P33_POLL_SEC'])
+      expect(text).toContain(v);
+  });
+});
