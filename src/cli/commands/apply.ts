@@ -10,6 +10,7 @@
  * fleet reports it) without consuming permits.
  */
 import type { Command } from 'commander';
+import { PermitKey } from '../../domain/permit-signing.js';
 import { createBinanceExchange } from '../../exchange/binance/index.js';
 import { createExchangeFromConfig } from '../../exchange/index.js';
 import type { ExchangePort } from '../../exchange/port.js';
@@ -38,7 +39,16 @@ export function applyOptionsFrom(cfg: ApplyConfig): ApplyOptions {
     permitStepMs: cfg.permitStepMs,
     requiredAuthorities: cfg.requiredAuthorities,
     hasCredentials: Boolean(cfg.binance.apiKey?.trim() && cfg.binance.apiSecret?.trim()),
+    signedPermits: signedPermitsFrom(cfg.signedPermits),
   };
+}
+
+/** Verification keys (current, then previous) when APPLY_REQUIRE_SIGNED_PERMITS=true. */
+function signedPermitsFrom(c: ApplyConfig['signedPermits']): ApplyOptions['signedPermits'] {
+  if (!c.required) return null;
+  const keys = (s: { secret: string | null; previousSecret: string | null }) =>
+    [s.secret, s.previousSecret].filter((x): x is string => x !== null).map((x) => new PermitKey(x));
+  return { keys: { governor: keys(c.governor), p33: keys(c.p33) }, maxSkewSec: c.maxSkewSec };
 }
 
 export async function startApply(cfg: ApplyConfig, kit: ServiceKit): Promise<StartedService> {
@@ -83,6 +93,12 @@ export async function startApply(cfg: ApplyConfig, kit: ServiceKit): Promise<Sta
   } catch (err) {
     await Promise.allSettled([exchange.close(), store.close()]);
     throw err;
+  }
+  if (opts.signedPermits) {
+    const ids = Object.fromEntries(
+      Object.entries(opts.signedPermits.keys).map(([a, ks]) => [a, (ks ?? []).map((k) => k.keyId)]),
+    );
+    kit.logger.info({ permit_key_ids: ids }, 'apply: signed permits required');
   }
   if (!opts.hasCredentials) {
     kit.logger.warn(

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { floorToStep } from '../../domain/decimal.js';
 import type { Plan, Step } from '../../domain/plan.js';
+import { verifyPermitSet } from '../../domain/permit-signing.js';
 import { parseP33Permit, validatePermits } from '../../domain/permits.js';
 import { orderSideToReduce, type StepResult } from '../../domain/result.js';
 import { ExchangeError, clientOrderIdFor, type Position, type SymbolRules } from '../../exchange/port.js';
@@ -84,6 +85,25 @@ export class PlanExecutor {
         `[PERMIT_WAIT] BLOCK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} reason=${chain.reason} gov_ttl=${govTtl} p33_ttl=${p33Ttl}`,
       );
       return outcome('BLOCKED', `permit_timeout_or_missing:${chain.reason}`);
+    }
+
+    const signed = this.opts.signedPermits;
+    if (signed) {
+      // After the consume: a refused permit is used up, like any invalid one.
+      const sig = verifyPermitSet({
+        ...signed,
+        planId: plan.planId,
+        nowSec: clock.now() / 1000,
+        bodies: chain.bodies,
+      });
+      if (!sig.ok) {
+        metrics.permitRejected?.(sig.reason);
+        log.warn(
+          { wait_ms: chain.waitMs, error: sig.reason, detail: sig.detail },
+          `[PERMIT_WAIT] BLOCK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} reason=${sig.reason} authority=${sig.authority}`,
+        );
+        return outcome('BLOCKED', sig.reason);
+      }
     }
 
     const governorBody = chain.bodies.governor ?? '';

@@ -19,6 +19,8 @@ export interface ApplyMetricsSink {
   /** From the proposal change being detected to the exchange's answer to the order. */
   proposalToOrder(symbol: string, seconds: number): void;
   runFailed(symbol: string): void;
+  /** A consumed permit refused for its signature (permit_unsigned, permit_tampered, ...). */
+  permitRejected?(reason: string): void;
 }
 
 export const noopMetrics: ApplyMetricsSink = {
@@ -70,6 +72,9 @@ export class RecordingMetrics implements ApplyMetricsSink {
   runFailed(symbol: string): void {
     this.rec('runFailed', [symbol]);
   }
+  permitRejected(reason: string): void {
+    this.rec('permitRejected', [reason]);
+  }
   count(name: keyof ApplyMetricsSink, ...args: unknown[]): number {
     return this.events.filter((e) => e.name === name && args.every((a, i) => e.args[i] === a)).length;
   }
@@ -85,7 +90,14 @@ export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetr
     labelNames: ['symbol'],
     registers: [m.registry],
   });
+  const permitRejected = new Counter({
+    name: 'quantum_apply_permit_rejected_total',
+    help: 'Consumed permits refused for their signature (APPLY_REQUIRE_SIGNED_PERMITS), by reason',
+    labelNames: ['reason'],
+    registers: [m.registry],
+  });
   return {
+    permitRejected: (reason) => permitRejected.inc({ reason }),
     plan: (symbol, decision) => m.plan.inc({ symbol: sym(symbol), decision }),
     execute: (symbol, step, status) => m.execute.inc({ symbol: sym(symbol), step, status }),
     dedupeHit: () => m.dedupeHits.inc(),

@@ -3,6 +3,7 @@
  * does not depend on the config module's exact shape.
  */
 import type { Logger } from 'pino';
+import type { PermitKey, SigningAuthority } from '../../domain/permit-signing.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
 import type { Store } from '../../store/port.js';
@@ -27,6 +28,14 @@ export interface ApplyOptions {
   requiredAuthorities: readonly string[];
   /** True when API key and secret are both configured. */
   hasCredentials: boolean;
+  /**
+   * APPLY_REQUIRE_SIGNED_PERMITS (SECURITY.md): when set, every consumed permit must carry a
+   * valid signature by one of its authority's keys (current and previous secret).
+   */
+  signedPermits?: {
+    keys: Partial<Record<SigningAuthority, readonly PermitKey[]>>;
+    maxSkewSec: number;
+  } | null;
   /** Subscribe to proposal change notifications (false: sweep-only intake, a bench baseline). */
   notifications?: boolean;
   /** How many of the newest plan-stream entries the start-up recovery looks at (default 1000). */
