@@ -1,0 +1,79 @@
+/**
+ * acquireLease-1, releaseLease-1 and createIntent-2 on an ioredis client (defineCommand: EVAL
+ * once per connection, then EVALSHA, re-sent on NOSCRIPT). In cluster mode the lease and the
+ * intent live in different slots, so createIntent runs with the intent key only, after a GET of
+ * the lease: the fence is then two steps, not one (see RELIABILITY.md).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Cluster, Redis } from 'ioredis';
+import type { CreateIntentOutcome, LeaseOps, LeaseOutcome } from '../lease.js';
+import { luaDir, ScriptReplyError } from './scripts.js';
+import { fieldArgs } from './streams.js';
+
+type Runner = (...a: (string | number)[]) => Promise<unknown>;
+
+export const LEASE_CODES = ['acquired', 'renewed', 'held'] as const;
+export const RELEASE_CODES = ['released', 'not_held'] as const;
+export const INTENT_CODES = ['written', 'lease_lost', 'intent_exists'] as const;
+
+const text = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'string' ? v : null);
+
+export function parseLeaseReply(reply: unknown): LeaseOutcome {
+  const code = Array.isArray(reply) ? text(reply[0]) : null;
+  if (code === 'acquired' || code === 'renewed') return { kind: code };
+  if (code === 'held' && Array.isArray(reply)) return { kind: 'held', pttlMs: Number(reply[1]) };
+  throw new ScriptReplyError('acquireLease', reply);
+}
+
+export function parseIntentReply(reply: unknown): CreateIntentOutcome {
+  const code = Array.isArray(reply) ? text(reply[0]) : null;
+  if (code !== null && (INTENT_CODES as readonly string[]).includes(code)) return code as CreateIntentOutcome;
+  throw new ScriptReplyError('createIntent', reply);
+}
+
+export class RedisLeaseScripts implements LeaseOps {
+  private readonly run: Record<'acquire' | 'release' | 'intent', Runner>;
+
+  constructor(
+    private readonly client: Redis | Cluster,
+    private readonly cluster: boolean,
+  ) {
+    const dir = luaDir();
+    const def = (name: string, file: string, numberOfKeys?: number): Runner => {
+      const lua = readFileSync(join(dir, file), 'utf8');
+      const c = client as unknown as Record<string, Runner | undefined>;
+      if (!c[name]) client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
+      return (client as unknown as Record<string, Runner>)[name]!.bind(client);
+    };
+    this.run = {
+      acquire: def('qaAcquireLease', 'acquireLease-1.lua', 1),
+      release: def('qaReleaseLease', 'releaseLease-1.lua', 1),
+      intent: def('qaCreateIntent', 'createIntent-2.lua'),
+    };
+  }
+
+  async acquire(leaseKey: string, token: string, ttlMs: number): Promise<LeaseOutcome> {
+    return parseLeaseReply(await this.run.acquire(leaseKey, token, Math.max(1, Math.round(ttlMs))));
+  }
+
+  async release(leaseKey: string, token: string): Promise<boolean> {
+    const reply = await this.run.release(leaseKey, token);
+    return Array.isArray(reply) && text(reply[0]) === 'released';
+  }
+
+  async createIntent(
+    intentKey: string,
+    leaseKey: string,
+    token: string,
+    fields: Record<string, string>,
+    ttlSec: number,
+  ): Promise<CreateIntentOutcome> {
+    if (this.cluster) {
+      if ((await this.client.get(leaseKey)) !== token) return 'lease_lost';
+      return parseIntentReply(await this.run.intent(1, intentKey, token, ttlSec, ...fieldArgs(fields)));
+    }
+    const reply = await this.run.intent(2, intentKey, leaseKey, token, ttlSec, ...fieldArgs(fields));
+    return parseIntentReply(reply);
+  }
+}

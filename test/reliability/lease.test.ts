@@ -1,0 +1,139 @@
+/**
+ * Symbol leases and the fenced intent write, on Redis (scripts called directly, also after
+ * SCRIPT FLUSH) and on the memory store: one owner per symbol, takeover after a release or
+ * after the TTL, and no intent written by a replica whose lease is gone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/ops/clock.js';
+import { SymbolLeases } from '../../src/services/apply/lease.js';
+import { leaseOpsFor, type LeaseOps } from '../../src/store/lease.js';
+import { INTENT_CODES, LEASE_CODES, RELEASE_CODES } from '../../src/store/redis/lease-scripts.js';
+import { luaDir } from '../../src/store/redis/scripts.js';
+import { MemoryStore, RedisStore } from '../../src/store/index.js';
+import type { Store } from '../../src/store/port.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const quiet = { info: () => {}, warn: () => {} };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => Promise<void>) {
+  describe(name, () => {
+    let store: Store;
+    let ops: LeaseOps;
+    beforeAll(async () => {
+      store = await make();
+      ops = leaseOpsFor(store);
+    });
+    afterAll(() => store.close());
+
+    it('when a lease is free then the first token acquires it, renews it, and a second token is told it is held', async () => {
+      const key = store.keys.symbolLease('BTCUSDT');
+      expect(await ops.acquire(key, 'a', 2000)).toEqual({ kind: 'acquired' });
+      expect(await ops.acquire(key, 'a', 2000)).toEqual({ kind: 'renewed' });
+      const held = await ops.acquire(key, 'b', 2000);
+      expect(held.kind).toBe('held');
+      expect(await ops.release(key, 'b')).toBe(false);
+      expect(await ops.release(key, 'a')).toBe(true);
+      expect((await ops.acquire(key, 'b', 2000)).kind).toBe('acquired');
+    });
+
+    it('when the lease token no longer matches then no intent is written; with it, one intent, once', async () => {
+      const lease = store.keys.symbolLease('ETHUSDT');
+      const intent = store.keys.orderIntent('p1');
+      await ops.acquire(lease, 'owner', 5000);
+      expect(await ops.createIntent(intent, lease, 'paused', { state: 'sending' }, 60)).toBe('lease_lost');
+      expect(await store.hgetall(intent)).toEqual({});
+      if (flush) await flush(store);
+      expect(
+        await ops.createIntent(intent, lease, 'owner', { state: 'sending', step: 'CLOSE_FULL' }, 60),
+      ).toBe('written');
+      expect(await ops.createIntent(intent, lease, 'owner', { state: 'other' }, 60)).toBe('intent_exists');
+      expect(await store.hgetall(intent)).toEqual({ state: 'sending', step: 'CLOSE_FULL' });
+      expect(await store.pttl(intent)).toBeGreaterThan(0);
+    });
+
+    it('when a lease expires then another token acquires it and the old owner is fenced', async () => {
+      const lease = store.keys.symbolLease('SOLUSDT');
+      await ops.acquire(lease, 'old', 60);
+      await sleep(120);
+      expect((await ops.acquire(lease, 'new', 5000)).kind).toBe('acquired');
+      expect(
+        await ops.createIntent(store.keys.orderIntent('p2'), lease, 'old', { state: 'sending' }, 60),
+      ).toBe('lease_lost');
+    });
+
+    it('when two replicas lease the same symbols then each symbol has one owner, and a halted owner is replaced after its TTL', async () => {
+      const symbols = ['AAAUSDT', 'BBBUSDT', 'CCCUSDT'];
+      const a = new SymbolLeases(store, symbols, { ttlMs: 300, clock: systemClock, logger: quiet });
+      const b = new SymbolLeases(store, symbols, { ttlMs: 300, clock: systemClock, logger: quiet });
+      await a.start();
+      await b.start();
+      try {
+        for (const s of symbols) expect(Number(a.owns(s)) + Number(b.owns(s))).toBe(1);
+        expect(a.owned()).toEqual(symbols);
+        a.halt(); // a crash: no release
+        expect(await a.createIntent('AAAUSDT', 'p3', { state: 'sending' }, 60)).toBe('written');
+        await sleep(450);
+        expect(a.owns('AAAUSDT')).toBe(false);
+        expect(b.owned()).toEqual(symbols);
+        expect(await a.createIntent('BBBUSDT', 'p4', { state: 'sending' }, 60)).toBe('lease_lost');
+        expect(await b.createIntent('BBBUSDT', 'p4', { state: 'sending' }, 60)).toBe('written');
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    });
+
+    it('when the owner stops gracefully then its leases are released at once', async () => {
+      const a = new SymbolLeases(store, ['DDDUSDT'], { ttlMs: 60_000, clock: systemClock, logger: quiet });
+      const b = new SymbolLeases(store, ['DDDUSDT'], {
+        ttlMs: 60_000,
+        renewEveryMs: 20,
+        clock: systemClock,
+        logger: quiet,
+      });
+      await a.start();
+      await b.start();
+      expect(b.owns('DDDUSDT')).toBe(false);
+      await a.stop();
+      await sleep(80);
+      expect(b.owns('DDDUSDT')).toBe(true);
+      await b.stop();
+    });
+  });
+}
+
+suite('leases on the memory store', async () => new MemoryStore({ clock: systemClock }));
+
+describe.skipIf(skipRedis)('leases on Redis', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(() => server?.stop());
+  suite(
+    'redis',
+    async () => {
+      const s = new RedisStore({ url: server.url, prefix: server.prefix() });
+      await s.init();
+      return s;
+    },
+    async (s) => {
+      await (s as RedisStore).client.script('FLUSH');
+    },
+  );
+});
+
+describe('lease script headers', () => {
+  it.each([
+    ['acquireLease-1.lua', LEASE_CODES],
+    ['releaseLease-1.lua', RELEASE_CODES],
+    ['createIntent-2.lua', INTENT_CODES],
+  ])('when %s is read then every code in its header has a case in TypeScript', (file, codes) => {
+    const lua = readFileSync(join(luaDir(), file), 'utf8');
+    const header = lua.slice(0, lua.indexOf(']]'));
+    const declared = [...header.matchAll(/\{'([a-z_]+)'/g)].map((m) => m[1]);
+    expect([...declared].sort()).toEqual([...codes].sort());
+  });
+});
