@@ -36,6 +36,8 @@ export interface DemoOptions {
   redisUrl?: string;
   verbose?: boolean;
   out: (text: string) => void;
+  /** Resolves on SIGINT/SIGTERM: feeding stops, in-flight plans finish, the summary is printed. */
+  stopRequested?: Promise<string>;
 }
 
 const PAPER_KEY = 'paper-key';
@@ -118,6 +120,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const startMs = Date.now();
   const out = o.out;
   const rel = () => clockText(startMs, Date.now());
+  let interrupted = false;
+  void o.stopRequested?.then((why) => {
+    interrupted = true;
+    out(`${rel()}  demo     ${why}: no new proposals; finishing in-flight plans\n`);
+  });
   const store = o.redisUrl
     ? await createStore({ url: o.redisUrl, prefix: `demo:${randomBytes(3).toString('hex')}:` })
     : await createStore({ memory: true });
@@ -230,13 +237,13 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     };
     const feedUntil = startMs + durationMs - 2500;
     for (const step of DEMO_STEPS) {
-      if (Date.now() > feedUntil) break;
+      if (Date.now() > feedUntil || interrupted) break;
       await feedStep(step);
       i++;
       await new Promise((r) => setTimeout(r, spacingMs));
     }
     // Free run until the end: ordinary partial closes on whatever still has a position.
-    while (Date.now() < feedUntil) {
+    while (Date.now() < feedUntil && !interrupted) {
       const symbol = DEMO_ALLOWLIST[i++ % DEMO_ALLOWLIST.length]!;
       const killScore = (0.1 + ((i * 37) % 40) / 100).toFixed(2);
       await feedStep({

@@ -31,7 +31,7 @@ function parseSteps(text: string | undefined): StepResultView[] {
 function describeSteps(steps: StepResultView[]): string {
   return steps
     .map((s) =>
-      s.order_id
+      s.order_id && s.step !== 'UPDATE_SL'
         ? `${s.side ?? '?'} ${s.executed_qty ?? s.quantity ?? '?'} filled, order ${s.order_id}`
         : `${s.step ?? '?'} ${s.status ?? ''} ${s.details ?? ''}`.trim(),
     )

@@ -17,11 +17,13 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.exitCode = 2;
         return;
       }
+      const listening = new AbortController();
       ctx.exitCode = await runDemo({
         durationSec: duration,
+        stopRequested: ctx.waitForStop(listening.signal),
         redisUrl: opts.redisUrl ?? (ctx.env.REDIS_URL || undefined),
         verbose: opts.verbose,
         out: (t) => ctx.out(t),
-      });
+      }).finally(() => listening.abort());
     });
 }
