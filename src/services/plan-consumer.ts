@@ -125,13 +125,23 @@ export class PlanConsumer {
     return this.process(entries);
   }
 
-  /** Handles entries concurrently; acks each one handled. Returns how many were acked. */
+  /**
+   * Handles entries concurrently, then acknowledges every entry whose handler returned in one
+   * XACK (measured: one XACK per entry was 2 of the ~55 Redis commands per plan across the two
+   * authorities). An entry whose handler threw stays pending; the first such error is rethrown
+   * after the others are acknowledged. Returns how many were acked.
+   */
   async process(entries: StreamEntry[]): Promise<number> {
-    const done = await Promise.all(entries.map((e) => this.one(e)));
-    return done.filter(Boolean).length;
+    if (entries.length === 0) return 0;
+    const settled = await Promise.allSettled(entries.map((e) => this.one(e)));
+    const done = entries.filter((_, i) => settled[i]!.status === 'fulfilled').map((e) => e.id);
+    if (done.length > 0) await this.o.store.ack(this.o.stream, this.o.group, done);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return done.length;
   }
 
-  private async one(entry: StreamEntry): Promise<boolean> {
+  private async one(entry: StreamEntry): Promise<void> {
     try {
       await this.o.handle(entry);
     } catch (err) {
@@ -147,8 +157,6 @@ export class PlanConsumer {
       await this.o.giveUp(entry, err);
     }
     this.attempts.delete(entry.id);
-    await this.o.store.ack(this.o.stream, this.o.group, [entry.id]);
-    return true;
   }
 
   private async run(): Promise<void> {
