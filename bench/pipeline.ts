@@ -11,10 +11,11 @@
  * Bounded: each phase runs warm-up + window seconds, every process is stopped by PID at the end.
  */
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCli, WORK } from './lib/pipeline-rig.js';
 import { Session, type PhaseResult, type SessionOptions } from './lib/pipeline-session.js';
-import { isSustained, renderReport, type Report } from './lib/pipeline-report.js';
+import { isSustained, renderReport, summaries, type Report } from './lib/pipeline-report.js';
 import { writeSection } from './lib/doc.js';
 import { machineLine } from './lib/doc.js';
 
@@ -41,7 +42,10 @@ async function withSession<T>(o: Partial<SessionOptions>, fn: (s: Session) => Pr
     notifications: true,
     spawn: (name) => ({
       ...(flag('logs') ? { logFile: join(WORK, `${name}.log`) } : {}),
-      ...(flag('profile') ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles')}`] } : {}),
+      nodeArgs: [
+        ...(flag('profile') ? ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles')}`] : []),
+        ...(flag('heap-profile') ? ['--heap-prof', `--heap-prof-dir=${join(WORK, 'profiles')}`] : []),
+      ],
     }),
     ...o,
   });
@@ -141,6 +145,7 @@ async function main(): Promise<void> {
     });
   }
 
+  if (opt('json', '') !== '') writeFileSync(opt('json', ''), JSON.stringify(summaries(report), null, 1));
   const text = renderReport(report);
   process.stdout.write(`${text}\n`);
   // A partial run (--only) prints; it rewrites the section only when asked (--write).

@@ -171,3 +171,37 @@ export function renderReport(r: Report): string {
   }
   return out.join('\n');
 }
+
+export interface PhaseSummary {
+  part: string;
+  rate: number;
+  executedPerSec: number;
+  p50: number;
+  p99: number;
+  commandsPerPlan: number;
+  cpuPer1000: Record<string, number>;
+}
+
+/** Machine-readable figures of every phase (for A/B comparisons of two builds). */
+export function summaries(r: Report): PhaseSummary[] {
+  const parts: [string, PhaseResult[] | undefined][] = [
+    ['latency', r.latency],
+    ['capacity', r.capacity],
+    ['baseline', r.baseline],
+    ['all', r.all ? [r.all.phase] : undefined],
+  ];
+  return parts.flatMap(([part, rs]) =>
+    (rs ?? []).map((p) => {
+      const s = summarize(p.stats.latencies);
+      return {
+        part,
+        rate: p.stats.rate,
+        executedPerSec: p.executed / p.stats.seconds,
+        p50: s.p50,
+        p99: s.p99,
+        commandsPerPlan: perPlan(p),
+        cpuPer1000: Object.fromEntries(Object.keys(p.cpu).map((n) => [n, cpuPer1000(p, n)])),
+      };
+    }),
+  );
+}

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { freePort } from '../../test/helpers/redis-server.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const WORK = join(ROOT, '.bench-tmp', 'pipeline');
+/** BENCH_PIPELINE_DIR: another build to compare (A/B); it must sit inside the repo (node_modules). */
+export const WORK = resolve(process.env.BENCH_PIPELINE_DIR ?? join(ROOT, '.bench-tmp', 'pipeline'));
 const LAUNCHER = join(WORK, 'launch.mjs');
 
 /** Compiles src into .bench-tmp/pipeline (gitignored) with the Lua scripts beside the store. */

@@ -1,0 +1,70 @@
+/**
+ * A/B of two compiled builds on the pipeline bench, alternating runs so both see the same noise:
+ *   npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate 300 --runs 3
+ * Prints the median of each figure per build (CPU seconds per 1,000 plans per process, Redis
+ * commands per plan, executed/s, p50/p99). Build B with `npm run bench:pipeline -- --only none`.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { PhaseSummary } from './lib/pipeline-report.js';
+import { fmt, markdownTable } from './lib/stats.js';
+
+const argv = process.argv.slice(2);
+const opt = (n: string, d: string) => (argv.includes(`--${n}`) ? argv[argv.indexOf(`--${n}`) + 1]! : d);
+const dirs = { A: opt('a', '.bench-tmp/pipeline-A'), B: opt('b', '.bench-tmp/pipeline') };
+const rate = opt('rate', '300');
+const runs = Number(opt('runs', '3'));
+const seconds = opt('seconds', '8');
+const symbols = opt('symbols', '1000');
+
+const out: Record<'A' | 'B', PhaseSummary[]> = { A: [], B: [] };
+for (let i = 0; i < runs; i++) {
+  for (const v of ['A', 'B'] as const) {
+    const json = resolve(dirs[v], `ab-${i}.json`);
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'pipeline.ts'),
+        '--only',
+        'capacity',
+        '--rates',
+        rate,
+        '--seconds',
+        seconds,
+        '--symbols',
+        symbols,
+        '--no-build',
+        '--no-write',
+        '--json',
+        json,
+      ],
+      {
+        env: { ...process.env, BENCH_PIPELINE_DIR: resolve(dirs[v]) },
+        stdio: ['ignore', 'ignore', 'inherit'],
+        timeout: 300_000,
+      },
+    );
+    if (r.status !== 0) throw new Error(`run ${v}${i} failed`);
+    out[v].push(...(JSON.parse(readFileSync(json, 'utf8')) as PhaseSummary[]));
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const names = Object.keys(out.A[0]?.cpuPer1000 ?? {});
+const row = (v: 'A' | 'B') => {
+  const s = out[v];
+  return [
+    `${v}: ${dirs[v]}`,
+    fmt(median(s.map((x) => x.executedPerSec)), 0),
+    fmt(median(s.map((x) => x.p50))),
+    fmt(median(s.map((x) => x.p99))),
+    fmt(median(s.map((x) => x.commandsPerPlan)), 1),
+    ...names.map((n) => fmt(median(s.map((x) => x.cpuPer1000[n] ?? NaN)), 2)),
+  ];
+};
+process.stdout.write(
+  `${markdownTable(['build', 'executed /s', 'p50 ms', 'p99 ms', 'cmds/plan', ...names.map((n) => `CPU s/1000 ${n}`)], [row('A'), row('B')])}\n` +
+    `(${runs} alternating runs each at ${rate}/s offered, ${seconds} s windows, ${symbols} symbols; medians)\n`,
+);
