@@ -19,17 +19,17 @@ const GROUP_CONSUMER = ['+xgroup|create', '+xreadgroup', '+xack', '+xautoclaim']
 const COMMANDS: Record<AclService, readonly string[]> = {
   apply: [
     ...COMMON,
-    ...['+get', '+mget', '+set', '+del', '+pttl', '+exists', '+hgetall', '+hset', '+expire'],
-    ...['+xadd', ...STREAM_READ, '+psubscribe', '+punsubscribe'],
+    ...['+get', '+mget', '+set', '+del', '+pttl', '+exists', '+hget', '+hgetall', '+hset'],
+    ...['+expire', '+pexpire', '+xadd', ...STREAM_READ, '+psubscribe', '+punsubscribe'],
   ],
   governor: [
     ...COMMON,
-    ...['+get', '+mget', '+set', '+del', '+hgetall', '+hset', '+expire', '+lrange', '+xadd'],
-    ...GROUP_CONSUMER,
+    ...['+get', '+mget', '+set', '+del', '+exists', '+hgetall', '+hset', '+expire'],
+    ...['+incrbyfloat', '+lpush', '+lrange', '+ltrim', '+xadd', ...GROUP_CONSUMER],
   ],
   p33: [
     ...COMMON,
-    ...['+get', '+mget', '+set', '+hgetall', '+hset', '+expire', '+xadd'],
+    ...['+get', '+mget', '+set', '+exists', '+hget', '+hgetall', '+hset', '+expire', '+xadd'],
     ...STREAM_READ,
     ...GROUP_CONSUMER,
   ],
@@ -53,8 +53,6 @@ function keyRules(service: AclService, p: string): string[] {
         `~${p}quantum:apply:*`,
         `~${p}quantum:stream:apply.plan`,
         `~${p}quantum:stream:apply.result`,
-        // Consuming a permit deletes it: read and write on both authorities' permits.
-        `~${p}quantum:permit:*`,
       ];
     case 'governor':
       return [
@@ -78,6 +76,18 @@ function keyRules(service: AclService, p: string): string[] {
   }
 }
 
+/** Which services run each Lua script (a test checks every redis.call in it is allowed). */
+export const SCRIPT_USERS: Readonly<Record<string, readonly AclService[]>> = {
+  'consumePermits-3': ['apply'],
+  'publishOnce-2': ['apply'],
+  'acquireLease-1': ['apply'],
+  'releaseLease-1': ['apply'],
+  'createIntent-2': ['apply'],
+  'grantPermit-5': ['governor'],
+  'decideOnce-3': ['governor', 'p33'],
+  'applyLedgerResult-2': ['p33'],
+};
+
 /** PSUBSCRIBE patterns are matched literally by Redis ACLs: exactly the store's patterns. */
 function channelRules(service: AclService, p: string, db: number): string[] {
   if (service !== 'apply') return [];
@@ -91,10 +101,28 @@ export interface AclOptions {
   db?: number;
 }
 
+/**
+ * Redis 7 selector for the apply user: consuming a permit reads and deletes it (and writes the
+ * receipt in the same script), but no command that creates a key is allowed on a permit key,
+ * so the apply user cannot mint permits even where signing is off. A command passes when the
+ * root rules or one selector allow it with all its keys; commands inside Lua are checked alike.
+ */
+function selectors(service: AclService, p: string): string[] {
+  if (service !== 'apply') return [];
+  const keys = `~${p}quantum:permit:* ~${p}quantum:apply:consumed:*`;
+  return [`(${keys} +evalsha +eval +get +mget +exists +pttl +del)`];
+}
+
 /** The rules after `ACL SETUSER <name> reset on >password` (no password here). */
 export function aclRules(service: AclService, opts: AclOptions = {}): string[] {
   const p = opts.prefix ?? '';
-  return [...keyRules(service, p), ...channelRules(service, p, opts.db ?? 0), '-@all', ...COMMANDS[service]];
+  return [
+    ...keyRules(service, p),
+    ...channelRules(service, p, opts.db ?? 0),
+    '-@all',
+    ...COMMANDS[service],
+    ...selectors(service, p),
+  ];
 }
 
 /** Arguments of `ACL SETUSER`: user, reset, on, the password, then the rules. */

@@ -4,12 +4,12 @@
  * under these users end to end: fleet-secrets.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aclRules, aclSetUserArgs, type AclService } from '../../src/ops/redis-acl.js';
+import { SCRIPT_USERS, aclRules, aclSetUserArgs, type AclService } from '../../src/ops/redis-acl.js';
 import { captureLogger } from '../../src/ops/logger.js';
 import { createStore } from '../../src/store/index.js';
 import { freePort, skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
@@ -76,8 +76,15 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
     expect(await denied(c.config('GET', 'requirepass'))).toBe('NOPERM');
     expect(await denied(c.flushall())).toBe('NOPERM');
     expect(await denied(c.hgetall(`${prefix}quantum:harvest:proposal:BTCUSDT`))).toBe('allowed');
-    // Consuming deletes permits, so apply can write them: signing is what makes that safe.
+    // Consuming reads and deletes permits; creating one is refused, also from inside Lua.
+    expect(await denied(c.get(`${prefix}quantum:permit:p33:${ID}`))).toBe('allowed');
     expect(await denied(c.del(`${prefix}quantum:permit:${ID}`))).toBe('allowed');
+    expect(await denied(c.set(`${prefix}quantum:permit:${ID}`, '{"granted": true}'))).toBe('NOPERM');
+    expect(await denied(c.set(`${prefix}quantum:permit:p33:${ID}`, '{"allow": true}'))).toBe('NOPERM');
+    const forge = "return redis.call('SET', KEYS[1], ARGV[1])";
+    expect(await denied(c.eval(forge, 1, `${prefix}quantum:permit:${ID}`, '{}'))).toMatch(
+      /NOPERM|user executing the script/,
+    );
   });
 
   it('when the governor user writes a P3.3 permit, the ledger or the result stream then Redis refuses', async () => {
@@ -145,6 +152,23 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
     }
   });
 
+  it('when a Lua script calls a command then every service that runs it may run that command', () => {
+    const dir = join(import.meta.dirname, '..', '..', 'src', 'store', 'redis', 'lua');
+    const scripts = readdirSync(dir).filter((f) => f.endsWith('.lua'));
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const file of scripts) {
+      const name = file.replace(/\.lua$/, '');
+      const users = SCRIPT_USERS[name];
+      expect(users, `${name}: add it to SCRIPT_USERS in src/ops/redis-acl.ts`).toBeDefined();
+      const calls = [...readFileSync(join(dir, file), 'utf8').matchAll(/redis\.call\('([A-Za-z]+)'/g)];
+      for (const service of users ?? []) {
+        const allowed = aclRules(service);
+        for (const [, cmd] of calls)
+          expect(allowed, `${name} as ${service}`).toContain(`+${cmd!.toLowerCase()}`);
+      }
+    }
+  });
+
   it('when the rules are printed then every service denies all but its own commands', () => {
     for (const s of ['apply', 'governor', 'p33', 'inspect'] as const) {
       const rules = aclRules(s);
@@ -205,6 +229,9 @@ describe.skipIf(skipRedis || !opensslOk)('Redis over TLS (rediss://)', () => {
       'SETUSER',
       ...aclSetUserArgs('apply', PASSWORDS.apply, 'apply', { prefix: 'tls:' }),
     );
+    // The authorities' permits (the apply user may consume them, not write them).
+    await admin.set('tls:quantum:permit:00000000000000aa', '{"granted": true}', 'EX', 600);
+    await admin.set('tls:quantum:permit:p33:00000000000000aa', '{"allow": true}', 'EX', 600);
     admin.disconnect();
   });
   afterAll(async () => {
@@ -228,7 +255,7 @@ describe.skipIf(skipRedis || !opensslOk)('Redis over TLS (rediss://)', () => {
     const url = `rediss://apply:${PASSWORDS.apply}@127.0.0.1:${tlsPort}/0`;
     const r = client(url, join(dir, 'cert.pem'));
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout.trim())).toEqual({ got: '{"granted": true}', consumed: 'consumed' });
+    expect(JSON.parse(r.stdout.trim())).toEqual({ got: '1769300000', consumed: 'consumed' });
   });
 
   it('when the server certificate is not trusted then the store refuses to connect', () => {
