@@ -30,10 +30,7 @@ export async function redisStore(server: RedisServerHandle): Promise<Store> {
   return s;
 }
 
-export async function rig(
-  store: Store | (() => Promise<Store>),
-  opts: RigOptions = {},
-): Promise<Rig> {
+export async function rig(store: Store | (() => Promise<Store>), opts: RigOptions = {}): Promise<Rig> {
   const clock = new ManualClock(T0);
   const st = typeof store === 'function' ? await store() : store;
   const exchange = new FakeExchange(
