@@ -98,6 +98,14 @@ describe('permit signing', () => {
     expect(check(without, [p33], { authority: 'p33' })).toBe('permit_tampered');
   });
 
+  it('when a signed field is repeated with another value then the last one counts, as in validation', () => {
+    const p = JSON.stringify(signed('p33', p33Body(), p33));
+    const dup = p.replace(/}$/, ', "safe_close_qty": 0.062}');
+    expect(check(dup, [p33], { authority: 'p33' })).toBe('permit_tampered');
+    const same = p.replace(/}$/, ', "safe_close_qty": 0.046}');
+    expect(check(same, [p33], { authority: 'p33' })).toBe('ok');
+  });
+
   it('when fields outside the signed set change then the signature still holds', () => {
     const g = signed('governor', govBody(), gov);
     expect(check({ ...g, consumed: true, note: 'x' }, [gov])).toBe('ok');
