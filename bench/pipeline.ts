@@ -17,6 +17,7 @@ import { buildCli, WORK } from './lib/pipeline-rig.js';
 import { Session, type PhaseResult, type SessionOptions } from './lib/pipeline-session.js';
 import { isSustained, renderReport, summaries, type Report } from './lib/pipeline-report.js';
 import { writeSection } from './lib/doc.js';
+import { perUnit } from './lib/redis-stats.js';
 import { machineLine } from './lib/doc.js';
 
 const argv = process.argv.slice(2);
@@ -29,7 +30,7 @@ const flag = (name: string) => argv.includes(`--${name}`);
 const SYMBOLS = Number(opt('symbols', '1000'));
 const SECONDS = Number(opt('seconds', '10'));
 const WARMUP = Number(opt('warmup', '3'));
-const RATES = opt('rates', '500,1000,1500,2000,2500,3000').split(',').map(Number);
+const RATES = opt('rates', '100,200,300,400,600,800,1000,1500,2000,2500').split(',').map(Number);
 const ONLY = opt('only', 'all');
 const log = (s: string) => void process.stderr.write(s);
 
@@ -67,6 +68,7 @@ function say(label: string, r: PhaseResult): void {
       `p50 ${q(50)} p99 ${q(99)} ms, n ${l.length}, cmds/plan ${(cmds / Math.max(1, r.executed)).toFixed(1)}, ` +
       `backlog ${r.stats.backlog}, unfinished ${r.stats.unfinished}, results ${JSON.stringify(r.stats.results)}` +
       (Object.keys(r.stats.errors).length ? ` errors ${JSON.stringify(r.stats.errors)}` : '') +
+      (flag('verbose') ? `\n  commands/plan: ${perUnit(r.commands, Math.max(1, r.executed), 30)}` : '') +
       '\n',
   );
 }
@@ -103,6 +105,12 @@ async function main(): Promise<void> {
           report.latency.push(r);
         }
       }
+      if (want('latency') || want('capacity')) {
+        // MONITOR on a short 100/s window: commands sent by clients vs run inside Lua scripts.
+        report.split = await s.phase(100, 5, 1, true);
+        say('monitor 100/s', report.split);
+        log(`  sent by clients ${JSON.stringify(report.split.sent)}\n`);
+      }
       if (want('capacity')) {
         report.capacity = [];
         for (const rate of RATES) {
@@ -124,7 +132,8 @@ async function main(): Promise<void> {
   }
 
   if (want('memory')) {
-    const best = [...(report.capacity ?? [])].filter(sustained).pop()?.stats.rate ?? 1000;
+    // `all` runs at the highest rate the split layout sustained (or the lowest one tried).
+    const best = [...(report.capacity ?? [])].filter(sustained).pop()?.stats.rate ?? RATES[0] ?? 100;
     await withSession({ layout: 'all' }, async (s) => {
       await s.phase(200, 3, 0);
       const r = await s.phase(best, SECONDS, WARMUP);

@@ -11,7 +11,7 @@ import { startRedis, type RedisServerHandle } from '../../test/helpers/redis-ser
 import { Feeder, type PhaseStats } from './feeder.js';
 import { pipelineEnv, spawnService, type ServiceProcess, type SpawnOptions } from './pipeline-rig.js';
 import { cpuMeter, memory, type Memory } from './procstat.js';
-import { commandStats, diffCounts, type CommandCounts } from './redis-stats.js';
+import { commandStats, diffCounts, monitor, type CommandCounts, type MonitorCount } from './redis-stats.js';
 
 const KEY = 'bench-key';
 const SECRET = 'bench-secret';
@@ -35,6 +35,8 @@ export interface PhaseResult {
   /** CPU seconds over the measured window, per process (services, redis, bench). */
   cpu: Record<string, number>;
   executed: number;
+  /** With `split`: commands clients sent vs run inside scripts (MONITOR) over the window. */
+  sent?: MonitorCount;
 }
 
 export class Session {
@@ -105,24 +107,33 @@ export class Session {
     return Object.fromEntries(this.services.map((s) => [s.name, memory(s.pid)]));
   }
 
-  async phase(rate: number, seconds: number, warmupSec: number): Promise<PhaseResult> {
+  async phase(rate: number, seconds: number, warmupSec: number, split = false): Promise<PhaseResult> {
     let before: Promise<CommandCounts> | null = null;
     let after: Promise<CommandCounts> | null = null;
     let cpuStop: (() => Record<string, number>) | null = null;
     let cpu: Record<string, number> = {};
+    const mon = split ? await monitor(this.redis.port) : null;
+    let monStart: MonitorCount | null = null;
+    let monEnd: MonitorCount | null = null;
     const stats = await this.feeder.run(rate, seconds, warmupSec, {
       windowStart: () => {
         before = commandStats(this.admin);
         cpuStop = cpuMeter(this.pids());
+        monStart = mon?.read() ?? null;
       },
       windowEnd: () => {
         after = commandStats(this.admin);
         cpu = cpuStop?.() ?? {};
+        monEnd = mon?.read() ?? null;
       },
     });
+    mon?.stop();
     const commands = before && after ? diffCounts(await after, await before) : new Map<string, number>();
+    const ms = monStart as MonitorCount | null;
+    const me = monEnd as MonitorCount | null;
+    const sent = ms && me ? { client: me.client - ms.client, script: me.script - ms.script } : undefined;
     await this.feeder.settle();
-    return { stats, commands, cpu, executed: stats.results.EXECUTE ?? 0 };
+    return { stats, commands, cpu, executed: stats.results.EXECUTE ?? 0, ...(sent ? { sent } : {}) };
   }
 
   async stop(): Promise<void> {
