@@ -13,6 +13,7 @@ import { orderSideToReduce, type StepResult } from '../../domain/result.js';
 import { ExchangeError, clientOrderIdFor, type Position, type SymbolRules } from '../../exchange/port.js';
 import { waitAndConsumePermits } from '../../store/permit-chain.js';
 import { parseArmState } from '../arm-state.js';
+import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
 import { executeOrderStep, type ExecOutcome, type IntentWriter } from './orders.js';
@@ -86,6 +87,7 @@ export class PlanExecutor {
       );
       return outcome('BLOCKED', `permit_timeout_or_missing:${chain.reason}`);
     }
+    crashPoint('after_consume');
 
     const signed = this.opts.signedPermits;
     if (signed) {

@@ -15,6 +15,7 @@ import { decide, markDuplicate, planIdOf, planStreamFields } from '../../domain/
 import { parseProposal } from '../../domain/proposal.js';
 import { resultFields } from '../../domain/result.js';
 import { parseArmState } from '../arm-state.js';
+import { crashPoint } from './crash-point.js';
 import { PlanExecutor, outcome, type ExecOutcome } from './execute.js';
 import { noopMetrics, type ApplyMetricsSink } from './metrics.js';
 import {
@@ -132,6 +133,12 @@ export class ProposalHandler {
     } else {
       result = await this.executor.execute(plan, detectedAtMs, log);
     }
+    if (result.abandoned) {
+      // Another replica owns this plan now and publishes its one result.
+      this.handled.add(planId);
+      return;
+    }
+    crashPoint('before_result');
     await this.publishResult(plan, result, log);
   }
 
@@ -161,10 +168,19 @@ export class ProposalHandler {
       }),
     );
     let recovered = 0;
+    const { ownership } = this.deps;
     for (const { p, done, intent } of checks) {
       if (done || Object.keys(intent).length === 0) continue;
+      // Replicas: another replica's symbol may be mid-plan; only its owner recovers it.
+      if (ownership && !ownership.owns(p.symbol)) continue;
       const log = logger.child({ plan: p.planId, symbol: p.symbol });
-      const result = await recoverFromIntent(this.deps, this.intents, p, intent, log);
+      let result: ExecOutcome;
+      try {
+        result = await recoverFromIntent(this.deps, this.intents, p, intent, log);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'apply: start-up recovery of this plan deferred');
+        continue;
+      }
       await this.publishResult(p, result, log);
       recovered++;
     }

@@ -7,6 +7,7 @@ import type { PermitKey, SigningAuthority } from '../../domain/permit-signing.js
 import type { ExchangePort } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
 import type { Store } from '../../store/port.js';
+import type { ApplyOwnership } from './lease.js';
 import type { ApplyMetricsSink } from './metrics.js';
 
 export type ApplyModeOption = 'dry_run' | 'testnet' | 'live';
@@ -55,6 +56,11 @@ export interface ApplyDeps {
   clock: Clock;
   logger: Logger;
   metrics?: ApplyMetricsSink;
+  /**
+   * Replicas (several apply processes on one Redis): symbol ownership with leases and the fenced
+   * intent write (see lease.ts and RELIABILITY.md). Absent: a single apply process.
+   */
+  ownership?: ApplyOwnership;
 }
 
 export const PLAN_STREAM_MAXLEN = 10_000;

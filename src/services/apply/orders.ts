@@ -8,6 +8,8 @@ import type { Logger } from 'pino';
 import type { Decision, Plan, Step } from '../../domain/plan.js';
 import type { StepResult } from '../../domain/result.js';
 import type { OrderFill } from '../../exchange/port.js';
+import type { CreateIntentOutcome } from '../../store/lease.js';
+import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps } from './options.js';
 import type { StepRequest } from './execute.js';
@@ -18,18 +20,31 @@ export interface ExecOutcome {
   wouldExecute: boolean;
   steps: StepResult[];
   error: string;
+  /**
+   * Replicas: the fenced intent write refused (our symbol lease is gone, or another replica
+   * created the intent). Nothing was sent; the plan's owner publishes its result, we publish none.
+   */
+  abandoned?: Exclude<CreateIntentOutcome, 'written'>;
 }
 
 export type IntentState = 'sending' | 'filled' | 'accepted' | 'rejected' | 'unknown' | 'placed' | 'cancelled';
 
 export interface IntentWriter {
+  /** The first write (state=sending): through the replica fence when there is one. */
+  create(planId: string, symbol: string, fields: Record<string, string>): Promise<CreateIntentOutcome>;
   write(planId: string, fields: Record<string, string>): Promise<void>;
   read(planId: string): Promise<Record<string, string>>;
 }
 
 export function storeIntents(deps: ApplyDeps, ttlSec: number): IntentWriter {
   const { store } = deps;
+  const { ownership } = deps;
   return {
+    create: async (planId, symbol, fields) => {
+      if (ownership) return ownership.createIntent(symbol, planId, fields, ttlSec);
+      await store.hset(store.keys.orderIntent(planId), fields, ttlSec);
+      return 'written';
+    },
     write: (planId, fields) => store.hset(store.keys.orderIntent(planId), fields, ttlSec),
     read: (planId) => store.hgetall(store.keys.orderIntent(planId)),
   };
@@ -78,9 +93,9 @@ export async function executeOrderStep(
 ): Promise<ExecOutcome> {
   const { exchange, clock } = deps;
   const metrics = deps.metrics ?? noopMetrics;
-  const [isDisarmed] = await Promise.all([
+  const [isDisarmed, created] = await Promise.all([
     disarmed(),
-    intents.write(plan.planId, {
+    intents.create(plan.planId, plan.symbol, {
       plan_id: plan.planId,
       step: step.step,
       kind: req.kind,
@@ -93,6 +108,20 @@ export async function executeOrderStep(
       at: String(clock.now()),
     }),
   ]);
+  if (created !== 'written') {
+    log.warn(
+      { fence: created },
+      `apply: not sending for ${plan.planId}: ${created} (another replica owns it)`,
+    );
+    return {
+      decision: 'ERROR',
+      executed: false,
+      wouldExecute: false,
+      steps: [],
+      error: created,
+      abandoned: created,
+    };
+  }
   if (isDisarmed) {
     await intents.write(plan.planId, { state: 'cancelled', reason: 'kill_switch_active' });
     return {
@@ -120,9 +149,11 @@ export async function executeOrderStep(
       res = { kind: 'unknown' as const, reason: 'exception', message: (err as Error).message };
     }
     answered();
+    crashPoint('after_send');
     metrics.execute(plan.symbol, step.step, res.kind);
     if (res.kind === 'placed') {
       await record('placed', { algo_id: res.algoId });
+      crashPoint('after_fill');
       metrics.lastSuccess(plan.symbol, Math.floor(clock.now() / 1000));
       log.info({ algo_id: res.algoId, replaced: res.replaced }, `apply: stop placed ${req.describe}`);
       return {
@@ -162,9 +193,11 @@ export async function executeOrderStep(
     res = { kind: 'unknown' as const, reason: 'exception', message: (err as Error).message };
   }
   answered();
+  crashPoint('after_send');
   metrics.execute(plan.symbol, step.step, res.kind);
   if (res.kind === 'filled' || res.kind === 'accepted') {
     await record(res.kind, { order_id: res.order.orderId, executed_qty: res.order.executedQty });
+    crashPoint('after_fill');
     metrics.lastSuccess(plan.symbol, Math.floor(clock.now() / 1000));
     log.info(
       { order_id: res.order.orderId, executed_qty: res.order.executedQty, recovered: res.recovered },
@@ -256,6 +289,12 @@ export async function recoverFromIntent(
     log.error({ err: (err as Error).message }, 'apply: order lookup failed during recovery');
   }
   if (!found) {
+    // Replicas: the intent's writer may be paused between its fence and its send; give it time
+    // before calling the order absent (a negative age is clock skew, not trusted to defer).
+    const age = deps.clock.now() - Number(intent.at ?? 'x');
+    if (state === 'sending' && deps.ownership && age >= 0 && age < deps.ownership.intentGraceMs) {
+      throw new Error(`recovery of ${plan.planId} deferred: its intent is ${age} ms old`);
+    }
     await intents.write(plan.planId, { state: 'unknown', updated_at: String(deps.clock.now()) });
     return failed(step, 'order_status_unknown', 'intent without a confirmed order; not resent');
   }

@@ -36,6 +36,8 @@ export class ApplyService {
     const metrics = deps.metrics ?? noopMetrics;
     this.scheduler = new SymbolScheduler(
       async (symbol, detectedAtMs) => {
+        // Replicas: only the holder of the symbol's lease handles it.
+        if (deps.ownership && !deps.ownership.owns(symbol)) return;
         await this.handler.handle(symbol, detectedAtMs);
         this.failures = 0;
       },

@@ -1,0 +1,227 @@
+/**
+ * Soak: `npm run soak -- --minutes N [--seed S] [--no-chaos]`. Three apply replicas (in-process,
+ * each on its own Redis connections, symbol leases), the real governor and position brain, the
+ * paper exchange with random faults on every order and some reads, a proposal feeder, and (with
+ * chaos) a replica crashed and replaced every 20 s. At the end: lost plans, duplicate results,
+ * duplicate orders and unpermitted orders (all must be 0), plus throughput. Exit code 1 if any
+ * invariant fails. Private redis-server on a free loopback port; nothing is left running.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_GOVERNOR_LIMITS } from '../src/domain/governor/gates.js';
+import { startPaperExchange, type FaultSpec } from '../src/exchange/paper/index.js';
+import { describeFault } from '../src/exchange/paper/faults.js';
+import { systemClock } from '../src/ops/clock.js';
+import { createLogger } from '../src/ops/logger.js';
+import { GovernorService } from '../src/services/governor/service.js';
+import { PositionBrainService } from '../src/services/position-brain/service.js';
+import { createStore } from '../src/store/index.js';
+import { startRedis } from '../test/helpers/redis-server.js';
+import {
+  audit,
+  feed,
+  PAPER_KEYS,
+  paperAdapter,
+  sleep,
+  startReplica,
+  SYMBOLS,
+  type Replica,
+} from '../test/reliability/rig.js';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '1' },
+    seed: { type: 'string', default: '1' },
+    'no-chaos': { type: 'boolean', default: false },
+  },
+});
+const minutes = Number(values.minutes);
+if (!(minutes > 0)) throw new Error('--minutes must be > 0');
+
+/** mulberry32: seeded fault randomness, so a run can be replayed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = rng(Number(values.seed));
+
+const ORDER = { endpoint: '/fapi/v1/order', method: 'POST' } as const;
+const FAULTS: FaultSpec[] = [
+  { ...ORDER, unknownAfterFill: true, probability: 0.03 },
+  { ...ORDER, dropAfterFill: true, probability: 0.02 },
+  { ...ORDER, timeoutAfterFill: true, probability: 0.02 },
+  { ...ORDER, garbageAfterFill: true, probability: 0.02 },
+  { ...ORDER, status5xx: 503, probability: 0.03 },
+  { ...ORDER, timeout: true, probability: 0.01 },
+  { ...ORDER, rateLimit: { status: 429, retryAfterSec: 0 }, probability: 0.01 },
+  { endpoint: '/fapi/v1/order', method: 'GET', status5xx: 502, probability: 0.05 },
+  { endpoint: '/fapi/v3/positionRisk', status5xx: 503, probability: 0.02 },
+  { latencyMs: 50, probability: 0.05 },
+];
+const POSITIONS = { BTCUSDT: 5, ETHUSDT: -80, SOLUSDT: 3000 };
+const ACTIONS = ['PARTIAL_50', 'PARTIAL_75', 'FULL_CLOSE_PROPOSED', 'PARTIAL_50', 'UPDATE_SL', 'HOLD'];
+
+async function main(): Promise<void> {
+  const out = (s: string) => process.stdout.write(s);
+  const server = await startRedis();
+  const paper = await startPaperExchange({
+    host: '127.0.0.1',
+    port: 0,
+    ...PAPER_KEYS,
+    positions: POSITIONS,
+    random,
+    // Fills are booked but positions keep their size, so exits can run for the whole soak.
+    holdPositions: true,
+  });
+  paper.faults.set(FAULTS);
+  const faultCounts: Record<string, number> = {};
+  const take = paper.faults.take.bind(paper.faults);
+  paper.faults.take = (method, path) => {
+    const f = take(method, path);
+    if (f) faultCounts[describeFault(f)] = (faultCounts[describeFault(f)] ?? 0) + 1;
+    return f;
+  };
+  const prefix = server.prefix();
+  const store = await createStore({ url: server.url, prefix });
+  const quiet = createLogger({ service: 'soak', level: 'silent' });
+  const authorityStores = [
+    await createStore({ url: server.url, prefix }),
+    await createStore({ url: server.url, prefix }),
+  ];
+  const governor = new GovernorService({
+    store: authorityStores[0]!,
+    exchange: paperAdapter(paper),
+    clock: systemClock,
+    logger: quiet,
+    autoApprove: false,
+    consumer: 'soak-governor',
+    limits: {
+      ...DEFAULT_GOVERNOR_LIMITS,
+      maxExecPerHour: 1e9,
+      maxExecPer5Min: 1e9,
+      maxReduceNotionalPerDayUsd: 1e15,
+      maxReduceQtyPerDay: 1e15,
+    },
+    // Exchange faults would trip auto-disarm (fail closed) and stop every plan until an operator
+    // re-arms; the soak measures the apply path, so auto-disarm is off here.
+    disarmOnBurst: false,
+    disarmErrorThreshold: 1e9,
+  });
+  const p33 = new PositionBrainService({
+    store: authorityStores[1]!,
+    exchange: paperAdapter(paper),
+    clock: systemClock,
+    logger: quiet,
+    allowlist: [...SYMBOLS],
+    // Held positions: the ledger falls with each fill while the exchange keeps its size, so the
+    // tolerance spans the whole position; the cooldown is off to keep plans flowing.
+    limits: { staleThresholdSec: 10, qtyTolerancePct: 100, cooldownSec: 0 },
+    pollSec: 0.5,
+    permitTtlSec: 60,
+    consumer: 'soak-p33',
+  });
+  await p33.snapshots.refresh();
+  await Promise.all([governor.consumer.ensureGroup(), p33.consumer.ensureGroup()]);
+  governor.start();
+  p33.start();
+
+  let replicaSeq = 0;
+  const replicas: Replica[] = [];
+  const startOne = async () =>
+    replicas.push(await startReplica(`r${++replicaSeq}`, server.url, prefix, paper));
+  for (let i = 0; i < 3; i++) await startOne();
+
+  const started = Date.now();
+  const endAt = started + minutes * 60_000;
+  let fed = 0;
+  let kills = 0;
+  const feeders = SYMBOLS.map(async (symbol) => {
+    while (Date.now() < endAt) {
+      const action = ACTIONS[Math.floor(random() * ACTIONS.length)]!;
+      const ks = random() < 0.1 ? '0.9' : '0.3';
+      const sl: Record<string, string> =
+        action === 'UPDATE_SL' ? { new_sl_proposed: symbol === 'ETHUSDT' ? '3300.5' : '100.25' } : {};
+      await feed(store, symbol, action, ks, sl).catch(() => {});
+      fed++;
+      await sleep(150 + Math.floor(random() * 250));
+    }
+  });
+  const chaos = (async () => {
+    if (values['no-chaos']) return;
+    while (Date.now() + 20_000 < endAt) {
+      await sleep(20_000);
+      const victim = replicas.splice(Math.floor(random() * replicas.length), 1)[0];
+      if (!victim) continue;
+      await victim.kill();
+      kills++;
+      await startOne();
+    }
+  })();
+  const progress = setInterval(() => {
+    const s = Math.round((Date.now() - started) / 1000);
+    out(
+      `[soak] ${s}s fed=${fed} orders=${paper.state.orders.length + paper.state.algoOrders.length} replicas=${replicas.length} kills=${kills}\n`,
+    );
+  }, 15_000);
+  await Promise.all([...feeders, chaos]);
+  clearInterval(progress);
+
+  // Drain: every EXECUTE plan gets its result (recoveries and lease takeovers included).
+  const drainStart = Date.now();
+  let a = await audit(store, paper);
+  while (a.lost.length > 0 && Date.now() - drainStart < 60_000) {
+    await sleep(500);
+    a = await audit(store, paper);
+  }
+  const elapsedSec = (drainStart - started) / 1000;
+  await Promise.allSettled(replicas.map((r) => r.stop()));
+  await Promise.allSettled([governor.stop(), p33.stop()]);
+  const results = await store.xrange(store.keys.resultStream(), '-', '+');
+  const byDecision: Record<string, number> = {};
+  for (const r of results) {
+    const k = `${r.fields.decision}${r.fields.error ? `:${r.fields.error.split(':')[0]}` : ''}`;
+    byDecision[k] = (byDecision[k] ?? 0) + 1;
+  }
+  const report = {
+    minutes,
+    seed: Number(values.seed),
+    proposals_fed: fed,
+    plans: a.plans,
+    execute_plans: a.executePlans,
+    results: a.results,
+    orders: a.orders,
+    replica_kills: kills,
+    faults_applied: Object.values(faultCounts).reduce((x, y) => x + y, 0),
+    faults_by_kind: faultCounts,
+    lost: a.lost.length,
+    duplicate_results: a.duplicateResults.length,
+    duplicate_orders: a.duplicateOrders.length,
+    unpermitted_orders: a.unpermitted.length,
+    misreported_orders: a.misreported.length,
+    plans_per_sec: +(a.plans / elapsedSec).toFixed(2),
+    orders_per_sec: +(a.orders / elapsedSec).toFixed(2),
+    drain_ms: Date.now() - drainStart,
+    results_by_decision: byDecision,
+  };
+  out(`${JSON.stringify(report, null, 2)}\n`);
+  const ok =
+    report.lost + report.duplicate_results + report.duplicate_orders + report.unpermitted_orders === 0;
+  out(
+    ok
+      ? '[soak] PASS: 0 lost, 0 duplicated, 0 unpermitted\n'
+      : `[soak] FAIL ${JSON.stringify({ lost: a.lost, dup: a.duplicateOrders, unpermitted: a.unpermitted })}\n`,
+  );
+  await Promise.allSettled([store.close(), ...authorityStores.map((s) => s.close()), paper.close()]);
+  await server.stop();
+  process.exit(ok ? 0 : 1);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`soak: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

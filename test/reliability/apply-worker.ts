@@ -1,0 +1,56 @@
+/**
+ * One apply replica in its own process, configured only through its environment like the CLI
+ * (REDIS_URL, REDIS_KEY_PREFIX, APPLY_*, BINANCE_FUTURES_BASE_URL), plus APPLY_LEASE_TTL_MS and
+ * QUANTUM_TEST_CRASH_AT (read by src/services/apply/crash-point.ts). Logs JSON to stdout;
+ * prints {"msg":"worker ready"} once running; stops gracefully on SIGTERM.
+ *   node --import tsx test/reliability/apply-worker.ts
+ */
+import { applyOptionsFrom } from '../../src/cli/commands/apply.js';
+import { systemClock } from '../../src/ops/clock.js';
+import { loadApplyConfig } from '../../src/ops/config.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { SymbolLeases } from '../../src/services/apply/lease.js';
+import { ApplyService } from '../../src/services/apply/service.js';
+import { createStore } from '../../src/store/index.js';
+import { paperAdapter } from './rig.js';
+
+async function main(): Promise<void> {
+  const cfg = loadApplyConfig(process.env);
+  const logger = createLogger({ service: 'apply', level: 'info' });
+  const store = await createStore({
+    url: cfg.redis.url,
+    prefix: cfg.redis.keyPrefix,
+    cluster: cfg.redis.cluster,
+    commandTimeout: 1000,
+  });
+  const exchange = paperAdapter({ url: cfg.binance.baseUrl });
+  let service: ApplyService | null = null;
+  const leases = new SymbolLeases(store, cfg.symbols, {
+    ttlMs: Number(process.env.APPLY_LEASE_TTL_MS ?? 1000),
+    clock: systemClock,
+    logger,
+    onAcquired: () => service?.sweep(),
+  });
+  await leases.start();
+  service = new ApplyService(
+    { store, exchange, clock: systemClock, logger, ownership: leases },
+    { ...applyOptionsFrom(cfg), retryMinMs: 50, retryMaxMs: 500 },
+  );
+  await service.start();
+  logger.info({ owned: leases.owned() }, 'worker ready');
+  const s = service;
+  process.once('SIGTERM', () => {
+    void (async () => {
+      await s.stop();
+      await leases.stop();
+      await Promise.allSettled([exchange.close(), store.close()]);
+      logger.flush();
+      process.exit(0);
+    })();
+  });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`apply-worker: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
