@@ -21,6 +21,8 @@ const COMMANDS: Record<AclService, readonly string[]> = {
     ...COMMON,
     ...['+get', '+mget', '+set', '+del', '+pttl', '+exists', '+hget', '+hgetall', '+hset'],
     ...['+expire', '+pexpire', '+xadd', ...STREAM_READ, '+psubscribe', '+punsubscribe'],
+    // The start-up probe that sees keyspace notifications without CONFIG.
+    ...['+subscribe', '+unsubscribe'],
   ],
   governor: [
     ...COMMON,
@@ -92,7 +94,11 @@ export const SCRIPT_USERS: Readonly<Record<string, readonly AclService[]>> = {
 function channelRules(service: AclService, p: string, db: number): string[] {
   if (service !== 'apply') return [];
   const ch = `__keyspace@${db}__:`;
-  return [`&${ch}${p}quantum:harvest:proposal:*`, `&${ch}${p}quantum:permit:*`];
+  return [
+    `&${ch}${p}quantum:harvest:proposal:*`,
+    `&${ch}${p}quantum:permit:*`,
+    `&${ch}${p}quantum:apply:notify_probe`,
+  ];
 }
 
 export interface AclOptions {

@@ -52,6 +52,8 @@ export function keySpace(opts: KeyOptions = {}) {
     /** Ours: an authority's once-per-plan decision marker (governor / p33), outliving its permit. */
     authorityDecision: (authority: string, planId: string) =>
       `${p}quantum:${authority}:decided:${tag(planId)}`,
+    /** Ours: touched at start-up to see whether keyspace notifications are on without CONFIG. */
+    notifyProbe: () => `${p}quantum:apply:notify_probe`,
     /** Ours: per-symbol ownership lease for apply replicas. */
     symbolLease: (symbol: string) => `${p}quantum:apply:lease:${symbol}`,
   };

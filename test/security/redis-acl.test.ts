@@ -133,13 +133,19 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
     expect(`${message}${log.text()}`).not.toContain('not-the-pw-777');
   });
 
-  it('when the store runs under the apply user then it works without CONFIG and reports notifications off', async () => {
-    const url = `redis://apply:${encodeURIComponent(PASSWORDS.apply)}@127.0.0.1:${server.port}`;
-    const s = await createStore({ url, prefix });
+  const applyUrl = () => `redis://apply:${encodeURIComponent(PASSWORDS.apply)}@127.0.0.1:${server.port}`;
+
+  it('when the store runs under the apply user then it consumes permits and sees the admin-enabled notifications without CONFIG', async () => {
+    const s = await createStore({ url: applyUrl(), prefix });
     try {
-      expect(s.notificationsActive()).toBe(false);
+      expect(s.notificationsActive()).toBe(true);
+      const changes: string[] = [];
+      const off = await s.onKeyChange(s.keys.permitPattern(), (c) => void changes.push(c.event));
       await admin.set(`${prefix}quantum:permit:${ID}`, '{"granted": true}');
       await admin.set(`${prefix}quantum:permit:p33:${ID}`, '{"allow": true}');
+      for (let i = 0; i < 100 && changes.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(changes).toEqual(['set', 'set']);
+      await off();
       const out = await s.consumePermits(
         [s.keys.governorPermit(ID), s.keys.p33Permit(ID)],
         s.keys.permitReceipt(ID),
@@ -149,6 +155,19 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
       expect(out.kind).toBe('consumed');
     } finally {
       await s.close();
+    }
+  });
+
+  it('when the admin has not enabled notifications then the apply user reports them off (and polls)', async () => {
+    await admin.config('SET', 'notify-keyspace-events', '');
+    const log = captureLogger();
+    const s = await createStore({ url: applyUrl(), prefix, logger: log.logger });
+    try {
+      expect(s.notificationsActive()).toBe(false);
+      expect(log.text()).toContain('keyspace notifications are OFF');
+    } finally {
+      await s.close();
+      await admin.config('SET', 'notify-keyspace-events', 'K$hgx');
     }
   });
 

@@ -4,6 +4,7 @@
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import { mergedFlags } from './notify-flags.js';
+import { probeNotifications } from './notify-probe.js';
 
 /** Anything with pino-like warn/info/error (a pino Logger fits). */
 export interface StoreLogger {
@@ -55,6 +56,8 @@ export class NotificationSetup {
   constructor(
     private readonly logger: StoreLogger,
     private readonly pollStepMs: number,
+    /** Key touched to detect notifications when CONFIG is refused (a least-privilege user). */
+    private readonly probeKey?: string,
   ) {}
 
   async ensure(client: Redis): Promise<void> {
@@ -68,6 +71,12 @@ export class NotificationSetup {
       const message = err instanceof Error ? err.message : String(err);
       if (!isRefusal(err)) {
         this.logger.warn({ err: message }, 'could not check notify-keyspace-events');
+        return;
+      }
+      if (this.probeKey && (await probeNotifications(client, this.probeKey, 500))) {
+        this.active = true;
+        if (!this.refusalWarned) this.logger.info({}, 'keyspace notifications seen (CONFIG refused; probed)');
+        this.refusalWarned = true;
         return;
       }
       if (this.refusalWarned) return;

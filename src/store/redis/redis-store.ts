@@ -77,7 +77,7 @@ export class RedisStore implements Store {
     this.core = new CoreScripts(this.cmd);
     this.authority = new AuthorityScripts(this.cmd);
     this.streams = new RedisStreams(this.cmd, (id) => this.blockingConnection(id));
-    this.notify = new NotificationSetup(this.logger, opts.pollStepMs ?? 100);
+    this.notify = new NotificationSetup(this.logger, opts.pollStepMs ?? 100, this.keys.notifyProbe());
     // Once per outage, not once per reconnect attempt.
     this.cmd.on('error', (err: Error) => {
       if (this.errorLogged) return;
