@@ -19,6 +19,7 @@ import { loadApplyConfig, type ApplyConfig } from '../../ops/config.js';
 import { createApplyMetrics } from '../../ops/metrics.js';
 import { promSink } from '../../services/apply/metrics.js';
 import type { ApplyOptions } from '../../services/apply/options.js';
+import { SymbolLeases } from '../../services/apply/lease.js';
 import { ApplyService } from '../../services/apply/service.js';
 import { createStore } from '../../store/index.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
@@ -78,19 +79,34 @@ export async function startApply(cfg: ApplyConfig, kit: ServiceKit): Promise<Sta
     await store.close();
     throw new Error(started.message);
   }
-  const service = new ApplyService(
+  // Replicas: the symbol leases are held before intake starts (RELIABILITY.md).
+  let service: ApplyService | null = null;
+  const leases =
+    cfg.leaseTtlMs > 0
+      ? new SymbolLeases(store, cfg.symbols, {
+          ttlMs: cfg.leaseTtlMs,
+          clock: systemClock,
+          logger: kit.logger,
+          onAcquired: () => service?.sweep(),
+        })
+      : null;
+  service = new ApplyService(
     {
       store,
       exchange,
       clock: systemClock,
       logger: kit.logger,
       metrics: promSink(createApplyMetrics(kit.registry), cfg.symbols),
+      ...(leases ? { ownership: leases } : {}),
     },
     opts,
   );
+  const running = service;
   try {
-    await service.start();
+    await leases?.start();
+    await running.start();
   } catch (err) {
+    await leases?.stop();
     await Promise.allSettled([exchange.close(), store.close()]);
     throw err;
   }
@@ -110,11 +126,12 @@ export async function startApply(cfg: ApplyConfig, kit: ServiceKit): Promise<Sta
   }
   return {
     async stop() {
-      await service.stop();
+      await running.stop();
+      await leases?.stop();
       await Promise.allSettled([exchange.close(), store.close()]);
     },
     health() {
-      const h = service.health();
+      const h = running.health();
       return { ok: h.running && h.consecutiveFailures === 0, detail: h };
     },
   };

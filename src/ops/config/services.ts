@@ -49,6 +49,8 @@ export interface ApplyConfig {
   metricsPort: number;
   permitWaitMs: number;
   permitStepMs: number;
+  /** APPLY_LEASE_TTL_MS: symbol lease TTL for apply replicas (0: no leases, a single process). */
+  leaseTtlMs: number;
   requiredAuthorities: readonly string[];
   signedPermits: SignedPermitsConfig;
   binance: BinanceConfig;
@@ -123,6 +125,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   const metricsPort = r.get('APPLY_METRICS_PORT', portField(), 8043);
   const permitWaitMs = r.get('APPLY_PERMIT_WAIT_MS', numberField({ int: true, min: 0, max: 60_000 }), 1200);
   const permitStepMs = r.get('APPLY_PERMIT_STEP_MS', numberField({ int: true, min: 1, max: 60_000 }), 100);
+  const leaseTtlMs = r.get('APPLY_LEASE_TTL_MS', numberField({ int: true, min: 0, max: 600_000 }), 5000);
   const requiredAuthorities = r.get('APPLY_REQUIRED_AUTHORITIES', nameListField(), ['governor', 'p33']);
   const signedPermits = readSignedPermits(r, requiredAuthorities);
   const binance = readBinance(r, mode, false);
@@ -151,6 +154,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     metricsPort,
     permitWaitMs,
     permitStepMs,
+    leaseTtlMs,
     requiredAuthorities,
     signedPermits,
     binance,
