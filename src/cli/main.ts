@@ -13,6 +13,7 @@ import * as governor from './commands/governor.js';
 import * as positionBrain from './commands/position-brain.js';
 import * as status from './commands/status.js';
 import * as explain from './commands/explain.js';
+import * as acl from './commands/acl.js';
 
 export interface CommandModule {
   register(program: Command, ctx: CliContext): void;
@@ -23,6 +24,9 @@ const COMMANDS: CommandModule[] = [demo, checkConfig, planId, apply, all, paperE
 
 /** The risk authorities and the arm state (kept apart from COMMANDS so edits do not collide). */
 const AUTHORITY_COMMANDS: CommandModule[] = [governor, positionBrain, arm, disarm, status, explain];
+
+/** Security tooling (SECURITY.md). */
+const SECURITY_COMMANDS: CommandModule[] = [acl];
 
 function packageVersion(): string {
   // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
@@ -38,7 +42,7 @@ export function buildProgram(ctx: CliContext): Command {
     .version(packageVersion())
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) });
-  for (const cmd of [...COMMANDS, ...AUTHORITY_COMMANDS]) cmd.register(program, ctx);
+  for (const cmd of [...COMMANDS, ...AUTHORITY_COMMANDS, ...SECURITY_COMMANDS]) cmd.register(program, ctx);
   return program;
 }
 

@@ -1,0 +1,41 @@
+/**
+ * `quantum-apply acl [service...]`: the minimal Redis ACL of each service (SECURITY.md) as
+ * redis-cli commands for the administrator. Passwords are never printed: a placeholder stands
+ * in; REDIS_KEY_PREFIX and the database of REDIS_URL / REDIS_DB are applied.
+ */
+import { Argument, type Command } from 'commander';
+import { loadApplyConfig } from '../../ops/config.js';
+import { ACL_SERVICES, aclSetUserArgs, type AclService } from '../../ops/redis-acl.js';
+import { EXIT_OK, loadOrReport, type CliContext } from '../util.js';
+
+const shellQuote = (s: string) => (/^[A-Za-z0-9_.:@%+=,/-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+export function aclCommands(services: readonly AclService[], prefix: string, db: number): string[] {
+  return services.map((s) => {
+    const args = aclSetUserArgs(`quantum-${s}`, 'PASSWORD', s, { prefix, db }).map((a) =>
+      a === '>PASSWORD' ? `'><${s} password>'` : shellQuote(a),
+    );
+    return `redis-cli ACL SETUSER ${args.join(' ')}`;
+  });
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program
+    .command('acl')
+    .description("print each service's minimal Redis ACL as redis-cli ACL SETUSER commands (no passwords)")
+    .addArgument(new Argument('[service...]', 'services (default: all)').choices([...ACL_SERVICES]))
+    .action((services: AclService[]) => {
+      const cfg = loadOrReport(ctx, 'acl', loadApplyConfig);
+      if (cfg === null) return;
+      let db = 0;
+      try {
+        db = Number(new URL(cfg.redis.url).pathname.slice(1) || 0);
+      } catch {
+        db = 0;
+      }
+      const list = services.length > 0 ? services : ACL_SERVICES;
+      ctx.out(`${aclCommands(list, cfg.redis.keyPrefix, db).join('\n')}\n`);
+      ctx.out('# then: ACL SAVE (aclfile) or CONFIG REWRITE; see SECURITY.md "Redis access"\n');
+      ctx.exitCode = EXIT_OK;
+    });
+}
