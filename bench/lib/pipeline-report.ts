@@ -15,6 +15,8 @@ export interface Report {
   splitMemory?: Record<string, Memory | null>;
   ceiling?: { single: number; pipelined: number };
   all?: { phase: PhaseResult; memory: Record<string, Memory | null> };
+  /** A fresh split session at the rate `all` runs at (same load, fresh processes). */
+  splitAtRate?: { phase: PhaseResult; memory: Record<string, Memory | null> };
   baseline?: PhaseResult[];
   /** A 100/s window under MONITOR (client-sent vs in-script commands). */
   split?: PhaseResult;
@@ -81,6 +83,43 @@ function topCommands(r: PhaseResult, n = 10): string {
 
 const mb = (m: Memory | null | undefined) => (m ? `${fmt(m.peakMb, 1)} (now ${fmt(m.rssMb, 1)})` : 'n/a');
 
+/**
+ * What the profiler found (node --cpu-prof on the three services and the bench process, summarised
+ * with bench/lib/cpuprofile-top.ts). Hand-written: update it with each profiling round.
+ */
+const FINDINGS = `### What the profiles show (\`npm run bench:pipeline -- --only capacity --rates 300 --profile\`, then \`npx tsx bench/lib/cpuprofile-top.ts .bench-tmp/pipeline/profiles/*.cpuprofile\`)
+
+- **apply is the bottleneck process**: CPU-bound at saturation (3 % idle in its profile at 400/s offered) while the
+  governor is ~50 % busy, P3.3 ~30 % and the bench process (feeder + paper exchange) ~30 %. Summed over all processes a
+  plan cost ~8 ms of CPU at 100/s (fixed background work included), ~4 ms at 300/s: two cores cannot carry more than
+  ~500 plans/s with this design, whatever the latency budget.
+- apply's self time: socket writes \`writeUtf8String\`/\`writeLatin1String\` 11–13 % (one write syscall per Redis
+  command and per HTTP request: ioredis does not pipeline unless asked), the HTTP client of the \`binance\` library
+  (axios + follow-redirects: mergeConfig, transformResponse, dispatchHttpRequest) 12–15 %, node:net/_http_agent 8 % of
+  which 3.5 % is the fresh TCP connection per order (\`internalConnect\`, \`setKeepAlive\`, \`close\`: deliberate, see
+  the Exchange section), GC 6–14 %, pino's log writes (\`writeString\`) 4.5 % for ~4 info lines per plan, ioredis
+  command objects and reply parsing ~8 %.
+- governor: one \`positionRisk\` HTTP read per plan (its position cache keeps a read 1 s; with 1,000 symbols a symbol's
+  next plan comes later than that), and a batch of plan entries is only as fast as its slowest read.
+- P3.3: socket writes 9 % (three reads per plan, each its own write), and the adapter's \`positions()\` matches rows
+  to symbols with a filter per symbol: 1,000 × 1,006 comparisons per snapshot refresh (O(n²); a Map would do).
+- Key events: every permit write/delete wakes every waiting plan's listener (the hub copies the listener set per
+  event): O(plans in flight) per event, measurable only near saturation.
+- Acks: one XACK per plan entry and authority → **changed to one XACK per batch** (commit "plan consumer: one XACK per
+  batch"): A/B at 300/s, medians of 2 alternating runs, Redis commands per plan 57.0 → 45.4, CPU s per 1,000 plans
+  governor 0.80 → 0.63, P3.3 0.52 → 0.43, redis-server 0.47 → 0.36.
+- Auto-pipelining (ioredis \`enableAutoPipelining\`, one line in the store's connection options) was tried and **not
+  landed**: two permit-chain tests that expect the notification to wake the consume failed in 2 of 3 runs of
+  test/store (the wake was missed and the plan waited out the window), so it changes timing the hand-off relies on.
+- Memory: loading the CLI's module graph alone is 90.5 MB RSS (bare node 39 MB; ioredis, binance + axios, zod,
+  prom-client, undici, pino each add 9–27 MB when loaded alone), so \`all\` ≤ 90 MB at load cannot be met without
+  loading less (per-command dynamic imports, a lighter HTTP client) and capping the heap (\`--max-old-space-size\`):
+  under load V8 lets the heap grow (apply peaked near 300 MB at saturation).
+- Venue limits: Binance allows 1,200 orders a minute and 2,400 request weight a minute per account, and the adapter
+  refuses locally once the usage headers say so; 2,000 plans/s is ~100× one account's order limit. The bench's paper
+  exchange omits those headers (\`--no-usage-headers\`) so that our side is what is measured.
+`;
+
 export function renderReport(r: Report): string {
   const out: string[] = [];
   out.push(`\`${r.command}\` (bench/pipeline.ts)`, '');
@@ -141,7 +180,14 @@ export function renderReport(r: Report): string {
       ),
       '',
     );
+    const top = Math.max(...r.capacity.map((p) => p.executed / p.stats.seconds));
+    out.push(
+      `Throughput at saturation (latency aside): ${fmt(top, 0)} EXECUTE plans/s; the ramp stops at the first rate ` +
+        'whose throughput falls short of the offered rate.',
+      '',
+    );
     const best = [...r.capacity].filter(isSustained).pop();
+    if (!best) out.push(`No rate met p99 ≤ ${P99_LIMIT_MS} ms in this run.`, '');
     if (best) {
       const rate = best.executed / best.stats.seconds;
       out.push(`Highest sustained: **${fmt(rate, 0)} EXECUTE plans/s** (offered ${best.stats.rate}/s).`, '');
@@ -174,14 +220,26 @@ export function renderReport(r: Report): string {
   if (r.splitMemory || r.all) {
     out.push('### Memory: peak RSS (VmHWM) at load, MB', '');
     const rows: string[][] = [];
-    for (const [n, m] of Object.entries(r.splitMemory ?? {})) rows.push([n, 'separate process', mb(m)]);
+    if (r.splitAtRate) {
+      for (const [n, m] of Object.entries(r.splitAtRate.memory))
+        rows.push([n, `separate process at ${r.splitAtRate.phase.stats.rate}/s`, mb(m)]);
+    }
+    for (const [n, m] of Object.entries(r.splitMemory ?? {}))
+      rows.push([n, 'separate process, whole latency + capacity session (incl. saturation)', mb(m)]);
     if (r.all) {
       for (const [n, m] of Object.entries(r.all.memory))
         rows.push([n, `one process at ${r.all.phase.stats.rate}/s`, mb(m)]);
     }
     out.push(markdownTable(['service', 'layout', 'peak RSS MB'], rows), '');
-    if (r.all) out.push(markdownTable(LAT_HEAD, latencyRows('all (1 process)', [r.all.phase])), '');
+    if (r.all) {
+      const rows = [
+        ...(r.splitAtRate ? latencyRows('3 processes', [r.splitAtRate.phase]) : []),
+        ...latencyRows('all (1 process)', [r.all.phase]),
+      ];
+      out.push('The same load in both layouts, fresh processes:', '', markdownTable(LAT_HEAD, rows), '');
+    }
   }
+  out.push(FINDINGS);
   return out.join('\n');
 }
 
