@@ -87,8 +87,9 @@ export function decide(p: Proposal, cfg: DecisionConfig): Plan {
   });
   if (cfg.killSwitch) return plan('BLOCKED', ['kill_switch_active']);
   if (!cfg.allowlist.has(p.symbol)) return plan('SKIP', ['not_in_allowlist']);
-  // Python compares NaN as "below every threshold" and would execute; we fail closed.
-  if (Number.isNaN(p.killScore)) return plan('BLOCKED', ['kill_score_invalid']);
+  // Python compares NaN (and -inf) as "below every threshold" and would execute; we fail closed.
+  // +inf stays the fleet's kill_score_critical below.
+  if (Number.isNaN(p.killScore) || p.killScore === -Infinity) return plan('BLOCKED', ['kill_score_invalid']);
   if (!Number.isFinite(cfg.kBlockCritical) || !Number.isFinite(cfg.kBlockWarning)) {
     return plan('BLOCKED', ['kill_thresholds_invalid']);
   }

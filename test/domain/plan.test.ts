@@ -99,6 +99,8 @@ describe('decide', () => {
   });
   it('when kill_score is NaN then BLOCKED (Python would compare false and execute)', () => {
     expect(decision(p('FULL_CLOSE_PROPOSED', 'nan'))).toEqual(['BLOCKED', 'kill_score_invalid']);
+    expect(decision(p('FULL_CLOSE_PROPOSED', '-inf'))).toEqual(['BLOCKED', 'kill_score_invalid']);
+    expect(decision(p('FULL_CLOSE_PROPOSED', 'inf'))).toEqual(['BLOCKED', 'kill_score_critical']);
   });
   it('when a threshold is not finite then BLOCKED', () => {
     expect(decision(p('FULL_CLOSE_PROPOSED', '0.1'), { kBlockCritical: NaN })).toEqual([
