@@ -318,6 +318,7 @@ const KNOWN_METRICS = [
   'quantum_apply_input_rejected_total',
   'quantum_apply_result_total',
   'quantum_apply_run_failures_total',
+  'quantum_apply_permit_rejected_total',
   'quantum_govern_eval_seconds',
   'quantum_govern_input_rejected_total',
   'p33_eval_seconds',
