@@ -4,38 +4,18 @@
  * be taken, so every plan is denied (no_exchange_snapshot / stale_exchange_state).
  */
 import type { Command } from 'commander';
-import { PermitKey } from '../../domain/permit-signing.js';
-import { createBinanceExchange } from '../../exchange/binance/index.js';
 import { systemClock } from '../../ops/clock.js';
 import { loadP33Config, type P33Config } from '../../ops/config.js';
 import { createP33Metrics } from '../../ops/metrics.js';
 import { PositionBrainService } from '../../services/position-brain/service.js';
-import { createStore } from '../../store/index.js';
+import { openAuthorityIo, startedAuthority } from '../authority-io.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
 
-const PUBLIC_ONLY = 'public-endpoints-only';
-
 export async function startPositionBrain(cfg: P33Config, kit: ServiceKit): Promise<StartedService> {
-  const store = await createStore({
-    url: cfg.redis.url,
-    prefix: cfg.redis.keyPrefix,
-    cluster: cfg.redis.cluster,
-    logger: kit.logger.child({ component: 'store' }),
-  });
-  const exchange = createBinanceExchange({
-    baseUrl: cfg.binance.baseUrl,
-    apiKey: cfg.binance.apiKey ?? PUBLIC_ONLY,
-    apiSecret: cfg.binance.apiSecret ?? PUBLIC_ONLY,
-    logger: kit.logger.child({ component: 'exchange' }),
-  });
-  if (cfg.binance.apiKey === null || cfg.binance.apiSecret === null) {
-    kit.logger.warn({}, 'position-brain: no exchange credentials; no snapshots, every plan will be denied');
-  }
-  const signingKey = cfg.permitSecret === null ? null : new PermitKey(cfg.permitSecret);
-  if (signingKey) kit.logger.info({ permit_key_id: signingKey.keyId }, 'position-brain: signing permits');
+  const io = await openAuthorityIo('position-brain', cfg, kit, 'no snapshots, every plan will be denied');
   const service = new PositionBrainService({
-    store,
-    exchange,
+    store: io.store,
+    exchange: io.exchange,
     clock: systemClock,
     logger: kit.logger,
     metrics: createP33Metrics(kit.registry),
@@ -48,19 +28,10 @@ export async function startPositionBrain(cfg: P33Config, kit: ServiceKit): Promi
     pollSec: cfg.pollSec,
     permitTtlSec: cfg.permitTtlSec,
     source: cfg.mode === 'live' ? 'binance' : 'binance_testnet',
-    signingKey,
+    signingKey: io.signingKey,
   });
   service.start();
-  return {
-    async stop() {
-      await service.stop();
-      await Promise.allSettled([exchange.close(), store.close()]);
-    },
-    health() {
-      const waiting = service.consumer.waitingFor;
-      return { ok: waiting === null, detail: { waitingFor: waiting } };
-    },
-  };
+  return startedAuthority(service, io);
 }
 
 export function register(program: Command, ctx: CliContext): void {

@@ -1,0 +1,75 @@
+/**
+ * What the two authority commands (governor, position-brain) open the same way: the store, a
+ * Binance adapter (public endpoints only when no credentials are configured, so the service
+ * starts and fails closed per plan), the optional permit-signing key, and how they report health.
+ */
+import { PermitKey } from '../domain/permit-signing.js';
+import { createBinanceExchange } from '../exchange/binance/index.js';
+import type { ExchangePort } from '../exchange/port.js';
+import { createStore } from '../store/index.js';
+import type { Store } from '../store/port.js';
+import type { ServiceKit, StartedService } from './util.js';
+
+const PUBLIC_ONLY = 'public-endpoints-only';
+
+export interface AuthorityConfig {
+  redis: { url: string; keyPrefix: string; cluster: boolean };
+  binance: { baseUrl: string; apiKey: string | null; apiSecret: string | null };
+  permitSecret: string | null;
+}
+
+export interface AuthorityIo {
+  store: Store;
+  exchange: ExchangePort;
+  signingKey: PermitKey | null;
+  close(): Promise<void>;
+}
+
+/** `withoutCredentials`: what the operator should expect, logged as a warning when keys are unset. */
+export async function openAuthorityIo(
+  name: string,
+  cfg: AuthorityConfig,
+  kit: ServiceKit,
+  withoutCredentials: string,
+): Promise<AuthorityIo> {
+  const store = await createStore({
+    url: cfg.redis.url,
+    prefix: cfg.redis.keyPrefix,
+    cluster: cfg.redis.cluster,
+    logger: kit.logger.child({ component: 'store' }),
+  });
+  const exchange = createBinanceExchange({
+    baseUrl: cfg.binance.baseUrl,
+    apiKey: cfg.binance.apiKey ?? PUBLIC_ONLY,
+    apiSecret: cfg.binance.apiSecret ?? PUBLIC_ONLY,
+    logger: kit.logger.child({ component: 'exchange' }),
+  });
+  if (cfg.binance.apiKey === null || cfg.binance.apiSecret === null) {
+    kit.logger.warn({}, `${name}: no exchange credentials; ${withoutCredentials}`);
+  }
+  const signingKey = cfg.permitSecret === null ? null : new PermitKey(cfg.permitSecret);
+  if (signingKey) kit.logger.info({ permit_key_id: signingKey.keyId }, `${name}: signing permits`);
+  return {
+    store,
+    exchange,
+    signingKey,
+    close: async () => void (await Promise.allSettled([exchange.close(), store.close()])),
+  };
+}
+
+/** A running consumer-group service: stop it, then close its I/O; healthy unless it waits on something. */
+export function startedAuthority(
+  service: { stop(): Promise<void>; consumer: { waitingFor: string | null } },
+  io: AuthorityIo,
+): StartedService {
+  return {
+    async stop() {
+      await service.stop();
+      await io.close();
+    },
+    health() {
+      const waiting = service.consumer.waitingFor;
+      return { ok: waiting === null, detail: { waitingFor: waiting } };
+    },
+  };
+}
