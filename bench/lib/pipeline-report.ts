@@ -120,6 +120,54 @@ const FINDINGS = `### What the profiles show (\`npm run bench:pipeline -- --only
   exchange omits those headers (\`--no-usage-headers\`) so that our side is what is measured.
 `;
 
+const yes = (ok: boolean) => (ok ? 'met' : '**NOT met**');
+
+/** The issue's targets against this run's figures, and the fleet we replace (figures from the issue). */
+function targets(r: Report): string[] {
+  const rows: string[][] = [];
+  const best = [...(r.capacity ?? [])].filter(isSustained).pop();
+  if (r.capacity) {
+    const rate = best ? best.executed / best.stats.seconds : 0;
+    rows.push([
+      '≥ 2,000 EXECUTE plans/s sustained (p99 ≤ 100 ms)',
+      `${fmt(rate, 0)}/s`,
+      yes(rate >= 2000),
+      '2.8 plans/s',
+    ]);
+  }
+  const at100 = r.latency?.find((p) => p.stats.rate === 100);
+  if (at100) {
+    const s = summarize(at100.stats.latencies);
+    rows.push([
+      'p99 proposal → order ≤ 25 ms at 100 plans/s',
+      `p50 ${fmt(s.p50)} / p99 ${fmt(s.p99)} ms`,
+      yes(s.p99 <= 25),
+      'plan → result p50 8, p99 118 ms',
+    ]);
+  }
+  if (r.split?.sent) {
+    const sent = r.split.sent.client / Math.max(1, r.split.executed);
+    const all = best ? `; ${fmt(perPlan(best), 1)} incl. in-script at ${best.stats.rate}/s` : '';
+    rows.push([
+      '≤ 15 Redis commands per executed plan',
+      `${fmt(sent, 1)} sent at 100/s${all}`,
+      yes(sent <= 15),
+      '~30',
+    ]);
+  }
+  const allPeak = r.all?.memory.all?.peakMb;
+  if (allPeak !== undefined) {
+    rows.push([
+      '`all` ≤ 90 MB RSS at load',
+      `${fmt(allPeak, 1)} MB at ${r.all!.phase.stats.rate}/s`,
+      yes(allPeak <= 90),
+      '~30 MB per Python service',
+    ]);
+  }
+  if (rows.length === 0) return [];
+  return ['### Targets', '', markdownTable(['target', 'this run', 'verdict', 'fleet we replace'], rows), ''];
+}
+
 export function renderReport(r: Report): string {
   const out: string[] = [];
   out.push(`\`${r.command}\` (bench/pipeline.ts)`, '');
@@ -134,6 +182,7 @@ export function renderReport(r: Report): string {
       "proposals written in the window, commands and CPU are the window's.",
     '',
   );
+  out.push(...targets(r));
   if (r.latency) {
     out.push('### Latency: proposal written → order at the paper exchange', '');
     out.push(markdownTable(LAT_HEAD, latencyRows('3 processes', r.latency)), '');
