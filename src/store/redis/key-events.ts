@@ -17,6 +17,29 @@ export interface HubLogger {
   error(obj: object, msg?: string): void;
 }
 
+/**
+ * A PSUBSCRIBE in flight when the server dies is never answered (in-flight commands are not
+ * resent, and the subscriber has no command timeout): without a bound, every later waiter on
+ * the same pattern would await it forever (found by the Redis-restart reliability test).
+ */
+export const SUBSCRIBE_CONFIRM_MS = 1000;
+
+function confirmWithin<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${what} not confirmed within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(t);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
 export class KeyEventHub {
   private readonly entries = new Map<string, Entry>();
   private readonly channelPrefix: string;
@@ -25,6 +48,7 @@ export class KeyEventHub {
     private readonly sub: Redis,
     db: number,
     private readonly logger: HubLogger,
+    private readonly confirmMs = SUBSCRIBE_CONFIRM_MS,
   ) {
     this.channelPrefix = `__keyspace@${db}__:`;
     sub.on('pmessage', (pattern: string, channel: string, event: string) => {
@@ -50,7 +74,10 @@ export class KeyEventHub {
     const channel = this.channelPrefix + keyPattern;
     let entry = this.entries.get(channel);
     if (!entry) {
-      entry = { listeners: new Set(), subscribed: this.sub.psubscribe(channel) };
+      entry = {
+        listeners: new Set(),
+        subscribed: confirmWithin(this.sub.psubscribe(channel), this.confirmMs, 'PSUBSCRIBE'),
+      };
       this.entries.set(channel, entry);
     }
     entry.listeners.add(listener);
@@ -73,12 +100,10 @@ export class KeyEventHub {
     entry.listeners.delete(listener);
     if (entry.listeners.size > 0 || this.entries.get(channel) !== entry) return;
     this.entries.delete(channel);
-    try {
-      await this.sub.punsubscribe(channel);
-    } catch {
-      // Connection down: ioredis may re-subscribe the pattern on reconnect; its messages then
-      // find no entry here and are dropped, so the only cost is a little traffic.
-    }
+    // Not awaited without a bound, for the same reason as the subscribe. Connection down: ioredis
+    // may re-subscribe the pattern on reconnect; its messages then find no entry here and are
+    // dropped, so the only cost is a little traffic.
+    await confirmWithin(this.sub.punsubscribe(channel), this.confirmMs, 'PUNSUBSCRIBE').catch(() => {});
   }
 
   patterns(): string[] {
