@@ -15,7 +15,7 @@ import { audit, report, FakeAuthority, feed, PAPER_KEYS, POSITIONS, until } from
 /** What the restarted process must report for a plan killed at each boundary. */
 const EXPECTED: Record<CrashBoundary, { orders: number; decision: string; error: RegExp }> = {
   // Permits consumed, no intent: nothing was sent, and the plan is not retried with spent permits.
-  after_consume: { orders: 0, decision: 'SKIP', error: /duplicate_plan/ },
+  after_consume: { orders: 0, decision: 'ERROR', error: /^interrupted_before_send$/ },
   // The order filled but nothing was recorded: found by its client order id.
   after_send: { orders: 1, decision: 'EXECUTE', error: /^$/ },
   after_fill: { orders: 1, decision: 'EXECUTE', error: /^$/ },

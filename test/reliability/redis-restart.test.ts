@@ -17,6 +17,7 @@ import {
   report,
   FakeAuthority,
   feed,
+  grantBodies,
   PAPER_KEYS,
   POSITIONS,
   sleep,
@@ -38,7 +39,11 @@ describe.skipIf(skipRedis)('Redis restart mid-run', () => {
     paper = await startPaperExchange({ host: '127.0.0.1', port: 0, ...PAPER_KEYS, positions: POSITIONS });
     const prefix = server.prefix();
     store = await createStore({ url: server.url, prefix });
-    authority = new FakeAuthority(await createStore({ url: server.url, prefix }));
+    // Permits 100 ms after each plan: the restarts land while plans wait for them or are sending.
+    authority = new FakeAuthority(await createStore({ url: server.url, prefix }), (_id, symbol) => ({
+      ...grantBodies(symbol),
+      delayMs: 100,
+    }));
     authority.start();
     for (const n of ['a', 'b', 'c']) replicas.push(await startReplica(n, server.url, prefix, paper));
   });
@@ -57,7 +62,7 @@ describe.skipIf(skipRedis)('Redis restart mid-run', () => {
       ids.push(...batch);
       // Restart while this round's plans are in flight (permit waits, orders).
       if (round === 2 || round === 4) {
-        await sleep(30);
+        await sleep(round === 2 ? 20 : 130);
         await server.restart();
       }
       await until(
@@ -76,7 +81,10 @@ describe.skipIf(skipRedis)('Redis restart mid-run', () => {
     }
     await sleep(300);
     const a = await audit(store, paper);
-    report('redis-restart', a);
+    const decisions = (await store.xrange(store.keys.resultStream(), '-', '+')).map(
+      (e) => `${e.fields.decision}:${e.fields.error}`,
+    );
+    report('redis-restart', a, { decisions: [...new Set(decisions)] });
     expect(a.executePlans).toBe(ids.length);
     expect(a.results).toBe(ids.length);
     expect(a).toMatchObject({ lost: [], duplicateResults: [], duplicateOrders: [], unpermitted: [] });

@@ -14,6 +14,7 @@ import {
   report,
   FakeAuthority,
   feed,
+  grantBodies,
   PAPER_KEYS,
   POSITIONS,
   startReplica,
@@ -21,7 +22,7 @@ import {
   until,
   type Replica,
 } from './rig.js';
-import { planIdFor } from '../services/apply/harness.js';
+import { planIdFor, proposal } from '../services/apply/harness.js';
 
 /** Feeds `rounds` proposals per symbol, one symbol's next only after its previous has a result. */
 async function drive(store: Store, rounds: number, between?: (round: number) => Promise<void>) {
@@ -122,4 +123,70 @@ describe.skipIf(skipRedis)('apply replicas', () => {
       await paper.close();
     }
   }, 90_000);
+});
+
+describe.skipIf(skipRedis)('apply replicas: a takeover finishes the previous holder’s plans', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(() => server?.stop());
+
+  it('when the holder dies mid-plan and the proposal changes before the takeover then the old plan still gets its one result', async () => {
+    const paper = await startPaperExchange({
+      host: '127.0.0.1',
+      port: 0,
+      ...PAPER_KEYS,
+      positions: POSITIONS,
+    });
+    const prefix = server.prefix();
+    const store = await createStore({ url: server.url, prefix });
+    const stalled = new Set<string>();
+    const authority = new FakeAuthority(await createStore({ url: server.url, prefix }), (id, symbol) =>
+      stalled.has(id) ? null : grantBodies(symbol),
+    );
+    authority.start();
+    const replicas: Replica[] = [];
+    try {
+      replicas.push(
+        await startReplica('holder', server.url, prefix, paper, { opts: { permitWaitMs: 5000 } }),
+      );
+      const at = `2026-01-25T00:00:00.${Date.now()}Z`;
+      const old = planIdFor('BTCUSDT', proposal('PARTIAL_50', '0.3', { computed_at_utc: at }));
+      stalled.add(old);
+      await feed(store, 'BTCUSDT', 'PARTIAL_50', '0.3', { computed_at_utc: at });
+      await until('the old plan on the stream', async () =>
+        (await store.xrange(store.keys.planStream(), '-', '+')).some((e) => e.fields.plan_id === old),
+      );
+      await replicas[0]!.kill(); // waiting for permits that never come: no intent, no result
+      const next = planIdFor('BTCUSDT', await feed(store, 'BTCUSDT'));
+      replicas.push(await startReplica('taker', server.url, prefix, paper));
+      const results = await until('both results', async () => {
+        const r = await store.xrange(store.keys.resultStream(), '-', '+');
+        const byId = new Map(r.map((e) => [e.fields.plan_id, e.fields]));
+        return byId.has(old) && byId.has(next) ? byId : null;
+      });
+      expect(results.get(old)).toMatchObject({
+        decision: 'ERROR',
+        error: 'interrupted_before_send',
+        executed: 'False',
+      });
+      expect(results.get(next)).toMatchObject({ decision: 'EXECUTE', executed: 'True' });
+      const a = await audit(store, paper);
+      report('takeover-orphan', a);
+      expect(a.orders).toBe(1);
+      expect(a).toMatchObject({
+        lost: [],
+        duplicateResults: [],
+        duplicateOrders: [],
+        unpermitted: [],
+        misreported: [],
+      });
+    } finally {
+      await authority.stop();
+      await Promise.allSettled(replicas.map((r) => r.stop()));
+      await store.close();
+      await paper.close();
+    }
+  }, 30_000);
 });

@@ -143,48 +143,73 @@ export class ProposalHandler {
   }
 
   /**
-   * Start-up pass over the newest EXECUTE entries of the plan stream: a plan of ours with an order
-   * intent but no result (crash or outage after the order left, proposal changed since) gets its
-   * result from the exchange's record of the order. Runs before intake, so it cannot race a worker.
-   * Plans without an intent never sent an order; they are left to the normal path.
+   * Pass over the newest EXECUTE entries of the plan stream (all symbols at start-up; one symbol
+   * when a replica takes its lease over) for plans of ours left without a result, whose proposal
+   * may have changed since, so the normal path will never see them again:
+   * - with an order intent: the result comes from the exchange's record of the order;
+   * - without one: no order was sent and none can be (the intent is written through the fence
+   *   before any send), so the plan ends ERROR interrupted_before_send instead of never.
+   * A plan with a result entry on the stream (ours or the fleet's) is done. Runs before intake,
+   * or inside the symbol's serial run, so it cannot race this process's own worker.
    */
-  async recoverOrphans(limit: number): Promise<number> {
-    const { store, logger } = this.deps;
-    const entries = await store.xrevrange(store.keys.planStream(), '+', '-', limit);
+  async recoverOrphans(limit: number, onlySymbol?: string): Promise<{ recovered: number; deferred: number }> {
+    const { store, logger, ownership } = this.deps;
+    const k = store.keys;
+    const [entries, results] = await Promise.all([
+      store.xrevrange(k.planStream(), '+', '-', limit),
+      store.xrevrange(k.resultStream(), '+', '-', limit * 2),
+    ]);
+    const withResult = new Set(results.map((e) => e.fields.plan_id));
     const candidates = entries
       .map((e) => ({
         planId: e.fields.plan_id ?? '',
         symbol: e.fields.symbol ?? '',
         decision: e.fields.decision,
       }))
-      .filter((p) => p.decision === 'EXECUTE' && /^[0-9a-f]{16}$/.test(p.planId) && p.symbol !== '');
+      .filter(
+        (p) =>
+          p.decision === 'EXECUTE' &&
+          /^[0-9a-f]{16}$/.test(p.planId) &&
+          p.symbol !== '' &&
+          (onlySymbol === undefined || p.symbol === onlySymbol) &&
+          !withResult.has(p.planId) &&
+          !this.handled.has(p.planId) &&
+          // Replicas: another replica's symbol may be mid-plan; only its owner recovers it.
+          (!ownership || ownership.owns(p.symbol)),
+      );
     const checks = await Promise.all(
       candidates.map(async (p) => {
         const [done, intent] = await Promise.all([
-          store.exists(store.keys.resultPublished(p.planId)),
+          store.exists(k.resultPublished(p.planId)),
           this.intents.read(p.planId),
         ]);
         return { p, done, intent };
       }),
     );
     let recovered = 0;
-    const { ownership } = this.deps;
+    let deferred = 0;
     for (const { p, done, intent } of checks) {
-      if (done || Object.keys(intent).length === 0) continue;
-      // Replicas: another replica's symbol may be mid-plan; only its owner recovers it.
-      if (ownership && !ownership.owns(p.symbol)) continue;
+      if (done) continue;
       const log = logger.child({ plan: p.planId, symbol: p.symbol });
       let result: ExecOutcome;
-      try {
-        result = await recoverFromIntent(this.deps, this.intents, p, intent, log);
-      } catch (err) {
-        log.warn({ err: (err as Error).message }, 'apply: start-up recovery of this plan deferred');
-        continue;
+      if (Object.keys(intent).length === 0) {
+        // Our own worker may still be on it (it set the dedupe key): it publishes the result.
+        if (this.owned.has(p.planId)) continue;
+        log.warn('apply: plan left without an intent or a result; no order was sent');
+        result = outcome('ERROR', 'interrupted_before_send');
+      } else {
+        try {
+          result = await recoverFromIntent(this.deps, this.intents, p, intent, log);
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'apply: recovery of this plan deferred');
+          deferred++;
+          continue;
+        }
       }
       await this.publishResult(p, result, log);
       recovered++;
     }
-    return recovered;
+    return { recovered, deferred };
   }
 
   private async publishResult(plan: PlanRef, r: ExecOutcome, log: Logger): Promise<void> {

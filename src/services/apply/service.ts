@@ -26,6 +26,8 @@ export class ApplyService {
   private running = false;
   private lastSweepOkMs = 0;
   private failures = 0;
+  /** Replicas: symbols whose orphan scan ran since this replica last acquired them. */
+  private readonly scanned = new Set<string>();
 
   constructor(
     private readonly deps: ApplyDeps,
@@ -36,8 +38,23 @@ export class ApplyService {
     const metrics = deps.metrics ?? noopMetrics;
     this.scheduler = new SymbolScheduler(
       async (symbol, detectedAtMs) => {
-        // Replicas: only the holder of the symbol's lease handles it.
-        if (deps.ownership && !deps.ownership.owns(symbol)) return;
+        // Replicas: only the holder of the symbol's lease handles it; a newly leased symbol is
+        // first scanned for plans its previous holder left without a result.
+        if (deps.ownership) {
+          if (!deps.ownership.owns(symbol)) {
+            this.scanned.delete(symbol);
+            return;
+          }
+          if (!this.scanned.has(symbol)) {
+            const r = await this.handler.recoverOrphans(opts.recoveryScan ?? 1000, symbol);
+            if (r.recovered > 0)
+              deps.logger.warn(
+                { symbol, recovered: r.recovered },
+                'apply: recovered plans of a previous lease holder',
+              );
+            if (r.deferred === 0) this.scanned.add(symbol);
+          }
+        }
         await this.handler.handle(symbol, detectedAtMs);
         this.failures = 0;
       },
@@ -61,7 +78,10 @@ export class ApplyService {
     this.running = true;
     const { store, logger } = this.deps;
     try {
-      const n = await this.handler.recoverOrphans(this.opts.recoveryScan ?? 1000);
+      // Replicas scan per symbol as they acquire it (in the symbol's run), not here.
+      const n = this.deps.ownership
+        ? 0
+        : (await this.handler.recoverOrphans(this.opts.recoveryScan ?? 1000)).recovered;
       if (n > 0) logger.warn({ recovered: n }, `apply: recovered ${n} plan(s) left without a result`);
     } catch (err) {
       // Unchanged proposals are recovered by the normal path; only changed ones wait for a restart.
