@@ -184,7 +184,7 @@ async function main(): Promise<void> {
   const results = await store.xrange(store.keys.resultStream(), '-', '+');
   const byDecision: Record<string, number> = {};
   for (const r of results) {
-    const k = `${r.fields.decision}${r.fields.error ? `:${r.fields.error.split(':')[0]}` : ''}`;
+    const k = `${r.fields.decision}${r.fields.error ? `:${r.fields.error.split(':').slice(0, 2).join(':')}` : ''}`;
     byDecision[k] = (byDecision[k] ?? 0) + 1;
   }
   const report = {
