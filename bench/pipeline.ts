@@ -4,9 +4,10 @@
  * redis-server, over 1,000 synthetic symbols whose positions the paper exchange holds.
  *
  *   npm run bench:pipeline                       # every scenario, rewrites "## Pipeline"
- *   npm run bench:pipeline -- --only latency     # latency | capacity | memory | baseline | ceiling (prints;
+ *   npm run bench:pipeline -- --only latency     # latency | capacity | memory | choices | baseline | ceiling (prints;
  *                                                # --write to rewrite the section with the partial tables)
  *   npm run bench:pipeline -- --no-write --seconds 5 --rates 500,1000
+ *   npm run bench:pipeline -- --only capacity --rates 200 --env APPLY_LEASE_TTL_MS=0   # compare a setting
  *
  * Bounded: each phase runs warm-up + window seconds, every process is stopped by PID at the end.
  */
@@ -41,6 +42,12 @@ async function withSession<T>(o: Partial<SessionOptions>, fn: (s: Session) => Pr
     symbols: SYMBOLS,
     layout: 'split',
     notifications: true,
+    // --env KEY=VALUE (repeatable): extra service variables, e.g. to compare a setting.
+    env: Object.fromEntries(
+      argv.flatMap((a, i) =>
+        argv[i - 1] === '--env' && a.includes('=') ? [a.split(/=(.*)/s).slice(0, 2)] : [],
+      ),
+    ),
     spawn: (name) => ({
       ...(flag('logs') ? { logFile: join(WORK, `${name}.log`) } : {}),
       nodeArgs: [
@@ -147,6 +154,23 @@ async function main(): Promise<void> {
       say(`all ${best}/s`, r);
       report.all = { phase: r, memory: s.memory() };
     });
+  }
+
+  if (want('choices')) {
+    // Design choices at one rate, fresh sessions: apply's per-symbol leases (on by default) vs off.
+    const rate = [...(report.capacity ?? [])].filter(sustained).pop()?.stats.rate ?? 200;
+    report.choices = [];
+    for (const [label, env] of [
+      ['apply symbol leases on (APPLY_LEASE_TTL_MS=5000, default)', {}],
+      ['apply symbol leases off (APPLY_LEASE_TTL_MS=0, one apply process)', { APPLY_LEASE_TTL_MS: '0' }],
+    ] as const) {
+      await withSession({ env: { ...env } }, async (s) => {
+        await s.phase(200, 3, 0);
+        const r = await s.phase(rate, SECONDS, WARMUP);
+        say(`choice: ${label}`, r);
+        report.choices!.push({ label, phase: r });
+      });
+    }
   }
 
   if (want('baseline')) {

@@ -27,6 +27,8 @@ export interface SessionOptions {
   permitStepMs?: number;
   logLevel?: string;
   spawn?: (name: string) => SpawnOptions;
+  /** Extra service variables (A/B of a setting, e.g. APPLY_LEASE_TTL_MS=0). */
+  env?: Record<string, string>;
 }
 
 export interface PhaseResult {
@@ -77,6 +79,7 @@ export class Session {
       pollSec: this.o.pollSec,
       permitStepMs: this.o.permitStepMs,
     });
+    Object.assign(env, this.o.env ?? {});
     const names =
       this.o.layout === 'all' ? (['all'] as const) : (['governor', 'position-brain', 'apply'] as const);
     for (const name of names) this.services.push(await spawnService(name, env, this.o.spawn?.(name)));
