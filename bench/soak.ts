@@ -209,6 +209,14 @@ async function main(): Promise<void> {
     results_by_decision: byDecision,
   };
   out(`${JSON.stringify(report, null, 2)}\n`);
+  // Orders whose result does not say EXECUTE: what the plan's result and intent recorded.
+  for (const id of a.misreported) {
+    const res = results.find((r) => r.fields.plan_id === id)?.fields;
+    const intent = await store.hgetall(store.keys.orderIntent(id));
+    out(
+      `[soak] misreported ${id}: result ${res?.decision} ${res?.error}; intent ${JSON.stringify(intent)}\n`,
+    );
+  }
   const ok =
     report.lost + report.duplicate_results + report.duplicate_orders + report.unpermitted_orders === 0;
   out(

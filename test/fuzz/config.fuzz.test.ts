@@ -66,7 +66,9 @@ describe('fuzz: environment values', () => {
       }),
       { numRuns: RUNS },
     );
+    if (process.env.FUZZ_DEBUG) console.log('config.fuzz.test.ts errors', errors);
     expect(errors).toBeGreaterThan(RUNS / 20);
+    if (process.env.FUZZ_DEBUG) console.log('config.fuzz.test.ts configs', configs);
     expect(configs).toBeGreaterThan(RUNS / 20);
   });
 });

@@ -145,6 +145,7 @@ describe('fuzz: exchange answers', () => {
       ),
       { numRuns: RUNS },
     );
+    if (process.env.FUZZ_DEBUG) console.log('exchange.fuzz.test.ts values', values);
     expect(values).toBeGreaterThan(RUNS / 20);
   });
 
@@ -184,6 +185,7 @@ describe('fuzz: exchange answers', () => {
       // path runs a quarter of the cases; the read paths above run the full count.
       { numRuns: Math.ceil(RUNS / 4) },
     );
+    if (process.env.FUZZ_DEBUG) console.log('exchange.fuzz.test.ts filled', filled);
     expect(filled).toBeGreaterThan(RUNS / 1000);
   });
 });

@@ -76,6 +76,7 @@ describe('fuzz: plan and result entries', () => {
       }),
       { numRuns: RUNS },
     );
+    if (process.env.FUZZ_DEBUG) console.log('plan-entry.fuzz.test.ts ok', ok);
     expect(ok).toBeGreaterThan(RUNS / 20);
   });
 
@@ -97,6 +98,7 @@ describe('fuzz: plan and result entries', () => {
       }),
       { numRuns: RUNS },
     );
+    if (process.env.FUZZ_DEBUG) console.log('plan-entry.fuzz.test.ts fills', fills);
     expect(fills).toBeGreaterThan(RUNS / 200);
   });
 

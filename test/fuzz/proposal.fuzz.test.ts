@@ -88,7 +88,9 @@ describe('fuzz: proposals', () => {
       { numRuns: RUNS },
     );
     // The generators must actually reach the interesting paths, or the property proves little.
+    if (process.env.FUZZ_DEBUG) console.log('proposal.fuzz.test.ts plans', plans);
     expect(plans).toBeGreaterThan(RUNS / 20);
+    if (process.env.FUZZ_DEBUG) console.log('proposal.fuzz.test.ts executes', executes);
     expect(executes).toBeGreaterThan(RUNS / 100);
   });
 });
