@@ -9,7 +9,7 @@ import { CRASH_BOUNDARIES, type CrashBoundary } from '../../src/services/apply/c
 import { createStore } from '../../src/store/index.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { planIdFor } from '../services/apply/harness.js';
-import { baseEnv, spawnWorker } from './procs.js';
+import { baseEnv, killAllWorkers, spawnWorker } from './procs.js';
 import { audit, report, FakeAuthority, feed, PAPER_KEYS, POSITIONS, until } from './rig.js';
 
 /** What the restarted process must report for a plan killed at each boundary. */
@@ -29,6 +29,7 @@ describe.skipIf(skipRedis)('crash at each step boundary', () => {
     server = await startRedis();
   });
   afterAll(async () => {
+    killAllWorkers();
     await server?.stop();
   });
 
@@ -71,6 +72,7 @@ describe.skipIf(skipRedis)('crash at each step boundary', () => {
         expect(a.unpermitted).toEqual([]);
         expect(a.misreported).toEqual([]);
       } finally {
+        killAllWorkers();
         await authority.stop();
         await store.close();
         await paper.close();

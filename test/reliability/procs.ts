@@ -13,10 +13,11 @@ const WORKER = join(ROOT, 'test/reliability/apply-worker.ts');
 const LOG_DIR = mkdtempSync(join(tmpdir(), 'qa-reliability-'));
 const live = new Set<ChildProcess>();
 
-// A failed or timed-out suite must not leave replicas running.
-process.once('exit', () => {
+/** SIGKILL every worker still running (afterAll of each suite: a failed test must leave none). */
+export function killAllWorkers(): void {
   for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
+}
+process.once('exit', killAllWorkers);
 
 export interface WorkerProc {
   name: string;

@@ -8,7 +8,7 @@ import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
-import { baseEnv, spawnWorker, type WorkerProc } from './procs.js';
+import { baseEnv, killAllWorkers, spawnWorker, type WorkerProc } from './procs.js';
 import {
   audit,
   report,
@@ -51,6 +51,7 @@ describe.skipIf(skipRedis)('apply replicas', () => {
     server = await startRedis();
   });
   afterAll(async () => {
+    killAllWorkers();
     await server?.stop();
   });
 
