@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SUBSCRIBE_LINGER_MS } from '../../src/store/redis/key-events.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { createStore } from '../../src/store/index.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
@@ -49,7 +50,7 @@ describe.skipIf(skipRedis)('RedisStore', () => {
     await admin.close();
   });
 
-  it('when the last waiter of a pattern leaves then the server drops the subscription', async () => {
+  it('when the last waiter of a pattern leaves then the server drops the subscription after the linger', async () => {
     const store = (await createStore({ url: server.url, prefix: server.prefix() })) as RedisStore;
     const numpat = async () => Number(((await store.client.call('PUBSUB', 'NUMPAT')) as number) ?? 0);
     const before = await numpat();
@@ -60,6 +61,14 @@ describe.skipIf(skipRedis)('RedisStore', () => {
     for (const off of offs.slice(1)) await off();
     expect(await numpat()).toBe(before + 1);
     await offs[0]!();
+    // Still subscribed during the linger: a waiter arriving now reuses the subscription.
+    expect(await numpat()).toBe(before + 1);
+    const again = await store.onKeyChange(store.keys.permitPattern(), () => {});
+    await again();
+    await sleep(SUBSCRIBE_LINGER_MS / 2);
+    expect(await numpat()).toBe(before + 1);
+    const deadline = Date.now() + SUBSCRIBE_LINGER_MS * 3;
+    while ((await numpat()) !== before && Date.now() < deadline) await sleep(25);
     expect(await numpat()).toBe(before);
     await store.close();
   });
