@@ -121,9 +121,13 @@ export class PlanExecutor {
       stepSize: rules.stepSize,
     });
     if (!verdict.ok) {
+      // A P3.3 denial carries its own reason (cooldown, mismatch, ...): put it on the grep line.
+      const denied = verdict.detail.reason;
+      const why =
+        typeof denied === 'string' ? ` p33_reason=${denied.replace(/[^a-z0-9_]/gi, '_').slice(0, 64)}` : '';
       log.warn(
         { wait_ms: chain.waitMs, error: verdict.error, detail: verdict.detail },
-        `[PERMIT_WAIT] BLOCK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} reason=${verdict.error}`,
+        `[PERMIT_WAIT] BLOCK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} reason=${verdict.error}${why}`,
       );
       return outcome('BLOCKED', verdict.error);
     }

@@ -188,6 +188,9 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     expect(res).toMatchObject({ decision: 'BLOCKED', executed: 'False', would_execute: 'False', error });
     expect(t.exchange.orders).toEqual([]);
     expect(logLines(t.log, '[PERMIT_WAIT] BLOCK')[0]?.msg).toContain(`reason=${error}`);
+    if (error === 'p33_permit_denied') {
+      expect(logLines(t.log, '[PERMIT_WAIT] BLOCK')[0]?.msg).toContain('p33_reason=stale_exchange_state');
+    }
   });
 
   it('when the position is flat then SKIP no_position and no order', async () => {
