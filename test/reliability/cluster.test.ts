@@ -11,6 +11,8 @@ import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySpace } from '../../src/store/keys.js';
+import { leaseOpsFor } from '../../src/store/lease.js';
+import type { Store } from '../../src/store/port.js';
 import { RedisLeaseScripts } from '../../src/store/redis/lease-scripts.js';
 import { luaDir, parseConsumeReply } from '../../src/store/redis/scripts.js';
 import { skipRedis } from '../helpers/redis-server.js';
@@ -99,6 +101,16 @@ describe.skipIf(skipRedis || !clusterAvailable)('Redis Cluster key mode on a loc
       );
     }
     expect(nodes.size).toBeGreaterThan(1);
+  });
+
+  it('when lease operations are made for a cluster-mode store then the fence runs with the intent key alone', async () => {
+    const store = { kind: 'redis', keys: k, client } as unknown as Store;
+    const ops = leaseOpsFor(store);
+    const lease = k.symbolLease('ETHUSDT');
+    await ops.acquire(lease, 'me', 5000);
+    expect(await ops.createIntent(k.orderIntent('ab'.repeat(8)), lease, 'me', { state: 'sending' }, 60)).toBe(
+      'written',
+    );
   });
 
   it('when publishOnce runs with a plan-tagged marker and the stream then the cluster refuses it (the known gap)', async () => {
