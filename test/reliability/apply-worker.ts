@@ -25,24 +25,29 @@ async function main(): Promise<void> {
   });
   const exchange = paperAdapter({ url: cfg.binance.baseUrl });
   let service: ApplyService | null = null;
-  const leases = new SymbolLeases(store, cfg.symbols, {
-    ttlMs: Number(process.env.APPLY_LEASE_TTL_MS ?? 1000),
-    clock: systemClock,
-    logger,
-    onAcquired: () => service?.sweep(),
-  });
-  await leases.start();
+  const ttlMs = Number(process.env.APPLY_LEASE_TTL_MS ?? 1000);
+  // APPLY_LEASE_TTL_MS=0: one process without leases (its start-up scan recovers instead).
+  const leases =
+    ttlMs > 0
+      ? new SymbolLeases(store, cfg.symbols, {
+          ttlMs,
+          clock: systemClock,
+          logger,
+          onAcquired: () => service?.sweep(),
+        })
+      : null;
+  await leases?.start();
   service = new ApplyService(
-    { store, exchange, clock: systemClock, logger, ownership: leases },
+    { store, exchange, clock: systemClock, logger, ...(leases ? { ownership: leases } : {}) },
     { ...applyOptionsFrom(cfg), retryMinMs: 50, retryMaxMs: 500 },
   );
   await service.start();
-  logger.info({ owned: leases.owned() }, 'worker ready');
+  logger.info({ owned: leases?.owned() ?? cfg.symbols }, 'worker ready');
   const s = service;
   process.once('SIGTERM', () => {
     void (async () => {
       await s.stop();
-      await leases.stop();
+      await leases?.stop();
       await Promise.allSettled([exchange.close(), store.close()]);
       logger.flush();
       process.exit(0);

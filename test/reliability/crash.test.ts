@@ -81,3 +81,68 @@ describe.skipIf(skipRedis)('crash at each step boundary', () => {
     40_000,
   );
 });
+
+describe.skipIf(skipRedis)('crash of a single apply process without leases', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    killAllWorkers();
+    await server?.stop();
+  });
+
+  it.each([
+    ['after_consume', 0, 'ERROR', /^interrupted_before_send$/],
+    ['after_send', 1, 'EXECUTE', /^$/],
+  ] as const)(
+    'when the process dies %s and the proposal changes before the restart then the start-up scan gives the old plan its one result',
+    async (boundary, orders, decision, error) => {
+      const paper = await startPaperExchange({
+        host: '127.0.0.1',
+        port: 0,
+        ...PAPER_KEYS,
+        positions: POSITIONS,
+      });
+      const prefix = server.prefix();
+      const store = await createStore({ url: server.url, prefix });
+      const authority = new FakeAuthority(await createStore({ url: server.url, prefix }));
+      authority.start();
+      const env = { ...baseEnv(server.url, prefix, paper.url), APPLY_LEASE_TTL_MS: '0' };
+      try {
+        const doomed = spawnWorker(`solo-${boundary}`, { ...env, QUANTUM_TEST_CRASH_AT: boundary });
+        await doomed.waitReady();
+        const old = planIdFor('BTCUSDT', await feed(store, 'BTCUSDT'));
+        expect((await doomed.exited).signal).toBe('SIGKILL');
+        const next = planIdFor('BTCUSDT', await feed(store, 'BTCUSDT'));
+        const again = spawnWorker(`solo-after-${boundary}`, env);
+        await again.waitReady();
+        const byId = await until('both results', async () => {
+          const r = await store.xrange(store.keys.resultStream(), '-', '+');
+          const m = new Map(r.map((e) => [e.fields.plan_id, e.fields]));
+          return m.has(old) && m.has(next) ? m : null;
+        });
+        await again.stop();
+        expect(byId.get(old)?.decision).toBe(decision);
+        expect(byId.get(old)?.error).toMatch(error);
+        expect(byId.get(next)?.decision).toBe('EXECUTE');
+        expect(paper.state.orders.filter((o) => o.clientOrderId.includes(old))).toHaveLength(orders);
+        const a = await audit(store, paper);
+        report(`solo-crash-${boundary}`, a);
+        expect(a).toMatchObject({
+          lost: [],
+          duplicateResults: [],
+          duplicateOrders: [],
+          unpermitted: [],
+          misreported: [],
+        });
+      } finally {
+        killAllWorkers();
+        await authority.stop();
+        await store.close();
+        await paper.close();
+      }
+    },
+    40_000,
+  );
+});
