@@ -16,6 +16,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { USDMClient } from 'binance';
 import type { Clock } from '../../ops/clock.js';
+import { sendSignedOrder } from './order-client.js';
 import { signPayload } from './sign.js';
 
 export type Params = Record<string, string | number | boolean>;
@@ -151,6 +152,7 @@ export class Transport {
     const spent = this.budgetSpent(opts.order === true);
     if (spent)
       return { kind: 'not_sent', cause: 'rate_limited', message: `${spent} used up for this window` };
+    if (opts.order && opts.signed) return this.callOrder(method, path, params);
     const client = opts.order ? this.orders : this.reads;
     const endpoint = path.replace(/^\//, '');
     let raw: unknown;
@@ -165,6 +167,29 @@ export class Transport {
     // With validateStatus accepting everything, the SDK returns the body on 200 and throws
     // the axios response object on any other status.
     return { kind: 'ok', status: 200, body: raw };
+  }
+
+  /** Signed order requests: undici on a fresh connection (order-client.ts), classified alike. */
+  private async callOrder(method: Method, path: string, params: Params): Promise<CallOutcome> {
+    let res;
+    try {
+      res = await sendSignedOrder({
+        baseUrl: this.opts.baseUrl,
+        apiKey: this.opts.apiKey,
+        apiSecret: this.opts.apiSecret,
+        method,
+        path,
+        params,
+        timestampMs: this.serverNow(),
+        recvWindow: this.opts.recvWindow,
+        timeoutMs: this.opts.timeoutMs,
+      });
+    } catch (err) {
+      return this.classifyThrown(err);
+    }
+    if (res.status !== 200) return this.httpError(res);
+    this.track(res.headers);
+    return { kind: 'ok', status: 200, body: res.data };
   }
 
   private invoke(
