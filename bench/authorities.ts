@@ -191,11 +191,11 @@ async function main(): Promise<void> {
           `p50 ${fmt(r.s.p50)} ms vs ${fmt(rows.find((b) => b.authority === r.authority && b.rate === 50)?.s.p50 ?? NaN)} ms at 50 plans/s.`,
       ),
     '',
-    'missing: plans whose permit never appeared (lost or undecided). The runs so far were on a',
-    'machine shared with other work (load average above): tails varied several-fold between',
-    'identical runs, so the p99 column is not yet a measurement of the authorities alone; rerun on',
-    'a quiet machine. The p50 is what one decision costs (2 Redis round trips after the stream',
-    'read; the governor reads a position at most once per symbol per second).',
+    'missing: plans whose permit never appeared (lost or undecided). Tails follow the host: runs at',
+    'load average 8–12 (other suites sharing the 2 cores) gave p99 9–122 ms for the same scenario;',
+    'compare the load average above before comparing runs. The p50 is what one decision costs (2',
+    'Redis round trips after the stream read; the governor reads a position at most once per symbol',
+    'per second).',
   ].join('\n');
   process.stdout.write(`${body}\n`);
   if (WRITE) writeSection('BENCHMARKS.md', 'Authorities', body);
