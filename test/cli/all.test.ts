@@ -7,21 +7,7 @@ import { main } from '../../src/cli/main.js';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(
-  f: () => Promise<T | null | undefined | false> | T | null | undefined | false,
-  ms = 10_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not reached');
-    await sleep(25);
-  }
-}
+import { until } from '../helpers/wait.js';
 
 describe.skipIf(skipRedis)('quantum-apply all', () => {
   let server: RedisServerHandle;

@@ -12,7 +12,8 @@ import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper
 import { aclSetUserArgs, type AclService } from '../../src/ops/redis-acl.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
-import { planIdFor, proposal, sleep } from '../services/apply/harness.js';
+import { planIdFor, proposal } from '../services/apply/harness.js';
+import { until } from '../helpers/wait.js';
 
 const SECRETS = {
   binanceKey: 'BKEY-4f1c9e7a2b6d8e0f1a3c5e7b',
@@ -58,16 +59,6 @@ function run(args: string[], env: Record<string, string>): Run {
     text: () => [...out, ...logs].join('\n'),
     lines: () => logs.map((l) => JSON.parse(l) as Record<string, unknown>),
   };
-}
-
-async function until<T>(f: () => Promise<T | null | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not reached');
-    await sleep(20);
-  }
 }
 
 describe.skipIf(skipRedis)(

@@ -8,17 +8,8 @@ import { main } from '../../../src/cli/main.js';
 import { startPaperExchange, type PaperExchange } from '../../../src/exchange/paper/index.js';
 import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
-import { govBody, p33Body, planIdFor, proposal, sleep } from './harness.js';
-
-async function until<T>(f: () => Promise<T | null | undefined | false>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not reached');
-    await sleep(20);
-  }
-}
+import { govBody, p33Body, planIdFor, proposal } from './harness.js';
+import { until } from '../../helpers/wait.js';
 
 function run(args: string[], env: Record<string, string>) {
   let release: (r: string) => void = () => {};

@@ -10,18 +10,7 @@ import { readArmState } from '../../../src/services/arm-state.js';
 import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { plan } from './harness.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(f: () => Promise<T | null | undefined | false>, ms = 8000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('condition not reached');
-    await sleep(25);
-  }
-}
+import { until } from '../../helpers/wait.js';
 
 function run(args: string[], env: Record<string, string>) {
   let release: (r: string) => void = () => {};
