@@ -125,8 +125,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     interrupted = true;
     out(`${rel()}  demo     ${why}: no new proposals; finishing in-flight plans\n`);
   });
+  const demoPrefix = `demo:${randomBytes(3).toString('hex')}:`;
   const store = o.redisUrl
-    ? await createStore({ url: o.redisUrl, prefix: `demo:${randomBytes(3).toString('hex')}:` })
+    ? await createStore({ url: o.redisUrl, prefix: demoPrefix })
     : await createStore({ memory: true });
   let paper: PaperExchange | null = null;
   const closers: (() => Promise<unknown>)[] = [];
@@ -263,6 +264,16 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await tally.stop();
     const report = await tally.report(noPlan);
     out(report.text);
+    if (o.redisUrl) {
+      // The demo's keys stay in Redis under its prefix: every plan can be explained afterwards.
+      const pick = (d: string) => tally.results.find((r) => r.decision === d)?.planId;
+      const ids = [pick('EXECUTE'), pick('BLOCKED')].filter((x): x is string => Boolean(x));
+      out(`  every plan's story stays in Redis; for example:\n`);
+      for (const id of ids) {
+        out(`    REDIS_URL=${o.redisUrl} REDIS_KEY_PREFIX=${demoPrefix} npx quantum-apply explain ${id}\n`);
+      }
+      out('\n');
+    }
     return report.safe ? 0 : 1;
   } finally {
     await Promise.allSettled(closers.map((c) => c()));

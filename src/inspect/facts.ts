@@ -113,9 +113,12 @@ export function receiptBodies(value: string, authorities: readonly string[]): Re
   bodies.forEach((b, i) => {
     if (typeof b !== 'string') return;
     const shape = obj(json(b));
+    // A body that names its authority wins over its shape (a third authority may also say "granted").
+    const declared = shape && typeof shape.authority === 'string' ? shape.authority : null;
     const byShape = shape && 'granted' in shape ? 'governor' : shape && 'allow' in shape ? 'p33' : null;
-    const name = bodies.length === authorities.length ? authorities[i] : (byShape ?? `permit_${i + 1}`);
-    out[name ?? `permit_${i + 1}`] = b;
+    const guess = bodies.length === authorities.length ? authorities[i] : (declared ?? byShape);
+    const name = guess && !(guess in out) ? guess : `permit_${i + 1}`;
+    out[name] = b;
   });
   return out;
 }

@@ -304,4 +304,13 @@ describe('consume receipt bodies', () => {
     });
     expect(receiptBodies('not json', ['governor'])).toEqual({});
   });
+
+  it('when a third authority also says granted then it keeps its own name and the governor body stays', () => {
+    const gov = '{"granted": true, "symbol": "BTCUSDT", "decision": "EXECUTE"}';
+    const desk = '{"granted": true, "authority": "desk"}';
+    const r = JSON.stringify({ token: 't', bodies: [gov, '{"allow": true}', desk] });
+    expect(receiptBodies(r, ['governor', 'p33'])).toEqual({ governor: gov, p33: '{"allow": true}', desk });
+    const twoGranted = JSON.stringify({ token: 't', bodies: [gov, '{"granted": true}'] });
+    expect(receiptBodies(twoGranted, ['governor'])).toEqual({ governor: gov, permit_2: '{"granted": true}' });
+  });
 });
