@@ -7,6 +7,7 @@ import { main } from '../../src/cli/main.js';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { runCli } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 
 describe.skipIf(skipRedis)('quantum-apply all', () => {
@@ -33,29 +34,20 @@ describe.skipIf(skipRedis)('quantum-apply all', () => {
   });
 
   it('when a proposal arrives then one process grants, orders, serves every metric and stops with exit 0', async () => {
-    let release: (r: string) => void = () => {};
-    const stopped = new Promise<string>((r) => (release = r));
-    const logs: string[] = [];
-    const done = main(['node', 'quantum-apply', 'all'], {
-      env: {
-        REDIS_URL: server.url,
-        REDIS_KEY_PREFIX: prefix,
-        APPLY_MODE: 'testnet',
-        BINANCE_FUTURES_BASE_URL: paper.url,
-        BINANCE_TESTNET_API_KEY: 'paper-key',
-        BINANCE_TESTNET_API_SECRET: 'paper-secret',
-        SYMBOLS: 'BTCUSDT',
-        APPLY_ALLOWLIST: 'BTCUSDT',
-        APPLY_METRICS_PORT: '0',
-        P33_POLL_SEC: '0.2',
-        LOG_LEVEL: 'info',
-      },
-      stdout: () => {},
-      stderr: (t) => void logs.push(t),
-      waitForStop: () => stopped,
-      logDestination: { write: (s: string) => void logs.push(s) },
-      opsHost: '127.0.0.1',
+    const cli = runCli(['all'], {
+      REDIS_URL: server.url,
+      REDIS_KEY_PREFIX: prefix,
+      APPLY_MODE: 'testnet',
+      BINANCE_FUTURES_BASE_URL: paper.url,
+      BINANCE_TESTNET_API_KEY: 'paper-key',
+      BINANCE_TESTNET_API_SECRET: 'paper-secret',
+      SYMBOLS: 'BTCUSDT',
+      APPLY_ALLOWLIST: 'BTCUSDT',
+      APPLY_METRICS_PORT: '0',
+      P33_POLL_SEC: '0.2',
+      LOG_LEVEL: 'info',
     });
+    const logs = cli.logs;
     const port = await until(() => {
       for (const l of logs) {
         const m = /"opsPort":(\d+)/.exec(l);
@@ -86,8 +78,8 @@ describe.skipIf(skipRedis)('quantum-apply all', () => {
     expect(metrics).toMatch(/quantum_stream_group_pending\{[^}]*group="governor"[^}]*\} 0/);
     expect(metrics).toMatch(/quantum_stream_group_lag\{[^}]*group="p33"[^}]*\} 0/);
 
-    release('test');
-    expect(await done).toBe(0);
+    cli.stop();
+    expect(await cli.done).toBe(0);
   });
 
   it('when two services have bad values then all of them are reported at once and the exit code is 2', async () => {

@@ -4,29 +4,12 @@
  * together with our governor and position brain replacing the whole fleet.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli/main.js';
 import { startPaperExchange, type PaperExchange } from '../../../src/exchange/paper/index.js';
 import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { govBody, p33Body, planIdFor, proposal } from './harness.js';
 import { until } from '../../helpers/wait.js';
-
-function run(args: string[], env: Record<string, string>) {
-  let release: (r: string) => void = () => {};
-  const stopped = new Promise<string>((r) => (release = r));
-  const err: string[] = [];
-  const logs: string[] = [];
-  const done = main(['node', 'quantum-apply', ...args], {
-    env,
-    stdout: () => {},
-    stderr: (t) => void err.push(t),
-    waitForStop: () => stopped,
-    logDestination: { write: (s: string) => void logs.push(s) },
-    opsHost: '127.0.0.1',
-  });
-  const lines = () => logs.map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { done, stop: () => release('test'), err, lines };
-}
+import { runCli } from '../../helpers/cli.js';
 
 describe.skipIf(skipRedis)('quantum-apply apply through the CLI against the paper exchange', () => {
   let server: RedisServerHandle;
@@ -69,7 +52,7 @@ describe.skipIf(skipRedis)('quantum-apply apply through the CLI against the pape
   });
 
   it('when permits are written by hand then a reduce-only BUY closes the short and /metrics and /healthz answer', async () => {
-    const apply = run(['apply'], env);
+    const apply = runCli(['apply'], env);
     const started = await until(async () => apply.lines().find((l) => l.msg === 'apply started'));
     const fields = proposal('PARTIAL_50', '0.2');
     const id = planIdFor('BTCUSDT', fields);
@@ -99,7 +82,7 @@ describe.skipIf(skipRedis)('quantum-apply apply through the CLI against the pape
   });
 
   it('when apply, governor and position brain all run then a full close and a stop update reach the exchange', async () => {
-    const procs = [run(['apply'], env), run(['governor'], env), run(['position-brain'], env)];
+    const procs = [runCli(['apply'], env), runCli(['governor'], env), runCli(['position-brain'], env)];
     try {
       const k = store.keys;
       await until(async () => (await store.hgetall(k.positionSnapshot('SOLUSDT'))).position_amt);
@@ -142,7 +125,7 @@ describe.skipIf(skipRedis)('quantum-apply apply through the CLI against the pape
       BINANCE_TESTNET_API_SECRET: '',
     };
     const before = paper.state.orders.length;
-    const apply = run(['apply'], dry);
+    const apply = runCli(['apply'], dry);
     await until(async () => apply.lines().find((l) => l.msg === 'apply started'));
     const fields = proposal('PARTIAL_75', '0.1');
     const id = planIdFor('ETHUSDT', fields);

@@ -4,30 +4,13 @@
  * `arm` / `disarm` / `status`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../../src/cli/main.js';
 import { startPaperExchange, type PaperExchange } from '../../../src/exchange/paper/index.js';
 import { readArmState } from '../../../src/services/arm-state.js';
 import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { plan } from './harness.js';
 import { until } from '../../helpers/wait.js';
-
-function run(args: string[], env: Record<string, string>) {
-  let release: (r: string) => void = () => {};
-  const stopped = new Promise<string>((r) => (release = r));
-  const out: string[] = [];
-  const err: string[] = [];
-  const logs: string[] = [];
-  const done = main(['node', 'quantum-apply', ...args], {
-    env,
-    stdout: (t) => void out.push(t),
-    stderr: (t) => void err.push(t),
-    waitForStop: () => stopped,
-    logDestination: { write: (s: string) => void logs.push(s) },
-    opsHost: '127.0.0.1',
-  });
-  return { done, stop: () => release('test'), out, err, logs };
-}
+import { runCli } from '../../helpers/cli.js';
 
 describe.skipIf(skipRedis)('authorities through the CLI against the paper exchange', () => {
   let server: RedisServerHandle;
@@ -67,8 +50,8 @@ describe.skipIf(skipRedis)('authorities through the CLI against the paper exchan
   });
 
   it('when both services run then an EXECUTE plan gets a governor permit and a P3.3 allow rounded to the paper step', async () => {
-    const gov = run(['governor'], env);
-    const p33 = run(['position-brain'], env);
+    const gov = runCli(['governor'], env);
+    const p33 = runCli(['position-brain'], env);
     const k = store.keys;
     await until(async () => (await store.groups(k.planStream())).length === 2);
     await until(async () => (await store.hgetall(k.positionSnapshot('SOLUSDT'))).position_amt);
@@ -101,12 +84,12 @@ describe.skipIf(skipRedis)('authorities through the CLI against the paper exchan
   });
 
   it('when an operator disarms, checks status and arms again then the live arm state follows', async () => {
-    const d = run(['disarm', '--reason', 'maintenance', '--by', 'ops'], env);
+    const d = runCli(['disarm', '--reason', 'maintenance', '--by', 'ops'], env);
     expect(await d.done).toBe(0);
     expect(await readArmState(store)).toMatchObject({ armed: false, reason: 'maintenance', by: 'ops' });
-    const s1 = run(['status'], env);
+    const s1 = runCli(['status'], env);
     expect(await s1.done).toBe(0);
-    const a = run(['arm'], env);
+    const a = runCli(['arm'], env);
     expect(await a.done).toBe(0);
     expect(await readArmState(store)).toMatchObject({ armed: true, reason: 'operator_arm' });
     const events = await store.xrange(store.keys.governorEvents(), '-', '+');
@@ -114,9 +97,9 @@ describe.skipIf(skipRedis)('authorities through the CLI against the paper exchan
   });
 
   it('when disarm has no reason or Redis is unreachable then it fails with a message, not a stack', async () => {
-    const noReason = run(['disarm'], env);
+    const noReason = runCli(['disarm'], env);
     expect(await noReason.done).not.toBe(0);
-    const down = run(['disarm', '--reason', 'x'], { ...env, REDIS_URL: 'redis://127.0.0.1:1' });
+    const down = runCli(['disarm', '--reason', 'x'], { ...env, REDIS_URL: 'redis://127.0.0.1:1' });
     expect(await down.done).toBe(1);
     expect(down.err.join('')).toContain('cannot reach redis at redis://127.0.0.1:1');
   });
