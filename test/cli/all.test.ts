@@ -4,47 +4,30 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
-import { RedisStore } from '../../src/store/redis/redis-store.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
-import { runCli } from '../helpers/cli.js';
+import type { PaperExchange } from '../../src/exchange/paper/index.js';
+import type { RedisStore } from '../../src/store/redis/redis-store.js';
+import { skipRedis } from '../helpers/redis-server.js';
+import { runCli, startCliRig } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 
 describe.skipIf(skipRedis)('quantum-apply all', () => {
-  let server: RedisServerHandle;
+  let rig: Awaited<ReturnType<typeof startCliRig>>;
   let paper: PaperExchange;
   let store: RedisStore;
-  let prefix: string;
   beforeAll(async () => {
-    server = await startRedis();
-    paper = await startPaperExchange({
-      port: 0,
-      apiKey: 'paper-key',
-      apiSecret: 'paper-secret',
-      positions: { BTCUSDT: 0.1 }, // half of it is 3,000 USD: under the governor's default daily cap
-    });
-    prefix = server.prefix();
-    store = new RedisStore({ url: server.url, prefix });
-    await store.init();
+    // Half of 0.1 BTC is 3,000 USD: under the governor's default daily cap.
+    rig = await startCliRig({ BTCUSDT: 0.1 });
+    ({ paper, store } = rig);
   });
   afterAll(async () => {
-    await store?.close();
-    await paper?.close();
-    await server?.stop();
+    await rig?.close();
   });
 
   it('when a proposal arrives then one process grants, orders, serves every metric and stops with exit 0', async () => {
     const cli = runCli(['all'], {
-      REDIS_URL: server.url,
-      REDIS_KEY_PREFIX: prefix,
-      APPLY_MODE: 'testnet',
-      BINANCE_FUTURES_BASE_URL: paper.url,
-      BINANCE_TESTNET_API_KEY: 'paper-key',
-      BINANCE_TESTNET_API_SECRET: 'paper-secret',
+      ...rig.env,
       SYMBOLS: 'BTCUSDT',
       APPLY_ALLOWLIST: 'BTCUSDT',
-      APPLY_METRICS_PORT: '0',
-      P33_POLL_SEC: '0.2',
       LOG_LEVEL: 'info',
     });
     const logs = cli.logs;

@@ -4,51 +4,31 @@
  * together with our governor and position brain replacing the whole fleet.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPaperExchange, type PaperExchange } from '../../../src/exchange/paper/index.js';
-import { RedisStore } from '../../../src/store/redis/redis-store.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import type { PaperExchange } from '../../../src/exchange/paper/index.js';
+import type { RedisStore } from '../../../src/store/redis/redis-store.js';
+import { skipRedis } from '../../helpers/redis-server.js';
 import { govBody, p33Body, planIdFor, proposal } from './harness.js';
 import { until } from '../../helpers/wait.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCli, startCliRig } from '../../helpers/cli.js';
 
 describe.skipIf(skipRedis)('quantum-apply apply through the CLI against the paper exchange', () => {
-  let server: RedisServerHandle;
+  let rig: Awaited<ReturnType<typeof startCliRig>>;
   let paper: PaperExchange;
   let store: RedisStore;
   let env: Record<string, string>;
   beforeAll(async () => {
-    server = await startRedis();
-    paper = await startPaperExchange({
-      host: '127.0.0.1',
-      port: 0,
-      apiKey: 'paper-key',
-      apiSecret: 'paper-secret',
-      positions: { SOLUSDT: 7, BTCUSDT: -0.015, ETHUSDT: 0.4 },
-    });
-    const prefix = server.prefix();
-    store = new RedisStore({ url: server.url, prefix });
-    await store.init();
+    rig = await startCliRig({ SOLUSDT: 7, BTCUSDT: -0.015, ETHUSDT: 0.4 });
+    ({ paper, store } = rig);
     env = {
-      REDIS_URL: server.url,
-      REDIS_KEY_PREFIX: prefix,
-      APPLY_MODE: 'testnet',
+      ...rig.env,
       APPLY_ALLOWLIST: 'BTCUSDT,SOLUSDT,ETHUSDT',
       APPLY_POLL_SEC: '0.2',
       APPLY_PERMIT_WAIT_MS: '3000',
-      BINANCE_FUTURES_BASE_URL: paper.url,
-      BINANCE_TESTNET_API_KEY: 'paper-key',
-      BINANCE_TESTNET_API_SECRET: 'paper-secret',
-      APPLY_METRICS_PORT: '0',
-      METRICS_PORT: '0',
-      P33_METRICS_PORT: '0',
-      P33_POLL_SEC: '0.2',
       LOG_LEVEL: 'info',
     };
   });
   afterAll(async () => {
-    await store?.close();
-    await paper?.close();
-    await server?.stop();
+    await rig?.close();
   });
 
   it('when permits are written by hand then a reduce-only BUY closes the short and /metrics and /healthz answer', async () => {

@@ -4,49 +4,24 @@
  * `arm` / `disarm` / `status`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPaperExchange, type PaperExchange } from '../../../src/exchange/paper/index.js';
 import { readArmState } from '../../../src/services/arm-state.js';
-import { RedisStore } from '../../../src/store/redis/redis-store.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import type { RedisStore } from '../../../src/store/redis/redis-store.js';
+import { skipRedis } from '../../helpers/redis-server.js';
 import { plan } from './harness.js';
 import { until } from '../../helpers/wait.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCli, startCliRig } from '../../helpers/cli.js';
 
 describe.skipIf(skipRedis)('authorities through the CLI against the paper exchange', () => {
-  let server: RedisServerHandle;
-  let paper: PaperExchange;
+  let rig: Awaited<ReturnType<typeof startCliRig>>;
   let store: RedisStore;
   let env: Record<string, string>;
   beforeAll(async () => {
-    server = await startRedis();
-    paper = await startPaperExchange({
-      host: '127.0.0.1',
-      port: 0,
-      apiKey: 'paper-key',
-      apiSecret: 'paper-secret',
-      positions: { SOLUSDT: 7, BTCUSDT: -0.015 },
-    });
-    const prefix = server.prefix();
-    store = new RedisStore({ url: server.url, prefix });
-    await store.init();
-    env = {
-      REDIS_URL: server.url,
-      REDIS_KEY_PREFIX: prefix,
-      APPLY_MODE: 'testnet',
-      BINANCE_FUTURES_BASE_URL: paper.url,
-      BINANCE_TESTNET_API_KEY: 'paper-key',
-      BINANCE_TESTNET_API_SECRET: 'paper-secret',
-      METRICS_PORT: '0',
-      P33_METRICS_PORT: '0',
-      P33_POLL_SEC: '0.2',
-      P33_ALLOWLIST: 'SOLUSDT,BTCUSDT',
-      LOG_LEVEL: 'warn',
-    };
+    rig = await startCliRig({ SOLUSDT: 7, BTCUSDT: -0.015 });
+    store = rig.store;
+    env = { ...rig.env, P33_ALLOWLIST: 'SOLUSDT,BTCUSDT', LOG_LEVEL: 'warn' };
   });
   afterAll(async () => {
-    await store?.close();
-    await paper?.close();
-    await server?.stop();
+    await rig?.close();
   });
 
   it('when both services run then an EXECUTE plan gets a governor permit and a P3.3 allow rounded to the paper step', async () => {
