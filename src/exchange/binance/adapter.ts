@@ -31,8 +31,8 @@ export interface BinanceExchangeOptions {
   /** Per-request timeout (ms). Default 5000. */
   timeoutMs?: number;
   /**
-   * Drives cache TTLs, time re-sync and the 429/418 circuit. Request timestamps are the SDK's
-   * own (local time + the offset synced from GET /fapi/v1/time).
+   * Drives cache TTLs, time re-sync and the 429/418 circuit. Request timestamps are the
+   * transport's own (local time + the offset synced from GET /fapi/v1/time).
    */
   clock?: Clock;
   logger?: ExchangeLogger;

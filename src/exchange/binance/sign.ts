@@ -1,7 +1,7 @@
 /**
  * Binance HMAC-SHA256 request signing: hex digest of `totalParams` (query string followed
  * directly by the form body, no separator), keyed with the API secret. Pure; used by the
- * adapter (through the client library's custom signer hook) and by the paper exchange.
+ * adapter's transport (over the query string it sends) and by the paper exchange.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 

@@ -1,22 +1,15 @@
 /**
- * The one place that talks HTTP to Binance, through the `binance` SDK's USDMClient (signing,
- * URL building). What exactly-once needs and the SDK does not give by default, set up here:
- * - `parseExceptions: false`, so an error keeps its HTTP status and headers (the parsed form
- *   drops the status, and a 503 "unknown" must not look like a 400);
- * - our own signer (sign.ts, tested against Binance's vector) via `customSignMessageFn`;
- * - an explicit timeout (the SDK default is 5 minutes) and no retries (the SDK has none);
- * - order requests on a client whose agent never reuses sockets: a pooled socket the server
- *   already closed fails *after* the bytes were written (ECONNRESET, fate unknown), while a
- *   fresh connection that is refused proves the order never left;
- * - generic `getPrivate/postPrivate/...` calls, skipping the SDK's order-id checks (it expects
- *   its broker prefix and logs a warning for ours).
+ * The one place that talks HTTP to Binance (http-client.ts: node:http, a keep-alive pool for
+ * reads, a fresh connection per order). What exactly-once needs, set up here:
+ * - every answer keeps its HTTP status and headers (a 503 "unknown" must not look like a 400);
+ * - our own signer (sign.ts, tested against Binance's vector); signed parameters travel in the
+ *   query string, and the signature is over exactly the bytes sent;
+ * - an explicit timeout per request and no retries here (reads.ts retries idempotent reads);
+ * - the weight / order-count headers of every answer, and a local circuit after a 429/418.
  * Every outcome is returned as data (never thrown), classified for the caller.
  */
-import http from 'node:http';
-import https from 'node:https';
-import { USDMClient } from 'binance';
 import type { Clock } from '../../ops/clock.js';
-import { sendSignedOrder } from './order-client.js';
+import { HttpClient, type HttpAnswer } from './http-client.js';
 import { signPayload } from './sign.js';
 
 export type Params = Record<string, string | number | boolean>;
@@ -70,11 +63,16 @@ function intHeader(headers: unknown, name: string): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/** `k=v&…` with values URI-encoded, in the order given (what is signed is what is sent). */
+function queryOf(params: Params): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
+    .join('&');
+}
+
 export class Transport {
-  private readonly reads: USDMClient;
-  private readonly orders: USDMClient;
+  private readonly http: HttpClient;
   private offsetMs = 0;
-  private readonly agents: Array<http.Agent | https.Agent> = [];
   /** Exchange-clock times at which the weight / order-count headers were last read. */
   private weightAt = 0;
   private ordersAt = 0;
@@ -87,35 +85,12 @@ export class Transport {
   };
 
   constructor(private readonly opts: TransportOptions) {
-    const base = {
-      api_key: opts.apiKey,
-      api_secret: opts.apiSecret,
-      baseUrl: opts.baseUrl.replace(/\/+$/, ''),
-      recvWindow: opts.recvWindow,
-      parseExceptions: false,
-      disableTimeSync: true,
-      customSignMessageFn: async (message: string, secret: string) => signPayload(secret, message),
-    };
-    const agents = (keepAlive: boolean) => {
-      const httpAgent = new http.Agent({ keepAlive });
-      const httpsAgent = new https.Agent({ keepAlive });
-      this.agents.push(httpAgent, httpsAgent);
-      return requestOptions(httpAgent, httpsAgent);
-    };
-    const requestOptions = (httpAgent: http.Agent, httpsAgent: https.Agent) => ({
-      timeout: opts.timeoutMs,
-      httpAgent,
-      httpsAgent,
-      // Binance error bodies are JSON on every status; never throw inside axios on a status.
-      validateStatus: () => true,
-    });
-    this.reads = new USDMClient(base, agents(true));
-    this.orders = new USDMClient(base, agents(false));
+    this.http = new HttpClient(opts.baseUrl, opts.timeoutMs);
   }
 
   /** Closes pooled sockets; calls after this open new ones. */
   close(): void {
-    for (const a of this.agents) a.destroy();
+    this.http.close();
   }
 
   /** Server time minus local time (ms), applied to every signed request's timestamp. */
@@ -125,8 +100,6 @@ export class Transport {
 
   setTimeOffset(ms: number): void {
     this.offsetMs = ms;
-    this.reads.setTimeOffset(ms);
-    this.orders.setTimeOffset(ms);
   }
 
   /** The exchange's clock as this process estimates it (what a signed timestamp carries). */
@@ -134,6 +107,10 @@ export class Transport {
     return Date.now() + this.offsetMs;
   }
 
+  /**
+   * One request. `order: true` sends it on a fresh connection (order-placing calls); everything
+   * else reuses pooled sockets.
+   */
   async call(
     method: Method,
     path: string,
@@ -152,75 +129,31 @@ export class Transport {
     const spent = this.budgetSpent(opts.order === true);
     if (spent)
       return { kind: 'not_sent', cause: 'rate_limited', message: `${spent} used up for this window` };
-    if (opts.order && opts.signed) return this.callOrder(method, path, params);
-    const client = opts.order ? this.orders : this.reads;
-    const endpoint = path.replace(/^\//, '');
-    let raw: unknown;
-    try {
-      raw = await this.invoke(client, method, endpoint, params, opts.signed);
-    } catch (err) {
-      return this.classifyThrown(err);
+    let query = queryOf(params);
+    if (opts.signed) {
+      const unsigned = queryOf({ ...params, timestamp: this.serverNow(), recvWindow: this.opts.recvWindow });
+      query = `${unsigned}&signature=${signPayload(this.opts.apiSecret, unsigned)}`;
     }
-    // The SDK keeps the last value of each header; order counts only come on order answers.
-    const states = client.getRateLimitStates();
-    this.track(opts.order ? states : { 'x-mbx-used-weight-1m': states['x-mbx-used-weight-1m'] });
-    // With validateStatus accepting everything, the SDK returns the body on 200 and throws
-    // the axios response object on any other status.
-    return { kind: 'ok', status: 200, body: raw };
-  }
-
-  /** Signed order requests: undici on a fresh connection (order-client.ts), classified alike. */
-  private async callOrder(method: Method, path: string, params: Params): Promise<CallOutcome> {
-    let res;
+    let res: HttpAnswer;
     try {
-      res = await sendSignedOrder({
-        baseUrl: this.opts.baseUrl,
-        apiKey: this.opts.apiKey,
-        apiSecret: this.opts.apiSecret,
+      res = await this.http.send({
         method,
         path,
-        params,
-        timestampMs: this.serverNow(),
-        recvWindow: this.opts.recvWindow,
-        timeoutMs: this.opts.timeoutMs,
+        query,
+        headers: { 'X-MBX-APIKEY': this.opts.apiKey },
+        fresh: opts.order === true,
       });
     } catch (err) {
       return this.classifyThrown(err);
     }
+    // Binance error bodies are JSON on every status; anything but 200 is an error answer.
     if (res.status !== 200) return this.httpError(res);
     this.track(res.headers);
     return { kind: 'ok', status: 200, body: res.data };
   }
 
-  private invoke(
-    client: USDMClient,
-    method: Method,
-    endpoint: string,
-    params: Params,
-    signed: boolean,
-  ): Promise<unknown> {
-    if (signed) {
-      if (method === 'GET') return client.getPrivate(endpoint, params);
-      if (method === 'POST') return client.postPrivate(endpoint, params);
-      return client.deletePrivate(endpoint, params);
-    }
-    if (method === 'GET') return client.get(endpoint, params);
-    if (method === 'POST') return client.post(endpoint, params);
-    return client.delete(endpoint, params);
-  }
-
   private classifyThrown(err: unknown): CallOutcome {
-    const e = (err ?? {}) as {
-      response?: unknown;
-      status?: unknown;
-      data?: unknown;
-      headers?: unknown;
-      code?: unknown;
-      message?: unknown;
-    };
-    const response = (e.response ?? (typeof e.status === 'number' ? e : undefined)) as
-      { status: number; data?: unknown; headers?: unknown } | undefined;
-    if (response && typeof response.status === 'number') return this.httpError(response);
+    const e = (err ?? {}) as { code?: unknown; message?: unknown };
     const code = typeof e.code === 'string' ? e.code : '';
     const message = typeof e.message === 'string' ? e.message : String(err);
     if (NOT_SENT_CODES.has(code))

@@ -1,0 +1,133 @@
+/**
+ * The adapter's HTTP client, on node:http / node:https (already loaded by the ops server and the
+ * Redis client, so it costs no memory of its own):
+ * - reads reuse sockets (a keep-alive agent): they are idempotent, and a read that found a
+ *   pooled socket already closed is retried by the caller;
+ * - orders go on a fresh connection each (an agent that never keeps a socket): a refused
+ *   connect proves the order never left, while a pooled socket the server had closed would
+ *   fail *after* the bytes were written (fate unknown).
+ * One deadline covers the whole exchange (connect, request, answer, body). Failures reject with
+ * an `HttpSendError` carrying a Node error code (ECONNREFUSED, ETIMEDOUT, ECONNRESET, …) for the
+ * transport to classify. Measured against undici (BENCHMARKS.md, Memory): undici's llhttp
+ * WebAssembly parser cost 20–45 MB of RSS once the first request had been parsed, and the
+ * `binance` SDK (axios) 12–15 % of apply's CPU; this does neither.
+ */
+import http from 'node:http';
+import https from 'node:https';
+
+export interface HttpAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** Parsed JSON, or the raw text when the body is not JSON. */
+  data: unknown;
+}
+
+/** A failed request, with the Node error code the transport classifies by. */
+export class HttpSendError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpSendError';
+  }
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path below the base URL (leading slash optional) and the query string, without '?'. */
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  /** A fresh connection (orders) instead of a pooled one (reads). */
+  fresh: boolean;
+}
+
+export class HttpClient {
+  private readonly url: URL;
+  private readonly basePath: string;
+  private readonly transport: typeof http | typeof https;
+  private readonly pooled: http.Agent;
+  private readonly fresh: http.Agent;
+
+  constructor(
+    baseUrl: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.url = new URL(baseUrl);
+    this.basePath = this.url.pathname.replace(/\/+$/, '');
+    const tls = this.url.protocol === 'https:';
+    this.transport = tls ? https : http;
+    const Agent = tls ? https.Agent : http.Agent;
+    this.pooled = new Agent({ keepAlive: true });
+    this.fresh = new Agent({ keepAlive: false });
+  }
+
+  /** Closes pooled sockets; requests after this open new ones. */
+  close(): void {
+    this.pooled.destroy();
+    this.fresh.destroy();
+  }
+
+  send(r: HttpRequest): Promise<HttpAnswer> {
+    const path = `${this.basePath}/${r.path.replace(/^\/+/, '')}${r.query ? `?${r.query}` : ''}`;
+    const headers: Record<string, string> = { accept: 'application/json', ...r.headers };
+    // Signed parameters travel in the query string; a POST/DELETE carries an empty body.
+    if (r.method !== 'GET') headers['content-length'] = '0';
+    return new Promise<HttpAnswer>((resolve, reject) => {
+      let settled = false;
+      const fail = (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        req.destroy();
+        reject(toSendError(err));
+      };
+      const req = this.transport.request(
+        {
+          protocol: this.url.protocol,
+          hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
+          port: this.url.port || undefined,
+          method: r.method,
+          path,
+          headers,
+          agent: r.fresh ? this.fresh : this.pooled,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('aborted', () => fail(new HttpSendError('ECONNRESET', 'answer cut off')));
+          res.on('error', fail);
+          res.on('end', () => {
+            if (settled) return;
+            if (!res.complete) return fail(new HttpSendError('ECONNRESET', 'answer cut off'));
+            settled = true;
+            clearTimeout(timer);
+            const text = Buffer.concat(chunks).toString('utf8');
+            let data: unknown = text;
+            try {
+              data = JSON.parse(text);
+            } catch {
+              // left as text: an unreadable answer is classified by the caller
+            }
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, data });
+          });
+        },
+      );
+      const timer = setTimeout(
+        () => fail(new HttpSendError('ETIMEDOUT', `no answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+      req.on('error', fail);
+      req.end();
+    });
+  }
+}
+
+function toSendError(err: unknown): HttpSendError {
+  if (err instanceof HttpSendError) return err;
+  const e = (err ?? {}) as { code?: unknown; message?: unknown };
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  // Node reports a socket closed before any answer as ECONNRESET "socket hang up".
+  return new HttpSendError(typeof e.code === 'string' ? e.code : '', message);
+}
