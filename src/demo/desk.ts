@@ -42,7 +42,8 @@ export class DeskAuthority {
       }
       for (const e of entries) {
         const planId = e.fields.plan_id ?? '';
-        if (e.fields.decision === 'EXECUTE' && /^[0-9a-f]{16}$/.test(planId)) this.schedule(planId);
+        if (e.fields.decision === 'EXECUTE' && /^[0-9a-f]{16}$/.test(planId))
+          this.schedule(planId, e.fields.symbol ?? '');
       }
       if (entries.length > 0)
         await this.store.ack(
@@ -53,7 +54,7 @@ export class DeskAuthority {
     }
   }
 
-  private schedule(planId: string): void {
+  private schedule(planId: string, symbol: string): void {
     const delay = this.delays.has(planId) ? this.delays.get(planId)! : this.defaultDelayMs;
     if (delay === null) return;
     const t = setTimeout(() => {
@@ -61,7 +62,9 @@ export class DeskAuthority {
       const now = this.clock.now();
       const body = JSON.stringify({ granted: true, authority: 'desk', created_at: now / 1000 });
       this.writtenAt.set(planId, now);
-      void this.store.set(this.store.keys.permit('desk', planId), body, { ttlSec: 60 }).catch(() => {});
+      void this.store
+        .set(this.store.keys.permit('desk', planId, symbol), body, { ttlSec: 60 })
+        .catch(() => {});
     }, delay);
     this.timers.add(t);
   }

@@ -106,7 +106,7 @@ export class Tally {
     const step = steps.find((s) => s.order_id)?.step;
     if (!step) return null;
     const order = this.paper.state.orders.find((o) => o.clientOrderId === clientOrderIdFor(planId, step));
-    const receipt = await this.store.get(this.store.keys.permitReceipt(planId));
+    const receipt = order ? await this.store.get(this.store.keys.permitReceipt(planId, order.symbol)) : null;
     if (!order || !receipt) return null;
     let last = this.desk.writtenAt.get(planId) ?? 0;
     try {
@@ -131,7 +131,7 @@ export class Tally {
     let withoutPermits = 0;
     for (const o of orders) {
       const planId = /^qa-([0-9a-f]{16})-/.exec(o.clientOrderId)?.[1];
-      const receipt = planId ? await this.store.get(this.store.keys.permitReceipt(planId)) : null;
+      const receipt = planId ? await this.store.get(this.store.keys.permitReceipt(planId, o.symbol)) : null;
       const bodies = receipt ? ((JSON.parse(receipt) as { bodies?: unknown[] }).bodies ?? []) : [];
       if (bodies.length < 3) withoutPermits++;
     }

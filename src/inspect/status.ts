@@ -78,7 +78,8 @@ function jsonObject(text: string | null | undefined): Record<string, unknown> | 
 export function permitAuthority(key: string, permitPrefix: string): string {
   const rest = key.slice(permitPrefix.length);
   const colon = rest.indexOf(':');
-  return colon < 0 ? 'governor' : rest.slice(0, colon);
+  // Cluster key mode: quantum:permit:{<symbol>}:<id> is the governor's.
+  return colon < 0 || rest.startsWith('{') ? 'governor' : rest.slice(0, colon);
 }
 
 async function countPermits(store: Store, nowMs: number): Promise<StatusReport['permits']> {

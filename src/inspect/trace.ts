@@ -97,25 +97,50 @@ export async function readPlanTrace(
     scanBackwards(store, k.governorEvents(), (e) => eventMentions(e, planId), opts),
     store.serverTimeMs(),
   ]);
+  // Cluster key mode names a plan's keys by its symbol: take it from the plan's own entries.
+  const symbol = [...plans.matches, ...results.matches]
+    .map((e) => e.fields.symbol)
+    .find((s) => typeof s === 'string' && /^[A-Z0-9]{2,30}$/.test(s));
+  /** A per-plan key, or a read of nothing when the key cannot be named (cluster, no symbol). */
+  const read = (name: () => string): Promise<KeyRead> => {
+    let key: string;
+    try {
+      key = name();
+    } catch {
+      return Promise.resolve({
+        key: '(unknown: cluster key mode needs the plan symbol)',
+        value: null,
+        ttlMs: -2,
+      });
+    }
+    return readKey(store, key);
+  };
+  const intentKey = (() => {
+    try {
+      return k.orderIntent(planId, symbol);
+    } catch {
+      return null;
+    }
+  })();
   const [dedupe, streamPublished, resultPublished, governorPermit, p33Permit, governorBlock] =
     await Promise.all([
-      readKey(store, k.dedupe(planId)),
-      readKey(store, k.streamPublished(planId)),
-      readKey(store, k.resultPublished(planId)),
-      readKey(store, k.governorPermit(planId)),
-      readKey(store, k.p33Permit(planId)),
-      readKey(store, k.governorBlock(planId)),
+      read(() => k.dedupe(planId, symbol)),
+      read(() => k.streamPublished(planId)),
+      read(() => k.resultPublished(planId)),
+      read(() => k.governorPermit(planId, symbol)),
+      read(() => k.p33Permit(planId, symbol)),
+      read(() => k.governorBlock(planId, symbol)),
     ]);
   const [governorDecided, p33Decided, receipt, intent, intentTtlMs, armState] = await Promise.all([
-    readKey(store, k.authorityDecision('governor', planId)),
-    readKey(store, k.authorityDecision('p33', planId)),
-    readKey(store, k.permitReceipt(planId)),
-    store.hgetall(k.orderIntent(planId)),
-    store.pttl(k.orderIntent(planId)),
+    read(() => k.authorityDecision('governor', planId, symbol)),
+    read(() => k.authorityDecision('p33', planId, symbol)),
+    read(() => k.permitReceipt(planId, symbol)),
+    intentKey ? store.hgetall(intentKey) : Promise.resolve({}),
+    intentKey ? store.pttl(intentKey) : Promise.resolve(-2),
     store.hgetall(k.armState()),
   ]);
   const otherPermits: Record<string, KeyRead> = {};
-  for (const a of others) otherPermits[a] = await readKey(store, k.permit(a, planId));
+  for (const a of others) otherPermits[a] = await read(() => k.permit(a, planId, symbol));
   const base = {
     planId,
     readAtMs,

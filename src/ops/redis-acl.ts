@@ -47,7 +47,7 @@ const COMMANDS: Record<AclService, readonly string[]> = {
  * 16 hex digits, so `quantum:permit:[0-9a-f]*` is the governor's permit and never P3.3's
  * (`quantum:permit:p33:...`).
  */
-function keyRules(service: AclService, p: string): string[] {
+function keyRules(service: AclService, p: string, cluster: boolean): string[] {
   switch (service) {
     case 'apply':
       return [
@@ -59,7 +59,8 @@ function keyRules(service: AclService, p: string): string[] {
     case 'governor':
       return [
         `~${p}quantum:stream:apply.plan`,
-        `~${p}quantum:permit:[0-9a-f]*`,
+        // Cluster key mode: quantum:permit:{<symbol>}:<id> (keys.ts).
+        cluster ? `~${p}quantum:permit:{*` : `~${p}quantum:permit:[0-9a-f]*`,
         `~${p}quantum:governor:*`,
         `~${p}quantum:stream:governor.events`,
         // Auto-disarm flips the shared arm state.
@@ -105,7 +106,12 @@ export interface AclOptions {
   /** REDIS_KEY_PREFIX (the fleet: empty). */
   prefix?: string;
   db?: number;
+  /** REDIS_CLUSTER: cluster key names, and the CLUSTER subcommands the client needs. */
+  cluster?: boolean;
 }
+
+/** An ioredis Cluster client reads the slot map and checks the cluster's state. */
+const CLUSTER_CLIENT = ['+cluster|slots', '+cluster|info'];
 
 /**
  * Redis 7 selector for the apply user: consuming a permit reads and deletes it (and writes the
@@ -122,11 +128,14 @@ function selectors(service: AclService, p: string): string[] {
 /** The rules after `ACL SETUSER <name> reset on >password` (no password here). */
 export function aclRules(service: AclService, opts: AclOptions = {}): string[] {
   const p = opts.prefix ?? '';
+  const cluster = opts.cluster ?? false;
   return [
-    ...keyRules(service, p),
-    ...channelRules(service, p, opts.db ?? 0),
+    ...keyRules(service, p, cluster),
+    // Cluster: keyspace notifications are not used (per node), so no channels.
+    ...(cluster ? [] : channelRules(service, p, opts.db ?? 0)),
     '-@all',
     ...COMMANDS[service],
+    ...(cluster ? CLUSTER_CLIENT : []),
     ...selectors(service, p),
   ];
 }

@@ -2,8 +2,15 @@
  * The one module that builds Redis keys. Every key the services, scripts and tools touch comes
  * from here (Lua scripts receive them through KEYS). Names follow ../shared/CONTRACT.md.
  *
- * `cluster` mode wraps the plan id / symbol in a hash tag so that every multi-key operation of
- * one plan lands in one slot; it changes key names, so it is opt-in and never used with the fleet.
+ * `cluster` mode (REDIS_CLUSTER=true, opt-in, never used with the fleet: it renames keys) puts a
+ * hash tag in every key that a multi-key operation touches, so each one stays in one slot:
+ *  - a plan's keys (permits, receipt, decision markers, block record, intent) and its symbol's
+ *    keys (lease, governor counters) carry `{<symbol>}`: consume, grant, decide and the fenced
+ *    intent run in the symbol's slot. Per-plan key builders therefore take the symbol as well,
+ *    and throw without it in cluster mode (in fleet mode the symbol is not part of the name);
+ *  - the once-per-plan stream markers carry the stream's own name as their tag, so a marker
+ *    hashes like the untagged stream it guards (publishOnce);
+ *  - the P3.3 ledgers carry `{<prefix>ledger}`, the tag of the ledger cursor they advance with.
  */
 export interface KeyOptions {
   /** Prefix for every key (tests isolate themselves with a random one); the fleet uses "". */
@@ -15,47 +22,67 @@ export type KeySpace = ReturnType<typeof keySpace>;
 
 export function keySpace(opts: KeyOptions = {}) {
   const p = opts.prefix ?? '';
-  const tag = (s: string) => (opts.cluster ? `{${s}}` : s);
+  const cluster = opts.cluster ?? false;
+  if (cluster && /[{}]/.test(p)) throw new Error('cluster key mode: the key prefix must not contain { or }');
+  /** Per-plan key tail: `<id>` in fleet mode, `{<symbol>}:<id>` in cluster mode. */
+  const planTail = (what: string, planId: string, symbol: string | undefined) => {
+    if (!cluster) return planId;
+    if (!symbol) throw new Error(`cluster key mode: ${what} needs the plan's symbol (plan ${planId})`);
+    return `{${symbol}}:${planId}`;
+  };
+  const symbolTag = (s: string) => (cluster ? `{${s}}` : s);
+  const planStream = `${p}quantum:stream:apply.plan`;
+  const resultStream = `${p}quantum:stream:apply.result`;
+  /** Marker guarding a stream: in cluster mode tagged with the stream's name (same slot). */
+  const streamMarker = (name: string, stream: string, planId: string) =>
+    cluster ? `${p}quantum:apply:${name}:{${stream}}:${planId}` : `${p}quantum:apply:${name}:${planId}`;
+  const ledgerTag = cluster ? `{${p}ledger}:` : '';
+  const permit = (authority: string, planId: string, symbol?: string) =>
+    authority === 'governor'
+      ? `${p}quantum:permit:${planTail('permit', planId, symbol)}`
+      : `${p}quantum:permit:${authority}:${planTail('permit', planId, symbol)}`;
   return {
     prefix: p,
+    cluster,
     proposal: (symbol: string) => `${p}quantum:harvest:proposal:${symbol}`,
     proposalPattern: () => `${p}quantum:harvest:proposal:*`,
-    dedupe: (planId: string) => `${p}quantum:apply:dedupe:${tag(planId)}`,
-    streamPublished: (planId: string) => `${p}quantum:apply:stream_published:${tag(planId)}`,
-    planStream: () => `${p}quantum:stream:apply.plan`,
-    resultStream: () => `${p}quantum:stream:apply.result`,
-    governorPermit: (planId: string) => `${p}quantum:permit:${tag(planId)}`,
-    p33Permit: (planId: string) => `${p}quantum:permit:p33:${tag(planId)}`,
+    dedupe: (planId: string, symbol?: string) =>
+      `${p}quantum:apply:dedupe:${planTail('dedupe', planId, symbol)}`,
+    streamPublished: (planId: string) => streamMarker('stream_published', planStream, planId),
+    planStream: () => planStream,
+    resultStream: () => resultStream,
+    governorPermit: (planId: string, symbol?: string) => permit('governor', planId, symbol),
+    p33Permit: (planId: string, symbol?: string) => permit('p33', planId, symbol),
     /** Permit key of any authority: governor → quantum:permit:<id>, others → quantum:permit:<name>:<id>. */
-    permit: (authority: string, planId: string) =>
-      authority === 'governor'
-        ? `${p}quantum:permit:${tag(planId)}`
-        : `${p}quantum:permit:${authority}:${tag(planId)}`,
+    permit,
     permitPattern: () => `${p}quantum:permit:*`,
     /** Ours: receipt of an atomic permit consume ({token, bodies}); makes a re-run idempotent. */
-    permitReceipt: (planId: string) => `${p}quantum:apply:consumed:${tag(planId)}`,
-    governorBlock: (planId: string) => `${p}quantum:governor:block:${tag(planId)}`,
-    governorExec: (symbol: string) => `${p}quantum:governor:exec:${tag(symbol)}`,
-    governorDaily: (symbol: string, day: string) => `${p}quantum:governor:daily:${tag(symbol)}:${day}`,
+    permitReceipt: (planId: string, symbol?: string) =>
+      `${p}quantum:apply:consumed:${planTail('permitReceipt', planId, symbol)}`,
+    governorBlock: (planId: string, symbol?: string) =>
+      `${p}quantum:governor:block:${planTail('governorBlock', planId, symbol)}`,
+    governorExec: (symbol: string) => `${p}quantum:governor:exec:${symbolTag(symbol)}`,
+    governorDaily: (symbol: string, day: string) => `${p}quantum:governor:daily:${symbolTag(symbol)}:${day}`,
     governorDisarm: (day: string) => `${p}quantum:governor:disarm:${day}`,
     governorEvents: () => `${p}quantum:stream:governor.events`,
     positionSnapshot: (symbol: string) => `${p}quantum:position:snapshot:${symbol}`,
-    positionLedger: (symbol: string) => `${p}quantum:position:ledger:${symbol}`,
+    positionLedger: (symbol: string) => `${p}quantum:position:ledger:${ledgerTag}${symbol}`,
     /** Ours: the live arm state read by the apply layer for every plan (hash: armed, reason, by, at). */
     armState: () => `${p}quantum:apply:arm`,
     /** Ours: marks a plan whose result is on the result stream (one result per plan, durable). */
-    resultPublished: (planId: string) => `${p}quantum:apply:result_published:${tag(planId)}`,
+    resultPublished: (planId: string) => streamMarker('result_published', resultStream, planId),
     /** Ours: exactly-once order intent per plan step (hash), written before an order is sent. */
-    orderIntent: (planId: string) => `${p}quantum:apply:intent:${tag(planId)}`,
+    orderIntent: (planId: string, symbol?: string) =>
+      `${p}quantum:apply:intent:${planTail('orderIntent', planId, symbol)}`,
     /** Ours: the P3.3 ledger's durable cursor over the result stream. */
-    ledgerCursor: () => `${p}quantum:position:ledger_cursor`,
+    ledgerCursor: () => `${p}quantum:position:ledger_cursor${cluster ? `:${ledgerTag.slice(0, -1)}` : ''}`,
     /** Ours: an authority's once-per-plan decision marker (governor / p33), outliving its permit. */
-    authorityDecision: (authority: string, planId: string) =>
-      `${p}quantum:${authority}:decided:${tag(planId)}`,
+    authorityDecision: (authority: string, planId: string, symbol?: string) =>
+      `${p}quantum:${authority}:decided:${planTail('authorityDecision', planId, symbol)}`,
     /** Ours: touched at start-up to see whether keyspace notifications are on without CONFIG. */
     notifyProbe: () => `${p}quantum:apply:notify_probe`,
-    /** Ours: per-symbol ownership lease for apply replicas. */
-    symbolLease: (symbol: string) => `${p}quantum:apply:lease:${symbol}`,
+    /** Ours: per-symbol ownership lease for apply replicas (the symbol's slot in cluster mode). */
+    symbolLease: (symbol: string) => `${p}quantum:apply:lease:${symbolTag(symbol)}`,
   };
 }
 

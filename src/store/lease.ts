@@ -66,9 +66,7 @@ function memoryLeases(store: Store, clock: Clock): LeaseOps {
 }
 
 /** The lease operations for a store (Redis scripts on its command connection, or in-process). */
-export function leaseOpsFor(store: Store, opts: { clock?: Clock; cluster?: boolean } = {}): LeaseOps {
+export function leaseOpsFor(store: Store, opts: { clock?: Clock } = {}): LeaseOps {
   if (store.kind === 'memory') return memoryLeases(store, opts.clock ?? systemClock);
-  // Cluster key mode tags per-plan keys ({id}); the lease then lives in another slot.
-  const cluster = opts.cluster ?? store.keys.orderIntent('probe').includes('{probe}');
-  return new RedisLeaseScripts((store as RedisStore).client, cluster);
+  return new RedisLeaseScripts((store as RedisStore).client);
 }

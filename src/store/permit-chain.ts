@@ -30,6 +30,8 @@ export interface PermitWaitOptions {
   receiptTtlSec?: number;
   /** React to keyspace notifications (default true); false polls only. */
   events?: boolean;
+  /** The plan's symbol: part of the permit key names in cluster key mode (required there). */
+  symbol?: string;
 }
 
 export type PermitVia = 'event' | 'poll' | 'immediate';
@@ -86,9 +88,9 @@ export async function waitAndConsumePermits(
   // Bad numbers from config must not turn into an endless wait or a tight loop on Redis.
   const deadline = started + (Number.isFinite(opts.waitMs) ? Math.max(0, opts.waitMs) : 0);
   const stepMs = Number.isFinite(opts.stepMs) ? Math.max(5, opts.stepMs) : 100;
-  const keys = authorities.map((a) => store.keys.permit(a, planId));
+  const keys = authorities.map((a) => store.keys.permit(a, planId, opts.symbol));
   const ours = new Set(keys);
-  const receiptKey = store.keys.permitReceipt(planId);
+  const receiptKey = store.keys.permitReceipt(planId, opts.symbol);
   const token = randomUUID();
   const budget = opts.resolveBudgetMs ?? 5000;
   const receiptTtl = opts.receiptTtlSec ?? 3600;

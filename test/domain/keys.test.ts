@@ -12,9 +12,18 @@ describe('keySpace', () => {
     expect(k.planStream()).toBe('quantum:stream:apply.plan');
     expect(k.governorDaily('BTCUSDT', '2026-01-25')).toBe('quantum:governor:daily:BTCUSDT:2026-01-25');
   });
-  it('when cluster mode then one plan id shares one hash tag', () => {
+  it("when cluster mode then a plan's keys share its symbol's hash tag and stream markers the stream's", () => {
     const k = keySpace({ cluster: true, prefix: 'x:' });
-    expect(k.governorPermit('abc')).toBe('x:quantum:permit:{abc}');
-    expect(k.p33Permit('abc')).toBe('x:quantum:permit:p33:{abc}');
+    expect(k.governorPermit('abc', 'BTCUSDT')).toBe('x:quantum:permit:{BTCUSDT}:abc');
+    expect(k.p33Permit('abc', 'BTCUSDT')).toBe('x:quantum:permit:p33:{BTCUSDT}:abc');
+    expect(k.governorExec('BTCUSDT')).toBe('x:quantum:governor:exec:{BTCUSDT}');
+    expect(k.symbolLease('BTCUSDT')).toBe('x:quantum:apply:lease:{BTCUSDT}');
+    expect(k.resultPublished('abc')).toBe(
+      'x:quantum:apply:result_published:{x:quantum:stream:apply.result}:abc',
+    );
+    expect(k.positionLedger('BTCUSDT')).toBe('x:quantum:position:ledger:{x:ledger}:BTCUSDT');
+    expect(k.ledgerCursor()).toBe('x:quantum:position:ledger_cursor:{x:ledger}');
+    expect(() => k.orderIntent('abc')).toThrow(/orderIntent needs the plan's symbol/);
+    expect(() => keySpace({ cluster: true, prefix: 'a{b}:' })).toThrow(/prefix/);
   });
 });

@@ -66,9 +66,9 @@ describe('permit keys and rendering helpers', () => {
     for (const opts of [{}, { prefix: 't1:' }, { prefix: 't1:', cluster: true }]) {
       const k = keySpace(opts);
       const base = k.permitPattern().slice(0, -1);
-      expect(permitAuthority(k.governorPermit('abc'), base)).toBe('governor');
-      expect(permitAuthority(k.p33Permit('abc'), base)).toBe('p33');
-      expect(permitAuthority(k.permit('risk', 'abc'), base)).toBe('risk');
+      expect(permitAuthority(k.governorPermit('abc', 'BTCUSDT'), base)).toBe('governor');
+      expect(permitAuthority(k.p33Permit('abc', 'BTCUSDT'), base)).toBe('p33');
+      expect(permitAuthority(k.permit('risk', 'abc', 'BTCUSDT'), base)).toBe('risk');
     }
   });
 

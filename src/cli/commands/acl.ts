@@ -10,9 +10,14 @@ import { EXIT_OK, loadOrReport, type CliContext } from '../util.js';
 
 const shellQuote = (s: string) => (/^[A-Za-z0-9_.:@%+=,/-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
-export function aclCommands(services: readonly AclService[], prefix: string, db: number): string[] {
+export function aclCommands(
+  services: readonly AclService[],
+  prefix: string,
+  db: number,
+  cluster = false,
+): string[] {
   return services.map((s) => {
-    const args = aclSetUserArgs(`quantum-${s}`, 'PASSWORD', s, { prefix, db }).map((a) =>
+    const args = aclSetUserArgs(`quantum-${s}`, 'PASSWORD', s, { prefix, db, cluster }).map((a) =>
       a === '>PASSWORD' ? `'><${s} password>'` : shellQuote(a),
     );
     return `redis-cli ACL SETUSER ${args.join(' ')}`;
@@ -34,7 +39,8 @@ export function register(program: Command, ctx: CliContext): void {
         db = 0;
       }
       const list = services.length > 0 ? services : ACL_SERVICES;
-      ctx.out(`${aclCommands(list, cfg.redis.keyPrefix, db).join('\n')}\n`);
+      ctx.out(`${aclCommands(list, cfg.redis.keyPrefix, db, cfg.redis.cluster).join('\n')}\n`);
+      if (cfg.redis.cluster) ctx.out('# cluster: run these on every node (ACLs are per node)\n');
       ctx.out('# then: ACL SAVE (aclfile) or CONFIG REWRITE; see SECURITY.md "Redis access"\n');
       ctx.exitCode = EXIT_OK;
     });

@@ -75,6 +75,7 @@ export class PlanExecutor {
       stepMs: this.opts.permitStepMs,
       clock,
       events: this.opts.notifications !== false,
+      symbol: plan.symbol,
     });
     metrics.permitWait(plan.symbol, chain.waitMs / 1000, chain.ok ? 'ok' : 'block');
     metrics.consume(chain.ok ? 'consumed' : chain.reason);

@@ -96,13 +96,13 @@ export class ProposalHandler {
     let intent: Record<string, string> = {};
     if (plan.decision === 'EXECUTE') {
       const nowSec = Math.floor(clock.now() / 1000);
-      const fresh = await store.set(k.dedupe(planId), String(nowSec), {
+      const fresh = await store.set(k.dedupe(planId, symbol), String(nowSec), {
         nx: true,
         ttlSec: this.opts.dedupeTtlSec,
       });
       if (fresh) this.owned.add(planId);
       else {
-        intent = await this.intents.read(planId);
+        intent = await this.intents.read(planId, symbol);
         if (Object.keys(intent).length === 0 && !this.owned.has(planId)) {
           plan = markDuplicate(plan);
           this.metrics.dedupeHit();
@@ -181,7 +181,7 @@ export class ProposalHandler {
       candidates.map(async (p) => {
         const [done, intent] = await Promise.all([
           store.exists(k.resultPublished(p.planId)),
-          this.intents.read(p.planId),
+          this.intents.read(p.planId, p.symbol),
         ]);
         return { p, done, intent };
       }),

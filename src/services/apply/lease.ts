@@ -95,7 +95,13 @@ export class SymbolLeases implements ApplyOwnership {
   ): Promise<CreateIntentOutcome> {
     if (!this.owns(symbol)) return 'lease_lost';
     const k = this.store.keys;
-    return this.ops.createIntent(k.orderIntent(planId), k.symbolLease(symbol), this.token, fields, ttlSec);
+    return this.ops.createIntent(
+      k.orderIntent(planId, symbol),
+      k.symbolLease(symbol),
+      this.token,
+      fields,
+      ttlSec,
+    );
   }
 
   /** Stops renewing WITHOUT releasing: what a crash or a long pause looks like to the others. */

@@ -32,8 +32,8 @@ export type IntentState = 'sending' | 'filled' | 'accepted' | 'rejected' | 'unkn
 export interface IntentWriter {
   /** The first write (state=sending): through the replica fence when there is one. */
   create(planId: string, symbol: string, fields: Record<string, string>): Promise<CreateIntentOutcome>;
-  write(planId: string, fields: Record<string, string>): Promise<void>;
-  read(planId: string): Promise<Record<string, string>>;
+  write(planId: string, symbol: string, fields: Record<string, string>): Promise<void>;
+  read(planId: string, symbol: string): Promise<Record<string, string>>;
 }
 
 export function storeIntents(deps: ApplyDeps, ttlSec: number): IntentWriter {
@@ -42,11 +42,11 @@ export function storeIntents(deps: ApplyDeps, ttlSec: number): IntentWriter {
   return {
     create: async (planId, symbol, fields) => {
       if (ownership) return ownership.createIntent(symbol, planId, fields, ttlSec);
-      await store.hset(store.keys.orderIntent(planId), fields, ttlSec);
+      await store.hset(store.keys.orderIntent(planId, symbol), fields, ttlSec);
       return 'written';
     },
-    write: (planId, fields) => store.hset(store.keys.orderIntent(planId), fields, ttlSec),
-    read: (planId) => store.hgetall(store.keys.orderIntent(planId)),
+    write: (planId, symbol, fields) => store.hset(store.keys.orderIntent(planId, symbol), fields, ttlSec),
+    read: (planId, symbol) => store.hgetall(store.keys.orderIntent(planId, symbol)),
   };
 }
 
@@ -123,7 +123,7 @@ export async function executeOrderStep(
     };
   }
   if (isDisarmed) {
-    await intents.write(plan.planId, { state: 'cancelled', reason: 'kill_switch_active' });
+    await intents.write(plan.planId, plan.symbol, { state: 'cancelled', reason: 'kill_switch_active' });
     return {
       decision: 'BLOCKED',
       executed: false,
@@ -134,7 +134,7 @@ export async function executeOrderStep(
   }
   const answered = () => metrics.proposalToOrder(plan.symbol, (clock.now() - detectedAtMs) / 1000);
   const record = (state: IntentState, extra: Record<string, string> = {}) =>
-    intents.write(plan.planId, { state, updated_at: String(clock.now()), ...extra });
+    intents.write(plan.planId, plan.symbol, { state, updated_at: String(clock.now()), ...extra });
 
   if (req.kind === 'stop') {
     let res;
@@ -295,14 +295,14 @@ export async function recoverFromIntent(
     if (state === 'sending' && deps.ownership && age >= 0 && age < deps.ownership.intentGraceMs) {
       throw new Error(`recovery of ${plan.planId} deferred: its intent is ${age} ms old`);
     }
-    await intents.write(plan.planId, { state: 'unknown', updated_at: String(deps.clock.now()) });
+    await intents.write(plan.planId, plan.symbol, { state: 'unknown', updated_at: String(deps.clock.now()) });
     return failed(step, 'order_status_unknown', 'intent without a confirmed order; not resent');
   }
   if (!['FILLED', 'PARTIALLY_FILLED', 'NEW'].includes(found.status)) {
-    await intents.write(plan.planId, { state: 'rejected', reason: found.status.toLowerCase() });
+    await intents.write(plan.planId, plan.symbol, { state: 'rejected', reason: found.status.toLowerCase() });
     return failed(step, `order_${safeReason(found.status.toLowerCase())}`, 'recovered', found.side);
   }
-  await intents.write(plan.planId, {
+  await intents.write(plan.planId, plan.symbol, {
     state: 'filled',
     order_id: found.orderId,
     executed_qty: found.executedQty,

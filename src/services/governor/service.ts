@@ -142,9 +142,9 @@ export class GovernorService {
     // One round trip: both commands go out before either reply is awaited.
     const [done, history] = await Promise.all([
       store.mget([
-        k.authorityDecision('governor', plan.planId),
-        k.governorPermit(plan.planId),
-        k.governorBlock(plan.planId),
+        k.authorityDecision('governor', plan.planId, plan.symbol),
+        k.governorPermit(plan.planId, plan.symbol),
+        k.governorBlock(plan.planId, plan.symbol),
       ]),
       store.lrange(k.governorExec(plan.symbol), 0, -1),
     ]);
@@ -201,9 +201,9 @@ export class GovernorService {
       key ? signPermitBody('governor', plan.planId, body, nowSec + this.permitTtl, key) : body,
     );
     const res = await store.grantPermit({
-      decisionKey: k.authorityDecision('governor', plan.planId),
-      permitKey: k.governorPermit(plan.planId),
-      blockKey: k.governorBlock(plan.planId),
+      decisionKey: k.authorityDecision('governor', plan.planId, plan.symbol),
+      permitKey: k.governorPermit(plan.planId, plan.symbol),
+      blockKey: k.governorBlock(plan.planId, plan.symbol),
       execKey: k.governorExec(plan.symbol),
       dailyKey: k.governorDaily(plan.symbol, utcDay(nowMs)),
       nowSec,
@@ -262,9 +262,9 @@ export class GovernorService {
   ): Promise<GovernorOutcome> {
     const { store } = this.o;
     const written = await store.decideOnce({
-      decisionKey: store.keys.authorityDecision('governor', plan.planId),
-      recordKey: store.keys.governorBlock(plan.planId),
-      guardKey: store.keys.governorPermit(plan.planId),
+      decisionKey: store.keys.authorityDecision('governor', plan.planId, plan.symbol),
+      recordKey: store.keys.governorBlock(plan.planId, plan.symbol),
+      guardKey: store.keys.governorPermit(plan.planId, plan.symbol),
       markerValue: reason,
       markerTtlSec: this.blockTtl,
       body: JSON.stringify({ reason, timestamp: this.o.clock.now() / 1000, symbol: plan.symbol }),

@@ -169,7 +169,10 @@ export class PositionBrainService {
     const k = store.keys;
     // One round trip: the done check and both reads go out together.
     const [done, snap, led] = await Promise.all([
-      store.mget([k.authorityDecision('p33', plan.planId), k.p33Permit(plan.planId)]),
+      store.mget([
+        k.authorityDecision('p33', plan.planId, plan.symbol),
+        k.p33Permit(plan.planId, plan.symbol),
+      ]),
       store.hgetall(k.positionSnapshot(plan.symbol)),
       store.hgetall(k.positionLedger(plan.symbol)),
     ]);
@@ -209,9 +212,9 @@ export class PositionBrainService {
         }
       : { allow: false, symbol: plan.symbol, reason: r.reason, context: r.context, created_at: nowSec };
     const written = await store.decideOnce({
-      decisionKey: store.keys.authorityDecision('p33', plan.planId),
-      recordKey: store.keys.p33Permit(plan.planId),
-      guardKey: store.keys.p33Permit(plan.planId),
+      decisionKey: store.keys.authorityDecision('p33', plan.planId, plan.symbol),
+      recordKey: store.keys.p33Permit(plan.planId, plan.symbol),
+      guardKey: store.keys.p33Permit(plan.planId, plan.symbol),
       markerValue: r.allow ? 'allow' : r.reason,
       markerTtlSec: this.o.decisionTtlSec ?? 3600,
       body: JSON.stringify(

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { CommandClient } from './connection.js';
 import {
   GRANT_CODES,
   LEDGER_CODES,
@@ -63,7 +63,7 @@ export function parseLedgerReply(reply: unknown): LedgerWriteCode {
 }
 
 export class AuthorityScripts {
-  constructor(private readonly client: Redis) {
+  constructor(private readonly client: CommandClient) {
     const dir = luaDir();
     for (const s of Object.values(AUTHORITY_SCRIPTS)) {
       client.defineCommand(s.name, { lua: readFileSync(join(dir, s.file), 'utf8'), numberOfKeys: s.keys });

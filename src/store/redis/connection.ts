@@ -2,7 +2,7 @@
  * Connection policy of the Redis adapter: client options, the logger shape, and keeping
  * keyspace notifications enabled on the server.
  */
-import type { Redis, RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { mergedFlags } from './notify-flags.js';
 import { probeNotifications } from './notify-probe.js';
 
@@ -42,6 +42,76 @@ export const BLOCKING_OVERRIDES: Partial<RedisOptions> = {
   blockingTimeoutGrace: 1000,
   lazyConnect: false,
 };
+
+/** The command client: one server, or a Redis Cluster reached through its seed node. */
+export type CommandClient = Redis | Cluster;
+
+export interface ClientTarget {
+  /** redis[s]://[user:pass@]host:port[/db]; wins over host/port. */
+  url?: string;
+  host?: string;
+  port?: number;
+  /** A Redis Cluster: the URL (or host/port) is a seed node, the rest is discovered. */
+  cluster?: boolean;
+}
+
+/** Node options of a cluster client from the seed URL (credentials, TLS; a cluster has db 0 only). */
+function clusterNodeOptions(
+  target: ClientTarget,
+  base: RedisOptions,
+): NonNullable<ClusterOptions['redisOptions']> {
+  const { retryStrategy: _retry, lazyConnect: _lazy, ...node } = base;
+  if (!target.url) return node;
+  const u = new URL(target.url);
+  if (u.pathname.length > 1 && u.pathname !== '/0') {
+    throw new Error('REDIS_URL: a Redis Cluster has database 0 only; drop the /<db> part');
+  }
+  return {
+    ...node,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: { servername: u.hostname } } : {}),
+  };
+}
+
+function seedNode(target: ClientTarget): { host: string; port: number } {
+  if (!target.url) return { host: target.host ?? '127.0.0.1', port: target.port ?? 6379 };
+  const u = new URL(target.url);
+  return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 6379) };
+}
+
+/**
+ * The command client for a target. Cluster: slots refreshed from the seed, commands retried on
+ * MOVED/ASK by ioredis, the same per-command timeout and no resend of in-flight commands.
+ */
+export function createCommandClient(target: ClientTarget, base: RedisOptions): CommandClient {
+  if (!target.cluster) {
+    return target.url
+      ? new Redis(target.url, base)
+      : new Redis({ ...base, host: target.host ?? '127.0.0.1', port: target.port ?? 6379 });
+  }
+  return new Cluster([seedNode(target)], clusterOptions(clusterNodeOptions(target, base)));
+}
+
+function clusterOptions(redisOptions: NonNullable<ClusterOptions['redisOptions']>): ClusterOptions {
+  return {
+    redisOptions,
+    lazyConnect: true,
+    clusterRetryStrategy: reconnectDelay,
+    scaleReads: 'master',
+    maxRedirections: 8,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+  };
+}
+
+/** A connection for blocking reads, of the same kind as `client` (see BLOCKING_OVERRIDES). */
+export function blockingClient(client: CommandClient): CommandClient {
+  if (client instanceof Redis) return client.duplicate(BLOCKING_OVERRIDES);
+  const { lazyConnect: _lazy, ...overrides } = BLOCKING_OVERRIDES;
+  const base = clusterOptions({ ...client.options.redisOptions, ...overrides });
+  return client.duplicate(undefined, { ...base, lazyConnect: false });
+}
 
 function isRefusal(err: unknown): boolean {
   const msg = err instanceof Error ? err.message : String(err);

@@ -2,7 +2,7 @@
  * consumePermits-3 and publishOnce-2 on an ioredis client: defineCommand (EVAL once per
  * connection, then EVALSHA, re-sent on NOSCRIPT), never inside MULTI.
  */
-import type { Redis } from 'ioredis';
+import type { CommandClient } from './connection.js';
 import type { ConsumeOutcome } from '../port.js';
 import { loadScripts, parseConsumeReply, parsePublishReply } from './scripts.js';
 import { fieldArgs } from './streams.js';
@@ -14,7 +14,7 @@ export class CoreScripts {
   private readonly consume: Runner;
   private readonly publish: Runner;
 
-  constructor(client: Redis) {
+  constructor(client: CommandClient) {
     const s = loadScripts();
     client.defineCommand(s.consumePermits.name, { lua: s.consumePermits.lua });
     client.defineCommand(s.publishOnce.name, { lua: s.publishOnce.lua, numberOfKeys: 2 });

@@ -1,8 +1,8 @@
 /**
- * acquireLease-1, releaseLease-1 and createIntent-2 on an ioredis client (defineCommand: EVAL
- * once per connection, then EVALSHA, re-sent on NOSCRIPT). In cluster mode the lease and the
- * intent live in different slots, so createIntent runs with the intent key only, after a GET of
- * the lease: the fence is then two steps, not one (see RELIABILITY.md).
+ * acquireLease-1, releaseLease-1 and createIntent-2 on an ioredis client or cluster
+ * (defineCommand: EVAL once per connection, then EVALSHA, re-sent on NOSCRIPT). In cluster key
+ * mode the lease and the plan's intent both carry the symbol's hash tag, so the fence stays one
+ * script in one slot.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,10 +35,7 @@ export function parseIntentReply(reply: unknown): CreateIntentOutcome {
 export class RedisLeaseScripts implements LeaseOps {
   private readonly run: Record<'acquire' | 'release' | 'intent', Runner>;
 
-  constructor(
-    private readonly client: Redis | Cluster,
-    private readonly cluster: boolean,
-  ) {
+  constructor(client: Redis | Cluster) {
     const dir = luaDir();
     const def = (name: string, file: string, numberOfKeys?: number): Runner => {
       const lua = readFileSync(join(dir, file), 'utf8');
@@ -49,7 +46,7 @@ export class RedisLeaseScripts implements LeaseOps {
     this.run = {
       acquire: def('qaAcquireLease', 'acquireLease-1.lua', 1),
       release: def('qaReleaseLease', 'releaseLease-1.lua', 1),
-      intent: def('qaCreateIntent', 'createIntent-2.lua'),
+      intent: def('qaCreateIntent', 'createIntent-2.lua', 2),
     };
   }
 
@@ -69,11 +66,7 @@ export class RedisLeaseScripts implements LeaseOps {
     fields: Record<string, string>,
     ttlSec: number,
   ): Promise<CreateIntentOutcome> {
-    if (this.cluster) {
-      if ((await this.client.get(leaseKey)) !== token) return 'lease_lost';
-      return parseIntentReply(await this.run.intent(1, intentKey, token, ttlSec, ...fieldArgs(fields)));
-    }
-    const reply = await this.run.intent(2, intentKey, leaseKey, token, ttlSec, ...fieldArgs(fields));
+    const reply = await this.run.intent(intentKey, leaseKey, token, ttlSec, ...fieldArgs(fields));
     return parseIntentReply(reply);
   }
 }

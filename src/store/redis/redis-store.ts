@@ -1,7 +1,9 @@
 /**
  * The Redis adapter of the Store port (ioredis 6). One shared command connection, one
  * PSUBSCRIBE connection per store (created on first use), and one connection per blocking
- * consumer, so a blocked XREADGROUP never stalls other commands.
+ * consumer, so a blocked XREADGROUP never stalls other commands. With `cluster` the command
+ * client is an ioredis Cluster (keys in cluster key mode, see keys.ts) and keyspace
+ * notifications are not used: they are per node, so waits poll.
  */
 import { Redis } from 'ioredis';
 import { keySpace, type KeySpace } from '../keys.js';
@@ -23,12 +25,15 @@ import type {
 } from '../port.js';
 import { AuthorityScripts } from './authority-scripts.js';
 import {
-  BLOCKING_OVERRIDES,
+  blockingClient,
   commandOptions,
+  createCommandClient,
   NotificationSetup,
+  type CommandClient,
   silentLogger,
   type StoreLogger,
 } from './connection.js';
+import { mgetByTag, scanNodes } from './cluster-reads.js';
 import { KeyEventHub } from './key-events.js';
 import { CoreScripts } from './core-scripts.js';
 import { RedisStreams } from './streams.js';
@@ -53,10 +58,10 @@ export class RedisStore implements Store {
   readonly keys: KeySpace;
   readonly kind = 'redis' as const;
   readonly db: number;
-  private readonly cmd: Redis;
+  private readonly cmd: CommandClient;
   private sub: Redis | null = null;
   private hub: KeyEventHub | null = null;
-  private readonly blocking = new Map<string, Redis>();
+  private readonly blocking = new Map<string, CommandClient>();
   private readonly core: CoreScripts;
   private readonly authority: AuthorityScripts;
   private readonly streams: RedisStreams;
@@ -70,10 +75,8 @@ export class RedisStore implements Store {
     this.keys = keySpace({ prefix: opts.prefix ?? '', cluster: opts.cluster ?? false });
     this.logger = opts.logger ?? silentLogger;
     const base = commandOptions(opts.commandTimeout ?? 2000);
-    this.cmd = opts.url
-      ? new Redis(opts.url, base)
-      : new Redis({ ...base, host: opts.host ?? '127.0.0.1', port: opts.port ?? 6379 });
-    this.db = this.cmd.options.db ?? 0;
+    this.cmd = createCommandClient(opts, base);
+    this.db = this.cmd instanceof Redis ? (this.cmd.options.db ?? 0) : 0;
     this.core = new CoreScripts(this.cmd);
     this.authority = new AuthorityScripts(this.cmd);
     this.streams = new RedisStreams(this.cmd, (id) => this.blockingConnection(id));
@@ -87,7 +90,7 @@ export class RedisStore implements Store {
     // A restarted server forgets CONFIG SET: check the flags again on every (re)connect.
     this.cmd.on('ready', () => {
       this.errorLogged = false;
-      this.notifyCheck = this.notify.ensure(this.cmd);
+      if (this.cmd instanceof Redis) this.notifyCheck = this.notify.ensure(this.cmd);
     });
   }
 
@@ -98,6 +101,12 @@ export class RedisStore implements Store {
   async init(): Promise<void> {
     await this.cmd.connect();
     await this.notifyCheck;
+    if (!(this.cmd instanceof Redis)) {
+      this.logger.info(
+        { pollStepMs: this.opts.pollStepMs ?? 100 },
+        'redis cluster: keyspace notifications are per node and not used; waits poll every APPLY_PERMIT_STEP_MS',
+      );
+    }
   }
 
   notificationsActive(): boolean {
@@ -109,7 +118,8 @@ export class RedisStore implements Store {
   }
 
   async mget(keys: string[]): Promise<(string | null)[]> {
-    return keys.length === 0 ? [] : this.cmd.mget(keys);
+    if (keys.length === 0) return [];
+    return this.cmd instanceof Redis ? this.cmd.mget(keys) : mgetByTag(this.cmd, keys);
   }
 
   async set(key: string, value: string, opts: SetOptions = {}): Promise<boolean> {
@@ -149,18 +159,9 @@ export class RedisStore implements Store {
     return this.cmd.lrange(key, start, stop);
   }
 
-  async scanKeys(pattern: string, opts: { count: number; limit: number }): Promise<ScanResult> {
-    const seen = new Set<string>(); // SCAN may return a key more than once
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.cmd.scan(cursor, 'MATCH', pattern, 'COUNT', opts.count);
-      cursor = next;
-      for (const key of batch) {
-        if (seen.size >= opts.limit && !seen.has(key)) return { keys: [...seen], complete: false };
-        seen.add(key);
-      }
-    } while (cursor !== '0');
-    return { keys: [...seen], complete: true };
+  scanKeys(pattern: string, opts: { count: number; limit: number }): Promise<ScanResult> {
+    // A cluster's keys are spread over its masters: scan each.
+    return scanNodes(this.cmd instanceof Redis ? [this.cmd] : this.cmd.nodes('master'), pattern, opts);
   }
 
   xadd(stream: string, fields: Record<string, string>, maxLen?: number): Promise<string> {
@@ -183,10 +184,10 @@ export class RedisStore implements Store {
     return this.streams.createGroup(stream, group, startId);
   }
 
-  private blockingConnection(id: string): Redis {
+  private blockingConnection(id: string): CommandClient {
     let conn = this.blocking.get(id);
     if (!conn) {
-      conn = this.cmd.duplicate(BLOCKING_OVERRIDES);
+      conn = blockingClient(this.cmd);
       conn.on('error', () => {});
       this.blocking.set(id, conn);
     }
@@ -250,6 +251,8 @@ export class RedisStore implements Store {
   }
 
   async onKeyChange(pattern: string, onChange: (change: KeyChange) => void): Promise<Unsubscribe> {
+    // Cluster: events are per node; notificationsActive() is false and callers poll.
+    if (!(this.cmd instanceof Redis)) return async () => {};
     if (!this.hub) {
       this.sub = this.cmd.duplicate({ commandTimeout: undefined, lazyConnect: false });
       this.sub.on('error', () => {});
@@ -264,7 +267,7 @@ export class RedisStore implements Store {
   }
 
   /** Raw client for tests and tools (SCRIPT FLUSH, INFO); services use the Store methods. */
-  get client(): Redis {
+  get client(): CommandClient {
     return this.cmd;
   }
 

@@ -1,5 +1,5 @@
 /** Stream commands of the Redis adapter and the shaping of their replies into StreamEntry. */
-import type { Redis } from 'ioredis';
+import type { CommandClient } from './connection.js';
 import type { ConsumerInfo, GroupInfo, StreamEntry } from '../port.js';
 
 type RawEntry = [string, string[]];
@@ -26,13 +26,13 @@ export function fieldArgs(fields: Record<string, string>): string[] {
  * The typed xreadgroup (not `call`) so ioredis reshapes RESP3 map replies to the RESP2 shape
  * [[stream, entries]]; its overloads are too narrow for a spread argument list.
  */
-async function xreadgroup(conn: Redis, args: string[]): Promise<StreamEntry[]> {
+async function xreadgroup(conn: CommandClient, args: string[]): Promise<StreamEntry[]> {
   const run = (conn.xreadgroup as unknown as (...a: string[]) => Promise<unknown>).bind(conn);
   const reply = (await run(...args)) as [string, unknown][] | null;
   return reply ? toEntries(reply[0]?.[1]) : [];
 }
 
-function whenReady(conn: Redis, withinMs: number): Promise<boolean> {
+function whenReady(conn: CommandClient, withinMs: number): Promise<boolean> {
   if (conn.status === 'ready') return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
@@ -48,8 +48,8 @@ function whenReady(conn: Redis, withinMs: number): Promise<boolean> {
 
 export class RedisStreams {
   constructor(
-    private readonly cmd: Redis,
-    private readonly blockingConnection: (id: string) => Redis,
+    private readonly cmd: CommandClient,
+    private readonly blockingConnection: (id: string) => CommandClient,
   ) {}
 
   async xadd(stream: string, fields: Record<string, string>, maxLen?: number): Promise<string> {

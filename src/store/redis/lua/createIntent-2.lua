@@ -4,9 +4,8 @@
   sending, and the single-creator rule that makes one sender per plan.
 
   Input:
-    KEYS[1]      intent key (quantum:apply:intent:<id>)
-    KEYS[2]      lease key (quantum:apply:lease:<S>); absent in cluster mode (other slot),
-                 where the caller checked the lease just before
+    KEYS[1]      intent key (quantum:apply:intent:<id>; cluster mode: ...:{<S>}:<id>)
+    KEYS[2]      lease key (quantum:apply:lease:<S>; cluster mode: ...:{<S>}, the same slot)
     ARGV[1]      our lease token
     ARGV[2]      intent TTL in seconds
     ARGV[3..]    intent fields and values, alternating
@@ -16,7 +15,7 @@
     {'lease_lost'}      the lease is not ours (expired, taken over): nothing written
     {'intent_exists'}   an intent for this plan exists already: nothing written
 ]]
-if #KEYS > 1 and redis.call('GET', KEYS[2]) ~= ARGV[1] then
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then
   return {'lease_lost'}
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
