@@ -19,6 +19,12 @@ async function run(args: string[], env: Env = {}) {
   return { code, out: out.join(''), err: err.join('') };
 }
 
+// Long-running service commands (those registered so far); each must refuse a bad env with exit 2.
+const SERVICES = new Set(['apply', 'governor', 'position-brain', 'paper-exchange', 'all']);
+const serviceCommands = (await buildProgram(createContext({ env: {} }))).commands
+  .map((c) => c.name())
+  .filter((n) => SERVICES.has(n));
+
 describe('cli main', () => {
   it('when --version is given then it prints the package.json version and exits 0', async () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -102,12 +108,6 @@ describe('cli main', () => {
       for (const n of names) expect(r.err).toContain(n);
     },
   );
-
-  // Long-running service commands (those registered so far); each must refuse a bad env with exit 2.
-  const SERVICES = new Set(['apply', 'governor', 'position-brain', 'paper-exchange', 'all']);
-  const serviceCommands = buildProgram(createContext({ env: {} }))
-    .commands.map((c) => c.name())
-    .filter((n) => SERVICES.has(n));
 
   it('when the program is built then the service commands are registered', () => {
     expect(serviceCommands).toEqual(expect.arrayContaining(['apply', 'paper-exchange']));
