@@ -25,6 +25,22 @@ export function runCli(args: string[], env: Record<string, string>) {
   return { done, stop: () => release('test'), out, err, logs, lines };
 }
 
+/** The env that points every service at a Redis (key prefix) and the paper exchange, ops ports 0. */
+export function serviceEnv(redisUrl: string, prefix: string, paperUrl: string): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: prefix,
+    APPLY_MODE: 'testnet',
+    BINANCE_FUTURES_BASE_URL: paperUrl,
+    BINANCE_TESTNET_API_KEY: 'paper-key',
+    BINANCE_TESTNET_API_SECRET: 'paper-secret',
+    APPLY_METRICS_PORT: '0',
+    METRICS_PORT: '0',
+    P33_METRICS_PORT: '0',
+    P33_POLL_SEC: '0.2',
+  };
+}
+
 /**
  * What the CLI suites run against: a private redis-server, the paper exchange with `positions`,
  * a store on a random key prefix, and the env that points a service at both (ops ports 0).
@@ -41,18 +57,7 @@ export async function startCliRig(positions: Record<string, number>) {
   const prefix = server.prefix();
   const store = new RedisStore({ url: server.url, prefix });
   await store.init();
-  const env: Record<string, string> = {
-    REDIS_URL: server.url,
-    REDIS_KEY_PREFIX: prefix,
-    APPLY_MODE: 'testnet',
-    BINANCE_FUTURES_BASE_URL: paper.url,
-    BINANCE_TESTNET_API_KEY: 'paper-key',
-    BINANCE_TESTNET_API_SECRET: 'paper-secret',
-    APPLY_METRICS_PORT: '0',
-    METRICS_PORT: '0',
-    P33_METRICS_PORT: '0',
-    P33_POLL_SEC: '0.2',
-  };
+  const env = serviceEnv(server.url, prefix, paper.url);
   return {
     server,
     paper,

@@ -16,7 +16,7 @@ import { luaDir, parseConsumeReply } from '../../src/store/redis/scripts.js';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { aclSetUserArgs, type AclService } from '../../src/ops/redis-acl.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, serviceEnv } from '../helpers/cli.js';
 import { skipRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/wait.js';
 import { clusterAvailable, startCluster, type LocalCluster } from './cluster.js';
@@ -148,17 +148,8 @@ describe.skipIf(skipRedis || !clusterAvailable)('Redis Cluster key mode on a loc
     const store = new RedisStore({ url, prefix, cluster: true });
     await store.init();
     const env = {
-      REDIS_URL: url,
+      ...serviceEnv(url, prefix, paper.url),
       REDIS_CLUSTER: 'true',
-      REDIS_KEY_PREFIX: prefix,
-      APPLY_MODE: 'testnet',
-      BINANCE_FUTURES_BASE_URL: paper.url,
-      BINANCE_TESTNET_API_KEY: 'paper-key',
-      BINANCE_TESTNET_API_SECRET: 'paper-secret',
-      APPLY_METRICS_PORT: '0',
-      METRICS_PORT: '0',
-      P33_METRICS_PORT: '0',
-      P33_POLL_SEC: '0.2',
       APPLY_POLL_SEC: '0.2',
       APPLY_PERMIT_STEP_MS: '20',
       SYMBOLS: symbols.join(','),
