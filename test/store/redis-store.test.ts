@@ -73,6 +73,30 @@ describe.skipIf(skipRedis)('RedisStore', () => {
     await store.close();
   });
 
+  it('when a pattern is unsubscribed and subscribed again back to back then its events still arrive', async () => {
+    // The command connection auto-pipelines; the subscriber must not. ioredis exempts PSUBSCRIBE
+    // from auto-pipelining but not PUNSUBSCRIBE (its exemption list spells it "unpsubscribe"), so
+    // on an auto-pipelining subscriber the PUNSUBSCRIBE of the last waiter went out after the
+    // next waiter's PSUBSCRIBE and silently dropped it: that waiter heard nothing.
+    const store = (await createStore({ url: server.url, prefix: server.prefix() })) as RedisStore;
+    try {
+      expect(store.client.options.enableAutoPipelining).toBe(true);
+      const off = await store.onKeyChange(store.keys.permitPattern(), () => {});
+      const sub = (store as unknown as { sub: RedisStore['client'] }).sub;
+      expect(sub.options.enableAutoPipelining).toBe(false);
+      const channel = `__keyspace@0__:${store.keys.permitPattern()}`;
+      const heard: string[] = [];
+      sub.on('pmessage', (_p: string, ch: string) => heard.push(ch));
+      await Promise.all([sub.punsubscribe(channel), sub.psubscribe(channel)]);
+      const key = store.keys.governorPermit('resubscribed');
+      await store.set(key, 'g');
+      await waitFor('event after re-subscribe', () => heard.includes(`__keyspace@0__:${key}`));
+      await off();
+    } finally {
+      await store.close();
+    }
+  });
+
   it('when the server dies under a blocked read then the read settles instead of hanging', async () => {
     const own = await startRedis();
     const store = (await createStore({ url: own.url, prefix: own.prefix() })) as RedisStore;

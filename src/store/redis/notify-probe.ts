@@ -10,7 +10,11 @@ const EXPECTED = ['set', 'hset', 'del'];
 
 export async function probeNotifications(client: Redis, key: string, timeoutMs: number): Promise<boolean> {
   const channel = `__keyspace@${client.options.db ?? 0}__:${key}`;
-  const sub = client.duplicate({ lazyConnect: true, connectionName: 'quantum-apply-probe' });
+  const sub = client.duplicate({
+    lazyConnect: true,
+    connectionName: 'quantum-apply-probe',
+    enableAutoPipelining: false,
+  });
   sub.on('error', () => {}); // a refusal or outage only means "not seen"
   let timer: NodeJS.Timeout | undefined;
   try {

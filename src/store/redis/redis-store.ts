@@ -147,9 +147,19 @@ export class RedisStore implements Store {
   }
 
   async hset(key: string, fields: Record<string, string>, ttlSec?: number): Promise<void> {
-    if (Object.keys(fields).length === 0 && ttlSec === undefined) return;
+    const hasFields = Object.keys(fields).length > 0;
+    if (!hasFields && ttlSec === undefined) return;
+    if (this.cmd.options.enableAutoPipelining) {
+      // Both leave in one write with whatever else this event-loop turn sends (an explicit
+      // pipeline would be a write of its own).
+      await Promise.all([
+        hasFields ? this.cmd.hset(key, fields) : null,
+        ttlSec !== undefined ? this.cmd.expire(key, ttlSec) : null,
+      ]);
+      return;
+    }
     const p = this.cmd.pipeline();
-    if (Object.keys(fields).length > 0) p.hset(key, fields);
+    if (hasFields) p.hset(key, fields);
     if (ttlSec !== undefined) p.expire(key, ttlSec);
     const results = (await p.exec()) ?? [];
     for (const [err] of results) if (err) throw err;
@@ -254,7 +264,11 @@ export class RedisStore implements Store {
     // Cluster: events are per node; notificationsActive() is false and callers poll.
     if (!(this.cmd instanceof Redis)) return async () => {};
     if (!this.hub) {
-      this.sub = this.cmd.duplicate({ commandTimeout: undefined, lazyConnect: false });
+      this.sub = this.cmd.duplicate({
+        commandTimeout: undefined,
+        lazyConnect: false,
+        enableAutoPipelining: false,
+      });
       this.sub.on('error', () => {});
       this.hub = new KeyEventHub(this.sub, this.db, this.logger);
     }
