@@ -84,6 +84,7 @@ export const SCRIPT_USERS: Readonly<Record<string, readonly AclService[]>> = {
   'consumePermits-3': ['apply'],
   'publishOnce-2': ['apply'],
   'acquireLease-1': ['apply'],
+  'acquireLeases-N': ['apply'],
   'releaseLease-1': ['apply'],
   'createIntent-2': ['apply'],
   'grantPermit-5': ['governor'],

@@ -10,10 +10,16 @@ import { RedisLeaseScripts } from './redis/lease-scripts.js';
 import type { RedisStore } from './redis/redis-store.js';
 
 export type LeaseOutcome = { kind: 'acquired' } | { kind: 'renewed' } | { kind: 'held'; pttlMs: number };
+export type LeaseCode = LeaseOutcome['kind'];
 export type CreateIntentOutcome = 'written' | 'lease_lost' | 'intent_exists';
 
 export interface LeaseOps {
   acquire(leaseKey: string, token: string, ttlMs: number): Promise<LeaseOutcome>;
+  /**
+   * acquire() for many leases in few calls (Redis: acquireLeases-N.lua per hash slot and chunk);
+   * one code per key, in order. A failed call rejects (ownership then runs out locally).
+   */
+  acquireMany(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]>;
   release(leaseKey: string, token: string): Promise<boolean>;
   /** HSET+EXPIRE the intent only while `token` holds `leaseKey` and no intent exists. */
   createIntent(
@@ -41,12 +47,18 @@ function memoryLeases(store: Store, clock: Clock): LeaseOps {
     if (l && l.expiresAt <= clock.now()) t.delete(key);
     return t.get(key);
   };
+  const acquire = (key: string, token: string, ttlMs: number): LeaseOutcome => {
+    const cur = live(key);
+    if (cur && cur.token !== token) return { kind: 'held', pttlMs: cur.expiresAt - clock.now() };
+    t.set(key, { token, expiresAt: clock.now() + ttlMs });
+    return { kind: cur ? 'renewed' : 'acquired' };
+  };
   return {
     async acquire(key, token, ttlMs) {
-      const cur = live(key);
-      if (cur && cur.token !== token) return { kind: 'held', pttlMs: cur.expiresAt - clock.now() };
-      t.set(key, { token, expiresAt: clock.now() + ttlMs });
-      return { kind: cur ? 'renewed' : 'acquired' };
+      return acquire(key, token, ttlMs);
+    },
+    async acquireMany(keys, token, ttlMs) {
+      return keys.map((key) => acquire(key, token, ttlMs).kind);
     },
     async release(key, token) {
       if (live(key)?.token !== token) return false;

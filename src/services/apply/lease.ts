@@ -1,7 +1,7 @@
 /**
  * Symbol ownership for apply replicas. Every replica runs the same proposals; each symbol is
  * handled only by the replica holding its lease (`keys.symbolLease`, SET NX PX with a random
- * token, renewed every ttl/3). A replica believes it owns a symbol only until
+ * token, renewed every ttl/3, every symbol of a round in a few batched script calls). A replica believes it owns a symbol only until
  * `attemptStart + ttl - safety`, measured on its own clock from BEFORE the renewal was sent, so
  * it stops acting before Redis can hand the lease to another replica. The order intent is
  * written through the fence (createIntent-2.lua: only while the lease token still matches), so
@@ -53,6 +53,7 @@ export class SymbolLeases implements ApplyOwnership {
   readonly intentGraceMs: number;
   private readonly ops: LeaseOps;
   private readonly validUntil = new Map<string, number>();
+  private readonly leaseKeys: string[];
   private timer: NodeJS.Timeout | null = null;
   private round: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -67,6 +68,7 @@ export class SymbolLeases implements ApplyOwnership {
     this.token = opts.token ?? randomUUID();
     this.ops = opts.ops ?? leaseOpsFor(store, { clock: opts.clock });
     this.intentGraceMs = opts.intentGraceMs ?? 2 * opts.ttlMs + 10_000;
+    this.leaseKeys = symbols.map((s) => store.keys.symbolLease(s));
   }
 
   /** First acquisition round (awaited), then renewals in the background. */
@@ -122,35 +124,37 @@ export class SymbolLeases implements ApplyOwnership {
     await Promise.allSettled(mine.map((s) => this.ops.release(this.store.keys.symbolLease(s), this.token)));
   }
 
+  /** One round: every symbol's lease acquired or renewed in a few batched script calls. */
   private async renewAll(): Promise<void> {
     if (this.stopped) return;
     const { ttlMs, clock } = this.opts;
     const safety = this.opts.safetyMs ?? Math.floor(ttlMs / 5);
-    await Promise.all(
-      this.symbols.map(async (symbol) => {
-        const startedAt = clock.now();
-        try {
-          const out = await this.ops.acquire(this.store.keys.symbolLease(symbol), this.token, ttlMs);
-          this.errorLogged = false;
-          if (this.stopped) return;
-          if (out.kind === 'held') {
-            this.validUntil.delete(symbol);
-            return;
-          }
-          const fresh = !this.owns(symbol);
-          this.validUntil.set(symbol, startedAt + ttlMs - safety);
-          if (fresh) {
-            this.opts.logger.info({ symbol, token: this.token }, `apply: lease on ${symbol} acquired`);
-            this.opts.onAcquired?.(symbol);
-          }
-        } catch (err) {
-          // Ownership simply runs out locally at validUntil; nothing to undo.
-          if (!this.errorLogged) {
-            this.errorLogged = true;
-            this.opts.logger.warn({ err: (err as Error).message }, 'apply: lease renewal failed');
-          }
-        }
-      }),
-    );
+    // Measured before the request leaves: ownership can only end early, never late.
+    const startedAt = clock.now();
+    let codes;
+    try {
+      codes = await this.ops.acquireMany(this.leaseKeys, this.token, ttlMs);
+      this.errorLogged = false;
+    } catch (err) {
+      // Ownership simply runs out locally at validUntil; nothing to undo.
+      if (!this.errorLogged) {
+        this.errorLogged = true;
+        this.opts.logger.warn({ err: (err as Error).message }, 'apply: lease renewal failed');
+      }
+      return;
+    }
+    if (this.stopped) return;
+    this.symbols.forEach((symbol, i) => {
+      if (codes[i] === 'held') {
+        this.validUntil.delete(symbol);
+        return;
+      }
+      const fresh = !this.owns(symbol);
+      this.validUntil.set(symbol, startedAt + ttlMs - safety);
+      if (fresh) {
+        this.opts.logger.info({ symbol, token: this.token }, `apply: lease on ${symbol} acquired`);
+        this.opts.onAcquired?.(symbol);
+      }
+    });
   }
 }

@@ -1,19 +1,22 @@
 /**
- * acquireLease-1, releaseLease-1 and createIntent-2 on an ioredis client or cluster
- * (defineCommand: EVAL once per connection, then EVALSHA, re-sent on NOSCRIPT). In cluster key
- * mode the lease and the plan's intent both carry the symbol's hash tag, so the fence stays one
- * script in one slot.
+ * acquireLease-1, acquireLeases-N, releaseLease-1 and createIntent-2 on an ioredis client or
+ * cluster (defineCommand: EVAL once per connection, then EVALSHA, re-sent on NOSCRIPT). In
+ * cluster key mode the lease and the plan's intent both carry the symbol's hash tag, so the fence
+ * stays one script in one slot, and a batch of leases is split by hash tag.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Cluster, Redis } from 'ioredis';
-import type { CreateIntentOutcome, LeaseOps, LeaseOutcome } from '../lease.js';
+import { Redis, type Cluster } from 'ioredis';
+import type { CreateIntentOutcome, LeaseCode, LeaseOps, LeaseOutcome } from '../lease.js';
+import { hashTag } from './cluster-reads.js';
 import { luaDir, ScriptReplyError } from './scripts.js';
 import { fieldArgs } from './streams.js';
 
 type Runner = (...a: (string | number)[]) => Promise<unknown>;
 
 export const LEASE_CODES = ['acquired', 'renewed', 'held'] as const;
+/** Leases per acquireLeases-N call: each call stays short on the server (it runs alone there). */
+export const LEASE_BATCH = 200;
 export const RELEASE_CODES = ['released', 'not_held'] as const;
 export const INTENT_CODES = ['written', 'lease_lost', 'intent_exists'] as const;
 
@@ -26,6 +29,29 @@ export function parseLeaseReply(reply: unknown): LeaseOutcome {
   throw new ScriptReplyError('acquireLease', reply);
 }
 
+export function parseLeasesReply(reply: unknown, expected: number): LeaseCode[] {
+  if (!Array.isArray(reply)) throw new ScriptReplyError('acquireLeases', reply);
+  const codes = reply.map(text);
+  if (codes.length !== expected || codes.some((c) => !(LEASE_CODES as readonly unknown[]).includes(c))) {
+    throw new ScriptReplyError('acquireLeases', reply);
+  }
+  return codes as LeaseCode[];
+}
+
+/** Keys grouped by hash tag (a cluster runs a script only on keys of one slot), then chunked. */
+export function leaseBatches(keys: readonly string[], cluster: boolean, size = LEASE_BATCH): number[][] {
+  const groups = new Map<string, number[]>();
+  keys.forEach((key, i) => {
+    const tag = cluster ? hashTag(key) : '';
+    let g = groups.get(tag);
+    if (!g) groups.set(tag, (g = []));
+    g.push(i);
+  });
+  const out: number[][] = [];
+  for (const g of groups.values()) for (let i = 0; i < g.length; i += size) out.push(g.slice(i, i + size));
+  return out;
+}
+
 export function parseIntentReply(reply: unknown): CreateIntentOutcome {
   const code = Array.isArray(reply) ? text(reply[0]) : null;
   if (code !== null && (INTENT_CODES as readonly string[]).includes(code)) return code as CreateIntentOutcome;
@@ -33,9 +59,11 @@ export function parseIntentReply(reply: unknown): CreateIntentOutcome {
 }
 
 export class RedisLeaseScripts implements LeaseOps {
-  private readonly run: Record<'acquire' | 'release' | 'intent', Runner>;
+  private readonly run: Record<'acquire' | 'acquireMany' | 'release' | 'intent', Runner>;
+  private readonly cluster: boolean;
 
   constructor(client: Redis | Cluster) {
+    this.cluster = !(client instanceof Redis);
     const dir = luaDir();
     const def = (name: string, file: string, numberOfKeys?: number): Runner => {
       const lua = readFileSync(join(dir, file), 'utf8');
@@ -45,6 +73,7 @@ export class RedisLeaseScripts implements LeaseOps {
     };
     this.run = {
       acquire: def('qaAcquireLease', 'acquireLease-1.lua', 1),
+      acquireMany: def('qaAcquireLeases', 'acquireLeases-N.lua'),
       release: def('qaReleaseLease', 'releaseLease-1.lua', 1),
       intent: def('qaCreateIntent', 'createIntent-2.lua', 2),
     };
@@ -52,6 +81,22 @@ export class RedisLeaseScripts implements LeaseOps {
 
   async acquire(leaseKey: string, token: string, ttlMs: number): Promise<LeaseOutcome> {
     return parseLeaseReply(await this.run.acquire(leaseKey, token, Math.max(1, Math.round(ttlMs))));
+  }
+
+  async acquireMany(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]> {
+    const ttl = Math.max(1, Math.round(ttlMs));
+    const out = new Array<LeaseCode>(leaseKeys.length);
+    await Promise.all(
+      leaseBatches(leaseKeys, this.cluster).map(async (idx) => {
+        const keys = idx.map((i) => leaseKeys[i]!);
+        const codes = parseLeasesReply(
+          await this.run.acquireMany(keys.length, ...keys, token, ttl),
+          keys.length,
+        );
+        idx.forEach((i, j) => (out[i] = codes[j]!));
+      }),
+    );
+    return out;
   }
 
   async release(leaseKey: string, token: string): Promise<boolean> {
