@@ -154,13 +154,18 @@ export async function waitAndConsumePermits(
   let unsubscribe: (() => Promise<void>) | null = null;
   if (opts.events !== false && store.notificationsActive()) {
     try {
-      unsubscribe = await store.onKeyChange(store.keys.permitPattern(), (change) => {
-        if (!ours.has(change.key) || change.event === 'expire') return;
-        const kind = REMOVALS.has(change.event) ? 'remove' : 'write';
-        if (inFlight) inFlightChanges.set(change.key, kind);
-        else if (kind === 'remove') awaiting.add(change.key);
-        else if (awaiting.delete(change.key) && awaiting.size === 0) wake?.();
-      });
+      unsubscribe = await store.onKeyChange(
+        store.keys.permitPattern(),
+        (change) => {
+          if (!ours.has(change.key) || change.event === 'expire') return;
+          const kind = REMOVALS.has(change.event) ? 'remove' : 'write';
+          if (inFlight) inFlightChanges.set(change.key, kind);
+          else if (kind === 'remove') awaiting.add(change.key);
+          else if (awaiting.delete(change.key) && awaiting.size === 0) wake?.();
+        },
+        // Only this plan's keys reach this listener (not every permit write of every plan).
+        { keys },
+      );
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err); // polling still covers us
     }

@@ -157,10 +157,16 @@ export interface Store {
   /**
    * Calls `onChange` for writes to keys matching the glob `pattern` (Redis keyspace
    * notifications, subscribed on a dedicated connection; in memory: in-process events).
+   * With `opts.keys`, only for those keys (each matching the pattern): the adapter routes an
+   * event to the listeners of its key alone, so many waiters on one pattern cost O(1) per event.
    * Best effort: callers keep a polling fallback. `notificationsActive()` says whether the
    * server delivers them (false when notify-keyspace-events could not be enabled).
    */
-  onKeyChange(pattern: string, onChange: (change: KeyChange) => void): Promise<Unsubscribe>;
+  onKeyChange(
+    pattern: string,
+    onChange: (change: KeyChange) => void,
+    opts?: { keys?: readonly string[] },
+  ): Promise<Unsubscribe>;
   notificationsActive(): boolean;
 
   /** Server time in ms (Redis TIME; memory: the injected clock). */

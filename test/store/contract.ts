@@ -201,6 +201,33 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(s.notificationsActive()).toBe(true);
     });
 
+    it('when a listener names its keys then it hears only those keys, beside pattern-wide listeners', async () => {
+      const mine: KeyChange[] = [];
+      const all: KeyChange[] = [];
+      const key1 = s.keys.governorPermit('named1');
+      const key2 = s.keys.p33Permit('named1');
+      const other = s.keys.governorPermit('named2');
+      const offMine = await s.onKeyChange(s.keys.permitPattern(), (c) => mine.push(c), {
+        keys: [key1, key2],
+      });
+      const offAll = await s.onKeyChange(s.keys.permitPattern(), (c) => all.push(c));
+      await s.set(other, 'x');
+      await s.set(key2, 'y');
+      await s.del([key1, key2]);
+      await waitFor('del of the named key', () => mine.some((c) => c.key === key2 && c.event === 'del'));
+      await waitFor(
+        'every event on the pattern-wide listener',
+        () => all.filter((c) => c.event !== 'expire').length >= 3,
+      );
+      expect(mine.map((c) => `${c.event} ${c.key}`)).toEqual([`set ${key2}`, `del ${key2}`]);
+      expect(all.some((c) => c.key === other && c.event === 'set')).toBe(true);
+      await offMine();
+      await s.set(key1, 'z');
+      await waitFor('later write on the pattern-wide listener', () => all.some((c) => c.key === key1));
+      expect(mine).toHaveLength(2);
+      await offAll();
+    });
+
     it('when a watched key expires then an expired event is delivered', async () => {
       const heard: KeyChange[] = [];
       const off = await s.onKeyChange(`${s.keys.prefix}exp:*`, (c) => heard.push(c));

@@ -27,6 +27,9 @@ export class MemKeyspace {
   private readonly data = new Map<string, Value>();
   private readonly expiry = new Map<string, number>();
   private readonly watchers = new Set<Watcher>();
+  /** Watchers of named keys: the set of them, and key → watchers. */
+  private readonly keyed = new Set<Watcher>();
+  private readonly keyWatchers = new Map<string, Set<Watcher>>();
 
   constructor(readonly clock: Clock) {}
 
@@ -53,27 +56,55 @@ export class MemKeyspace {
   }
 
   emit(key: string, event: string): void {
-    for (const w of this.watchers) {
-      if (!w.re.test(key)) continue;
-      // Redis delivers notifications asynchronously; so do we (and a throwing listener stays local).
-      queueMicrotask(() => {
-        if (this.watchers.has(w)) w.onChange({ key, event });
-      });
-    }
+    for (const w of this.watchers) this.notify(w, key, event);
+    const keyed = this.keyWatchers.get(key);
+    if (keyed) for (const w of keyed) this.notify(w, key, event);
   }
 
-  watch(pattern: string, onChange: (change: KeyChange) => void): () => void {
+  private notify(w: Watcher, key: string, event: string): void {
+    if (!w.re.test(key)) return;
+    // Redis delivers notifications asynchronously; so do we (and a throwing listener stays local).
+    queueMicrotask(() => {
+      if (this.isWatching(w)) w.onChange({ key, event });
+    });
+  }
+
+  private isWatching(w: Watcher): boolean {
+    return this.watchers.has(w) || this.keyed.has(w);
+  }
+
+  /** With `keys`: only changes of those keys (found by key, not by testing every watcher). */
+  watch(pattern: string, onChange: (change: KeyChange) => void, keys?: readonly string[]): () => void {
     const w: Watcher = { re: globToRegExp(pattern), onChange };
-    this.watchers.add(w);
-    return () => this.watchers.delete(w);
+    if (!keys) {
+      this.watchers.add(w);
+      return () => this.watchers.delete(w);
+    }
+    const named = [...new Set(keys)];
+    this.keyed.add(w);
+    for (const key of named) {
+      let set = this.keyWatchers.get(key);
+      if (!set) this.keyWatchers.set(key, (set = new Set()));
+      set.add(w);
+    }
+    return () => {
+      this.keyed.delete(w);
+      for (const key of named) {
+        const set = this.keyWatchers.get(key);
+        set?.delete(w);
+        if (set?.size === 0) this.keyWatchers.delete(key);
+      }
+    };
   }
 
   get watcherCount(): number {
-    return this.watchers.size;
+    return this.watchers.size + this.keyed.size;
   }
 
   unwatchAll(): void {
     this.watchers.clear();
+    this.keyed.clear();
+    this.keyWatchers.clear();
   }
 
   setTtl(key: string, ttlMs: number | undefined): void {

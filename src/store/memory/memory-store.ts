@@ -249,8 +249,12 @@ export class MemoryStore implements Store {
     return applyLedgerResultSync(this.ks.ops(), req);
   }
 
-  async onKeyChange(pattern: string, onChange: (change: KeyChange) => void): Promise<Unsubscribe> {
-    const unwatch = this.ks.watch(pattern, onChange);
+  async onKeyChange(
+    pattern: string,
+    onChange: (change: KeyChange) => void,
+    opts: { keys?: readonly string[] } = {},
+  ): Promise<Unsubscribe> {
+    const unwatch = this.ks.watch(pattern, onChange, opts.keys);
     return async () => {
       unwatch();
     };

@@ -1,5 +1,8 @@
 /**
- * One PSUBSCRIBE connection per store, shared by every waiter: a pattern → listeners map.
+ * One PSUBSCRIBE connection per store, shared by every waiter: a pattern → listeners map, where
+ * a listener hears every key of its pattern or only the keys it names (a permit wait names its
+ * plan's keys), so an event reaches its own waiters in O(1) instead of every waiter of the
+ * pattern (measured: each permit write woke every plan in flight).
  * The first listener of a pattern subscribes; once the last one has left, the pattern lingers
  * subscribed for `lingerMs` before it is unsubscribed, so a steady flow of plans (one waiter at a
  * time) neither pays a PSUBSCRIBE round trip before its first attempt nor two commands per plan
@@ -12,7 +15,12 @@ import type { KeyChange, Unsubscribe } from '../port.js';
 type Listener = (change: KeyChange) => void;
 
 interface Entry {
+  /** Listeners of every key of the pattern. */
   listeners: Set<Listener>;
+  /** Listeners of named keys only: key → listeners. */
+  byKey: Map<string, Set<Listener>>;
+  /** Listeners in both maps (one listener may name several keys: counted once). */
+  count: number;
   subscribed: Promise<unknown>;
   /** Set while the entry has no listener and waits out the linger before unsubscribing. */
   idle: NodeJS.Timeout | null;
@@ -67,7 +75,14 @@ export class KeyEventHub {
     const entry = this.entries.get(pattern);
     if (!entry || !channel.startsWith(this.channelPrefix)) return;
     const change = { key: channel.slice(this.channelPrefix.length), event };
-    for (const listener of [...entry.listeners]) {
+    const keyed = entry.byKey.get(change.key);
+    // Copies: a listener may leave (or another arrive) while we call them.
+    if (entry.listeners.size > 0) this.call([...entry.listeners], change);
+    if (keyed) this.call([...keyed], change);
+  }
+
+  private call(listeners: Listener[], change: KeyChange): void {
+    for (const listener of listeners) {
       try {
         listener(change);
       } catch (err) {
@@ -76,13 +91,18 @@ export class KeyEventHub {
     }
   }
 
-  /** Resolves once the server confirmed the subscription, so no later write is missed. */
-  async add(keyPattern: string, listener: Listener): Promise<Unsubscribe> {
+  /**
+   * Resolves once the server confirmed the subscription, so no later write is missed. With
+   * `keys`, the listener hears only those keys (each should match the pattern).
+   */
+  async add(keyPattern: string, listener: Listener, keys?: readonly string[]): Promise<Unsubscribe> {
     const channel = this.channelPrefix + keyPattern;
     let entry = this.entries.get(channel);
     if (!entry) {
       entry = {
         listeners: new Set(),
+        byKey: new Map(),
+        count: 0,
         subscribed: confirmWithin(this.sub.psubscribe(channel), this.confirmMs, 'PSUBSCRIBE'),
         idle: null,
       };
@@ -90,29 +110,48 @@ export class KeyEventHub {
     }
     if (entry.idle) clearTimeout(entry.idle);
     entry.idle = null;
-    entry.listeners.add(listener);
+    const named = keys ? [...new Set(keys)] : null;
+    if (named) {
+      for (const key of named) {
+        let set = entry.byKey.get(key);
+        if (!set) entry.byKey.set(key, (set = new Set()));
+        set.add(listener);
+      }
+    } else entry.listeners.add(listener);
+    entry.count++;
     const mine = entry;
+    const detach = () => {
+      mine.count--;
+      if (!named) return void mine.listeners.delete(listener);
+      for (const key of named) {
+        const set = mine.byKey.get(key);
+        set?.delete(listener);
+        if (set?.size === 0) mine.byKey.delete(key);
+      }
+    };
     try {
       await mine.subscribed;
     } catch (err) {
       // A failed subscription must not linger: the next waiter subscribes afresh.
-      await this.remove(channel, mine, listener, true);
+      detach();
+      await this.remove(channel, mine, true);
       throw err;
     }
     let done = false;
     return async () => {
       if (done) return;
       done = true;
-      await this.remove(channel, mine, listener);
+      detach();
+      await this.remove(channel, mine);
     };
   }
 
-  private async remove(channel: string, entry: Entry, listener: Listener, now = false): Promise<void> {
-    entry.listeners.delete(listener);
-    if (entry.listeners.size > 0 || this.entries.get(channel) !== entry) return;
+  /** After a listener left: unsubscribes the pattern once no listener is left (after the linger). */
+  private async remove(channel: string, entry: Entry, now = false): Promise<void> {
+    if (entry.count > 0 || this.entries.get(channel) !== entry) return;
     if (!now && this.lingerMs > 0) {
       if (entry.idle) clearTimeout(entry.idle);
-      entry.idle = setTimeout(() => void this.remove(channel, entry, listener, true), this.lingerMs);
+      entry.idle = setTimeout(() => void this.remove(channel, entry, true), this.lingerMs);
       entry.idle.unref();
       return;
     }

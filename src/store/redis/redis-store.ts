@@ -260,7 +260,11 @@ export class RedisStore implements Store {
     return this.authority.applyLedgerResult(req);
   }
 
-  async onKeyChange(pattern: string, onChange: (change: KeyChange) => void): Promise<Unsubscribe> {
+  async onKeyChange(
+    pattern: string,
+    onChange: (change: KeyChange) => void,
+    opts: { keys?: readonly string[] } = {},
+  ): Promise<Unsubscribe> {
     // Cluster: events are per node; notificationsActive() is false and callers poll.
     if (!(this.cmd instanceof Redis)) return async () => {};
     if (!this.hub) {
@@ -272,7 +276,7 @@ export class RedisStore implements Store {
       this.sub.on('error', () => {});
       this.hub = new KeyEventHub(this.sub, this.db, this.logger);
     }
-    return this.hub.add(pattern, onChange);
+    return this.hub.add(pattern, onChange, opts.keys);
   }
 
   async serverTimeMs(): Promise<number> {
