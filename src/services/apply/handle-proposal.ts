@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { decide, markDuplicate, planIdOf, planStreamFields } from '../../domain/plan.js';
+import { decide, markDuplicate, planIdOf, planStreamFields, type Plan } from '../../domain/plan.js';
 import { parseProposal } from '../../domain/proposal.js';
 import { resultFields } from '../../domain/result.js';
 import { parseArmState } from '../arm-state.js';
@@ -119,7 +119,8 @@ export class ProposalHandler {
     );
     if (entryId !== null) {
       this.metrics.plan(symbol, plan.decision);
-      log.info(
+      // Debug: the result line (info) repeats the decision with the action and the reasons.
+      log.debug(
         { decision: plan.decision, reasons: plan.reasonCodes, action: plan.action, entry: entryId },
         `apply: plan ${planId} ${symbol} ${plan.action} -> ${plan.decision}`,
       );
@@ -212,7 +213,7 @@ export class ProposalHandler {
     return { recovered, deferred };
   }
 
-  private async publishResult(plan: PlanRef, r: ExecOutcome, log: Logger): Promise<void> {
+  private async publishResult(plan: PlanRef | Plan, r: ExecOutcome, log: Logger): Promise<void> {
     const { store, clock } = this.deps;
     const fields = resultFields({
       planId: plan.planId,
@@ -238,6 +239,8 @@ export class ProposalHandler {
     }
     this.metrics.result(plan.symbol, r.decision);
     const level = r.decision === 'ERROR' ? 'error' : 'info';
+    // The one info line of a plan (besides [PERMIT_WAIT]): what was decided and what came of it.
+    const order = r.steps[0]?.order_id;
     log[level](
       {
         decision: r.decision,
@@ -245,6 +248,8 @@ export class ProposalHandler {
         would_execute: r.wouldExecute,
         error: r.error,
         entry: id,
+        ...('action' in plan ? { action: plan.action, reasons: plan.reasonCodes } : {}),
+        ...(order !== undefined ? { order_id: order, executed_qty: r.steps[0]?.executed_qty } : {}),
       },
       `apply: result ${plan.planId} ${plan.symbol} ${r.decision}${r.error ? ` (${r.error})` : ''}`,
     );

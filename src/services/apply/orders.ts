@@ -155,7 +155,8 @@ export async function executeOrderStep(
       await record('placed', { algo_id: res.algoId });
       crashPoint('after_fill');
       metrics.lastSuccess(plan.symbol, Math.floor(clock.now() / 1000));
-      log.info({ algo_id: res.algoId, replaced: res.replaced }, `apply: stop placed ${req.describe}`);
+      // Debug: the plan's result line (info) carries the order id.
+      log.debug({ algo_id: res.algoId, replaced: res.replaced }, `apply: stop placed ${req.describe}`);
       return {
         decision: 'EXECUTE',
         executed: true,
@@ -199,7 +200,8 @@ export async function executeOrderStep(
     await record(res.kind, { order_id: res.order.orderId, executed_qty: res.order.executedQty });
     crashPoint('after_fill');
     metrics.lastSuccess(plan.symbol, Math.floor(clock.now() / 1000));
-    log.info(
+    // Debug: the plan's result line (info) carries the order id and the executed quantity.
+    log.debug(
       { order_id: res.order.orderId, executed_qty: res.order.executedQty, recovered: res.recovered },
       `apply: order ${res.kind} ${req.describe}`,
     );
