@@ -168,6 +168,13 @@ export interface Store {
     opts?: { keys?: readonly string[] },
   ): Promise<Unsubscribe>;
   notificationsActive(): boolean;
+  /**
+   * How many times the connection delivering onKeyChange events was lost (0 in memory, where
+   * none is lost). Events can have been missed only across a change of this number: a caller
+   * that saw the same epoch before and after a window, and a write of its own announced in
+   * between, heard every event of that window (one connection delivers them in order).
+   */
+  notificationEpoch(): number;
 
   /** Server time in ms (Redis TIME; memory: the injected clock). */
   serverTimeMs(): Promise<number>;

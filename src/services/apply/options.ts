@@ -39,6 +39,11 @@ export interface ApplyOptions {
   } | null;
   /** Subscribe to proposal change notifications (false: sweep-only intake, a bench baseline). */
   notifications?: boolean;
+  /**
+   * With notifications, a sweep re-reads every proposal only when its probe shows that a
+   * notification may have been missed, and every this many sweeps regardless (default 12).
+   */
+  fullSweepEvery?: number;
   /** How many of the newest plan-stream entries the start-up recovery looks at (default 1000). */
   recoveryScan?: number;
   /** Backoff after a failed run (Redis outage): doubles from min to max. */

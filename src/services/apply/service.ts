@@ -9,6 +9,10 @@ import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
 import { SymbolScheduler } from './scheduler.js';
 
+/** A full sweep at least every this many ticks, whatever the probe says (see tick()). */
+export const FULL_SWEEP_EVERY = 12;
+const PROBE_TTL_SEC = 60;
+
 export interface ApplyHealth {
   running: boolean;
   notifications: boolean;
@@ -22,6 +26,11 @@ export class ApplyService {
   private readonly scheduler: SymbolScheduler;
   private readonly symbols: Set<string>;
   private unsubscribe: Unsubscribe | null = null;
+  private probeOff: Unsubscribe | null = null;
+  /** The cheap sweep's proof state (see tick()). */
+  private probe = { pending: false, gap: true, epoch: 0, round: 0 };
+  /** Symbols whose run asked to be run again at the next tick (a deferred recovery). */
+  private readonly again = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
   private running = false;
   private lastSweepOkMs = 0;
@@ -53,6 +62,7 @@ export class ApplyService {
                 'apply: recovered plans of a previous lease holder',
               );
             if (r.deferred === 0) this.scanned.add(symbol);
+            else this.again.add(symbol);
           }
         }
         await this.handler.handle(symbol, detectedAtMs);
@@ -95,9 +105,23 @@ export class ApplyService {
         // Only our symbols: the pattern also matches proposals for symbols we do not trade.
         if (this.symbols.has(symbol)) this.scheduler.kick(symbol, this.deps.clock.now());
       });
+      if (store.notificationsActive()) {
+        const probeKey = store.keys.notifyProbe();
+        try {
+          this.probeOff = await store.onKeyChange(probeKey, (c) => c.event === 'hset' && this.probed(), {
+            keys: [probeKey],
+          });
+          // Both subscriptions are live and the start-up sweep below reads after this point: the
+          // chain of probes starts here.
+          this.probe = { pending: false, gap: false, epoch: store.notificationEpoch(), round: 0 };
+        } catch (err) {
+          // Without the probe every tick is a full sweep, as before.
+          logger.warn({ err: errorText(err) }, 'apply: sweep probe not subscribed; every sweep re-reads all');
+        }
+      }
     }
     const periodMs = Math.max(1, Math.round(this.opts.pollSec * 1000));
-    this.sweepTimer = setInterval(() => this.sweep(), periodMs);
+    this.sweepTimer = setInterval(() => this.tick(), periodMs);
     logger.info(
       {
         mode: this.opts.mode,
@@ -117,6 +141,56 @@ export class ApplyService {
     this.lastSweepOkMs = now;
   }
 
+  /**
+   * Every APPLY_POLL_SEC. The sweep only exists for changes whose notification was missed, and
+   * a notification can only be missed while the subscriber connection is down (or while the
+   * server sends none): so instead of re-reading every proposal, write the probe key (one HSET)
+   * and re-read everything only when its notification shows a gap since the last one:
+   * - its event arrives and the subscriber connection is the one that carried the previous
+   *   probe's (same notificationEpoch): every event in between came in order on it, nothing to do;
+   * - the connection was lost in between, a probe went unanswered for a whole period, or its
+   *   write failed: full sweep (it reads what the gap may have hidden);
+   * - a full sweep every `fullSweepEvery` ticks (12) regardless, a backstop for what this reasoning
+   *   does not see (notifications switched off and on again between two probes).
+   * Without notifications (or without the probe) every tick is a full sweep, as before.
+   */
+  private tick(): void {
+    const { store, clock } = this.deps;
+    for (const s of this.again) this.scheduler.kick(s, clock.now());
+    this.again.clear();
+    const p = this.probe;
+    p.round++;
+    const fullEvery = Math.max(1, this.opts.fullSweepEvery ?? FULL_SWEEP_EVERY);
+    if (!this.probeOff || !store.notificationsActive() || p.round % fullEvery === 0) {
+      p.gap = true; // the next confirmed probe starts a new chain
+      p.pending = false;
+      this.sweep();
+      return;
+    }
+    if (p.pending) {
+      p.gap = true; // no answer within a period: events may not be flowing
+      this.sweep();
+    }
+    p.pending = true;
+    store.hset(store.keys.notifyProbe(), { at: String(clock.now()) }, PROBE_TTL_SEC).catch(() => {
+      p.gap = true;
+      p.pending = false;
+      this.sweep();
+    });
+  }
+
+  /** The probe's notification: nothing missed since the last one unless there was a gap. */
+  private probed(): void {
+    const p = this.probe;
+    if (!p.pending) return; // another replica's probe, or a late one
+    p.pending = false;
+    const epoch = this.deps.store.notificationEpoch();
+    if (p.gap || epoch !== p.epoch) this.sweep();
+    else this.lastSweepOkMs = this.deps.clock.now();
+    p.gap = false;
+    p.epoch = epoch;
+  }
+
   /** Stops intake, lets in-flight plans finish (each records its result), then resolves. */
   async stop(): Promise<void> {
     if (!this.running) return;
@@ -124,8 +198,10 @@ export class ApplyService {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     const unsub = this.unsubscribe;
+    const probeOff = this.probeOff;
     this.unsubscribe = null;
-    await Promise.allSettled([unsub?.(), this.scheduler.drain()]);
+    this.probeOff = null;
+    await Promise.allSettled([unsub?.(), probeOff?.(), this.scheduler.drain()]);
     this.deps.logger.info('apply: stopped');
   }
 

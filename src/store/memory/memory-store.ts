@@ -269,6 +269,10 @@ export class MemoryStore implements Store {
     return true;
   }
 
+  notificationEpoch(): number {
+    return 0;
+  }
+
   async serverTimeMs(): Promise<number> {
     return this.now;
   }

@@ -61,6 +61,8 @@ export class RedisStore implements Store {
   private readonly cmd: CommandClient;
   private sub: Redis | null = null;
   private hub: KeyEventHub | null = null;
+  /** Closes of the subscriber connection so far (notificationEpoch). */
+  private subEpoch = 0;
   private readonly blocking = new Map<string, CommandClient>();
   private readonly core: CoreScripts;
   private readonly authority: AuthorityScripts;
@@ -274,9 +276,15 @@ export class RedisStore implements Store {
         enableAutoPipelining: false,
       });
       this.sub.on('error', () => {});
+      // Every close may lose events (pub/sub is not replayed): a new epoch.
+      this.sub.on('close', () => void this.subEpoch++);
       this.hub = new KeyEventHub(this.sub, this.db, this.logger);
     }
     return this.hub.add(pattern, onChange, opts.keys);
+  }
+
+  notificationEpoch(): number {
+    return this.subEpoch;
   }
 
   async serverTimeMs(): Promise<number> {

@@ -209,7 +209,9 @@ describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, 
         executed: 'True',
       });
       expect(t.service.health().running).toBe(true);
-      expect(t.metrics.count('runFailed')).toBeGreaterThan(0);
+      // The outage was seen: the subscriber connection was lost (runs may or may not have failed:
+      // with notifications on, an idle service sends nothing but its sweep probe meanwhile).
+      expect(t.store.notificationEpoch()).toBeGreaterThan(0);
     } finally {
       await h?.close();
       h = null;
