@@ -73,14 +73,37 @@ describe.skipIf(skipRedis)('RedisStore', () => {
     await store.close();
   });
 
-  it('when a pattern is unsubscribed and subscribed again back to back then its events still arrive', async () => {
-    // The command connection auto-pipelines; the subscriber must not. ioredis exempts PSUBSCRIBE
-    // from auto-pipelining but not PUNSUBSCRIBE (its exemption list spells it "unpsubscribe"), so
-    // on an auto-pipelining subscriber the PUNSUBSCRIBE of the last waiter went out after the
-    // next waiter's PSUBSCRIBE and silently dropped it: that waiter heard nothing.
+  it('when many commands are sent in one turn then they share socket writes and each gets its own reply', async () => {
     const store = (await createStore({ url: server.url, prefix: server.prefix() })) as RedisStore;
     try {
-      expect(store.client.options.enableAutoPipelining).toBe(true);
+      const socket = (store.client as unknown as { stream: import('node:net').Socket }).stream;
+      const keys = Array.from({ length: 500 }, (_, i) => `${store.keys.prefix}burst:${i}`);
+      const writes = await Promise.all(keys.map((k, i) => store.set(k, String(i))));
+      expect(writes.every(Boolean)).toBe(true);
+      // Count what reaches the socket's implementation (a write, or one writev of many chunks).
+      const impl = socket as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>;
+      const calls = { write: 0, writev: 0 };
+      const [w, wv] = [impl._write.bind(socket), impl._writev.bind(socket)];
+      impl._write = (...a) => (calls.write++, w(...a));
+      impl._writev = (...a) => (calls.writev++, wv(...a));
+      const reads = Promise.all(keys.map((k) => store.get(k)));
+      // Nothing has left yet: the turn's commands wait, corked, for the turn to end.
+      expect(socket.writableCorked).toBe(1);
+      expect(await reads).toEqual(keys.map((_, i) => String(i)));
+      expect(socket.writableCorked).toBe(0);
+      expect(calls).toEqual({ write: 0, writev: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('when a pattern is unsubscribed and subscribed again back to back then its events still arrive', async () => {
+    // Write coalescing is for the command connection only. ioredis' auto-pipelining, tried on every
+    // connection, exempts PSUBSCRIBE but not PUNSUBSCRIBE (its exemption list spells it
+    // "unpsubscribe"), so the PUNSUBSCRIBE of the last waiter went out after the next waiter's
+    // PSUBSCRIBE and silently dropped it: that waiter heard nothing.
+    const store = (await createStore({ url: server.url, prefix: server.prefix() })) as RedisStore;
+    try {
       const off = await store.onKeyChange(store.keys.permitPattern(), () => {});
       const sub = (store as unknown as { sub: RedisStore['client'] }).sub;
       expect(sub.options.enableAutoPipelining).toBe(false);

@@ -151,9 +151,9 @@ export class RedisStore implements Store {
   async hset(key: string, fields: Record<string, string>, ttlSec?: number): Promise<void> {
     const hasFields = Object.keys(fields).length > 0;
     if (!hasFields && ttlSec === undefined) return;
-    if (this.cmd.options.enableAutoPipelining) {
-      // Both leave in one write with whatever else this event-loop turn sends (an explicit
-      // pipeline would be a write of its own).
+    if (this.cmd instanceof Redis) {
+      // Two plain commands: they leave with whatever else this event-loop turn sends (one write,
+      // see coalesceWrites), where an explicit pipeline is a write of its own.
       await Promise.all([
         hasFields ? this.cmd.hset(key, fields) : null,
         ttlSec !== undefined ? this.cmd.expire(key, ttlSec) : null,
