@@ -90,6 +90,8 @@ export const SCRIPT_USERS: Readonly<Record<string, readonly AclService[]>> = {
   'grantPermit-5': ['governor'],
   'decideOnce-3': ['governor', 'p33'],
   'applyLedgerResult-2': ['p33'],
+  'applyLedgerResults-N': ['p33'],
+  'seedLedgers-N': ['p33'],
 };
 
 /** PSUBSCRIBE patterns are matched literally by Redis ACLs: exactly the store's patterns. */

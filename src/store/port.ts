@@ -152,6 +152,16 @@ export interface Store {
   decideOnce(req: DecideOnceRequest): Promise<boolean>;
   /** applyLedgerResult-2.lua: compare-and-set the P3.3 ledger and move the result cursor. */
   applyLedgerResult(req: LedgerWriteRequest): Promise<LedgerWriteCode>;
+  /**
+   * applyLedgerResults-N.lua: applyLedgerResult for result entries in stream order, in one
+   * step; one code per entry, ending at the first 'conflict' (nothing after it is written).
+   */
+  applyLedgerResults(req: LedgerBatchRequest): Promise<LedgerWriteCode[]>;
+  /**
+   * seedLedgers-N.lua: write each absent ledger (fields, TTL) and leave existing ones alone;
+   * true where written.
+   */
+  seedLedgers(req: LedgerSeedRequest): Promise<boolean[]>;
 
   // change notifications
   /**
@@ -250,6 +260,25 @@ export interface LedgerWriteRequest {
   ttlSec: number;
   /** Ledger fields to write; empty: only move the cursor. */
   fields: Record<string, string>;
+}
+
+/** Input of `applyLedgerResults`: result entries in stream order, one ledger (or none) each. */
+export interface LedgerBatchRequest {
+  cursorKey: string;
+  ttlSec: number;
+  entries: {
+    entryId: string;
+    /** null: the entry moves only the cursor. */
+    ledgerKey: string | null;
+    expect: LedgerWriteRequest['expect'];
+    fields: Record<string, string>;
+  }[];
+}
+
+/** Input of `seedLedgers`: distinct ledger keys and the fields each is created with. */
+export interface LedgerSeedRequest {
+  ledgers: { ledgerKey: string; fields: Record<string, string> }[];
+  ttlSec: number;
 }
 
 export const LEDGER_CODES = ['applied', 'already_applied', 'conflict'] as const;

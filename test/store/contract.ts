@@ -228,6 +228,85 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await offAll();
     });
 
+    it('when a batch of results is applied then each moves its ledger once, in order, and a conflict stops the batch', async () => {
+      const cursor = k('ledger_cursor');
+      const [a, b] = [k('ledger:A'), k('ledger:B')];
+      await s.hset(a, { last_known_amt: '5' });
+      const entries = [
+        {
+          entryId: '10-0',
+          ledgerKey: a,
+          expect: { kind: 'value', lastKnownAmt: '5' },
+          fields: { last_known_amt: '4' },
+        },
+        { entryId: '11-0', ledgerKey: null, expect: { kind: 'any' }, fields: {} },
+        {
+          entryId: '12-0',
+          ledgerKey: a,
+          expect: { kind: 'value', lastKnownAmt: '4' },
+          fields: { last_known_amt: '3' },
+        },
+        { entryId: '13-0', ledgerKey: b, expect: { kind: 'absent' }, fields: { last_known_amt: '-2' } },
+      ] as const;
+      const req = { cursorKey: cursor, ttlSec: 600, entries: entries.map((e) => ({ ...e })) };
+      expect(await s.applyLedgerResults(req)).toEqual(['applied', 'applied', 'applied', 'applied']);
+      expect(await s.hgetall(a)).toEqual({ last_known_amt: '3' });
+      expect(await s.hgetall(b)).toEqual({ last_known_amt: '-2' });
+      expect(await s.pttl(b)).toBeGreaterThan(599_000);
+      expect(await s.get(cursor)).toBe('13-0');
+      // Replayed: every entry is at or before the cursor.
+      expect(await s.applyLedgerResults(req)).toEqual(Array(4).fill('already_applied'));
+      // A hand edit under the second entry: the first applies, the rest wait, the cursor stays there.
+      await s.hset(b, { last_known_amt: '7' });
+      const next = [
+        {
+          entryId: '14-0',
+          ledgerKey: a,
+          expect: { kind: 'value', lastKnownAmt: '3' },
+          fields: { last_known_amt: '2' },
+        },
+        {
+          entryId: '15-0',
+          ledgerKey: b,
+          expect: { kind: 'value', lastKnownAmt: '-2' },
+          fields: { last_known_amt: '-1' },
+        },
+        {
+          entryId: '16-0',
+          ledgerKey: a,
+          expect: { kind: 'value', lastKnownAmt: '2' },
+          fields: { last_known_amt: '1' },
+        },
+      ] as const;
+      const codes = await s.applyLedgerResults({
+        cursorKey: cursor,
+        ttlSec: 600,
+        entries: next.map((e) => ({ ...e })),
+      });
+      expect(codes).toEqual(['applied', 'conflict']);
+      expect(await s.get(cursor)).toBe('14-0');
+      expect(await s.hgetall(a)).toEqual({ last_known_amt: '2' });
+      expect(await s.hgetall(b)).toEqual({ last_known_amt: '7' });
+      expect(await s.applyLedgerResults({ cursorKey: cursor, ttlSec: 600, entries: [] })).toEqual([]);
+    });
+
+    it('when ledgers are seeded then only the absent ones are written, with their TTL', async () => {
+      const [a, b, c] = [k('seed:A'), k('seed:B'), k('seed:C')];
+      await s.hset(b, { last_known_amt: 'hand' });
+      const ledgers = [a, b, c].map((ledgerKey, i) => ({
+        ledgerKey,
+        fields: { last_known_amt: String(i), seeded_at: '1' },
+      }));
+      expect(await s.seedLedgers({ ledgers, ttlSec: 600 })).toEqual([true, false, true]);
+      expect(await s.hgetall(a)).toEqual({ last_known_amt: '0', seeded_at: '1' });
+      expect(await s.hgetall(b)).toEqual({ last_known_amt: 'hand' });
+      expect(await s.pttl(c)).toBeGreaterThan(599_000);
+      expect(await s.pttl(b)).toBe(-1);
+      // Every ledger there: nothing written.
+      expect(await s.seedLedgers({ ledgers, ttlSec: 600 })).toEqual([false, false, false]);
+      expect(await s.hgetall(a)).toEqual({ last_known_amt: '0', seeded_at: '1' });
+    });
+
     it('when a watched key expires then an expired event is delivered', async () => {
       const heard: KeyChange[] = [];
       const off = await s.onKeyChange(`${s.keys.prefix}exp:*`, (c) => heard.push(c));

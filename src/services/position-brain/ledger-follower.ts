@@ -1,8 +1,8 @@
 /**
  * Moves the P3.3 ledger with executed results, each exactly once: a durable cursor (id of the
  * last result entry handled) and a compare-and-set on the ledger advance together in one script
- * (Store.applyLedgerResult). Restarts resume at the cursor; a hand edit between our read and
- * write makes the write fail and we read again. A ledger missing when a fill arrives is seeded
+ * (Store.applyLedgerResults: a poll's batch in one step). Restarts resume at the cursor; a hand
+ * edit between our read and write makes the write fail and we read again. A ledger missing when a fill arrives is seeded
  * from a fresh exchange read, which already includes that fill.
  */
 import { parseDec, toNumber, toText, type Dec } from '../../domain/position/dec.js';
@@ -15,7 +15,7 @@ import {
 import type { ExchangePort } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
 import type { P33Metrics } from '../../ops/metrics.js';
-import type { Store, StreamEntry } from '../../store/port.js';
+import type { LedgerBatchRequest, Store, StreamEntry } from '../../store/port.js';
 import { LEDGER_TTL_SEC } from './snapshots.js';
 
 export interface LedgerFollowerOptions {
@@ -31,7 +31,11 @@ export interface LedgerFollowerOptions {
 const CAS_RETRIES = 5;
 
 export class LedgerFollower {
-  constructor(private readonly o: LedgerFollowerOptions) {}
+  private readonly symbols: ReadonlySet<string>;
+
+  constructor(private readonly o: LedgerFollowerOptions) {
+    this.symbols = new Set(o.symbols);
+  }
 
   /**
    * The cursor; on first start it is placed at the newest result (history is already in the
@@ -47,102 +51,148 @@ export class LedgerFollower {
     return (await store.get(key)) ?? '0-0';
   }
 
-  /** Applies the results after the cursor (one batch). Returns how many entries were handled. */
+  /**
+   * Applies the results after the cursor (one batch). Returns how many entries were handled.
+   * The batch goes to Redis as one applyLedgerResults step (the ledgers it touches read once,
+   * together, before it); a conflict (a hand edit between our read and our write) stops the step
+   * at that entry, which is read and tried again, up to CAS_RETRIES times.
+   */
   async poll(): Promise<number> {
     const { store } = this.o;
     const cur = await this.cursor();
     const entries = (
       await store.xrange(store.keys.resultStream(), cur, '+', (this.o.batch ?? 100) + 1)
     ).filter((e) => e.id !== cur);
-    for (const e of entries) await this.apply(e);
+    const plans = entries.map((e) => this.parse(e));
+    let from = 0;
+    let conflicts = 0;
+    while (from < plans.length) {
+      const done = await this.applyFrom(plans.slice(from));
+      if (done.conflict) {
+        conflicts = done.handled === 0 ? conflicts + 1 : 1;
+        const symbol = plans[from + done.handled]?.symbol ?? '?';
+        if (conflicts >= CAS_RETRIES)
+          throw new Error(`ledger ${symbol}: changed under us ${CAS_RETRIES} times`);
+      } else conflicts = 0;
+      from += done.handled;
+    }
     return entries.length;
   }
 
-  private async apply(entry: StreamEntry): Promise<void> {
-    const { store, symbols, metrics } = this.o;
-    const parsed = parseResultEntry(entry.fields);
+  /** An entry's fills for one of our symbols (the first such symbol's, as the seed did). */
+  private parse(entry: StreamEntry): Planned {
+    const { metrics } = this.o;
     const fills: ExecutedFill[] = [];
-    for (const p of parsed) {
-      if (p.kind === 'fill' && symbols.includes(p.fill.symbol)) fills.push(p.fill);
+    for (const p of parseResultEntry(entry.fields)) {
+      if (p.kind === 'fill' && this.symbols.has(p.fill.symbol)) fills.push(p.fill);
       if (p.kind === 'invalid') {
         metrics?.inputRejected.inc({ reason: `result_${p.reason}` });
         this.o.logger.warn({ entry: entry.id, reason: p.reason }, 'result entry not applied to the ledger');
       }
     }
     const symbol = fills[0]?.symbol;
-    const mine = fills.filter((f) => f.symbol === symbol);
-    if (symbol === undefined) {
-      await this.write(entry.id, store.keys.positionLedger('_'), { kind: 'any' }, {});
-      return;
-    }
-    for (let attempt = 0; attempt < CAS_RETRIES; attempt++) {
-      const code = await this.tryApply(entry.id, symbol, mine);
-      if (code !== 'conflict') {
-        if (code === 'applied') metrics?.ledgerApplied.inc({ symbol });
-        return;
-      }
-    }
-    throw new Error(`ledger ${symbol}: changed under us ${CAS_RETRIES} times`);
+    return { id: entry.id, symbol, fills: fills.filter((f) => f.symbol === symbol) };
   }
 
-  private async tryApply(id: string, symbol: string, fills: ExecutedFill[]) {
+  /**
+   * Reads the ledgers of `plans` (one round trip), computes each entry's write in stream order
+   * (an entry sees the amount the previous one of its symbol leaves), and applies them in one
+   * step. Returns how many entries were handled and whether the next one conflicted.
+   */
+  private async applyFrom(plans: Planned[]): Promise<{ handled: number; conflict: boolean }> {
     const { store, clock } = this.o;
-    const key = store.keys.positionLedger(symbol);
-    const nowSec = clock.now() / 1000;
-    const ledger = await store.hgetall(key);
-    const raw = ledger.last_known_amt;
-    if (raw === undefined) {
-      // Seed from the exchange now: the fill this result reports is already in that amount.
-      const pos = await this.o.exchange.position(symbol);
-      const amt = parseDec(pos.amountText);
-      if (!amt) throw new Error(`ledger ${symbol}: exchange amount unparseable`);
-      const fields = {
-        ...ledgerFieldsAfter(amt, fills[fills.length - 1]!, nowSec),
-        last_known_amt: toText(amt),
-      };
-      return this.write(id, key, { kind: 'absent' }, fields, amt, symbol);
+    const symbols = [...new Set(plans.flatMap((p) => (p.symbol === undefined ? [] : [p.symbol])))];
+    const read = await Promise.all(symbols.map((s) => store.hgetall(store.keys.positionLedger(s))));
+    /** Each symbol's last_known_amt as the next entry of it will find it (undefined: absent). */
+    const amt = new Map(symbols.map((s, i) => [s, read[i]!.last_known_amt]));
+    const writes: Write[] = [];
+    let failed: unknown = null;
+    for (const p of plans) {
+      if (p.symbol === undefined) {
+        writes.push({ entryId: p.id, ledgerKey: null, expect: { kind: 'any' }, fields: {} });
+        continue;
+      }
+      const key = store.keys.positionLedger(p.symbol);
+      const nowSec = clock.now() / 1000;
+      const raw = amt.get(p.symbol);
+      const last = p.fills[p.fills.length - 1]!;
+      if (raw === undefined) {
+        // Seed from the exchange now: the fill this result reports is already in that amount.
+        let seed: Dec | null;
+        try {
+          seed = parseDec((await this.o.exchange.position(p.symbol)).amountText);
+          if (!seed) throw new Error(`ledger ${p.symbol}: exchange amount unparseable`);
+        } catch (err) {
+          failed = err; // the entries before this one are still applied, then we wait
+          break;
+        }
+        const fields = { ...ledgerFieldsAfter(seed, last, nowSec), last_known_amt: toText(seed) };
+        writes.push({ entryId: p.id, ledgerKey: key, expect: { kind: 'absent' }, fields, amt: seed, p });
+        amt.set(p.symbol, fields.last_known_amt);
+        continue;
+      }
+      const current = parseDec(raw);
+      if (!current) {
+        this.o.logger.warn(
+          { symbol: p.symbol, entry: p.id },
+          'ledger last_known_amt unparseable: result skipped, fix it by hand',
+        );
+        writes.push({
+          entryId: p.id,
+          ledgerKey: key,
+          expect: { kind: 'value', lastKnownAmt: raw },
+          fields: {},
+          p,
+        });
+        continue;
+      }
+      let next: Dec = current;
+      for (const f of p.fills) next = applyFill(next, f.side, f.executedQty);
+      const fields = { ...ledgerFieldsAfter(current, last, nowSec), last_known_amt: toText(next) };
+      writes.push({
+        entryId: p.id,
+        ledgerKey: key,
+        expect: { kind: 'value', lastKnownAmt: raw },
+        fields,
+        amt: next,
+        p,
+      });
+      amt.set(p.symbol, fields.last_known_amt);
     }
-    const current = parseDec(raw);
-    if (!current) {
-      this.o.logger.warn(
-        { symbol, entry: id },
-        'ledger last_known_amt unparseable: result skipped, fix it by hand',
-      );
-      return this.write(id, key, { kind: 'value', lastKnownAmt: raw }, {});
-    }
-    let amt: Dec = current;
-    for (const f of fills) amt = applyFill(amt, f.side, f.executedQty);
-    const fields = {
-      ...ledgerFieldsAfter(current, fills[fills.length - 1]!, nowSec),
-      last_known_amt: toText(amt),
-    };
-    return this.write(id, key, { kind: 'value', lastKnownAmt: raw }, fields, amt, symbol);
-  }
-
-  private async write(
-    id: string,
-    ledgerKey: string,
-    expect: Parameters<Store['applyLedgerResult']>[0]['expect'],
-    fields: Record<string, string>,
-    amt?: Dec,
-    symbol?: string,
-  ) {
-    const { store } = this.o;
-    const code = await store.applyLedgerResult({
-      ledgerKey,
+    if (writes.length === 0 && failed !== null) throw failed;
+    const codes = await store.applyLedgerResults({
       cursorKey: store.keys.ledgerCursor(),
-      entryId: id,
-      expect,
       ttlSec: LEDGER_TTL_SEC,
-      fields,
+      entries: writes.map(({ entryId, ledgerKey, expect, fields }) => ({
+        entryId,
+        ledgerKey,
+        expect,
+        fields,
+      })),
     });
-    if (code === 'applied' && amt && symbol) {
-      this.o.metrics?.ledgerAmt.set({ symbol }, toNumber(amt));
+    codes.forEach((code, i) => {
+      const w = writes[i]!;
+      if (code !== 'applied' || !w.p?.symbol) return;
+      const symbol = w.p.symbol;
+      this.o.metrics?.ledgerApplied.inc({ symbol });
+      if (!w.amt) return;
+      this.o.metrics?.ledgerAmt.set({ symbol }, toNumber(w.amt));
       this.o.logger.info(
-        { symbol, entry: id, last_known_amt: toText(amt) },
+        { symbol, entry: w.entryId, last_known_amt: toText(w.amt) },
         'ledger updated from an executed result',
       );
-    }
-    return code;
+    });
+    const conflict = codes[codes.length - 1] === 'conflict';
+    if (!conflict && failed !== null) throw failed;
+    return { handled: conflict ? codes.length - 1 : codes.length, conflict };
   }
 }
+
+interface Planned {
+  id: string;
+  /** The symbol whose ledger the entry moves; undefined: it only moves the cursor. */
+  symbol: string | undefined;
+  fills: ExecutedFill[];
+}
+
+type Write = LedgerBatchRequest['entries'][number] & { amt?: Dec; p?: Planned };

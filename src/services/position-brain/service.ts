@@ -68,8 +68,10 @@ export class PositionBrainService {
   private timers: NodeJS.Timeout[] = [];
   private running = false;
   private inFlight: Promise<unknown>[] = [];
+  private readonly allowed: ReadonlySet<string>;
 
   constructor(private readonly o: PositionBrainOptions) {
+    this.allowed = new Set(o.allowlist);
     const base = {
       store: o.store,
       exchange: o.exchange,
@@ -164,7 +166,7 @@ export class PositionBrainService {
     }
     const plan = parsed.plan;
     if (plan.decision !== 'EXECUTE') return { kind: 'skipped', why: 'not_execute' };
-    if (!this.o.allowlist.includes(plan.symbol)) return { kind: 'skipped', why: 'not_in_allowlist' };
+    if (!this.allowed.has(plan.symbol)) return { kind: 'skipped', why: 'not_in_allowlist' };
     const { store, clock } = this.o;
     const k = store.keys;
     // One round trip: the done check and both reads go out together.
@@ -242,8 +244,7 @@ export class PositionBrainService {
   /** A plan whose evaluation keeps throwing gets a deny (evaluation_error) before it is acked. */
   private async giveUp(entry: StreamEntry): Promise<void> {
     const parsed = parseAuthorityPlan(entry.fields);
-    if (!parsed.ok || parsed.plan.decision !== 'EXECUTE' || !this.o.allowlist.includes(parsed.plan.symbol))
-      return;
+    if (!parsed.ok || parsed.plan.decision !== 'EXECUTE' || !this.allowed.has(parsed.plan.symbol)) return;
     await this.write(
       parsed.plan,
       { allow: false, reason: 'evaluation_error', context: { entry: entry.id } },

@@ -4,7 +4,7 @@
  * the exchange amount (never from zero). An unreachable exchange writes nothing: snapshots age
  * and evaluations deny as stale, never allow on old data.
  */
-import { parseDec } from '../../domain/position/dec.js';
+import { parseDec, type Dec } from '../../domain/position/dec.js';
 import { seededLedgerFields } from '../../domain/position/ledger.js';
 import type { ExchangePort, Position } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
@@ -43,7 +43,11 @@ export class SnapshotRefresher {
   /** Unix seconds of each symbol's last snapshot written here (for the age gauge during outages). */
   private readonly lastOk = new Map<string, number>();
 
-  constructor(private readonly o: SnapshotOptions) {}
+  private readonly symbols: ReadonlySet<string>;
+
+  constructor(private readonly o: SnapshotOptions) {
+    this.symbols = new Set(o.symbols);
+  }
 
   /** One refresh of every symbol. Returns false when the exchange could not be read. */
   async refresh(): Promise<boolean> {
@@ -69,8 +73,13 @@ export class SnapshotRefresher {
     if (this.failures > 0)
       this.o.logger.info({ after: this.failures }, 'exchange reachable again: snapshots fresh');
     this.failures = 0;
+    // Every snapshot written at once (auto-pipelined: a few socket writes instead of one round
+    // trip per symbol), then every missing ledger seeded in one batch (seedLedgers-N).
+    const fresh: { p: Position; amount: Dec }[] = [];
+    const seen = new Set<string>();
     for (const p of positions) {
-      if (!symbols.includes(p.symbol)) continue;
+      if (!this.symbols.has(p.symbol) || seen.has(p.symbol)) continue;
+      seen.add(p.symbol);
       const amount = parseDec(p.amountText);
       if (!amount) {
         this.o.logger.warn(
@@ -79,27 +88,32 @@ export class SnapshotRefresher {
         );
         continue;
       }
-      await store.hset(
-        store.keys.positionSnapshot(p.symbol),
-        snapshotFields(p, tsEpoch, this.o.source),
-        SNAPSHOT_TTL_SEC,
-      );
-      metrics?.exchangeAmt.set({ symbol: p.symbol }, p.amount);
-      metrics?.snapshotAge.set({ symbol: p.symbol }, 0);
-      this.lastOk.set(p.symbol, tsEpoch);
-      const seeded = await store.applyLedgerResult({
-        ledgerKey: store.keys.positionLedger(p.symbol),
-        cursorKey: store.keys.ledgerCursor(),
-        entryId: '',
-        expect: { kind: 'absent' },
-        ttlSec: LEDGER_TTL_SEC,
-        fields: seededLedgerFields(amount, tsEpoch),
-      });
-      if (seeded === 'applied') {
-        metrics?.ledgerAmt.set({ symbol: p.symbol }, p.amount);
-        this.o.logger.info({ symbol: p.symbol, amount: p.amountText }, 'ledger seeded from the exchange');
-      }
+      fresh.push({ p, amount });
     }
+    await Promise.all(
+      fresh.map(async ({ p }) => {
+        await store.hset(
+          store.keys.positionSnapshot(p.symbol),
+          snapshotFields(p, tsEpoch, this.o.source),
+          SNAPSHOT_TTL_SEC,
+        );
+        metrics?.exchangeAmt.set({ symbol: p.symbol }, p.amount);
+        metrics?.snapshotAge.set({ symbol: p.symbol }, 0);
+        this.lastOk.set(p.symbol, tsEpoch);
+      }),
+    );
+    const seeded = await store.seedLedgers({
+      ledgers: fresh.map(({ p, amount }) => ({
+        ledgerKey: store.keys.positionLedger(p.symbol),
+        fields: seededLedgerFields(amount, tsEpoch),
+      })),
+      ttlSec: LEDGER_TTL_SEC,
+    });
+    fresh.forEach(({ p }, i) => {
+      if (!seeded[i]) return;
+      metrics?.ledgerAmt.set({ symbol: p.symbol }, p.amount);
+      this.o.logger.info({ symbol: p.symbol, amount: p.amountText }, 'ledger seeded from the exchange');
+    });
     return true;
   }
 }

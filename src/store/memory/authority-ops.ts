@@ -1,12 +1,15 @@
 /**
  * The authorities' atomic operations for the in-process store, with the same semantics as the
- * Lua scripts (grantPermit-5, decideOnce-3, applyLedgerResult-2). Each runs synchronously over
+ * Lua scripts (grantPermit-5, decideOnce-3, applyLedgerResult-2, applyLedgerResults-N,
+ * seedLedgers-N). Each runs synchronously over
  * `MemOps`, so nothing interleaves: that is what makes it atomic in one process.
  */
 import type {
   DecideOnceRequest,
   GrantPermitOutcome,
   GrantPermitRequest,
+  LedgerBatchRequest,
+  LedgerSeedRequest,
   LedgerWriteCode,
   LedgerWriteRequest,
 } from '../port.js';
@@ -108,4 +111,31 @@ export function applyLedgerResultSync(m: MemOps, r: LedgerWriteRequest): LedgerW
   }
   if (r.entryId !== '') m.setString(r.cursorKey, r.entryId);
   return 'applied';
+}
+
+export function applyLedgerResultsSync(m: MemOps, r: LedgerBatchRequest): LedgerWriteCode[] {
+  const out: LedgerWriteCode[] = [];
+  for (const e of r.entries) {
+    const code = applyLedgerResultSync(m, {
+      // Entries without a ledger only move the cursor: no expectation, no fields.
+      ledgerKey: e.ledgerKey ?? '',
+      cursorKey: r.cursorKey,
+      entryId: e.entryId,
+      expect: e.ledgerKey === null ? { kind: 'any' } : e.expect,
+      ttlSec: r.ttlSec,
+      fields: e.ledgerKey === null ? {} : e.fields,
+    });
+    out.push(code);
+    if (code === 'conflict') break;
+  }
+  return out;
+}
+
+export function seedLedgersSync(m: MemOps, r: LedgerSeedRequest): boolean[] {
+  return r.ledgers.map(({ ledgerKey, fields }) => {
+    if (m.exists(ledgerKey)) return false;
+    m.hset(ledgerKey, fields);
+    m.expire(ledgerKey, r.ttlSec);
+    return true;
+  });
 }

@@ -13,6 +13,8 @@ import type {
   DecideOnceRequest,
   GrantPermitOutcome,
   GrantPermitRequest,
+  LedgerBatchRequest,
+  LedgerSeedRequest,
   LedgerWriteCode,
   LedgerWriteRequest,
   GroupInfo,
@@ -23,7 +25,13 @@ import type {
   StreamEntry,
   Unsubscribe,
 } from '../port.js';
-import { applyLedgerResultSync, decideOnceSync, grantPermitSync } from './authority-ops.js';
+import {
+  applyLedgerResultSync,
+  applyLedgerResultsSync,
+  decideOnceSync,
+  grantPermitSync,
+  seedLedgersSync,
+} from './authority-ops.js';
 import { MemKeyspace } from './keyspace.js';
 import type { MemStream } from './streams.js';
 
@@ -247,6 +255,14 @@ export class MemoryStore implements Store {
 
   async applyLedgerResult(req: LedgerWriteRequest): Promise<LedgerWriteCode> {
     return applyLedgerResultSync(this.ks.ops(), req);
+  }
+
+  async applyLedgerResults(req: LedgerBatchRequest): Promise<LedgerWriteCode[]> {
+    return applyLedgerResultsSync(this.ks.ops(), req);
+  }
+
+  async seedLedgers(req: LedgerSeedRequest): Promise<boolean[]> {
+    return seedLedgersSync(this.ks.ops(), req);
   }
 
   async onKeyChange(

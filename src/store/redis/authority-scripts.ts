@@ -1,5 +1,6 @@
 /**
- * The authorities' Lua scripts (grantPermit-5, decideOnce-3, applyLedgerResult-2) on an ioredis
+ * The authorities' Lua scripts (grantPermit-5, decideOnce-3, applyLedgerResult-2,
+ * applyLedgerResults-N, seedLedgers-N) on an ioredis
  * client: defineCommand (EVALSHA with NOSCRIPT fallback) and the one place that turns their
  * closed sets of return codes into typed outcomes.
  */
@@ -13,6 +14,8 @@ import {
   type GrantCode,
   type GrantPermitOutcome,
   type GrantPermitRequest,
+  type LedgerBatchRequest,
+  type LedgerSeedRequest,
   type LedgerWriteCode,
   type LedgerWriteRequest,
 } from '../port.js';
@@ -24,7 +27,13 @@ export const AUTHORITY_SCRIPTS = {
   grantPermit: { name: 'qaGrantPermit', file: 'grantPermit-5.lua', keys: 5 },
   decideOnce: { name: 'qaDecideOnce', file: 'decideOnce-3.lua', keys: 3 },
   applyLedgerResult: { name: 'qaApplyLedgerResult', file: 'applyLedgerResult-2.lua', keys: 2 },
+  // Variable key counts: the caller passes numkeys first.
+  applyLedgerResults: { name: 'qaApplyLedgerResults', file: 'applyLedgerResults-N.lua', keys: null },
+  seedLedgers: { name: 'qaSeedLedgers', file: 'seedLedgers-N.lua', keys: null },
 } as const;
+
+/** Ledgers per seedLedgers-N call: each call stays short on the server. */
+export const SEED_BATCH = 500;
 
 type Runner = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -56,6 +65,25 @@ export function parseDecideReply(reply: unknown): boolean {
   throw new ScriptReplyError('decideOnce', reply);
 }
 
+export function parseLedgerBatchReply(reply: unknown, entries: number): LedgerWriteCode[] {
+  if (!Array.isArray(reply)) throw new ScriptReplyError('applyLedgerResults', reply);
+  const codes = reply.map(text);
+  const known = (c: string | null) => c !== null && (LEDGER_CODES as readonly string[]).includes(c);
+  // Every entry has a code, or the codes stop at the first conflict.
+  const complete = codes.length === entries || (codes.length < entries && codes.at(-1) === 'conflict');
+  if (!complete || !codes.every(known) || codes.slice(0, -1).includes('conflict')) {
+    throw new ScriptReplyError('applyLedgerResults', reply);
+  }
+  return codes as LedgerWriteCode[];
+}
+
+export function parseSeedReply(reply: unknown, ledgers: number): boolean[] {
+  if (!Array.isArray(reply) || reply.length !== ledgers || reply.some((v) => v !== 0 && v !== 1)) {
+    throw new ScriptReplyError('seedLedgers', reply);
+  }
+  return reply.map((v) => v === 1);
+}
+
 export function parseLedgerReply(reply: unknown): LedgerWriteCode {
   const code = text(reply);
   if (code && (LEDGER_CODES as readonly string[]).includes(code)) return code as LedgerWriteCode;
@@ -66,7 +94,8 @@ export class AuthorityScripts {
   constructor(private readonly client: CommandClient) {
     const dir = luaDir();
     for (const s of Object.values(AUTHORITY_SCRIPTS)) {
-      client.defineCommand(s.name, { lua: readFileSync(join(dir, s.file), 'utf8'), numberOfKeys: s.keys });
+      const lua = readFileSync(join(dir, s.file), 'utf8');
+      client.defineCommand(s.name, s.keys === null ? { lua } : { lua, numberOfKeys: s.keys });
     }
   }
 
@@ -108,6 +137,46 @@ export class AuthorityScripts {
       r.ttlSec,
     );
     return parseDecideReply(reply);
+  }
+
+  async applyLedgerResults(r: LedgerBatchRequest): Promise<LedgerWriteCode[]> {
+    if (r.entries.length === 0) return [];
+    const ledgers = [...new Set(r.entries.flatMap((e) => (e.ledgerKey === null ? [] : [e.ledgerKey])))];
+    const index = new Map(ledgers.map((k, i) => [k, i + 2]));
+    const args = r.entries.flatMap((e) =>
+      e.ledgerKey === null
+        ? [e.entryId, '0', 'any', '', '[]']
+        : [
+            e.entryId,
+            String(index.get(e.ledgerKey)),
+            e.expect.kind,
+            e.expect.kind === 'value' ? e.expect.lastKnownAmt : '',
+            JSON.stringify(Object.entries(e.fields).flat()),
+          ],
+    );
+    const keys = [r.cursorKey, ...ledgers];
+    const reply = await this.run(AUTHORITY_SCRIPTS.applyLedgerResults.name)(
+      keys.length,
+      ...keys,
+      r.ttlSec,
+      ...args,
+    );
+    return parseLedgerBatchReply(reply, r.entries.length);
+  }
+
+  async seedLedgers(r: LedgerSeedRequest): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (let i = 0; i < r.ledgers.length; i += SEED_BATCH) {
+      const part = r.ledgers.slice(i, i + SEED_BATCH);
+      const reply = await this.run(AUTHORITY_SCRIPTS.seedLedgers.name)(
+        part.length,
+        ...part.map((l) => l.ledgerKey),
+        r.ttlSec,
+        ...part.map((l) => JSON.stringify(Object.entries(l.fields).flat())),
+      );
+      out.push(...parseSeedReply(reply, part.length));
+    }
+    return out;
   }
 
   async applyLedgerResult(r: LedgerWriteRequest): Promise<LedgerWriteCode> {

@@ -13,6 +13,8 @@ import type {
   DecideOnceRequest,
   GrantPermitOutcome,
   GrantPermitRequest,
+  LedgerBatchRequest,
+  LedgerSeedRequest,
   LedgerWriteCode,
   LedgerWriteRequest,
   GroupInfo,
@@ -260,6 +262,14 @@ export class RedisStore implements Store {
 
   applyLedgerResult(req: LedgerWriteRequest): Promise<LedgerWriteCode> {
     return this.authority.applyLedgerResult(req);
+  }
+
+  applyLedgerResults(req: LedgerBatchRequest): Promise<LedgerWriteCode[]> {
+    return this.authority.applyLedgerResults(req);
+  }
+
+  seedLedgers(req: LedgerSeedRequest): Promise<boolean[]> {
+    return this.authority.seedLedgers(req);
   }
 
   async onKeyChange(
