@@ -83,6 +83,7 @@ function keyRules(service: AclService, p: string, cluster: boolean): string[] {
 export const SCRIPT_USERS: Readonly<Record<string, readonly AclService[]>> = {
   'consumePermits-3': ['apply'],
   'publishOnce-2': ['apply'],
+  'publishPlan-4': ['apply'],
   'acquireLease-1': ['apply'],
   'acquireLeases-N': ['apply'],
   'releaseLease-1': ['apply'],

@@ -146,6 +146,13 @@ export interface Store {
     fields: Record<string, string>,
     maxLen: number,
   ): Promise<string | null>;
+  /**
+   * publishPlan-4.lua: a decided plan's publication in one step. 'handled' when its result
+   * marker exists; with `dedupe` (an EXECUTE plan), SET NX the dedupe key and 'duplicate' when it
+   * existed; nothing is written in those two cases. Then publishOnce(marker, stream, fields).
+   * (Cluster key mode: the keys sit in different slots, so the same steps run one by one.)
+   */
+  publishPlan(req: PublishPlanRequest): Promise<PublishPlanOutcome>;
   /** grantPermit-5.lua: the governor's grant or limit block, atomic with its counting. */
   grantPermit(req: GrantPermitRequest): Promise<GrantPermitOutcome>;
   /** decideOnce-3.lua: write a block record / P3.3 permit at most once per plan; false if decided. */
@@ -190,6 +197,25 @@ export interface Store {
   serverTimeMs(): Promise<number>;
   close(): Promise<void>;
 }
+
+/** Input of `publishPlan` (publishPlan-4.lua). */
+export interface PublishPlanRequest {
+  resultMarkerKey: string;
+  /** An EXECUTE plan's dedupe key, SET NX with this value and TTL; null for other decisions. */
+  dedupe: { key: string; value: string; ttlSec: number } | null;
+  markerKey: string;
+  markerTtlSec: number;
+  stream: string;
+  fields: Record<string, string>;
+  maxLen: number;
+}
+
+/** `dedupeSet`: this call set the dedupe key (false without `dedupe`). */
+export type PublishPlanOutcome =
+  | { kind: 'handled' }
+  | { kind: 'duplicate' }
+  | { kind: 'published'; id: string; dedupeSet: boolean }
+  | { kind: 'exists'; dedupeSet: boolean };
 
 // ---- authority operations (governor grant, decide-once records, P3.3 ledger) ----
 

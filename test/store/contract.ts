@@ -228,6 +228,44 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await offAll();
     });
 
+    it('when a plan is published then a published result, an existing dedupe key or marker stop it as the script says', async () => {
+      const stream = k('plans');
+      const req = (id: string, execute: boolean) => ({
+        resultMarkerKey: k(`result:${id}`),
+        dedupe: execute ? { key: k(`dedupe:${id}`), value: '1769300000', ttlSec: 600 } : null,
+        markerKey: k(`published:${id}`),
+        markerTtlSec: 300,
+        stream,
+        fields: { plan_id: id, decision: execute ? 'EXECUTE' : 'SKIP' },
+        maxLen: 100,
+      });
+      const first = await s.publishPlan(req('p1', true));
+      expect(first).toMatchObject({ kind: 'published', dedupeSet: true });
+      expect(await s.get(k('dedupe:p1'))).toBe('1769300000');
+      expect(await s.pttl(k('dedupe:p1'))).toBeGreaterThan(599_000);
+      expect(await s.pttl(k('published:p1'))).toBeGreaterThan(299_000);
+      // Decided EXECUTE before: nothing written, the caller decides.
+      expect(await s.publishPlan(req('p1', true))).toEqual({ kind: 'duplicate' });
+      // Not EXECUTE: no dedupe; the marker holds the second entry back.
+      expect(await s.publishPlan(req('p1', false))).toEqual({ kind: 'exists', dedupeSet: false });
+      expect(await s.publishPlan(req('p2', false))).toMatchObject({ kind: 'published', dedupeSet: false });
+      expect(await s.exists(k('dedupe:p2'))).toBe(false);
+      // A plan whose marker expired but whose dedupe key is new: set, not appended.
+      await s.set(k('published:p3'), '1');
+      expect(await s.publishPlan(req('p3', true))).toEqual({ kind: 'exists', dedupeSet: true });
+      // Its result is out: nothing at all, whatever else.
+      await s.set(k('result:p4'), '1');
+      expect(await s.publishPlan(req('p4', true))).toEqual({ kind: 'handled' });
+      expect(await s.exists(k('dedupe:p4'))).toBe(false);
+      expect(await s.exists(k('published:p4'))).toBe(false);
+      const entries = await s.xrange(stream, '-', '+');
+      expect(entries.map((e) => e.fields)).toEqual([
+        { plan_id: 'p1', decision: 'EXECUTE' },
+        { plan_id: 'p2', decision: 'SKIP' },
+      ]);
+      if (first.kind === 'published') expect(entries[0]!.id).toBe(first.id);
+    });
+
     it('when a batch of results is applied then each moves its ledger once, in order, and a conflict stops the batch', async () => {
       const cursor = k('ledger_cursor');
       const [a, b] = [k('ledger:A'), k('ledger:B')];

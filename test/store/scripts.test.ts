@@ -7,8 +7,10 @@ import { RedisStore } from '../../src/store/redis/redis-store.js';
 import {
   CONSUME_CODES,
   PUBLISH_CODES,
+  PUBLISH_PLAN_CODES,
   luaDir,
   parseConsumeReply,
+  parsePublishPlanReply,
   parsePublishReply,
 } from '../../src/store/redis/scripts.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
@@ -31,6 +33,7 @@ describe('Lua script headers', () => {
   for (const [file, codes] of [
     ['consumePermits-3.lua', CONSUME_CODES],
     ['publishOnce-2.lua', PUBLISH_CODES],
+    ['publishPlan-4.lua', PUBLISH_PLAN_CODES],
   ] as const) {
     it(`when ${file} declares its outputs then each has a case in the TypeScript union`, () => {
       const src = lua(file);
@@ -67,6 +70,17 @@ describe('Lua script headers', () => {
     expect(parsePublishReply(['published', '1-0'])).toEqual({ kind: 'published', id: '1-0' });
     expect(parsePublishReply(['exists'])).toEqual({ kind: 'exists' });
     expect(() => parsePublishReply(['published'])).toThrow(/unexpected reply/);
+    expect(parsePublishPlanReply(['handled'])).toEqual({ kind: 'handled' });
+    expect(parsePublishPlanReply(['duplicate'])).toEqual({ kind: 'duplicate' });
+    expect(parsePublishPlanReply(['published', '1-0', '1'])).toEqual({
+      kind: 'published',
+      id: '1-0',
+      dedupeSet: true,
+    });
+    expect(parsePublishPlanReply(['exists', '0'])).toEqual({ kind: 'exists', dedupeSet: false });
+    expect(() => parsePublishPlanReply(['published', '1-0'])).toThrow(/unexpected reply/);
+    expect(() => parsePublishPlanReply(['exists', 'yes'])).toThrow(/unexpected reply/);
+    expect(() => parsePublishPlanReply(['what'])).toThrow(/unexpected reply/);
   });
 });
 

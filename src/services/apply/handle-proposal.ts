@@ -66,7 +66,11 @@ export class ProposalHandler {
   async handle(symbol: string, detectedAtMs: number): Promise<void> {
     const { store, clock, logger } = this.deps;
     const k = store.keys;
-    const fields = await store.hgetall(k.proposal(symbol));
+    // One round trip: the arm state is read for every plan, so it comes with the proposal.
+    const [fields, armHash] = await Promise.all([
+      store.hgetall(k.proposal(symbol)),
+      store.hgetall(k.armState()),
+    ]);
     if (Object.keys(fields).length === 0) return;
     const parsed = parseProposal(symbol, fields);
     if (!parsed.ok) {
@@ -75,16 +79,6 @@ export class ProposalHandler {
     }
     const planId = planIdOf(parsed.proposal);
     if (this.handled.has(planId)) return;
-    // One round trip: the arm state is read per plan anyway, alongside the durable handled check.
-    const [done, armHash] = await Promise.all([
-      store.exists(k.resultPublished(planId)),
-      store.hgetall(k.armState()),
-    ]);
-    if (done) {
-      this.handled.add(planId);
-      return;
-    }
-    const log = logger.child({ plan: planId, symbol });
     const arm = parseArmState(armHash);
     const killSwitch = this.opts.killSwitch || !arm.armed;
     let plan = decide(parsed.proposal, {
@@ -93,30 +87,48 @@ export class ProposalHandler {
       kBlockCritical: this.opts.kBlockCritical,
       kBlockWarning: this.opts.kBlockWarning,
     });
-    let intent: Record<string, string> = {};
-    if (plan.decision === 'EXECUTE') {
-      const nowSec = Math.floor(clock.now() / 1000);
-      const fresh = await store.set(k.dedupe(planId, symbol), String(nowSec), {
-        nx: true,
-        ttlSec: this.opts.dedupeTtlSec,
-      });
-      if (fresh) this.owned.add(planId);
-      else {
-        intent = await this.intents.read(planId, symbol);
-        if (Object.keys(intent).length === 0 && !this.owned.has(planId)) {
-          plan = markDuplicate(plan);
-          this.metrics.dedupeHit();
-        }
-      }
+    const publish = (p: Plan) => ({
+      markerKey: k.streamPublished(planId),
+      markerTtlSec: STREAM_PUBLISHED_TTL_SEC,
+      stream: k.planStream(),
+      fields: planStreamFields(p, clock.now() / 1000),
+      maxLen: PLAN_STREAM_MAXLEN,
+    });
+    // One step (publishPlan-4): the durable handled check (result marker), an EXECUTE plan's
+    // dedupe key (SET NX), and the plan entry published once.
+    const out = await store.publishPlan({
+      resultMarkerKey: k.resultPublished(planId),
+      dedupe:
+        plan.decision === 'EXECUTE'
+          ? {
+              key: k.dedupe(planId, symbol),
+              value: String(Math.floor(clock.now() / 1000)),
+              ttlSec: this.opts.dedupeTtlSec,
+            }
+          : null,
+      ...publish(plan),
+    });
+    if (out.kind === 'handled') {
+      this.handled.add(planId);
+      return;
     }
-
-    const entryId = await store.publishOnce(
-      k.streamPublished(planId),
-      STREAM_PUBLISHED_TTL_SEC,
-      k.planStream(),
-      planStreamFields(plan, clock.now() / 1000),
-      PLAN_STREAM_MAXLEN,
-    );
+    let intent: Record<string, string> = {};
+    let entryId: string | null;
+    if (out.kind === 'duplicate') {
+      // Decided EXECUTE before: our own plan to resume (an intent, or this process set the key),
+      // else a duplicate; either way its entry is published once, as decided now.
+      intent = await this.intents.read(planId, symbol);
+      if (Object.keys(intent).length === 0 && !this.owned.has(planId)) {
+        plan = markDuplicate(plan);
+        this.metrics.dedupeHit();
+      }
+      const p = publish(plan);
+      entryId = await store.publishOnce(p.markerKey, p.markerTtlSec, p.stream, p.fields, p.maxLen);
+    } else {
+      if (out.dedupeSet) this.owned.add(planId);
+      entryId = out.kind === 'published' ? out.id : null;
+    }
+    const log = logger.child({ plan: planId, symbol });
     if (entryId !== null) {
       this.metrics.plan(symbol, plan.decision);
       // Debug: the result line (info) repeats the decision with the action and the reasons.

@@ -18,6 +18,8 @@ import type {
   LedgerWriteCode,
   LedgerWriteRequest,
   GroupInfo,
+  PublishPlanOutcome,
+  PublishPlanRequest,
   KeyChange,
   ScanResult,
   SetOptions,
@@ -243,6 +245,18 @@ export class MemoryStore implements Store {
     if (this.ks.live(markerKey)) return null;
     this.ks.putString(markerKey, '1', markerTtlSec);
     return this.xadd(stream, fields, maxLen > 0 ? maxLen : undefined);
+  }
+
+  async publishPlan(r: PublishPlanRequest): Promise<PublishPlanOutcome> {
+    if (this.ks.live(r.resultMarkerKey)) return { kind: 'handled' };
+    let dedupeSet = false;
+    if (r.dedupe) {
+      if (this.ks.live(r.dedupe.key)) return { kind: 'duplicate' };
+      this.ks.putString(r.dedupe.key, r.dedupe.value, r.dedupe.ttlSec);
+      dedupeSet = true;
+    }
+    const id = await this.publishOnce(r.markerKey, r.markerTtlSec, r.stream, r.fields, r.maxLen);
+    return id === null ? { kind: 'exists', dedupeSet } : { kind: 'published', id, dedupeSet };
   }
 
   async grantPermit(req: GrantPermitRequest): Promise<GrantPermitOutcome> {

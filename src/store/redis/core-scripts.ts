@@ -1,10 +1,10 @@
 /**
- * consumePermits-3 and publishOnce-2 on an ioredis client: defineCommand (EVAL once per
+ * consumePermits-3, publishOnce-2 and publishPlan-4 on an ioredis client: defineCommand (EVAL once per
  * connection, then EVALSHA, re-sent on NOSCRIPT), never inside MULTI.
  */
 import type { CommandClient } from './connection.js';
-import type { ConsumeOutcome } from '../port.js';
-import { loadScripts, parseConsumeReply, parsePublishReply } from './scripts.js';
+import type { ConsumeOutcome, PublishPlanOutcome, PublishPlanRequest } from '../port.js';
+import { loadScripts, parseConsumeReply, parsePublishPlanReply, parsePublishReply } from './scripts.js';
 import { fieldArgs } from './streams.js';
 
 type Runner = (...a: (string | number)[]) => Promise<unknown>;
@@ -13,14 +13,17 @@ export class CoreScripts {
   private readonly inFlight = new Set<() => void>();
   private readonly consume: Runner;
   private readonly publish: Runner;
+  private readonly plan: Runner;
 
   constructor(client: CommandClient) {
     const s = loadScripts();
     client.defineCommand(s.consumePermits.name, { lua: s.consumePermits.lua });
     client.defineCommand(s.publishOnce.name, { lua: s.publishOnce.lua, numberOfKeys: 2 });
+    client.defineCommand(s.publishPlan.name, { lua: s.publishPlan.lua, numberOfKeys: 4 });
     const runner = (name: string) => (client as unknown as Record<string, Runner>)[name]!.bind(client);
     this.consume = runner(s.consumePermits.name);
     this.publish = runner(s.publishOnce.name);
+    this.plan = runner(s.publishPlan.name);
     // ioredis never settles a command whose connection closed (autoResend is off) until its
     // timeout; a consume in flight is told at once so the caller can start resolving it.
     client.on('close', () => {
@@ -60,5 +63,22 @@ export class CoreScripts {
     const reply = await this.publish(markerKey, stream, markerTtlSec, maxLen, ...fieldArgs(fields));
     const out = parsePublishReply(reply);
     return out.kind === 'published' ? out.id : null;
+  }
+
+  async publishPlan(r: PublishPlanRequest): Promise<PublishPlanOutcome> {
+    const reply = await this.plan(
+      r.resultMarkerKey,
+      // Without dedupe the key is not touched; any key of the plan fills the slot.
+      r.dedupe?.key ?? r.resultMarkerKey,
+      r.markerKey,
+      r.stream,
+      r.dedupe ? '1' : '0',
+      r.dedupe?.value ?? '',
+      r.dedupe?.ttlSec ?? 0,
+      r.markerTtlSec,
+      r.maxLen,
+      ...fieldArgs(r.fields),
+    );
+    return parsePublishPlanReply(reply);
   }
 }

@@ -18,6 +18,8 @@ import type {
   LedgerWriteCode,
   LedgerWriteRequest,
   GroupInfo,
+  PublishPlanOutcome,
+  PublishPlanRequest,
   KeyChange,
   ScanResult,
   SetOptions,
@@ -250,6 +252,19 @@ export class RedisStore implements Store {
     maxLen: number,
   ): Promise<string | null> {
     return this.core.publishOnce(markerKey, markerTtlSec, stream, fields, maxLen);
+  }
+
+  async publishPlan(r: PublishPlanRequest): Promise<PublishPlanOutcome> {
+    if (this.cmd instanceof Redis) return this.core.publishPlan(r);
+    // Cluster key mode: the markers and the dedupe key hash to different slots; one by one.
+    if (await this.exists(r.resultMarkerKey)) return { kind: 'handled' };
+    let dedupeSet = false;
+    if (r.dedupe) {
+      dedupeSet = await this.set(r.dedupe.key, r.dedupe.value, { nx: true, ttlSec: r.dedupe.ttlSec });
+      if (!dedupeSet) return { kind: 'duplicate' };
+    }
+    const id = await this.publishOnce(r.markerKey, r.markerTtlSec, r.stream, r.fields, r.maxLen);
+    return id === null ? { kind: 'exists', dedupeSet } : { kind: 'published', id, dedupeSet };
   }
 
   grantPermit(req: GrantPermitRequest): Promise<GrantPermitOutcome> {

@@ -5,7 +5,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConsumeOutcome } from '../port.js';
+import type { ConsumeOutcome, PublishPlanOutcome } from '../port.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -27,7 +27,11 @@ export interface ScriptDef {
   lua: string;
 }
 
-export function loadScripts(dir = luaDir()): { consumePermits: ScriptDef; publishOnce: ScriptDef } {
+export function loadScripts(dir = luaDir()): {
+  consumePermits: ScriptDef;
+  publishOnce: ScriptDef;
+  publishPlan: ScriptDef;
+} {
   const load = (name: string, file: string): ScriptDef => ({
     name,
     file,
@@ -36,12 +40,14 @@ export function loadScripts(dir = luaDir()): { consumePermits: ScriptDef; publis
   return {
     consumePermits: load('qaConsumePermits', 'consumePermits-3.lua'),
     publishOnce: load('qaPublishOnce', 'publishOnce-2.lua'),
+    publishPlan: load('qaPublishPlan', 'publishPlan-4.lua'),
   };
 }
 
 /** Return codes each script declares in its header (tests compare them with the Lua files). */
 export const CONSUME_CODES = ['consumed', 'replayed', 'missing', 'consumed_elsewhere'] as const;
 export const PUBLISH_CODES = ['published', 'exists'] as const;
+export const PUBLISH_PLAN_CODES = ['handled', 'duplicate', 'published', 'exists'] as const;
 
 export class ScriptReplyError extends Error {
   constructor(script: string, reply: unknown) {
@@ -98,5 +104,29 @@ export function parsePublishReply(reply: unknown): PublishOutcome {
       return { kind: 'exists' };
     default:
       throw new ScriptReplyError('publishOnce', reply);
+  }
+}
+
+export function parsePublishPlanReply(reply: unknown): PublishPlanOutcome {
+  if (!Array.isArray(reply) || reply.length === 0) throw new ScriptReplyError('publishPlan', reply);
+  const code = asText(reply[0]);
+  const flag = (v: unknown) => {
+    const t = asText(v);
+    if (t !== '0' && t !== '1') throw new ScriptReplyError('publishPlan', reply);
+    return t === '1';
+  };
+  switch (code) {
+    case 'handled':
+    case 'duplicate':
+      return { kind: code };
+    case 'published': {
+      const id = asText(reply[1]);
+      if (!id) throw new ScriptReplyError('publishPlan', reply);
+      return { kind: 'published', id, dedupeSet: flag(reply[2]) };
+    }
+    case 'exists':
+      return { kind: 'exists', dedupeSet: flag(reply[1]) };
+    default:
+      throw new ScriptReplyError('publishPlan', reply);
   }
 }
