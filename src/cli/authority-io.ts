@@ -25,12 +25,16 @@ export interface AuthorityIo {
   close(): Promise<void>;
 }
 
-/** `withoutCredentials`: what the operator should expect, logged as a warning when keys are unset. */
+/**
+ * `withoutCredentials`: what the operator should expect, logged as a warning when keys are unset.
+ * `shared.exchange`: an adapter opened by the caller (`all`), used as is and left open on close.
+ */
 export async function openAuthorityIo(
   name: string,
   cfg: AuthorityConfig,
   kit: ServiceKit,
   withoutCredentials: string,
+  shared?: { exchange: ExchangePort },
 ): Promise<AuthorityIo> {
   const store = await createStore({
     url: cfg.redis.url,
@@ -38,12 +42,14 @@ export async function openAuthorityIo(
     cluster: cfg.redis.cluster,
     logger: kit.logger.child({ component: 'store' }),
   });
-  const exchange = createBinanceExchange({
-    baseUrl: cfg.binance.baseUrl,
-    apiKey: cfg.binance.apiKey ?? PUBLIC_ONLY,
-    apiSecret: cfg.binance.apiSecret ?? PUBLIC_ONLY,
-    logger: kit.logger.child({ component: 'exchange' }),
-  });
+  const exchange =
+    shared?.exchange ??
+    createBinanceExchange({
+      baseUrl: cfg.binance.baseUrl,
+      apiKey: cfg.binance.apiKey ?? PUBLIC_ONLY,
+      apiSecret: cfg.binance.apiSecret ?? PUBLIC_ONLY,
+      logger: kit.logger.child({ component: 'exchange' }),
+    });
   if (cfg.binance.apiKey === null || cfg.binance.apiSecret === null) {
     kit.logger.warn({}, `${name}: no exchange credentials; ${withoutCredentials}`);
   }
@@ -53,7 +59,8 @@ export async function openAuthorityIo(
     store,
     exchange,
     signingKey,
-    close: async () => void (await Promise.allSettled([exchange.close(), store.close()])),
+    close: async () =>
+      void (await Promise.allSettled([shared ? Promise.resolve() : exchange.close(), store.close()])),
   };
 }
 

@@ -61,6 +61,9 @@ describe.skipIf(skipRedis)('quantum-apply all', () => {
     expect(metrics).toMatch(/quantum_stream_group_pending\{[^}]*group="governor"[^}]*\} 0/);
     expect(metrics).toMatch(/quantum_stream_group_lag\{[^}]*group="p33"[^}]*\} 0/);
 
+    // One adapter serves the three services: the rules are fetched once, not once per service.
+    expect(paper.state.requestLog.filter((r) => r.path === '/fapi/v1/exchangeInfo')).toHaveLength(1);
+
     cli.stop();
     expect(await cli.done).toBe(0);
   });

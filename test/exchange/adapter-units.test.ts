@@ -113,3 +113,38 @@ describe('position parsing', () => {
     });
   });
 });
+
+describe('exchangeInfo cache', () => {
+  it('when several callers need rules at once then one exchangeInfo request serves them all', async () => {
+    const paths: string[] = [];
+    const transport = {
+      timeOffsetMs: 0,
+      setTimeOffset: () => undefined,
+      serverNow: () => Date.now(),
+      call: async (_method: string, path: string): Promise<CallOutcome> => {
+        paths.push(path);
+        await new Promise((r) => setImmediate(r));
+        const lot = { filterType: 'LOT_SIZE', minQty: '0.001', maxQty: '100', stepSize: '0.001' };
+        const price = { filterType: 'PRICE_FILTER', tickSize: '0.10' };
+        const sym = (symbol: string) => ({ symbol, status: 'TRADING', filters: [lot, price] });
+        return { kind: 'ok', status: 200, body: { symbols: [sym('BTCUSDT'), sym('ETHUSDT')] } };
+      },
+    } as unknown as Transport;
+    const reads = new Reads(transport, {
+      exchangeInfoTtlMs: 60_000,
+      positionRiskVersion: 3,
+      readRetries: 0,
+      retryBaseMs: 1,
+      exchangeInfoMaxStaleMs: 1,
+      now: () => 0,
+      warn: () => undefined,
+    });
+    const rules = await Promise.all([
+      reads.symbolRules('BTCUSDT'),
+      reads.symbolRules('ETHUSDT'),
+      reads.symbolRules('BTCUSDT'),
+    ]);
+    expect(rules.map((r) => r.symbol)).toEqual(['BTCUSDT', 'ETHUSDT', 'BTCUSDT']);
+    expect(paths).toEqual(['/fapi/v1/exchangeInfo']);
+  });
+});

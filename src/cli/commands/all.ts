@@ -2,8 +2,11 @@
  * `quantum-apply all`: the Apply Layer, the Governor and the Position State Brain in one process
  * on Redis, for small deployments. Each service reads its own variables exactly as when run
  * alone and keeps its own Redis connections; one ops server on APPLY_METRICS_PORT serves every
- * metric (the three sets have distinct names). Stop order: apply first (no new plans, in-flight
- * ones finish and record their results), then the two authorities.
+ * metric (the three sets have distinct names). One exchange adapter serves the three (opened as
+ * apply opens it): one exchangeInfo cache, one socket pool, and one view of the account's
+ * request weight and of a 429/418 ban, which Binance counts per IP and account, not per service.
+ * Stop order: apply first (no new plans, in-flight ones finish and record their results), then
+ * the two authorities, then the adapter.
  */
 import type { Command } from 'commander';
 import {
@@ -17,7 +20,7 @@ import {
   type P33Config,
 } from '../../ops/config.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
-import { startApply } from './apply.js';
+import { openApplyExchange, startApply, type SharedIo } from './apply.js';
 import { startGovernor } from './governor.js';
 import { startPositionBrain } from './position-brain.js';
 
@@ -52,20 +55,26 @@ export function loadAllConfig(env: Env): AllConfig {
 
 export async function startAll(cfg: AllConfig, kit: ServiceKit): Promise<StartedService> {
   const kitFor = (component: string): ServiceKit => ({ ...kit, logger: kit.logger.child({ component }) });
+  const shared: SharedIo = { exchange: openApplyExchange(cfg.apply, kitFor('apply')) };
   const started: [string, StartedService][] = [];
   try {
-    started.push(['governor', await startGovernor(cfg.governor, kitFor('governor'))]);
-    started.push(['position-brain', await startPositionBrain(cfg.p33, kitFor('position-brain'))]);
-    started.push(['apply', await startApply(cfg.apply, kitFor('apply'))]);
+    started.push(['governor', await startGovernor(cfg.governor, kitFor('governor'), shared)]);
+    started.push(['position-brain', await startPositionBrain(cfg.p33, kitFor('position-brain'), shared)]);
+    started.push(['apply', await startApply(cfg.apply, kitFor('apply'), shared)]);
   } catch (err) {
     await Promise.allSettled(started.map(([, s]) => s.stop()));
+    await shared.exchange.close();
     throw err;
   }
   const byName = new Map(started);
   return {
     async stop() {
-      await byName.get('apply')?.stop();
-      await Promise.all([byName.get('governor')?.stop(), byName.get('position-brain')?.stop()]);
+      try {
+        await byName.get('apply')?.stop();
+        await Promise.all([byName.get('governor')?.stop(), byName.get('position-brain')?.stop()]);
+      } finally {
+        await shared.exchange.close();
+      }
     },
     async health() {
       const detail: Record<string, unknown> = {};

@@ -52,7 +52,39 @@ function signedPermitsFrom(c: ApplyConfig['signedPermits']): ApplyOptions['signe
   return { keys: { governor: keys(c.governor), p33: keys(c.p33) }, maxSkewSec: c.maxSkewSec };
 }
 
-export async function startApply(cfg: ApplyConfig, kit: ServiceKit): Promise<StartedService> {
+/**
+ * The adapter apply orders through: the mode's credentials (the factory re-checks the real-money
+ * rules: live confirmation, no production URL otherwise), or public endpoints only in dry_run /
+ * testnet without credentials. Throws when the mode refuses to start.
+ */
+export function openApplyExchange(cfg: ApplyConfig, kit: ServiceKit): ExchangePort {
+  const exchangeLogger = kit.logger.child({ component: 'exchange' });
+  const started = createExchangeFromConfig(cfg.mode, kit.env, { logger: exchangeLogger });
+  if (started.ok) {
+    kit.logger.info({ base_url: started.baseUrl, live: started.live }, started.message);
+    return started.exchange;
+  }
+  if (started.reason === 'missing_binance_credentials' && cfg.mode !== 'live') {
+    return createBinanceExchange({
+      baseUrl: cfg.binance.baseUrl,
+      apiKey: PUBLIC_ONLY,
+      apiSecret: PUBLIC_ONLY,
+      logger: exchangeLogger,
+    });
+  }
+  throw new Error(started.message);
+}
+
+/** I/O that `all` opens once for its three services (each closes only what it opened). */
+export interface SharedIo {
+  exchange: ExchangePort;
+}
+
+export async function startApply(
+  cfg: ApplyConfig,
+  kit: ServiceKit,
+  shared?: SharedIo,
+): Promise<StartedService> {
   const opts = applyOptionsFrom(cfg);
   const store = await createStore({
     url: cfg.redis.url,
@@ -61,24 +93,14 @@ export async function startApply(cfg: ApplyConfig, kit: ServiceKit): Promise<Sta
     pollStepMs: cfg.permitStepMs,
     logger: kit.logger.child({ component: 'store' }),
   });
-  const exchangeLogger = kit.logger.child({ component: 'exchange' });
-  // The factory re-checks the real-money rules (live confirmation, no production URL otherwise).
-  const started = createExchangeFromConfig(cfg.mode, kit.env, { logger: exchangeLogger });
   let exchange: ExchangePort;
-  if (started.ok) {
-    exchange = started.exchange;
-    kit.logger.info({ base_url: started.baseUrl, live: started.live }, started.message);
-  } else if (started.reason === 'missing_binance_credentials' && cfg.mode !== 'live') {
-    exchange = createBinanceExchange({
-      baseUrl: cfg.binance.baseUrl,
-      apiKey: PUBLIC_ONLY,
-      apiSecret: PUBLIC_ONLY,
-      logger: exchangeLogger,
-    });
-  } else {
+  try {
+    exchange = shared?.exchange ?? openApplyExchange(cfg, kit);
+  } catch (err) {
     await store.close();
-    throw new Error(started.message);
+    throw err;
   }
+  const closeExchange = () => (shared ? Promise.resolve() : exchange.close());
   // Replicas: the symbol leases are held before intake starts (RELIABILITY.md).
   let service: ApplyService | null = null;
   const leases =
@@ -107,7 +129,7 @@ export async function startApply(cfg: ApplyConfig, kit: ServiceKit): Promise<Sta
     await running.start();
   } catch (err) {
     await leases?.stop();
-    await Promise.allSettled([exchange.close(), store.close()]);
+    await Promise.allSettled([closeExchange(), store.close()]);
     throw err;
   }
   if (opts.signedPermits) {
@@ -128,7 +150,7 @@ export async function startApply(cfg: ApplyConfig, kit: ServiceKit): Promise<Sta
     async stop() {
       await running.stop();
       await leases?.stop();
-      await Promise.allSettled([exchange.close(), store.close()]);
+      await Promise.allSettled([closeExchange(), store.close()]);
     },
     health() {
       const h = running.health();

@@ -9,6 +9,7 @@ import { loadGovernorConfig, type GovernorConfig } from '../../ops/config.js';
 import { createGovernorMetrics, createStreamMetrics } from '../../ops/metrics.js';
 import { GovernorService, type GovernorOptions } from '../../services/governor/service.js';
 import { openAuthorityIo, startedAuthority } from '../authority-io.js';
+import type { SharedIo } from './apply.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
 
 export function governorLimitsFrom(cfg: GovernorConfig): GovernorOptions['limits'] {
@@ -21,12 +22,17 @@ export function governorLimitsFrom(cfg: GovernorConfig): GovernorOptions['limits
   };
 }
 
-export async function startGovernor(cfg: GovernorConfig, kit: ServiceKit): Promise<StartedService> {
+export async function startGovernor(
+  cfg: GovernorConfig,
+  kit: ServiceKit,
+  shared?: SharedIo,
+): Promise<StartedService> {
   const io = await openAuthorityIo(
     'governor',
     cfg,
     kit,
     'every EXECUTE plan will be blocked position_fetch_failed',
+    shared,
   );
   // Lag and pending of every group on the plan stream (governor, p33, ...), read at scrape time;
   // registered here once, so `all` (one registry) gets them once too.

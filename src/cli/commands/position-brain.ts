@@ -9,10 +9,21 @@ import { loadP33Config, type P33Config } from '../../ops/config.js';
 import { createP33Metrics } from '../../ops/metrics.js';
 import { PositionBrainService } from '../../services/position-brain/service.js';
 import { openAuthorityIo, startedAuthority } from '../authority-io.js';
+import type { SharedIo } from './apply.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
 
-export async function startPositionBrain(cfg: P33Config, kit: ServiceKit): Promise<StartedService> {
-  const io = await openAuthorityIo('position-brain', cfg, kit, 'no snapshots, every plan will be denied');
+export async function startPositionBrain(
+  cfg: P33Config,
+  kit: ServiceKit,
+  shared?: SharedIo,
+): Promise<StartedService> {
+  const io = await openAuthorityIo(
+    'position-brain',
+    cfg,
+    kit,
+    'no snapshots, every plan will be denied',
+    shared,
+  );
   const service = new PositionBrainService({
     store: io.store,
     exchange: io.exchange,

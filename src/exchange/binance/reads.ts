@@ -25,6 +25,8 @@ export interface ReadOptions {
 export class Reads {
   private rules = new Map<string, SymbolRules>();
   private rulesFetchedAt = -Infinity;
+  /** The exchangeInfo fetch in progress: concurrent callers share it (one request, not one each). */
+  private refreshing: Promise<void> | null = null;
   private timeSyncedAt = -Infinity;
 
   constructor(
@@ -119,7 +121,14 @@ export class Reads {
     return rules;
   }
 
-  async refreshRules(): Promise<void> {
+  refreshRules(): Promise<void> {
+    this.refreshing ??= this.fetchRules().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async fetchRules(): Promise<void> {
     const info = await this.get('/fapi/v1/exchangeInfo', {}, false, s.exchangeInfoSchema);
     const next = new Map<string, SymbolRules>();
     for (const sym of info.symbols) {
