@@ -3,6 +3,7 @@ import type { PhaseResult } from './pipeline-session.js';
 import type { Memory } from './procstat.js';
 import { fmt, markdownTable, summarize } from './stats.js';
 import { total } from './redis-stats.js';
+import { unitEnvironment } from './pipeline-rig.js';
 
 export interface Report {
   machine: string;
@@ -100,7 +101,11 @@ const FINDINGS = `### What the profiles show (\`npm run bench:pipeline -- --only
   (axios + follow-redirects: mergeConfig, transformResponse, dispatchHttpRequest) 12–15 %, node:net/_http_agent 8 % of
   which 3.5 % is the fresh TCP connection per order (\`internalConnect\`, \`setKeepAlive\`, \`close\`: deliberate, see
   the Exchange section), GC 6–14 %, pino's log writes (\`writeString\`) 4.5 % for ~4 info lines per plan, ioredis
-  command objects and reply parsing ~8 %.
+  command objects and reply parsing ~8 %. **Since then the SDK is gone**: reads and orders go through node:http
+  (src/exchange/binance/http-client.ts). Rerun at 300/s (apply 35 % idle): node:_http_client, _http_agent, our
+  http-client and transport and the HMAC together ~8 % of apply's busy time, \`internalConnect\` ~3 % (the fresh
+  connection per order); native writes (\`writev\`, \`writeString\`, \`writeLatin1String\`, \`writeUtf8String\`: Redis,
+  HTTP and log lines) ~36 %, GC ~6 %.
 - governor: one \`positionRisk\` HTTP read per plan (its position cache keeps a read 1 s; with 1,000 symbols a symbol's
   next plan comes later than that), and a batch of plan entries is only as fast as its slowest read.
 - P3.3: socket writes 9 % (three reads per plan, each its own write), and the adapter's \`positions()\` matches rows
@@ -121,10 +126,12 @@ const FINDINGS = `### What the profiles show (\`npm run bench:pipeline -- --only
 - Auto-pipelining (ioredis \`enableAutoPipelining\`, one line in the store's connection options) was tried and **not
   landed**: two permit-chain tests that expect the notification to wake the consume failed in 2 of 3 runs of
   test/store (the wake was missed and the plan waited out the window), so it changes timing the hand-off relies on.
-- Memory: loading the CLI's module graph alone is 90.5 MB RSS (bare node 39 MB; ioredis, binance + axios, zod,
-  prom-client, undici, pino each add 9–27 MB when loaded alone), so \`all\` ≤ 90 MB at load cannot be met without
-  loading less (per-command dynamic imports, a lighter HTTP client) and capping the heap (\`--max-old-space-size\`):
-  under load V8 lets the heap grow (apply peaked near 300 MB at saturation).
+- Memory: loading the CLI's module graph alone was 90.5 MB RSS (bare node 39 MB; ioredis, binance + axios, zod,
+  prom-client, undici, pino each add 9–27 MB when loaded alone; undici's WebAssembly HTTP parser another 20–45 MB once
+  a request has been parsed). **Changed**: per-command dynamic imports (main.js alone 45 MB, with what \`all\` imports
+  77 MB), no exchange client library, one exchange adapter for the three services in \`all\`, and V8/malloc settings
+  in the \`all\` unit; under load V8 otherwise lets the heap grow to 100+ MB of mostly garbage (live heap ~18–30 MB).
+  Figures and costs: BENCHMARKS.md, Memory (\`npx tsx bench/memory.ts\`).
 - Venue limits: Binance allows 1,200 orders a minute and 2,400 request weight a minute per account, and the adapter
   refuses locally once the usage headers say so; 2,000 plans/s is ~100× one account's order limit. The bench's paper
   exchange omits those headers (\`--no-usage-headers\`) so that our side is what is measured.
@@ -290,6 +297,17 @@ export function renderReport(r: Report): string {
         rows.push([n, `one process at ${r.all.phase.stats.rate}/s`, mb(m)]);
     }
     out.push(markdownTable(['service', 'layout', 'peak RSS MB'], rows), '');
+    const unit = unitEnvironment('all');
+    const set = Object.entries(unit)
+      .filter(([k]) => k !== 'NODE_ENV')
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' and ');
+    out.push(
+      "Services run with their systemd unit's environment (bench/lib/pipeline-rig.ts `unitEnvironment`): " +
+        `\`all\` with ${set || 'V8 defaults'} (deploy/systemd/quantum-apply-all.service), the single services ` +
+        'with V8 defaults. Flags against none and against an older build: `npx tsx bench/memory.ts`.',
+      '',
+    );
     if (r.all) {
       const rows = [
         ...(r.splitAtRate ? latencyRows('3 processes', [r.splitAtRate.phase]) : []),

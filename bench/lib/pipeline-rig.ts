@@ -4,7 +4,7 @@
  * processes configured only through their environment, and readiness checks over /healthz.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../test/helpers/redis-server.js';
 
@@ -51,9 +51,24 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<number | null>;
 }
 
+/**
+ * The environment a command's systemd unit sets besides its env file (deploy/systemd: NODE_OPTIONS
+ * with the V8 heap flags, MALLOC_ARENA_MAX, NODE_ENV), so benched services run as deployed.
+ */
+export function unitEnvironment(command: string): Record<string, string> {
+  const unit = join(ROOT, 'deploy/systemd', `quantum-apply-${command}.service`);
+  if (!existsSync(unit)) return {};
+  const out: Record<string, string> = {};
+  for (const m of readFileSync(unit, 'utf8').matchAll(/^Environment="?([A-Z_][A-Z0-9_]*)=([^"\n]*)"?$/gm))
+    out[m[1]!] = m[2]!;
+  return out;
+}
+
 export interface SpawnOptions {
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=...']. */
   nodeArgs?: string[];
+  /** false: leave out the unit's environment (unitEnvironment), e.g. to compare node flags. */
+  unitEnv?: boolean;
   /** Write the service's stdout (its JSON logs) here instead of discarding it. */
   logFile?: string;
 }
@@ -70,6 +85,7 @@ export async function spawnService(
   const fullEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/tmp',
+    ...(opts.unitEnv === false ? {} : unitEnvironment(command)),
     ...env,
     [portVar ?? 'P33_METRICS_PORT']: String(opsPort),
   };
