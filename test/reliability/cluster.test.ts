@@ -169,12 +169,14 @@ describe.skipIf(skipRedis || !clusterAvailable)('Redis Cluster key mode on a loc
       }
       const rounds = 3;
       for (let r = 0; r < rounds; r++) {
-        // P3.3 allows only once its snapshot shows the previous round's fill (as in production).
+        // P3.3 allows only once its snapshot and its ledger both show the previous round's fill
+        // (as in production: a plan between the two is denied as a quantity mismatch).
         for (const s of symbols) {
+          const amt = Number(paper.state.positions.get(s));
           await until(
             async () =>
-              Number((await store.hgetall(store.keys.positionSnapshot(s))).position_amt) ===
-              Number(paper.state.positions.get(s)),
+              Number((await store.hgetall(store.keys.positionSnapshot(s))).position_amt) === amt &&
+              Number((await store.hgetall(store.keys.positionLedger(s))).last_known_amt) === amt,
           );
         }
         for (const s of symbols) {
