@@ -255,4 +255,39 @@ describe('adapter usage headers', () => {
       await own.close();
     }
   });
+
+  it('when only the recovery reserve of the weight is left then reads are refused but an order is still recovered by its client id', async () => {
+    const start = Date.now();
+    const origin = Math.ceil(start / 60_000) * 60_000 + 500;
+    const own = await startPaperExchange({
+      apiKey: KEY,
+      apiSecret: SECRET,
+      positions: { BTCUSDT: 1 },
+      clock: { now: () => origin + (Date.now() - start) },
+    });
+    try {
+      // Limit 40: the default reserve (5 %) keeps 2 for recovery queries.
+      const { ex } = adapterFor(own, { weightLimit1m: 40 });
+      const placed = await ex.placeReduceOnlyMarket({
+        symbol: 'BTCUSDT',
+        side: 'SELL',
+        quantity: '0.1',
+        clientOrderId: 'qa-reserve-1',
+      });
+      expect(placed.kind).toBe('filled');
+      let refused: unknown = null;
+      for (let i = 0; i < 60 && refused === null; i++) {
+        await ex.markPrice('BTCUSDT').catch((err: unknown) => (refused = err));
+      }
+      expect(refused).toMatchObject({ reason: 'rate_limited' });
+      expect(ex.rateLimitState().usedWeight1m).toBeGreaterThanOrEqual(38);
+      expect(ex.rateLimitState().usedWeight1m).toBeLessThan(40);
+      const sent = own.state.requestLog.length;
+      expect(await ex.findOrder('BTCUSDT', 'qa-reserve-1')).toMatchObject({ status: 'FILLED' });
+      expect(own.state.requestLog.length).toBe(sent + 1);
+      await expect(ex.markPrice('BTCUSDT')).rejects.toMatchObject({ reason: 'rate_limited' });
+    } finally {
+      await own.close();
+    }
+  });
 });

@@ -54,6 +54,7 @@ export interface BinanceExchangeOptions {
   retryBaseMs?: number;
   /** Local refusal thresholds from the usage headers (defaults: Binance's 2400 / 300 / 1200). */
   weightLimit1m?: number;
+  weightReserve1m?: number;
   orderLimit10s?: number;
   orderLimit1m?: number;
 }
@@ -82,6 +83,7 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     timeoutMs: opts.timeoutMs ?? 5000,
     clock,
     weightLimit1m: opts.weightLimit1m,
+    weightReserve1m: opts.weightReserve1m,
     orderLimit10s: opts.orderLimit10s,
     orderLimit1m: opts.orderLimit1m,
   });

@@ -111,6 +111,8 @@ export class Orders {
         { symbol, origClientOrderId: clientOrderId },
         true,
         orderSchema,
+        true,
+        true, // a recovery query: may use the weight kept in reserve
       );
       // An answer about another order must never be adopted as ours (fuzz-found).
       if (o.clientOrderId !== clientOrderId || o.symbol !== symbol) {

@@ -54,11 +54,13 @@ export class Reads {
     signed: boolean,
     schema: T,
     syncFirst = true,
+    /** A recovery query: may spend the weight other calls leave (Transport.budgetSpent). */
+    recovery = false,
   ): Promise<z.infer<T>> {
     if (signed && syncFirst) await this.ensureTimeSynced();
     let resynced = false;
     for (let attempt = 0; ; attempt++) {
-      const out = await this.t.call('GET', path, params, { signed });
+      const out = await this.t.call('GET', path, params, { signed, recovery });
       if (out.kind === 'ok') {
         const parsed = schema.safeParse(out.body);
         if (!parsed.success) throw new ExchangeError('bad_response', `unexpected answer from ${path}`);
