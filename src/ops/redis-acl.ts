@@ -90,7 +90,6 @@ export const SCRIPT_USERS: Readonly<Record<string, readonly AclService[]>> = {
   'createIntent-2': ['apply'],
   'grantPermit-5': ['governor'],
   'decideOnce-3': ['governor', 'p33'],
-  'applyLedgerResult-2': ['p33'],
   'applyLedgerResults-N': ['p33'],
   'seedLedgers-N': ['p33'],
 };

@@ -157,11 +157,9 @@ export interface Store {
   grantPermit(req: GrantPermitRequest): Promise<GrantPermitOutcome>;
   /** decideOnce-3.lua: write a block record / P3.3 permit at most once per plan; false if decided. */
   decideOnce(req: DecideOnceRequest): Promise<boolean>;
-  /** applyLedgerResult-2.lua: compare-and-set the P3.3 ledger and move the result cursor. */
-  applyLedgerResult(req: LedgerWriteRequest): Promise<LedgerWriteCode>;
   /**
-   * applyLedgerResults-N.lua: applyLedgerResult for result entries in stream order, in one
-   * step; one code per entry, ending at the first 'conflict' (nothing after it is written).
+   * applyLedgerResults-N.lua: per result entry, in stream order, the cursor check and a
+   * compare-and-set on its ledger, in one step; one code per entry, ending at the first 'conflict' (nothing after it is written).
    */
   applyLedgerResults(req: LedgerBatchRequest): Promise<LedgerWriteCode[]>;
   /**
@@ -276,7 +274,7 @@ export interface DecideOnceRequest {
   ttlSec: number;
 }
 
-/** Input of `applyLedgerResult` (applyLedgerResult-2.lua): compare-and-set on the ledger. */
+/** One entry's compare-and-set on a ledger (a step of applyLedgerResults; the memory adapter's unit). */
 export interface LedgerWriteRequest {
   ledgerKey: string;
   cursorKey: string;

@@ -56,8 +56,11 @@ const MULTI_KEY_OPS: Record<string, string[]> = {
     k.governorExec(S),
     k.governorDaily(S, '2026-01-25'),
   ],
-  'applyLedgerResult-2': [k.positionLedger(S), k.ledgerCursor()],
-  'applyLedgerResult-2 (another symbol)': [k.positionLedger('SOLUSDT'), k.ledgerCursor()],
+  'applyLedgerResults-N / seedLedgers-N': [
+    k.ledgerCursor(),
+    k.positionLedger(S),
+    k.positionLedger('SOLUSDT'),
+  ],
 };
 
 describe.skipIf(skipRedis || !clusterAvailable)('Redis Cluster key mode on a local 3-master cluster', () => {
@@ -126,11 +129,20 @@ describe.skipIf(skipRedis || !clusterAvailable)('Redis Cluster key mode on a loc
     expect(await client.eval(publish, 2, k.resultPublished(ID), k.resultStream(), ...args)).toEqual([
       'exists',
     ]);
-    const ledger = readFileSync(join(luaDir(), 'applyLedgerResult-2.lua'), 'utf8');
-    const write = (id: string) =>
-      client.eval(ledger, 2, k.positionLedger(S), k.ledgerCursor(), id, 'any', '', 60, 'last_known_amt', '1');
-    expect(await write('5-0')).toBe('applied');
-    expect(await write('4-0')).toBe('already_applied');
+    // Two symbols' ledgers and the cursor in one script: one slot ({<prefix>ledger}).
+    const ledgers = readFileSync(join(luaDir(), 'applyLedgerResults-N.lua'), 'utf8');
+    const keys = [k.ledgerCursor(), k.positionLedger(S), k.positionLedger('SOLUSDT')];
+    const entry = (id: string, ledger: number, amt: string) => [
+      id,
+      ledger,
+      'any',
+      '',
+      `["last_known_amt","${amt}"]`,
+    ];
+    expect(
+      await client.eval(ledgers, 3, ...keys, 60, ...entry('5-0', 2, '1'), ...entry('6-0', 3, '2')),
+    ).toEqual(['applied', 'applied']);
+    expect(await client.eval(ledgers, 3, ...keys, 60, ...entry('4-0', 2, '9'))).toEqual(['already_applied']);
   });
 
   it('when the three services run as `all` on the cluster then every plan of three symbols is granted, ordered once and explained', async () => {

@@ -1,6 +1,6 @@
 /**
  * The authorities' atomic operations for the in-process store, with the same semantics as the
- * Lua scripts (grantPermit-5, decideOnce-3, applyLedgerResult-2, applyLedgerResults-N,
+ * Lua scripts (grantPermit-5, decideOnce-3, applyLedgerResults-N,
  * seedLedgers-N). Each runs synchronously over
  * `MemOps`, so nothing interleaves: that is what makes it atomic in one process.
  */

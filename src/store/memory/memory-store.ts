@@ -16,7 +16,6 @@ import type {
   LedgerBatchRequest,
   LedgerSeedRequest,
   LedgerWriteCode,
-  LedgerWriteRequest,
   GroupInfo,
   PublishPlanOutcome,
   PublishPlanRequest,
@@ -27,13 +26,7 @@ import type {
   StreamEntry,
   Unsubscribe,
 } from '../port.js';
-import {
-  applyLedgerResultSync,
-  applyLedgerResultsSync,
-  decideOnceSync,
-  grantPermitSync,
-  seedLedgersSync,
-} from './authority-ops.js';
+import { applyLedgerResultsSync, decideOnceSync, grantPermitSync, seedLedgersSync } from './authority-ops.js';
 import { MemKeyspace } from './keyspace.js';
 import type { MemStream } from './streams.js';
 
@@ -265,10 +258,6 @@ export class MemoryStore implements Store {
 
   async decideOnce(req: DecideOnceRequest): Promise<boolean> {
     return decideOnceSync(this.ks.ops(), req);
-  }
-
-  async applyLedgerResult(req: LedgerWriteRequest): Promise<LedgerWriteCode> {
-    return applyLedgerResultSync(this.ks.ops(), req);
   }
 
   async applyLedgerResults(req: LedgerBatchRequest): Promise<LedgerWriteCode[]> {

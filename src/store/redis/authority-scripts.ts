@@ -1,6 +1,6 @@
 /**
- * The authorities' Lua scripts (grantPermit-5, decideOnce-3, applyLedgerResult-2,
- * applyLedgerResults-N, seedLedgers-N) on an ioredis
+ * The authorities' Lua scripts (grantPermit-5, decideOnce-3, applyLedgerResults-N,
+ * seedLedgers-N) on an ioredis
  * client: defineCommand (EVALSHA with NOSCRIPT fallback) and the one place that turns their
  * closed sets of return codes into typed outcomes.
  */
@@ -17,7 +17,6 @@ import {
   type LedgerBatchRequest,
   type LedgerSeedRequest,
   type LedgerWriteCode,
-  type LedgerWriteRequest,
 } from '../port.js';
 import { luaDir, ScriptReplyError } from './scripts.js';
 
@@ -26,7 +25,6 @@ export const DECIDE_CODES = ['written', 'already_decided'] as const;
 export const AUTHORITY_SCRIPTS = {
   grantPermit: { name: 'qaGrantPermit', file: 'grantPermit-5.lua', keys: 5 },
   decideOnce: { name: 'qaDecideOnce', file: 'decideOnce-3.lua', keys: 3 },
-  applyLedgerResult: { name: 'qaApplyLedgerResult', file: 'applyLedgerResult-2.lua', keys: 2 },
   // Variable key counts: the caller passes numkeys first.
   applyLedgerResults: { name: 'qaApplyLedgerResults', file: 'applyLedgerResults-N.lua', keys: null },
   seedLedgers: { name: 'qaSeedLedgers', file: 'seedLedgers-N.lua', keys: null },
@@ -82,12 +80,6 @@ export function parseSeedReply(reply: unknown, ledgers: number): boolean[] {
     throw new ScriptReplyError('seedLedgers', reply);
   }
   return reply.map((v) => v === 1);
-}
-
-export function parseLedgerReply(reply: unknown): LedgerWriteCode {
-  const code = text(reply);
-  if (code && (LEDGER_CODES as readonly string[]).includes(code)) return code as LedgerWriteCode;
-  throw new ScriptReplyError('applyLedgerResult', reply);
 }
 
 export class AuthorityScripts {
@@ -177,19 +169,5 @@ export class AuthorityScripts {
       out.push(...parseSeedReply(reply, part.length));
     }
     return out;
-  }
-
-  async applyLedgerResult(r: LedgerWriteRequest): Promise<LedgerWriteCode> {
-    const expected = r.expect.kind === 'value' ? r.expect.lastKnownAmt : '';
-    const reply = await this.run(AUTHORITY_SCRIPTS.applyLedgerResult.name)(
-      r.ledgerKey,
-      r.cursorKey,
-      r.entryId,
-      r.expect.kind,
-      expected,
-      r.ttlSec,
-      ...Object.entries(r.fields).flat(),
-    );
-    return parseLedgerReply(reply);
   }
 }

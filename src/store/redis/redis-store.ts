@@ -16,7 +16,6 @@ import type {
   LedgerBatchRequest,
   LedgerSeedRequest,
   LedgerWriteCode,
-  LedgerWriteRequest,
   GroupInfo,
   PublishPlanOutcome,
   PublishPlanRequest,
@@ -273,10 +272,6 @@ export class RedisStore implements Store {
 
   decideOnce(req: DecideOnceRequest): Promise<boolean> {
     return this.authority.decideOnce(req);
-  }
-
-  applyLedgerResult(req: LedgerWriteRequest): Promise<LedgerWriteCode> {
-    return this.authority.applyLedgerResult(req);
   }
 
   applyLedgerResults(req: LedgerBatchRequest): Promise<LedgerWriteCode[]> {

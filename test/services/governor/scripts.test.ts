@@ -10,7 +10,7 @@ import {
   rateGates,
 } from '../../../src/domain/governor/gates.js';
 import { ManualClock } from '../../../src/ops/clock.js';
-import { GRANT_CODES, LEDGER_CODES, type GrantPermitRequest, type Store } from '../../../src/store/port.js';
+import { GRANT_CODES, type GrantPermitRequest, type Store } from '../../../src/store/port.js';
 import { DECIDE_CODES, parseGrantReply } from '../../../src/store/redis/authority-scripts.js';
 import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { luaDir } from '../../../src/store/redis/scripts.js';
@@ -51,7 +51,6 @@ describe('authority script headers', () => {
   it('when a Lua header lists a return code then the TypeScript side has its case, and back', () => {
     expect(headerCodes('grantPermit-5.lua').sort()).toEqual([...GRANT_CODES].sort());
     expect(headerCodes('decideOnce-3.lua').sort()).toEqual([...DECIDE_CODES].sort());
-    expect(headerCodes('applyLedgerResult-2.lua').sort()).toEqual([...LEDGER_CODES].sort());
   });
   it('when a reply is outside the closed set then parsing throws instead of guessing', () => {
     expect(() => parseGrantReply(['granted_maybe', '0', '0', '0'])).toThrow();

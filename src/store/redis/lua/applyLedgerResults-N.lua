@@ -1,5 +1,5 @@
 --[[
-  applyLedgerResults: applyLedgerResult for a batch of result entries, in stream order, in one
+  applyLedgerResults: move the P3.3 ledgers with a batch of result entries, in stream order, in one
   step: per entry the cursor check and the compare-and-set on its ledger, the cursor written once
   at the end. Stops at the first conflict, so the cursor never passes an entry not applied.
 

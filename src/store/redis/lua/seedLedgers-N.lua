@@ -1,7 +1,7 @@
 --[[
   seedLedgers: create each P3.3 ledger that does not exist yet, from the exchange amount of a
-  snapshot refresh, and leave every existing one alone (the batch form of applyLedgerResult with
-  an empty entry id and expectation 'absent'). When every ledger exists, as on almost every
+  snapshot refresh, and leave every existing one alone (what applyLedgerResults does for an
+  entry with expectation 'absent', without moving the cursor). When every ledger exists, as on almost every
   refresh, one EXISTS over all of them is the whole cost.
 
   Input:
