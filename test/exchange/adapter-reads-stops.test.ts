@@ -219,17 +219,21 @@ describe('adapter stop losses', () => {
   });
 });
 
+/** A paper clock that starts just after a minute boundary keeps both windows stable for a test. */
+function minuteAlignedPaper(): Promise<PaperExchange> {
+  const start = Date.now();
+  const origin = Math.ceil(start / 60_000) * 60_000 + 500;
+  return startPaperExchange({
+    apiKey: KEY,
+    apiSecret: SECRET,
+    positions: { BTCUSDT: 1 },
+    clock: { now: () => origin + (Date.now() - start) },
+  });
+}
+
 describe('adapter usage headers', () => {
   it('when the headers say the weight or order budget is used up then calls are refused locally until the window rolls', async () => {
-    // A paper clock that starts just after a minute boundary keeps both windows stable for the test.
-    const start = Date.now();
-    const origin = Math.ceil(start / 60_000) * 60_000 + 500;
-    const own = await startPaperExchange({
-      apiKey: KEY,
-      apiSecret: SECRET,
-      positions: { BTCUSDT: 1 },
-      clock: { now: () => origin + (Date.now() - start) },
-    });
+    const own = await minuteAlignedPaper();
     try {
       const { ex } = adapterFor(own, { weightLimit1m: 6, orderLimit10s: 1 });
       const first = await ex.placeReduceOnlyMarket({
@@ -257,14 +261,7 @@ describe('adapter usage headers', () => {
   });
 
   it('when only the recovery reserve of the weight is left then reads are refused but an order is still recovered by its client id', async () => {
-    const start = Date.now();
-    const origin = Math.ceil(start / 60_000) * 60_000 + 500;
-    const own = await startPaperExchange({
-      apiKey: KEY,
-      apiSecret: SECRET,
-      positions: { BTCUSDT: 1 },
-      clock: { now: () => origin + (Date.now() - start) },
-    });
+    const own = await minuteAlignedPaper();
     try {
       // Limit 40: the default reserve (5 %) keeps 2 for recovery queries.
       const { ex } = adapterFor(own, { weightLimit1m: 40 });
