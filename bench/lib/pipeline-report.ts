@@ -94,8 +94,9 @@ const FINDINGS = `### What the profiles show (\`npm run bench:pipeline -- --only
 
 - **apply is the bottleneck process**: CPU-bound at saturation (3 % idle in its profile at 400/s offered) while the
   governor is ~50 % busy, P3.3 ~30 % and the bench process (feeder + paper exchange) ~30 %. Summed over all processes a
-  plan cost ~8 ms of CPU at 100/s (fixed background work included), ~4 ms at 300/s: two cores cannot carry more than
-  ~500 plans/s with this design, whatever the latency budget.
+  plan cost ~8 ms of CPU at 100/s (fixed background work included), ~4 ms at 300/s (these two profiles are from the
+  previous round; after this round's changes the capacity table shows ~2.2 ms summed at 800/s and ~1.4 ms at
+  saturation, so two cores carry ~800/s within p99 ≤ 100 ms and ~1,300/s latency aside, not 2,000/s).
 - apply's self time: socket writes \`writeUtf8String\`/\`writeLatin1String\` 11–13 % (one write syscall per Redis
   command and per HTTP request: ioredis does not pipeline unless asked), the HTTP client of the \`binance\` library
   (axios + follow-redirects: mergeConfig, transformResponse, dispatchHttpRequest) 12–15 %, node:net/_http_agent 8 % of
