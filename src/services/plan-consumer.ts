@@ -5,6 +5,7 @@
  * (Redis unreachable mid-entry) leaves the entry pending: it is handled again after recovery.
  * Outages are waited out with backoff, saying what we wait for.
  */
+import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Store, StreamEntry } from '../store/port.js';
 
@@ -49,6 +50,39 @@ export function isConnectionError(err: unknown): boolean {
 
 function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** What an authority's options carry through to its plan-stream consumer. */
+export interface PlanReaderOptions {
+  store: Store;
+  /** Consumer name; default `<tag>-<host>-<pid>`. */
+  consumer?: string;
+  logger: ConsumerLogger;
+  batch?: number;
+  blockMs?: number;
+  claimIdleMs?: number;
+}
+
+/** An authority's consumer of the plan stream in its own group (governor, p33). */
+export function planStreamConsumer(
+  o: PlanReaderOptions,
+  group: string,
+  tag: string,
+  handle: PlanConsumerOptions['handle'],
+  giveUp: PlanConsumerOptions['giveUp'],
+): PlanConsumer {
+  return new PlanConsumer({
+    store: o.store,
+    stream: o.store.keys.planStream(),
+    group,
+    consumer: o.consumer ?? `${tag}-${hostname()}-${process.pid}`,
+    handle,
+    giveUp,
+    logger: o.logger,
+    batch: o.batch,
+    blockMs: o.blockMs,
+    claimIdleMs: o.claimIdleMs,
+  });
 }
 
 export class PlanConsumer {

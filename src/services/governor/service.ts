@@ -4,7 +4,6 @@
  * (Store.grantPermit), so two governors never both pass a limit or grant one plan twice.
  * Every failure fails closed with a block record. Services never talk to Redis or HTTP directly.
  */
-import { hostname } from 'node:os';
 import {
   dailyAmount,
   execCounts,
@@ -22,7 +21,7 @@ import type { Logger } from '../../ops/logger.js';
 import type { GovernorMetrics } from '../../ops/metrics.js';
 import { PLAN_GROUPS } from '../../store/keys.js';
 import type { Store, StreamEntry } from '../../store/port.js';
-import { PlanConsumer } from '../plan-consumer.js';
+import { planStreamConsumer, type PlanConsumer } from '../plan-consumer.js';
 import { AutoDisarm } from './auto-disarm.js';
 import { PositionCache } from './position-cache.js';
 
@@ -86,18 +85,13 @@ export class GovernorService {
       logger: o.logger,
       onDisarm: (reason) => o.metrics?.disarm.inc({ reason }),
     });
-    this.consumer = new PlanConsumer({
-      store: o.store,
-      stream: o.store.keys.planStream(),
-      group: PLAN_GROUPS.governor,
-      consumer: o.consumer ?? `gov-${hostname()}-${process.pid}`,
-      handle: async (e) => void (await this.evaluate(e.fields)),
-      giveUp: (e) => this.giveUp(e),
-      logger: o.logger,
-      batch: o.batch,
-      blockMs: o.blockMs,
-      claimIdleMs: o.claimIdleMs,
-    });
+    this.consumer = planStreamConsumer(
+      o,
+      PLAN_GROUPS.governor,
+      'gov',
+      async (e) => void (await this.evaluate(e.fields)),
+      (e) => this.giveUp(e),
+    );
   }
 
   start(): void {

@@ -4,7 +4,6 @@
  * evaluation (operators repair the ledger by hand). Snapshots refresh every pollSec; the
  * ledger follows executed results exactly once. A permit is written at most once per plan.
  */
-import { hostname } from 'node:os';
 import {
   parseAuthorityPlan,
   actionFractionText,
@@ -24,7 +23,7 @@ import type { Logger } from '../../ops/logger.js';
 import type { P33Metrics } from '../../ops/metrics.js';
 import { PLAN_GROUPS } from '../../store/keys.js';
 import type { Store, StreamEntry } from '../../store/port.js';
-import { PlanConsumer } from '../plan-consumer.js';
+import { planStreamConsumer, type PlanConsumer } from '../plan-consumer.js';
 import { LedgerFollower } from './ledger-follower.js';
 import { SnapshotRefresher } from './snapshots.js';
 
@@ -81,18 +80,13 @@ export class PositionBrainService {
     };
     this.snapshots = new SnapshotRefresher({ ...base, symbols: o.allowlist, source: o.source ?? 'binance' });
     this.ledger = new LedgerFollower({ ...base, symbols: o.allowlist });
-    this.consumer = new PlanConsumer({
-      store: o.store,
-      stream: o.store.keys.planStream(),
-      group: PLAN_GROUPS.p33,
-      consumer: o.consumer ?? `p33-${hostname()}-${process.pid}`,
-      handle: async (e) => void (await this.evaluate(e.fields)),
-      giveUp: (e) => this.giveUp(e),
-      logger: o.logger,
-      batch: o.batch,
-      blockMs: o.blockMs,
-      claimIdleMs: o.claimIdleMs,
-    });
+    this.consumer = planStreamConsumer(
+      o,
+      PLAN_GROUPS.p33,
+      'p33',
+      async (e) => void (await this.evaluate(e.fields)),
+      (e) => this.giveUp(e),
+    );
   }
 
   start(): void {
