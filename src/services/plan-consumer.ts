@@ -7,6 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { parseAuthorityPlan, type PlanParse } from '../domain/governor/plan-input.js';
 import type { Store, StreamEntry } from '../store/port.js';
 
 export interface ConsumerLogger {
@@ -61,6 +62,22 @@ export interface PlanReaderOptions {
   batch?: number;
   blockMs?: number;
   claimIdleMs?: number;
+}
+
+/**
+ * An authority's parse of a plan entry at the boundary: a rejected entry is counted by reason
+ * and logged once here, and the caller turns it into its `garbage` outcome.
+ */
+export function readPlanEntry(
+  fields: Record<string, string>,
+  o: { metrics?: { inputRejected: { inc(labels: { reason: string }): void } }; logger: ConsumerLogger },
+): PlanParse {
+  const parsed = parseAuthorityPlan(fields);
+  if (!parsed.ok) {
+    o.metrics?.inputRejected.inc({ reason: parsed.reason });
+    o.logger.warn({ reason: parsed.reason, plan: fields.plan_id?.slice(0, 64) }, 'plan entry rejected');
+  }
+  return parsed;
 }
 
 /** An authority's consumer of the plan stream in its own group (governor, p33). */

@@ -21,7 +21,7 @@ import type { Logger } from '../../ops/logger.js';
 import type { GovernorMetrics } from '../../ops/metrics.js';
 import { PLAN_GROUPS } from '../../store/keys.js';
 import type { Store, StreamEntry } from '../../store/port.js';
-import { planStreamConsumer, type PlanConsumer } from '../plan-consumer.js';
+import { planStreamConsumer, readPlanEntry, type PlanConsumer } from '../plan-consumer.js';
 import { AutoDisarm } from './auto-disarm.js';
 import { PositionCache } from './position-cache.js';
 
@@ -114,15 +114,8 @@ export class GovernorService {
    */
   async evaluate(fields: Record<string, string>): Promise<GovernorOutcome> {
     const started = process.hrtime.bigint();
-    const parsed = parseAuthorityPlan(fields);
-    if (!parsed.ok) {
-      this.o.metrics?.inputRejected.inc({ reason: parsed.reason });
-      this.o.logger.warn(
-        { reason: parsed.reason, plan: fields.plan_id?.slice(0, 64) },
-        'plan entry rejected',
-      );
-      return { kind: 'garbage', reason: parsed.reason };
-    }
+    const parsed = readPlanEntry(fields, this.o);
+    if (!parsed.ok) return { kind: 'garbage', reason: parsed.reason };
     const plan = parsed.plan;
     if (plan.decision !== 'EXECUTE') return { kind: 'skipped', decision: plan.decision };
     const out = await this.decide(plan);

@@ -23,7 +23,7 @@ import type { Logger } from '../../ops/logger.js';
 import type { P33Metrics } from '../../ops/metrics.js';
 import { PLAN_GROUPS } from '../../store/keys.js';
 import type { Store, StreamEntry } from '../../store/port.js';
-import { planStreamConsumer, type PlanConsumer } from '../plan-consumer.js';
+import { planStreamConsumer, readPlanEntry, type PlanConsumer } from '../plan-consumer.js';
 import { LedgerFollower } from './ledger-follower.js';
 import { SnapshotRefresher } from './snapshots.js';
 
@@ -149,15 +149,8 @@ export class PositionBrainService {
   /** Decides one plan stream entry; throws only when the store fails (entry stays pending). */
   async evaluate(fields: Record<string, string>): Promise<P33Outcome> {
     const started = process.hrtime.bigint();
-    const parsed = parseAuthorityPlan(fields);
-    if (!parsed.ok) {
-      this.o.metrics?.inputRejected.inc({ reason: parsed.reason });
-      this.o.logger.warn(
-        { reason: parsed.reason, plan: fields.plan_id?.slice(0, 64) },
-        'plan entry rejected',
-      );
-      return { kind: 'garbage', reason: parsed.reason };
-    }
+    const parsed = readPlanEntry(fields, this.o);
+    if (!parsed.ok) return { kind: 'garbage', reason: parsed.reason };
     const plan = parsed.plan;
     if (plan.decision !== 'EXECUTE') return { kind: 'skipped', why: 'not_execute' };
     if (!this.allowed.has(plan.symbol)) return { kind: 'skipped', why: 'not_in_allowlist' };
