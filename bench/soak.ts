@@ -7,7 +7,6 @@
  * invariant fails. Private redis-server on a free loopback port; nothing is left running.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_GOVERNOR_LIMITS } from '../src/domain/governor/gates.js';
 import { startPaperExchange, type FaultSpec } from '../src/exchange/paper/index.js';
 import { describeFault } from '../src/exchange/paper/faults.js';
 import { systemClock } from '../src/ops/clock.js';
@@ -16,6 +15,8 @@ import { GovernorService } from '../src/services/governor/service.js';
 import { PositionBrainService } from '../src/services/position-brain/service.js';
 import { createStore } from '../src/store/index.js';
 import { startRedis } from '../test/helpers/redis-server.js';
+import { mulberry32 } from '../test/helpers/seeded-random.js';
+import { LIFTED_GOVERNOR_LIMITS } from './lib/authority-config.js';
 import {
   audit,
   feed,
@@ -37,18 +38,7 @@ const { values } = parseArgs({
 const minutes = Number(values.minutes);
 if (!(minutes > 0)) throw new Error('--minutes must be > 0');
 
-/** mulberry32: seeded fault randomness, so a run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(Number(values.seed));
+const random = mulberry32(Number(values.seed));
 
 const ORDER = { endpoint: '/fapi/v1/order', method: 'POST' } as const;
 const FAULTS: FaultSpec[] = [
@@ -101,11 +91,7 @@ async function main(): Promise<void> {
     autoApprove: false,
     consumer: 'soak-governor',
     limits: {
-      ...DEFAULT_GOVERNOR_LIMITS,
-      maxExecPerHour: 1e9,
-      maxExecPer5Min: 1e9,
-      maxReduceNotionalPerDayUsd: 1e15,
-      maxReduceQtyPerDay: 1e15,
+      ...LIFTED_GOVERNOR_LIMITS,
     },
     // Exchange faults would trip auto-disarm (fail closed) and stop every plan until an operator
     // re-arms; the soak measures the apply path, so auto-disarm is off here.

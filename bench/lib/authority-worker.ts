@@ -3,7 +3,6 @@
  *   node --import tsx bench/lib/authority-worker.ts <governor|p33> <redisUrl> <prefix> <double|paperUrl>
  * Prints `ready` once consuming; stops gracefully on SIGTERM.
  */
-import { DEFAULT_GOVERNOR_LIMITS } from '../../src/domain/governor/gates.js';
 import { DEFAULT_P33_LIMITS } from '../../src/domain/position/checks.js';
 import { createBinanceExchange } from '../../src/exchange/binance/index.js';
 import type { ExchangePort } from '../../src/exchange/port.js';
@@ -13,7 +12,7 @@ import { GovernorService } from '../../src/services/governor/service.js';
 import { PositionBrainService } from '../../src/services/position-brain/service.js';
 import { createStore } from '../../src/store/index.js';
 import { FakeExchange } from '../../test/helpers/fake-exchange.js';
-import { BENCH_POSITIONS, BENCH_SYMBOLS } from './authority-config.js';
+import { BENCH_POSITIONS, BENCH_SYMBOLS, LIFTED_GOVERNOR_LIMITS } from './authority-config.js';
 
 async function main(): Promise<void> {
   const [authority, url, prefix, exchangeArg] = process.argv.slice(2);
@@ -34,13 +33,7 @@ async function main(): Promise<void> {
           logger,
           autoApprove: false,
           consumer: `bench-${process.pid}`,
-          limits: {
-            ...DEFAULT_GOVERNOR_LIMITS,
-            maxExecPerHour: 1e9,
-            maxExecPer5Min: 1e9,
-            maxReduceNotionalPerDayUsd: 1e15,
-            maxReduceQtyPerDay: 1e15,
-          },
+          limits: LIFTED_GOVERNOR_LIMITS,
         })
       : new PositionBrainService({
           store,

@@ -4,21 +4,11 @@ import { clientOrderIdFor, type MarketReduceRequest, type OrderOutcome } from '.
 import { ManualClock } from '../../src/ops/clock.js';
 import { adapterFor, postsFor } from './adapter-setup.js';
 import { KEY, raw, SECRET } from './paper-client.js';
+import { mulberry32 } from '../helpers/seeded-random.js';
 
 let px: PaperExchange;
 let seq = 0;
 
-/** A small seeded PRNG, so a failing fault sequence can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 beforeAll(async () => {
   px = await startPaperExchange({ apiKey: KEY, apiSecret: SECRET, positions: {} });
 });
