@@ -101,32 +101,18 @@ export async function readPlanTrace(
   const symbol = [...plans.matches, ...results.matches]
     .map((e) => e.fields.symbol)
     .find((s) => typeof s === 'string' && /^[A-Z0-9]{2,30}$/.test(s));
-  /** A per-plan key, or a read of nothing when the key cannot be named (cluster, no symbol). */
-  const read = (name: () => string): Promise<KeyRead> => {
-    let key: string;
-    try {
-      key = name();
-    } catch {
-      return Promise.resolve({
-        key: '(unknown: cluster key mode needs the plan symbol)',
-        value: null,
-        ttlMs: -2,
-      });
-    }
-    return readKey(store, key);
-  };
-  const intentKey = (() => {
-    try {
-      return k.orderIntent(planId, symbol);
-    } catch {
-      return null;
-    }
-  })();
+  // Without it (no entry left) a cluster-mode plan's keys cannot be named: they read as absent.
+  const nameable = !k.cluster || symbol !== undefined;
+  const read = (name: () => string): Promise<KeyRead> =>
+    nameable
+      ? readKey(store, name())
+      : Promise.resolve({ key: '(unknown: cluster key mode needs the plan symbol)', value: null, ttlMs: -2 });
+  const intentKey = nameable ? k.orderIntent(planId, symbol) : null;
   const [dedupe, streamPublished, resultPublished, governorPermit, p33Permit, governorBlock] =
     await Promise.all([
       read(() => k.dedupe(planId, symbol)),
-      read(() => k.streamPublished(planId)),
-      read(() => k.resultPublished(planId)),
+      readKey(store, k.streamPublished(planId)),
+      readKey(store, k.resultPublished(planId)),
       read(() => k.governorPermit(planId, symbol)),
       read(() => k.p33Permit(planId, symbol)),
       read(() => k.governorBlock(planId, symbol)),
