@@ -36,7 +36,8 @@ export function keySpace(opts: KeyOptions = {}) {
   /** Marker guarding a stream: in cluster mode tagged with the stream's name (same slot). */
   const streamMarker = (name: string, stream: string, planId: string) =>
     cluster ? `${p}quantum:apply:${name}:{${stream}}:${planId}` : `${p}quantum:apply:${name}:${planId}`;
-  const ledgerTag = cluster ? `{${p}ledger}:` : '';
+  /** The P3.3 ledgers' and their cursor's common hash tag (cluster mode). */
+  const ledgerTag = `{${p}ledger}`;
   const permit = (authority: string, planId: string, symbol?: string) =>
     authority === 'governor'
       ? `${p}quantum:permit:${planTail('permit', planId, symbol)}`
@@ -66,7 +67,8 @@ export function keySpace(opts: KeyOptions = {}) {
     governorDisarm: (day: string) => `${p}quantum:governor:disarm:${day}`,
     governorEvents: () => `${p}quantum:stream:governor.events`,
     positionSnapshot: (symbol: string) => `${p}quantum:position:snapshot:${symbol}`,
-    positionLedger: (symbol: string) => `${p}quantum:position:ledger:${ledgerTag}${symbol}`,
+    positionLedger: (symbol: string) =>
+      `${p}quantum:position:ledger:${cluster ? `${ledgerTag}:` : ''}${symbol}`,
     /** Ours: the live arm state read by the apply layer for every plan (hash: armed, reason, by, at). */
     armState: () => `${p}quantum:apply:arm`,
     /** Ours: marks a plan whose result is on the result stream (one result per plan, durable). */
@@ -75,7 +77,7 @@ export function keySpace(opts: KeyOptions = {}) {
     orderIntent: (planId: string, symbol?: string) =>
       `${p}quantum:apply:intent:${planTail('orderIntent', planId, symbol)}`,
     /** Ours: the P3.3 ledger's durable cursor over the result stream. */
-    ledgerCursor: () => `${p}quantum:position:ledger_cursor${cluster ? `:${ledgerTag.slice(0, -1)}` : ''}`,
+    ledgerCursor: () => `${p}quantum:position:ledger_cursor${cluster ? `:${ledgerTag}` : ''}`,
     /** Ours: an authority's once-per-plan decision marker (governor / p33), outliving its permit. */
     authorityDecision: (authority: string, planId: string, symbol?: string) =>
       `${p}quantum:${authority}:decided:${planTail('authorityDecision', planId, symbol)}`,
