@@ -126,16 +126,9 @@ export class GovernorService {
   private async decide(plan: AuthorityPlan): Promise<GovernorOutcome> {
     const { store, clock, limits } = this.o;
     const k = store.keys;
-    // One round trip: both commands go out before either reply is awaited.
-    const [done, history] = await Promise.all([
-      store.mget([
-        k.authorityDecision('governor', plan.planId, plan.symbol),
-        k.governorPermit(plan.planId, plan.symbol),
-        k.governorBlock(plan.planId, plan.symbol),
-      ]),
-      store.lrange(k.governorExec(plan.symbol), 0, -1),
-    ]);
-    if (done.some((v) => v !== null)) return { kind: 'already_decided' };
+    // No read of the decision marker first: the grant and block scripts refuse a decided plan
+    // atomically, and a redelivered entry is rare (saves a command on every plan).
+    const history = await store.lrange(k.governorExec(plan.symbol), 0, -1);
 
     const enforce = !this.o.autoApprove;
     if (enforce) {

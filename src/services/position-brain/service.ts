@@ -156,16 +156,12 @@ export class PositionBrainService {
     if (!this.allowed.has(plan.symbol)) return { kind: 'skipped', why: 'not_in_allowlist' };
     const { store, clock } = this.o;
     const k = store.keys;
-    // One round trip: the done check and both reads go out together.
-    const [done, snap, led] = await Promise.all([
-      store.mget([
-        k.authorityDecision('p33', plan.planId, plan.symbol),
-        k.p33Permit(plan.planId, plan.symbol),
-      ]),
+    // One round trip for both reads. No read of the decision marker first: decideOnce refuses
+    // a decided plan atomically, and a redelivered entry is rare (saves a command per plan).
+    const [snap, led] = await Promise.all([
       store.hgetall(k.positionSnapshot(plan.symbol)),
       store.hgetall(k.positionLedger(plan.symbol)),
     ]);
-    if (done.some((v) => v !== null)) return { kind: 'already_decided' };
     const step = await this.stepSize(plan.symbol);
     const nowSec = clock.now() / 1000;
     const snapshot = parseSnapshot(snap);
