@@ -102,6 +102,8 @@ function channelRules(service: AclService, p: string, db: number): string[] {
     `&${ch}${p}quantum:harvest:proposal:*`,
     `&${ch}${p}quantum:permit:*`,
     `&${ch}${p}quantum:apply:notify_probe`,
+    // The arm state's copy in memory is dropped on a change of the key (ArmStateCache).
+    `&${ch}${p}quantum:apply:arm`,
   ];
 }
 

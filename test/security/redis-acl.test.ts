@@ -153,6 +153,15 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
         60,
       );
       expect(out.kind).toBe('consumed');
+      // The arm state's change notification, which drops apply's copy of it (ArmStateCache).
+      const armEvents: string[] = [];
+      const armOff = await s.onKeyChange(s.keys.armState(), (c) => void armEvents.push(c.event), {
+        keys: [s.keys.armState()],
+      });
+      await admin.hset(s.keys.armState(), 'armed', 'false');
+      for (let i = 0; i < 100 && armEvents.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(armEvents).toEqual(['hset']);
+      await armOff();
     } finally {
       await s.close();
     }

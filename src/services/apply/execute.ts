@@ -13,6 +13,7 @@ import { orderSideToReduce, type StepResult } from '../../domain/result.js';
 import { ExchangeError, clientOrderIdFor, type Position, type SymbolRules } from '../../exchange/port.js';
 import { waitAndConsumePermits } from '../../store/permit-chain.js';
 import { parseArmState } from '../arm-state.js';
+import type { ArmStateCache } from './arm-cache.js';
 import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
@@ -43,6 +44,7 @@ export class PlanExecutor {
     private readonly deps: ApplyDeps,
     private readonly opts: ApplyOptions,
     private readonly intents: IntentWriter,
+    private readonly arm: ArmStateCache,
   ) {}
 
   async execute(plan: Plan, detectedAtMs: number, log: Logger): Promise<ExecOutcome> {
@@ -145,7 +147,7 @@ export class PlanExecutor {
     const req = stepRequest(plan, step, side ?? 'SELL', verdict.quantity, rules);
     if (typeof req === 'string') return outcome('ERROR', req);
     if (!sends) {
-      const arm = parseArmState(await store.hgetall(store.keys.armState()));
+      const arm = parseArmState(await this.arm.read());
       if (this.opts.killSwitch || !arm.armed) return outcome('BLOCKED', 'kill_switch_active');
       const detail: StepResult = {
         step: step.step,
@@ -160,8 +162,9 @@ export class PlanExecutor {
     if (side === null) return outcome('BLOCKED', 'position_side_unknown');
     return executeOrderStep(this.deps, this.intents, plan, step, req, detectedAtMs, log, async () => {
       // The arm state may flip during the permit wait (auto-disarm, operator): read it again,
-      // in the same round trip as the intent write, right before the order.
-      const arm = parseArmState(await store.hgetall(store.keys.armState()));
+      // in the same round trip as the intent write, right before the order (from memory only
+      // while no change of the arm key has been notified since the copy was read).
+      const arm = parseArmState(await this.arm.read());
       return this.opts.killSwitch || !arm.armed;
     });
   }

@@ -15,6 +15,7 @@ import { decide, markDuplicate, planIdOf, planStreamFields, type Plan } from '..
 import { parseProposal } from '../../domain/proposal.js';
 import { resultFields } from '../../domain/result.js';
 import { parseArmState } from '../arm-state.js';
+import { ArmStateCache } from './arm-cache.js';
 import { crashPoint } from './crash-point.js';
 import { PlanExecutor, outcome, type ExecOutcome } from './execute.js';
 import { noopMetrics, type ApplyMetricsSink } from './metrics.js';
@@ -52,6 +53,8 @@ export class ProposalHandler {
   private readonly intents: IntentWriter;
   private readonly metrics: ApplyMetricsSink;
   private readonly allowlist: ReadonlySet<string>;
+  /** The arm state, read with every proposal and before every order (started by the service). */
+  readonly arm: ArmStateCache;
 
   constructor(
     private readonly deps: ApplyDeps,
@@ -59,18 +62,17 @@ export class ProposalHandler {
   ) {
     this.metrics = deps.metrics ?? noopMetrics;
     this.intents = storeIntents(deps, opts.dedupeTtlSec);
-    this.executor = new PlanExecutor(deps, opts, this.intents);
+    this.arm = new ArmStateCache(deps.store, deps.clock, opts.armCacheMaxAgeMs);
+    this.executor = new PlanExecutor(deps, opts, this.intents, this.arm);
     this.allowlist = new Set(opts.allowlist);
   }
 
   async handle(symbol: string, detectedAtMs: number): Promise<void> {
     const { store, clock, logger } = this.deps;
     const k = store.keys;
-    // One round trip: the arm state is read for every plan, so it comes with the proposal.
-    const [fields, armHash] = await Promise.all([
-      store.hgetall(k.proposal(symbol)),
-      store.hgetall(k.armState()),
-    ]);
+    // One round trip: the arm state is needed for every plan, so it comes with the proposal
+    // (from memory while notifications prove it unchanged: ArmStateCache).
+    const [fields, armHash] = await Promise.all([store.hgetall(k.proposal(symbol)), this.arm.read()]);
     if (Object.keys(fields).length === 0) return;
     const parsed = parseProposal(symbol, fields);
     if (!parsed.ok) {

@@ -23,6 +23,11 @@ export interface ApplyOptions {
   kBlockWarning: number;
   /** APPLY_KILL_SWITCH; the live arm state in Redis is read for every plan on top of it. */
   killSwitch: boolean;
+  /**
+   * How long a notified-unchanged copy of the arm state may serve (ArmStateCache; default 250
+   * ms); 0 reads Redis for every check.
+   */
+  armCacheMaxAgeMs?: number;
   permitWaitMs: number;
   permitStepMs: number;
   /** Authorities whose permits every EXECUTE plan needs (the fleet: governor, p33). */

@@ -105,6 +105,7 @@ export class ApplyService {
         // Only our symbols: the pattern also matches proposals for symbols we do not trade.
         if (this.symbols.has(symbol)) this.scheduler.kick(symbol, this.deps.clock.now());
       });
+      await this.handler.arm.start();
       if (store.notificationsActive()) {
         const probeKey = store.keys.notifyProbe();
         try {
@@ -202,6 +203,7 @@ export class ApplyService {
     this.unsubscribe = null;
     this.probeOff = null;
     await Promise.allSettled([unsub?.(), probeOff?.(), this.scheduler.drain()]);
+    await this.handler.arm.stop();
     this.deps.logger.info('apply: stopped');
   }
 
