@@ -32,6 +32,27 @@ export interface PermitWaitOptions {
   events?: boolean;
   /** The plan's symbol: part of the permit key names in cluster key mode (required there). */
   symbol?: string;
+  /**
+   * A watch opened (watchPermits) before the plan's entry was published: the wait takes it over
+   * instead of subscribing, and, with `publishedAfterWatch`, skips the first consume when the
+   * watch has seen no write of a missing permit (none can exist yet: the authorities write them
+   * only after reading the entry). The caller closes the watch.
+   */
+  watch?: PermitWatch | null;
+  /** The plan's entry was first published after `watch` opened (not a replay of an old plan). */
+  publishedAfterWatch?: boolean;
+}
+
+type Change = 'write' | 'remove';
+
+/** Change notifications for one plan's permit keys, opened before its entry is published. */
+export interface PermitWatch {
+  readonly keys: readonly string[];
+  /** notificationEpoch() when it opened: a different one later means events may have been lost. */
+  readonly epoch: number;
+  /** Hands further changes to `handler`; returns the last change per key seen until now. */
+  take(handler: (key: string, kind: Change) => void): ReadonlyMap<string, Change>;
+  close(): Promise<void>;
 }
 
 export type PermitVia = 'event' | 'poll' | 'immediate';
@@ -74,6 +95,60 @@ export function missingReason(authorities: readonly string[], ttlMs: readonly nu
 
 /** Key events that take a permit away; 'expire' (a TTL set) changes nothing we wait for. */
 const REMOVALS = new Set(['del', 'expired', 'evicted', 'rename_from']);
+
+function changeOf(event: string): Change | null {
+  if (event === 'expire') return null;
+  return REMOVALS.has(event) ? 'remove' : 'write';
+}
+
+/**
+ * Opens a watch on a plan's permit keys (null without notifications or when the subscription
+ * fails: the wait then subscribes itself, or polls). Measured: with the watch opened before the
+ * plan is published, the wait's first consume, which at any rate found the permits missing
+ * (the authorities had not read the entry yet), is skipped: a script call per plan.
+ */
+export async function watchPermits(
+  store: Store,
+  planId: string,
+  authorities: readonly string[] = DEFAULT_AUTHORITIES,
+  symbol?: string,
+): Promise<PermitWatch | null> {
+  if (!store.notificationsActive()) return null;
+  const keys = authorities.map((a) => store.keys.permit(a, planId, symbol));
+  const ours = new Set(keys);
+  const seen = new Map<string, Change>();
+  let handler: ((key: string, kind: Change) => void) | null = null;
+  const epoch = store.notificationEpoch();
+  let off: () => Promise<void>;
+  try {
+    off = await store.onKeyChange(
+      store.keys.permitPattern(),
+      (change) => {
+        const kind = ours.has(change.key) ? changeOf(change.event) : null;
+        if (kind === null) return;
+        if (handler) handler(change.key, kind);
+        else seen.set(change.key, kind);
+      },
+      { keys },
+    );
+  } catch {
+    return null;
+  }
+  let closed = false;
+  return {
+    keys,
+    epoch,
+    take(h) {
+      handler = h;
+      return seen;
+    },
+    close: () => {
+      if (closed) return Promise.resolve();
+      closed = true;
+      return off();
+    },
+  };
+}
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
@@ -151,17 +226,29 @@ export async function waitAndConsumePermits(
       wake = () => finish('event');
     });
 
+  const onChange = (key: string, kind: Change) => {
+    if (inFlight) inFlightChanges.set(key, kind);
+    else if (kind === 'remove') awaiting.add(key);
+    else if (awaiting.delete(key) && awaiting.size === 0) wake?.();
+  };
   let unsubscribe: (() => Promise<void>) | null = null;
-  if (opts.events !== false && store.notificationsActive()) {
+  /** No consume before a missing permit is written (see `publishedAfterWatch`). */
+  let skipFirst = false;
+  const watch = opts.watch ?? null;
+  if (watch && opts.events !== false) {
+    for (const [key, kind] of watch.take(onChange)) onChange(key, kind);
+    skipFirst =
+      opts.publishedAfterWatch === true &&
+      awaiting.size > 0 &&
+      store.notificationEpoch() === watch.epoch &&
+      clock.now() < deadline;
+  } else if (opts.events !== false && store.notificationsActive()) {
     try {
       unsubscribe = await store.onKeyChange(
         store.keys.permitPattern(),
         (change) => {
-          if (!ours.has(change.key) || change.event === 'expire') return;
-          const kind = REMOVALS.has(change.event) ? 'remove' : 'write';
-          if (inFlight) inFlightChanges.set(change.key, kind);
-          else if (kind === 'remove') awaiting.add(change.key);
-          else if (awaiting.delete(change.key) && awaiting.size === 0) wake?.();
+          const kind = ours.has(change.key) ? changeOf(change.event) : null;
+          if (kind !== null) onChange(change.key, kind);
         },
         // Only this plan's keys reach this listener (not every permit write of every plan).
         { keys },
@@ -173,6 +260,11 @@ export async function waitAndConsumePermits(
 
   try {
     let via: PermitVia = 'immediate';
+    if (skipFirst) {
+      const why = await pause(Math.min(clock.now() + stepMs, deadline));
+      if (why === 'abort') return fail('aborted');
+      via = why;
+    }
     for (;;) {
       // TTLs are only reported on failure, so only the last attempt reads them.
       const last = clock.now() >= deadline;

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsumeOutcome, Store } from '../../src/store/port.js';
-import { waitAndConsumePermits, type PermitWaitResult } from '../../src/store/permit-chain.js';
+import { waitAndConsumePermits, watchPermits, type PermitWaitResult } from '../../src/store/permit-chain.js';
 import { sleep, waitFor } from './harness.js';
 
 export interface ChainWorld {
@@ -158,6 +158,61 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       });
       const r = await waitAndConsumePermits(watched, id, undefined, { waitMs: 10_000, stepMs: 5000 });
       expect(r).toMatchObject({ ok: true, via: 'event', attempts: 2 });
+    });
+
+    it('when a watch opened before the plan was published saw no permit then the wait does not consume before one is written', async () => {
+      const id = plan();
+      const watch = await watchPermits(store, id);
+      expect(watch).not.toBeNull();
+      let calls = 0;
+      const watched = instrument(store, { before: () => void calls++ });
+      setTimeout(() => void grant(id), 30);
+      const r = await waitAndConsumePermits(watched, id, undefined, {
+        waitMs: 10_000,
+        stepMs: 5000,
+        watch,
+        publishedAfterWatch: true,
+      });
+      await watch!.close();
+      // One consume, after both writes were notified (the first consume used to find none).
+      expect(r).toMatchObject({ ok: true, via: 'event', attempts: 1 });
+      expect(calls).toBe(1);
+      if (r.ok) expect(r.waitMs).toBeLessThan(5000);
+    });
+
+    it('when the permits were written after the watch opened but before the wait began then they are consumed at once', async () => {
+      const id = plan();
+      const watch = await watchPermits(store, id);
+      // Another listener on the same store hears the writes on the same connection, in order.
+      const heard = new Set<string>();
+      const keys = [store.keys.governorPermit(id), store.keys.p33Permit(id)];
+      const off = await store.onKeyChange(store.keys.permitPattern(), (c) => void heard.add(c.key), { keys });
+      await grant(id);
+      await waitFor('both writes notified', () => heard.size === 2);
+      await off();
+      const r = await waitAndConsumePermits(store, id, undefined, {
+        waitMs: 10_000,
+        stepMs: 5000,
+        watch,
+        publishedAfterWatch: true,
+      });
+      await watch!.close();
+      expect(r).toMatchObject({ ok: true, via: 'immediate', attempts: 1 });
+    });
+
+    it('when the plan was published before the watch (a replay) then the first consume is not skipped', async () => {
+      const id = plan();
+      await grant(id); // written before the watch: it never hears them
+      const watch = await watchPermits(store, id);
+      const r = await waitAndConsumePermits(store, id, undefined, {
+        waitMs: 10_000,
+        stepMs: 5000,
+        watch,
+        publishedAfterWatch: false,
+      });
+      await watch!.close();
+      expect(r).toMatchObject({ ok: true, via: 'immediate', attempts: 1 });
+      if (r.ok) expect(r.waitMs).toBeLessThan(5000);
     });
 
     it('when events are turned off then polling still finds the late permit', async () => {

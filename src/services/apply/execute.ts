@@ -11,7 +11,7 @@ import { verifyPermitSet } from '../../domain/permit-signing.js';
 import { parseP33Permit, validatePermits } from '../../domain/permits.js';
 import { orderSideToReduce, type StepResult } from '../../domain/result.js';
 import { ExchangeError, clientOrderIdFor, type Position, type SymbolRules } from '../../exchange/port.js';
-import { waitAndConsumePermits } from '../../store/permit-chain.js';
+import { waitAndConsumePermits, type PermitWatch } from '../../store/permit-chain.js';
 import { parseArmState } from '../arm-state.js';
 import type { ArmStateCache } from './arm-cache.js';
 import { crashPoint } from './crash-point.js';
@@ -47,7 +47,15 @@ export class PlanExecutor {
     private readonly arm: ArmStateCache,
   ) {}
 
-  async execute(plan: Plan, detectedAtMs: number, log: Logger): Promise<ExecOutcome> {
+  async execute(
+    plan: Plan,
+    detectedAtMs: number,
+    log: Logger,
+    watched: { watch: PermitWatch | null; publishedAfterWatch: boolean } = {
+      watch: null,
+      publishedAfterWatch: false,
+    },
+  ): Promise<ExecOutcome> {
     const { exchange, store, clock } = this.deps;
     const metrics = this.deps.metrics ?? noopMetrics;
     const step = plan.steps[0];
@@ -78,6 +86,7 @@ export class PlanExecutor {
       clock,
       events: this.opts.notifications !== false,
       symbol: plan.symbol,
+      ...watched,
     });
     metrics.permitWait(plan.symbol, chain.waitMs / 1000, chain.ok ? 'ok' : 'block');
     metrics.consume(chain.ok ? 'consumed' : chain.reason);

@@ -26,6 +26,7 @@ import {
   type ApplyOptions,
 } from './options.js';
 import { recoverFromIntent, storeIntents, type IntentWriter, type PlanRef } from './orders.js';
+import { watchPermits, type PermitWatch } from '../../store/permit-chain.js';
 
 /** A Set that forgets its oldest entries beyond `max` (plan ids are only useful while recent). */
 export class BoundedSet {
@@ -68,7 +69,7 @@ export class ProposalHandler {
   }
 
   async handle(symbol: string, detectedAtMs: number): Promise<void> {
-    const { store, clock, logger } = this.deps;
+    const { store } = this.deps;
     const k = store.keys;
     // One round trip: the arm state is needed for every plan, so it comes with the proposal
     // (from memory while notifications prove it unchanged: ArmStateCache).
@@ -83,12 +84,35 @@ export class ProposalHandler {
     if (this.handled.has(planId)) return;
     const arm = parseArmState(armHash);
     const killSwitch = this.opts.killSwitch || !arm.armed;
-    let plan = decide(parsed.proposal, {
+    const plan = decide(parsed.proposal, {
       killSwitch,
       allowlist: this.allowlist,
       kBlockCritical: this.opts.kBlockCritical,
       kBlockWarning: this.opts.kBlockWarning,
     });
+    // An EXECUTE plan's permit keys are watched before its entry can reach the authorities, so
+    // the wait knows whether a permit was written and skips a consume that would find none.
+    const watch =
+      plan.decision === 'EXECUTE' && this.opts.notifications !== false
+        ? await watchPermits(store, planId, this.opts.requiredAuthorities, symbol)
+        : null;
+    try {
+      await this.publishAndRun(plan, symbol, planId, detectedAtMs, watch);
+    } finally {
+      if (watch) void watch.close().catch(() => {});
+    }
+  }
+
+  private async publishAndRun(
+    decided: Plan,
+    symbol: string,
+    planId: string,
+    detectedAtMs: number,
+    watch: PermitWatch | null,
+  ): Promise<void> {
+    const { store, clock, logger } = this.deps;
+    const k = store.keys;
+    let plan = decided;
     const publish = (p: Plan) => ({
       markerKey: k.streamPublished(planId),
       markerTtlSec: STREAM_PUBLISHED_TTL_SEC,
@@ -146,7 +170,10 @@ export class ProposalHandler {
     } else if (Object.keys(intent).length > 0) {
       result = await recoverFromIntent(this.deps, this.intents, plan, intent, log);
     } else {
-      result = await this.executor.execute(plan, detectedAtMs, log);
+      result = await this.executor.execute(plan, detectedAtMs, log, {
+        watch,
+        publishedAfterWatch: out.kind === 'published',
+      });
     }
     if (result.abandoned) {
       // Another replica owns this plan now and publishes its one result.
