@@ -1,9 +1,10 @@
 /**
  * Moves the P3.3 ledger with executed results, each exactly once: a durable cursor (id of the
  * last result entry handled) and a compare-and-set on the ledger advance together in one script
- * (Store.applyLedgerResults: a poll's batch in one step). Restarts resume at the cursor; a hand
- * edit between our read and write makes the write fail and we read again. A ledger missing when a fill arrives is seeded
- * from a fresh exchange read, which already includes that fill.
+ * (Store.applyLedgerResults: a poll's batch in one step). Restarts resume at the cursor. The
+ * amount a write expects is the one this follower last wrote (else a read): a hand edit, another
+ * replica's write or an expiry in between makes the write fail, and we read again. A ledger
+ * missing when a fill arrives is seeded from a fresh exchange read, which already includes that fill.
  */
 import { parseDec, toNumber, toText, type Dec } from '../../domain/position/dec.js';
 import {
@@ -32,6 +33,13 @@ const CAS_RETRIES = 5;
 
 export class LedgerFollower {
   private readonly symbols: ReadonlySet<string>;
+  /**
+   * last_known_amt as this follower last wrote it, per symbol: the next batch takes it from here
+   * instead of reading the ledger first (a HGETALL per executed plan). The compare-and-set in the
+   * script still checks it, so a ledger changed by anyone else (a hand edit, another replica, its
+   * expiry) is a conflict, which drops the entry here and the ledger is read again.
+   */
+  private readonly written = new Map<string, string>();
 
   constructor(private readonly o: LedgerFollowerOptions) {
     this.symbols = new Set(o.symbols);
@@ -102,9 +110,11 @@ export class LedgerFollower {
   private async applyFrom(plans: Planned[]): Promise<{ handled: number; conflict: boolean }> {
     const { store, clock } = this.o;
     const symbols = [...new Set(plans.flatMap((p) => (p.symbol === undefined ? [] : [p.symbol])))];
-    const read = await Promise.all(symbols.map((s) => store.hgetall(store.keys.positionLedger(s))));
+    const unknown = symbols.filter((s) => !this.written.has(s));
+    const read = await Promise.all(unknown.map((s) => store.hgetall(store.keys.positionLedger(s))));
     /** Each symbol's last_known_amt as the next entry of it will find it (undefined: absent). */
-    const amt = new Map(symbols.map((s, i) => [s, read[i]!.last_known_amt]));
+    const amt = new Map<string, string | undefined>(unknown.map((s, i) => [s, read[i]!.last_known_amt]));
+    for (const s of symbols) if (this.written.has(s)) amt.set(s, this.written.get(s));
     const writes: Write[] = [];
     let failed: unknown = null;
     for (const p of plans) {
@@ -160,20 +170,30 @@ export class LedgerFollower {
       amt.set(p.symbol, fields.last_known_amt);
     }
     if (writes.length === 0 && failed !== null) throw failed;
-    const codes = await store.applyLedgerResults({
-      cursorKey: store.keys.ledgerCursor(),
-      ttlSec: LEDGER_TTL_SEC,
-      entries: writes.map(({ entryId, ledgerKey, expect, fields }) => ({
-        entryId,
-        ledgerKey,
-        expect,
-        fields,
-      })),
-    });
+    let codes: Awaited<ReturnType<Store['applyLedgerResults']>>;
+    try {
+      codes = await store.applyLedgerResults({
+        cursorKey: store.keys.ledgerCursor(),
+        ttlSec: LEDGER_TTL_SEC,
+        entries: writes.map(({ entryId, ledgerKey, expect, fields }) => ({
+          entryId,
+          ledgerKey,
+          expect,
+          fields,
+        })),
+      });
+    } catch (err) {
+      this.written.clear(); // the step may or may not have run: read every ledger next time
+      throw err;
+    }
     codes.forEach((code, i) => {
       const w = writes[i]!;
-      if (code !== 'applied' || !w.p?.symbol) return;
-      const symbol = w.p.symbol;
+      const symbol = w.p?.symbol;
+      if (symbol === undefined) return;
+      const wrote = w.fields.last_known_amt;
+      if (code === 'applied' && wrote !== undefined) this.written.set(symbol, wrote);
+      else this.written.delete(symbol); // conflict, or not written by us: read it next time
+      if (code !== 'applied') return;
       this.o.metrics?.ledgerApplied.inc({ symbol });
       if (!w.amt) return;
       this.o.metrics?.ledgerAmt.set({ symbol }, toNumber(w.amt));

@@ -72,6 +72,27 @@ function ledgerSuite(name: string, factory: () => Factory) {
       await r.store.close();
     });
 
+    it('when the ledger is edited by hand between two results then the next one applies on top of the edit', async () => {
+      const r = await setup();
+      await r.p33.snapshots.refresh();
+      await r.p33.ledger.poll();
+      await execute(r, 'BTCUSDT', 'SELL', '0.003');
+      expect(await r.p33.ledger.poll()).toBe(1);
+      const key = r.store.keys.positionLedger('BTCUSDT');
+      expect((await r.store.hgetall(key)).last_known_amt).toBe('0.012');
+      // An operator reconciles by hand; the follower remembers what it last wrote (0.012), and
+      // must not write over the edit from that memory.
+      await r.store.hset(key, { last_known_amt: '0.010' }, 86400);
+      await execute(r, 'BTCUSDT', 'SELL', '0.004');
+      expect(await r.p33.ledger.poll()).toBe(1);
+      expect((await r.store.hgetall(key)).last_known_amt).toBe('0.006');
+      // And with nobody else writing, the next result goes on top of its own last write.
+      await execute(r, 'BTCUSDT', 'SELL', '0.001');
+      expect(await r.p33.ledger.poll()).toBe(1);
+      expect((await r.store.hgetall(key)).last_known_amt).toBe('0.005');
+      await r.store.close();
+    });
+
     it('when P3.3 restarts mid-stream then it resumes at its cursor and applies nothing twice', async () => {
       const r = await setup();
       await r.p33.snapshots.refresh();
