@@ -1,0 +1,180 @@
+/** Hand-written findings of the pipeline bench rounds (bench/lib/pipeline-report.ts renders them). */
+
+/**
+ * The latest round's A/B (bench/pipeline-ab.ts, other builds, so not in this run). Hand-written:
+ * replace it with the next round's and keep the previous one below it.
+ */
+export const CHANGES_LATEST = `### Latest round: reads that notifications make unnecessary (A/B of two builds)
+
+**A** = 9aae480 (start of the round), **B** = 285bdc0 (the first three changes below; the ledger change, 319a7d1, came
+after these runs). Each build compiled in its own checkout, run alternately by
+\`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate <r> --runs 3\` (8 s windows,
+1,000 symbols, medians). Machine: nproc 2 (AMD EPYC, shared; this day ~20 % slower than the day of the tables below:
+redis-benchmark 70–83k single commands/s against 97k, and every process spent more CPU per plan), node v20.20.2,
+redis-server 7.0.15.
+
+| offered /s | build | executed /s | p50 ms | p99 ms | Redis cmds / plan | sent by clients / plan (MONITOR, 100/s) | CPU governor | CPU position-brain | CPU apply | CPU redis-server | CPU bench |
+|------------|-------|-------------|--------|--------|-------------------|------------------------------------------|--------------|--------------------|-----------|------------------|-----------|
+| 400        | A     | 400         | 21.21  | 84.07  | 53.6              | 28.0                                     | 0.76         | 0.66               | 1.49      | 0.60             | 0.98      |
+| 400        | B     | 398         | 25.06  | 83.61  | 48.9              | 23.1                                     | 0.73         | 0.66               | 1.47      | 0.61             | 1.03      |
+| 800        | A     | 831         | 163.25 | 769.66 | 47.3              |                                          | 0.28         | 0.21               | 0.82      | 0.25             | 0.57      |
+| 800        | B     | 871         | 153.19 | 789.46 | 41.5              |                                          | 0.27         | 0.21               | 0.82      | 0.25             | 0.55      |
+
+800/s was beyond both builds that day (backlogs: executed above the offered rate while they drained).
+
+- **What changed** (each keeps its fallback; RELIABILITY.md "Missed notifications"):
+  - the authorities no longer read the decision markers before deciding (an MGET per plan in each): the grant and
+    decide scripts refuse a decided plan atomically anyway;
+  - apply keeps the arm state in memory while the key's change notifications prove it unchanged (two HGETALLs per
+    plan; src/services/apply/arm-cache.ts);
+  - apply watches an EXECUTE plan's permit keys before publishing it, so the permit wait skips the consume that
+    always found no permit (a script call and its MGET per plan; \`watchPermits\`);
+  - P3.3's ledger follower expects the amount it last wrote instead of reading the ledger before each write (a
+    HGETALL per executed result; the compare-and-set still checks it).
+- **Commands**: −9 % at 400/s, −12 % at 800/s (INFO commandstats); sent by clients at 100/s 28.0 → 23.1 per plan. One
+  EXECUTE plan now costs 13 commands sent by clients (the feeder's HSET included; traced with MONITOR at 5 plans/s)
+  plus its share of the batched stream reads and acks and of one applyLedgerResults call per batch: HSET proposal;
+  apply HGETALL proposal, publishPlan, consume, createIntent, HSET + EXPIRE intent, publishOnce result; governor
+  LRANGE, grantPermit; P3.3 HGETALL snapshot, HGETALL ledger, decideOnce. Inside those scripts run ~29 more (the contract's keys: dedupe, two stream markers and
+  entries, two permits and decision markers, the receipt, the intent, the governor's list and daily counter, the ledger).
+- **CPU per plan**: no change this machine can show (within ±5 % run to run). A command less is ~20 µs summed over
+  client and server against ~2.5–4 ms a plan costs in all processes together on this day.
+- **\`all\` under load** (\`npx tsx bench/memory.ts --runs 2 --rate 400 --seconds 8 --no-build --variant ...\`, same day):
+  with the unit's settings it carried 400/s at 90.5 MB peak RSS (90.5–90.8); \`--single-threaded-gc\` or a 64 MB
+  old-space ceiling gave 89.5–91.0, the same within the noise. Without the settings: 181 MB at 400/s, 190 MB at 600/s.
+  At 600/s \`all\` is at the limit of its one thread (~1.65 ms of CPU per plan for the three services together), and
+  anything that costs CPU tips it over: with a 128 MB old-space ceiling alone it executed 311/s of 600 (p99 1.5 s),
+  with the unit's settings 4–8/s, the rest ending \`BLOCKED permit_timeout_or_missing\` (fail-closed). The three
+  units are the layout for high rates.
+`;
+
+/**
+ * What the profiler found (node --cpu-prof on the three services and the bench process, summarised
+ * with bench/lib/cpuprofile-top.ts). Hand-written: update it with each profiling round.
+ */
+export const FINDINGS = `### What the profiles show (\`npm run bench:pipeline -- --only capacity --rates 300 --profile\`, then \`npx tsx bench/lib/cpuprofile-top.ts .bench-tmp/pipeline/profiles/*.cpuprofile\`)
+
+- **apply is the bottleneck process**: CPU-bound at saturation (3 % idle in its profile at 400/s offered) while the
+  governor is ~50 % busy, P3.3 ~30 % and the bench process (feeder + paper exchange) ~30 %. Summed over all processes a
+  plan cost ~8 ms of CPU at 100/s (fixed background work included), ~4 ms at 300/s (these two profiles are from the
+  previous round; after this round's changes the capacity table shows ~2.2 ms summed at 800/s and ~1.4 ms at
+  saturation, so two cores carry ~800/s within p99 ≤ 100 ms and ~1,300/s latency aside, not 2,000/s).
+- apply's self time: socket writes \`writeUtf8String\`/\`writeLatin1String\` 11–13 % (one write syscall per Redis
+  command and per HTTP request: ioredis does not pipeline unless asked), the HTTP client of the \`binance\` library
+  (axios + follow-redirects: mergeConfig, transformResponse, dispatchHttpRequest) 12–15 %, node:net/_http_agent 8 % of
+  which 3.5 % is the fresh TCP connection per order (\`internalConnect\`, \`setKeepAlive\`, \`close\`: deliberate, see
+  the Exchange section), GC 6–14 %, pino's log writes (\`writeString\`) 4.5 % for ~4 info lines per plan, ioredis
+  command objects and reply parsing ~8 %. **Since then the SDK is gone**: reads and orders go through node:http
+  (src/exchange/binance/http-client.ts). Rerun at 300/s (apply 35 % idle): node:_http_client, _http_agent, our
+  http-client and transport and the HMAC together ~8 % of apply's busy time, \`internalConnect\` ~3 % (the fresh
+  connection per order); native writes (\`writev\`, \`writeString\`, \`writeLatin1String\`, \`writeUtf8String\`: Redis,
+  HTTP and log lines) ~36 %, GC ~6 %.
+- governor: one \`positionRisk\` HTTP read per plan (its position cache keeps a read 1 s; with 1,000 symbols a symbol's
+  next plan comes later than that), and a batch of plan entries is only as fast as its slowest read.
+- P3.3: socket writes 9 % (three reads per plan, each its own write), and the adapter's \`positions()\` matches rows
+  to symbols with a filter per symbol: 1,000 × 1,006 comparisons per snapshot refresh (O(n²); a Map would do).
+  **Changed** on P3.3's side (7eeaef1, 2a1616a): a refresh writes its snapshots in slices of 50 (a slice shares a
+  socket write; all 1,000 at once held the event loop: p99 at 100/s 25–90 ms against A's 11–36 ms in one session)
+  and seeds missing ledgers in one seedLedgers-N call (one EXISTS over every ledger when none is missing, was a script per symbol);
+  executed results move the ledgers in one applyLedgerResults-N call per poll (was a HGETALL and a script per
+  result); Sets instead of Array.includes. The adapter's \`positions()\` (src/exchange) is unchanged.
+- Key events: every permit write/delete wakes every waiting plan's listener (the hub copies the listener set per
+  event): O(plans in flight) per event, measurable only near saturation. **Changed** (2019c8b): a permit wait names
+  its plan's keys and the hub finds listeners by key, O(1) per event.
+- Apply's per-symbol leases (on by default, APPLY_LEASE_TTL_MS=5000) renew each of the 1,000 symbols every ttl/3:
+  ~600 lease scripts a second (each a GET and a PEXPIRE inside), ~1,900 commands/s whatever the load: +12 commands
+  per plan at 200/s (58.5 → 70.8 in a 2 × 2 alternating comparison), +180 at 10/s. One lease per replica (or per
+  shard of symbols), or one script renewing a batch of keys, would cut the calls; the in-script work stays.
+  **Changed** (c55e40e): a round is one acquireLeases-N call per 200 leases (one MGET, then a PEXPIRE or SET NX per
+  lease), ~3 calls a second instead of ~600; the PEXPIREs stay (5.8 commands per plan at 100/s).
+- The permit wait subscribes the permit pattern when the first plan starts waiting and unsubscribes when the last one
+  ends: at 200/s 0.84 PSUBSCRIBE + 0.84 PUNSUBSCRIBE per plan, and a plan that finds no other waiter pays the
+  subscribe round trip before its first consume. Keeping the pattern subscribed for a while after the last waiter
+  would save both.
+- Acks: one XACK per plan entry and authority → **changed to one XACK per batch** (commit "plan consumer: one XACK per
+  batch"): A/B at 300/s, medians of 2 alternating runs, Redis commands per plan 57.0 → 45.4, CPU s per 1,000 plans
+  governor 0.80 → 0.63, P3.3 0.52 → 0.43, redis-server 0.47 → 0.36.
+- Auto-pipelining (ioredis \`enableAutoPipelining\`) was tried on every connection and reverted: two permit-chain tests
+  missed their notification wake in 2 of 3 runs of test/store. **The cause**: \`duplicate()\` copied the option to the
+  PSUBSCRIBE connection, and ioredis exempts PSUBSCRIBE from auto-pipelining but not PUNSUBSCRIBE (its exemption list
+  spells it \`unpsubscribe\`), so the last waiter's PUNSUBSCRIBE, deferred to the end of the turn, reached the server
+  after the next waiter's PSUBSCRIBE of the same pattern and dropped it (a test in test/store/redis-store.test.ts
+  reproduces it). On the command connection alone test/store passed 5 of 5, but with it the governor and P3.3 spent
+  more CPU per plan than with the write coalescing below (0.76 and 0.78 against 0.64 and 0.57 s per 1,000 plans at
+  300/s, 4 runs: a pipeline object per command, and their commands seldom share a turn), and a pipeline in flight
+  held every later command back until it settled.
+  **Landed instead** (716c1dd): the command connection corks its socket for the rest of the event-loop turn (uncork
+  at setImmediate), so a turn's commands leave in one writev, each still sent and answered on its own.
+- Apply's sweep (57d4903): with notifications on, a period writes a probe key and re-reads every proposal only when
+  the probe's notification shows a gap (the subscriber connection was lost: Store.notificationEpoch(); the probe
+  went unanswered for a period; its write failed), and every 12th period as a backstop: ~200 HGETALLs a second with
+  1,000 symbols at APPLY_POLL_SEC=5 became ~17 (the backstop).
+- Apply per plan (409555a, 18c1f83): the arm state is read with the proposal, and publishPlan-4 does the
+  result-marker check, the dedupe SET NX and the plan's publishOnce: two round trips before the exchange instead of
+  four; two info lines per plan instead of four (\`[PERMIT_WAIT]\` and the result line, which now carries the action,
+  the reasons and the order id).
+- Memory: loading the CLI's module graph alone was 90.5 MB RSS (bare node 39 MB; ioredis, binance + axios, zod,
+  prom-client, undici, pino each add 9–27 MB when loaded alone; undici's WebAssembly HTTP parser another 20–45 MB once
+  a request has been parsed). **Changed**: per-command dynamic imports (main.js alone 45 MB, with what \`all\` imports
+  77 MB), no exchange client library, one exchange adapter for the three services in \`all\`, and V8/malloc settings
+  in the \`all\` unit; under load V8 otherwise lets the heap grow to 100+ MB of mostly garbage (live heap ~18–30 MB).
+  Figures and costs: BENCHMARKS.md, Memory (\`npx tsx bench/memory.ts\`).
+- Venue limits: Binance allows 1,200 orders a minute and 2,400 request weight a minute per account, and the adapter
+  refuses locally once the usage headers say so; 2,000 plans/s is ~100× one account's order limit. The bench's paper
+  exchange omits those headers (\`--no-usage-headers\`) so that our side is what is measured.
+`;
+
+/**
+ * This round's A/B of two builds (bench/pipeline-ab.ts; other builds, so not in this run). Hand-written:
+ * replace it with the next round's.
+ */
+export const CHANGES_AB = `### The round before: fewer Redis commands and round trips per plan (A/B of two builds)
+
+**A** = commit 0e303c9 (before), **B** = 2a1616a (the 300/s rows: 18c1f83, the same Redis changes before the
+snapshot-slice fix; B also holds bdc0334, single-flight exchangeInfo refreshes). Each build compiled in its own checkout
+(\`git worktree add\`, then \`BENCH_PIPELINE_DIR=<repo>/.bench-tmp/<name> npx tsx bench/pipeline.ts --only none\` in it),
+run alternately by \`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A0 --b .bench-tmp/pipeline-B6 --rate <r>
+--runs <n> [--seconds <s>]\` from a checkout at 18c1f83 (services with V8 defaults, before the unit environment of
+7690445). Machine: nproc 2 (AMD EPYC; shared with another engineer's suites and benches, load average below), node
+v20.20.2, redis-server 7.0.15 on loopback. Medians; CPU in s per 1,000 executed plans.
+
+| offered /s | runs × window | load avg start → end | build | executed /s | p50 ms | p99 ms  | Redis cmds / plan | CPU governor | CPU position-brain | CPU apply | CPU redis-server | CPU bench (feeder + paper exchange) |
+|------------|---------------|----------------------|-------|-------------|--------|---------|-------------------|--------------|--------------------|-----------|------------------|-------------------------------------|
+| 5          | 2 × 10 s      | 7.0 → 4.3            | A     | 5           | 8.09   | 15.14   | 618.8             | 2.40         | 5.20               | 6.60      | 3.60             | 7.80                                |
+| 5          |               |                      | B     | 5           | 7.23   | 25.34   | 260.5             | 2.60         | 4.00               | 5.60      | 2.20             | 7.40                                |
+| 100        | 3 × 15 s      | 4.4 → 8.1            | A     | 100         | 4.86   | 53.29   | 84.5              | 1.17         | 0.99               | 2.47      | 0.99             | 1.43                                |
+| 100        |               |                      | B     | 100         | 4.45   | 26.26   | 64.0              | 1.24         | 1.02               | 2.57      | 0.97             | 1.51                                |
+| 300        | 5 × 8 s       | 3.3 → 4.7            | A     | 300         | 3.31   | 30.31   | 65.1              | 0.52         | 0.48               | 1.25      | 0.64             | 0.69                                |
+| 300        |               |                      | B     | 300         | 3.21   | 47.37   | 57.1              | 0.54         | 0.53               | 1.24      | 0.55             | 0.70                                |
+| 700        | 3 × 8 s       | 3.7 → 4.4            | A     | 701         | 54.40  | 544.43  | 52.1              | 0.25         | 0.25               | 0.85      | 0.30             | 0.42                                |
+| 700        |               |                      | B     | 701         | 8.10   | 51.90   | 51.9              | 0.38         | 0.31               | 0.85      | 0.40             | 0.49                                |
+| 1000       | 3 × 8 s       | 3.1 → 5.1            | A     | 1064        | 635.54 | 1404.67 | 48.3              | 0.16         | 0.17               | 0.65      | 0.21             | 0.28                                |
+| 1000       |               |                      | B     | 893         | 279.30 | 1291.43 | 47.2              | 0.17         | 0.16               | 0.66      | 0.19             | 0.32                                |
+
+- **Commands**: per executed plan −25 % at 100/s (84.5 → 64.0), −12 % at 300/s, −58 % at 5/s where the fixed
+  background work dominates (618.8 → 260.5). MONITOR at 100/s (5 windows each): 41.0 sent by clients + 44.0 inside
+  scripts → 28.0 + 36.0. By command at 100/s (INFO commandstats), before: evalsha 15.6, set 9.0, get 9.0, hgetall 8.0,
+  expire 7.0, hset 6.0, exists 6.0, pexpire 5.9, mget 3.7; after: set 7.8, expire 6.8, evalsha 6.6, hset 5.8,
+  hgetall 5.8, pexpire 5.8, exists 3.9, mget 3.6, get 2.0.
+- **Write syscalls** per plan at 300/s (\`strace -f -c -p <pid>\` for 5 s of the capacity window, write + writev): apply
+  18.6 → 9.7, governor 7.5 → 6.7, P3.3 12.7 → 5.8.
+- **CPU per plan** at 100–1,000/s: no change this machine can show. Run to run the bench process, whose code is the
+  same in both builds, moved as much as the services (e.g. 1.43 → 1.51 at 100/s). The idle cost fell (5/s rows, CPU
+  per second): apply ~32 → ~25 ms, P3.3 ~25 → ~20 ms, redis-server ~18 → ~11 ms. The V8 profiles overstated the
+  socket writes (likely: the sampler charges to the write the time the thread is preempted by the redis-server it
+  woke).
+- **Capacity**: both builds carry 700/s here at quiet moments (A: 701, 406 and 771/s executed, the 406 run
+  collapsed with a 3,040-plan backlog; B: 698, 708, 701/s, p99 32–172 ms) and neither 1,000/s (A 726/1,064/1,158,
+  B 857/1,043/893; a window can exceed the offered rate while a backlog drains). The target of 2,000/s is ~2× away:
+  summed over the processes a plan costs 2.1–2.4 ms of CPU at 700/s (1.7–1.9 in the services and Redis, ~0.45 in the
+  bench's feeder and paper exchange), on 2 cores; 2,000/s needs ≤ 1 ms for all of it.
+- **What limits**: apply's per-plan work (~0.85 ms at 700/s): the exchange (a positionRisk read and an order on a
+  fresh TCP connection per plan, src/exchange), ~7 Redis round trips, permit JSON parsing, promises, GC, two log
+  lines. ≤ 15 commands per plan is out of reach without a different design: the contract's own per-plan keys (dedupe,
+  two stream markers, two entries, two permits and two decision markers, receipt, intent, counters, ledger and
+  cursor) and the reads they need come to ~50 commands per EXECUTE plan.
+- Write coalescing vs ioredis auto-pipelining, otherwise the same code (57d4903 vs 716c1dd, 4 runs at 300/s, load
+  2.6 → 7.1, \`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-B2 --b .bench-tmp/pipeline-B3 --rate 300 --runs 4\`,
+  services with the units' environment of the bench then in the tree): CPU governor 0.76 → 0.64, P3.3 0.78 → 0.57,
+  apply 1.78 → 1.49, redis-server 0.57 → 0.50.
+`;
