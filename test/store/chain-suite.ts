@@ -4,7 +4,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsumeOutcome, Store } from '../../src/store/port.js';
-import { waitAndConsumePermits, watchPermits, type PermitWaitResult } from '../../src/store/permit-chain.js';
+import {
+  waitAndConsumePermits,
+  watchPermits,
+  type PermitWaitResult,
+  type PermitWatch,
+} from '../../src/store/permit-chain.js';
 import { sleep, waitFor } from './harness.js';
 
 export interface ChainWorld {
@@ -160,6 +165,25 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       expect(r).toMatchObject({ ok: true, via: 'event', attempts: 2 });
     });
 
+    /** A wait that takes over `watch` (a 5 s poll step, so a missed wake shows as waitMs ≥ 5000). */
+    const waitWatched = async (
+      on: Store,
+      id: string,
+      watch: PermitWatch | null,
+      publishedAfterWatch: boolean,
+    ) => {
+      try {
+        return await waitAndConsumePermits(on, id, undefined, {
+          waitMs: 10_000,
+          stepMs: 5000,
+          watch,
+          publishedAfterWatch,
+        });
+      } finally {
+        await watch?.close();
+      }
+    };
+
     it('when a watch opened before the plan was published saw no permit then the wait does not consume before one is written', async () => {
       const id = plan();
       const watch = await watchPermits(store, id);
@@ -167,13 +191,7 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       let calls = 0;
       const watched = instrument(store, { before: () => void calls++ });
       setTimeout(() => void grant(id), 30);
-      const r = await waitAndConsumePermits(watched, id, undefined, {
-        waitMs: 10_000,
-        stepMs: 5000,
-        watch,
-        publishedAfterWatch: true,
-      });
-      await watch!.close();
+      const r = await waitWatched(watched, id, watch, true);
       // One consume, after both writes were notified (the first consume used to find none).
       expect(r).toMatchObject({ ok: true, via: 'event', attempts: 1 });
       expect(calls).toBe(1);
@@ -190,13 +208,7 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       await grant(id);
       await waitFor('both writes notified', () => heard.size === 2);
       await off();
-      const r = await waitAndConsumePermits(store, id, undefined, {
-        waitMs: 10_000,
-        stepMs: 5000,
-        watch,
-        publishedAfterWatch: true,
-      });
-      await watch!.close();
+      const r = await waitWatched(store, id, watch, true);
       expect(r).toMatchObject({ ok: true, via: 'immediate', attempts: 1 });
     });
 
@@ -204,13 +216,7 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       const id = plan();
       await grant(id); // written before the watch: it never hears them
       const watch = await watchPermits(store, id);
-      const r = await waitAndConsumePermits(store, id, undefined, {
-        waitMs: 10_000,
-        stepMs: 5000,
-        watch,
-        publishedAfterWatch: false,
-      });
-      await watch!.close();
+      const r = await waitWatched(store, id, watch, false);
       expect(r).toMatchObject({ ok: true, via: 'immediate', attempts: 1 });
       if (r.ok) expect(r.waitMs).toBeLessThan(5000);
     });
