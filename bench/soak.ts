@@ -173,6 +173,13 @@ async function main(): Promise<void> {
     const k = `${r.fields.decision}${r.fields.error ? `:${r.fields.error.split(':').slice(0, 2).join(':')}` : ''}`;
     byDecision[k] = (byDecision[k] ?? 0) + 1;
   }
+  // Why the authorities refused (a governor block leaves apply waiting: missing_governor).
+  const refusals: Record<string, number> = {};
+  for (const e of await store.xrange(store.keys.governorEvents(), '-', '+')) {
+    if (e.fields.event !== 'PLAN_BLOCKED') continue;
+    const k = `governor:${e.fields.reason ?? '?'}`;
+    refusals[k] = (refusals[k] ?? 0) + 1;
+  }
   const report = {
     minutes,
     seed: Number(values.seed),
@@ -193,6 +200,7 @@ async function main(): Promise<void> {
     orders_per_sec: +(a.orders / elapsedSec).toFixed(2),
     drain_ms: Date.now() - drainStart,
     results_by_decision: byDecision,
+    governor_blocks_by_reason: refusals,
   };
   out(`${JSON.stringify(report, null, 2)}\n`);
   // Orders whose result does not say EXECUTE: what the plan's result and intent recorded.
