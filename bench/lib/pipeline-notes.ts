@@ -6,21 +6,22 @@
  */
 export const CHANGES_LATEST = `### Latest round: reads that notifications make unnecessary (A/B of two builds)
 
-**A** = 9aae480 (start of the round), **B** = 285bdc0 (the first three changes below; the ledger change, 319a7d1, came
-after these runs). Each build compiled in its own checkout, run alternately by
+**A** = 9aae480 (start of the round), **B** = the round's code (400/s rows: 319a7d1, everything below; 800/s rows:
+285bdc0, before the ledger change). Each build compiled in its own checkout, run alternately by
 \`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate <r> --runs 3\` (8 s windows,
-1,000 symbols, medians). Machine: nproc 2 (AMD EPYC, shared; this day ~20 % slower than the day of the tables below:
-redis-benchmark 70–83k single commands/s against 97k, and every process spent more CPU per plan), node v20.20.2,
-redis-server 7.0.15.
+1,000 symbols, medians; each run also counts with MONITOR for 5 s at 100/s and at the rate). Machine: nproc 2 (AMD
+EPYC, shared; this day ~20 % slower than the day of the tables below: redis-benchmark 70–83k single commands/s
+against 97k, and every process spent more CPU per plan), node v20.20.2, redis-server 7.0.15.
 
-| offered /s | build | executed /s | p50 ms | p99 ms | Redis cmds / plan | sent by clients / plan (MONITOR, 100/s) | CPU governor | CPU position-brain | CPU apply | CPU redis-server | CPU bench |
-|------------|-------|-------------|--------|--------|-------------------|------------------------------------------|--------------|--------------------|-----------|------------------|-----------|
-| 400        | A     | 400         | 21.21  | 84.07  | 53.6              | 28.0                                     | 0.76         | 0.66               | 1.49      | 0.60             | 0.98      |
-| 400        | B     | 398         | 25.06  | 83.61  | 48.9              | 23.1                                     | 0.73         | 0.66               | 1.47      | 0.61             | 1.03      |
-| 800        | A     | 831         | 163.25 | 769.66 | 47.3              |                                          | 0.28         | 0.21               | 0.82      | 0.25             | 0.57      |
-| 800        | B     | 871         | 153.19 | 789.46 | 41.5              |                                          | 0.27         | 0.21               | 0.82      | 0.25             | 0.55      |
+| offered /s | build | executed /s | p50 ms | p99 ms | Redis cmds / plan (commandstats) | sent by clients / plan at 100/s | at the rate | CPU governor | CPU position-brain | CPU apply | CPU redis-server | CPU bench |
+|------------|-------|-------------|--------|--------|----------------------------------|---------------------------------|-------------|--------------|--------------------|-----------|------------------|-----------|
+| 400        | A     | 400         | 9.00   | 42.82  | 55.5                             | 28.1                            | 23.9        | 0.73         | 0.61               | 1.45      | 0.64             | 0.87      |
+| 400        | B     | 400         | 8.95   | 43.45  | 49.2                             | 22.8                            | 17.6        | 0.73         | 0.61               | 1.37      | 0.65             | 0.92      |
+| 800        | A     | 831         | 163.25 | 769.66 | 47.3                             | 28.0                            |             | 0.28         | 0.21               | 0.82      | 0.25             | 0.57      |
+| 800        | B     | 871         | 153.19 | 789.46 | 41.5                             | 23.1                            |             | 0.27         | 0.21               | 0.82      | 0.25             | 0.55      |
 
-800/s was beyond both builds that day (backlogs: executed above the offered rate while they drained).
+800/s was beyond both builds that day (backlogs: executed above the offered rate while they drained). CPU in s per
+1,000 executed plans.
 
 - **What changed** (each keeps its fallback; RELIABILITY.md "Missed notifications"):
   - the authorities no longer read the decision markers before deciding (an MGET per plan in each): the grant and
@@ -31,7 +32,10 @@ redis-server 7.0.15.
     always found no permit (a script call and its MGET per plan; \`watchPermits\`);
   - P3.3's ledger follower expects the amount it last wrote instead of reading the ledger before each write (a
     HGETALL per executed result; the compare-and-set still checks it).
-- **Commands**: −9 % at 400/s, −12 % at 800/s (INFO commandstats); sent by clients at 100/s 28.0 → 23.1 per plan. One
+- **Commands**: −11 % at 400/s, −12 % at 800/s (INFO commandstats); sent by clients 28.1 → 22.8 per plan at 100/s,
+  23.9 → 17.6 at 400/s. At 400/s (MONITOR, 4 s, by connection): apply 7.0 per plan, governor 3.5 (of which XREADGROUP +
+  XACK 1.5: batches of ~1.3 entries), P3.3 4.8 (XREADGROUP + XACK 1.7), and the bench's feeder 1.9 (its HSET, and an
+  XREAD of the results to time them, which is measurement, not pipeline). One
   EXECUTE plan now costs 13 commands sent by clients (the feeder's HSET included; traced with MONITOR at 5 plans/s)
   plus its share of the batched stream reads and acks and of one applyLedgerResults call per batch: HSET proposal;
   apply HGETALL proposal, publishPlan, consume, createIntent, HSET + EXPIRE intent, publishOnce result; governor
