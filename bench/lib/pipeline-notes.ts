@@ -43,6 +43,10 @@ against 97k, and every process spent more CPU per plan), node v20.20.2, redis-se
   entries, two permits and decision markers, the receipt, the intent, the governor's list and daily counter, the ledger).
 - **CPU per plan**: no change this machine can show (within ±5 % run to run). A command less is ~20 µs summed over
   client and server against ~2.5–4 ms a plan costs in all processes together on this day.
+- **This run against the round before's** (the tables above against 795/s sustained, p99 15.6 ms at 100/s and 1,286/s
+  at saturation then): 599/s sustained, p99 14.7 ms at 100/s, 1,120/s at saturation. The A/B above, the same day,
+  shows no change in CPU or throughput between the builds; the machine was slower that day (redis-benchmark 87k
+  single commands/s in this run against 97k then).
 - **\`all\` under load** (\`npx tsx bench/memory.ts --runs 2 --rate 400 --seconds 8 --no-build --variant ...\`, same day):
   with the unit's settings it carried 400/s at 90.5 MB peak RSS (90.5–90.8); \`--single-threaded-gc\` or a 64 MB
   old-space ceiling gave 89.5–91.0, the same within the noise. Without the settings: 181 MB at 400/s, 190 MB at 600/s.
