@@ -34,14 +34,16 @@ export async function openAuthorityIo(
   cfg: AuthorityConfig,
   kit: ServiceKit,
   withoutCredentials: string,
-  shared?: { exchange: ExchangePort },
+  shared?: { exchange: ExchangePort; store?: Store },
 ): Promise<AuthorityIo> {
-  const store = await createStore({
-    url: cfg.redis.url,
-    prefix: cfg.redis.keyPrefix,
-    cluster: cfg.redis.cluster,
-    logger: kit.logger.child({ component: 'store' }),
-  });
+  const store =
+    shared?.store ??
+    (await createStore({
+      url: cfg.redis.url,
+      prefix: cfg.redis.keyPrefix,
+      cluster: cfg.redis.cluster,
+      logger: kit.logger.child({ component: 'store' }),
+    }));
   const exchange =
     shared?.exchange ??
     createBinanceExchange({
@@ -60,7 +62,10 @@ export async function openAuthorityIo(
     exchange,
     signingKey,
     close: async () =>
-      void (await Promise.allSettled([shared ? Promise.resolve() : exchange.close(), store.close()])),
+      void (await Promise.allSettled([
+        shared ? Promise.resolve() : exchange.close(),
+        shared?.store ? Promise.resolve() : store.close(),
+      ])),
   };
 }
 

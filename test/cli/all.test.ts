@@ -24,6 +24,11 @@ describe.skipIf(skipRedis)('quantum-apply all', () => {
   });
 
   it('when a proposal arrives then one process grants, orders, serves every metric and stops with exit 0', async () => {
+    const connections = async () =>
+      String(await store.client.client('LIST'))
+        .trim()
+        .split('\n').length;
+    const before = await connections();
     const cli = runCli(['all'], {
       ...rig.env,
       SYMBOLS: 'BTCUSDT',
@@ -61,6 +66,9 @@ describe.skipIf(skipRedis)('quantum-apply all', () => {
     expect(metrics).toMatch(/quantum_stream_group_pending\{[^}]*group="governor"[^}]*\} 0/);
     expect(metrics).toMatch(/quantum_stream_group_lag\{[^}]*group="p33"[^}]*\} 0/);
 
+    // One store serves the three (one REDIS_URL): one command connection, apply's keyspace
+    // subscriber, and one blocking connection per plan-stream consumer (governor, P3.3).
+    expect((await connections()) - before).toBe(4); // each service with its own store: 6
     // One adapter serves the three services: the rules are fetched once, not once per service.
     expect(paper.state.requestLog.filter((r) => r.path === '/fapi/v1/exchangeInfo')).toHaveLength(1);
 

@@ -1,7 +1,7 @@
 /**
  * `quantum-apply all`: the Apply Layer, the Governor and the Position State Brain in one process
  * on Redis, for small deployments. Each service reads its own variables exactly as when run
- * alone and keeps its own Redis connections; one ops server on APPLY_METRICS_PORT serves every
+ * alone; when the three name the same Redis they share one store (else each opens its own); one ops server on APPLY_METRICS_PORT serves every
  * metric (the three sets have distinct names). One exchange adapter serves the three (opened as
  * apply opens it): one exchangeInfo cache, one socket pool, and one view of the account's
  * request weight and of a 429/418 ban, which Binance counts per IP and account, not per service.
@@ -18,9 +18,10 @@ import {
   type Env,
   type GovernorConfig,
   type P33Config,
+  type RedisConfig,
 } from '../../ops/config.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
-import { openApplyExchange, startApply, type SharedIo } from './apply.js';
+import { openApplyExchange, openApplyStore, startApply, type SharedIo } from './apply.js';
 import { startGovernor } from './governor.js';
 import { startPositionBrain } from './position-brain.js';
 
@@ -53,17 +54,25 @@ export function loadAllConfig(env: Env): AllConfig {
   return { apply, governor, p33, logLevel: apply.logLevel, metricsPort: apply.metricsPort };
 }
 
+const sameRedis = (a: RedisConfig, b: RedisConfig) =>
+  a.url === b.url && a.keyPrefix === b.keyPrefix && a.cluster === b.cluster;
+
 export async function startAll(cfg: AllConfig, kit: ServiceKit): Promise<StartedService> {
   const kitFor = (component: string): ServiceKit => ({ ...kit, logger: kit.logger.child({ component }) });
   const shared: SharedIo = { exchange: openApplyExchange(cfg.apply, kitFor('apply')) };
   const started: [string, StartedService][] = [];
   try {
+    // One store for the three when they name the same Redis (the usual case: one REDIS_URL):
+    // one command connection, so a turn's commands of all three leave in one write, and two
+    // ioredis clients fewer. Blocking stream reads keep a connection per consumer either way.
+    if (sameRedis(cfg.apply.redis, cfg.governor.redis) && sameRedis(cfg.apply.redis, cfg.p33.redis))
+      shared.store = await openApplyStore(cfg.apply, kitFor('apply'));
     started.push(['governor', await startGovernor(cfg.governor, kitFor('governor'), shared)]);
     started.push(['position-brain', await startPositionBrain(cfg.p33, kitFor('position-brain'), shared)]);
     started.push(['apply', await startApply(cfg.apply, kitFor('apply'), shared)]);
   } catch (err) {
     await Promise.allSettled(started.map(([, s]) => s.stop()));
-    await shared.exchange.close();
+    await Promise.allSettled([shared.exchange.close(), shared.store?.close()]);
     throw err;
   }
   const byName = new Map(started);
@@ -73,7 +82,7 @@ export async function startAll(cfg: AllConfig, kit: ServiceKit): Promise<Started
         await byName.get('apply')?.stop();
         await Promise.all([byName.get('governor')?.stop(), byName.get('position-brain')?.stop()]);
       } finally {
-        await shared.exchange.close();
+        await Promise.allSettled([shared.exchange.close(), shared.store?.close()]);
       }
     },
     async health() {

@@ -21,7 +21,7 @@ import { promSink } from '../../services/apply/metrics.js';
 import type { ApplyOptions } from '../../services/apply/options.js';
 import { SymbolLeases } from '../../services/apply/lease.js';
 import { ApplyService } from '../../services/apply/service.js';
-import { createStore } from '../../store/index.js';
+import { createStore, type Store } from '../../store/index.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
 
 const PUBLIC_ONLY = 'public-endpoints-only';
@@ -78,6 +78,19 @@ export function openApplyExchange(cfg: ApplyConfig, kit: ServiceKit): ExchangePo
 /** I/O that `all` opens once for its three services (each closes only what it opened). */
 export interface SharedIo {
   exchange: ExchangePort;
+  /** One store (one command connection) when the three are configured for the same Redis. */
+  store?: Store;
+}
+
+/** The apply layer's store, as `apply` opens it (and `all` for the three, when they share one). */
+export function openApplyStore(cfg: ApplyConfig, kit: ServiceKit): Promise<Store> {
+  return createStore({
+    url: cfg.redis.url,
+    prefix: cfg.redis.keyPrefix,
+    cluster: cfg.redis.cluster,
+    pollStepMs: cfg.permitStepMs,
+    logger: kit.logger.child({ component: 'store' }),
+  });
 }
 
 export async function startApply(
@@ -86,18 +99,13 @@ export async function startApply(
   shared?: SharedIo,
 ): Promise<StartedService> {
   const opts = applyOptionsFrom(cfg);
-  const store = await createStore({
-    url: cfg.redis.url,
-    prefix: cfg.redis.keyPrefix,
-    cluster: cfg.redis.cluster,
-    pollStepMs: cfg.permitStepMs,
-    logger: kit.logger.child({ component: 'store' }),
-  });
+  const store = shared?.store ?? (await openApplyStore(cfg, kit));
+  const closeStore = () => (shared?.store ? Promise.resolve() : store.close());
   let exchange: ExchangePort;
   try {
     exchange = shared?.exchange ?? openApplyExchange(cfg, kit);
   } catch (err) {
-    await store.close();
+    await closeStore();
     throw err;
   }
   const closeExchange = () => (shared ? Promise.resolve() : exchange.close());
@@ -129,7 +137,7 @@ export async function startApply(
     await running.start();
   } catch (err) {
     await leases?.stop();
-    await Promise.allSettled([closeExchange(), store.close()]);
+    await Promise.allSettled([closeExchange(), closeStore()]);
     throw err;
   }
   if (opts.signedPermits) {
@@ -150,7 +158,7 @@ export async function startApply(
     async stop() {
       await running.stop();
       await leases?.stop();
-      await Promise.allSettled([closeExchange(), store.close()]);
+      await Promise.allSettled([closeExchange(), closeStore()]);
     },
     health() {
       const h = running.health();
