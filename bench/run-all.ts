@@ -18,6 +18,7 @@ interface Scenario {
 
 const SCENARIOS: Scenario[] = [
   { name: 'handoff', file: 'handoff.ts', write: [], noWrite: ['--no-write'], timeoutSec: 600 },
+  { name: 'scripts', file: 'scripts.ts', write: [], noWrite: ['--no-write'], timeoutSec: 600 },
   { name: 'apply', file: 'apply-latency.ts', write: ['--write'], noWrite: [], timeoutSec: 600 },
   { name: 'authorities', file: 'authorities.ts', write: [], noWrite: ['--no-write'], timeoutSec: 600 },
   { name: 'exchange', file: 'exchange.ts', write: ['--write'], noWrite: [], timeoutSec: 600 },
