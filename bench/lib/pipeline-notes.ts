@@ -47,6 +47,12 @@ against 97k, and every process spent more CPU per plan), node v20.20.2, redis-se
   at saturation then): 599/s sustained, p99 14.7 ms at 100/s, 1,120/s at saturation. The A/B above, the same day,
   shows no change in CPU or throughput between the builds; the machine was slower that day (redis-benchmark 87k
   single commands/s in this run against 97k then).
+- **Logging** (\`npx tsx bench/pipeline.ts --only capacity --rates 600 --no-build --env LOG_LEVEL=<level> --json ...\`,
+  info and warn alternated, 2 runs each): at info (the default: apply's \`[PERMIT_WAIT]\` and result lines, the
+  governor's "permit granted", P3.3's "P3.3 ALLOW", one line each per plan) the services spent 8 % more CPU per plan
+  than at warn (governor 0.47–0.49 vs 0.44, P3.3 0.41–0.42 vs 0.36, apply 0.95–1.03 vs 0.92–0.97 s per 1,000 plans),
+  with logs going to /dev/null (a pipe to journald costs more per line). Kept: the lines are the operators' trail;
+  LOG_LEVEL=warn is the knob when CPU matters more.
 - **\`all\` under load** (\`npx tsx bench/memory.ts --runs 2 --rate 400 --seconds 8 --no-build --variant ...\`, same day):
   with the unit's settings it carried 400/s at 90.5 MB peak RSS (90.5–90.8); \`--single-threaded-gc\` or a 64 MB
   old-space ceiling gave 89.5–91.0, the same within the noise. Without the settings: 181 MB at 400/s, 190 MB at 600/s.
