@@ -1,12 +1,13 @@
 /**
  * `quantum-apply all`: the Apply Layer, the Governor and the Position State Brain in one process
  * on Redis, for small deployments. Each service reads its own variables exactly as when run
- * alone; when the three name the same Redis they share one store (else each opens its own); one ops server on APPLY_METRICS_PORT serves every
- * metric (the three sets have distinct names). One exchange adapter serves the three (opened as
- * apply opens it): one exchangeInfo cache, one socket pool, and one view of the account's
- * request weight and of a 429/418 ban, which Binance counts per IP and account, not per service.
+ * alone; when the three name the same Redis they share one store (else each opens its own). One
+ * ops server on APPLY_METRICS_PORT serves every metric (the three sets have distinct names). One
+ * exchange adapter serves the three (opened as apply opens it): one exchangeInfo cache, one socket
+ * pool, and one view of the account's request weight and of a 429/418 ban, which Binance counts
+ * per IP and account, not per service.
  * Stop order: apply first (no new plans, in-flight ones finish and record their results), then
- * the two authorities, then the adapter.
+ * the two authorities, then the adapter and the shared store.
  */
 import type { Command } from 'commander';
 import {
