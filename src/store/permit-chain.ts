@@ -234,7 +234,11 @@ export async function waitAndConsumePermits(
   let unsubscribe: (() => Promise<void>) | null = null;
   /** No consume before a missing permit is written (see `publishedAfterWatch`). */
   let skipFirst = false;
-  const watch = opts.watch ?? null;
+  // A watch of other keys (another plan, other authorities) says nothing about ours.
+  const watch =
+    opts.watch && opts.watch.keys.length === keys.length && opts.watch.keys.every((k, i) => k === keys[i])
+      ? opts.watch
+      : null;
   if (watch && opts.events !== false) {
     for (const [key, kind] of watch.take(onChange)) onChange(key, kind);
     skipFirst =

@@ -212,6 +212,13 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       expect(r).toMatchObject({ ok: true, via: 'immediate', attempts: 1 });
     });
 
+    it("when the watch is of another plan's keys then the wait ignores it and consumes at once", async () => {
+      const id = plan();
+      await grant(id);
+      const r = await waitWatched(store, id, await watchPermits(store, plan()), true);
+      expect(r).toMatchObject({ ok: true, via: 'immediate', attempts: 1 });
+    });
+
     it('when the plan was published before the watch (a replay) then the first consume is not skipped', async () => {
       const id = plan();
       await grant(id); // written before the watch: it never hears them
