@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsumeOutcome, Store } from '../../src/store/port.js';
 import {
+  DEFAULT_AUTHORITIES,
   waitAndConsumePermits,
-  watchPermits,
   type PermitWaitResult,
-  type PermitWatch,
 } from '../../src/store/permit-chain.js';
+import { watchPermits, type PermitWatch } from '../../src/store/permit-watch.js';
 import { sleep, waitFor } from './harness.js';
 
 export interface ChainWorld {
@@ -186,7 +186,7 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
 
     it('when a watch opened before the plan was published saw no permit then the wait does not consume before one is written', async () => {
       const id = plan();
-      const watch = await watchPermits(store, id);
+      const watch = await watchPermits(store, id, DEFAULT_AUTHORITIES);
       expect(watch).not.toBeNull();
       let calls = 0;
       const watched = instrument(store, { before: () => void calls++ });
@@ -200,7 +200,7 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
 
     it('when the permits were written after the watch opened but before the wait began then they are consumed at once', async () => {
       const id = plan();
-      const watch = await watchPermits(store, id);
+      const watch = await watchPermits(store, id, DEFAULT_AUTHORITIES);
       // Another listener on the same store hears the writes on the same connection, in order.
       const heard = new Set<string>();
       const keys = [store.keys.governorPermit(id), store.keys.p33Permit(id)];
@@ -215,14 +215,14 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
     it("when the watch is of another plan's keys then the wait ignores it and consumes at once", async () => {
       const id = plan();
       await grant(id);
-      const r = await waitWatched(store, id, await watchPermits(store, plan()), true);
+      const r = await waitWatched(store, id, await watchPermits(store, plan(), DEFAULT_AUTHORITIES), true);
       expect(r).toMatchObject({ ok: true, via: 'immediate', attempts: 1 });
     });
 
     it('when the plan was published before the watch (a replay) then the first consume is not skipped', async () => {
       const id = plan();
       await grant(id); // written before the watch: it never hears them
-      const watch = await watchPermits(store, id);
+      const watch = await watchPermits(store, id, DEFAULT_AUTHORITIES);
       const r = await waitWatched(store, id, watch, false);
       expect(r).toMatchObject({ ok: true, via: 'immediate', attempts: 1 });
       if (r.ok) expect(r.waitMs).toBeLessThan(5000);

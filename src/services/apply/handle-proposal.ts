@@ -26,7 +26,7 @@ import {
   type ApplyOptions,
 } from './options.js';
 import { recoverFromIntent, storeIntents, type IntentWriter, type PlanRef } from './orders.js';
-import { watchPermits, type PermitWatch } from '../../store/permit-chain.js';
+import { watchPermits, type PermitWatch } from '../../store/permit-watch.js';
 
 /** A Set that forgets its oldest entries beyond `max` (plan ids are only useful while recent). */
 export class BoundedSet {
