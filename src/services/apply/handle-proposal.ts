@@ -16,6 +16,7 @@ import { parseProposal } from '../../domain/proposal.js';
 import { resultFields } from '../../domain/result.js';
 import { parseArmState } from '../arm-state.js';
 import { ArmStateCache } from './arm-cache.js';
+import { BoundedSet } from './bounded-set.js';
 import { crashPoint } from './crash-point.js';
 import { PlanExecutor, outcome, type ExecOutcome } from './execute.js';
 import { noopMetrics, type ApplyMetricsSink } from './metrics.js';
@@ -27,23 +28,6 @@ import {
 } from './options.js';
 import { recoverFromIntent, storeIntents, type IntentWriter, type PlanRef } from './orders.js';
 import { watchPermits, type PermitWatch } from '../../store/permit-watch.js';
-
-/** A Set that forgets its oldest entries beyond `max` (plan ids are only useful while recent). */
-export class BoundedSet {
-  private readonly items = new Set<string>();
-  constructor(private readonly max: number) {}
-  has(v: string): boolean {
-    return this.items.has(v);
-  }
-  add(v: string): void {
-    this.items.delete(v);
-    this.items.add(v);
-    if (this.items.size > this.max) {
-      const oldest = this.items.values().next().value;
-      if (oldest !== undefined) this.items.delete(oldest);
-    }
-  }
-}
 
 export class ProposalHandler {
   private readonly handled = new BoundedSet(20_000);
