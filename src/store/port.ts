@@ -81,6 +81,12 @@ export interface Store {
   hgetall(key: string): Promise<Record<string, string>>;
   /** HSET then, when ttlSec is given, EXPIRE, in one round trip. */
   hset(key: string, fields: Record<string, string>, ttlSec?: number): Promise<void>;
+  /**
+   * Updates a hash that was created with a TTL, keeping that TTL: HSET alone, and EXPIRE only when
+   * the HSET created the key (every field new), so an update never leaves a key without a TTL.
+   * One command where hset with a TTL sends two (apply's order intent, once per plan).
+   */
+  hupdate(key: string, fields: Record<string, string>, ttlSec: number): Promise<void>;
 
   // lists
   lrange(key: string, start: number, stop: number): Promise<string[]>;

@@ -53,6 +53,18 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(await s.hgetall(k('nohash'))).toEqual({});
     });
 
+    it('when a hash created with a TTL is updated then the update keeps its TTL, and creating one sets it', async () => {
+      await s.hset(k('intent'), { state: 'sending', at: '1' }, 60);
+      await s.hupdate(k('intent'), { state: 'filled', order_id: '7' }, 6000);
+      expect(await s.hgetall(k('intent'))).toEqual({ state: 'filled', at: '1', order_id: '7' });
+      const kept = await s.pttl(k('intent'));
+      expect(kept).toBeGreaterThan(0);
+      expect(kept).toBeLessThanOrEqual(60_000); // not reset to 6000 s
+      // Absent (expired, deleted): the update creates it, and never without a TTL.
+      await s.hupdate(k('gone'), { state: 'unknown' }, 60);
+      expect(await s.pttl(k('gone'))).toBeGreaterThan(59_000);
+    });
+
     it('when entries are added then ranges, reverse ranges and length follow the ids', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) ids.push(await s.xadd(k('st'), { n: String(i), e: '' }));

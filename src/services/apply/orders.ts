@@ -45,7 +45,8 @@ export function storeIntents(deps: ApplyDeps, ttlSec: number): IntentWriter {
       await store.hset(store.keys.orderIntent(planId, symbol), fields, ttlSec);
       return 'written';
     },
-    write: (planId, symbol, fields) => store.hset(store.keys.orderIntent(planId, symbol), fields, ttlSec),
+    // The intent was created with its TTL; an update keeps it (one command, not HSET + EXPIRE).
+    write: (planId, symbol, fields) => store.hupdate(store.keys.orderIntent(planId, symbol), fields, ttlSec),
     read: (planId, symbol) => store.hgetall(store.keys.orderIntent(planId, symbol)),
   };
 }

@@ -101,6 +101,15 @@ export class MemoryStore implements Store {
     if (ttlSec !== undefined) this.ks.expireIn(key, ttlSec);
   }
 
+  async hupdate(key: string, fields: Record<string, string>, ttlSec: number): Promise<void> {
+    const entries = Object.keys(fields);
+    if (entries.length === 0) return;
+    const before = this.ks.typed(key, 'hash')?.fields;
+    const created = !before || entries.every((f) => !before.has(f));
+    this.ks.hset(key, fields);
+    if (created) this.ks.expireIn(key, ttlSec);
+  }
+
   async lrange(key: string, start: number, stop: number): Promise<string[]> {
     const items = this.ks.typed(key, 'list')?.items ?? [];
     const n = items.length;

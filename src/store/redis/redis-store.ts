@@ -170,6 +170,13 @@ export class RedisStore implements Store {
     for (const [err] of results) if (err) throw err;
   }
 
+  async hupdate(key: string, fields: Record<string, string>, ttlSec: number): Promise<void> {
+    const n = Object.keys(fields).length;
+    if (n === 0) return;
+    const added = await this.cmd.hset(key, fields);
+    if (added === n) await this.cmd.expire(key, ttlSec); // the key was created just now
+  }
+
   lrange(key: string, start: number, stop: number): Promise<string[]> {
     return this.cmd.lrange(key, start, stop);
   }
