@@ -35,12 +35,15 @@ against 97k, and every process spent more CPU per plan), node v20.20.2, redis-se
 - **Commands**: −11 % at 400/s, −12 % at 800/s (INFO commandstats); sent by clients 28.1 → 22.8 per plan at 100/s,
   23.9 → 17.6 at 400/s. At 400/s (MONITOR, 4 s, by connection): apply 7.0 per plan, governor 3.5 (of which XREADGROUP +
   XACK 1.5: batches of ~1.3 entries), P3.3 4.8 (XREADGROUP + XACK 1.7), and the bench's feeder 1.9 (its HSET, and an
-  XREAD of the results to time them, which is measurement, not pipeline). One
-  EXECUTE plan now costs 13 commands sent by clients (the feeder's HSET included; traced with MONITOR at 5 plans/s)
+  XREAD of the results to time them, which is measurement, not pipeline).
+- **After the A/B** two more changes: apply's intent update is one HSET that keeps the TTL the intent was created
+  with (\`Store.hupdate\`: EXPIRE only when the HSET created the key), not HSET + EXPIRE; and \`all\` runs its three
+  services on one store (below). One EXECUTE plan now costs 12 commands sent by clients (the feeder's HSET included)
   plus its share of the batched stream reads and acks and of one applyLedgerResults call per batch: HSET proposal;
-  apply HGETALL proposal, publishPlan, consume, createIntent, HSET + EXPIRE intent, publishOnce result; governor
-  LRANGE, grantPermit; P3.3 HGETALL snapshot, HGETALL ledger, decideOnce. Inside those scripts run ~29 more (the contract's keys: dedupe, two stream markers and
-  entries, two permits and decision markers, the receipt, the intent, the governor's list and daily counter, the ledger).
+  apply HGETALL proposal, publishPlan, consume, createIntent, HSET intent, publishOnce result; governor LRANGE,
+  grantPermit; P3.3 HGETALL snapshot, HGETALL ledger, decideOnce. Inside those scripts run ~29 more (the contract's
+  keys: dedupe, two stream markers and entries, two permits and decision markers, the receipt, the intent, the
+  governor's list and daily counter, the ledger).
 - **CPU per plan**: no change this machine can show (within ±5 % run to run). A command less is ~20 µs summed over
   client and server against ~2.5–4 ms a plan costs in all processes together on this day.
 - **This run against the round before's** (the tables above against 795/s sustained, p99 15.6 ms at 100/s and 1,286/s
