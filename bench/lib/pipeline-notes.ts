@@ -46,10 +46,10 @@ against 97k, and every process spent more CPU per plan), node v20.20.2, redis-se
   governor's list and daily counter, the ledger).
 - **CPU per plan**: no change this machine can show (within ±5 % run to run). A command less is ~20 µs summed over
   client and server against ~2.5–4 ms a plan costs in all processes together on this day.
-- **This run against the round before's** (the tables above against 795/s sustained, p99 15.6 ms at 100/s and 1,286/s
-  at saturation then): 599/s sustained, p99 14.7 ms at 100/s, 1,120/s at saturation. The A/B above, the same day,
-  shows no change in CPU or throughput between the builds; the machine was slower that day (redis-benchmark 87k
-  single commands/s in this run against 97k then).
+- **Against the round before**: that round's run had 795/s sustained, p99 15.6 ms at 100/s and 1,286/s at saturation
+  (redis-benchmark 97k single commands/s); compare the tables above, and their redis-benchmark line, with those.
+  The A/B above, on one day, shows no change in CPU or throughput between the builds: what differs between the two
+  runs is the machine's day.
 - **Logging** (\`npx tsx bench/pipeline.ts --only capacity --rates 600 --no-build --env LOG_LEVEL=<level> --json ...\`,
   info and warn alternated, 2 runs each): at info (the default: apply's \`[PERMIT_WAIT]\` and result lines, the
   governor's "permit granted", P3.3's "P3.3 ALLOW", one line each per plan) the services spent 8 % more CPU per plan
