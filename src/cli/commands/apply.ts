@@ -38,6 +38,7 @@ export function applyOptionsFrom(cfg: ApplyConfig): ApplyOptions {
     killSwitch: cfg.killSwitch,
     permitWaitMs: cfg.permitWaitMs,
     permitStepMs: cfg.permitStepMs,
+    maxInFlight: cfg.maxInFlight,
     requiredAuthorities: cfg.requiredAuthorities,
     hasCredentials: Boolean(cfg.binance.apiKey?.trim() && cfg.binance.apiSecret?.trim()),
     signedPermits: signedPermitsFrom(cfg.signedPermits),

@@ -51,6 +51,8 @@ export interface ApplyConfig {
   permitStepMs: number;
   /** APPLY_LEASE_TTL_MS: symbol lease TTL for apply replicas (0: no leases, a single process). */
   leaseTtlMs: number;
+  /** APPLY_MAX_IN_FLIGHT: plans handled at once over all symbols; past it, intake waits. */
+  maxInFlight: number;
   requiredAuthorities: readonly string[];
   signedPermits: SignedPermitsConfig;
   binance: BinanceConfig;
@@ -126,6 +128,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   const permitWaitMs = r.get('APPLY_PERMIT_WAIT_MS', numberField({ int: true, min: 0, max: 60_000 }), 1200);
   const permitStepMs = r.get('APPLY_PERMIT_STEP_MS', numberField({ int: true, min: 1, max: 60_000 }), 100);
   const leaseTtlMs = r.get('APPLY_LEASE_TTL_MS', numberField({ int: true, min: 0, max: 600_000 }), 5000);
+  const maxInFlight = r.get('APPLY_MAX_IN_FLIGHT', numberField({ int: true, min: 1, max: 100_000 }), 256);
   const requiredAuthorities = r.get('APPLY_REQUIRED_AUTHORITIES', nameListField(), ['governor', 'p33']);
   const signedPermits = readSignedPermits(r, requiredAuthorities);
   const binance = readBinance(r, mode, false);
@@ -155,6 +158,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     permitWaitMs,
     permitStepMs,
     leaseTtlMs,
+    maxInFlight,
     requiredAuthorities,
     signedPermits,
     binance,

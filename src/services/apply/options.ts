@@ -53,6 +53,8 @@ export interface ApplyOptions {
   recoveryScan?: number;
   /** Backoff after a failed run (Redis outage): doubles from min to max. */
   retryMinMs?: number;
+  /** APPLY_MAX_IN_FLIGHT: plans handled at once over all symbols (default unbounded). */
+  maxInFlight?: number;
   retryMaxMs?: number;
 }
 

@@ -4,9 +4,17 @@
  * coalesces into exactly one re-read after the current run ends. A run that throws (Redis
  * outage, unexpected bug) is retried with capped exponential backoff; the symbol stays dirty and
  * keeps the earliest detection time, so latency metrics include the outage.
+ *
+ * At most `maxInFlight` runs at once over all symbols (APPLY_MAX_IN_FLIGHT): past it, kicked
+ * symbols wait their turn (still coalescing), so an overloaded process holds its intake back
+ * instead of publishing plans whose permits cannot come within the wait. Measured: without a
+ * bound, `all` offered more than one thread can carry published every plan, starved its own
+ * authorities and ended nearly every plan BLOCKED permit_timeout (BENCHMARKS.md, Memory of all).
  */
 
 export interface SchedulerOptions {
+  /** Runs in flight over all symbols at most (default: unbounded). */
+  maxInFlight?: number;
   backoffMinMs: number;
   backoffMaxMs: number;
   onError: (symbol: string, err: unknown, attempt: number, retryInMs: number) => void;
@@ -26,6 +34,9 @@ export type RunFn = (symbol: string, detectedAtMs: number) => Promise<void>;
 export class SymbolScheduler {
   private readonly workers = new Map<string, WorkerState>();
   private stopped = false;
+  /** Runs holding a slot, and runs waiting for one (FIFO). */
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly run: RunFn,
@@ -51,16 +62,33 @@ export class SymbolScheduler {
     return n;
   }
 
+  /** Runs waiting for a slot (APPLY_MAX_IN_FLIGHT reached). */
+  queued(): number {
+    return this.waiting.length;
+  }
+
   /** Stops intake, cuts backoff sleeps short and waits for every in-flight run to end. */
   async drain(): Promise<void> {
     this.stopped = true;
     for (const st of this.workers.values()) st.wake?.();
+    // Each waiting run gets a slot, sees `stopped` and gives it back.
+    for (const go of this.waiting.splice(0)) {
+      this.active++;
+      go();
+    }
     await Promise.all([...this.workers.values()].map((st) => st.running ?? Promise.resolve()));
   }
 
   private async loop(symbol: string, st: WorkerState): Promise<void> {
     try {
       while (st.dirty && !this.stopped) {
+        // The slot first: kicks while waiting for it coalesce into this run. A free slot is
+        // taken without yielding, so the run starts at once, as it did without the bound.
+        if (!this.take()) await new Promise<void>((resolve) => this.waiting.push(resolve));
+        if (this.stopped) {
+          this.release();
+          break;
+        }
         st.dirty = false;
         const at = st.detectedAtMs ?? 0;
         st.detectedAtMs = null;
@@ -73,12 +101,29 @@ export class SymbolScheduler {
           this.opts.onError(symbol, err, st.failures, wait);
           st.dirty = true;
           if (st.detectedAtMs === null || at < st.detectedAtMs) st.detectedAtMs = at;
+          this.release(); // not held through the backoff
           await this.sleep(st, wait);
+          continue;
         }
+        this.release();
       }
     } finally {
       st.running = null;
     }
+  }
+
+  /** Takes a free slot (true), or none is free (false). */
+  private take(): boolean {
+    if (this.active >= (this.opts.maxInFlight ?? Infinity)) return false;
+    this.active++;
+    return true;
+  }
+
+  /** Hands the slot to the next waiting run, or frees it. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
   }
 
   private sleep(st: WorkerState, ms: number): Promise<void> {

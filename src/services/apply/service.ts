@@ -69,6 +69,7 @@ export class ApplyService {
         this.failures = 0;
       },
       {
+        ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
         backoffMinMs: opts.retryMinMs ?? 100,
         backoffMaxMs: opts.retryMaxMs ?? 5000,
         onError: (symbol, err, attempt, retryInMs) => {

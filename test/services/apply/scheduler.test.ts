@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SymbolScheduler } from '../../../src/services/apply/scheduler.js';
 import { sleep } from './harness.js';
+import { until } from '../../helpers/wait.js';
 
 function gate() {
   let open!: () => void;
@@ -31,6 +32,82 @@ describe('SymbolScheduler', () => {
     await s.drain();
     expect(runs).toEqual(['BTCUSDT', 'BTCUSDT']);
     expect(maxActive).toBe(1);
+  });
+
+  it('when more symbols are kicked than APPLY_MAX_IN_FLIGHT then at most that many run at once and all of them run', async () => {
+    const gates = new Map<string, ReturnType<typeof gate>>();
+    const started: string[] = [];
+    let active = 0;
+    let maxActive = 0;
+    const s = new SymbolScheduler(
+      async (symbol) => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        started.push(symbol);
+        const g = gate();
+        gates.set(symbol, g);
+        await g.p;
+        active--;
+      },
+      { maxInFlight: 2, backoffMinMs: 1, backoffMaxMs: 1, onError: () => {} },
+    );
+    const symbols = ['A', 'B', 'C', 'D', 'E'];
+    for (const x of symbols) s.kick(x, 1);
+    await sleep(10);
+    expect(started).toEqual(['A', 'B']);
+    expect(s.queued()).toBe(3);
+    // A kick of a waiting symbol coalesces into its one run.
+    s.kick('C', 2);
+    for (const x of symbols) {
+      await until(() => gates.has(x));
+      gates.get(x)!.open();
+    }
+    await sleep(10);
+    expect(started).toEqual(symbols);
+    expect(maxActive).toBe(2);
+    expect(s.queued()).toBe(0);
+    await s.drain();
+  });
+
+  it('when the scheduler is drained with runs waiting for a slot then they end without running', async () => {
+    const g = gate();
+    const started: string[] = [];
+    const s = new SymbolScheduler(
+      async (symbol) => {
+        started.push(symbol);
+        await g.p;
+      },
+      { maxInFlight: 1, backoffMinMs: 1, backoffMaxMs: 1, onError: () => {} },
+    );
+    for (const x of ['A', 'B', 'C']) s.kick(x, 1);
+    await sleep(5);
+    const drained = s.drain();
+    g.open();
+    await drained;
+    expect(started).toEqual(['A']);
+    expect(s.queued()).toBe(0);
+  });
+
+  it('when a run fails then its slot is free during the backoff', async () => {
+    const started: string[] = [];
+    let failA = true;
+    const s = new SymbolScheduler(
+      async (symbol) => {
+        started.push(symbol);
+        if (symbol === 'A' && failA) {
+          failA = false;
+          throw new Error('redis down');
+        }
+      },
+      { maxInFlight: 1, backoffMinMs: 200, backoffMaxMs: 200, onError: () => {} },
+    );
+    s.kick('A', 1);
+    s.kick('B', 1);
+    await sleep(50); // A is in its 200 ms backoff: B has run meanwhile
+    expect(started).toEqual(['A', 'B']);
+    await until(() => started.length === 3);
+    expect(started).toEqual(['A', 'B', 'A']);
+    await s.drain();
   });
 
   it('when one symbol is blocked then another symbol runs at once', async () => {
