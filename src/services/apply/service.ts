@@ -18,6 +18,8 @@ export interface ApplyHealth {
   notifications: boolean;
   lastSweepOkMs: number;
   inFlight: number;
+  /** Symbols waiting for a slot (APPLY_MAX_IN_FLIGHT reached): the process is at capacity. */
+  queued: number;
   consecutiveFailures: number;
 }
 
@@ -214,6 +216,7 @@ export class ApplyService {
       notifications: this.unsubscribe !== null && this.deps.store.notificationsActive(),
       lastSweepOkMs: this.lastSweepOkMs,
       inFlight: this.scheduler.inFlight(),
+      queued: this.scheduler.queued(),
       consecutiveFailures: this.failures,
     };
   }
