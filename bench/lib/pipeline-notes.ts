@@ -50,6 +50,10 @@ against 97k, and every process spent more CPU per plan), node v20.20.2, redis-se
   (redis-benchmark 97k single commands/s); compare the tables above, and their redis-benchmark line, with those.
   The A/B above, on one day, shows no change in CPU or throughput between the builds: what differs between the two
   runs is the machine's day.
+- **Overload**: apply now handles at most APPLY_MAX_IN_FLIGHT (default 64) plans at once; past it, intake waits.
+  Without the bound, \`all\` above its thread's capacity ended nearly every plan \`BLOCKED permit_timeout\` (34/s
+  executed at 600/s); with 64 it executed 628/s (BENCHMARKS.md, Memory of \`all\`). In this layout the rows above
+  run with the default bound; one-run comparisons at 800 and 1,500/s showed no difference beyond the noise.
 - **Logging** (\`npx tsx bench/pipeline.ts --only capacity --rates 600 --no-build --env LOG_LEVEL=<level> --json ...\`,
   info and warn alternated, 2 runs each): at info (the default: apply's \`[PERMIT_WAIT]\` and result lines, the
   governor's "permit granted", P3.3's "P3.3 ALLOW", one line each per plan) the services spent 8 % more CPU per plan
