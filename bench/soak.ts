@@ -119,7 +119,10 @@ async function main(): Promise<void> {
   let replicaSeq = 0;
   const replicas: Replica[] = [];
   const startOne = async () =>
-    replicas.push(await startReplica(`r${++replicaSeq}`, server.url, prefix, paper));
+    // A small in-flight bound (APPLY_MAX_IN_FLIGHT) so that runs queue for a slot under the chaos too.
+    replicas.push(
+      await startReplica(`r${++replicaSeq}`, server.url, prefix, paper, { opts: { maxInFlight: 2 } }),
+    );
   for (let i = 0; i < 3; i++) await startOne();
 
   const started = Date.now();
