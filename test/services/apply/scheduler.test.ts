@@ -9,48 +9,52 @@ function gate() {
   return { p, open };
 }
 
+/** A run function that records which symbols started and how many ran at once around `body`. */
+function tracked(body: (symbol: string, n: number) => Promise<void>) {
+  const t = { active: 0, max: 0, started: [] as string[] };
+  const run = async (symbol: string) => {
+    t.active++;
+    t.max = Math.max(t.max, t.active);
+    t.started.push(symbol);
+    try {
+      await body(symbol, t.started.length);
+    } finally {
+      t.active--;
+    }
+  };
+  return { t, run };
+}
+
 describe('SymbolScheduler', () => {
   it('when a symbol is kicked during its run then runs never overlap and the burst coalesces into one re-run', async () => {
     const g = gate();
-    const runs: string[] = [];
-    let active = 0;
-    let maxActive = 0;
-    const s = new SymbolScheduler(
-      async (symbol) => {
-        active++;
-        maxActive = Math.max(maxActive, active);
-        runs.push(symbol);
-        if (runs.length === 1) await g.p;
-        active--;
-      },
-      { backoffMinMs: 1, backoffMaxMs: 1, onError: () => {} },
-    );
+    const { t, run } = tracked(async (_, n) => {
+      if (n === 1) await g.p;
+    });
+    const s = new SymbolScheduler(run, { backoffMinMs: 1, backoffMaxMs: 1, onError: () => {} });
     s.kick('BTCUSDT', 1);
     for (let i = 0; i < 5; i++) s.kick('BTCUSDT', 2 + i);
     g.open();
     await sleep(20);
     await s.drain();
-    expect(runs).toEqual(['BTCUSDT', 'BTCUSDT']);
-    expect(maxActive).toBe(1);
+    expect(t.started).toEqual(['BTCUSDT', 'BTCUSDT']);
+    expect(t.max).toBe(1);
   });
 
   it('when more symbols are kicked than APPLY_MAX_IN_FLIGHT then at most that many run at once and all of them run', async () => {
     const gates = new Map<string, ReturnType<typeof gate>>();
-    const started: string[] = [];
-    let active = 0;
-    let maxActive = 0;
-    const s = new SymbolScheduler(
-      async (symbol) => {
-        active++;
-        maxActive = Math.max(maxActive, active);
-        started.push(symbol);
-        const g = gate();
-        gates.set(symbol, g);
-        await g.p;
-        active--;
-      },
-      { maxInFlight: 2, backoffMinMs: 1, backoffMaxMs: 1, onError: () => {} },
-    );
+    const { t, run } = tracked(async (symbol) => {
+      const g = gate();
+      gates.set(symbol, g);
+      await g.p;
+    });
+    const started = t.started;
+    const s = new SymbolScheduler(run, {
+      maxInFlight: 2,
+      backoffMinMs: 1,
+      backoffMaxMs: 1,
+      onError: () => {},
+    });
     const symbols = ['A', 'B', 'C', 'D', 'E'];
     for (const x of symbols) s.kick(x, 1);
     await sleep(10);
@@ -64,7 +68,7 @@ describe('SymbolScheduler', () => {
     }
     await sleep(10);
     expect(started).toEqual(symbols);
-    expect(maxActive).toBe(2);
+    expect(t.max).toBe(2);
     expect(s.queued()).toBe(0);
     await s.drain();
   });
