@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { systemClock, type Clock } from '../ops/clock.js';
 import type { ConsumeOutcome, Store } from './port.js';
-import { changeOf, type Change, type PermitWatch } from './permit-watch.js';
+import { watchPermits, type Change, type PermitWatch } from './permit-watch.js';
 
 export const DEFAULT_AUTHORITIES = ['governor', 'p33'] as const;
 
@@ -96,7 +96,6 @@ export async function waitAndConsumePermits(
   const deadline = started + (Number.isFinite(opts.waitMs) ? Math.max(0, opts.waitMs) : 0);
   const stepMs = Number.isFinite(opts.stepMs) ? Math.max(5, opts.stepMs) : 100;
   const keys = authorities.map((a) => store.keys.permit(a, planId, opts.symbol));
-  const ours = new Set(keys);
   const receiptKey = store.keys.permitReceipt(planId, opts.symbol);
   const token = randomUUID();
   const budget = opts.resolveBudgetMs ?? 5000;
@@ -163,35 +162,28 @@ export async function waitAndConsumePermits(
     else if (kind === 'remove') awaiting.add(key);
     else if (awaiting.delete(key) && awaiting.size === 0) wake?.();
   };
-  let unsubscribe: (() => Promise<void>) | null = null;
   /** No consume before a missing permit is written (see `publishedAfterWatch`). */
   let skipFirst = false;
-  // A watch of other keys (another plan, other authorities) says nothing about ours.
-  const watch =
-    opts.watch && opts.watch.keys.length === keys.length && opts.watch.keys.every((k, i) => k === keys[i])
-      ? opts.watch
-      : null;
-  if (watch && opts.events !== false) {
-    for (const [key, kind] of watch.take(onChange)) onChange(key, kind);
+  /** A watch this wait opened itself (the caller brought none): closed when it ends. */
+  let own: PermitWatch | null = null;
+  if (opts.events !== false) {
+    // A watch of other keys (another plan, other authorities) says nothing about ours.
+    const given =
+      opts.watch && opts.watch.keys.length === keys.length && opts.watch.keys.every((k, i) => k === keys[i])
+        ? opts.watch
+        : null;
+    const watch =
+      given ??
+      (own = await watchPermits(store, planId, authorities, opts.symbol, (err) => {
+        lastError = err instanceof Error ? err.message : String(err); // polling still covers us
+      }));
+    if (watch) for (const [key, kind] of watch.take(onChange)) onChange(key, kind);
     skipFirst =
+      given !== null &&
       opts.publishedAfterWatch === true &&
       awaiting.size > 0 &&
-      store.notificationEpoch() === watch.epoch &&
+      store.notificationEpoch() === given.epoch &&
       clock.now() < deadline;
-  } else if (opts.events !== false && store.notificationsActive()) {
-    try {
-      unsubscribe = await store.onKeyChange(
-        store.keys.permitPattern(),
-        (change) => {
-          const kind = ours.has(change.key) ? changeOf(change.event) : null;
-          if (kind !== null) onChange(change.key, kind);
-        },
-        // Only this plan's keys reach this listener (not every permit write of every plan).
-        { keys },
-      );
-    } catch (err) {
-      lastError = err instanceof Error ? err.message : String(err); // polling still covers us
-    }
   }
 
   try {
@@ -235,7 +227,7 @@ export async function waitAndConsumePermits(
   } finally {
     // Off the caller's path (measured: the socket write showed in the hand-off latency); the
     // PUNSUBSCRIBE still goes out in order on the subscription connection.
-    const release = unsubscribe;
-    if (release) setImmediate(() => void release().catch(() => {}));
+    const release = own;
+    if (release) setImmediate(() => void release.close().catch(() => {}));
   }
 }

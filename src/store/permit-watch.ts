@@ -19,14 +19,14 @@ export interface PermitWatch {
 /** Key events that take a permit away; 'expire' (a TTL set) changes nothing we wait for. */
 const REMOVALS = new Set(['del', 'expired', 'evicted', 'rename_from']);
 
-export function changeOf(event: string): Change | null {
+function changeOf(event: string): Change | null {
   if (event === 'expire') return null;
   return REMOVALS.has(event) ? 'remove' : 'write';
 }
 
 /**
  * Opens a watch on a plan's permit keys (null without notifications or when the subscription
- * fails: the wait then subscribes itself, or polls). Measured: with the watch opened before the
+ * fails, which `onError` hears: the wait then polls). A wait given none opens its own. Measured: with the watch opened before the
  * plan is published, the wait's first consume, which at any rate found the permits missing
  * (the authorities had not read the entry yet), is skipped: a script call per plan.
  */
@@ -35,6 +35,7 @@ export async function watchPermits(
   planId: string,
   authorities: readonly string[],
   symbol?: string,
+  onError?: (err: unknown) => void,
 ): Promise<PermitWatch | null> {
   if (!store.notificationsActive()) return null;
   const keys = authorities.map((a) => store.keys.permit(a, planId, symbol));
@@ -54,7 +55,8 @@ export async function watchPermits(
       },
       { keys },
     );
-  } catch {
+  } catch (err) {
+    onError?.(err);
     return null;
   }
   let closed = false;
