@@ -16,19 +16,18 @@ const order = (status: string, executedQty: string): OrderFill => ({
   reduceOnly: true,
 });
 
-function readsAnswering(body: unknown): Reads {
+type Call = (method: string, path: string) => Promise<CallOutcome>;
+
+/** Reads over a transport whose every call is `call` (no retries, rules cached `ttlMs`). */
+function readsOver(call: Call, exchangeInfoTtlMs = 1): Reads {
   const transport = {
     timeOffsetMs: 0,
     setTimeOffset: () => undefined,
     serverNow: () => Date.now(),
-    call: async (_method: string, path: string): Promise<CallOutcome> => ({
-      kind: 'ok',
-      status: 200,
-      body: path === '/fapi/v1/time' ? { serverTime: Date.now() } : body,
-    }),
+    call,
   } as unknown as Transport;
   return new Reads(transport, {
-    exchangeInfoTtlMs: 1,
+    exchangeInfoTtlMs,
     positionRiskVersion: 3,
     readRetries: 0,
     retryBaseMs: 1,
@@ -36,6 +35,14 @@ function readsAnswering(body: unknown): Reads {
     now: () => 0,
     warn: () => undefined,
   });
+}
+
+function readsAnswering(body: unknown): Reads {
+  return readsOver(async (_method, path) => ({
+    kind: 'ok',
+    status: 200,
+    body: path === '/fapi/v1/time' ? { serverTime: Date.now() } : body,
+  }));
 }
 
 describe('order outcomes', () => {
@@ -117,28 +124,14 @@ describe('position parsing', () => {
 describe('exchangeInfo cache', () => {
   it('when several callers need rules at once then one exchangeInfo request serves them all', async () => {
     const paths: string[] = [];
-    const transport = {
-      timeOffsetMs: 0,
-      setTimeOffset: () => undefined,
-      serverNow: () => Date.now(),
-      call: async (_method: string, path: string): Promise<CallOutcome> => {
-        paths.push(path);
-        await new Promise((r) => setImmediate(r));
-        const lot = { filterType: 'LOT_SIZE', minQty: '0.001', maxQty: '100', stepSize: '0.001' };
-        const price = { filterType: 'PRICE_FILTER', tickSize: '0.10' };
-        const sym = (symbol: string) => ({ symbol, status: 'TRADING', filters: [lot, price] });
-        return { kind: 'ok', status: 200, body: { symbols: [sym('BTCUSDT'), sym('ETHUSDT')] } };
-      },
-    } as unknown as Transport;
-    const reads = new Reads(transport, {
-      exchangeInfoTtlMs: 60_000,
-      positionRiskVersion: 3,
-      readRetries: 0,
-      retryBaseMs: 1,
-      exchangeInfoMaxStaleMs: 1,
-      now: () => 0,
-      warn: () => undefined,
-    });
+    const reads = readsOver(async (_method, path) => {
+      paths.push(path);
+      await new Promise((r) => setImmediate(r));
+      const lot = { filterType: 'LOT_SIZE', minQty: '0.001', maxQty: '100', stepSize: '0.001' };
+      const price = { filterType: 'PRICE_FILTER', tickSize: '0.10' };
+      const sym = (symbol: string) => ({ symbol, status: 'TRADING', filters: [lot, price] });
+      return { kind: 'ok', status: 200, body: { symbols: [sym('BTCUSDT'), sym('ETHUSDT')] } };
+    }, 60_000);
     const rules = await Promise.all([
       reads.symbolRules('BTCUSDT'),
       reads.symbolRules('ETHUSDT'),
