@@ -9,7 +9,7 @@ import { SymbolLeases } from '../../src/services/apply/lease.js';
 import { leaseOpsFor, type LeaseOps } from '../../src/store/lease.js';
 import { INTENT_CODES, LEASE_CODES, RELEASE_CODES } from '../../src/store/redis/lease-scripts.js';
 import { luaDir } from '../../src/store/redis/scripts.js';
-import { MemoryStore, RedisStore } from '../../src/store/index.js';
+import { createStore, MemoryStore, type RedisStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { readFileSync } from 'node:fs';
@@ -114,11 +114,7 @@ describe.skipIf(skipRedis)('leases on Redis', () => {
   afterAll(() => server?.stop());
   suite(
     'redis',
-    async () => {
-      const s = new RedisStore({ url: server.url, prefix: server.prefix() });
-      await s.init();
-      return s;
-    },
+    () => createStore({ url: server.url, prefix: server.prefix() }),
     async (s) => {
       await (s as RedisStore).client.script('FLUSH');
     },

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/ops/clock.js';
-import { MemoryStore, RedisStore } from '../../src/store/index.js';
+import { createStore, MemoryStore, type RedisStore } from '../../src/store/index.js';
 import { keySpace } from '../../src/store/keys.js';
 import { leaseOpsFor, type LeaseOps } from '../../src/store/lease.js';
 import {
@@ -103,17 +103,12 @@ describe.skipIf(skipRedis)('acquireMany on Redis', () => {
   afterAll(() => server?.stop());
   suite(
     'redis',
-    async () => {
-      const s = new RedisStore({ url: server.url, prefix: server.prefix() });
-      await s.init();
-      return s;
-    },
+    () => createStore({ url: server.url, prefix: server.prefix() }),
     async (s) => void (await (s as RedisStore).client.script('FLUSH')),
   );
 
   it('when a lease key holds something that is not a lease then it is left alone', async () => {
-    const s = new RedisStore({ url: server.url, prefix: server.prefix() });
-    await s.init();
+    const s = await createStore({ url: server.url, prefix: server.prefix() });
     try {
       const key = s.keys.symbolLease('ODDUSDT');
       await s.hset(key, { not: 'a lease' });
