@@ -6,7 +6,7 @@
 import { PermitKey } from '../domain/permit-signing.js';
 import { createBinanceExchange } from '../exchange/binance/index.js';
 import type { ExchangePort } from '../exchange/port.js';
-import { createStore } from '../store/index.js';
+import { openStoreFor } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import type { ServiceKit, StartedService } from './util.js';
 
@@ -37,13 +37,7 @@ export async function openAuthorityIo(
   shared?: { exchange: ExchangePort; store?: Store },
 ): Promise<AuthorityIo> {
   const store =
-    shared?.store ??
-    (await createStore({
-      url: cfg.redis.url,
-      prefix: cfg.redis.keyPrefix,
-      cluster: cfg.redis.cluster,
-      logger: kit.logger.child({ component: 'store' }),
-    }));
+    shared?.store ?? (await openStoreFor(cfg.redis, { logger: kit.logger.child({ component: 'store' }) }));
   const exchange =
     shared?.exchange ??
     createBinanceExchange({

@@ -21,7 +21,7 @@ import {
   type Env,
 } from '../ops/config/env.js';
 import type { ApplyMode, RedisConfig } from '../ops/config.js';
-import { createStore } from '../store/index.js';
+import { openStoreFor } from '../store/index.js';
 import type { Store } from '../store/port.js';
 
 export interface InspectConfig {
@@ -63,12 +63,7 @@ export function shownRedisUrl(cfg: InspectConfig): string {
 
 /** Opens the store the services use; a short command timeout so a dead Redis fails fast. */
 export function openInspectStore(cfg: InspectConfig): Promise<Store> {
-  return createStore({
-    url: cfg.redis.url,
-    prefix: cfg.redis.keyPrefix,
-    cluster: cfg.redis.cluster,
-    commandTimeout: 5000,
-  });
+  return openStoreFor(cfg.redis, { commandTimeout: 5000 });
 }
 
 /** Every symbol worth a look: SYMBOLS, then allowlisted ones not in it. */

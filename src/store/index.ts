@@ -35,6 +35,21 @@ export async function createStore(opts: CreateStoreOptions = {}): Promise<Store>
   return store;
 }
 
+/** A service's validated Redis settings (REDIS_URL or REDIS_HOST/PORT, REDIS_KEY_PREFIX, REDIS_CLUSTER). */
+export interface StoreTarget {
+  url: string;
+  keyPrefix: string;
+  cluster: boolean;
+}
+
+/** The store `target` names; `extra` adds the caller's options (timeout, logger, ...). */
+export function openStoreFor(
+  target: StoreTarget,
+  extra: Omit<CreateStoreOptions, 'url' | 'prefix' | 'cluster' | 'memory'> = {},
+): Promise<Store> {
+  return createStore({ url: target.url, prefix: target.keyPrefix, cluster: target.cluster, ...extra });
+}
+
 export { MemoryStore } from './memory/memory-store.js';
 export { RedisStore, type StoreLogger } from './redis/redis-store.js';
 export type { Store } from './port.js';

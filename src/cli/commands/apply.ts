@@ -21,7 +21,7 @@ import { promSink } from '../../services/apply/metrics.js';
 import type { ApplyOptions } from '../../services/apply/options.js';
 import { SymbolLeases } from '../../services/apply/lease.js';
 import { ApplyService } from '../../services/apply/service.js';
-import { createStore, type Store } from '../../store/index.js';
+import { openStoreFor, type Store } from '../../store/index.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
 
 const PUBLIC_ONLY = 'public-endpoints-only';
@@ -85,10 +85,7 @@ export interface SharedIo {
 
 /** The apply layer's store, as `apply` opens it (and `all` for the three, when they share one). */
 export function openApplyStore(cfg: ApplyConfig, kit: ServiceKit): Promise<Store> {
-  return createStore({
-    url: cfg.redis.url,
-    prefix: cfg.redis.keyPrefix,
-    cluster: cfg.redis.cluster,
+  return openStoreFor(cfg.redis, {
     pollStepMs: cfg.permitStepMs,
     logger: kit.logger.child({ component: 'store' }),
   });

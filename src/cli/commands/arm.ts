@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { readMode, readRedis, type ApplyMode, type RedisConfig } from '../../ops/config/common.js';
 import { EnvReader, redactUrl, type Env } from '../../ops/config/env.js';
 import { setArmState } from '../../services/arm-state.js';
-import { createStore } from '../../store/index.js';
+import { openStoreFor } from '../../store/index.js';
 import type { Store } from '../../store/port.js';
 import { EXIT_FAILURE, loadOrReport, type CliContext } from '../util.js';
 
@@ -33,11 +33,7 @@ export async function withStore(
   }
   let store: Store;
   try {
-    store = await createStore({
-      url: cfg.redis.url,
-      prefix: cfg.redis.keyPrefix,
-      cluster: cfg.redis.cluster,
-    });
+    store = await openStoreFor(cfg.redis);
   } catch (err) {
     ctx.err(
       `quantum-apply ${name}: cannot reach redis at ${redactUrl(cfg.redis.url)}: ${(err as Error).message}\n`,
