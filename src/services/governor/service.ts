@@ -127,20 +127,14 @@ export class GovernorService {
     const { store, clock, limits } = this.o;
     const k = store.keys;
     // No read of the decision marker first: the grant and block scripts refuse a decided plan
-    // atomically, and a redelivered entry is rare (saves a command on every plan).
-    const history = await store.lrange(k.governorExec(plan.symbol), 0, -1);
-
+    // atomically, and a redelivered entry is rare (saves a command on every plan). Nor of the
+    // execution history: the grant script counts it and checks the hourly and 5-minute limits
+    // before the daily one, the contract's order. Only a plan about to be blocked for a later
+    // gate (position fetch, amount) reads it here first, so that a rate limit still comes first.
     const enforce = !this.o.autoApprove;
     if (enforce) {
       const kill = killScoreGate(plan.action, plan.killScore, limits);
       if (!kill.pass) return this.block(plan, kill.reason, { kill_score: plan.killScore });
-      // Checked before the exchange call so a plan over a rate limit is blocked in the
-      // contract's order; the grant script re-checks the counts atomically.
-      const counts = execCounts(history, clock.now() / 1000);
-      this.setGauges(plan.symbol, counts.hour, counts.fiveMin);
-      const rate = rateGates(counts, limits);
-      if (!rate.pass)
-        return this.block(plan, rate.reason, { exec_hour: counts.hour, exec_5min: counts.fiveMin });
     }
 
     let positionAmt: number;
@@ -153,6 +147,8 @@ export class GovernorService {
           ? pos.markPrice
           : await this.premiumIndex(plan.symbol);
     } catch (err) {
+      const rate = await this.rateBlock(plan, enforce);
+      if (rate) return rate;
       this.o.logger.warn(
         { plan: plan.planId, symbol: plan.symbol, err: (err as Error).message },
         'position fetch failed (waiting for the exchange): plan blocked position_fetch_failed',
@@ -162,7 +158,11 @@ export class GovernorService {
       });
     }
     const amount = dailyAmount(plan.action, positionAmt, mark, limits);
-    if (!amount.ok) return this.block(plan, amount.reason, { position_amt: String(positionAmt) });
+    if (!amount.ok)
+      return (
+        (await this.rateBlock(plan, enforce)) ??
+        this.block(plan, amount.reason, { position_amt: String(positionAmt) })
+      );
     const a = amount.value;
 
     const nowMs = clock.now();
@@ -218,6 +218,22 @@ export class GovernorService {
           exec_5min: res.fiveMinCount,
         });
     }
+  }
+
+  /**
+   * The hourly and 5-minute gates from the stored history, for a plan that a later gate would
+   * block: the block for a rate limit when one is exceeded, else null. (A plan that passes the
+   * later gates has them checked by the grant script, atomically with its counting.)
+   */
+  private async rateBlock(plan: AuthorityPlan, enforce: boolean): Promise<GovernorOutcome | null> {
+    if (!enforce) return null;
+    const { store, clock, limits } = this.o;
+    const history = await store.lrange(store.keys.governorExec(plan.symbol), 0, -1);
+    const counts = execCounts(history, clock.now() / 1000);
+    this.setGauges(plan.symbol, counts.hour, counts.fiveMin);
+    const rate = rateGates(counts, limits);
+    if (rate.pass) return null;
+    return this.block(plan, rate.reason, { exec_hour: counts.hour, exec_5min: counts.fiveMin });
   }
 
   private async premiumIndex(symbol: string): Promise<number | null> {

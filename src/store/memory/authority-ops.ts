@@ -18,7 +18,10 @@ import type {
 export interface MemOps {
   exists(key: string): boolean;
   getString(key: string): string | null;
+  /** SET: without ttlSec the key has none afterwards. */
   setString(key: string, value: string, ttlSec?: number): void;
+  /** A new value that keeps the key's TTL, as INCRBYFLOAT does. */
+  replaceString(key: string, value: string): void;
   hget(key: string, field: string): string | null;
   hset(key: string, fields: Record<string, string>): void;
   lrange(key: string): string[];
@@ -59,19 +62,19 @@ export function grantPermitSync(m: MemOps, r: GrantPermitRequest): GrantPermitOu
     m.setString(r.decisionKey, reason, r.blockTtlSec);
     return out(code);
   };
-  if (total === null || !Number.isFinite(total))
-    return block('daily_total_invalid', 'limit_computation_error');
   if (r.enforce) {
     if (hour >= r.maxPerHour) return block('hourly_limit_exceeded', 'hourly_limit_exceeded');
     if (five >= r.maxPer5Min) return block('burst_limit_exceeded', 'burst_limit_exceeded');
-    if (total + r.amount > r.cap) return block('daily_limit_exceeded', 'daily_limit_exceeded');
   }
+  if (total === null || !Number.isFinite(total))
+    return block('daily_total_invalid', 'limit_computation_error');
+  if (r.enforce && total + r.amount > r.cap) return block('daily_limit_exceeded', 'daily_limit_exceeded');
   m.setString(r.permitKey, r.permitBody, r.permitTtlSec);
   m.setString(r.decisionKey, 'granted', r.blockTtlSec);
   m.lpushTrim(r.execKey, String(r.nowSec), r.execKeep);
   m.expire(r.execKey, r.historyTtlSec);
-  m.setString(r.dailyKey, String(total + r.amount));
-  m.expire(r.dailyKey, r.historyTtlSec);
+  m.replaceString(r.dailyKey, String(total + r.amount));
+  if (raw === null) m.expire(r.dailyKey, r.historyTtlSec); // the day's TTL runs from its first amount
   return out('granted');
 }
 

@@ -188,6 +188,13 @@ export class MemKeyspace {
       exists: (k) => this.live(k) !== undefined,
       getString: (k) => this.getString(k),
       setString: (k, v, ttlSec) => this.putString(k, v, ttlSec),
+      replaceString: (k, v) => {
+        const at = this.live(k) ? this.expiry.get(k) : undefined;
+        this.data.set(k, { type: 'string', value: v });
+        if (at === undefined) this.expiry.delete(k);
+        else this.expiry.set(k, at);
+        this.emit(k, 'incrbyfloat');
+      },
       hget: (k, f) => this.typed(k, 'hash')?.fields.get(f) ?? null,
       hset: (k, fields) => this.hset(k, fields),
       lrange: (k) => [...(this.typed(k, 'list')?.items ?? [])],

@@ -165,6 +165,23 @@ describe.skipIf(skipRedis)('governor gates against Redis', () => {
     await r.store.close();
   });
 
+  it('when a symbol is over its hourly limit then that is the reason, before a failed position fetch or a garbage total', async () => {
+    const r = await setup({ limits: { maxExecPer5Min: 100 } });
+    for (let i = 0; i < 3; i++) expect((await r.gov.evaluate(plan())).kind).toBe('granted');
+    r.exchange.failWith.position = 'exchange_unavailable';
+    r.clock.advance(2_000); // past the position cache
+    const p = plan();
+    expect(await r.gov.evaluate(p)).toEqual({ kind: 'blocked', reason: 'hourly_limit_exceeded' });
+    expect(JSON.parse((await r.store.get(r.store.keys.governorBlock(p.plan_id!)))!).reason).toBe(
+      'hourly_limit_exceeded',
+    );
+    delete r.exchange.failWith.position;
+    await r.store.set(r.store.keys.governorDaily('BTCUSDT', '2026-01-25'), 'not-a-number');
+    expect(await r.gov.evaluate(plan())).toEqual({ kind: 'blocked', reason: 'hourly_limit_exceeded' });
+    expect(await counterValue(r.metrics.execCountHour, { symbol: 'BTCUSDT' })).toBe(3);
+    await r.store.close();
+  });
+
   it('when the stored daily total is garbage then limit_computation_error, never a permit', async () => {
     const r = await setup();
     await r.store.set(r.store.keys.governorDaily('BTCUSDT', '2026-01-25'), 'not-a-number');

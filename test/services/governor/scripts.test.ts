@@ -119,8 +119,8 @@ describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and TS gates agree', (
           const rate = rateGates(execCounts(history.map(String), now), limits);
           const parsedTotal = total === null ? 0 : Number(total);
           let ts: string;
-          if (total !== null && !Number.isFinite(parsedTotal)) ts = 'daily_total_invalid';
-          else if (!rate.pass) ts = rate.reason;
+          if (!rate.pass) ts = rate.reason;
+          else if (total !== null && !Number.isFinite(parsedTotal)) ts = 'daily_total_invalid';
           else {
             const a = dailyAmount('FULL_CLOSE_PROPOSED', amount, null, {
               ...limits,
@@ -147,6 +147,39 @@ describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and TS gates agree', (
     );
     expect(outs.filter((o) => o.code === 'granted')).toHaveLength(1);
     expect(outs.filter((o) => o.code === 'burst_limit_exceeded')).toHaveLength(9);
+  });
+
+  it('when grants pass the kept length then the list is trimmed to it and renewed, and the day keeps its first TTL', async () => {
+    const clock = new ManualClock(1_769_342_400_000);
+    const mem = memoryStore(clock);
+    // Leaves both keys under 500 s to live: EXPIRE on Redis, the clock moved on in memory.
+    const age = async (store: Store, keys: string[]) => {
+      if (store !== redis) return void clock.advance(86_000_000);
+      for (const key of keys) await redis.client.expire(key, 500);
+    };
+    for (const store of [redis, mem] as Store[]) {
+      const k = store.keys;
+      const list = k.governorExec('BTCUSDT');
+      const day = k.governorDaily('BTCUSDT', '2026-01-25');
+      await store.del([list, day]);
+      const limits = { maxPerHour: 1000, maxPer5Min: 1000, execKeep: 3, amount: 1 };
+      expect((await store.grantPermit(request(store, `keep0-${store.kind}`, limits))).code).toBe('granted');
+      expect(await store.pttl(day)).toBeGreaterThan(86_000_000); // set when the day's key is created
+      await age(store, [day, list]);
+      for (let i = 1; i <= 4; i++) {
+        const out = await store.grantPermit(
+          request(store, `keep${i}-${store.kind}`, { ...limits, nowSec: 1_769_342_400 + i }),
+        );
+        expect(out.code).toBe('granted');
+      }
+      expect(await store.lrange(list, 0, -1)).toEqual(['1769342404', '1769342403', '1769342402']);
+      expect(await store.pttl(list)).toBeGreaterThan(86_000_000); // renewed by every execution
+      expect(await store.get(day)).toBe('5');
+      const dayTtl = await store.pttl(day);
+      expect(dayTtl).toBeGreaterThan(0);
+      expect(dayTtl).toBeLessThanOrEqual(500_000); // counting keeps the TTL the day started with
+    }
+    await mem.close();
   });
 
   it('when the script cache is flushed then the next call still runs (EVALSHA falls back to EVAL)', async () => {

@@ -54,22 +54,32 @@ local function block(code, reason)
   return {code, tostring(hour), tostring(five), raw or '0'}
 end
 
+-- The contract's order: the hourly and 5-minute limits, then the daily total (a stored total
+-- that is not a number blocks even without enforcement: nothing could be counted).
+local enforce = ARGV[2] == '1'
+if enforce then
+  if hour >= tonumber(ARGV[3]) then return block('hourly_limit_exceeded', 'hourly_limit_exceeded') end
+  if five >= tonumber(ARGV[4]) then return block('burst_limit_exceeded', 'burst_limit_exceeded') end
+end
 if not total or not (total > -math.huge and total < math.huge) then
   return block('daily_total_invalid', 'limit_computation_error')
 end
-
-local amount = tonumber(ARGV[5])
-if ARGV[2] == '1' then
-  if hour >= tonumber(ARGV[3]) then return block('hourly_limit_exceeded', 'hourly_limit_exceeded') end
-  if five >= tonumber(ARGV[4]) then return block('burst_limit_exceeded', 'burst_limit_exceeded') end
-  if total + amount > tonumber(ARGV[6]) then return block('daily_limit_exceeded', 'daily_limit_exceeded') end
+if enforce and total + tonumber(ARGV[5]) > tonumber(ARGV[6]) then
+  return block('daily_limit_exceeded', 'daily_limit_exceeded')
 end
 
 redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
 redis.call('SET', KEYS[1], 'granted', 'EX', ARGV[9])
-redis.call('LPUSH', KEYS[4], ARGV[1])
-redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[11]) - 1)
+-- The list is trimmed only once it is longer than kept (LPUSH returns the length); its TTL is
+-- renewed on every execution (a day after the last one). The daily key is one day's: its TTL
+-- is set when this creates it (raw was nil), a day from its first amount.
+local keep = tonumber(ARGV[11])
+if redis.call('LPUSH', KEYS[4], ARGV[1]) > keep then
+  redis.call('LTRIM', KEYS[4], 0, keep - 1)
+end
 redis.call('EXPIRE', KEYS[4], ARGV[12])
 redis.call('INCRBYFLOAT', KEYS[5], ARGV[5])
-redis.call('EXPIRE', KEYS[5], ARGV[12])
+if not raw then
+  redis.call('EXPIRE', KEYS[5], ARGV[12])
+end
 return {'granted', tostring(hour), tostring(five), raw or '0'}
