@@ -6,7 +6,7 @@
  * - A read is reused for `maxAgeMs`; concurrent plans of one symbol share one request.
  * - Few symbols (fewer than `bulkAfter` distinct reads within `maxAgeMs`): one read per symbol.
  * - Many symbols: one account-wide read serves every symbol asked for lately, and it is renewed
- *   ahead of time (once past half its age, when a plan uses it) so plans seldom wait for it.
+ *   ahead of time (once past three quarters of its age, when a plan uses it) so plans seldom wait for it.
  *
  * Exit-only positions shrink, so a read up to `maxAgeMs` old can only overstate the notional
  * counted against the daily cap. A failed read is never reused; a failed account-wide read
@@ -68,7 +68,7 @@ export class PositionCache {
     const cached = this.entries.get(symbol);
     if (cached && this.fresh(cached, now)) {
       // Renewed ahead: this plan uses the current read, later ones the next.
-      if (cached.bulk && now - cached.at >= this.o.maxAgeMs / 2) this.renew(now);
+      if (cached.bulk && now - cached.at >= (this.o.maxAgeMs * 3) / 4) this.renew(now);
       return cached.p;
     }
     // Waits for an account-wide read only when it names this symbol: in flight already, or

@@ -35,27 +35,30 @@ describe('governor position reads', () => {
     expect((bulk.args[0] as string[]).length).toBe(5); // the four asked so far and the one that missed
     // The others were not in that read: they read their own instead of waiting for it.
     expect(count('position')).toBe(4 + 25);
-    // Renewed ahead by a plan that uses it past half its age, the next read names every symbol
+    // Renewed ahead by a plan that uses it past three quarters of its age, the next read names every symbol
     // asked for, and serves them once their own reads are too old.
-    clock.advance(600);
+    clock.advance(800);
     await cache.get('S0USDT');
-    clock.advance(500);
+    clock.advance(300);
     const next = await Promise.all(SYMBOLS.slice(0, 30).map((s) => cache.get(s)));
     expect(next.map((p) => p.amount)).toEqual(SYMBOLS.slice(0, 30).map((_, i) => i + 1));
     expect([count('position'), count('positions')]).toEqual([29, 2]);
     expect((exchange.calls.at(-1)!.args[0] as string[]).length).toBe(30);
   });
 
-  it('when the account-wide read is past half its age then it is renewed ahead and plans keep using the current one', async () => {
+  it('when the account-wide read is past three quarters of its age then it is renewed ahead and plans keep using the current one', async () => {
     const { cache, clock, count, exchange } = setup();
     for (const s of SYMBOLS.slice(0, 5)) await cache.get(s);
     expect(count('positions')).toBe(1);
     exchange.setPosition('S0USDT', 0.5);
-    clock.advance(600);
+    clock.advance(700);
+    expect((await cache.get('S1USDT')).amount).toBe(2); // not yet renewed
+    expect(count('positions')).toBe(1);
+    clock.advance(100);
     expect((await cache.get('S1USDT')).amount).toBe(2); // served now, renewal sent
     expect(count('positions')).toBe(2);
     await Promise.resolve();
-    clock.advance(400); // the first read is 1,000 ms old, the renewal 400 ms
+    clock.advance(200); // the first read is 1,000 ms old, the renewal 200 ms
     expect((await cache.get('S0USDT')).amount).toBe(0.5);
     expect([count('position'), count('positions')]).toEqual([4, 2]);
   });
