@@ -87,6 +87,12 @@ export function createGovernorMetrics(registry: Registry) {
       'symbol',
     ]),
     evalSeconds: histogram(registry, 'quantum_govern_eval_seconds', 'Time to evaluate one plan', []),
+    positionReads: counter(
+      registry,
+      'quantum_govern_position_reads_total',
+      'positionRisk reads sent (weight 5 each): scope symbol = one symbol, account = every position',
+      ['scope'],
+    ),
     inputRejected: counter(
       registry,
       'quantum_govern_input_rejected_total',

@@ -22,6 +22,8 @@ export interface PositionCacheOptions {
   bulkAfter?: number;
   /** A symbol not asked for this long is left out of account-wide reads (ms). */
   forgetAfterMs?: number;
+  /** Called for each read sent (a metric). */
+  onRead?: (scope: 'symbol' | 'account') => void;
 }
 
 interface Entry {
@@ -50,8 +52,6 @@ export class PositionCache {
   private bulkFailedAt = -Infinity;
   private readonly bulkAfter: number;
   private readonly forgetAfterMs: number;
-  /** Account-wide reads sent so far (tests, the bench). */
-  bulkReads = 0;
 
   constructor(
     private readonly exchange: ExchangePort,
@@ -100,6 +100,7 @@ export class PositionCache {
     const cached = this.entries.get(symbol);
     if (cached && !cached.bulk && this.fresh(cached, now)) return cached.p;
     this.singles.push(now);
+    this.o.onRead?.('symbol');
     const e: Entry = { at: now, p: this.exchange.position(symbol), bulk: false };
     this.entries.set(symbol, e);
     e.p.catch(() => {
@@ -120,7 +121,7 @@ export class PositionCache {
       this.entries.delete(s);
     }
     const symbols = [...this.asked.keys()];
-    this.bulkReads++;
+    this.o.onRead?.('account');
     const rows = this.exchange.positions(symbols).then((list) => {
       const bySymbol = new Map(list.map((p) => [p.symbol, p]));
       for (const [s, p] of bySymbol) {

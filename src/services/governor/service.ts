@@ -80,6 +80,7 @@ export class GovernorService {
     this.positions = new PositionCache(o.exchange, o.clock, {
       maxAgeMs: o.positionMaxAgeMs ?? 1000,
       bulkAfter: o.positionBulkAfter,
+      onRead: (scope) => o.metrics?.positionReads.inc({ scope }),
     });
     this.disarm = new AutoDisarm({
       store: o.store,
