@@ -53,6 +53,9 @@ for (let i = 0; i < runs; i++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const names = Object.keys(out.A[0]?.cpuPer1000 ?? {});
+/** Requests per plan over the paths matching `re` (builds without the count give NaN). */
+const sumWhere = (per: Record<string, number> | undefined, re: RegExp) =>
+  per ? Object.entries(per).reduce((a, [k, n]) => (re.test(k) ? a + n : a), 0) : NaN;
 const row = (v: 'A' | 'B') => {
   const s = out[v];
   return [
@@ -61,10 +64,12 @@ const row = (v: 'A' | 'B') => {
     fmt(median(s.map((x) => x.p50))),
     fmt(median(s.map((x) => x.p99))),
     fmt(median(s.map((x) => x.commandsPerPlan)), 1),
+    fmt(median(s.map((x) => sumWhere(x.exchangePerPlan, /positionRisk/))), 3),
+    fmt(median(s.map((x) => sumWhere(x.exchangePerPlan, /./))), 2),
     ...names.map((n) => fmt(median(s.map((x) => x.cpuPer1000[n] ?? NaN)), 2)),
   ];
 };
 process.stdout.write(
-  `${markdownTable(['build', 'executed /s', 'p50 ms', 'p99 ms', 'cmds/plan', ...names.map((n) => `CPU s/1000 ${n}`)], [row('A'), row('B')])}\n` +
+  `${markdownTable(['build', 'executed /s', 'p50 ms', 'p99 ms', 'cmds/plan', 'positionRisk reads / plan', 'exchange requests / plan', ...names.map((n) => `CPU s/1000 ${n}`)], [row('A'), row('B')])}\n` +
     `(${runs} alternating runs each at ${rate}/s offered, ${seconds} s windows, ${symbols} symbols; medians)\n`,
 );

@@ -221,6 +221,16 @@ export function renderReport(r: Report): string {
         `Redis commands per executed plan at that rate, by command (all clients, commands inside Lua scripts included): ${topCommands(best)}.`,
         '',
       );
+      const ex = Object.entries(best.exchange ?? {})
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, n]) => `${k} ${fmt(n / Math.max(1, best.executed), 3)}`);
+      if (ex.length > 0) {
+        out.push(
+          `Exchange requests per executed plan at that rate (paper exchange, all services): ${ex.join(', ')}.`,
+          '',
+        );
+      }
       if (r.ceiling) {
         const used = total(best.commands) / best.stats.seconds;
         out.push(
@@ -325,6 +335,8 @@ export interface PhaseSummary {
   p99: number;
   commandsPerPlan: number;
   cpuPer1000: Record<string, number>;
+  /** Paper exchange requests per executed plan, by `METHOD path`. */
+  exchangePerPlan: Record<string, number>;
 }
 
 /** Machine-readable figures of every phase (for A/B comparisons of two builds). */
@@ -346,6 +358,9 @@ export function summaries(r: Report): PhaseSummary[] {
         p99: s.p99,
         commandsPerPlan: perPlan(p),
         cpuPer1000: Object.fromEntries(Object.keys(p.cpu).map((n) => [n, cpuPer1000(p, n)])),
+        exchangePerPlan: Object.fromEntries(
+          Object.entries(p.exchange ?? {}).map(([k, n]) => [k, p.executed > 0 ? n / p.executed : NaN]),
+        ),
       };
     }),
   );

@@ -39,6 +39,8 @@ export interface PhaseResult {
   executed: number;
   /** With `split`: commands clients sent vs run inside scripts (MONITOR) over the window. */
   sent?: MonitorCount;
+  /** Requests the paper exchange received over the window, by `METHOD path`. */
+  exchange: Record<string, number>;
 }
 
 export class Session {
@@ -118,16 +120,21 @@ export class Session {
     const mon = split ? await monitor(this.redis.port) : null;
     let monStart: MonitorCount | null = null;
     let monEnd: MonitorCount | null = null;
+    const counts = this.paper.state.requestCounts;
+    let exStart = new Map<string, number>();
+    const exchange: Record<string, number> = {};
     const stats = await this.feeder.run(rate, seconds, warmupSec, {
       windowStart: () => {
         before = commandStats(this.admin);
         cpuStop = cpuMeter(this.pids());
         monStart = mon?.read() ?? null;
+        exStart = new Map(counts);
       },
       windowEnd: () => {
         after = commandStats(this.admin);
         cpu = cpuStop?.() ?? {};
         monEnd = mon?.read() ?? null;
+        for (const [k, n] of counts) exchange[k] = n - (exStart.get(k) ?? 0);
       },
     });
     mon?.stop();
@@ -136,7 +143,14 @@ export class Session {
     const me = monEnd as MonitorCount | null;
     const sent = ms && me ? { client: me.client - ms.client, script: me.script - ms.script } : undefined;
     await this.feeder.settle();
-    return { stats, commands, cpu, executed: stats.results.EXECUTE ?? 0, ...(sent ? { sent } : {}) };
+    return {
+      stats,
+      commands,
+      cpu,
+      exchange,
+      executed: stats.results.EXECUTE ?? 0,
+      ...(sent ? { sent } : {}),
+    };
   }
 
   async stop(): Promise<void> {

@@ -165,6 +165,8 @@ export async function startPaperExchange(opts: PaperExchangeOptions): Promise<Pa
       bodyBytes: Buffer.byteLength(rawBody),
     };
     state.requestLog.push(log);
+    const counted = `${method} ${path}`;
+    state.requestCounts.set(counted, (state.requestCounts.get(counted) ?? 0) + 1);
     if (state.requestLog.length > 10_000) state.requestLog.splice(0, 5_000);
     const minute = Math.floor(clock.now() / 60_000);
     const usage = opts.usageHeaders ?? true;

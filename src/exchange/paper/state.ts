@@ -92,6 +92,8 @@ export class PaperState {
   readonly fills: PaperFill[] = [];
   readonly algoOrders: PaperAlgoOrder[] = [];
   readonly requestLog: RequestLogEntry[] = [];
+  /** Requests received since start, by `METHOD path` (the log above keeps only the latest). */
+  readonly requestCounts = new Map<string, number>();
   positionUpdateTime = new Map<string, number>();
   nextOrderId = 4_000_000_001;
   nextAlgoId = 2_000_000_001;
