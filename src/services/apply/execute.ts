@@ -16,7 +16,6 @@ import type { PermitWatch } from '../../store/permit-watch.js';
 import { parseArmState } from '../arm-state.js';
 import type { ArmStateCache } from './arm-cache.js';
 import { crashPoint } from './crash-point.js';
-import { PositionCache } from '../position-cache.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
 import { executeOrderStep, type ExecOutcome, type IntentWriter } from './orders.js';
@@ -42,20 +41,12 @@ export const outcome = (
 });
 
 export class PlanExecutor {
-  /** Position reads shared by plans; an order on a symbol invalidates its read. */
-  private readonly positions: PositionCache;
-
   constructor(
     private readonly deps: ApplyDeps,
     private readonly opts: ApplyOptions,
     private readonly intents: IntentWriter,
     private readonly arm: ArmStateCache,
-  ) {
-    this.positions = new PositionCache(deps.exchange, deps.clock, {
-      maxAgeMs: opts.positionMaxAgeMs ?? 1000,
-      onRead: (scope) => deps.metrics?.positionRead?.(scope),
-    });
-  }
+  ) {}
 
   async execute(
     plan: Plan,
@@ -81,7 +72,7 @@ export class PlanExecutor {
     let rules: SymbolRules;
     try {
       [position, rules] = await Promise.all([
-        readPosition ? this.positions.get(plan.symbol) : Promise.resolve(null),
+        readPosition ? exchange.position(plan.symbol) : Promise.resolve(null),
         exchange.symbolRules(plan.symbol),
       ]);
     } catch (err) {
@@ -179,18 +170,13 @@ export class PlanExecutor {
       return outcome('EXECUTE', '', [detail], { wouldExecute: true });
     }
     if (side === null) return outcome('BLOCKED', 'position_side_unknown');
-    try {
-      return await executeOrderStep(this.deps, this.intents, plan, step, req, detectedAtMs, log, async () => {
-        // The arm state may flip during the permit wait (auto-disarm, operator): read it again,
-        // in the same round trip as the intent write, right before the order (from memory only
-        // while no change of the arm key has been notified since the copy was read).
-        const arm = parseArmState(await this.arm.read());
-        return this.opts.killSwitch || !arm.armed;
-      });
-    } finally {
-      // Whatever came of it, the next plan of this symbol reads the position after this order.
-      this.positions.invalidate(plan.symbol);
-    }
+    return executeOrderStep(this.deps, this.intents, plan, step, req, detectedAtMs, log, async () => {
+      // The arm state may flip during the permit wait (auto-disarm, operator): read it again,
+      // in the same round trip as the intent write, right before the order (from memory only
+      // while no change of the arm key has been notified since the copy was read).
+      const arm = parseArmState(await this.arm.read());
+      return this.opts.killSwitch || !arm.armed;
+    });
   }
 }
 

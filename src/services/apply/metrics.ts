@@ -21,8 +21,6 @@ export interface ApplyMetricsSink {
   runFailed(symbol: string): void;
   /** A consumed permit refused for its signature (permit_unsigned, permit_tampered, ...). */
   permitRejected?(reason: string): void;
-  /** A positionRisk read sent: one symbol's, or the account-wide one (PositionCache). */
-  positionRead?(scope: 'symbol' | 'account'): void;
 }
 
 export const noopMetrics: ApplyMetricsSink = {
@@ -77,9 +75,6 @@ export class RecordingMetrics implements ApplyMetricsSink {
   permitRejected(reason: string): void {
     this.rec('permitRejected', [reason]);
   }
-  positionRead(scope: 'symbol' | 'account'): void {
-    this.rec('positionRead', [scope]);
-  }
   count(name: keyof ApplyMetricsSink, ...args: unknown[]): number {
     return this.events.filter((e) => e.name === name && args.every((a, i) => e.args[i] === a)).length;
   }
@@ -101,15 +96,8 @@ export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetr
     labelNames: ['reason'],
     registers: [m.registry],
   });
-  const positionReads = new Counter({
-    name: 'quantum_apply_position_reads_total',
-    help: 'positionRisk reads sent (weight 5 each): scope symbol = one symbol, account = every position',
-    labelNames: ['scope'],
-    registers: [m.registry],
-  });
   return {
     permitRejected: (reason) => permitRejected.inc({ reason }),
-    positionRead: (scope) => positionReads.inc({ scope }),
     plan: (symbol, decision) => m.plan.inc({ symbol: sym(symbol), decision }),
     execute: (symbol, step, status) => m.execute.inc({ symbol: sym(symbol), step, status }),
     dedupeHit: () => m.dedupeHits.inc(),

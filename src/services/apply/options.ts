@@ -28,11 +28,6 @@ export interface ApplyOptions {
    * ms); 0 reads Redis for every check.
    */
   armCacheMaxAgeMs?: number;
-  /**
-   * How long a position read may serve later plans of its symbol (PositionCache; default 1000
-   * ms; an order on the symbol ends it at once); 0 reads the position for every plan.
-   */
-  positionMaxAgeMs?: number;
   permitWaitMs: number;
   permitStepMs: number;
   /** Authorities whose permits every EXECUTE plan needs (the fleet: governor, p33). */

@@ -23,7 +23,7 @@ import { PLAN_GROUPS } from '../../store/keys.js';
 import type { Store, StreamEntry } from '../../store/port.js';
 import { planStreamConsumer, readPlanEntry, type PlanConsumer } from '../plan-consumer.js';
 import { AutoDisarm } from './auto-disarm.js';
-import { PositionCache } from '../position-cache.js';
+import { PositionCache } from './position-cache.js';
 
 export interface GovernorOptions {
   store: Store;

@@ -200,38 +200,6 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     expect(t.exchange.orders).toEqual([]);
   });
 
-  it('when a plan filled then the next plan of the symbol reads the position again, even within the read age', async () => {
-    const t = await harness({ positionMaxAgeMs: 60_000 });
-    const first = await runPlan(t, 'BTCUSDT', proposal('PARTIAL_50', '0.3'), {
-      p33: p33Body('BTCUSDT', 0.005),
-    });
-    expect(first.res).toMatchObject({ decision: 'EXECUTE', executed: 'True' });
-    // P3.3 permits more than is left (0.005): only a read after the fill can see that.
-    const fields = proposal('PARTIAL_50', '0.3');
-    const id = planIdFor('BTCUSDT', fields);
-    await t.setPermit('governor', id, govBody('BTCUSDT'));
-    await t.setPermit('p33', id, p33Body('BTCUSDT', 0.008));
-    await t.writeProposal('BTCUSDT', fields);
-    const second = (await t.waitForResults(2))[1]!.fields;
-    expect(second).toMatchObject({ plan_id: id, decision: 'BLOCKED', error: 'safe_qty_exceeds_position' });
-    expect(t.exchange.calls.filter((c) => c.method === 'position')).toHaveLength(2);
-    expect(t.exchange.orders).toHaveLength(1);
-  });
-
-  it('when plans of a symbol send no order then they share one position read within its age', async () => {
-    const t = await harness({ positionMaxAgeMs: 60_000 });
-    for (let i = 1; i <= 2; i++) {
-      const fields = proposal('PARTIAL_50', '0.3');
-      const id = planIdFor('BTCUSDT', fields);
-      await t.setPermit('governor', id, govBody('ETHUSDT')); // another symbol's permit: BLOCKED
-      await t.setPermit('p33', id, p33Body('BTCUSDT', 0.005));
-      await t.writeProposal('BTCUSDT', fields);
-      expect((await t.waitForResults(i))[i - 1]!.fields).toMatchObject({ decision: 'BLOCKED' });
-    }
-    expect(t.exchange.calls.filter((c) => c.method === 'position')).toHaveLength(1);
-    expect(t.metrics.count('positionRead', 'symbol')).toBe(1);
-  });
-
   it('when the position cannot be read then ERROR with the reason, no order, permits untouched', async () => {
     const ex = new FakeExchange({ BTCUSDT: 0.01 });
     ex.failWith.position = 'exchange_unreachable';

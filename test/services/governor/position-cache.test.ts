@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/ops/clock.js';
-import { PositionCache } from '../../src/services/position-cache.js';
-import { FakeExchange } from '../helpers/fake-exchange.js';
+import { ManualClock } from '../../../src/ops/clock.js';
+import { PositionCache } from '../../../src/services/governor/position-cache.js';
+import { FakeExchange } from '../../helpers/fake-exchange.js';
 
 const SYMBOLS = Array.from({ length: 40 }, (_, i) => `S${i}USDT`);
 
@@ -76,26 +76,6 @@ describe('governor position reads', () => {
     clock.advance(10_000);
     for (const s of SYMBOLS.slice(12, 17)) await cache.get(s);
     expect(count('positions')).toBe(2);
-  });
-
-  it('when a symbol is invalidated then no read sent before serves it, even one in flight', async () => {
-    const { cache, clock, count, exchange } = setup();
-    await cache.get('S0USDT');
-    exchange.setPosition('S0USDT', 0.4); // our order filled
-    cache.invalidate('S0USDT');
-    expect((await cache.get('S0USDT')).amount).toBe(0.4); // read again at once
-    expect(count('position')).toBe(2);
-    // Busy: an account-wide read is in flight when the symbol is invalidated.
-    for (const s of SYMBOLS.slice(1, 3)) await cache.get(s); // four own reads: busy
-    clock.advance(10);
-    const inFlight = cache.get('S5USDT'); // sends the account-wide read (S0, S1, S2 and S5)
-    exchange.setPosition('S1USDT', 0.2);
-    cache.invalidate('S1USDT');
-    await inFlight;
-    expect(count('positions')).toBe(1);
-    expect((await cache.get('S2USDT')).amount).toBe(3); // served by it
-    expect((await cache.get('S1USDT')).amount).toBe(0.2); // not: a read sent after the order
-    expect([count('position'), count('positions')]).toEqual([4, 2]);
   });
 
   it('when a symbol own read fails then it is not reused', async () => {

@@ -1,23 +1,19 @@
 /**
- * Position reads shared by the plans of a service (the governor's amounts, the apply layer's
- * side and bound). positionRisk costs weight 5 of Binance's 2400/min whether it names one symbol
- * or none (then it returns every position), so one read per plan cannot keep up with load: 100
- * plans/s would spend 30,000 weight a minute.
+ * The governor's position reads. positionRisk costs weight 5 of Binance's 2400/min whether it
+ * names one symbol or none (then it returns every position), so one read per plan cannot keep
+ * up with load: 100 plans/s over many symbols would spend 30,000 weight a minute.
  *
  * - A read is reused for `maxAgeMs`; concurrent plans of one symbol share one request.
  * - Few symbols (fewer than `bulkAfter` distinct reads within `maxAgeMs`): one read per symbol.
- * - Many symbols: one account-wide read serves every symbol asked for lately, renewed ahead of
- *   time (once past three quarters of its age, when a plan uses it) so plans seldom wait for it.
- * - `invalidate(symbol)` after an order on the symbol: no read sent before that call serves the
- *   symbol again, even one still in flight; the next plan reads after the fill.
+ * - Many symbols: one account-wide read serves every symbol asked for lately, and it is renewed
+ *   ahead of time (once past three quarters of its age, when a plan uses it) so plans seldom wait for it.
  *
- * Exit-only positions shrink: a read up to `maxAgeMs` old can only overstate the notional the
- * governor counts, and the apply layer's orders are reduce-only (the exchange never lets one
- * grow or flip a position). A failed read is never reused; a failed account-wide read falls back
- * to the symbol's own read.
+ * Exit-only positions shrink, so a read up to `maxAgeMs` old can only overstate the notional
+ * counted against the daily cap. A failed read is never reused; a failed account-wide read
+ * falls back to the symbol's own read.
  */
-import type { ExchangePort, Position } from '../exchange/port.js';
-import type { Clock } from '../ops/clock.js';
+import type { ExchangePort, Position } from '../../exchange/port.js';
+import type { Clock } from '../../ops/clock.js';
 
 export interface PositionCacheOptions {
   /** How long a read is reused (ms; 0: every plan reads). */
@@ -33,15 +29,12 @@ export interface PositionCacheOptions {
 interface Entry {
   /** When the read was sent. */
   at: number;
-  /** Send order of the read (compared with invalidations). */
-  seq: number;
   p: Promise<Position>;
   /** Filled by an account-wide read (renewed ahead), not the symbol's own. */
   bulk: boolean;
 }
 
 interface BulkRead {
-  seq: number;
   symbols: Set<string>;
   rows: Promise<Map<string, Position>>;
 }
@@ -53,13 +46,10 @@ export class PositionCache {
   private readonly entries = new Map<string, Entry>();
   /** Symbol → when a plan last asked for it. */
   private readonly asked = new Map<string, number>();
-  /** Symbol → the sequence number at its last invalidation: reads up to it do not serve it. */
-  private readonly invalidated = new Map<string, number>();
   /** Start times of the symbols' own reads within the last maxAgeMs. */
   private singles: number[] = [];
   private bulk: BulkRead | null = null;
   private bulkFailedAt = -Infinity;
-  private seq = 0;
   private readonly bulkAfter: number;
   private readonly forgetAfterMs: number;
 
@@ -81,25 +71,14 @@ export class PositionCache {
       if (cached.bulk && now - cached.at >= (this.o.maxAgeMs * 3) / 4) this.renew(now);
       return cached.p;
     }
-    // Waits for an account-wide read only when it serves this symbol: in flight already, or
-    // sent now. A symbol new to the cache (or invalidated since) while one is in flight reads its own.
+    // Waits for an account-wide read only when it names this symbol: in flight already, or
+    // sent now. A symbol new to the cache while one is in flight reads its own.
     const bulk = this.bulk ?? (this.busy(now) ? this.renew(now) : null);
-    if (!bulk?.symbols.has(symbol) || !this.serves(bulk.seq, symbol)) return this.own(symbol, now);
-    const fallback = () => this.own(symbol, this.clock.now());
+    if (!bulk?.symbols.has(symbol)) return this.own(symbol, now);
     return bulk.rows.then(
-      (rows) => (this.serves(bulk.seq, symbol) ? rows.get(symbol) : undefined) ?? fallback(),
-      fallback,
+      (rows) => rows.get(symbol) ?? this.own(symbol, this.clock.now()),
+      () => this.own(symbol, this.clock.now()),
     );
-  }
-
-  /** An order on `symbol` was sent (whatever came of it): earlier reads no longer serve it. */
-  invalidate(symbol: string): void {
-    this.invalidated.set(symbol, ++this.seq);
-    this.entries.delete(symbol);
-  }
-
-  private serves(seq: number, symbol: string): boolean {
-    return seq > (this.invalidated.get(symbol) ?? 0);
   }
 
   private fresh(e: Entry, now: number): boolean {
@@ -122,7 +101,7 @@ export class PositionCache {
     if (cached && !cached.bulk && this.fresh(cached, now)) return cached.p;
     this.singles.push(now);
     this.o.onRead?.('symbol');
-    const e: Entry = { at: now, seq: ++this.seq, p: this.exchange.position(symbol), bulk: false };
+    const e: Entry = { at: now, p: this.exchange.position(symbol), bulk: false };
     this.entries.set(symbol, e);
     e.p.catch(() => {
       if (this.entries.get(symbol) === e) this.entries.delete(symbol);
@@ -132,8 +111,7 @@ export class PositionCache {
 
   /**
    * One account-wide read for every symbol asked for within forgetAfterMs, unless one is in
-   * flight; the symbols' entries are replaced when it answers (aged from when it was sent),
-   * except those invalidated since it was sent or holding a later read.
+   * flight; the symbols' entries are replaced when it answers (aged from when it was sent).
    */
   private renew(now: number): BulkRead {
     if (this.bulk) return this.bulk;
@@ -141,22 +119,18 @@ export class PositionCache {
       if (now - t <= this.forgetAfterMs) continue;
       this.asked.delete(s);
       this.entries.delete(s);
-      this.invalidated.delete(s);
     }
     const symbols = [...this.asked.keys()];
-    const seq = ++this.seq;
     this.o.onRead?.('account');
     const rows = this.exchange.positions(symbols).then((list) => {
       const bySymbol = new Map(list.map((p) => [p.symbol, p]));
       for (const [s, p] of bySymbol) {
         const cur = this.entries.get(s);
-        if (this.serves(seq, s) && (!cur || cur.seq < seq)) {
-          this.entries.set(s, { at: now, seq, p: Promise.resolve(p), bulk: true });
-        }
+        if (!cur || cur.at <= now) this.entries.set(s, { at: now, p: Promise.resolve(p), bulk: true });
       }
       return bySymbol;
     });
-    const bulk: BulkRead = { seq, symbols: new Set(symbols), rows };
+    const bulk: BulkRead = { symbols: new Set(symbols), rows };
     this.bulk = bulk;
     rows.then(
       () => void (this.bulk === bulk && (this.bulk = null)),
