@@ -79,6 +79,7 @@ describe('metrics', () => {
     m.execCount5Min.set({ symbol: 'BTCUSDT' }, 1);
     m.evalSeconds.observe(0.001);
     m.inputRejected.inc({ reason: 'missing_plan_id' });
+    m.positionReads.inc({ scope: 'account' });
     const s = await scrape(registry);
     expectMetric(s, 'quantum_govern_allow_total', 'counter', ['symbol']);
     expectMetric(s, 'quantum_govern_block_total', 'counter', ['symbol', 'reason']);
@@ -87,7 +88,8 @@ describe('metrics', () => {
     expectMetric(s, 'quantum_govern_exec_count_5min', 'gauge', ['symbol']);
     expectMetric(s, 'quantum_govern_eval_seconds', 'histogram', []);
     expectMetric(s, 'quantum_govern_input_rejected_total', 'counter', ['reason']);
-    expect(s.size).toBe(7);
+    expectMetric(s, 'quantum_govern_position_reads_total', 'counter', ['scope']);
+    expect(s.size).toBe(8);
   });
 
   it('when P3.3 metrics are used then the scrape shows the contract names and labels exactly', async () => {
