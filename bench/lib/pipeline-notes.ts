@@ -4,7 +4,63 @@
  * The latest round's A/B (bench/pipeline-ab.ts, other builds, so not in this run). Hand-written:
  * replace it with the next round's and keep the previous one below it.
  */
-export const CHANGES_LATEST = `### Latest round: reads that notifications make unnecessary (A/B of two builds)
+export const CHANGES_LATEST = `### Latest round: the governor's position reads shared across plans, no history read before a grant (A/B of two builds)
+
+**A** = f17ccb9 (start of the round), **B** = the round's code (dc74a8d), each compiled in its own checkout, run
+alternately by \`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate 400 --runs 3\`
+(8 s windows, 1,000 symbols, medians). Machine: nproc 2 (Intel Xeon, shared: another host than the rounds below,
+redis-benchmark 89–95k single commands/s; every process spent 10–50 % more CPU per plan than there, so compare rows
+within a table, not across tables), node v20.20.2, redis-server 7.0.15. CPU in s per 1,000 executed plans; "exchange
+requests" counts what the paper exchange received (now counted per endpoint), all services together.
+
+| offered /s | build | executed /s | p50 ms | p99 ms | Redis cmds / plan | positionRisk reads / plan | exchange requests / plan | CPU governor | CPU position-brain | CPU apply | CPU redis-server | CPU bench |
+|------------|-------|-------------|--------|--------|-------------------|---------------------------|--------------------------|--------------|--------------------|-----------|------------------|-----------|
+| 400        | A     | 409         | 42.26  | 148.71 | 44.8              | 1.977                     | 2.98                     | 0.75         | 0.69               | 1.52      | 0.59             | 1.10      |
+| 400        | B     | 400         | 38.09  | 143.65 | 43.5              | 1.004                     | 2.00                     | 0.54         | 0.69               | 1.59      | 0.59             | 1.07      |
+
+400/s is at the edge of this host (p99 above 100 ms for both). Over this round's four 400/s run sets the governor went
+from 0.68–0.77 to 0.50–0.54 s per 1,000 plans; the other columns moved within their run-to-run spread (±15 %). Latency
+alone (\`BENCH_PIPELINE_DIR=<build> npx tsx bench/pipeline.ts --only latency --no-build --no-write\`, builds alternated):
+p99 at 100/s A 67.5 and 77.3 ms, B 72.0 ms (a third B run, disturbed by a compile on the same host, 203 ms); at 10/s
+A 34.8 and 34.4 ms, B 33.4 ms. The 25 ms target at 100/s held for neither build on this host (16.6 ms on the
+previous round's host).
+
+- **What changed** (governor only):
+  - no read of the symbol's execution history (LRANGE) before granting: the grant script counts it and now checks
+    the hourly and 5-minute limits before the stored daily total, the contract's order; only a plan about to be
+    blocked by a later gate (failed position read, amount not computable) reads it first, so a rate limit stays
+    its reason (tests in test/services/governor/gates.test.ts);
+  - in the grant script, LTRIM runs only once LPUSH made the list longer than kept, and the day key's EXPIRE only
+    when INCRBYFLOAT created it. With the LRANGE: 3 commands fewer per granted plan (44.8 → 43.5 here, all commands
+    of all clients over the window);
+  - position reads are shared (src/services/governor/position-cache.ts): a read serves a symbol's plans for up to
+    1 s; once 16 or more symbols are read within that second, one account-wide read (positionRisk without a symbol:
+    weight 5, the same as one symbol's) serves them all and is renewed ahead at 3/4 of its age. Counted by
+    \`quantum_govern_position_reads_total{scope}\`;
+  - positionRisk answers are parsed by hand (src/exchange/binance/position-rows.ts) with the schema's rules; a
+    fast-check property checks both against 20,000 answers. zod's safeParse of a 1,000-row answer had been 8.8 % of
+    the governor's busy samples.
+- **Exchange weight**: A read positionRisk twice per plan (governor and apply, weight 5 each), B once (apply). Under
+  load the governor now sends ~1.3 account-wide reads a second instead of one read per plan.
+- **Tried and taken back: apply on the shared reads** (a40fd20, reverted by dc74a8d). With apply's reads shared too
+  (invalidated by every order on the symbol), positionRisk reads fell to 0.008 per plan and exchange requests to
+  1.01 (400/s, 3 runs), with no CPU change beyond the noise. But the end-to-end fuzz test, which moves positions
+  between plans as a manual trade would, caught orders sent against a read up to 1 s old: reduce-only kept them
+  harmless, yet apply's read is the last check before an order. That needs a position source that stays current
+  (the user data stream), not a cache.
+- **Cost of account-wide reads here**: the paper exchange holds a position on all 1,000 symbols and answers an
+  account-wide read with 1,000 rows in ~30 ms (2 ms for one symbol; 10 reads each from a script). In the MONITOR
+  window at 100/s, which floods the bench process that hosts the paper exchange, B's governor waited on these
+  answers: p50 85–140 ms in that window against A's 7–9 ms (the window is for counting commands only). Binance's v3
+  answer holds only open positions.
+- **Tried, not kept**: synchronous log writes (pino \`sync: true\` instead of SonicBoom's asynchronous writes; P3.3's
+  "P3.3 ALLOW" line was 7.5 % of its busy samples, most of it in fs.write): A/B at 400/s, 3 runs, no difference beyond
+  the noise (governor 0.53 → 0.50, P3.3 0.68 → 0.66, apply 1.50 → 1.56). V8 and malloc settings for \`all\`: see
+  Memory of \`all\`.
+`;
+
+/** The round before (kept for its figures). */
+export const CHANGES_PREVIOUS = `### The round before: reads that notifications make unnecessary (A/B of two builds)
 
 **A** = 9aae480 (start of the round), **B** = the round's code (400/s rows: 319a7d1, everything below; 800/s rows:
 285bdc0, before the ledger change). Each build compiled in its own checkout, run alternately by
@@ -92,6 +148,9 @@ export const FINDINGS = `### What the profiles show (\`npm run bench:pipeline --
   HTTP and log lines) ~36 %, GC ~6 %.
 - governor: one \`positionRisk\` HTTP read per plan (its position cache keeps a read 1 s; with 1,000 symbols a symbol's
   next plan comes later than that), and a batch of plan entries is only as fast as its slowest read.
+  **Changed** (latest round): one account-wide read serves every symbol once 16 or more are read within the cache's
+  second (src/services/governor/position-cache.ts); it is parsed without zod (zod's safeParse of a
+  1,000-row answer was 8.8 % of the governor's busy samples at 400/s: src/exchange/binance/position-rows.ts).
 - P3.3: socket writes 9 % (three reads per plan, each its own write), and the adapter's \`positions()\` matches rows
   to symbols with a filter per symbol: 1,000 × 1,006 comparisons per snapshot refresh (O(n²); a Map would do).
   **Changed** on P3.3's side (7eeaef1, 2a1616a): a refresh writes its snapshots in slices of 50 (a slice shares a
@@ -149,7 +208,7 @@ export const FINDINGS = `### What the profiles show (\`npm run bench:pipeline --
  * This round's A/B of two builds (bench/pipeline-ab.ts; other builds, so not in this run). Hand-written:
  * replace it with the next round's.
  */
-export const CHANGES_AB = `### The round before: fewer Redis commands and round trips per plan (A/B of two builds)
+export const CHANGES_AB = `### Two rounds before: fewer Redis commands and round trips per plan (A/B of two builds)
 
 **A** = commit 0e303c9 (before), **B** = 2a1616a (the 300/s rows: 18c1f83, the same Redis changes before the
 snapshot-slice fix; B also holds bdc0334, single-flight exchangeInfo refreshes). Each build compiled in its own checkout

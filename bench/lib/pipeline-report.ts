@@ -4,7 +4,7 @@ import type { Memory } from './procstat.js';
 import { fmt, markdownTable, summarize } from './stats.js';
 import { total } from './redis-stats.js';
 import { unitEnvironment } from './pipeline-rig.js';
-import { CHANGES_AB, CHANGES_LATEST, FINDINGS } from './pipeline-notes.js';
+import { CHANGES_AB, CHANGES_LATEST, CHANGES_PREVIOUS, FINDINGS } from './pipeline-notes.js';
 
 export interface Report {
   machine: string;
@@ -323,7 +323,7 @@ export function renderReport(r: Report): string {
       '',
     );
   }
-  out.push(CHANGES_LATEST, CHANGES_AB, FINDINGS);
+  out.push(CHANGES_LATEST, CHANGES_PREVIOUS, CHANGES_AB, FINDINGS);
   return out.join('\n');
 }
 
