@@ -90,8 +90,8 @@ export function createGovernorMetrics(registry: Registry) {
     positionReads: counter(
       registry,
       'quantum_govern_position_reads_total',
-      'positionRisk reads sent (weight 5 each): scope symbol = one symbol, account = every position',
-      ['scope'],
+      'positionRisk reads sent (weight 5 each of the 2400/min of the account)',
+      [],
     ),
     inputRejected: counter(
       registry,

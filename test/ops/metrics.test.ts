@@ -79,7 +79,7 @@ describe('metrics', () => {
     m.execCount5Min.set({ symbol: 'BTCUSDT' }, 1);
     m.evalSeconds.observe(0.001);
     m.inputRejected.inc({ reason: 'missing_plan_id' });
-    m.positionReads.inc({ scope: 'account' });
+    m.positionReads.inc();
     const s = await scrape(registry);
     expectMetric(s, 'quantum_govern_allow_total', 'counter', ['symbol']);
     expectMetric(s, 'quantum_govern_block_total', 'counter', ['symbol', 'reason']);
@@ -88,7 +88,7 @@ describe('metrics', () => {
     expectMetric(s, 'quantum_govern_exec_count_5min', 'gauge', ['symbol']);
     expectMetric(s, 'quantum_govern_eval_seconds', 'histogram', []);
     expectMetric(s, 'quantum_govern_input_rejected_total', 'counter', ['reason']);
-    expectMetric(s, 'quantum_govern_position_reads_total', 'counter', ['scope']);
+    expectMetric(s, 'quantum_govern_position_reads_total', 'counter', []);
     expect(s.size).toBe(8);
   });
 

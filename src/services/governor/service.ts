@@ -45,8 +45,6 @@ export interface GovernorOptions {
   claimIdleMs?: number;
   /** Reuse a symbol's position read this long (ms, default 1000; 0: every plan reads). */
   positionMaxAgeMs?: number;
-  /** Distinct symbols read within that age from which one account-wide read serves all (16). */
-  positionBulkAfter?: number;
   /** PERMIT_SECRET_GOVERNOR: sign permits (SECURITY.md); absent: unsigned, as the fleet. */
   signingKey?: PermitKey | null;
 }
@@ -77,11 +75,9 @@ export class GovernorService {
   constructor(private readonly o: GovernorOptions) {
     this.permitTtl = o.permitTtlSec ?? 60;
     this.blockTtl = o.blockTtlSec ?? 3600;
-    this.positions = new PositionCache(o.exchange, o.clock, {
-      maxAgeMs: o.positionMaxAgeMs ?? 1000,
-      bulkAfter: o.positionBulkAfter,
-      onRead: (scope) => o.metrics?.positionReads.inc({ scope }),
-    });
+    this.positions = new PositionCache(o.exchange, o.clock, o.positionMaxAgeMs ?? 1000, () =>
+      o.metrics?.positionReads.inc(),
+    );
     this.disarm = new AutoDisarm({
       store: o.store,
       clock: o.clock,
