@@ -4,59 +4,53 @@
  * The latest round's A/B (bench/pipeline-ab.ts, other builds, so not in this run). Hand-written:
  * replace it with the next round's and keep the previous one below it.
  */
-export const CHANGES_LATEST = `### Latest round: the governor's position reads shared across plans, no history read before a grant (A/B of two builds)
+export const CHANGES_LATEST = `### Latest round: fewer commands per grant; two ideas measured and taken back (A/B of two builds)
 
-**A** = f17ccb9 (start of the round), **B** = the round's code (dc74a8d), each compiled in its own checkout, run
-alternately by \`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate 400 --runs 3\`
-(8 s windows, 1,000 symbols, medians). Machine: nproc 2 (Intel Xeon, shared: another host than the rounds below,
-redis-benchmark 89–95k single commands/s; every process spent 10–50 % more CPU per plan than there, so compare rows
-within a table, not across tables), node v20.20.2, redis-server 7.0.15. CPU in s per 1,000 executed plans; "exchange
-requests" counts what the paper exchange received (now counted per endpoint), all services together.
+**A** = f17ccb9 (start of the round), **B** = the round's code, each compiled in its own checkout, run alternately by
+\`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate 400 --runs 3\` (8 s windows,
+1,000 symbols, medians). Machine: nproc 2 (Intel Xeon, shared: another host than the rounds below, redis-benchmark
+89–95k single commands/s; every process spent 10–50 % more CPU per plan than there, so compare rows within a table,
+not across tables), node v20.20.2, redis-server 7.0.15. CPU in s per 1,000 executed plans; "exchange requests" is
+what the paper exchange received, all services together (the bench now counts them per endpoint).
 
 | offered /s | build | executed /s | p50 ms | p99 ms | Redis cmds / plan | positionRisk reads / plan | exchange requests / plan | CPU governor | CPU position-brain | CPU apply | CPU redis-server | CPU bench |
 |------------|-------|-------------|--------|--------|-------------------|---------------------------|--------------------------|--------------|--------------------|-----------|------------------|-----------|
-| 400        | A     | 409         | 42.26  | 148.71 | 44.8              | 1.977                     | 2.98                     | 0.75         | 0.69               | 1.52      | 0.59             | 1.10      |
-| 400        | B     | 400         | 38.09  | 143.65 | 43.5              | 1.004                     | 2.00                     | 0.54         | 0.69               | 1.59      | 0.59             | 1.07      |
+| 400        | A     | 414         | 40.16  | 182.45 | 45.4              | 1.973                     | 2.97                     | 0.74         | 0.64               | 1.51      | 0.56             | 1.08      |
+| 400        | B     | 400         | 42.21  | 193.04 | 42.5              | 2.002                     | 3.00                     | 0.73         | 0.68               | 1.51      | 0.57             | 1.09      |
 
-400/s is at the edge of this host (p99 above 100 ms for both). Over this round's four 400/s run sets the governor went
-from 0.68–0.77 to 0.50–0.54 s per 1,000 plans; the other columns moved within their run-to-run spread (±15 %). Latency
-alone (\`BENCH_PIPELINE_DIR=<build> npx tsx bench/pipeline.ts --only latency --no-build --no-write\`, builds alternated):
-p99 at 100/s A 67.5 and 77.3 ms, B 72.0 ms (a third B run, disturbed by a compile on the same host, 203 ms); at 10/s
-A 34.8 and 34.4 ms, B 33.4 ms. The 25 ms target at 100/s held for neither build on this host (16.6 ms on the
-previous round's host).
+400/s is at the edge of this host (p99 above 100 ms for both builds). MONITOR at 100/s (5 s, all clients): 21.6 → 20.7
+commands sent by clients per plan, 35.2 → 33.8 run inside scripts.
 
-- **What changed** (governor only):
+- **What changed** (governor):
   - no read of the symbol's execution history (LRANGE) before granting: the grant script counts it and now checks
     the hourly and 5-minute limits before the stored daily total, the contract's order; only a plan about to be
-    blocked by a later gate (failed position read, amount not computable) reads it first, so a rate limit stays
-    its reason (tests in test/services/governor/gates.test.ts);
+    blocked by a later gate (failed position read, amount not computable) reads it first, so a rate limit stays its
+    reason (tests in test/services/governor/gates.test.ts);
   - in the grant script, LTRIM runs only once LPUSH made the list longer than kept, and the day key's EXPIRE only
-    when INCRBYFLOAT created it. With the LRANGE: 3 commands fewer per granted plan (44.8 → 43.5 here, all commands
-    of all clients over the window);
-  - position reads are shared (src/services/governor/position-cache.ts): a read serves a symbol's plans for up to
-    1 s; once 16 or more symbols are read within that second, one account-wide read (positionRisk without a symbol:
-    weight 5, the same as one symbol's) serves them all and is renewed ahead at 3/4 of its age. Counted by
-    \`quantum_govern_position_reads_total{scope}\`;
-  - positionRisk answers are parsed by hand (src/exchange/binance/position-rows.ts) with the schema's rules; a
-    fast-check property checks both against 20,000 answers. zod's safeParse of a 1,000-row answer had been 8.8 % of
-    the governor's busy samples.
-- **Exchange weight**: A read positionRisk twice per plan (governor and apply, weight 5 each), B once (apply). Under
-  load the governor now sends ~1.3 account-wide reads a second instead of one read per plan.
-- **Tried and taken back: apply on the shared reads** (a40fd20, reverted by dc74a8d). With apply's reads shared too
-  (invalidated by every order on the symbol), positionRisk reads fell to 0.008 per plan and exchange requests to
-  1.01 (400/s, 3 runs), with no CPU change beyond the noise. But the end-to-end fuzz test, which moves positions
-  between plans as a manual trade would, caught orders sent against a read up to 1 s old: reduce-only kept them
-  harmless, yet apply's read is the last check before an order. That needs a position source that stays current
-  (the user data stream), not a cache.
-- **Cost of account-wide reads here**: the paper exchange holds a position on all 1,000 symbols and answers an
-  account-wide read with 1,000 rows in ~30 ms (2 ms for one symbol; 10 reads each from a script). In the MONITOR
-  window at 100/s, which floods the bench process that hosts the paper exchange, B's governor waited on these
-  answers: p50 85–140 ms in that window against A's 7–9 ms (the window is for counting commands only). Binance's v3
-  answer holds only open positions.
+    when INCRBYFLOAT created it (tests on Redis and the memory twin). 3 commands fewer per granted plan;
+  - positionRisk answers are parsed by hand (src/exchange/binance/position-rows.ts) with the schema's rules, checked
+    against the zod schema by a fast-check property over 20,000 answers: zod's safeParse of a 1,000-row answer was
+    8.8 % of the governor's busy samples while it read every position at once (below). With one symbol per read it
+    makes no difference this bench can show; P3.3's 1,000-row refresh every 5 s still uses it;
+  - \`quantum_govern_position_reads_total\` counts the governor's reads (weight 5 each).
+- **Taken back: one account-wide position read for the governor** (positionRisk without a symbol costs the same
+  weight 5 as one symbol's). With 16 or more symbols read within the cache's second, one read served them all and was
+  renewed ahead. At 400/s (3 runs) the governor's CPU fell 0.75 → 0.54 and its reads to ~1.3 a second. But in the
+  capacity ramp (\`BENCH_PIPELINE_DIR=<build> npx tsx bench/pipeline.ts --only capacity --no-build --no-write\`, one
+  ramp each) the pipeline got slower: p99 at 100/s 442 ms against A's 81 ms, and at 300/s 247 plans/s executed
+  against 300. The governor's batch waited on an answer of a row per position: the paper exchange holds a position on
+  all 1,000 symbols and took ~30 ms per such answer (2 ms for one symbol), longer on a busy host. Back to one read per
+  symbol, the same ramp: B 100–400/s all executed (p99 58–189 ms), A the same (p99 94–557 ms); both fell behind at
+  600/s (556 and 565/s).
+- **Taken back: the apply layer on shared position reads** (a40fd20, reverted by dc74a8d). Invalidated by every
+  order on the symbol, they cut positionRisk reads to 0.008 per plan and exchange requests to 1.01 at 400/s, with no
+  CPU change beyond the noise. The end-to-end fuzz test, which moves positions between plans as a manual trade
+  would, caught orders sent against a read up to 1 s old: reduce-only kept them harmless, but apply's read is the
+  last check before an order. Sharing it needs a position source that stays current (the user data stream).
 - **Tried, not kept**: synchronous log writes (pino \`sync: true\` instead of SonicBoom's asynchronous writes; P3.3's
-  "P3.3 ALLOW" line was 7.5 % of its busy samples, most of it in fs.write): A/B at 400/s, 3 runs, no difference beyond
-  the noise (governor 0.53 → 0.50, P3.3 0.68 → 0.66, apply 1.50 → 1.56). V8 and malloc settings for \`all\`: see
-  Memory of \`all\`.
+  "P3.3 ALLOW" line was 7.5 % of its busy samples, most of it in fs.write): A/B at 400/s, 3 runs, no difference
+  beyond the noise (governor 0.53 → 0.50, P3.3 0.68 → 0.66, apply 1.50 → 1.56). V8 and malloc settings for \`all\`:
+  see Memory of \`all\`.
 `;
 
 /** The round before (kept for its figures). */
@@ -148,9 +142,8 @@ export const FINDINGS = `### What the profiles show (\`npm run bench:pipeline --
   HTTP and log lines) ~36 %, GC ~6 %.
 - governor: one \`positionRisk\` HTTP read per plan (its position cache keeps a read 1 s; with 1,000 symbols a symbol's
   next plan comes later than that), and a batch of plan entries is only as fast as its slowest read.
-  **Changed** (latest round): one account-wide read serves every symbol once 16 or more are read within the cache's
-  second (src/services/governor/position-cache.ts); it is parsed without zod (zod's safeParse of a
-  1,000-row answer was 8.8 % of the governor's busy samples at 400/s: src/exchange/binance/position-rows.ts).
+  Latest round: one account-wide read for all symbols was tried and taken back (it stalled the governor's batches
+  on a 1,000-row answer; see the latest round above).
 - P3.3: socket writes 9 % (three reads per plan, each its own write), and the adapter's \`positions()\` matches rows
   to symbols with a filter per symbol: 1,000 × 1,006 comparisons per snapshot refresh (O(n²); a Map would do).
   **Changed** on P3.3's side (7eeaef1, 2a1616a): a refresh writes its snapshots in slices of 50 (a slice shares a
