@@ -21,6 +21,11 @@ what the paper exchange received, all services together (the bench now counts th
 400/s is at the edge of this host (p99 above 100 ms for both builds). MONITOR at 100/s (5 s, all clients): 21.6 → 20.7
 commands sent by clients per plan, 35.2 → 33.8 run inside scripts.
 
+Two full runs of \`npm run bench:pipeline\` on the final code this day, 20 minutes apart: the tables above
+(redis-benchmark 71k single commands/s in the same run: 100/s sustained, 607/s at saturation) and a second one
+(redis-benchmark 26k: no rate met p99 ≤ 100 ms, 402/s at saturation, p99 at 100/s 316 ms). The host's other tenants,
+not the code, moved between them; the A/B runs above alternate builds to see past that.
+
 - **What changed** (governor):
   - no read of the symbol's execution history (LRANGE) before granting: the grant script counts it and now checks
     the hourly and 5-minute limits before the stored daily total, the contract's order; only a plan about to be
