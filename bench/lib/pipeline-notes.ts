@@ -21,7 +21,7 @@ what the paper exchange received, all services together (the bench now counts th
 400/s is at the edge of this host (p99 above 100 ms for both builds). MONITOR at 100/s (5 s, all clients): 21.6 → 20.7
 commands sent by clients per plan, 35.2 → 33.8 run inside scripts.
 
-Two full runs of \`npm run bench:pipeline\` on the final code this day, 20 minutes apart: the tables above
+Two full runs of \`npm run bench:pipeline\` on the final code this day, 20 minutes apart: the one in this section's tables
 (redis-benchmark 71k single commands/s in the same run: 100/s sustained, 607/s at saturation) and a second one
 (redis-benchmark 26k: no rate met p99 ≤ 100 ms, 402/s at saturation, p99 at 100/s 316 ms). The host's other tenants,
 not the code, moved between them; the A/B runs above alternate builds to see past that.
