@@ -24,6 +24,7 @@ import type { Store, StreamEntry } from '../../store/port.js';
 import { planStreamConsumer, readPlanEntry, type PlanConsumer } from '../plan-consumer.js';
 import { AutoDisarm } from './auto-disarm.js';
 import { PositionCache } from './position-cache.js';
+import { RecentSymbols } from './recent-symbols.js';
 
 export interface GovernorOptions {
   store: Store;
@@ -59,6 +60,8 @@ export type GovernorOutcome =
 const EVENTS_MAXLEN = 10_000;
 const EXEC_KEEP = 100;
 const HISTORY_TTL_SEC = 86_400;
+/** How long after a rate-limit block a symbol's plans are checked against the history first. */
+const RATE_LIMIT_MEMORY_MS = 300_000;
 const ERROR_REASONS = new Set<GovernorBlockReason>([
   'position_fetch_failed',
   'limit_computation_error',
@@ -71,10 +74,13 @@ export class GovernorService {
   private readonly permitTtl: number;
   private readonly blockTtl: number;
   private readonly positions: PositionCache;
+  /** Symbols with a plan blocked for a rate limit within RATE_LIMIT_MEMORY_MS. */
+  private readonly rateLimited: RecentSymbols;
 
   constructor(private readonly o: GovernorOptions) {
     this.permitTtl = o.permitTtlSec ?? 60;
     this.blockTtl = o.blockTtlSec ?? 3600;
+    this.rateLimited = new RecentSymbols(o.clock, RATE_LIMIT_MEMORY_MS);
     this.positions = new PositionCache(o.exchange, o.clock, o.positionMaxAgeMs ?? 1000, () =>
       o.metrics?.positionReads.inc(),
     );
@@ -137,6 +143,12 @@ export class GovernorService {
     if (enforce) {
       const kill = killScoreGate(plan.action, plan.killScore, limits);
       if (!kill.pass) return this.block(plan, kill.reason, { kill_score: plan.killScore });
+      // A symbol blocked for a rate limit lately is checked before the exchange read, as every
+      // plan was before: a burst of plans over a limit costs no positionRisk weight.
+      if (this.rateLimited.has(plan.symbol)) {
+        const rate = await this.rateBlock(plan, enforce);
+        if (rate) return rate;
+      }
     }
 
     let positionAmt: number;
@@ -214,6 +226,8 @@ export class GovernorService {
         return this.blocked(plan, 'limit_computation_error', { ...ctx, stored: res.dailyTotal });
       default:
         this.setGauges(plan.symbol, res.hourCount, res.fiveMinCount);
+        if (res.code === 'hourly_limit_exceeded' || res.code === 'burst_limit_exceeded')
+          this.rateLimited.note(plan.symbol);
         return this.blocked(plan, res.code, {
           ...ctx,
           exec_hour: res.hourCount,
@@ -235,6 +249,7 @@ export class GovernorService {
     this.setGauges(plan.symbol, counts.hour, counts.fiveMin);
     const rate = rateGates(counts, limits);
     if (rate.pass) return null;
+    this.rateLimited.note(plan.symbol);
     return this.block(plan, rate.reason, { exec_hour: counts.hour, exec_5min: counts.fiveMin });
   }
 

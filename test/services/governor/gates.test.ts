@@ -165,6 +165,22 @@ describe.skipIf(skipRedis)('governor gates against Redis', () => {
     await r.store.close();
   });
 
+  it('when a symbol was blocked for a rate limit lately then its next plans are blocked before any exchange read', async () => {
+    const r = await setup({ limits: { maxExecPer5Min: 100 } });
+    for (let i = 0; i < 3; i++) expect((await r.gov.evaluate(plan())).kind).toBe('granted');
+    r.clock.advance(2_000); // past the position cache
+    expect(await r.gov.evaluate(plan())).toEqual({ kind: 'blocked', reason: 'hourly_limit_exceeded' }); // by the script
+    const reads = () => r.exchange.calls.filter((c) => c.method === 'position').length;
+    const before = reads();
+    r.clock.advance(2_000);
+    expect(await r.gov.evaluate(plan())).toEqual({ kind: 'blocked', reason: 'hourly_limit_exceeded' });
+    expect(reads()).toBe(before);
+    r.clock.advance(3_600_000); // the executions left the window, and the memory of the block ended
+    expect((await r.gov.evaluate(plan())).kind).toBe('granted');
+    expect(reads()).toBe(before + 1);
+    await r.store.close();
+  });
+
   it('when a symbol is over its hourly limit then that is the reason, before a failed position fetch or a garbage total', async () => {
     const r = await setup({ limits: { maxExecPer5Min: 100 } });
     for (let i = 0; i < 3; i++) expect((await r.gov.evaluate(plan())).kind).toBe('granted');
