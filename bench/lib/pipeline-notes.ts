@@ -30,7 +30,9 @@ not the code, moved between them; the A/B runs above alternate builds to see pas
   - no read of the symbol's execution history (LRANGE) before granting: the grant script counts it and now checks
     the hourly and 5-minute limits before the stored daily total, the contract's order; only a plan about to be
     blocked by a later gate (failed position read, amount not computable) reads it first, so a rate limit stays its
-    reason (tests in test/services/governor/gates.test.ts);
+    reason; and for 5 minutes after a rate-limit block the symbol's plans are checked against the history before the
+    exchange read, as every plan was before, so a burst over a limit costs no positionRisk weight (tests in
+    test/services/governor/gates.test.ts);
   - in the grant script, LTRIM runs only once LPUSH made the list longer than kept, and the day key's EXPIRE only
     when INCRBYFLOAT created it (tests on Redis and the memory twin). 3 commands fewer per granted plan;
   - positionRisk answers are parsed by hand (src/exchange/binance/position-rows.ts) with the schema's rules, checked
