@@ -16,7 +16,7 @@ import { parseProposal } from '../../domain/proposal.js';
 import { resultFields } from '../../domain/result.js';
 import { parseArmState } from '../arm-state.js';
 import { ArmStateCache } from './arm-cache.js';
-import { BoundedSet } from './bounded-set.js';
+import { BoundedSet } from '../bounded.js';
 import { crashPoint } from './crash-point.js';
 import { PlanExecutor, outcome, type ExecOutcome } from './execute.js';
 import { noopMetrics, type ApplyMetricsSink } from './metrics.js';

@@ -3,16 +3,19 @@
  * lately). Bounded: past `max` symbols the one noted longest ago is forgotten first.
  */
 import type { Clock } from '../../ops/clock.js';
+import { BoundedMap } from '../bounded.js';
 
 export class RecentSymbols {
-  /** Symbol → when it was last noted (unix ms), oldest first. */
-  private readonly at = new Map<string, number>();
+  /** Symbol → when it was last noted (unix ms). */
+  private readonly at: BoundedMap<string, number>;
 
   constructor(
     private readonly clock: Clock,
     private readonly windowMs: number,
-    private readonly max = 10_000,
-  ) {}
+    max = 10_000,
+  ) {
+    this.at = new BoundedMap(max);
+  }
 
   has(symbol: string): boolean {
     const at = this.at.get(symbol);
@@ -20,11 +23,6 @@ export class RecentSymbols {
   }
 
   note(symbol: string): void {
-    this.at.delete(symbol); // re-inserted last, so the first key is the oldest
     this.at.set(symbol, this.clock.now());
-    if (this.at.size > this.max) {
-      const oldest = this.at.keys().next().value;
-      if (oldest !== undefined) this.at.delete(oldest);
-    }
   }
 }
