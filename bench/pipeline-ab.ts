@@ -53,9 +53,9 @@ for (let i = 0; i < runs; i++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const names = Object.keys(out.A[0]?.cpuPer1000 ?? {});
-/** Requests per plan over the paths matching `re` (builds without the count give NaN). */
-const sumWhere = (per: Record<string, number> | undefined, re: RegExp) =>
-  per ? Object.entries(per).reduce((a, [k, n]) => (re.test(k) ? a + n : a), 0) : NaN;
+/** Requests per plan over the paths matching `re`. */
+const sumWhere = (per: Record<string, number>, re: RegExp) =>
+  Object.entries(per).reduce((a, [k, n]) => (re.test(k) ? a + n : a), 0);
 const row = (v: 'A' | 'B') => {
   const s = out[v];
   return [

@@ -221,7 +221,7 @@ export function renderReport(r: Report): string {
         `Redis commands per executed plan at that rate, by command (all clients, commands inside Lua scripts included): ${topCommands(best)}.`,
         '',
       );
-      const ex = Object.entries(best.exchange ?? {})
+      const ex = Object.entries(best.exchange)
         .filter(([, n]) => n > 0)
         .sort((a, b) => b[1] - a[1])
         .map(([k, n]) => `${k} ${fmt(n / Math.max(1, best.executed), 3)}`);
@@ -359,7 +359,7 @@ export function summaries(r: Report): PhaseSummary[] {
         commandsPerPlan: perPlan(p),
         cpuPer1000: Object.fromEntries(Object.keys(p.cpu).map((n) => [n, cpuPer1000(p, n)])),
         exchangePerPlan: Object.fromEntries(
-          Object.entries(p.exchange ?? {}).map(([k, n]) => [k, p.executed > 0 ? n / p.executed : NaN]),
+          Object.entries(p.exchange).map(([k, n]) => [k, p.executed > 0 ? n / p.executed : NaN]),
         ),
       };
     }),

@@ -1,8 +1,9 @@
 /**
- * positionRisk answers without zod: the account-wide read returns a row per symbol (1,000+), and
- * zod's safeParse of such an answer cost ~9 % of the governor's CPU under load. Same rules and
- * output as `positionRowSchema` in schemas.ts, which stays the reference: a property test feeds
- * both the same inputs (test/exchange/position-rows.test.ts).
+ * positionRisk answers without zod: an account-wide read (P3.3's snapshot refresh) returns a row
+ * per position (1,000 in the bench), and zod's safeParse of such an answer was ~9 % of a busy
+ * reader's CPU in a profile. Same rules and output as `positionRowSchema` in schemas.ts, which
+ * stays the reference: a property test feeds both the same inputs
+ * (test/exchange/position-rows.test.ts).
  */
 import type { BinancePositionRow } from './schemas.js';
 
