@@ -81,6 +81,52 @@ describe('paper exchange: market data', () => {
     });
     expect(v3[0]).not.toHaveProperty('side');
   });
+  it('when positions are read then every row carries the fields EXCHANGE.md names, in one fixed order', async () => {
+    const v2 = (await raw(px.url, 'GET', '/fapi/v2/positionRisk', {})).body as Array<Record<string, unknown>>;
+    const v3 = (await raw(px.url, 'GET', '/fapi/v3/positionRisk', {})).body as Array<Record<string, unknown>>;
+    const common = [
+      'symbol',
+      'positionSide',
+      'positionAmt',
+      'entryPrice',
+      'breakEvenPrice',
+      'markPrice',
+      'unRealizedProfit',
+      'liquidationPrice',
+      'isolatedMargin',
+      'notional',
+      'isolatedWallet',
+      'updateTime',
+    ];
+    for (const row of v2)
+      expect(Object.keys(row)).toEqual([
+        ...common,
+        'leverage',
+        'maxNotionalValue',
+        'marginType',
+        'isAutoAddMargin',
+        'adlQuantile',
+      ]);
+    for (const row of v3)
+      expect(Object.keys(row)).toEqual([
+        ...common,
+        'marginAsset',
+        'initialMargin',
+        'maintMargin',
+        'positionInitialMargin',
+        'openOrderInitialMargin',
+        'adl',
+        'bidNotional',
+        'askNotional',
+      ]);
+    expect(v3.find((p) => p.symbol === 'ETHUSDT')).toMatchObject({
+      positionAmt: '-2',
+      entryPrice: '3000',
+      notional: '-6000',
+      initialMargin: '300',
+      maintMargin: '24',
+    });
+  });
 });
 
 describe('paper exchange: orders', () => {
