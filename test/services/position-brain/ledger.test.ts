@@ -5,6 +5,7 @@ import type { Store } from '../../../src/store/port.js';
 import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { counterValue } from '../governor/harness.js';
+import { SNAPSHOT_TTL_RENEW_SEC } from '../../../src/services/position-brain/snapshots.js';
 import { p33Rig, plan, resultEntry, T0 } from './harness.js';
 
 type Factory = () => Promise<Store>;
@@ -31,6 +32,27 @@ function ledgerSuite(name: string, factory: () => Factory) {
         resultEntry(`p${out.order.orderId}`, symbol, side, qty, out.order.orderId),
       );
     };
+
+    it('when snapshots are refreshed then the TTL is renewed once a minute, and a vanished snapshot comes back with one', async () => {
+      const r = await setup();
+      const key = r.store.keys.positionSnapshot('BTCUSDT');
+      await r.p33.snapshots.refresh();
+      expect(await r.store.pttl(key)).toBeGreaterThan(3_590_000);
+      await r.store.hset(key, {}, 100); // an EXPIRE by hand: a refresh that renewed would undo it
+      r.clock.advance(5_000);
+      await r.p33.snapshots.refresh();
+      expect(await r.store.hgetall(key)).toMatchObject({ ts_epoch: String(T0 / 1000 + 5) });
+      expect(await r.store.pttl(key)).toBeLessThanOrEqual(100_000);
+      r.clock.advance(SNAPSHOT_TTL_RENEW_SEC * 1000);
+      await r.p33.snapshots.refresh();
+      expect(await r.store.pttl(key)).toBeGreaterThan(3_590_000);
+      await r.store.del([key]);
+      r.clock.advance(5_000);
+      await r.p33.snapshots.refresh();
+      expect(await r.store.hgetall(key)).toMatchObject({ position_amt: '0.015' });
+      expect(await r.store.pttl(key)).toBeGreaterThan(3_590_000);
+      await r.store.close();
+    });
 
     it('when N executions are applied then the ledger equals the exchange position, each result exactly once', async () => {
       const r = await setup();
