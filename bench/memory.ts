@@ -28,13 +28,16 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { buildCli, ROOT, unitEnvironment } from './lib/pipeline-rig.js';
 import { fmt, markdownTable, summarize } from './lib/stats.js';
+import { parseBenchArgs } from './lib/args.js';
 import { machineLine } from './lib/doc.js';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
-};
+const args = parseBenchArgs(process.argv.slice(2), {
+  values: ['runs', 'rate', 'seconds', 'variant', 'one'],
+  flags: ['no-build'],
+  usage: `
+npx tsx bench/memory.ts [--runs 3] [--rate 100] [--seconds 10] [--variant 'label=<build dir>:<node flags|NAME=value|deploy>']... [--no-build]`,
+});
+const { opt } = args;
 const log = (s: string) => void process.stderr.write(s);
 const DEFAULT_DIR = resolve(ROOT, '.bench-tmp', 'pipeline');
 
@@ -142,13 +145,13 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(await runOnce(flags, rate, seconds))}\n`);
     return;
   }
-  const specs = argv.flatMap((a, i) => (argv[i - 1] === '--variant' ? [a] : []));
+  const specs = args.all('variant');
   const variants = (specs.length ? specs : ['now=:', 'now, deploy flags=:deploy']).map(parseVariant);
   const runs = Number(opt('runs', '3'));
   const rate = Number(opt('rate', '100'));
   const seconds = Number(opt('seconds', '10'));
   const machine = machineLine();
-  if (!argv.includes('--no-build')) buildCli(log);
+  if (!args.flag('no-build')) buildCli(log);
   for (const v of variants) {
     if (!existsSync(resolve(v.dir, 'launch.mjs'))) throw new Error(`${v.dir}: no build (launch.mjs)`);
   }

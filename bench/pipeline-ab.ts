@@ -9,9 +9,15 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { PhaseSummary } from './lib/pipeline-report.js';
 import { fmt, markdownTable } from './lib/stats.js';
+import { parseBenchArgs } from './lib/args.js';
 
-const argv = process.argv.slice(2);
-const opt = (n: string, d: string) => (argv.includes(`--${n}`) ? argv[argv.indexOf(`--${n}`) + 1]! : d);
+const { opt } = parseBenchArgs(process.argv.slice(2), {
+  values: ['a', 'b', 'rate', 'runs', 'seconds', 'symbols'],
+  flags: [],
+  usage: `
+npx tsx bench/pipeline-ab.ts --a <build dir> --b <build dir> [--rate 300] [--runs 3] [--seconds 8] [--symbols 1000]
+  builds: npx tsx bench/pipeline.ts --only none --no-write (BENCH_PIPELINE_DIR=<dir> for another one)`,
+});
 const dirs = { A: opt('a', '.bench-tmp/pipeline-A'), B: opt('b', '.bench-tmp/pipeline') };
 const rate = opt('rate', '300');
 const runs = Number(opt('runs', '3'));

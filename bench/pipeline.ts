@@ -20,14 +20,23 @@ import { isSustained, renderReport, summaries, type Report } from './lib/pipelin
 import { writeSection } from './lib/doc.js';
 import { perUnit } from './lib/redis-stats.js';
 import { machineLine } from './lib/doc.js';
+import { parseBenchArgs } from './lib/args.js';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : dflt;
-};
-const flag = (name: string) => argv.includes(`--${name}`);
-
+const args = parseBenchArgs(process.argv.slice(2), {
+  values: ['symbols', 'seconds', 'warmup', 'rates', 'only', 'env', 'json'],
+  flags: ['no-build', 'no-write', 'write', 'logs', 'profile', 'heap-profile', 'verbose'],
+  usage: `
+npm run bench:pipeline -- [options]          every scenario; rewrites BENCHMARKS.md "## Pipeline" (~7 min)
+  --only <list>       latency,capacity,memory,choices,baseline,ceiling (none: build only); prints
+  --write | --no-write  rewrite the section (default: only for a full run)
+  --rates <list>      capacity ramp, plans/s (default 100,200,300,400,600,800,1000,1500,2000,2500)
+  --seconds <n>       window per phase (10)      --warmup <n>  warm-up per phase (3)
+  --symbols <n>       synthetic symbols (1000)   --env NAME=value  service variable (repeatable)
+  --json <file>       phase summaries as JSON    --no-build    use the compiled build as it is
+  --logs | --profile | --heap-profile | --verbose   service logs, CPU or heap profiles, commands by name`,
+});
+const { opt, flag } = args;
+const argv = args.raw;
 const SYMBOLS = Number(opt('symbols', '1000'));
 const SECONDS = Number(opt('seconds', '10'));
 const WARMUP = Number(opt('warmup', '3'));
@@ -44,9 +53,7 @@ async function withSession<T>(o: Partial<SessionOptions>, fn: (s: Session) => Pr
     notifications: true,
     // --env KEY=VALUE (repeatable): extra service variables, e.g. to compare a setting.
     env: Object.fromEntries(
-      argv.flatMap((a, i) =>
-        argv[i - 1] === '--env' && a.includes('=') ? [a.split(/=(.*)/s).slice(0, 2)] : [],
-      ),
+      args.all('env').flatMap((a) => (a.includes('=') ? [a.split(/=(.*)/s).slice(0, 2)] : [])),
     ),
     spawn: (name) => ({
       ...(flag('logs') ? { logFile: join(WORK, `${name}.log`) } : {}),
