@@ -247,6 +247,11 @@ export interface GrantPermitRequest {
   execKeep: number;
   /** TTL of the execution list and the daily key. */
   historyTtlSec: number;
+  /**
+   * true: renew the execution list's TTL; false: leave it (renewed lately, see TTL_RENEW_MS),
+   * unless this grant creates the list.
+   */
+  renewHistoryTtl: boolean;
 }
 
 export const GRANT_CODES = [

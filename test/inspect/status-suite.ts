@@ -95,6 +95,7 @@ export function statusSuite(name: string, factory: () => Promise<InspectUnderTes
         symbol: 'BTCUSDT',
         execKeep: 100,
         historyTtlSec: 86_400,
+        renewHistoryTtl: true,
       });
       expect(granted.code).toBe('granted');
       const denied = fresh();

@@ -24,7 +24,7 @@ import type { Store, StreamEntry } from '../../store/port.js';
 import { planStreamConsumer, readPlanEntry, type PlanConsumer } from '../plan-consumer.js';
 import { AutoDisarm } from './auto-disarm.js';
 import { PositionCache } from './position-cache.js';
-import { RecentSymbols } from './recent-symbols.js';
+import { RecentSymbols, TTL_RENEW_MS } from '../recent-symbols.js';
 
 export interface GovernorOptions {
   store: Store;
@@ -76,11 +76,14 @@ export class GovernorService {
   private readonly positions: PositionCache;
   /** Symbols with a plan blocked for a rate limit within RATE_LIMIT_MEMORY_MS. */
   private readonly rateLimited: RecentSymbols;
+  /** Symbols whose execution list's TTL this governor renewed within TTL_RENEW_MS. */
+  private readonly historyTtlRenewed: RecentSymbols;
 
   constructor(private readonly o: GovernorOptions) {
     this.permitTtl = o.permitTtlSec ?? 60;
     this.blockTtl = o.blockTtlSec ?? 3600;
     this.rateLimited = new RecentSymbols(o.clock, RATE_LIMIT_MEMORY_MS);
+    this.historyTtlRenewed = new RecentSymbols(o.clock, TTL_RENEW_MS);
     this.positions = new PositionCache(o.exchange, o.clock, o.positionMaxAgeMs ?? 1000, () =>
       o.metrics?.positionReads.inc(),
     );
@@ -194,6 +197,7 @@ export class GovernorService {
     const permitBody = JSON.stringify(
       key ? signPermitBody('governor', plan.planId, body, nowSec + this.permitTtl, key) : body,
     );
+    const renewHistoryTtl = !this.historyTtlRenewed.has(plan.symbol);
     const res = await store.grantPermit({
       decisionKey: k.authorityDecision('governor', plan.planId, plan.symbol),
       permitKey: k.governorPermit(plan.planId, plan.symbol),
@@ -212,10 +216,12 @@ export class GovernorService {
       symbol: plan.symbol,
       execKeep: EXEC_KEEP,
       historyTtlSec: HISTORY_TTL_SEC,
+      renewHistoryTtl,
     });
     const ctx = { qty: a.qty, notional: a.notional, basis: a.basis, daily_total: res.dailyTotal, cap: a.cap };
     switch (res.code) {
       case 'granted':
+        if (renewHistoryTtl) this.historyTtlRenewed.note(plan.symbol);
         this.setGauges(plan.symbol, res.hourCount + 1, res.fiveMinCount + 1);
         this.o.metrics?.allow.inc({ symbol: plan.symbol });
         this.o.logger.info({ plan: plan.planId, symbol: plan.symbol, ...ctx }, 'permit granted');

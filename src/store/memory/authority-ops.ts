@@ -71,8 +71,9 @@ export function grantPermitSync(m: MemOps, r: GrantPermitRequest): GrantPermitOu
   if (r.enforce && total + r.amount > r.cap) return block('daily_limit_exceeded', 'daily_limit_exceeded');
   m.setString(r.permitKey, r.permitBody, r.permitTtlSec);
   m.setString(r.decisionKey, 'granted', r.blockTtlSec);
+  const creates = !m.exists(r.execKey);
   m.lpushTrim(r.execKey, String(r.nowSec), r.execKeep);
-  m.expire(r.execKey, r.historyTtlSec);
+  if (creates || r.renewHistoryTtl) m.expire(r.execKey, r.historyTtlSec);
   m.replaceString(r.dailyKey, String(total + r.amount));
   if (raw === null) m.expire(r.dailyKey, r.historyTtlSec); // the day's TTL runs from its first amount
   return out('granted');

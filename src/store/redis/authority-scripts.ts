@@ -114,6 +114,7 @@ export class AuthorityScripts {
       r.symbol,
       r.execKeep,
       r.historyTtlSec,
+      r.renewHistoryTtl ? '1' : '0',
     );
     return parseGrantReply(reply);
   }

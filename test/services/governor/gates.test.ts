@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { TTL_RENEW_MS } from '../../../src/services/recent-symbols.js';
 import { counterValue, plan, redisStore, rig, T0 } from './harness.js';
 
 describe.skipIf(skipRedis)('governor gates against Redis', () => {
@@ -235,6 +236,22 @@ describe.skipIf(skipRedis)('governor gates against Redis', () => {
   it('when limits are not auto-approved then they apply whatever APPLY_MODE says (no mode bypass exists)', async () => {
     const r = await setup({ limits: { maxExecPerHour: 0 } });
     expect(await r.gov.evaluate(plan())).toEqual({ kind: 'blocked', reason: 'hourly_limit_exceeded' });
+    await r.store.close();
+  });
+
+  it('when a symbol keeps being granted then its execution list TTL is renewed once a minute, not by every grant', async () => {
+    const r = await setup({ limits: { maxExecPerHour: 100, maxExecPer5Min: 100 } });
+    const list = r.store.keys.governorExec('BTCUSDT');
+    expect((await r.gov.evaluate(plan())).kind).toBe('granted');
+    expect(await r.store.pttl(list)).toBeGreaterThan(86_390_000);
+    await r.store.hset(list, {}, 100); // an EXPIRE by hand: a grant that renewed would undo it
+    r.clock.advance(10_000);
+    expect((await r.gov.evaluate(plan())).kind).toBe('granted');
+    expect(await r.store.pttl(list)).toBeLessThanOrEqual(100_000);
+    r.clock.advance(TTL_RENEW_MS);
+    expect((await r.gov.evaluate(plan())).kind).toBe('granted');
+    expect(await r.store.pttl(list)).toBeGreaterThan(86_390_000);
+    expect(await r.store.lrange(list, 0, -1)).toHaveLength(3);
     await r.store.close();
   });
 

@@ -43,6 +43,7 @@ function request(store: Store, id: string, over: Partial<GrantPermitRequest>): G
     symbol: 'BTCUSDT',
     execKeep: 100,
     historyTtlSec: 86400,
+    renewHistoryTtl: true,
     ...over,
   };
 }
@@ -178,6 +179,28 @@ describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and TS gates agree', (
       const dayTtl = await store.pttl(day);
       expect(dayTtl).toBeGreaterThan(0);
       expect(dayTtl).toBeLessThanOrEqual(500_000); // counting keeps the TTL the day started with
+    }
+    await mem.close();
+  });
+
+  it('when a grant is told not to renew the history TTL then the list keeps its TTL, unless the grant creates it', async () => {
+    const clock = new ManualClock(1_769_342_400_000);
+    const mem = memoryStore(clock);
+    for (const store of [redis, mem] as Store[]) {
+      const list = store.keys.governorExec('ETHUSDT');
+      await store.del([list]);
+      const limits = { maxPerHour: 1000, maxPer5Min: 1000, execKey: list, renewHistoryTtl: false };
+      expect((await store.grantPermit(request(store, `nr0-${store.kind}`, limits))).code).toBe('granted');
+      expect(await store.pttl(list)).toBeGreaterThan(86_000_000); // created: TTL set all the same
+      await store.hset(list, {}, 100); // no fields: an EXPIRE alone, by hand
+      const ttlBefore = await store.pttl(list);
+      expect(ttlBefore).toBeLessThanOrEqual(100_000);
+      expect((await store.grantPermit(request(store, `nr1-${store.kind}`, limits))).code).toBe('granted');
+      expect(await store.pttl(list)).toBeLessThanOrEqual(ttlBefore); // left alone
+      const renew = { ...limits, renewHistoryTtl: true };
+      expect((await store.grantPermit(request(store, `nr2-${store.kind}`, renew))).code).toBe('granted');
+      expect(await store.pttl(list)).toBeGreaterThan(86_000_000);
+      expect(await store.lrange(list, 0, -1)).toHaveLength(3);
     }
     await mem.close();
   });

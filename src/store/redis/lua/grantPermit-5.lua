@@ -20,6 +20,8 @@
     ARGV[9]   block record TTL, seconds (also the decision marker's TTL)
     ARGV[10]  symbol (for the block record)
     ARGV[11]  execution list length kept (100) and ARGV[12] its TTL and the daily key's TTL (86400)
+    ARGV[13]  '1': renew the execution list's TTL; '0': leave it as it is (the caller renewed it
+              lately), unless this grant creates the list
 
   Output: {code, executions in the last hour, in the last 5 minutes, daily total before}
     'granted'                 permit SET (EX), execution and amount counted, marker set
@@ -74,10 +76,13 @@ redis.call('SET', KEYS[1], 'granted', 'EX', ARGV[9])
 -- renewed on every execution (a day after the last one). The daily key is one day's: its TTL
 -- is set when this creates it (raw was nil), a day from its first amount.
 local keep = tonumber(ARGV[11])
-if redis.call('LPUSH', KEYS[4], ARGV[1]) > keep then
+local length = redis.call('LPUSH', KEYS[4], ARGV[1])
+if length > keep then
   redis.call('LTRIM', KEYS[4], 0, keep - 1)
 end
-redis.call('EXPIRE', KEYS[4], ARGV[12])
+if length == 1 or ARGV[13] == '1' then
+  redis.call('EXPIRE', KEYS[4], ARGV[12])
+end
 redis.call('INCRBYFLOAT', KEYS[5], ARGV[5])
 if not raw then
   redis.call('EXPIRE', KEYS[5], ARGV[12])
