@@ -295,6 +295,11 @@ export interface LedgerWriteRequest {
   ttlSec: number;
   /** Ledger fields to write; empty: only move the cursor. */
   fields: Record<string, string>;
+  /**
+   * true: renew the ledger's TTL with the write; false: leave it (renewed lately, see
+   * TTL_RENEW_MS), unless the write creates the ledger (every field written is new).
+   */
+  renewTtl: boolean;
 }
 
 /** Input of `applyLedgerResults`: result entries in stream order, one ledger (or none) each. */
@@ -307,6 +312,7 @@ export interface LedgerBatchRequest {
     ledgerKey: string | null;
     expect: LedgerWriteRequest['expect'];
     fields: Record<string, string>;
+    renewTtl: boolean;
   }[];
 }
 

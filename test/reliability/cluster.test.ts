@@ -138,6 +138,7 @@ describe.skipIf(skipRedis || !clusterAvailable)('Redis Cluster key mode on a loc
       'any',
       '',
       `["last_known_amt","${amt}"]`,
+      '1',
     ];
     expect(
       await client.eval(ledgers, 3, ...keys, 60, ...entry('5-0', 2, '1'), ...entry('6-0', 3, '2')),

@@ -3,7 +3,7 @@
  * memory-store.test.ts), so they cannot drift apart.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KeyChange, Store } from '../../src/store/port.js';
+import type { KeyChange, LedgerWriteRequest, Store } from '../../src/store/port.js';
 import { waitFor, type StoreFactory, type StoreUnderTest } from './harness.js';
 
 export function storeContract(name: string, factory: StoreFactory): void {
@@ -298,7 +298,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         },
         { entryId: '13-0', ledgerKey: b, expect: { kind: 'absent' }, fields: { last_known_amt: '-2' } },
       ] as const;
-      const req = { cursorKey: cursor, ttlSec: 600, entries: entries.map((e) => ({ ...e })) };
+      const req = { cursorKey: cursor, ttlSec: 600, entries: entries.map((e) => ({ ...e, renewTtl: true })) };
       expect(await s.applyLedgerResults(req)).toEqual(['applied', 'applied', 'applied', 'applied']);
       expect(await s.hgetall(a)).toEqual({ last_known_amt: '3' });
       expect(await s.hgetall(b)).toEqual({ last_known_amt: '-2' });
@@ -331,13 +331,34 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const codes = await s.applyLedgerResults({
         cursorKey: cursor,
         ttlSec: 600,
-        entries: next.map((e) => ({ ...e })),
+        entries: next.map((e) => ({ ...e, renewTtl: true })),
       });
       expect(codes).toEqual(['applied', 'conflict']);
       expect(await s.get(cursor)).toBe('14-0');
       expect(await s.hgetall(a)).toEqual({ last_known_amt: '2' });
       expect(await s.hgetall(b)).toEqual({ last_known_amt: '7' });
       expect(await s.applyLedgerResults({ cursorKey: cursor, ttlSec: 600, entries: [] })).toEqual([]);
+    });
+
+    it('when a ledger write is told not to renew the TTL then the ledger keeps its TTL, unless the write creates it', async () => {
+      const cursor = k('ttl_cursor');
+      const c = k('ledger:C');
+      const write = (entryId: string, expect: LedgerWriteRequest['expect'], amt: string, renewTtl: boolean) =>
+        s.applyLedgerResults({
+          cursorKey: cursor,
+          ttlSec: 600,
+          entries: [
+            { entryId, ledgerKey: c, expect, fields: { last_known_amt: amt, updated_at: '1' }, renewTtl },
+          ],
+        });
+      expect(await write('20-0', { kind: 'absent' }, '5', false)).toEqual(['applied']);
+      expect(await s.pttl(c)).toBeGreaterThan(599_000); // created: TTL set all the same
+      await s.hset(c, {}, 100); // an EXPIRE by hand
+      expect(await write('21-0', { kind: 'value', lastKnownAmt: '5' }, '4', false)).toEqual(['applied']);
+      expect(await s.pttl(c)).toBeLessThanOrEqual(100_000);
+      expect(await write('22-0', { kind: 'value', lastKnownAmt: '4' }, '3', true)).toEqual(['applied']);
+      expect(await s.pttl(c)).toBeGreaterThan(599_000);
+      expect(await s.hgetall(c)).toEqual({ last_known_amt: '3', updated_at: '1' });
     });
 
     it('when ledgers are seeded then only the absent ones are written, with their TTL', async () => {

@@ -17,6 +17,7 @@ import type { ExchangePort } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
 import type { P33Metrics } from '../../ops/metrics.js';
 import type { LedgerBatchRequest, Store, StreamEntry } from '../../store/port.js';
+import { RecentSymbols, TTL_RENEW_MS } from '../recent-symbols.js';
 import { LEDGER_TTL_SEC } from './snapshots.js';
 
 export interface LedgerFollowerOptions {
@@ -40,9 +41,12 @@ export class LedgerFollower {
    * expiry) is a conflict, which drops the entry here and the ledger is read again.
    */
   private readonly written = new Map<string, string>();
+  /** Symbols whose ledger TTL a write of ours renewed within TTL_RENEW_MS. */
+  private readonly ttlRenewed: RecentSymbols;
 
   constructor(private readonly o: LedgerFollowerOptions) {
     this.symbols = new Set(o.symbols);
+    this.ttlRenewed = new RecentSymbols(o.clock, TTL_RENEW_MS);
   }
 
   /**
@@ -170,16 +174,25 @@ export class LedgerFollower {
       amt.set(p.symbol, fields.last_known_amt);
     }
     if (writes.length === 0 && failed !== null) throw failed;
+    // A ledger's TTL is renewed by its first write of a batch, and then once a minute at most.
+    const renewing = new Set<string>();
+    const renew = writes.map(({ p }) => {
+      const symbol = p?.symbol;
+      if (symbol === undefined || renewing.has(symbol) || this.ttlRenewed.has(symbol)) return false;
+      renewing.add(symbol);
+      return true;
+    });
     let codes: Awaited<ReturnType<Store['applyLedgerResults']>>;
     try {
       codes = await store.applyLedgerResults({
         cursorKey: store.keys.ledgerCursor(),
         ttlSec: LEDGER_TTL_SEC,
-        entries: writes.map(({ entryId, ledgerKey, expect, fields }) => ({
+        entries: writes.map(({ entryId, ledgerKey, expect, fields }, i) => ({
           entryId,
           ledgerKey,
           expect,
           fields,
+          renewTtl: renew[i]!,
         })),
       });
     } catch (err) {
@@ -194,6 +207,7 @@ export class LedgerFollower {
       if (code === 'applied' && wrote !== undefined) this.written.set(symbol, wrote);
       else this.written.delete(symbol); // conflict, or not written by us: read it next time
       if (code !== 'applied') return;
+      if (renew[i] && Object.keys(w.fields).length > 0) this.ttlRenewed.note(symbol);
       this.o.metrics?.ledgerApplied.inc({ symbol });
       if (!w.amt) return;
       this.o.metrics?.ledgerAmt.set({ symbol }, toNumber(w.amt));
@@ -215,4 +229,4 @@ interface Planned {
   fills: ExecutedFill[];
 }
 
-type Write = LedgerBatchRequest['entries'][number] & { amt?: Dec; p?: Planned };
+type Write = Omit<LedgerBatchRequest['entries'][number], 'renewTtl'> & { amt?: Dec; p?: Planned };

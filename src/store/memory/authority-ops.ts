@@ -109,9 +109,12 @@ export function applyLedgerResultSync(m: MemOps, r: LedgerWriteRequest): LedgerW
   if (r.expect.kind === 'value' && m.hget(r.ledgerKey, 'last_known_amt') !== r.expect.lastKnownAmt) {
     return 'conflict';
   }
-  if (Object.keys(r.fields).length > 0) {
+  const names = Object.keys(r.fields);
+  if (names.length > 0) {
+    // HSET's count of new fields, as the script reads it: all new means the write creates the ledger.
+    const creates = names.every((f) => m.hget(r.ledgerKey, f) === null);
     m.hset(r.ledgerKey, r.fields);
-    m.expire(r.ledgerKey, r.ttlSec);
+    if (creates || r.renewTtl) m.expire(r.ledgerKey, r.ttlSec);
   }
   if (r.entryId !== '') m.setString(r.cursorKey, r.entryId);
   return 'applied';
@@ -128,6 +131,7 @@ export function applyLedgerResultsSync(m: MemOps, r: LedgerBatchRequest): Ledger
       expect: e.ledgerKey === null ? { kind: 'any' } : e.expect,
       ttlSec: r.ttlSec,
       fields: e.ledgerKey === null ? {} : e.fields,
+      renewTtl: e.renewTtl,
     });
     out.push(code);
     if (code === 'conflict') break;

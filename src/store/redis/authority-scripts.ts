@@ -138,13 +138,14 @@ export class AuthorityScripts {
     const index = new Map(ledgers.map((k, i) => [k, i + 2]));
     const args = r.entries.flatMap((e) =>
       e.ledgerKey === null
-        ? [e.entryId, '0', 'any', '', '[]']
+        ? [e.entryId, '0', 'any', '', '[]', '0']
         : [
             e.entryId,
             String(index.get(e.ledgerKey)),
             e.expect.kind,
             e.expect.kind === 'value' ? e.expect.lastKnownAmt : '',
             JSON.stringify(Object.entries(e.fields).flat()),
+            e.renewTtl ? '1' : '0',
           ],
     );
     const keys = [r.cursorKey, ...ledgers];

@@ -5,7 +5,7 @@ import type { Store } from '../../../src/store/port.js';
 import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { counterValue } from '../governor/harness.js';
-import { SNAPSHOT_TTL_RENEW_SEC } from '../../../src/services/position-brain/snapshots.js';
+import { TTL_RENEW_MS } from '../../../src/services/recent-symbols.js';
 import { p33Rig, plan, resultEntry, T0 } from './harness.js';
 
 type Factory = () => Promise<Store>;
@@ -43,7 +43,7 @@ function ledgerSuite(name: string, factory: () => Factory) {
       await r.p33.snapshots.refresh();
       expect(await r.store.hgetall(key)).toMatchObject({ ts_epoch: String(T0 / 1000 + 5) });
       expect(await r.store.pttl(key)).toBeLessThanOrEqual(100_000);
-      r.clock.advance(SNAPSHOT_TTL_RENEW_SEC * 1000);
+      r.clock.advance(TTL_RENEW_MS);
       await r.p33.snapshots.refresh();
       expect(await r.store.pttl(key)).toBeGreaterThan(3_590_000);
       await r.store.del([key]);
@@ -51,6 +51,25 @@ function ledgerSuite(name: string, factory: () => Factory) {
       await r.p33.snapshots.refresh();
       expect(await r.store.hgetall(key)).toMatchObject({ position_amt: '0.015' });
       expect(await r.store.pttl(key)).toBeGreaterThan(3_590_000);
+      await r.store.close();
+    });
+
+    it('when results keep moving a ledger then its TTL is renewed once a minute, not by every result', async () => {
+      const r = await setup();
+      const ledger = r.store.keys.positionLedger('BTCUSDT');
+      await r.p33.snapshots.refresh(); // seeds the ledger, TTL 86,400 s
+      await r.p33.ledger.poll();
+      await execute(r, 'BTCUSDT', 'SELL', '0.001');
+      expect(await r.p33.ledger.poll()).toBe(1);
+      await r.store.hset(ledger, {}, 100); // an EXPIRE by hand: a write that renewed would undo it
+      await execute(r, 'BTCUSDT', 'SELL', '0.001');
+      expect(await r.p33.ledger.poll()).toBe(1);
+      expect(await r.store.pttl(ledger)).toBeLessThanOrEqual(100_000);
+      r.clock.advance(TTL_RENEW_MS);
+      await execute(r, 'BTCUSDT', 'SELL', '0.001');
+      expect(await r.p33.ledger.poll()).toBe(1);
+      expect(await r.store.pttl(ledger)).toBeGreaterThan(86_390_000);
+      expect((await r.store.hgetall(ledger)).last_known_amt).toBe('0.012');
       await r.store.close();
     });
 

@@ -7,12 +7,14 @@
     KEYS[1]        cursor (quantum:position:ledger_cursor): id of the last result entry handled
     KEYS[2..M+1]   the ledger hashes the entries touch (quantum:position:ledger:<S>), distinct
     ARGV[1]        ledger TTL, seconds
-    ARGV[2..]      5 per entry, in stream order:
+    ARGV[2..]      6 per entry, in stream order:
                      entry id (a result entry id)
                      ledger: index into KEYS (2..M+1), or 0 when the entry moves only the cursor
                      expectation on the ledger: 'absent', 'value' (last_known_amt == next) or 'any'
                      expected last_known_amt (text, compared as written)
                      ledger fields and values, alternating, as a JSON array ('[]': none)
+                     '1': renew the ledger's TTL; '0': leave it (the caller renewed it lately),
+                     unless the write creates the ledger (every field new)
 
   Output: one code per entry, in order, ending at the first 'conflict' (later entries untouched)
     'applied'           ledger written (when fields were given) and the cursor moved past the entry
@@ -31,7 +33,7 @@ end
 local cursor = redis.call('GET', KEYS[1])
 local moved = false
 local out = {}
-for base = 2, #ARGV - 4, 5 do
+for base = 2, #ARGV - 5, 6 do
   local id, ledger, expect = ARGV[base], tonumber(ARGV[base + 1]), ARGV[base + 2]
   if cursor and not newer(id, cursor) then
     out[#out + 1] = 'already_applied'
@@ -47,8 +49,10 @@ for base = 2, #ARGV - 4, 5 do
     end
     local fields = cjson.decode(ARGV[base + 4])
     if key and #fields > 0 then
-      redis.call('HSET', key, unpack(fields))
-      redis.call('EXPIRE', key, ARGV[1])
+      local added = redis.call('HSET', key, unpack(fields))
+      if added * 2 == #fields or ARGV[base + 5] == '1' then
+        redis.call('EXPIRE', key, ARGV[1])
+      end
     end
     cursor = id
     moved = true
