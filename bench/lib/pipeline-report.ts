@@ -4,7 +4,8 @@ import type { Memory } from './procstat.js';
 import { fmt, markdownTable, summarize } from './stats.js';
 import { total } from './redis-stats.js';
 import { unitEnvironment } from './pipeline-rig.js';
-import { CHANGES_AB, CHANGES_LATEST, CHANGES_PREVIOUS, FINDINGS } from './pipeline-notes.js';
+import { EARLIER_ROUNDS } from './pipeline-history.js';
+import { CHANGES_LATEST, COMMAND_BUDGET, FINDINGS } from './pipeline-notes.js';
 
 export interface Report {
   machine: string;
@@ -323,7 +324,7 @@ export function renderReport(r: Report): string {
       '',
     );
   }
-  out.push(CHANGES_LATEST, CHANGES_PREVIOUS, CHANGES_AB, FINDINGS);
+  out.push(COMMAND_BUDGET, CHANGES_LATEST, ...EARLIER_ROUNDS, FINDINGS);
   return out.join('\n');
 }
 
