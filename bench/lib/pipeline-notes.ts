@@ -40,8 +40,6 @@ INFO commandstats, before any safety rule. Counted as clients send them (a scrip
 a guarantee RELIABILITY.md tests: exactly one order per plan across crashes, replicas and redeliveries.
 `;
 
-
-
 /**
  * This round's changes and its A/B of two builds (bench/pipeline-ab.ts; other builds, so not in
  * this run). Hand-written: move it to pipeline-history.ts when the next round replaces it.
@@ -169,4 +167,3 @@ export const FINDINGS = `### What the profiles show (\`npm run bench:pipeline --
   refuses locally once the usage headers say so; 2,000 plans/s is ~100× one account's order limit. The bench's paper
   exchange omits those headers (\`--no-usage-headers\`) so that our side is what is measured.
 `;
-
