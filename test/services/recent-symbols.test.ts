@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/ops/clock.js';
-import { RecentSymbols } from '../../../src/services/recent-symbols.js';
+import { ManualClock } from '../../src/ops/clock.js';
+import { RecentSymbols } from '../../src/services/recent-symbols.js';
 
 describe('recent symbols', () => {
   it('when a symbol was noted within the window then it is recent, after it not', () => {
