@@ -107,11 +107,17 @@ function targets(r: Report): string[] {
   }
   const at100 = r.latency?.find((p) => p.stats.rate === 100);
   if (at100) {
+    // Both 100/s windows of the run count: one window's p99 is its 10th-worst plan of 1,000.
     const s = summarize(at100.stats.latencies);
+    const cap100 = r.capacity?.find((p) => p.stats.rate === 100);
+    const c = cap100 ? summarize(cap100.stats.latencies) : null;
     rows.push([
       'p99 proposal → order ≤ 25 ms at 100 plans/s',
-      `p50 ${fmt(s.p50)} / p99 ${fmt(s.p99)} ms`,
-      yes(s.p99 <= 25),
+      `p50 ${fmt(s.p50)} / p99 ${fmt(s.p99)} ms (latency phase)` +
+        (c ? `; p99 ${fmt(c.p99)} ms in the capacity ramp's 100/s window` : ''),
+      c && s.p99 <= 25 !== c.p99 <= 25
+        ? `met in the ${s.p99 <= 25 ? 'latency phase' : 'capacity ramp'} only`
+        : yes(s.p99 <= 25),
       'plan → result p50 8, p99 118 ms',
     ]);
   }
