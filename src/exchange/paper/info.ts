@@ -22,8 +22,9 @@ export function premiumIndex(state: PaperState, p: Params, now: number): unknown
 }
 
 /**
- * One positionRisk row. Each version's row is one object literal: V8 (Node 20) builds
- * `{ ...base, more }` about 15× slower, which made an account-wide read of 1,000 rows cost ~30 ms.
+ * One positionRisk row: the fields both versions share, then each version's own, added with
+ * Object.assign. Not `{ ...base, more }`: V8 (Node 20) builds a spread followed by more properties
+ * ~50× slower, which made an account-wide read of 1,000 rows cost ~30 ms.
  */
 function positionRow(state: PaperState, symbol: string, version: 2 | 3): Record<string, unknown> {
   const amt = state.positions.get(symbol) ?? '0';
@@ -32,46 +33,31 @@ function positionRow(state: PaperState, symbol: string, version: 2 | 3): Record<
   const entry = state.entryPrices.get(symbol) ?? 0;
   const notional = qty * mark;
   const lev = state.leverage.get(symbol) ?? 20;
-  const entryText = decimalOf(entry);
-  const markText = decimalOf(mark);
-  const pnl = decimalOf((mark - entry) * qty);
-  const notionalText = decimalOf(notional);
-  const updateTime = state.positionUpdateTime.get(symbol) ?? 0;
+  const row = {
+    symbol,
+    positionSide: 'BOTH',
+    positionAmt: amt,
+    entryPrice: decimalOf(entry),
+    breakEvenPrice: decimalOf(entry),
+    markPrice: decimalOf(mark),
+    unRealizedProfit: decimalOf((mark - entry) * qty),
+    liquidationPrice: '0',
+    isolatedMargin: '0.00000000',
+    notional: decimalOf(notional),
+    isolatedWallet: '0',
+    updateTime: state.positionUpdateTime.get(symbol) ?? 0,
+  };
   if (version === 2) {
-    return {
-      symbol,
-      positionSide: 'BOTH',
-      positionAmt: amt,
-      entryPrice: entryText,
-      breakEvenPrice: entryText,
-      markPrice: markText,
-      unRealizedProfit: pnl,
-      liquidationPrice: '0',
-      isolatedMargin: '0.00000000',
-      notional: notionalText,
-      isolatedWallet: '0',
-      updateTime,
+    return Object.assign(row, {
       leverage: String(lev),
       maxNotionalValue: '1000000',
       marginType: 'cross',
       isAutoAddMargin: 'false',
       adlQuantile: 0,
-    };
+    });
   }
   const margin = decimalOf(Math.abs(notional) / lev);
-  return {
-    symbol,
-    positionSide: 'BOTH',
-    positionAmt: amt,
-    entryPrice: entryText,
-    breakEvenPrice: entryText,
-    markPrice: markText,
-    unRealizedProfit: pnl,
-    liquidationPrice: '0',
-    isolatedMargin: '0.00000000',
-    notional: notionalText,
-    isolatedWallet: '0',
-    updateTime,
+  return Object.assign(row, {
     marginAsset: 'USDT',
     initialMargin: margin,
     maintMargin: decimalOf(Math.abs(notional) * 0.004),
@@ -80,7 +66,7 @@ function positionRow(state: PaperState, symbol: string, version: 2 | 3): Record<
     adl: 0,
     bidNotional: '0',
     askNotional: '0',
-  };
+  });
 }
 
 /** v2 lists every symbol; v3 only symbols with a position or an open order, as Binance does. */
