@@ -4,8 +4,8 @@
  */
 import { main } from '../../src/cli/main.js';
 import { startPaperExchange } from '../../src/exchange/paper/index.js';
-import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { startRedis } from './redis-server.js';
+import { redisStoreOn } from './redis-store.js';
 
 export function runCli(args: string[], env: Record<string, string>) {
   let release: (r: string) => void = () => {};
@@ -55,8 +55,7 @@ export async function startCliRig(positions: Record<string, number>) {
     positions,
   });
   const prefix = server.prefix();
-  const store = new RedisStore({ url: server.url, prefix });
-  await store.init();
+  const store = await redisStoreOn(server, prefix);
   const env = serviceEnv(server.url, prefix, paper.url);
   return {
     server,

@@ -10,10 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { aclSetUserArgs, type AclService } from '../../src/ops/redis-acl.js';
-import { RedisStore } from '../../src/store/redis/redis-store.js';
+import type { RedisStore } from '../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { planIdFor, proposal } from '../services/apply/harness.js';
 import { until } from '../helpers/wait.js';
+import { redisStoreOn } from '../helpers/redis-store.js';
 
 const SECRETS = {
   binanceKey: 'BKEY-4f1c9e7a2b6d8e0f1a3c5e7b',
@@ -109,8 +110,7 @@ describe.skipIf(skipRedis)(
         apiSecret: SECRETS.binanceSecret,
         positions: { SOLUSDT: 7, BTCUSDT: -0.015, ETHUSDT: 0.4 },
       });
-      admin = new RedisStore({ url: server.url, prefix });
-      await admin.init();
+      admin = await redisStoreOn(server, prefix);
     });
     afterAll(async () => {
       await admin?.close();

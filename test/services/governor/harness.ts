@@ -4,11 +4,11 @@ import { captureLogger, type CapturedLogger } from '../../../src/ops/logger.js';
 import { ManualClock } from '../../../src/ops/clock.js';
 import { DEFAULT_GOVERNOR_LIMITS, type GovernorLimits } from '../../../src/domain/governor/gates.js';
 import { GovernorService, type GovernorOptions } from '../../../src/services/governor/service.js';
-import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { Store } from '../../../src/store/port.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
 import type { RedisServerHandle } from '../../helpers/redis-server.js';
+import { redisStoreOn } from '../../helpers/redis-store.js';
 
 export const T0 = Date.UTC(2026, 0, 25, 12, 0, 0);
 
@@ -24,11 +24,7 @@ export interface Rig {
   make(opts?: RigOptions): GovernorService;
 }
 
-export async function redisStore(server: RedisServerHandle): Promise<Store> {
-  const s = new RedisStore({ url: server.url, prefix: server.prefix() });
-  await s.init();
-  return s;
-}
+export const redisStore = (server: RedisServerHandle): Promise<Store> => redisStoreOn(server);
 
 export async function rig(store: Store | (() => Promise<Store>), opts: RigOptions = {}): Promise<Rig> {
   const clock = new ManualClock(T0);

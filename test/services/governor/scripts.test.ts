@@ -12,10 +12,11 @@ import {
 import { ManualClock } from '../../../src/ops/clock.js';
 import { GRANT_CODES, type GrantPermitRequest, type Store } from '../../../src/store/port.js';
 import { DECIDE_CODES, parseGrantReply } from '../../../src/store/redis/authority-scripts.js';
-import { RedisStore } from '../../../src/store/redis/redis-store.js';
+import type { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { luaDir } from '../../../src/store/redis/scripts.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { memoryStore } from './harness.js';
+import { redisStoreOn } from '../../helpers/redis-store.js';
 
 function headerCodes(file: string): string[] {
   const header = readFileSync(join(luaDir(), file), 'utf8').split(']]')[0]!;
@@ -64,8 +65,7 @@ describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and TS gates agree', (
   let redis: RedisStore;
   beforeAll(async () => {
     server = await startRedis();
-    redis = new RedisStore({ url: server.url, prefix: server.prefix() });
-    await redis.init();
+    redis = await redisStoreOn(server);
   });
   afterAll(async () => {
     await redis?.close();

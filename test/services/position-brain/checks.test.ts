@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { counterValue } from '../governor/harness.js';
 import { p33Rig, plan, T0 } from './harness.js';
+import { redisStoreOn } from '../../helpers/redis-store.js';
 
 describe.skipIf(skipRedis)('P3.3 against Redis', () => {
   let server: RedisServerHandle;
@@ -13,9 +13,7 @@ describe.skipIf(skipRedis)('P3.3 against Redis', () => {
     await server?.stop();
   });
   const setup = async (over = {}) => {
-    const store = new RedisStore({ url: server.url, prefix: server.prefix() });
-    await store.init();
-    return p33Rig(store, over);
+    return p33Rig(await redisStoreOn(server), over);
   };
   const permit = async (r: Awaited<ReturnType<typeof setup>>, id: string) =>
     JSON.parse((await r.store.get(r.store.keys.p33Permit(id)))!) as Record<string, unknown>;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { p33Rig, plan, resultEntry } from './harness.js';
+import { redisStoreOn } from '../../helpers/redis-store.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -14,9 +14,7 @@ describe.skipIf(skipRedis)('P3.3 consumer group and loops', () => {
     await server?.stop();
   });
   const setup = async (over = {}) => {
-    const store = new RedisStore({ url: server.url, prefix: server.prefix() });
-    await store.init();
-    return p33Rig(store, over);
+    return p33Rig(await redisStoreOn(server), over);
   };
 
   it('when running then snapshots, the ledger and permits follow the streams, and every entry is acked', async () => {
@@ -71,8 +69,7 @@ describe.skipIf(skipRedis)('P3.3 consumer group and loops', () => {
   it('when Redis restarts under a running P3.3 then it waits, says so, and permits plans afterwards', async () => {
     const own = await startRedis();
     onTestFinished(() => own.stop()); // also when an assertion fails: never leak a server
-    const store = new RedisStore({ url: own.url, prefix: own.prefix() });
-    await store.init();
+    const store = await redisStoreOn(own);
     const r = p33Rig(store, { pollSec: 0.05, resultPollMs: 20 });
     r.p33.start();
     await r.p33.consumer.ensureGroup();

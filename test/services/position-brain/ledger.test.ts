@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/ops/clock.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { Store } from '../../../src/store/port.js';
-import { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { counterValue } from '../governor/harness.js';
 import { TTL_RENEW_MS } from '../../../src/services/recent-symbols.js';
 import { p33Rig, plan, resultEntry, T0 } from './harness.js';
+import { redisStoreOn } from '../../helpers/redis-store.js';
 
 type Factory = () => Promise<Store>;
 
@@ -212,11 +212,7 @@ describe.skipIf(skipRedis)('with Redis', () => {
   afterAll(async () => {
     await server?.stop();
   });
-  ledgerSuite('redis', () => async () => {
-    const s = new RedisStore({ url: server!.url, prefix: server!.prefix() });
-    await s.init();
-    return s;
-  });
+  ledgerSuite('redis', () => () => redisStoreOn(server!));
 });
 
 ledgerSuite('memory', () => async () => new MemoryStore({ clock: new ManualClock(T0), sweepMs: 0 }));
