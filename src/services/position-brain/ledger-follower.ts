@@ -174,11 +174,13 @@ export class LedgerFollower {
       amt.set(p.symbol, fields.last_known_amt);
     }
     if (writes.length === 0 && failed !== null) throw failed;
-    // A ledger's TTL is renewed by its first write of a batch, and then once a minute at most.
+    // A ledger's TTL is renewed by its first write of a batch that has fields, then once a minute
+    // at most.
     const renewing = new Set<string>();
-    const renew = writes.map(({ p }) => {
+    const renew = writes.map(({ p, fields }) => {
       const symbol = p?.symbol;
-      if (symbol === undefined || renewing.has(symbol) || this.ttlRenewed.has(symbol)) return false;
+      if (symbol === undefined || Object.keys(fields).length === 0) return false;
+      if (renewing.has(symbol) || this.ttlRenewed.has(symbol)) return false;
       renewing.add(symbol);
       return true;
     });
@@ -207,7 +209,7 @@ export class LedgerFollower {
       if (code === 'applied' && wrote !== undefined) this.written.set(symbol, wrote);
       else this.written.delete(symbol); // conflict, or not written by us: read it next time
       if (code !== 'applied') return;
-      if (renew[i] && Object.keys(w.fields).length > 0) this.ttlRenewed.note(symbol);
+      if (renew[i]) this.ttlRenewed.note(symbol);
       this.o.metrics?.ledgerApplied.inc({ symbol });
       if (!w.amt) return;
       this.o.metrics?.ledgerAmt.set({ symbol }, toNumber(w.amt));

@@ -73,8 +73,9 @@ end
 redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
 redis.call('SET', KEYS[1], 'granted', 'EX', ARGV[9])
 -- The list is trimmed only once it is longer than kept (LPUSH returns the length); its TTL is
--- renewed on every execution (a day after the last one). The daily key is one day's: its TTL
--- is set when this creates it (raw was nil), a day from its first amount.
+-- set when this creates it (length 1) and renewed when the caller asks (ARGV[13], once a minute
+-- per symbol). The daily key is one day's: its TTL is set when this creates it (raw was nil), a
+-- day from its first amount.
 local keep = tonumber(ARGV[11])
 local length = redis.call('LPUSH', KEYS[4], ARGV[1])
 if length > keep then
