@@ -159,11 +159,11 @@ async function main(): Promise<void> {
   const dirs = [...new Set(variants.map((v) => v.dir))];
   const graph = dirs.map((dir) => {
     const label = variants.filter((v) => v.dir === dir).map((v) => v.label)[0]!;
-    return [
-      label.replace(/,.*$/, ''),
-      fmt(importRss(dir, ['cli/main.js']), 1),
-      fmt(importRss(dir, ['cli/main.js', 'cli/commands/all.js']), 1),
-    ];
+    // A build's CLI as its launcher runs it: the bundle where the build has one, else tsc's dist/cli.
+    const [main, all] = existsSync(resolve(dir, 'dist/bundle/main.js'))
+      ? ['bundle/main.js', 'bundle/all.js']
+      : ['cli/main.js', 'cli/commands/all.js'];
+    return [label.replace(/,.*$/, ''), fmt(importRss(dir, [main]), 1), fmt(importRss(dir, [main, all]), 1)];
   });
   const bare = fmt(importRss(DEFAULT_DIR, []), 1);
 

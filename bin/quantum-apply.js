@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Thin launcher over the compiled CLI (built by `npm ci` through the `prepare` script).
-import { main } from '../dist/cli/main.js';
+// Thin launcher over the bundled CLI (dist/bundle, built by `npm ci` through the `prepare` script:
+// scripts/bundle.ts). For src/ positions in a stack trace: NODE_OPTIONS=--enable-source-maps.
+import { main } from '../dist/bundle/main.js';
 
 main(process.argv).then(
   (code) => {

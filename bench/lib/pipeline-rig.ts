@@ -13,7 +13,10 @@ export const ROOT = resolve(import.meta.dirname, '../..');
 export const WORK = resolve(process.env.BENCH_PIPELINE_DIR ?? join(ROOT, '.bench-tmp', 'pipeline'));
 const LAUNCHER = join(WORK, 'launch.mjs');
 
-/** Compiles src into .bench-tmp/pipeline (gitignored) with the Lua scripts beside the store. */
+/**
+ * Compiles src into .bench-tmp/pipeline (gitignored) with the Lua scripts beside the store, and bundles
+ * it into dist/bundle as production does; the launcher runs the bundle.
+ */
 export function buildCli(log: (s: string) => void): void {
   mkdirSync(WORK, { recursive: true });
   const started = Date.now();
@@ -34,9 +37,16 @@ export function buildCli(log: (s: string) => void): void {
   if (tsc.status !== 0) log(`tsc reported errors (emitted anyway):\n${tsc.stdout.slice(0, 2000)}\n`);
   cpSync(join(ROOT, 'src/store/redis/lua'), join(WORK, 'dist/store/redis/lua'), { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(WORK, 'package.json'));
+  // What bin/quantum-apply.js runs in production: the bundle (scripts/bundle.ts).
+  const bundled = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'scripts/bundle.ts'), '--outdir', join(WORK, 'dist/bundle')],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  if (bundled.status !== 0) throw new Error(`bundle failed:\n${bundled.stdout}\n${bundled.stderr}`);
   writeFileSync(
     LAUNCHER,
-    "import { main } from './dist/cli/main.js';\n" +
+    "import { main } from './dist/bundle/main.js';\n" +
       "main(process.argv).then((c) => { if (typeof c === 'number') process.exitCode = c; });\n",
   );
   log(`compiled the CLI into ${WORK} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

@@ -44,7 +44,7 @@ const LOADERS: Record<string, Loader> = { ...COMMANDS, ...AUTHORITY_COMMANDS, ..
 export const COMMAND_NAMES: readonly string[] = Object.keys(LOADERS);
 
 function packageVersion(): string {
-  // src/cli/main.ts and dist/cli/main.js both sit two levels below package.json.
+  // src/cli/main.ts, dist/cli/main.js and dist/bundle/main.js all sit two levels below package.json.
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     version?: string;
   };
