@@ -394,6 +394,39 @@ describe('alerts and dashboard', () => {
     expect(KNOWN_METRICS.filter((n) => !registered.has(n))).toEqual([]);
   });
 
+  it('when alerts and dashboard select a metric by a label then the metric has that label', async () => {
+    const labels = new Map<string, readonly string[]>();
+    const apply = createApplyMetrics(createRegistry());
+    promSink(apply, ['BTCUSDT']);
+    const streams = createStreamMetrics(createRegistry(), { groups: async () => [] }, []);
+    for (const m of [
+      apply,
+      createGovernorMetrics(createRegistry()),
+      createP33Metrics(createRegistry()),
+      streams,
+    ]) {
+      for (const { name } of (await m.registry.getMetricsAsJSON()) as { name: string }[]) {
+        const metric = m.registry.getSingleMetric(name) as unknown as { labelNames?: readonly string[] };
+        labels.set(name, metric.labelNames ?? []);
+      }
+    }
+    const wrong: string[] = [];
+    for (const expr of [...alertExprs, ...exprs]) {
+      for (const sel of expr.matchAll(/\b((?:quantum|p33)_[a-z0-9_]+)\{([^}]*)\}/g)) {
+        const suffix = /_(bucket|sum|count)$/.exec(sel[1]!);
+        const base =
+          suffix && HISTOGRAMS.has(sel[1]!.slice(0, -suffix[0].length))
+            ? sel[1]!.slice(0, -suffix[0].length)
+            : sel[1]!;
+        const allowed = [...(labels.get(base) ?? []), ...(suffix?.[1] === 'bucket' ? ['le'] : [])];
+        for (const m of sel[2]!.matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g)) {
+          if (!allowed.includes(m[1]!)) wrong.push(`${sel[0]}: ${base} has no label ${m[1]}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('when the dashboard is imported then every query uses the datasource variable and rows exist', () => {
     const ds = dashboard.templating.list.find((v) => v.name === 'datasource');
     expect(ds).toMatchObject({ type: 'datasource', query: 'prometheus' });

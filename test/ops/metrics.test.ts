@@ -51,8 +51,8 @@ describe('metrics', () => {
     m.execute.inc({ symbol: 'BTCUSDT', step: 'CLOSE_FULL', status: 'filled' });
     m.dedupeHits.inc();
     m.lastSuccessEpoch.set({ symbol: 'BTCUSDT' }, 1_769_300_000);
-    m.permitWait.observe({ symbol: 'BTCUSDT', outcome: 'consumed' }, 0.004);
-    m.proposalToOrder.observe({ symbol: 'BTCUSDT' }, 0.02);
+    m.permitWait.observe({ outcome: 'consumed' }, 0.004);
+    m.proposalToOrder.observe(0.02);
     m.consume.inc({ outcome: 'consumed' });
     m.inputRejected.inc({ reason: 'missing_kill_score' });
     m.result.inc({ symbol: 'BTCUSDT', decision: 'EXECUTE' });
@@ -61,8 +61,8 @@ describe('metrics', () => {
     expectMetric(s, 'quantum_apply_execute_total', 'counter', ['symbol', 'step', 'status']);
     expectMetric(s, 'quantum_apply_dedupe_hits_total', 'counter', []);
     expectMetric(s, 'quantum_apply_last_success_epoch', 'gauge', ['symbol']);
-    expectMetric(s, 'quantum_apply_permit_wait_seconds', 'histogram', ['symbol', 'outcome']);
-    expectMetric(s, 'quantum_apply_proposal_to_order_seconds', 'histogram', ['symbol']);
+    expectMetric(s, 'quantum_apply_permit_wait_seconds', 'histogram', ['outcome']);
+    expectMetric(s, 'quantum_apply_proposal_to_order_seconds', 'histogram', []);
     expectMetric(s, 'quantum_apply_consume_total', 'counter', ['outcome']);
     expectMetric(s, 'quantum_apply_input_rejected_total', 'counter', ['reason']);
     expectMetric(s, 'quantum_apply_result_total', 'counter', ['symbol', 'decision']);

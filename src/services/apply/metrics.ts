@@ -103,10 +103,11 @@ export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetr
     dedupeHit: () => m.dedupeHits.inc(),
     lastSuccess: (symbol, epochSec) => m.lastSuccessEpoch.set({ symbol: sym(symbol) }, epochSec),
     inputRejected: (reason) => m.inputRejected.inc({ reason }),
-    permitWait: (symbol, seconds, outcome) => m.permitWait.observe({ symbol: sym(symbol), outcome }, seconds),
+    // Histograms carry no symbol label (src/ops/metrics.ts): the sink's symbol is for tests and logs.
+    permitWait: (_symbol, seconds, outcome) => m.permitWait.observe({ outcome }, seconds),
     consume: (outcome) => m.consume.inc({ outcome }),
     result: (symbol, decision) => m.result.inc({ symbol: sym(symbol), decision }),
-    proposalToOrder: (symbol, seconds) => m.proposalToOrder.observe({ symbol: sym(symbol) }, seconds),
+    proposalToOrder: (_symbol, seconds) => m.proposalToOrder.observe(seconds),
     runFailed: (symbol) => runFailures.inc({ symbol: sym(symbol) }),
   };
 }
