@@ -7,7 +7,7 @@ import { main } from '../../src/cli/main.js';
 import type { PaperExchange } from '../../src/exchange/paper/index.js';
 import type { RedisStore } from '../../src/store/redis/redis-store.js';
 import { skipRedis } from '../helpers/redis-server.js';
-import { runCli, startCliRig } from '../helpers/cli.js';
+import { proposeHalfCloseAndAwaitResult, runCli, startCliRig } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
 
 describe.skipIf(skipRedis)('quantum-apply all', () => {
@@ -43,17 +43,8 @@ describe.skipIf(skipRedis)('quantum-apply all', () => {
       }
       return null;
     });
-    // The position brain needs one snapshot before it can allow.
-    await until(
-      async () => Object.keys(await store.hgetall(store.keys.positionSnapshot('BTCUSDT'))).length > 0,
-    );
-    await store.hset(store.keys.proposal('BTCUSDT'), {
-      harvest_action: 'PARTIAL_50',
-      kill_score: '0.3',
-      new_sl_proposed: '',
-      computed_at_utc: '2026-11-27T08:00:00Z',
-    });
-    const result = await until(async () => (await store.xrange(store.keys.resultStream(), '-', '+'))[0]);
+    // The position brain needs one snapshot before it can allow (the helper waits for it).
+    const result = await proposeHalfCloseAndAwaitResult(store, 'BTCUSDT');
     expect(result.fields, JSON.stringify(result.fields)).toMatchObject({ decision: 'EXECUTE' });
     expect(result.fields.executed).toBe('True');
     expect(paper.state.orders).toHaveLength(1);

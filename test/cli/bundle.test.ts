@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, ROOT } from '../../scripts/bundle.js';
 import { skipRedis } from '../helpers/redis-server.js';
-import { startCliRig } from '../helpers/cli.js';
-import { until } from '../helpers/wait.js';
+import { proposeHalfCloseAndAwaitResult, startCliRig } from '../helpers/cli.js';
 
 let install: string;
 let files: string[];
@@ -99,16 +98,7 @@ describe('the bundled CLI (bin/quantum-apply.js over dist/bundle)', () => {
         LOG_LEVEL: 'info',
       });
       try {
-        await until(
-          async () => Object.keys(await store.hgetall(store.keys.positionSnapshot('BTCUSDT'))).length > 0,
-        );
-        await store.hset(store.keys.proposal('BTCUSDT'), {
-          harvest_action: 'PARTIAL_50',
-          kill_score: '0.3',
-          new_sl_proposed: '',
-          computed_at_utc: '2026-11-27T08:00:00Z',
-        });
-        const result = await until(async () => (await store.xrange(store.keys.resultStream(), '-', '+'))[0]);
+        const result = await proposeHalfCloseAndAwaitResult(store, 'BTCUSDT');
         expect(result.fields, JSON.stringify(result.fields)).toMatchObject({
           decision: 'EXECUTE',
           executed: 'True',

@@ -5,7 +5,9 @@
 import { main } from '../../src/cli/main.js';
 import { startPaperExchange } from '../../src/exchange/paper/index.js';
 import { startRedis } from './redis-server.js';
+import type { RedisStore } from '../../src/store/redis/redis-store.js';
 import { redisStoreOn } from './redis-store.js';
+import { until } from './wait.js';
 
 export function runCli(args: string[], env: Record<string, string>) {
   let release: (r: string) => void = () => {};
@@ -68,4 +70,19 @@ export async function startCliRig(positions: Record<string, number>) {
       await server.stop();
     },
   };
+}
+
+/**
+ * Once the position brain has written `symbol`'s snapshot (it allows nothing before), writes a
+ * PARTIAL_50 proposal for it and returns the first result on the result stream.
+ */
+export async function proposeHalfCloseAndAwaitResult(store: RedisStore, symbol: string) {
+  await until(async () => Object.keys(await store.hgetall(store.keys.positionSnapshot(symbol))).length > 0);
+  await store.hset(store.keys.proposal(symbol), {
+    harvest_action: 'PARTIAL_50',
+    kill_score: '0.3',
+    new_sl_proposed: '',
+    computed_at_utc: '2026-11-27T08:00:00Z',
+  });
+  return until(async () => (await store.xrange(store.keys.resultStream(), '-', '+'))[0]);
 }
