@@ -44,55 +44,38 @@ a guarantee RELIABILITY.md tests: exactly one order per plan across crashes, rep
  * This round's changes and its A/B of two builds (bench/pipeline-ab.ts; other builds, so not in
  * this run). Hand-written: move it to pipeline-history.ts when the next round replaces it.
  */
-export const CHANGES_LATEST = `### Latest round: the paper exchange's 30 ms stall, and TTLs renewed once a minute (A/B of two builds)
+export const CHANGES_LATEST = `### Latest round: the deployed CLI as one bundle, latency histograms over all symbols, \`all\`'s young generation (A/B of two builds)
 
-**A** = 1d4ffbf (start of the round), **B** = the round's code, each compiled in its own checkout, run alternately by
+**A** = 0c108c3 (start of the round), **B** = the round's code, each compiled in its own checkout, run alternately by
 \`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate <r> --runs 3\` (medians; 8 s
-windows at 400/s, 10 s at 100/s; 1,000 symbols). Machine: nproc 2 (AMD EPYC again, shared; redis-benchmark 58k single
-commands/s in this round's first full run), node v20.20.2, redis-server 7.0.15. CPU in s per 1,000 executed plans.
+windows, 1,000 symbols). Machine: nproc 2 (Intel Xeon, shared: another host than the round before's AMD EPYC),
+node v20.20.2, redis-server 7.0.15. CPU in s per 1,000 executed plans.
 
 | offered /s | build | executed /s | p50 ms | p99 ms | Redis cmds / plan | CPU governor | CPU position-brain | CPU apply | CPU redis-server | CPU bench |
 |------------|-------|-------------|--------|--------|-------------------|--------------|--------------------|-----------|------------------|-----------|
-| 400        | A     | 403         | 25.16  | 65.53  | 43.0              | 0.72         | 0.67               | 1.49      | 0.63             | 0.97      |
-| 400        | B     | 399         | 16.90  | 67.34  | 41.7              | 0.72         | 0.68               | 1.44      | 0.66             | 0.93      |
-| 100        | A     | 100         | 4.71   | 13.57  | 53.4              | 1.51         | 1.34               | 3.32      | 1.29             | 1.84      |
-| 100        | B     | 100         | 4.87   | 12.78  | 49.4              | 1.59         | 1.35               | 3.41      | 1.34             | 1.91      |
+| 400        | A     | 400         | 16.14  | 52.09  | 41.7              | 0.75         | 0.70               | 1.57      | 0.59             | 0.95      |
+| 400        | B     | 401         | 21.71  | 57.28  | 41.3              | 0.77         | 0.71               | 1.55      | 0.60             | 1.04      |
+| 100        | A     | 100         | 4.30   | 10.61  | 50.2              | 1.42         | 1.22               | 3.30      | 1.08             | 1.71      |
+| 100        | B     | 100         | 4.24   | 11.33  | 50.1              | 1.38         | 1.22               | 3.28      | 1.09             | 1.74      |
 
-Both builds ran under this round's bench, so both had the faster paper exchange below; CPU moved within the noise.
-Each run starts fresh processes, so every symbol's first write in the window still renews its TTL: in steady state
-(past the first minute) B saves ~2 commands per plan at any rate, plus the snapshots' 200 EXPIREs a second.
+The split layout's speed did not move (nor was it meant to): this round was about \`all\`'s memory, measured with
+bench/memory.ts (BENCHMARKS.md, Memory of \`all\`, latest round).
 
-Full runs of \`npm run bench:pipeline\` this round, p99 at 100/s in the latency phase and in the capacity ramp's 100/s
-window: the start-of-round code under the start-of-round bench 30.8 and 39.2 ms (sustained 400/s, 686/s at
-saturation, 44.0 commands per plan); the final code 14.9 and 33.9 ms (400/s sustained, 915/s at saturation, 40.7),
-then 20.1 and 23.8 ms (the run in this section's tables). The target is met in three of those four final windows.
-
-- **The paper exchange stalled for ~30 ms every 5 s** (P3.3's account-wide positionRisk read of 1,000 rows), in the
-  bench process that also books the fills the latency is timed on. Most of it was V8, not our arithmetic: building each
-  row as \`{ ...base, more }\` cost ~18 µs (an object literal of the same 21 fields: ~1 µs; spread first and then more
-  properties is slow on Node 20; Object.assign onto a literal is not). Rows are built that way now, and
-  \`decimalOf\` trims toFixed's text instead of going through bigints (fast-check: equal to the exact definition over
-  20,000 doubles). 1,000 rows: ~30 ms → ~3 ms. The effect on the pipeline's tail at 100/s, same services, the old
-  and the new harness alternating (capacity phase, 20 s windows, 3 runs each):
-  p99 16.9, 19.1 and 29.7 ms (median 19.1) with the old paper exchange, 14.3, 16.7 and 17.7 ms (median 16.7) with the
-  new one (three more runs of the old one earlier in the round: 20.9–24.9 ms). p50 stayed at 3.9–4.8 ms.
-  Before the change, turning P3.3's refresh off (\`--env P33_POLL_SEC=60 --env P33_STALE_THRESHOLD_SEC=120\`) took p99
-  from 24.5–29.9 to 17.1–18.0 ms; after it, with and without the refresh gave 16.5–17.8 and 19.8–25.8 ms: the refresh
-  no longer shows in the tail.
-- **TTLs of day-long keys renewed once a minute**, not by every write (src/services/recent-symbols.ts,
-  \`TTL_RENEW_MS\`): the governor's execution list (86,400 s; grantPermit-5 gets a flag), P3.3's ledger (86,400 s;
-  applyLedgerResults-N gets a flag per entry) and P3.3's snapshots (3,600 s; HSET alone in between). A write that
-  creates the key always sets its TTL (LPUSH answering 1, HSET counting every field new), so no key is ever left
-  without one; such a key lives at least its TTL minus a minute after its last write. Tests on Redis and on the
-  memory twin, for the scripts and for each service; each fails with the renewal always on, and with the
-  creation case left out.
-- **The bench refuses unknown options** and answers \`--help\` before running (bench/lib/args.ts): this round's first
-  full run was an accidental \`--help\` that ran for 7 minutes and rewrote this section.
-- **Measured and left**: the bench process (feeder + paper exchange) is spread thin in its profile at 400/s (60 %
-  idle; socket writes 6 %, HMAC 1.4 %, the paper server 3 %); apply, the busiest service, is 60 % busy at 400/s with
-  no function above 5 % (socket writes, TCP connects of the fresh order sockets, ioredis). A spread followed by more
-  properties also sits in a few per-plan paths of the services (permit signing, a log line): ~2–7 µs each, under
-  1 % of a plan's CPU, left as they are.
+- **The deployed CLI is one esbuild bundle** (scripts/bundle.ts → dist/bundle, which bin/quantum-apply.js runs; the
+  bench's services run it too). A process used to import ~370 module files: zod's index alone loads its 64 locale
+  files, and each module keeps its source text and top-level code. The bundle is ~20 files with the unused parts
+  shaken out, whitespace and syntax minified, identifiers kept (stack traces name functions) and a source map beside
+  each file (\`NODE_OPTIONS=--enable-source-maps\` gives src/ lines). RSS right after importing what \`all\` runs:
+  75.4 → 67.8 MB; \`all\` at 400/s with the unit's settings: peak 94.2 → 91.0 MB. A test runs the bundle as its own
+  process from a directory without node_modules (test/cli/bundle.test.ts).
+- **The two apply latency histograms lost their symbol label**: with 1,000 symbols they made 30,000 series (15 per
+  label set) and ~3 MB of text per scrape. The dashboard's two panels say "all symbols"; a new test checks that every
+  label an alert or panel selects exists on its metric. \`all\` at 400/s: peak 89.4 → 87.7 MB, V8 heap 37.7 → 35.9 MB.
+- **\`all\`'s unit sets a 2 MB young generation** (was 1 MB). A CPU profile of \`all\` at 300/s put 19 % of its
+  samples in the garbage collector; an allocation profile (V8's sampling heap profiler with collected objects kept)
+  showed ~280 KB allocated per plan (ioredis command and reply buffers ~25 %, node's HTTP client ~15 %, pino ~8 %).
+  At 400/s, 3 runs each: 1 MB peaked at 88.0 MB but fell behind (p50 439 ms, CPU 2.79 s per 1,000 plans); 2 MB
+  88.8 MB, p50 60 ms, CPU 2.61; 4 MB 91.1 MB, p50 33 ms, CPU 2.53.
 `;
 
 /**
@@ -118,8 +101,8 @@ export const FINDINGS = `### What the profiles show (\`npm run bench:pipeline --
   HTTP and log lines) ~36 %, GC ~6 %.
 - governor: one \`positionRisk\` HTTP read per plan (its position cache keeps a read 1 s; with 1,000 symbols a symbol's
   next plan comes later than that), and a batch of plan entries is only as fast as its slowest read.
-  The round before: one account-wide read for all symbols was tried and taken back (it stalled the governor's batches
-  on a 1,000-row answer; see the latest round above).
+  One account-wide read for all symbols was tried and taken back (it stalled the governor's batches on a 1,000-row
+  answer; see "Two rounds before" above).
 - P3.3: socket writes 9 % (three reads per plan, each its own write), and the adapter's \`positions()\` matches rows
   to symbols with a filter per symbol: 1,000 × 1,006 comparisons per snapshot refresh (O(n²); a Map would do).
   **Changed** on P3.3's side (7eeaef1, 2a1616a): a refresh writes its snapshots in slices of 50 (a slice shares a
