@@ -3,6 +3,8 @@
  * them, one proposal through to an order at the paper exchange, and a clean stop (exit 0).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_MAX_IN_FLIGHT, loadAllConfig } from '../../src/cli/commands/all.js';
+import { loadApplyConfig } from '../../src/ops/config/services.js';
 import { main } from '../../src/cli/main.js';
 import type { PaperExchange } from '../../src/exchange/paper/index.js';
 import type { RedisStore } from '../../src/store/redis/redis-store.js';
@@ -79,5 +81,17 @@ describe.skipIf(skipRedis)('quantum-apply all', () => {
     const text = err.join('');
     for (const v of ['APPLY_PERMIT_WAIT_MS', 'GOV_MAX_EXEC_PER_HOUR', 'P33_POLL_SEC'])
       expect(text).toContain(v);
+  });
+});
+
+describe('quantum-apply all: configuration', () => {
+  it('when APPLY_MAX_IN_FLIGHT is unset then all bounds plans in flight lower than the apply service does', () => {
+    expect(loadAllConfig({}).apply.maxInFlight).toBe(ALL_MAX_IN_FLIGHT);
+    expect(ALL_MAX_IN_FLIGHT).toBeLessThan(loadApplyConfig({}).maxInFlight);
+  });
+
+  it('when APPLY_MAX_IN_FLIGHT is set then all takes it as given', () => {
+    expect(loadAllConfig({ APPLY_MAX_IN_FLIGHT: '64' }).apply.maxInFlight).toBe(64);
+    expect(loadAllConfig({ APPLY_MAX_IN_FLIGHT: '3' }).apply.maxInFlight).toBe(3);
   });
 });

@@ -53,7 +53,7 @@ export interface ApplyOptions {
   recoveryScan?: number;
   /** Backoff after a failed run (Redis outage): doubles from min to max. */
   retryMinMs?: number;
-  /** APPLY_MAX_IN_FLIGHT: plans handled at once over all symbols (default unbounded). */
+  /** APPLY_MAX_IN_FLIGHT: plans handled at once over all symbols (unbounded when unset here; the config's default is 64). */
   maxInFlight?: number;
   retryMaxMs?: number;
 }
