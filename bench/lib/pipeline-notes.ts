@@ -76,6 +76,20 @@ bench/memory.ts (BENCHMARKS.md, Memory of \`all\`, latest round).
   showed ~280 KB allocated per plan (ioredis command and reply buffers ~25 %, node's HTTP client ~15 %, pino ~8 %).
   At 400/s, 3 runs each: 1 MB peaked at 88.0 MB but fell behind (p50 439 ms, CPU 2.79 s per 1,000 plans); 2 MB
   88.8 MB, p50 60 ms, CPU 2.61; 4 MB 91.1 MB, p50 33 ms, CPU 2.53.
+- **\`all\` holds at most 16 plans in flight** unless APPLY_MAX_IN_FLIGHT says otherwise (src/cli/commands/all.ts;
+  the apply service keeps 64). Its one thread gains nothing from more: at 400/s, 2 runs each, 64 → 16 kept 400/s
+  executed and took peak RSS 88.8 → 85.4 MB; at 600/s, past what one thread carries, 92.9 → 86.3 MB for ~5 % fewer
+  plans executed (514 → 490/s). 24 and 32 sat between; 4 halved the throughput.
+- **Measured and left: where the 100/s tail comes from.** Per-plan latencies dumped against their start time (a local
+  change to the feeder, not kept) show the slow plans of a 100/s window (over 15 ms) in clusters of 5–10 plans over
+  100–200 ms: most every ~5.1 s (P3.3's refresh of 1,000 snapshots; with the refresh slowed to once a minute, p99 9.2
+  against 10.0–15.4 ms, but clusters ~5–7 s apart remain), others from major GCs in apply (busy spans of 40–50 ms in
+  its CPU profile, a third of them in the garbage collector). Redis is not the stall: its slowlog (over 0.3 ms) holds
+  apply's lease rounds (acquireLeases-N over 200 keys, 0.5–1.6 ms each, 5 per round every 1.67 s) and P3.3's ledger
+  scripts (0.3–0.5 ms), nothing longer. A 4 MB young generation for the services made the tail no better (p99 11.9
+  and 18.2 against 10.0 and 13.4 ms). In the latency phase's 1,000-plan window, two such clusters already hold the 10
+  slowest plans, so its p99 sits on them: 25.1 ms in this round's first full run against 20.2 ms in the capacity
+  ramp's 2,000-plan window.
 `;
 
 /**
