@@ -77,9 +77,11 @@ bench/memory.ts (BENCHMARKS.md, Memory of \`all\`, latest round).
   At 400/s, 3 runs each: 1 MB peaked at 88.0 MB but fell behind (p50 439 ms, CPU 2.79 s per 1,000 plans); 2 MB
   88.8 MB, p50 60 ms, CPU 2.61; 4 MB 91.1 MB, p50 33 ms, CPU 2.53.
 - **\`all\` holds at most 16 plans in flight** unless APPLY_MAX_IN_FLIGHT says otherwise (src/cli/commands/all.ts;
-  the apply service keeps 64). Its one thread gains nothing from more: at 400/s, 2 runs each, 64 → 16 kept 400/s
+  the apply service keeps 64). Its one thread gains little from more: at 400/s, 2 runs each, 64 → 16 kept 400/s
   executed and took peak RSS 88.8 → 85.4 MB; at 600/s, past what one thread carries, 92.9 → 86.3 MB for ~5 % fewer
-  plans executed (514 → 490/s). 24 and 32 sat between; 4 halved the throughput.
+  plans executed (514 → 490/s). 24 and 32 sat between; 4 halved the throughput. Two more sets at 400/s on the final
+  code: 16 peaked lowest in both (85.5 and 85.0 MB against 91.0 and 89.0 for 64), kept up in one and fell behind in
+  the other, on a slow stretch of the host (345 against 412/s).
 - **Measured and left: where the 100/s tail comes from.** Per-plan latencies dumped against their start time (a local
   change to the feeder, not kept) show the slow plans of a 100/s window (over 15 ms) in clusters of 5–10 plans over
   100–200 ms: most every ~5.1 s (P3.3's refresh of 1,000 snapshots; with the refresh slowed to once a minute, p99 9.2

@@ -11,7 +11,8 @@
  * (BENCHMARKS.md, Memory of all): `all` at 600/s with its unit's settings executed 34/s without
  * a bound (it published every plan, starved its own authorities, and ended nearly every plan
  * BLOCKED permit_timeout), 551/s with 256 and 628/s with 64. `all` now defaults to 16
- * (src/cli/commands/all.ts, ALL_MAX_IN_FLIGHT): less memory at the same throughput up to 400/s.
+ * (src/cli/commands/all.ts, ALL_MAX_IN_FLIGHT): ~4 MB less at 400/s, a few percent of
+ * throughput near one thread's limit.
  */
 
 export interface SchedulerOptions {
