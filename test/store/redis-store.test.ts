@@ -20,6 +20,33 @@ describe.skipIf(skipRedis)('RedisStore', () => {
     return { store, advance: sleep };
   });
 
+  it('when every ledger of a seed batch exists then no script is sent, and a missing one still gets the script', async () => {
+    const store = (await createStore({ url: server.url, prefix: server.prefix() })) as RedisStore;
+    try {
+      const evalshas = async () => {
+        const info = (await store.client.info('commandstats')) as string;
+        // A script's first call on a connection goes as EVAL (ioredis), the later ones as EVALSHA.
+        const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+        return calls('eval') + calls('evalsha');
+      };
+      const ledgers = ['A', 'B', 'C'].map((s) => ({
+        ledgerKey: store.keys.positionLedger(`${s}USDT`),
+        fields: { last_known_amt: '1', seeded_at: '1' },
+      }));
+      const first = await evalshas();
+      expect(await store.seedLedgers({ ledgers, ttlSec: 600 })).toEqual([true, true, true]);
+      const second = await evalshas();
+      expect(second).toBeGreaterThan(first);
+      expect(await store.seedLedgers({ ledgers, ttlSec: 600 })).toEqual([false, false, false]);
+      expect(await evalshas()).toBe(second);
+      await store.client.del(ledgers[1]!.ledgerKey);
+      expect(await store.seedLedgers({ ledgers, ttlSec: 600 })).toEqual([false, true, false]);
+      expect(await evalshas()).toBeGreaterThan(second);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('when the url names a database then keys and notifications use that database', async () => {
     const store = (await createStore({ url: `${server.url}/3`, prefix: server.prefix() })) as RedisStore;
     const other = (await createStore({ url: server.url, prefix: store.keys.prefix })) as RedisStore;

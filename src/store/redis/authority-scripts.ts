@@ -162,6 +162,13 @@ export class AuthorityScripts {
     const out: boolean[] = [];
     for (let i = 0; i < r.ledgers.length; i += SEED_BATCH) {
       const part = r.ledgers.slice(i, i + SEED_BATCH);
+      // Almost every refresh finds every ledger: a keys-only EXISTS says so without building and
+      // sending 500 ledgers' seed values (~4 ms of this process's thread in one go, every 5 s).
+      // When any is missing, the script decides each key atomically, as before.
+      if ((await this.client.exists(...part.map((l) => l.ledgerKey))) === part.length) {
+        for (let k = 0; k < part.length; k++) out.push(false);
+        continue;
+      }
       const reply = await this.run(AUTHORITY_SCRIPTS.seedLedgers.name)(
         part.length,
         ...part.map((l) => l.ledgerKey),
