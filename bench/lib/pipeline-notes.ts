@@ -82,6 +82,11 @@ bench/memory.ts (BENCHMARKS.md, Memory of \`all\`, latest round).
   plans executed (514 → 490/s). 24 and 32 sat between; 4 halved the throughput. Two more sets at 400/s on the final
   code: 16 peaked lowest in both (85.5 and 85.0 MB against 91.0 and 89.0 for 64), kept up in one and fell behind in
   the other, on a slow stretch of the host (345 against 412/s).
+- **P3.3's ledger seeding asks first** (src/store/redis/authority-scripts.ts): a keys-only EXISTS per 500 ledgers,
+  and the seedLedgers-N script (with 500 ledgers' seed values, built and sent in one go) only when one is missing.
+  Measured alone on the experiment Redis: 3.6–6.2 ms per call (client CPU 3.1–7.3 ms) against 0.4–0.8 ms, twice every
+  5 s. In the pipeline it made no difference the A/B could see (\`--rate 100 --runs 3\`: p99 16.1 against 17.1 ms, P3.3
+  CPU 1.29 against 1.28 s per 1,000 plans): the refresh's tail stays. A test counts the script calls.
 - **Measured and left: where the 100/s tail comes from.** Per-plan latencies dumped against their start time (a local
   change to the feeder, not kept) show the slow plans of a 100/s window (over 15 ms) in clusters of 5–10 plans over
   100–200 ms: most every ~5.1 s (P3.3's refresh of 1,000 snapshots; with the refresh slowed to once a minute, p99 9.2
