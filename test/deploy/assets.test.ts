@@ -335,13 +335,36 @@ const HISTOGRAMS = new Set([
   'p33_eval_seconds',
 ]);
 
+/** A series name's metric: a histogram's _bucket/_sum/_count series name their histogram. */
+function baseName(series: string): string {
+  const base = series.replace(/_(bucket|sum|count)$/, '');
+  return HISTOGRAMS.has(base) ? base : series;
+}
+
 function metricNames(text: string): Set<string> {
   const names = new Set<string>();
-  for (const m of text.matchAll(/\b(?:quantum|p33)_[a-z0-9_]+/g)) {
-    const base = m[0].replace(/_(bucket|sum|count)$/, '');
-    names.add(HISTOGRAMS.has(base) ? base : m[0]);
-  }
+  for (const m of text.matchAll(/\b(?:quantum|p33)_[a-z0-9_]+/g)) names.add(baseName(m[0]));
   return names;
+}
+
+/** Every metric src/ops/metrics registers (the apply sink's own included), with its label names. */
+async function registeredLabels(): Promise<Map<string, readonly string[]>> {
+  const labels = new Map<string, readonly string[]>();
+  const apply = createApplyMetrics(createRegistry());
+  promSink(apply, ['BTCUSDT']);
+  const streams = createStreamMetrics(createRegistry(), { groups: async () => [] }, []);
+  for (const m of [
+    apply,
+    createGovernorMetrics(createRegistry()),
+    createP33Metrics(createRegistry()),
+    streams,
+  ]) {
+    for (const { name } of (await m.registry.getMetricsAsJSON()) as { name: string }[]) {
+      const metric = m.registry.getSingleMetric(name) as unknown as { labelNames?: readonly string[] };
+      labels.set(name, metric.labelNames ?? []);
+    }
+  }
+  return labels;
 }
 
 interface Panel {
@@ -381,44 +404,17 @@ describe('alerts and dashboard', () => {
   });
 
   it('when a metric is known then src/ops/metrics registers it', async () => {
-    const registered = new Set<string>();
-    const apply = createApplyMetrics(createRegistry());
-    promSink(apply, ['BTCUSDT']);
-    const streams = createStreamMetrics(createRegistry(), { groups: async () => [] }, []);
-    const all = [apply, createGovernorMetrics(createRegistry()), createP33Metrics(createRegistry()), streams];
-    for (const m of all) {
-      for (const metric of (await m.registry.getMetricsAsJSON()) as { name: string }[]) {
-        registered.add(metric.name);
-      }
-    }
+    const registered = await registeredLabels();
     expect(KNOWN_METRICS.filter((n) => !registered.has(n))).toEqual([]);
   });
 
   it('when alerts and dashboard select a metric by a label then the metric has that label', async () => {
-    const labels = new Map<string, readonly string[]>();
-    const apply = createApplyMetrics(createRegistry());
-    promSink(apply, ['BTCUSDT']);
-    const streams = createStreamMetrics(createRegistry(), { groups: async () => [] }, []);
-    for (const m of [
-      apply,
-      createGovernorMetrics(createRegistry()),
-      createP33Metrics(createRegistry()),
-      streams,
-    ]) {
-      for (const { name } of (await m.registry.getMetricsAsJSON()) as { name: string }[]) {
-        const metric = m.registry.getSingleMetric(name) as unknown as { labelNames?: readonly string[] };
-        labels.set(name, metric.labelNames ?? []);
-      }
-    }
+    const labels = await registeredLabels();
     const wrong: string[] = [];
     for (const expr of [...alertExprs, ...exprs]) {
       for (const sel of expr.matchAll(/\b((?:quantum|p33)_[a-z0-9_]+)\{([^}]*)\}/g)) {
-        const suffix = /_(bucket|sum|count)$/.exec(sel[1]!);
-        const base =
-          suffix && HISTOGRAMS.has(sel[1]!.slice(0, -suffix[0].length))
-            ? sel[1]!.slice(0, -suffix[0].length)
-            : sel[1]!;
-        const allowed = [...(labels.get(base) ?? []), ...(suffix?.[1] === 'bucket' ? ['le'] : [])];
+        const base = baseName(sel[1]!);
+        const allowed = [...(labels.get(base) ?? []), ...(sel[1] === `${base}_bucket` ? ['le'] : [])];
         for (const m of sel[2]!.matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g)) {
           if (!allowed.includes(m[1]!)) wrong.push(`${sel[0]}: ${base} has no label ${m[1]}`);
         }
