@@ -64,7 +64,7 @@ function main(): void {
   const args = process.argv.slice(2);
   const ti = args.indexOf('--top');
   const top = ti >= 0 ? Number(args[ti + 1]) : 25;
-  const files = args.filter((a, i) => a.endsWith('.cpuprofile') && i !== ti + 1);
+  const files = args.filter((a, i) => a.endsWith('.cpuprofile') && (ti < 0 || i !== ti + 1));
   for (const f of files) {
     const r = selfTimes(JSON.parse(readFileSync(f, 'utf8')) as Profile);
     process.stdout.write(`\n== ${f} (${(r.totalMs / 1000).toFixed(1)} s sampled)\n-- by package / file\n`);

@@ -36,6 +36,11 @@ export interface PositionBrainOptions {
   allowlist: readonly string[];
   limits: P33Limits;
   pollSec: number;
+  /**
+   * A snapshot refresh's writes are spread over this many ms. Default: a fifth of pollSec and a
+   * tenth of the stale threshold, at most 1 s.
+   */
+  snapshotSpreadMs?: number;
   permitTtlSec: number;
   /** Snapshot `source` field (e.g. binance_testnet, paper). */
   source?: string;
@@ -58,6 +63,8 @@ export type P33Outcome =
   | { kind: 'garbage'; reason: string };
 
 const RULES_TTL_MS = 3_600_000;
+/** A refresh's snapshots are written over at most this long (they age by as much; stale is 10 s). */
+const SPREAD_MAX_MS = 1000;
 
 export class PositionBrainService {
   readonly consumer: PlanConsumer;
@@ -78,7 +85,14 @@ export class PositionBrainService {
       metrics: o.metrics,
       logger: o.logger,
     };
-    this.snapshots = new SnapshotRefresher({ ...base, symbols: o.allowlist, source: o.source ?? 'binance' });
+    this.snapshots = new SnapshotRefresher({
+      ...base,
+      symbols: o.allowlist,
+      source: o.source ?? 'binance',
+      spreadMs:
+        o.snapshotSpreadMs ??
+        Math.min(SPREAD_MAX_MS, (o.pollSec * 1000) / 5, (o.limits.staleThresholdSec * 1000) / 10),
+    });
     this.ledger = new LedgerFollower({ ...base, symbols: o.allowlist });
     this.consumer = planStreamConsumer(
       o,
@@ -105,15 +119,21 @@ export class PositionBrainService {
     this.running = false;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
+    this.snapshots.flush();
     await Promise.allSettled(this.inFlight);
     await this.consumer.stop();
   }
 
-  /** Runs `fn` now and then `ms` after each completion (never overlapping itself). */
+  /**
+   * Runs `fn` now and then every `ms` from the start of the previous run, never overlapping itself
+   * (a run longer than `ms` is followed at once); after a failure, `ms` doubled per failure from
+   * its end, at most 5 s.
+   */
   private every(ms: number, fn: () => Promise<unknown>, what: string): void {
     let failures = 0;
     const tick = async () => {
       if (!this.running) return;
+      const startedAt = Date.now();
       const p = fn().then(
         () => (failures = 0),
         (err: Error) => {
@@ -126,8 +146,9 @@ export class PositionBrainService {
       this.inFlight.push(p);
       await p;
       this.inFlight = this.inFlight.filter((x) => x !== p);
-      if (this.running)
-        this.timers.push(setTimeout(tick, failures > 0 ? Math.min(ms * 2 ** failures, 5000) : ms));
+      if (!this.running) return;
+      const next = failures > 0 ? Math.min(ms * 2 ** failures, 5000) : ms - (Date.now() - startedAt);
+      this.timers.push(setTimeout(tick, Math.max(0, next)));
     };
     void tick();
   }
