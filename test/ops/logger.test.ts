@@ -1,10 +1,18 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { request } from 'node:http';
-import { captureLogger, createLogger, flushLogger, planLogger, scrub } from '../../src/ops/logger.js';
+import {
+  captureLogger,
+  createLogger,
+  flushLogger,
+  planLogger,
+  scrub,
+  STDOUT_BUFFER,
+} from '../../src/ops/logger.js';
 
 describe('logger', () => {
   it('when secrets are logged as fields then they are redacted at any of the first levels', () => {
@@ -95,7 +103,7 @@ describe('logger', () => {
     const dir = mkdtempSync(join(tmpdir(), 'qa-log-'));
     try {
       const file = join(dir, 'out.log');
-      const dest = pino.destination({ dest: file, sync: false, mkdir: true });
+      const dest = pino.destination({ dest: file, sync: false, mkdir: true, ...STDOUT_BUFFER });
       await new Promise((r) => dest.once('ready', r));
       const logger = createLogger({ service: 'apply', destination: dest });
       for (let i = 0; i < 200; i++) logger.info({ i }, 'line');
@@ -106,5 +114,57 @@ describe('logger', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe('stdout, buffered (a process of its own)', () => {
+    const LOGGER = resolve(import.meta.dirname, '../../src/ops/logger.ts');
+    /** Runs `body` after `const log = createLogger(...)` in a child node; resolves with its stdout lines as soon as `until` holds. */
+    const run = (body: string, until: (lines: Record<string, unknown>[]) => boolean) =>
+      new Promise<{ lines: Record<string, unknown>[]; code: number | null }>((done, fail) => {
+        const src = `import { createLogger } from ${JSON.stringify(LOGGER)};\nconst log = createLogger({ service: 'apply' });\n${body}`;
+        const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        const lines = () =>
+          out
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l) as Record<string, unknown>);
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          fail(new Error(`no expected lines within 20 s: ${out}`));
+        }, 20_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (until(lines())) {
+            clearTimeout(timer);
+            child.kill('SIGKILL');
+            done({ lines: lines(), code: null });
+          }
+        });
+        child.on('exit', (code) => {
+          clearTimeout(timer);
+          done({ lines: lines(), code });
+        });
+      });
+
+    it('when a few lines are logged and the process keeps running then they reach stdout anyway', async () => {
+      // Far below the 4 KB that would fill the buffer: only the periodic flush writes them out.
+      const { lines } = await run(
+        `log.info({ n: 1 }, 'first'); log.info({ n: 2 }, 'second'); setInterval(() => {}, 1000);`,
+        (ls) => ls.length >= 2,
+      );
+      expect(lines.map((l) => l.msg)).toEqual(['first', 'second']);
+    });
+
+    it('when the process crashes right after logging then the buffered lines are written before it dies', async () => {
+      const { lines, code } = await run(
+        `for (let i = 0; i < 5; i++) log.info({ i }, 'before the crash');\nsetImmediate(() => { throw new Error('boom'); });`,
+        () => false,
+      );
+      expect(code).not.toBe(0);
+      expect(lines.map((l) => l.i)).toEqual([0, 1, 2, 3, 4]);
+    });
   });
 });
