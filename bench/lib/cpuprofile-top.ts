@@ -3,11 +3,13 @@
  *
  *   npx tsx bench/lib/cpuprofile-top.ts <file.cpuprofile>... [--top 25]
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 interface Node {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
 }
 
 interface Profile {
@@ -36,6 +38,32 @@ function where(url: string): string {
   return url === '' ? '(native)' : url.replace(/^file:\/\//, '');
 }
 
+const maps = new Map<string, SourceMap | null>();
+
+/**
+ * A frame in a bundled file (dist/bundle/chunk-*.js) put back on its source file and line through
+ * the `.map` beside it, so that a profile of the deployed bundle names packages and our modules.
+ */
+function unbundled(frame: Node['callFrame']): Node['callFrame'] {
+  if (!frame.url.startsWith('file://') || !frame.url.endsWith('.js')) return frame;
+  const file = fileURLToPath(frame.url);
+  let map = maps.get(file);
+  if (map === undefined) {
+    map = existsSync(`${file}.map`)
+      ? new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as ConstructorParameters<typeof SourceMap>[0])
+      : null;
+    maps.set(file, map);
+  }
+  if (!map) return frame;
+  const e = map.findEntry(frame.lineNumber, frame.columnNumber ?? 0) as {
+    originalSource?: string;
+    originalLine?: number;
+  };
+  if (!e.originalSource) return frame;
+  const src = e.originalSource.startsWith('file://') ? e.originalSource : `file://${e.originalSource}`;
+  return { ...frame, url: src.replace(/^file:\/\/.*?\/(src|node_modules)\//, 'file:///$1/'), lineNumber: e.originalLine ?? 0 };
+}
+
 /** Self time per function and per package (or our file), largest first. */
 export function selfTimes(profile: Profile): { functions: SelfTime[]; places: SelfTime[]; totalMs: number } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -47,7 +75,7 @@ export function selfTimes(profile: Profile): { functions: SelfTime[]; places: Se
     const n = byId.get(id);
     if (!n) return;
     totalUs += dt;
-    const { functionName, url, lineNumber } = n.callFrame;
+    const { functionName, url, lineNumber } = unbundled(n.callFrame);
     const w = where(url);
     const key = `${functionName || '(anonymous)'} ${w}${url ? `:${lineNumber + 1}` : ''}`;
     fn.set(key, (fn.get(key) ?? 0) + dt);
@@ -68,7 +96,7 @@ function main(): void {
   for (const f of files) {
     const r = selfTimes(JSON.parse(readFileSync(f, 'utf8')) as Profile);
     process.stdout.write(`\n== ${f} (${(r.totalMs / 1000).toFixed(1)} s sampled)\n-- by package / file\n`);
-    for (const p of r.places.slice(0, 12))
+    for (const p of r.places.slice(0, top))
       process.stdout.write(`${(p.share * 100).toFixed(1).padStart(5)} %  ${p.name}\n`);
     process.stdout.write('-- by function (self)\n');
     for (const p of r.functions.slice(0, top))
