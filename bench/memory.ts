@@ -14,7 +14,8 @@
  * Flags of the form `NAME=value` (upper case) are set in the service's environment instead
  * (e.g. MALLOC_ARENA_MAX=2). A variant runs without the unit's environment unless it says
  * `deploy`: `--variant 'label=:deploy'` takes NODE_OPTIONS and the other `Environment=` lines of
- * deploy/systemd/quantum-apply-all.service.
+ * deploy/systemd/quantum-apply-all.service, and `'label=:deploy APPLY_MAX_IN_FLIGHT=8'` adds to them
+ * (a later NAME=value wins).
  *
  * Each run: a private redis-server, the paper exchange holding 1,000 synthetic positions, `all` as
  * one process (logs discarded), 3 s at 200/s, then 3 s warm-up + `--seconds` at `--rate`. Reported:
@@ -76,7 +77,11 @@ function parseVariant(spec: string): Variant {
   return {
     label: spec.slice(0, eq),
     dir: dir ? resolve(dir) : DEFAULT_DIR,
-    flags: flags.trim() === 'deploy' ? deployFlags() : flags.split(/\s+/).filter(Boolean),
+    // `deploy` anywhere among the flags stands for the unit's settings; the others add to them.
+    flags: flags
+      .split(/\s+/)
+      .filter(Boolean)
+      .flatMap((f) => (f === 'deploy' ? deployFlags() : [f])),
   };
 }
 

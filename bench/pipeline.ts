@@ -29,7 +29,7 @@ const args = parseBenchArgs(process.argv.slice(2), {
 npm run bench:pipeline -- [options]          every scenario; rewrites BENCHMARKS.md "## Pipeline" (~7 min)
   --only <list>       latency,capacity,memory,choices,baseline,ceiling (none: build only); prints
   --write | --no-write  rewrite the section (default: only for a full run)
-  --rates <list>      capacity ramp, plans/s (default 100,200,300,400,600,800,1000,1500,2000,2500)
+  --rates <list>      capacity ramp, plans/s (default 100,200,300,400,600,800,1000,1200,1400,1600,2000,2500)
   --seconds <n>       window per phase (10)      --warmup <n>  warm-up per phase (3)
   --symbols <n>       synthetic symbols (1000)   --env NAME=value  service variable (repeatable)
   --json <file>       phase summaries as JSON    --no-build    use the compiled build as it is
@@ -40,7 +40,7 @@ const argv = args.raw;
 const SYMBOLS = Number(opt('symbols', '1000'));
 const SECONDS = Number(opt('seconds', '10'));
 const WARMUP = Number(opt('warmup', '3'));
-const RATES = opt('rates', '100,200,300,400,600,800,1000,1500,2000,2500').split(',').map(Number);
+const RATES = opt('rates', '100,200,300,400,600,800,1000,1200,1400,1600,2000,2500').split(',').map(Number);
 const ONLY = opt('only', 'all');
 const log = (s: string) => void process.stderr.write(s);
 

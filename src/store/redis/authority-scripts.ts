@@ -19,6 +19,7 @@ import {
   type LedgerWriteCode,
 } from '../port.js';
 import { luaDir, ScriptReplyError } from './scripts.js';
+import { fieldArgs } from './streams.js';
 
 export const DECIDE_CODES = ['written', 'already_decided'] as const;
 
@@ -144,7 +145,7 @@ export class AuthorityScripts {
             String(index.get(e.ledgerKey)),
             e.expect.kind,
             e.expect.kind === 'value' ? e.expect.lastKnownAmt : '',
-            JSON.stringify(Object.entries(e.fields).flat()),
+            JSON.stringify(fieldArgs(e.fields)),
             e.renewTtl ? '1' : '0',
           ],
     );
@@ -173,7 +174,7 @@ export class AuthorityScripts {
         part.length,
         ...part.map((l) => l.ledgerKey),
         r.ttlSec,
-        ...part.map((l) => JSON.stringify(Object.entries(l.fields).flat())),
+        ...part.map((l) => JSON.stringify(fieldArgs(l.fields))),
       );
       out.push(...parseSeedReply(reply, part.length));
     }
