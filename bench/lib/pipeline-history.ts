@@ -5,7 +5,63 @@
  */
 
 /** One round before this one. */
-export const ROUND_1 = `### The round before: the paper exchange's 30 ms stall, and TTLs renewed once a minute (A/B of two builds)
+export const ROUND_1 = `### The round before: the deployed CLI as one bundle, latency histograms over all symbols, \`all\`'s young generation (A/B of two builds)
+
+**A** = 0c108c3 (start of the round), **B** = the round's code, each compiled in its own checkout, run alternately by
+\`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate <r> --runs 3\` (medians; 8 s
+windows, 1,000 symbols). Machine: nproc 2 (Intel Xeon, shared: another host than the AMD EPYC of two rounds before),
+node v20.20.2, redis-server 7.0.15. CPU in s per 1,000 executed plans.
+
+| offered /s | build | executed /s | p50 ms | p99 ms | Redis cmds / plan | CPU governor | CPU position-brain | CPU apply | CPU redis-server | CPU bench |
+|------------|-------|-------------|--------|--------|-------------------|--------------|--------------------|-----------|------------------|-----------|
+| 400        | A     | 400         | 16.14  | 52.09  | 41.7              | 0.75         | 0.70               | 1.57      | 0.59             | 0.95      |
+| 400        | B     | 401         | 21.71  | 57.28  | 41.3              | 0.77         | 0.71               | 1.55      | 0.60             | 1.04      |
+| 100        | A     | 100         | 4.30   | 10.61  | 50.2              | 1.42         | 1.22               | 3.30      | 1.08             | 1.71      |
+| 100        | B     | 100         | 4.24   | 11.33  | 50.1              | 1.38         | 1.22               | 3.28      | 1.09             | 1.74      |
+
+The split layout's speed did not move (nor was it meant to): this round was about \`all\`'s memory, measured with
+bench/memory.ts (BENCHMARKS.md, Memory of \`all\`, latest round).
+
+- **The deployed CLI is one esbuild bundle** (scripts/bundle.ts → dist/bundle, which bin/quantum-apply.js runs; the
+  bench's services run it too). A process used to import ~370 module files: zod's index alone loads its 64 locale
+  files, and each module keeps its source text and top-level code. The bundle is ~20 files with the unused parts
+  shaken out, whitespace and syntax minified, identifiers kept (stack traces name functions) and a source map beside
+  each file (\`NODE_OPTIONS=--enable-source-maps\` gives src/ lines). RSS right after importing what \`all\` runs:
+  75.4 → 67.8 MB; \`all\` at 400/s with the unit's settings: peak 94.2 → 91.0 MB. A test runs the bundle as its own
+  process from a directory without node_modules (test/cli/bundle.test.ts).
+- **The two apply latency histograms lost their symbol label**: with 1,000 symbols they made 30,000 series (15 per
+  label set) and ~3 MB of text per scrape. The dashboard's two panels say "all symbols"; a new test checks that every
+  label an alert or panel selects exists on its metric. \`all\` at 400/s: peak 89.4 → 87.7 MB, V8 heap 37.7 → 35.9 MB.
+- **\`all\`'s unit sets a 2 MB young generation** (was 1 MB). A CPU profile of \`all\` at 300/s put 19 % of its
+  samples in the garbage collector; an allocation profile (V8's sampling heap profiler with collected objects kept)
+  showed ~280 KB allocated per plan (ioredis command and reply buffers ~25 %, node's HTTP client ~15 %, pino ~8 %).
+  At 400/s, 3 runs each: 1 MB peaked at 88.0 MB but fell behind (p50 439 ms, CPU 2.79 s per 1,000 plans); 2 MB
+  88.8 MB, p50 60 ms, CPU 2.61; 4 MB 91.1 MB, p50 33 ms, CPU 2.53.
+- **\`all\` holds at most 16 plans in flight** unless APPLY_MAX_IN_FLIGHT says otherwise (src/cli/commands/all.ts;
+  the apply service keeps 64). Its one thread gains little from more: at 400/s, 2 runs each, 64 → 16 kept 400/s
+  executed and took peak RSS 88.8 → 85.4 MB; at 600/s, past what one thread carries, 92.9 → 86.3 MB for ~5 % fewer
+  plans executed (514 → 490/s). 24 and 32 sat between; 4 halved the throughput. Two more sets at 400/s on the final
+  code: 16 peaked lowest in both (85.5 and 85.0 MB against 91.0 and 89.0 for 64), kept up in one and fell behind in
+  the other, on a slow stretch of the host (345 against 412/s).
+- **P3.3's ledger seeding asks first** (src/store/redis/authority-scripts.ts): a keys-only EXISTS per 500 ledgers,
+  and the seedLedgers-N script (with 500 ledgers' seed values, built and sent in one go) only when one is missing.
+  Measured alone on the experiment Redis: 3.6–6.2 ms per call (client CPU 3.1–7.3 ms) against 0.4–0.8 ms, twice every
+  5 s. In the pipeline it made no difference the A/B could see (\`--rate 100 --runs 3\`: p99 16.1 against 17.1 ms, P3.3
+  CPU 1.29 against 1.28 s per 1,000 plans): the refresh's tail stays. A test counts the script calls.
+- **Measured and left: where the 100/s tail comes from.** Per-plan latencies dumped against their start time (a local
+  change to the feeder, not kept) show the slow plans of a 100/s window (over 15 ms) in clusters of 5–10 plans over
+  100–200 ms: most every ~5.1 s (P3.3's refresh of 1,000 snapshots; with the refresh slowed to once a minute, p99 9.2
+  against 10.0–15.4 ms, but clusters ~5–7 s apart remain), others from major GCs in apply (busy spans of 40–50 ms in
+  its CPU profile, a third of them in the garbage collector). Redis is not the stall: its slowlog (over 0.3 ms) holds
+  apply's lease rounds (acquireLeases-N over 200 keys, 0.5–1.6 ms each, 5 per round every 1.67 s) and P3.3's ledger
+  scripts (0.3–0.5 ms), nothing longer. A 4 MB young generation for the services made the tail no better (p99 11.9
+  and 18.2 against 10.0 and 13.4 ms). In the latency phase's 1,000-plan window, two such clusters already hold the 10
+  slowest plans, so its p99 sits on them: 25.1 ms in this round's first full run against 20.2 ms in the capacity
+  ramp's 2,000-plan window.
+`;
+
+/** Two rounds before this one. */
+export const ROUND_2 = `### Two rounds before: the paper exchange's 30 ms stall, and TTLs renewed once a minute (A/B of two builds)
 
 **A** = 1d4ffbf (start of the round), **B** = the round's code, each compiled in its own checkout, run alternately by
 \`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate <r> --runs 3\` (medians; 8 s
@@ -56,7 +112,8 @@ then 20.1 and 23.8 ms (the run in this section's tables). The target is met in t
   1 % of a plan's CPU, left as they are.
 `;
 
-export const ROUND_2 = `### Two rounds before: fewer commands per grant; two ideas measured and taken back (A/B of two builds)
+/** Three rounds before this one. */
+export const ROUND_3 = `### Three rounds before: fewer commands per grant; two ideas measured and taken back (A/B of two builds)
 
 **A** = f17ccb9 (start of the round), **B** = the round's code, each compiled in its own checkout, run alternately by
 \`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate 400 --runs 3\` (8 s windows,
@@ -112,8 +169,8 @@ not the code, moved between them; the A/B runs above alternate builds to see pas
   see Memory of \`all\`.
 `;
 
-/** Two rounds before. */
-export const ROUND_3 = `### Three rounds before: reads that notifications make unnecessary (A/B of two builds)
+/** Four rounds before this one. */
+export const ROUND_4 = `### Four rounds before: reads that notifications make unnecessary (A/B of two builds)
 
 **A** = 9aae480 (start of the round), **B** = the round's code (400/s rows: 319a7d1, everything below; 800/s rows:
 285bdc0, before the ledger change). Each build compiled in its own checkout, run alternately by
@@ -178,8 +235,8 @@ against 97k, and every process spent more CPU per plan), node v20.20.2, redis-se
   units are the layout for high rates.
 `;
 
-/** Three rounds before. */
-export const ROUND_4 = `### Four rounds before: fewer Redis commands and round trips per plan (A/B of two builds)
+/** Five rounds before this one. */
+export const ROUND_5 = `### Five rounds before: fewer Redis commands and round trips per plan (A/B of two builds)
 
 **A** = commit 0e303c9 (before), **B** = 2a1616a (the 300/s rows: 18c1f83, the same Redis changes before the
 snapshot-slice fix; B also holds bdc0334, single-flight exchangeInfo refreshes). Each build compiled in its own checkout
@@ -230,4 +287,4 @@ v20.20.2, redis-server 7.0.15 on loopback. Medians; CPU in s per 1,000 executed 
   apply 1.78 → 1.49, redis-server 0.57 → 0.50.
 `;
 
-export const EARLIER_ROUNDS = [ROUND_1, ROUND_2, ROUND_3, ROUND_4];
+export const EARLIER_ROUNDS = [ROUND_1, ROUND_2, ROUND_3, ROUND_4, ROUND_5];

@@ -44,59 +44,58 @@ a guarantee RELIABILITY.md tests: exactly one order per plan across crashes, rep
  * This round's changes and its A/B of two builds (bench/pipeline-ab.ts; other builds, so not in
  * this run). Hand-written: move it to pipeline-history.ts when the next round replaces it.
  */
-export const CHANGES_LATEST = `### Latest round: the deployed CLI as one bundle, latency histograms over all symbols, \`all\`'s young generation (A/B of two builds)
+export const CHANGES_LATEST = `### Latest round: log lines in batches, P3.3's refresh spread over a second, two hot helpers (A/B of two builds)
 
-**A** = 0c108c3 (start of the round), **B** = the round's code, each compiled in its own checkout, run alternately by
-\`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate <r> --runs 3\` (medians; 8 s
-windows, 1,000 symbols). Machine: nproc 2 (Intel Xeon, shared: another host than the round before's AMD EPYC),
-node v20.20.2, redis-server 7.0.15. CPU in s per 1,000 executed plans.
+**A** = eb480bb (start of the round), **B** = the round's code, each compiled in its own checkout, run alternately by
+\`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate <r> --runs <n> --seconds <s>\`
+(medians). Machine: nproc 2 (Intel Xeon, shared), node v20.20.2, redis-server 7.0.15, on a quieter stretch than the
+round before: \`redis-benchmark\` gave 123k single commands/s against 77k in that round's final run, and build A,
+which that run found sustaining 400/s, kept up with 1,000/s here. Compare rows within a table, not across rounds.
+CPU in s per 1,000 executed plans.
 
-| offered /s | build | executed /s | p50 ms | p99 ms | Redis cmds / plan | CPU governor | CPU position-brain | CPU apply | CPU redis-server | CPU bench |
-|------------|-------|-------------|--------|--------|-------------------|--------------|--------------------|-----------|------------------|-----------|
-| 400        | A     | 400         | 16.14  | 52.09  | 41.7              | 0.75         | 0.70               | 1.57      | 0.59             | 0.95      |
-| 400        | B     | 401         | 21.71  | 57.28  | 41.3              | 0.77         | 0.71               | 1.55      | 0.60             | 1.04      |
-| 100        | A     | 100         | 4.30   | 10.61  | 50.2              | 1.42         | 1.22               | 3.30      | 1.08             | 1.71      |
-| 100        | B     | 100         | 4.24   | 11.33  | 50.1              | 1.38         | 1.22               | 3.28      | 1.09             | 1.74      |
+| offered /s | runs × window | build | executed /s | p50 ms | p99 ms | Redis cmds / plan | CPU governor | CPU position-brain | CPU apply | CPU redis-server | CPU bench |
+|------------|---------------|-------|-------------|--------|--------|-------------------|--------------|--------------------|-----------|------------------|-----------|
+| 1000       | 3 × 10 s      | A     | 1006        | 24.01  | 82.40  | 37.3              | 0.26         | 0.25               | 0.65      | 0.25             | 0.41      |
+| 1000       | 3 × 10 s      | B     | 1001        | 19.98  | 78.16  | 37.3              | 0.25         | 0.24               | 0.64      | 0.28             | 0.42      |
+| 400        | 4 × 10 s      | A     | 400         | 4.62   | 21.43  | 42.9              | 0.63         | 0.59               | 1.40      | 0.61             | 0.81      |
+| 400        | 4 × 10 s      | B     | 400         | 4.13   | 21.22  | 42.9              | 0.60         | 0.54               | 1.31      | 0.60             | 0.81      |
+| 100        | 3 × 20 s      | A     | 100         | 2.97   | 7.56   | 49.4              | 0.84         | 0.78               | 2.06      | 0.82             | 1.24      |
+| 100        | 3 × 20 s      | B     | 100         | 3.03   | 7.12   | 49.4              | 0.89         | 0.78               | 2.01      | 0.92             | 1.34      |
 
-The split layout's speed did not move (nor was it meant to): this round was about \`all\`'s memory, measured with
-bench/memory.ts (BENCHMARKS.md, Memory of \`all\`, latest round).
+A few percent of the services' CPU, p50 10–17 % lower at 400 and 1,000/s; the 100/s row is within the noise of
+three runs (every process moved, the bench's own too). The targets stand where the Targets table puts them.
 
-- **The deployed CLI is one esbuild bundle** (scripts/bundle.ts → dist/bundle, which bin/quantum-apply.js runs; the
-  bench's services run it too). A process used to import ~370 module files: zod's index alone loads its 64 locale
-  files, and each module keeps its source text and top-level code. The bundle is ~20 files with the unused parts
-  shaken out, whitespace and syntax minified, identifiers kept (stack traces name functions) and a source map beside
-  each file (\`NODE_OPTIONS=--enable-source-maps\` gives src/ lines). RSS right after importing what \`all\` runs:
-  75.4 → 67.8 MB; \`all\` at 400/s with the unit's settings: peak 94.2 → 91.0 MB. A test runs the bundle as its own
-  process from a directory without node_modules (test/cli/bundle.test.ts).
-- **The two apply latency histograms lost their symbol label**: with 1,000 symbols they made 30,000 series (15 per
-  label set) and ~3 MB of text per scrape. The dashboard's two panels say "all symbols"; a new test checks that every
-  label an alert or panel selects exists on its metric. \`all\` at 400/s: peak 89.4 → 87.7 MB, V8 heap 37.7 → 35.9 MB.
-- **\`all\`'s unit sets a 2 MB young generation** (was 1 MB). A CPU profile of \`all\` at 300/s put 19 % of its
-  samples in the garbage collector; an allocation profile (V8's sampling heap profiler with collected objects kept)
-  showed ~280 KB allocated per plan (ioredis command and reply buffers ~25 %, node's HTTP client ~15 %, pino ~8 %).
-  At 400/s, 3 runs each: 1 MB peaked at 88.0 MB but fell behind (p50 439 ms, CPU 2.79 s per 1,000 plans); 2 MB
-  88.8 MB, p50 60 ms, CPU 2.61; 4 MB 91.1 MB, p50 33 ms, CPU 2.53.
-- **\`all\` holds at most 16 plans in flight** unless APPLY_MAX_IN_FLIGHT says otherwise (src/cli/commands/all.ts;
-  the apply service keeps 64). Its one thread gains little from more: at 400/s, 2 runs each, 64 → 16 kept 400/s
-  executed and took peak RSS 88.8 → 85.4 MB; at 600/s, past what one thread carries, 92.9 → 86.3 MB for ~5 % fewer
-  plans executed (514 → 490/s). 24 and 32 sat between; 4 halved the throughput. Two more sets at 400/s on the final
-  code: 16 peaked lowest in both (85.5 and 85.0 MB against 91.0 and 89.0 for 64), kept up in one and fell behind in
-  the other, on a slow stretch of the host (345 against 412/s).
-- **P3.3's ledger seeding asks first** (src/store/redis/authority-scripts.ts): a keys-only EXISTS per 500 ledgers,
-  and the seedLedgers-N script (with 500 ledgers' seed values, built and sent in one go) only when one is missing.
-  Measured alone on the experiment Redis: 3.6–6.2 ms per call (client CPU 3.1–7.3 ms) against 0.4–0.8 ms, twice every
-  5 s. In the pipeline it made no difference the A/B could see (\`--rate 100 --runs 3\`: p99 16.1 against 17.1 ms, P3.3
-  CPU 1.29 against 1.28 s per 1,000 plans): the refresh's tail stays. A test counts the script calls.
-- **Measured and left: where the 100/s tail comes from.** Per-plan latencies dumped against their start time (a local
-  change to the feeder, not kept) show the slow plans of a 100/s window (over 15 ms) in clusters of 5–10 plans over
-  100–200 ms: most every ~5.1 s (P3.3's refresh of 1,000 snapshots; with the refresh slowed to once a minute, p99 9.2
-  against 10.0–15.4 ms, but clusters ~5–7 s apart remain), others from major GCs in apply (busy spans of 40–50 ms in
-  its CPU profile, a third of them in the garbage collector). Redis is not the stall: its slowlog (over 0.3 ms) holds
-  apply's lease rounds (acquireLeases-N over 200 keys, 0.5–1.6 ms each, 5 per round every 1.67 s) and P3.3's ledger
-  scripts (0.3–0.5 ms), nothing longer. A 4 MB young generation for the services made the tail no better (p99 11.9
-  and 18.2 against 10.0 and 13.4 ms). In the latency phase's 1,000-plan window, two such clusters already hold the 10
-  slowest plans, so its p99 sits on them: 25.1 ms in this round's first full run against 20.2 ms in the capacity
-  ramp's 2,000-plan window.
+- **Log lines leave in 4 KB batches, at least every 100 ms** (src/ops/logger.ts, \`STDOUT_BUFFER\`; was one write per
+  line). Profiles of the three services at 1,000/s (\`--profile\`, summarised with source maps, see below) had
+  pino's \`writeString\` as the largest single item of the governor and P3.3 (2.7 and 2.6 % of their samples, ~13 % of
+  their busy time) and 3.8 % of apply's. A/B of this change alone at 1,000/s (3 runs): governor 0.26 → 0.24, P3.3
+  0.25 → 0.24, apply 0.65 → 0.64, p50 23.2 → 19.4 ms, p99 57.7 → 47.2 ms. A line shows up at most 0.1 s late; every
+  exit flushes (pino's exit handler), crashes included, and a SIGKILL or the OOM killer loses at most the last 0.1 s.
+  Two tests run a logger in a process of its own: a few lines reach stdout without filling the buffer (it fails
+  with the periodic flush off), and a process that throws right after logging still writes its lines.
+- **P3.3 spreads a refresh's snapshot writes over min(1 s, poll/5, stale threshold/10)** (src/services/position-brain/
+  snapshots.ts; they were 20 slices back to back). Measured alone (1,000 symbols, the paper exchange and the
+  adapter in one process, the experiment Redis): ~20–35 ms of CPU per refresh with the exchange read, its longest
+  uninterrupted stretch 4–9 ms. Snapshots keep the time of the exchange read, so they age by at most the spread
+  (1 s of the 10 s threshold); the refresh now runs every poll from its start, not poll after its end, and stop()
+  writes the remaining slices at once. On this quiet host the 100/s window had no clusters for it to remove: an
+  A/B of this change alone at 100/s (5 runs × 20 s) gave p99 7.52 (A) against 7.28 ms (B). It is aimed at the
+  clusters the round before found every ~5.1 s on a busy host, which this round could not reproduce. Tests: slices
+  written over the spread, stamped with the read time; flush() and the service's stop() end a spread at once.
+- **\`pyJsonParse\` reads with JSON.parse first** and keeps the token reader for what JSON.parse refuses (NaN and
+  Infinity tokens, broken text): a permit body 5.1 → 0.8 µs; pyjson.ts 2.0 → 1.2 % of apply's samples at 1,000/s
+  (the rest is \`pyJsonDumps\` for plan steps and results). A property test holds both paths to the same answers over
+  random, broken and deeply nested texts, the depth limit and \`__proto__\` keys included.
+- **The Redis adapter builds field/value arguments with a loop**: \`Object.entries().flat()\` was 1.8 µs a call (a loop:
+  0.05 µs), 1.0 % of apply's samples at 1,000/s (stream entries, intents, results).
+- **\`all\` past what one thread carries** (\`npx tsx bench/memory.ts --runs 2 --rate R --seconds 8 --variant
+  'now=:deploy'\`): at 600/s it kept up (598/s) at a peak of 85.5 (85.5–87.9) MB; at 1,000/s it executed 946/s at
+  89.2 (89.2–91.2) MB. With 8 plans in flight instead of 16: 86.3 MB but 729/s, not a trade worth making.
+- **Tools.** \`bench/lib/cpuprofile-top.ts\` skipped the first profile file when \`--top\` was not given (its filter took
+  \`--top\`'s absent index as -1 and dropped argument 0), so every earlier summary of \`profiles/*.cpuprofile\` left out
+  the first file, usually the governor's; it now also maps frames of the bundle (dist/bundle/chunk-*.js) back to
+  src/ files and packages through the source maps beside them. bench/memory.ts accepts settings after \`deploy\` in a
+  variant (\`'label=:deploy APPLY_MAX_IN_FLIGHT=8'\`). The capacity ramp adds 1,200, 1,400 and 1,600/s.
 `;
 
 /**
@@ -105,6 +104,16 @@ bench/memory.ts (BENCHMARKS.md, Memory of \`all\`, latest round).
  */
 export const FINDINGS = `### What the profiles show (\`npm run bench:pipeline -- --only capacity --rates 300 --profile\`, then \`npx tsx bench/lib/cpuprofile-top.ts .bench-tmp/pipeline/profiles/*.cpuprofile\`)
 
+- **This round, at 1,000/s** (\`npx tsx bench/pipeline.ts --only capacity --rates 1000 --no-build --no-write --profile\`,
+  each service's profile summarised by cpuprofile-top with the bundle's source maps): apply 43 % idle, the governor
+  and P3.3 ~80 %, the bench process (feeder + paper exchange) ~67 %. Summed over the processes a plan costs ~1.8 ms
+  of CPU (apply 0.64, bench 0.42, redis-server 0.28, governor 0.25, P3.3 0.24), so two cores run out at ~1,100–1,300/s;
+  2,000/s needs ≤ 1.0 ms. No single item is left to remove: apply's largest self times are native writes (\`writev\`
+  4.3 %, \`writeLatin1String\` 2.8 %, \`writeUtf8String\` 1.3 %: Redis commands and HTTP requests), the garbage
+  collector 3.1 %, the fresh connection per order (\`internalConnect\` 1.8 %, deliberate), ioredis 6.6 % in all, node's
+  HTTP client and agent ~4 %, the HMAC 1.3 %; of our code only pino's line writes (fixed), \`pyJsonParse\` and the
+  Redis argument builder stood out (both fixed; see the latest round). The bench process spends its time in the
+  paper exchange's response writes (\`writev\` 5.5 %) and signature checks.
 - **apply is the bottleneck process**: CPU-bound at saturation (3 % idle in its profile at 400/s offered) while the
   governor is ~50 % busy, P3.3 ~30 % and the bench process (feeder + paper exchange) ~30 %. Summed over all processes a
   plan cost ~8 ms of CPU at 100/s (fixed background work included), ~4 ms at 300/s (these two profiles are from the
@@ -123,7 +132,7 @@ export const FINDINGS = `### What the profiles show (\`npm run bench:pipeline --
 - governor: one \`positionRisk\` HTTP read per plan (its position cache keeps a read 1 s; with 1,000 symbols a symbol's
   next plan comes later than that), and a batch of plan entries is only as fast as its slowest read.
   One account-wide read for all symbols was tried and taken back (it stalled the governor's batches on a 1,000-row
-  answer; see "Two rounds before" above).
+  answer; see "Three rounds before" above).
 - P3.3: socket writes 9 % (three reads per plan, each its own write), and the adapter's \`positions()\` matches rows
   to symbols with a filter per symbol: 1,000 × 1,006 comparisons per snapshot refresh (O(n²); a Map would do).
   **Changed** on P3.3's side (7eeaef1, 2a1616a): a refresh writes its snapshots in slices of 50 (a slice shares a
