@@ -13,7 +13,7 @@
  * --no-write`, then `--variant 'before=/tmp/old/.bench-tmp/pipeline:'`.
  * Flags of the form `NAME=value` (upper case) are set in the service's environment instead
  * (e.g. MALLOC_ARENA_MAX=2). A variant runs without the unit's environment unless it says
- * `deploy`: `--variant 'label=:deploy'` takes NODE_OPTIONS and the other `Environment=` lines of
+ * `deploy`: `--variant 'label=:deploy'` takes NODE_OPTIONS, the node flags of ExecStart and the other `Environment=` lines of
  * deploy/systemd/quantum-apply-all.service, and `'label=:deploy APPLY_MAX_IN_FLIGHT=8'` adds to them
  * (a later NAME=value wins).
  *
@@ -27,7 +27,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildCli, ROOT, unitEnvironment } from './lib/pipeline-rig.js';
+import { buildCli, ROOT, unitEnvironment, unitNodeFlags } from './lib/pipeline-rig.js';
 import { fmt, markdownTable, summarize } from './lib/stats.js';
 import { parseBenchArgs } from './lib/args.js';
 import { machineLine } from './lib/doc.js';
@@ -62,10 +62,14 @@ interface RunResult {
   offered: number;
 }
 
-/** What the all-in-one systemd unit sets: NODE_OPTIONS as node flags, the rest as NAME=value. */
+/** What the all-in-one systemd unit sets: NODE_OPTIONS and ExecStart's flags as node flags, the rest as NAME=value. */
 export function deployFlags(): string[] {
   const { NODE_OPTIONS = '', ...rest } = unitEnvironment('all');
-  return [...NODE_OPTIONS.split(/\s+/).filter(Boolean), ...Object.entries(rest).map(([k, v]) => `${k}=${v}`)];
+  return [
+    ...NODE_OPTIONS.split(/\s+/).filter(Boolean),
+    ...unitNodeFlags('all'),
+    ...Object.entries(rest).map(([k, v]) => `${k}=${v}`),
+  ];
 }
 
 function parseVariant(spec: string): Variant {

@@ -3,7 +3,7 @@ import type { PhaseResult } from './pipeline-session.js';
 import type { Memory } from './procstat.js';
 import { fmt, markdownTable, summarize } from './stats.js';
 import { total } from './redis-stats.js';
-import { unitEnvironment } from './pipeline-rig.js';
+import { unitEnvironment, unitNodeFlags } from './pipeline-rig.js';
 import { EARLIER_ROUNDS } from './pipeline-history.js';
 import { CHANGES_LATEST, COMMAND_BUDGET, FINDINGS } from './pipeline-notes.js';
 
@@ -278,10 +278,12 @@ export function renderReport(r: Report): string {
     }
     out.push(markdownTable(['service', 'layout', 'peak RSS MB'], rows), '');
     const unit = unitEnvironment('all');
-    const set = Object.entries(unit)
-      .filter(([k]) => k !== 'NODE_ENV')
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' and ');
+    const set = [
+      ...unitNodeFlags('all').map((f) => `\`node ${f}\``),
+      ...Object.entries(unit)
+        .filter(([k]) => k !== 'NODE_ENV')
+        .map(([k, v]) => `${k}=${v}`),
+    ].join(' and ');
     out.push(
       "Services run with their systemd unit's environment (bench/lib/pipeline-rig.ts `unitEnvironment`): " +
         `\`all\` with ${set || 'V8 defaults'} (deploy/systemd/quantum-apply-all.service), the single services ` +

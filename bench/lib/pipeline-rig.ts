@@ -74,10 +74,29 @@ export function unitEnvironment(command: string): Record<string, string> {
   return out;
 }
 
+/** The node flags on a unit's ExecStart line (`/usr/bin/env node <flags> <script> <command>`). */
+export function unitNodeFlags(command: string): string[] {
+  const unit = join(ROOT, 'deploy/systemd', `quantum-apply-${command}.service`);
+  if (!existsSync(unit)) return [];
+  const exec = /^ExecStart=(.*)$/m.exec(readFileSync(unit, 'utf8'))?.[1] ?? '';
+  const words = exec.trim().split(/\s+/);
+  const node = words.indexOf('node');
+  if (node < 0) return [];
+  const flags: string[] = [];
+  for (const w of words.slice(node + 1)) {
+    if (!w.startsWith('-')) break;
+    flags.push(w);
+  }
+  return flags;
+}
+
 export interface SpawnOptions {
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=...']. */
   nodeArgs?: string[];
-  /** false: leave out the unit's environment (unitEnvironment), e.g. to compare node flags. */
+  /**
+   * false: leave out the unit's environment (unitEnvironment) and its ExecStart node flags
+   * (unitNodeFlags), e.g. to compare node flags.
+   */
   unitEnv?: boolean;
   /** Write the service's stdout (its JSON logs) here instead of discarding it. */
   logFile?: string;
@@ -102,7 +121,8 @@ export async function spawnService(
   const errFile = join(WORK, `${command}.stderr.log`);
   const errFd = openSync(errFile, 'w');
   const outFd = opts.logFile ? openSync(opts.logFile, 'w') : 'ignore';
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), LAUNCHER, command], {
+  const unitFlags = opts.unitEnv === false ? [] : unitNodeFlags(command);
+  const child = spawn(process.execPath, [...unitFlags, ...(opts.nodeArgs ?? []), LAUNCHER, command], {
     cwd: WORK,
     env: fullEnv,
     stdio: ['ignore', outFd, errFd],

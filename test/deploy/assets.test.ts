@@ -29,11 +29,12 @@ const read = (rel: string) => readFileSync(join(DEPLOY, rel), 'utf8');
 
 // ---------------------------------------------------------------- systemd units
 
-const UNITS: Record<string, { cmd: string; env: string }> = {
+/** `node` lists the node flags ExecStart passes (V8 flags node refuses in NODE_OPTIONS). */
+const UNITS: Record<string, { cmd: string; env: string; node?: string }> = {
   'quantum-apply-apply.service': { cmd: 'apply', env: 'apply' },
   'quantum-apply-governor.service': { cmd: 'governor', env: 'governor' },
   'quantum-apply-position-brain.service': { cmd: 'position-brain', env: 'position-brain' },
-  'quantum-apply-all.service': { cmd: 'all', env: 'all' },
+  'quantum-apply-all.service': { cmd: 'all', env: 'all', node: '--optimize-for-size' },
   'quantum-apply-paper-exchange.service': { cmd: 'paper-exchange', env: 'paper-exchange' },
 };
 
@@ -86,7 +87,7 @@ describe('systemd units', () => {
     expect(files.sort()).toEqual(Object.keys(UNITS).sort());
   });
 
-  for (const [name, { cmd, env }] of Object.entries(UNITS)) {
+  for (const [name, { cmd, env, node }] of Object.entries(UNITS)) {
     it(`when ${name} is read then it is hardened, restarts on failure and reads its env file`, () => {
       const text = read(`systemd/${name}`);
       const lines = new Set(text.split('\n').map((l) => l.trim()));
@@ -94,7 +95,7 @@ describe('systemd units', () => {
       const u = parseUnit(text);
       expect(one(u, 'Service', 'EnvironmentFile')).toBe(`/etc/quantum-apply/${env}.env`);
       expect(one(u, 'Service', 'ExecStart')).toBe(
-        `/usr/bin/env node /opt/quantum-apply/bin/quantum-apply.js ${cmd}`,
+        `/usr/bin/env node ${node ? `${node} ` : ''}/opt/quantum-apply/bin/quantum-apply.js ${cmd}`,
       );
       expect(Number(one(u, 'Service', 'RestartSec'))).toBeGreaterThan(0);
       expect(Number(one(u, 'Unit', 'StartLimitBurst'))).toBeGreaterThan(0);
@@ -104,6 +105,24 @@ describe('systemd units', () => {
       expect(text).toMatch(/#[^\n]*JIT[^\n]*\nMemoryDenyWriteExecute=no/);
     });
   }
+
+  it('when a unit sets node flags then this node starts with them: ExecStart as arguments, NODE_OPTIONS from the environment', () => {
+    // node exits 9 on a flag it does not know, or one it refuses in NODE_OPTIONS (V8 flags such as
+    // --optimize-for-size are refused there: ExecStart must carry them).
+    for (const name of Object.keys(UNITS)) {
+      const u = parseUnit(read(`systemd/${name}`));
+      const exec = (one(u, 'Service', 'ExecStart') ?? '').split(/\s+/);
+      const flags = exec.slice(exec.indexOf('node') + 1).filter((w) => w.startsWith('-'));
+      const env = Object.fromEntries(
+        (u.get('Service')?.get('Environment') ?? []).map((e) => e.replace(/^"|"$/g, '').split(/=(.*)/s).slice(0, 2)),
+      ) as Record<string, string>;
+      const r = spawnSync(process.execPath, [...flags, '-e', '0'], {
+        env: { PATH: process.env.PATH ?? '', ...(env.NODE_OPTIONS ? { NODE_OPTIONS: env.NODE_OPTIONS } : {}) },
+        encoding: 'utf8',
+      });
+      expect({ name, status: r.status, stderr: r.stderr }).toEqual({ name, status: 0, stderr: '' });
+    }
+  });
 
   it('when the all-in-one unit starts then systemd stops the three single units (and back)', () => {
     const all = parseUnit(read('systemd/quantum-apply-all.service'));

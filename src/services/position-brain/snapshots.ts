@@ -73,6 +73,7 @@ export class SnapshotRefresher {
   async refresh(): Promise<boolean> {
     const { store, exchange, clock, symbols, metrics } = this.o;
     if (symbols.length === 0) return true;
+    this.hurry = false; // a flush() from here on, the exchange read included, ends this refresh's spread
     // The time the request starts: the data is at least this old, never younger.
     const tsEpoch = Math.floor(clock.now() / 1000);
     let positions: Position[];
@@ -148,7 +149,7 @@ export class SnapshotRefresher {
     return true;
   }
 
-  /** A refresh under way writes its remaining slices without pausing (shutdown), and so do later ones. */
+  /** The refresh under way writes its remaining slices without pausing (shutdown). */
   flush(): void {
     this.hurry = true;
     if (!this.pause) return;

@@ -52,7 +52,7 @@ function snapshotSuite(name: string, factory: () => Promise<Store>) {
       await store.close();
     });
 
-    it('when the refresher is flushed mid-spread then the remaining slices are written at once', async () => {
+    it('when a refresh is flushed mid-spread then its remaining slices are written at once', async () => {
       const { store, refresher, exists } = await setup(60_000);
       const done = refresher.refresh();
       await new Promise((r) => setTimeout(r, 50));
@@ -60,10 +60,6 @@ function snapshotSuite(name: string, factory: () => Promise<Store>) {
       refresher.flush();
       expect(await done).toBe(true);
       expect(await exists(LAST)).toBe(true);
-      // Later refreshes do not pause either (the process is shutting down).
-      const started = Date.now();
-      await refresher.refresh();
-      expect(Date.now() - started).toBeLessThan(30_000);
       await store.close();
     });
 
