@@ -44,7 +44,7 @@ a guarantee RELIABILITY.md tests: exactly one order per plan across crashes, rep
  * This round's changes and its A/B of two builds (bench/pipeline-ab.ts; other builds, so not in
  * this run). Hand-written: move it to pipeline-history.ts when the next round replaces it.
  */
-export const CHANGES_LATEST = `### Latest round: log lines in batches, P3.3's refresh spread over a second, two hot helpers (A/B of two builds)
+export const CHANGES_LATEST = `### Latest round: log lines in batches, P3.3's refresh spread over a second, two hot helpers, \`all\` optimised for size (A/B of two builds)
 
 **A** = eb480bb (start of the round), **B** = the round's code, each compiled in its own checkout, run alternately by
 \`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate <r> --runs <n> --seconds <s>\`
@@ -88,9 +88,18 @@ three runs (every process moved, the bench's own too). The targets stand where t
   random, broken and deeply nested texts, the depth limit and \`__proto__\` keys included.
 - **The Redis adapter builds field/value arguments with a loop**: \`Object.entries().flat()\` was 1.8 µs a call (a loop:
   0.05 µs), 1.0 % of apply's samples at 1,000/s (stream entries, intents, results).
-- **\`all\` past what one thread carries** (\`npx tsx bench/memory.ts --runs 2 --rate R --seconds 8 --variant
-  'now=:deploy'\`): at 600/s it kept up (598/s) at a peak of 85.5 (85.5–87.9) MB; at 1,000/s it executed 946/s at
-  89.2 (89.2–91.2) MB. With 8 plans in flight instead of 16: 86.3 MB but 729/s, not a trade worth making.
+- **\`all\`'s unit starts node with \`--optimize-for-size\`** (V8 favours a small heap over speed; node refuses the
+  flag in NODE_OPTIONS, so it is on the unit's ExecStart line, and the bench rig and bench/memory.ts take ExecStart's
+  flags too). The round's first full run found \`all\` at 92.5 MB (1,000/s offered, 790/s executed) and the second at
+  90.4 MB (1,200/s offered, 887/s executed): over the target whenever the split layout's capacity is more than one
+  thread carries. \`npx tsx bench/memory.ts --runs 3 --rate R --seconds 8 --variant 'now=:deploy' --variant
+  'optimize-for-size=:deploy --optimize-for-size'\`, peak RSS, medians (range):
+  400/s 84.8 (83.7–85.0) → 80.2 (79.7–81.3) MB, CPU per plan +3.5 %, p50 4.8 → 5.5 ms, p99 29 → 35 ms;
+  600/s 87.0 (86.0–87.6) → 80.7 (80.1–82.2) MB, p99 44 → 143 ms (near one thread's limit the tail grows);
+  1,000/s (2 runs, overloaded) 89.7 → 82.4 MB, 817 → 754/s executed. V8's heap at the end: 34–40 → 29–31 MB.
+  Fewer plans in flight was the other lever and costs more: 8 instead of 16 at 1,000/s gave 86.3 MB but 729/s
+  against 946/s. A test starts node with every unit's ExecStart flags and NODE_OPTIONS, so a flag node refuses
+  (in NODE_OPTIONS or at all) fails CI, not a deployment.
 - **Tools.** \`bench/lib/cpuprofile-top.ts\` skipped the first profile file when \`--top\` was not given (its filter took
   \`--top\`'s absent index as -1 and dropped argument 0), so every earlier summary of \`profiles/*.cpuprofile\` left out
   the first file, usually the governor's; it now also maps frames of the bundle (dist/bundle/chunk-*.js) back to
