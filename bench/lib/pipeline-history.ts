@@ -20,7 +20,7 @@ node v20.20.2, redis-server 7.0.15. CPU in s per 1,000 executed plans.
 | 100        | B     | 100         | 4.24   | 11.33  | 50.1              | 1.38         | 1.22               | 3.28      | 1.09             | 1.74      |
 
 The split layout's speed did not move (nor was it meant to): this round was about \`all\`'s memory, measured with
-bench/memory.ts (BENCHMARKS.md, Memory of \`all\`, latest round).
+bench/memory.ts (BENCHMARKS.md, Memory of \`all\`, the round before).
 
 - **The deployed CLI is one esbuild bundle** (scripts/bundle.ts → dist/bundle, which bin/quantum-apply.js runs; the
   bench's services run it too). A process used to import ~370 module files: zod's index alone loads its 64 locale
