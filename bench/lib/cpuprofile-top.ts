@@ -50,7 +50,9 @@ function unbundled(frame: Node['callFrame']): Node['callFrame'] {
   let map = maps.get(file);
   if (map === undefined) {
     map = existsSync(`${file}.map`)
-      ? new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as ConstructorParameters<typeof SourceMap>[0])
+      ? new SourceMap(
+          JSON.parse(readFileSync(`${file}.map`, 'utf8')) as ConstructorParameters<typeof SourceMap>[0],
+        )
       : null;
     maps.set(file, map);
   }
@@ -61,7 +63,11 @@ function unbundled(frame: Node['callFrame']): Node['callFrame'] {
   };
   if (!e.originalSource) return frame;
   const src = e.originalSource.startsWith('file://') ? e.originalSource : `file://${e.originalSource}`;
-  return { ...frame, url: src.replace(/^file:\/\/.*?\/(src|node_modules)\//, 'file:///$1/'), lineNumber: e.originalLine ?? 0 };
+  return {
+    ...frame,
+    url: src.replace(/^file:\/\/.*?\/(src|node_modules)\//, 'file:///$1/'),
+    lineNumber: e.originalLine ?? 0,
+  };
 }
 
 /** Self time per function and per package (or our file), largest first. */

@@ -114,10 +114,15 @@ describe('systemd units', () => {
       const exec = (one(u, 'Service', 'ExecStart') ?? '').split(/\s+/);
       const flags = exec.slice(exec.indexOf('node') + 1).filter((w) => w.startsWith('-'));
       const env = Object.fromEntries(
-        (u.get('Service')?.get('Environment') ?? []).map((e) => e.replace(/^"|"$/g, '').split(/=(.*)/s).slice(0, 2)),
+        (u.get('Service')?.get('Environment') ?? []).map((e) =>
+          e.replace(/^"|"$/g, '').split(/=(.*)/s).slice(0, 2),
+        ),
       ) as Record<string, string>;
       const r = spawnSync(process.execPath, [...flags, '-e', '0'], {
-        env: { PATH: process.env.PATH ?? '', ...(env.NODE_OPTIONS ? { NODE_OPTIONS: env.NODE_OPTIONS } : {}) },
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...(env.NODE_OPTIONS ? { NODE_OPTIONS: env.NODE_OPTIONS } : {}),
+        },
         encoding: 'utf8',
       });
       expect({ name, status: r.status, stderr: r.stderr }).toEqual({ name, status: 0, stderr: '' });

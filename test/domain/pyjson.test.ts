@@ -39,12 +39,12 @@ describe('pyJsonParse', () => {
       // Python's tokens somewhere inside: only the token reader takes those.
       fc.tuple(fc.json(), pyToken).map(([j, t]) => `[${j}, ${t}]`),
       // Around the depth limit, in arrays and in objects.
-      fc.tuple(fc.integer({ min: 28, max: 36 }), fc.constantFrom('1', '[]', '{}', '"x"')).map(([d, i]) =>
-        nest(d, '[', ']', i),
-      ),
-      fc.tuple(fc.integer({ min: 28, max: 36 }), fc.constantFrom('1', '[]', '{}')).map(([d, i]) =>
-        nest(d, '{"k": ', '}', i),
-      ),
+      fc
+        .tuple(fc.integer({ min: 28, max: 36 }), fc.constantFrom('1', '[]', '{}', '"x"'))
+        .map(([d, i]) => nest(d, '[', ']', i)),
+      fc
+        .tuple(fc.integer({ min: 28, max: 36 }), fc.constantFrom('1', '[]', '{}'))
+        .map(([d, i]) => nest(d, '{"k": ', '}', i)),
       // Broken or padded text.
       fc.tuple(fc.json(), fc.constantFrom('', ' ', ',', ']', '}', 'x', '\u00a0')).map(([j, s]) => j + s),
       fc.string({ unit: 'binary-ascii' }),

@@ -69,7 +69,8 @@ function snapshotSuite(name: string, factory: () => Promise<Store>) {
       for (const s of SYMBOLS) r.exchange.setPosition(s, 1);
       r.p33.start();
       // The first slice is written as soon as the exchange has answered.
-      for (let i = 0; i < 100 && !(await exists(store, FIRST)); i++) await new Promise((w) => setTimeout(w, 10));
+      for (let i = 0; i < 100 && !(await exists(store, FIRST)); i++)
+        await new Promise((w) => setTimeout(w, 10));
       expect(await exists(store, FIRST)).toBe(true);
       expect(await exists(store, LAST)).toBe(false);
       const stopping = Date.now();
