@@ -44,9 +44,9 @@ a guarantee RELIABILITY.md tests: exactly one order per plan across crashes, rep
  * This round's changes and its A/B of two builds (bench/pipeline-ab.ts; other builds, so not in
  * this run). Hand-written: move it to pipeline-history.ts when the next round replaces it.
  */
-export const CHANGES_LATEST = `### Latest round: log lines in batches, P3.3's refresh spread over a second, two hot helpers, \`all\` optimised for size (A/B of two builds)
+export const CHANGES_LATEST = `### Latest round: log lines in batches, two hot helpers, \`all\` optimised for size, P3.3's refresh cadence (A/B of two builds)
 
-**A** = eb480bb (start of the round), **B** = the round's code, each compiled in its own checkout, run alternately by
+**A** = eb480bb (start of the round), **B** = the round's code with the refresh spread taken back below, each compiled in its own checkout, run alternately by
 \`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate <r> --runs <n> --seconds <s>\`
 (medians). Machine: nproc 2 (Intel Xeon, shared), node v20.20.2, redis-server 7.0.15, on a quieter stretch than the
 round before: \`redis-benchmark\` gave 123k single commands/s against 77k in that round's final run, and build A,
@@ -73,15 +73,16 @@ three runs (every process moved, the bench's own too). The targets stand where t
   exit flushes (pino's exit handler), crashes included, and a SIGKILL or the OOM killer loses at most the last 0.1 s.
   Two tests run a logger in a process of its own: a few lines reach stdout without filling the buffer (it fails
   with the periodic flush off), and a process that throws right after logging still writes its lines.
-- **P3.3 spreads a refresh's snapshot writes over min(1 s, poll/5, stale threshold/10)** (src/services/position-brain/
-  snapshots.ts; they were 20 slices back to back). Measured alone (1,000 symbols, the paper exchange and the
-  adapter in one process, the experiment Redis): ~20–35 ms of CPU per refresh with the exchange read, its longest
-  uninterrupted stretch 4–9 ms. Snapshots keep the time of the exchange read, so they age by at most the spread
-  (1 s of the 10 s threshold); the refresh now runs every poll from its start, not poll after its end, and stop()
-  writes the remaining slices at once. On this quiet host the 100/s window had no clusters for it to remove: an
-  A/B of this change alone at 100/s (5 runs × 20 s) gave p99 7.52 (A) against 7.28 ms (B). It is aimed at the
-  clusters the round before found every ~5.1 s on a busy host, which this round could not reproduce. Tests: slices
-  written over the spread, stamped with the read time; flush() and the service's stop() end a spread at once.
+- **Tried and taken back: spreading P3.3's refresh writes** over min(1 s, poll/5, stale threshold/10) (they are 20
+  slices of 50 back to back, with a yield between slices). It was aimed at the clusters of slow plans the round
+  before found every ~5.1 s on a busy host. Nothing showed a gain: an A/B of this change alone at 100/s (5 runs ×
+  20 s) gave p99 7.52 (without) against 7.28 ms (with); with two half-core busy loops beside the pipeline (4 runs ×
+  20 s) 11.12 against 11.93 ms. Measured alone (1,000 symbols, the paper exchange and the adapter in one process,
+  the experiment Redis, a 1 ms timer watching the event loop), the longest stall stayed ~5 ms either way: it is the
+  exchange read and its parse, not the writes; and the process spent 42–90 ms of CPU per spread refresh against
+  17–19 ms back to back. Taken back after the A/B rows above (build B had it). **Kept**: the refresh now starts
+  every poll from its start, not a poll after its end (a 0.4 s read made the period 1.4 s at P33_POLL_SEC=1), so
+  snapshots age no more than the poll plus the read; a fake-timer test fails with the old cadence.
 - **\`pyJsonParse\` reads with JSON.parse first** and keeps the token reader for what JSON.parse refuses (NaN and
   Infinity tokens, broken text): a permit body 5.1 → 0.8 µs; pyjson.ts 2.0 → 1.2 % of apply's samples at 1,000/s
   (the rest is \`pyJsonDumps\` for plan steps and results). A property test holds both paths to the same answers over

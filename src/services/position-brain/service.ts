@@ -36,11 +36,6 @@ export interface PositionBrainOptions {
   allowlist: readonly string[];
   limits: P33Limits;
   pollSec: number;
-  /**
-   * A snapshot refresh's writes are spread over this many ms. Default: a fifth of pollSec and a
-   * tenth of the stale threshold, at most 1 s.
-   */
-  snapshotSpreadMs?: number;
   permitTtlSec: number;
   /** Snapshot `source` field (e.g. binance_testnet, paper). */
   source?: string;
@@ -63,8 +58,6 @@ export type P33Outcome =
   | { kind: 'garbage'; reason: string };
 
 const RULES_TTL_MS = 3_600_000;
-/** A refresh's snapshots are written over at most this long (they age by as much; stale is 10 s). */
-const SPREAD_MAX_MS = 1000;
 
 export class PositionBrainService {
   readonly consumer: PlanConsumer;
@@ -85,14 +78,7 @@ export class PositionBrainService {
       metrics: o.metrics,
       logger: o.logger,
     };
-    this.snapshots = new SnapshotRefresher({
-      ...base,
-      symbols: o.allowlist,
-      source: o.source ?? 'binance',
-      spreadMs:
-        o.snapshotSpreadMs ??
-        Math.min(SPREAD_MAX_MS, (o.pollSec * 1000) / 5, (o.limits.staleThresholdSec * 1000) / 10),
-    });
+    this.snapshots = new SnapshotRefresher({ ...base, symbols: o.allowlist, source: o.source ?? 'binance' });
     this.ledger = new LedgerFollower({ ...base, symbols: o.allowlist });
     this.consumer = planStreamConsumer(
       o,
@@ -119,7 +105,6 @@ export class PositionBrainService {
     this.running = false;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
-    this.snapshots.flush();
     await Promise.allSettled(this.inFlight);
     await this.consumer.stop();
   }

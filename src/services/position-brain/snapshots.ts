@@ -15,7 +15,7 @@ import { RecentSymbols, TTL_RENEW_MS } from '../recent-symbols.js';
 export const SNAPSHOT_TTL_SEC = 3600;
 export const LEDGER_TTL_SEC = 86_400;
 /** Snapshots written per slice of a refresh. */
-export const WRITE_SLICE = 50;
+const WRITE_SLICE = 50;
 
 export interface SnapshotOptions {
   store: Store;
@@ -25,13 +25,6 @@ export interface SnapshotOptions {
   source: string;
   metrics?: P33Metrics;
   logger: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
-  /**
-   * The slices of one refresh are spread over this many ms (0: back to back). A refresh of 1,000
-   * symbols is ~15-20 ms of this process's CPU; back to back it delayed the plans evaluated
-   * meanwhile in a cluster every poll, spread it is ~1 ms at a time. Snapshots carry the time
-   * of the exchange read, so spreading ages them by at most this much.
-   */
-  spreadMs?: number;
 }
 
 export function snapshotFields(p: Position, tsEpoch: number, source: string): Record<string, string> {
@@ -60,9 +53,6 @@ export class SnapshotRefresher {
   private readonly ttlRenewed: RecentSymbols;
 
   private readonly symbols: ReadonlySet<string>;
-  /** The pause between two slices, when one is under way; flush() ends it. */
-  private pause: { timer: NodeJS.Timeout; done: () => void } | null = null;
-  private hurry = false;
 
   constructor(private readonly o: SnapshotOptions) {
     this.symbols = new Set(o.symbols);
@@ -73,7 +63,6 @@ export class SnapshotRefresher {
   async refresh(): Promise<boolean> {
     const { store, exchange, clock, symbols, metrics } = this.o;
     if (symbols.length === 0) return true;
-    this.hurry = false; // a flush() from here on, the exchange read included, ends this refresh's spread
     // The time the request starts: the data is at least this old, never younger.
     const tsEpoch = Math.floor(clock.now() / 1000);
     let positions: Position[];
@@ -114,10 +103,7 @@ export class SnapshotRefresher {
     }
     // In slices: one slice's writes leave together, and plan evaluations run between slices
     // (all 1,000 at once held this process's event loop for tens of ms: p99 of the hand-off).
-    const slices = Math.ceil(fresh.length / WRITE_SLICE);
-    const gapMs = slices > 1 ? (this.o.spreadMs ?? 0) / (slices - 1) : 0;
     for (let i = 0; i < fresh.length; i += WRITE_SLICE) {
-      if (i > 0 && gapMs >= 1 && !this.hurry) await this.sleep(gapMs);
       await Promise.all(
         fresh.slice(i, i + WRITE_SLICE).map(async ({ p }) => {
           const key = store.keys.positionSnapshot(p.symbol);
@@ -147,23 +133,5 @@ export class SnapshotRefresher {
       this.o.logger.info({ symbol: p.symbol, amount: p.amountText }, 'ledger seeded from the exchange');
     });
     return true;
-  }
-
-  /** The refresh under way writes its remaining slices without pausing (shutdown). */
-  flush(): void {
-    this.hurry = true;
-    if (!this.pause) return;
-    clearTimeout(this.pause.timer);
-    this.pause.done();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.pause = null;
-        resolve();
-      };
-      this.pause = { timer: setTimeout(done, ms), done };
-    });
   }
 }
