@@ -46,7 +46,8 @@ a guarantee RELIABILITY.md tests: exactly one order per plan across crashes, rep
  */
 export const CHANGES_LATEST = `### Latest round: log lines in batches, two hot helpers, \`all\` optimised for size, P3.3's refresh cadence (A/B of two builds)
 
-**A** = eb480bb (start of the round), **B** = the round's code with the refresh spread taken back below, each compiled in its own checkout, run alternately by
+**A** = eb480bb (start of the round), **B** = the round's code while it still spread P3.3's refresh (taken back afterwards, see below; so did the
+build of the tables above), each compiled in its own checkout, run alternately by
 \`npx tsx bench/pipeline-ab.ts --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate <r> --runs <n> --seconds <s>\`
 (medians). Machine: nproc 2 (Intel Xeon, shared), node v20.20.2, redis-server 7.0.15, on a quieter stretch than the
 round before: \`redis-benchmark\` gave 123k single commands/s against 77k in that round's final run, and build A,
