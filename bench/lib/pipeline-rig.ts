@@ -61,24 +61,26 @@ export interface ServiceProcess {
   stop(graceMs?: number): Promise<number | null>;
 }
 
+/** The text of a command's systemd unit (deploy/systemd), or '' when it has none. */
+function unitText(command: string): string {
+  const unit = join(ROOT, 'deploy/systemd', `quantum-apply-${command}.service`);
+  return existsSync(unit) ? readFileSync(unit, 'utf8') : '';
+}
+
 /**
  * The environment a command's systemd unit sets besides its env file (deploy/systemd: NODE_OPTIONS
  * with the V8 heap flags, MALLOC_ARENA_MAX, NODE_ENV), so benched services run as deployed.
  */
 export function unitEnvironment(command: string): Record<string, string> {
-  const unit = join(ROOT, 'deploy/systemd', `quantum-apply-${command}.service`);
-  if (!existsSync(unit)) return {};
   const out: Record<string, string> = {};
-  for (const m of readFileSync(unit, 'utf8').matchAll(/^Environment="?([A-Z_][A-Z0-9_]*)=([^"\n]*)"?$/gm))
+  for (const m of unitText(command).matchAll(/^Environment="?([A-Z_][A-Z0-9_]*)=([^"\n]*)"?$/gm))
     out[m[1]!] = m[2]!;
   return out;
 }
 
 /** The node flags on a unit's ExecStart line (`/usr/bin/env node <flags> <script> <command>`). */
 export function unitNodeFlags(command: string): string[] {
-  const unit = join(ROOT, 'deploy/systemd', `quantum-apply-${command}.service`);
-  if (!existsSync(unit)) return [];
-  const exec = /^ExecStart=(.*)$/m.exec(readFileSync(unit, 'utf8'))?.[1] ?? '';
+  const exec = /^ExecStart=(.*)$/m.exec(unitText(command))?.[1] ?? '';
   const words = exec.trim().split(/\s+/);
   const node = words.indexOf('node');
   if (node < 0) return [];
