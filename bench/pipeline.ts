@@ -24,7 +24,7 @@ import { parseBenchArgs } from './lib/args.js';
 
 const args = parseBenchArgs(process.argv.slice(2), {
   values: ['symbols', 'seconds', 'warmup', 'rates', 'only', 'env', 'json'],
-  flags: ['no-build', 'no-write', 'write', 'logs', 'profile', 'heap-profile', 'verbose'],
+  flags: ['no-build', 'no-write', 'write', 'logs', 'profile', 'heap-profile', 'verbose', 'venue-limits'],
   usage: `
 npm run bench:pipeline -- [options]          every scenario; rewrites BENCHMARKS.md "## Pipeline" (~7 min)
   --only <list>       latency,capacity,memory,choices,baseline,ceiling (none: build only); prints
@@ -33,7 +33,8 @@ npm run bench:pipeline -- [options]          every scenario; rewrites BENCHMARKS
   --seconds <n>       window per phase (10)      --warmup <n>  warm-up per phase (3)
   --symbols <n>       synthetic symbols (1000)   --env NAME=value  service variable (repeatable)
   --json <file>       phase summaries as JSON    --no-build    use the compiled build as it is
-  --logs | --profile | --heap-profile | --verbose   service logs, CPU or heap profiles, commands by name`,
+  --logs | --profile | --heap-profile | --verbose   service logs, CPU or heap profiles, commands by name
+  --venue-limits      the paper exchange sends Binance's weight / order-count headers (one account's limits)`,
 });
 const { opt, flag } = args;
 const argv = args.raw;
@@ -51,6 +52,7 @@ async function withSession<T>(o: Partial<SessionOptions>, fn: (s: Session) => Pr
     symbols: SYMBOLS,
     layout: 'split',
     notifications: true,
+    venueLimits: flag('venue-limits'),
     // --env KEY=VALUE (repeatable): extra service variables, e.g. to compare a setting.
     env: Object.fromEntries(
       args.all('env').flatMap((a) => (a.includes('=') ? [a.split(/=(.*)/s).slice(0, 2)] : [])),
@@ -185,6 +187,19 @@ async function main(): Promise<void> {
         report.choices!.push({ label, phase: r });
       });
     }
+  }
+
+  if (ONLY.split(',').includes('venue')) {
+    // One account's limits (weight and order-count headers on): plans/s the venue lets through.
+    report.venue = [];
+    await withSession({ venueLimits: true }, async (s) => {
+      await s.phase(2, 3, 0);
+      for (const rate of opt('rates', '20').split(',').map(Number)) {
+        const r = await s.phase(rate, SECONDS, WARMUP);
+        say(`venue ${rate}/s`, r);
+        report.venue!.push(r);
+      }
+    });
   }
 
   if (want('baseline')) {

@@ -21,6 +21,8 @@ export interface Report {
   /** A fresh split session at the rate `all` runs at (same load, fresh processes). */
   splitAtRate?: { phase: PhaseResult; memory: Record<string, Memory | null> };
   baseline?: PhaseResult[];
+  /** One account's limits on (--only venue): weight and order-count headers from the paper exchange. */
+  venue?: PhaseResult[];
   /** The same load with one setting changed (fresh sessions). */
   choices?: { label: string; phase: PhaseResult }[];
   /** A 100/s window under MONITOR (client-sent vs in-script commands). */

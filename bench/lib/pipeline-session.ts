@@ -29,6 +29,11 @@ export interface SessionOptions {
   spawn?: (name: string) => SpawnOptions;
   /** Extra service variables (A/B of a setting, e.g. APPLY_LEASE_TTL_MS=0). */
   env?: Record<string, string>;
+  /**
+   * true: the paper exchange sends Binance's weight and order-count headers, so the adapters pace
+   * themselves to one account's limits as on the venue (default false: our side is measured).
+   */
+  venueLimits?: boolean;
 }
 
 export interface PhaseResult {
@@ -69,7 +74,7 @@ export class Session {
       syntheticSymbols: this.o.symbols,
       syntheticPosition: POSITION,
       holdPositions: true,
-      usageHeaders: false,
+      usageHeaders: this.o.venueLimits === true,
     });
     const env = pipelineEnv({
       redisUrl: this.redis.url,
