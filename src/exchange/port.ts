@@ -29,6 +29,8 @@ export interface Position {
   leverage: number | null;
   /** Exchange `updateTime` (ms), 0 when unknown. */
   updateTime: number;
+  /** Set when the answer comes from a read sent before the call (`maxAgeMs`): when it was sent (ms). */
+  readAt?: number;
 }
 
 export interface OrderFill {
@@ -90,8 +92,11 @@ export class ExchangeError extends Error {
 
 export interface ExchangePort {
   symbolRules(symbol: string): Promise<SymbolRules>;
-  /** The position of one symbol (one-way mode); a flat symbol has amount 0. */
-  position(symbol: string): Promise<Position>;
+  /**
+   * The position of one symbol (one-way mode); a flat symbol has amount 0. By default from a read
+   * sent after this call; `maxAgeMs` accepts a read that started at most that long ago.
+   */
+  position(symbol: string, opts?: { maxAgeMs?: number }): Promise<Position>;
   positions(symbols: string[]): Promise<Position[]>;
   markPrice(symbol: string): Promise<number>;
   /** Exactly-once per clientOrderId: queries before any resend, never sends twice. */

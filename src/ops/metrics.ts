@@ -93,7 +93,7 @@ export function createGovernorMetrics(registry: Registry) {
     positionReads: counter(
       registry,
       'quantum_govern_position_reads_total',
-      'positionRisk reads sent (weight 5 each of the 2400/min of the account)',
+      'Position reads asked of the exchange adapter (positionRisk, weight 5 of the 2400/min each; past 40 % of the minute one account-wide read serves several)',
       [],
     ),
     inputRejected: counter(

@@ -70,7 +70,7 @@ export class FakeExchange implements ExchangePort {
     };
   }
 
-  async position(symbol: string): Promise<Position> {
+  async position(symbol: string, _opts?: { maxAgeMs?: number }): Promise<Position> {
     this.record('position', [symbol]);
     return this.snapshot(symbol);
   }

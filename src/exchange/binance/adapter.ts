@@ -13,6 +13,7 @@ import type {
 import { Orders, SentIds, type SentIntentStore } from './orders.js';
 
 export type { SentIntentStore };
+import { PositionReads } from './position-reads.js';
 import { Reads } from './reads.js';
 import { Stops } from './stops.js';
 import { Transport, type RateLimitState } from './transport.js';
@@ -57,6 +58,12 @@ export interface BinanceExchangeOptions {
   weightReserve1m?: number;
   orderLimit10s?: number;
   orderLimit1m?: number;
+  /**
+   * Position reads are shared (one account-wide read serves every symbol waiting) once this much
+   * of the minute's weight is used (position-reads.ts). Default 40 % of weightLimit1m; 0 shares
+   * from the first read that reports a weight; Infinity never shares.
+   */
+  sharePositionReadsFromWeight?: number;
 }
 
 export interface BinanceExchange extends ExchangePort {
@@ -104,10 +111,24 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     warn,
   });
   const stops = new Stops(transport, reads, warn);
+  const positionReads = new PositionReads({
+    read: (symbol) => reads.positionRead(symbol),
+    weightUsed: () => transport.weightUsedThisMinute(),
+    weightAllowed: transport.weightAllowed,
+    msLeftInMinute: () => transport.msLeftInMinute(),
+    now: () => clock.now(),
+    shareFromWeight: opts.sharePositionReadsFromWeight ?? Math.floor(transport.weightLimit * 0.4),
+    onShare: (used) =>
+      warn(
+        { used_weight_1m: used, limit_1m: transport.weightLimit },
+        `exchange: request weight ${used} of ${transport.weightLimit} used this minute; position reads now shared (one account-wide read serves every symbol waiting)`,
+      ),
+  });
 
   return {
     symbolRules: (symbol: string): Promise<SymbolRules> => reads.symbolRules(symbol),
-    position: async (symbol: string): Promise<Position> => (await reads.positions([symbol]))[0]!,
+    position: (symbol: string, o?: { maxAgeMs?: number }): Promise<Position> =>
+      positionReads.position(symbol, o?.maxAgeMs),
     positions: (symbols: string[]): Promise<Position[]> =>
       symbols.length === 0 ? Promise.resolve([]) : reads.positions(symbols),
     markPrice: (symbol: string): Promise<number> => reads.markPrice(symbol),
@@ -117,6 +138,7 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     findOrder: (symbol: string, clientOrderId: string): Promise<OrderFill | null> =>
       orders.findOrder(symbol, clientOrderId),
     close: async () => {
+      positionReads.close();
       transport.close();
     },
     rateLimitState: () => ({ ...transport.limits }),

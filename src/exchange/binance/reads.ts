@@ -10,6 +10,7 @@ import { maxDecimal, compareDecimal } from '../decimal.js';
 import { reasonFor } from './errors.js';
 import { positionRiskParser } from './position-rows.js';
 import * as s from './schemas.js';
+import type { BinancePositionRow } from './schemas.js';
 import type { Params, Transport } from './transport.js';
 
 /** What `get` validates an answer with: a zod schema, or a hand-written parser of the same shape. */
@@ -27,6 +28,9 @@ export interface ReadOptions {
   now(): number;
   warn(fields: Record<string, unknown>, msg: string): void;
 }
+
+/** What one positionRisk read says of a symbol. */
+export type PositionLookup = (symbol: string) => Position | ExchangeError;
 
 export class Reads {
   private rules = new Map<string, SymbolRules>();
@@ -148,9 +152,23 @@ export class Reads {
     this.rulesFetchedAt = this.opts.now();
   }
 
+  /** Every symbol's position, or the first symbol's error (hedge mode) for all of them. */
   async positions(symbols: string[]): Promise<Position[]> {
+    const of = symbols.length === 1 ? await this.positionRead(symbols[0]!) : await this.positionRead();
+    return symbols.map((symbol) => {
+      const p = of(symbol);
+      if (p instanceof ExchangeError) throw p;
+      return p;
+    });
+  }
+
+  /**
+   * One positionRisk read, of one symbol or of the whole account (the same weight, 5). Answers any
+   * symbol the read covered: its position, or its own error (hedge mode). A failed read throws.
+   */
+  async positionRead(symbol?: string): Promise<PositionLookup> {
     const path = `/fapi/v${this.opts.positionRiskVersion}/positionRisk`;
-    const params: Params = symbols.length === 1 ? { symbol: symbols[0]! } : {};
+    const params: Params = symbol === undefined ? {} : { symbol };
     const rows = await this.get(path, params, true, positionRiskParser);
     // Rows grouped once: a filter per symbol was O(symbols × rows) (1,000 × 1,006 per P3.3 refresh).
     const bySymbol = new Map<string, typeof rows>();
@@ -159,40 +177,10 @@ export class Reads {
       if (list) list.push(r);
       else bySymbol.set(r.symbol, [r]);
     }
-    return symbols.map((symbol) => {
-      // One-way mode: one BOTH row per symbol. v3 omits flat symbols, so absent means flat.
-      const mine = bySymbol.get(symbol) ?? [];
-      const row = mine.find((r) => (r.positionSide ?? 'BOTH') === 'BOTH');
-      if (!row && mine.length > 0) {
-        // Hedge mode (LONG/SHORT rows): reading it as flat would be a lie; the adapter is one-way only.
-        throw new ExchangeError(
-          'hedge_mode_unsupported',
-          `${symbol} is in hedge mode; one-way mode is required`,
-        );
-      }
-      if (!row) {
-        return {
-          symbol,
-          amount: 0,
-          amountText: '0',
-          entryPrice: 0,
-          markPrice: 0,
-          unrealizedPnl: 0,
-          leverage: null,
-          updateTime: 0,
-        };
-      }
-      return {
-        symbol,
-        amount: Number(row.positionAmt),
-        amountText: row.positionAmt,
-        entryPrice: row.entryPrice,
-        markPrice: row.markPrice,
-        unrealizedPnl: row.unRealizedProfit,
-        leverage: row.leverage ?? null,
-        updateTime: row.updateTime ?? 0,
-      };
-    });
+    return (s) =>
+      symbol !== undefined && s !== symbol
+        ? new ExchangeError('bad_response', `a read of ${symbol} does not cover ${s}`)
+        : positionOf(s, bySymbol.get(s) ?? []);
   }
 
   async markPrice(symbol: string): Promise<number> {
@@ -201,6 +189,40 @@ export class Reads {
       throw new ExchangeError('bad_response', `no mark price for ${symbol}`);
     return body.markPrice;
   }
+}
+
+/** A symbol's position from its positionRisk rows (one-way mode: one BOTH row; v3 omits flat symbols). */
+function positionOf(symbol: string, mine: BinancePositionRow[]): Position | ExchangeError {
+  const row = mine.find((r) => (r.positionSide ?? 'BOTH') === 'BOTH');
+  if (!row && mine.length > 0) {
+    // Hedge mode (LONG/SHORT rows): reading it as flat would be a lie; the adapter is one-way only.
+    return new ExchangeError(
+      'hedge_mode_unsupported',
+      `${symbol} is in hedge mode; one-way mode is required`,
+    );
+  }
+  if (!row) {
+    return {
+      symbol,
+      amount: 0,
+      amountText: '0',
+      entryPrice: 0,
+      markPrice: 0,
+      unrealizedPnl: 0,
+      leverage: null,
+      updateTime: 0,
+    };
+  }
+  return {
+    symbol,
+    amount: Number(row.positionAmt),
+    amountText: row.positionAmt,
+    entryPrice: row.entryPrice,
+    markPrice: row.markPrice,
+    unrealizedPnl: row.unRealizedProfit,
+    leverage: row.leverage ?? null,
+    updateTime: row.updateTime ?? 0,
+  };
 }
 
 function filterOf<T extends z.ZodTypeAny>(

@@ -200,12 +200,9 @@ export class Transport {
     const now = this.serverNow();
     const same = (ms: number, at: number) => Math.floor(now / ms) === Math.floor(at / ms);
     const l = this.limits;
-    const w = this.weightAt;
     const o = this.ordersAt;
-    const limit = this.opts.weightLimit1m ?? 2400;
-    const reserve = this.opts.weightReserve1m ?? Math.floor(limit * 0.05);
-    const allowed = recovery ? limit : limit - reserve;
-    if (same(60_000, w) && l.usedWeight1m !== null && l.usedWeight1m >= allowed)
+    const used = this.weightUsedThisMinute();
+    if (used !== null && used >= (recovery ? this.weightLimit : this.weightAllowed))
       return recovery ? 'request weight' : 'request weight (the rest is kept for order recovery)';
     if (!order) return null;
     if (same(10_000, o) && l.orderCount10s !== null && l.orderCount10s >= (this.opts.orderLimit10s ?? 300))
@@ -213,6 +210,27 @@ export class Transport {
     if (same(60_000, o) && l.orderCount1m !== null && l.orderCount1m >= (this.opts.orderLimit1m ?? 1200))
       return 'order count (1m)';
     return null;
+  }
+
+  /** The minute's request weight (exchangeInfo.rateLimits; default 2400). */
+  get weightLimit(): number {
+    return this.opts.weightLimit1m ?? 2400;
+  }
+
+  /** What calls other than order recovery may spend of it: the limit less the reserve. */
+  get weightAllowed(): number {
+    return this.weightLimit - (this.opts.weightReserve1m ?? Math.floor(this.weightLimit * 0.05));
+  }
+
+  /** The weight used this minute as the last answer's header said; null when none was read this minute. */
+  weightUsedThisMinute(): number | null {
+    const same = Math.floor(this.serverNow() / 60_000) === Math.floor(this.weightAt / 60_000);
+    return same ? this.limits.usedWeight1m : null;
+  }
+
+  /** Milliseconds until the exchange's minute (and its weight count) rolls over. */
+  msLeftInMinute(): number {
+    return 60_000 - (this.serverNow() % 60_000);
   }
 
   /** Reads the weight and order-count headers of any answer. */

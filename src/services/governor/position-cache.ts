@@ -1,13 +1,13 @@
 /**
  * The governor's position reads: concurrent plans of one symbol share one request, and a read is
- * reused for `maxAgeMs`. positionRisk costs weight 5 of Binance's 2400/min, so one read per plan
- * cannot keep up with bursts; exit-only positions shrink, so a slightly older read can only
- * overstate the notional counted against the daily cap. A failed read is never reused.
+ * reused for `maxAgeMs`, counted from the read's start (which may be the adapter's last
+ * account-wide read, binance/position-reads.ts). Exit-only positions shrink, so a slightly older
+ * read can only overstate the notional counted against the daily cap. A failed read is never reused.
  *
- * One account-wide read for every symbol (the same weight) was tried and taken back: the
- * governor's batch then waited on an answer of a row per position (1,000 rows from the bench's
- * paper exchange, ~30 ms, longer on a busy host), and the pipeline's latency and capacity fell
- * (BENCHMARKS.md, Pipeline, latest round).
+ * An account-wide read for every plan was tried and taken back: the governor's batch then waited
+ * on an answer of a row per position (1,000 rows from the bench's paper exchange, ~30 ms), and the
+ * pipeline's latency and capacity fell. The adapter reads the account only once the minute's
+ * request weight runs short.
  */
 import type { ExchangePort, Position } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
@@ -28,11 +28,16 @@ export class PositionCache {
     const cached = this.entries.get(symbol);
     if (cached && now >= cached.at && now - cached.at < this.maxAgeMs) return cached.p;
     this.onRead();
-    const p = this.exchange.position(symbol);
-    this.entries.set(symbol, { at: now, p });
-    p.catch(() => {
-      if (this.entries.get(symbol)?.p === p) this.entries.delete(symbol);
-    });
+    const p = this.exchange.position(symbol, { maxAgeMs: this.maxAgeMs });
+    const entry = { at: now, p };
+    this.entries.set(symbol, entry);
+    p.then(
+      // An answer from an earlier read (the adapter's last account-wide one) ages from that read.
+      (pos) => void (pos.readAt !== undefined && (entry.at = Math.min(entry.at, pos.readAt))),
+      () => {
+        if (this.entries.get(symbol)?.p === p) this.entries.delete(symbol);
+      },
+    );
     return p;
   }
 }

@@ -33,4 +33,22 @@ describe('governor position reads', () => {
     expect((await cache.get('S0USDT')).amount).toBe(1);
     expect(count()).toBe(2);
   });
+
+  it('when the adapter answers from an earlier account-wide read then the answer ages from that read, and the age is passed on', async () => {
+    const { cache, clock, count, exchange } = setup();
+    const read = exchange.position.bind(exchange);
+    const asked: unknown[] = [];
+    exchange.position = async (symbol, opts) => {
+      asked.push(opts);
+      return { ...(await read(symbol)), readAt: clock.now() - 600 };
+    };
+    await cache.get('S0USDT');
+    expect(asked).toEqual([{ maxAgeMs: 1000 }]);
+    clock.advance(399);
+    await cache.get('S0USDT');
+    expect(count()).toBe(1);
+    clock.advance(1); // 1,000 ms since the read started, 400 since the call
+    await cache.get('S0USDT');
+    expect(count()).toBe(2);
+  });
 });
