@@ -23,6 +23,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'authorities', file: 'authorities.ts', write: [], noWrite: ['--no-write'], timeoutSec: 600 },
   { name: 'exchange', file: 'exchange.ts', write: ['--write'], noWrite: [], timeoutSec: 600 },
   { name: 'pipeline', file: 'pipeline.ts', write: [], noWrite: ['--no-write'], timeoutSec: 1800 },
+  // After pipeline, whose build it measures.
+  { name: 'venue', file: 'venue.ts', write: ['--write'], noWrite: [], timeoutSec: 900 },
 ];
 
 const args = process.argv.slice(2);

@@ -348,6 +348,9 @@ export interface PhaseSummary {
   cpuPer1000: Record<string, number>;
   /** Paper exchange requests per executed plan, by `METHOD path`. */
   exchangePerPlan: Record<string, number>;
+  /** Results read in the window, by decision, and the non-EXECUTE ones by error text. */
+  results: Record<string, number>;
+  errors: Record<string, number>;
 }
 
 /** Machine-readable figures of every phase (for A/B comparisons of two builds). */
@@ -357,6 +360,7 @@ export function summaries(r: Report): PhaseSummary[] {
     ['capacity', r.capacity],
     ['baseline', r.baseline],
     ['all', r.all ? [r.all.phase] : undefined],
+    ['venue', r.venue],
   ];
   return parts.flatMap(([part, rs]) =>
     (rs ?? []).map((p) => {
@@ -372,6 +376,8 @@ export function summaries(r: Report): PhaseSummary[] {
         exchangePerPlan: Object.fromEntries(
           Object.entries(p.exchange).map(([k, n]) => [k, p.executed > 0 ? n / p.executed : NaN]),
         ),
+        results: p.stats.results,
+        errors: p.stats.errors,
       };
     }),
   );

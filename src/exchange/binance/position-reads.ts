@@ -58,7 +58,7 @@ export class PositionReads {
 
   constructor(private readonly o: PositionReadsOptions) {}
 
-  /** Reads sent so far as shared reads, and the calls they served (metrics, tests). */
+  /** Shared reads sent so far, and the calls they answered (tests). */
   readonly stats = { shared: 0, served: 0 };
 
   async position(symbol: string, maxAgeMs = 0): Promise<Position> {

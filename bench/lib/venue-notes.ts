@@ -1,0 +1,27 @@
+/** Hand-written findings of the venue bench (bench/venue.ts appends them to its section). */
+export const VENUE_NOTES = `### What the venue's limits do to the pipeline, and what changed
+
+- **Before (A = 33ac65f)** apply and the governor each read \`positionRisk\` for every plan: weight 5 each, ~10 a
+  plan with the orders, so one account's 2,400 a minute carried ~230 plans. Past that the adapters refused their own
+  reads (\`exchange_read_failed:rate_limited\`; the governor blocks \`position_fetch_failed\`), and three refused
+  governor reads within 5 minutes **auto-disarmed the apply layer**: every later plan \`BLOCKED kill_switch_active\`
+  until an operator re-arms. At 5 plans/s that took ~40 s. A market moving against many positions at once is
+  exactly when exits come in a burst.
+- **Now (B)**, once 40 % of the minute's weight is used, each adapter shares its position reads
+  (src/exchange/binance/position-reads.ts): calls wait for one account-wide read (weight 5 for every symbol),
+  sent after each call it answers, so no caller gets an older position than its own read would have given; reads
+  are spaced so that each adapter spends at most a third of the weight left in the minute (250 ms – 2 s apart).
+  The governor, which already reused a read for 1 s, may be answered from the last account-wide read without
+  waiting. Up to 15 plans/s nothing was refused and nothing disarmed; the cost is latency once reads are shared
+  (p50 0.1–0.35 s, p99 up to 1.4 s, against ~7 ms), and at 15/s 14 plans \`BLOCKED permit_timeout\`: the governor's
+  batch waited on a shared read longer than apply's 1.2 s permit wait (nothing consumed, no order).
+- **Still the ceiling: 20 plans/s**, which is also the venue's order limit (1,200 a minute). The paper exchange
+  charges weight 1 per order, so at 20/s the orders alone spend half the minute, the reads run out of room, refusals
+  come back and the governor auto-disarms (218 plans \`kill_switch_active\`, against 902 for A).
+- **Without the headers nothing changes** (the Pipeline section's load): \`npx tsx bench/pipeline-ab.ts --a
+  .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate 1000 --runs 3 --seconds 10\`, medians: 1,001 vs 1,002 plans/s,
+  p50 14.8 vs 14.6 ms, p99 37.5 vs 33.7 ms, 1.657 vs 1.656 positionRisk reads per plan, CPU per 1,000 plans within
+  0.01 s for every process.
+- **Not changed**: a refused read still counts as a governor evaluation error towards auto-disarm (3 in 5 minutes),
+  so a spent minute still disarms until an operator re-arms, though the budget is back a minute later.
+`;

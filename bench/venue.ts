@@ -1,0 +1,123 @@
+/**
+ * The pipeline under one account's limits: the paper exchange sends Binance's weight and
+ * order-count headers (2,400 weight and 1,200 orders a minute), so every adapter paces itself as
+ * it would on the venue, and a build is judged on what it gets through and how it fails.
+ *
+ *   npm run bench:venue -- --a .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rates 5,10,15,20 --write
+ *
+ * Builds: `npx tsx bench/pipeline.ts --only none --no-write` (BENCH_PIPELINE_DIR=<dir> for another
+ * checkout). Per rate, the builds run one after the other in fresh sessions; a window of 60 s or
+ * more holds at least one whole minute of weight.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { PhaseSummary } from './lib/pipeline-report.js';
+import { fmt, markdownTable } from './lib/stats.js';
+import { parseBenchArgs } from './lib/args.js';
+import { machineLine, writeSection } from './lib/doc.js';
+import { VENUE_NOTES } from './lib/venue-notes.js';
+
+const args = parseBenchArgs(process.argv.slice(2), {
+  values: ['a', 'b', 'rates', 'seconds'],
+  flags: ['write'],
+  usage: `
+npm run bench:venue -- [--a <build dir>] [--b <build dir>] [--rates 5,10,15,20] [--seconds 60] [--write]
+  --a          a baseline build, run beside --b at every rate (default: none)
+  --b          the build measured (default .bench-tmp/pipeline)
+  --write      rewrite BENCHMARKS.md "## Venue limits"`,
+});
+const { opt, flag } = args;
+const builds = [
+  ...(opt('a', '') ? [{ label: 'A', dir: opt('a', '') }] : []),
+  { label: 'B', dir: opt('b', '.bench-tmp/pipeline') },
+];
+const rates = opt('rates', '5,10,15,20').split(',').map(Number);
+const seconds = opt('seconds', '60');
+
+const rows: string[][] = [];
+for (const rate of rates) {
+  for (const b of builds) {
+    const json = resolve(b.dir, `venue-${rate}.json`);
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'pipeline.ts'),
+        '--only',
+        'venue',
+        '--rates',
+        String(rate),
+      ].concat(['--seconds', seconds, '--no-build', '--no-write', '--json', json]),
+      {
+        env: { ...process.env, BENCH_PIPELINE_DIR: resolve(b.dir) },
+        stdio: ['ignore', 'ignore', 'inherit'],
+        timeout: 600_000,
+      },
+    );
+    if (r.status !== 0) throw new Error(`venue run ${b.label} at ${rate}/s failed`);
+    const p = (JSON.parse(readFileSync(json, 'utf8')) as PhaseSummary[]).find((x) => x.part === 'venue')!;
+    rows.push(row(`${b.label}: ${b.dir}`, p));
+  }
+}
+
+/** Results whose error text matches `re`. */
+function errorsWhere(p: PhaseSummary, re: RegExp): number {
+  return Object.entries(p.errors).reduce((a, [k, n]) => (re.test(k) ? a + n : a), 0);
+}
+
+function row(build: string, p: PhaseSummary): string[] {
+  const total = Object.values(p.results).reduce((a, b) => a + b, 0);
+  const reads = Object.entries(p.exchangePerPlan).reduce(
+    (a, [k, n]) => (/positionRisk/.test(k) ? a + n : a),
+    0,
+  );
+  return [
+    String(p.rate),
+    build,
+    String(total),
+    String(p.results.EXECUTE ?? 0),
+    String(errorsWhere(p, /rate_limited/)),
+    String(errorsWhere(p, /^kill_switch_active/)),
+    String(errorsWhere(p, /^permit_timeout/)),
+    String(
+      total - (p.results.EXECUTE ?? 0) - errorsWhere(p, /rate_limited|^kill_switch_active|^permit_timeout/),
+    ),
+    fmt(p.p50),
+    fmt(p.p99),
+    fmt(reads, 3),
+  ];
+}
+
+const table = markdownTable(
+  [
+    'offered /s',
+    'build',
+    'results',
+    'EXECUTE',
+    'refused locally (rate_limited)',
+    'BLOCKED kill_switch_active (auto-disarmed)',
+    'BLOCKED permit_timeout',
+    'other',
+    'p50 ms',
+    'p99 ms',
+    'positionRisk requests / executed plan',
+  ],
+  rows,
+);
+const text = `\`npm run bench:venue -- ${args.raw.join(' ')}\` (bench/venue.ts)
+
+Machine: ${machineLine()}.
+
+The pipeline bench's three services and 1,000 symbols, but the paper exchange sends Binance's
+\`X-MBX-USED-WEIGHT-1M\` and order-count headers, so each adapter refuses locally once one account's
+2,400 weight (less 5 % kept for order recovery) or 1,200 orders a minute are spent, as it would on the
+venue. One fresh session per build and rate, ${seconds} s window after 3 s of warm-up; results are those
+read in the window. The paper exchange charges weight 5 per positionRisk read and 1 per order.
+
+${table}
+
+${VENUE_NOTES}`;
+process.stdout.write(`${text}\n`);
+if (flag('write')) writeSection('BENCHMARKS.md', 'Venue limits', text);
