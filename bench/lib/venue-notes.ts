@@ -22,6 +22,7 @@ export const VENUE_NOTES = `### What the venue's limits do to the pipeline, and 
   .bench-tmp/pipeline-A --b .bench-tmp/pipeline --rate 1000 --runs 3 --seconds 10\`, medians: 1,001 vs 1,002 plans/s,
   p50 14.8 vs 14.6 ms, p99 37.5 vs 33.7 ms, 1.657 vs 1.656 positionRisk reads per plan, CPU per 1,000 plans within
   0.01 s for every process.
-- **Not changed**: a refused read still counts as a governor evaluation error towards auto-disarm (3 in 5 minutes),
-  so a spent minute still disarms until an operator re-arms, though the budget is back a minute later.
-`;
+- **Since this run**, a read refused for the weight still blocks its plan but no longer counts as a governor
+  evaluation error towards auto-disarm (3 in 5 minutes): the budget is back within a minute, and a disarm stops
+  trading until an operator re-arms. The 20/s row's 218 \`kill_switch_active\` came from that rule.
+\`;

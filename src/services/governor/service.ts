@@ -62,6 +62,13 @@ const EXEC_KEEP = 100;
 const HISTORY_TTL_SEC = 86_400;
 /** How long after a rate-limit block a symbol's plans are checked against the history first. */
 const RATE_LIMIT_MEMORY_MS = 300_000;
+/**
+ * A read refused for the account's request weight (the adapter's own pacing, or a 429's
+ * Retry-After): the plan is blocked, but it does not count towards auto-disarm. The budget is back
+ * within a minute, and a disarm would stop trading until an operator re-arms.
+ */
+const PACED = 'rate_limited';
+
 const ERROR_REASONS = new Set<GovernorBlockReason>([
   'position_fetch_failed',
   'limit_computation_error',
@@ -166,13 +173,14 @@ export class GovernorService {
     } catch (err) {
       const rate = await this.rateBlock(plan, enforce);
       if (rate) return rate;
+      const cause = (err as { reason?: string }).reason ?? 'exchange_error';
       this.o.logger.warn(
         { plan: plan.planId, symbol: plan.symbol, err: (err as Error).message },
-        'position fetch failed (waiting for the exchange): plan blocked position_fetch_failed',
+        cause === PACED
+          ? 'position fetch refused: the request weight is spent until the minute rolls over (not counted towards auto-disarm); plan blocked position_fetch_failed'
+          : 'position fetch failed (waiting for the exchange): plan blocked position_fetch_failed',
       );
-      return this.block(plan, 'position_fetch_failed', {
-        error: (err as { reason?: string }).reason ?? 'exchange_error',
-      });
+      return this.block(plan, 'position_fetch_failed', { error: cause });
     }
     const amount = dailyAmount(plan.action, positionAmt, mark, limits);
     if (!amount.ok)
@@ -320,7 +328,8 @@ export class GovernorService {
     );
     const ctx = { plan_id: plan.planId, symbol: plan.symbol };
     if (reason === 'burst_limit_exceeded') await this.disarm.burstBreach(ctx);
-    else if (ERROR_REASONS.has(reason)) await this.disarm.evaluationError({ ...ctx, last_reason: reason });
+    else if (ERROR_REASONS.has(reason) && context.error !== PACED)
+      await this.disarm.evaluationError({ ...ctx, last_reason: reason });
     return { kind: 'blocked', reason };
   }
 

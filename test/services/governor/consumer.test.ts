@@ -123,6 +123,19 @@ describe.skipIf(skipRedis)('governor consumer group', () => {
     await r.store.close();
   });
 
+  it('when position reads are refused for the request weight then plans are blocked but it does not disarm', async () => {
+    const r = await setup();
+    r.exchange.failWith.position = 'rate_limited';
+    for (let i = 0; i < 5; i++)
+      expect(await r.gov.evaluate(plan())).toMatchObject({ reason: 'position_fetch_failed' });
+    expect((await readArmState(r.store)).armed).toBe(true);
+    expect(await counterValue(r.metrics.disarm)).toBe(0);
+    r.exchange.failWith.position = 'exchange_unavailable';
+    for (let i = 0; i < 3; i++) await r.gov.evaluate(plan());
+    expect(await readArmState(r.store)).toMatchObject({ armed: false, reason: 'repeated_errors' });
+    await r.store.close();
+  });
+
   it('when Redis restarts under a running governor then it waits, says so, and decides plans afterwards', async () => {
     const own = await startRedis();
     onTestFinished(() => own.stop()); // also when an assertion fails: never leak a server
