@@ -25,4 +25,4 @@ export const VENUE_NOTES = `### What the venue's limits do to the pipeline, and 
 - **Since this run**, a read refused for the weight still blocks its plan but no longer counts as a governor
   evaluation error towards auto-disarm (3 in 5 minutes): the budget is back within a minute, and a disarm stops
   trading until an operator re-arms. The 20/s row's 218 \`kill_switch_active\` came from that rule.
-\`;
+`;
