@@ -4,12 +4,10 @@
  * Prints the median of each figure per build (CPU seconds per 1,000 plans per process, Redis
  * commands per plan, executed/s, p50/p99). Build B with `npm run bench:pipeline -- --only none`.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { PhaseSummary } from './lib/pipeline-report.js';
 import { fmt, markdownTable } from './lib/stats.js';
 import { parseBenchArgs } from './lib/args.js';
+import { runPipeline } from './lib/pipeline-child.js';
 
 const { opt } = parseBenchArgs(process.argv.slice(2), {
   values: ['a', 'b', 'rate', 'runs', 'seconds', 'symbols'],
@@ -27,34 +25,8 @@ const symbols = opt('symbols', '1000');
 const out: Record<'A' | 'B', PhaseSummary[]> = { A: [], B: [] };
 for (let i = 0; i < runs; i++) {
   for (const v of ['A', 'B'] as const) {
-    const json = resolve(dirs[v], `ab-${i}.json`);
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(import.meta.dirname, 'pipeline.ts'),
-        '--only',
-        'capacity',
-        '--rates',
-        rate,
-        '--seconds',
-        seconds,
-        '--symbols',
-        symbols,
-        '--no-build',
-        '--no-write',
-        '--json',
-        json,
-      ],
-      {
-        env: { ...process.env, BENCH_PIPELINE_DIR: resolve(dirs[v]) },
-        stdio: ['ignore', 'ignore', 'inherit'],
-        timeout: 300_000,
-      },
-    );
-    if (r.status !== 0) throw new Error(`run ${v}${i} failed`);
-    out[v].push(...(JSON.parse(readFileSync(json, 'utf8')) as PhaseSummary[]));
+    const args = ['--only', 'capacity', '--rates', rate, '--seconds', seconds, '--symbols', symbols];
+    out[v].push(...runPipeline(dirs[v], args, `ab-${i}.json`, 300_000));
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;

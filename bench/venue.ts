@@ -9,12 +9,10 @@
  * checkout). Per rate, the builds run one after the other in fresh sessions; a window of 60 s or
  * more holds at least one whole minute of weight.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import type { PhaseSummary } from './lib/pipeline-report.js';
 import { fmt, markdownTable } from './lib/stats.js';
 import { parseBenchArgs } from './lib/args.js';
+import { runPipeline } from './lib/pipeline-child.js';
 import { machineLine, writeSection } from './lib/doc.js';
 import { VENUE_NOTES } from './lib/venue-notes.js';
 
@@ -38,26 +36,8 @@ const seconds = opt('seconds', '60');
 const rows: string[][] = [];
 for (const rate of rates) {
   for (const b of builds) {
-    const json = resolve(b.dir, `venue-${rate}.json`);
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(import.meta.dirname, 'pipeline.ts'),
-        '--only',
-        'venue',
-        '--rates',
-        String(rate),
-      ].concat(['--seconds', seconds, '--no-build', '--no-write', '--json', json]),
-      {
-        env: { ...process.env, BENCH_PIPELINE_DIR: resolve(b.dir) },
-        stdio: ['ignore', 'ignore', 'inherit'],
-        timeout: 600_000,
-      },
-    );
-    if (r.status !== 0) throw new Error(`venue run ${b.label} at ${rate}/s failed`);
-    const p = (JSON.parse(readFileSync(json, 'utf8')) as PhaseSummary[]).find((x) => x.part === 'venue')!;
+    const args = ['--only', 'venue', '--rates', String(rate), '--seconds', seconds];
+    const p = runPipeline(b.dir, args, `venue-${rate}.json`, 600_000).find((x) => x.part === 'venue')!;
     rows.push(row(`${b.label}: ${b.dir}`, p));
   }
 }
