@@ -5,6 +5,7 @@
  */
 import { PermitKey } from '../domain/permit-signing.js';
 import { createBinanceExchange } from '../exchange/binance/index.js';
+import { createExchangeMetrics } from '../ops/metrics.js';
 import type { ExchangePort } from '../exchange/port.js';
 import { openStoreFor } from '../store/index.js';
 import type { Store } from '../store/port.js';
@@ -38,14 +39,7 @@ export async function openAuthorityIo(
 ): Promise<AuthorityIo> {
   const store =
     shared?.store ?? (await openStoreFor(cfg.redis, { logger: kit.logger.child({ component: 'store' }) }));
-  const exchange =
-    shared?.exchange ??
-    createBinanceExchange({
-      baseUrl: cfg.binance.baseUrl,
-      apiKey: cfg.binance.apiKey ?? PUBLIC_ONLY,
-      apiSecret: cfg.binance.apiSecret ?? PUBLIC_ONLY,
-      logger: kit.logger.child({ component: 'exchange' }),
-    });
+  const exchange = shared?.exchange ?? openAuthorityExchange(cfg, kit);
   if (cfg.binance.apiKey === null || cfg.binance.apiSecret === null) {
     kit.logger.warn({}, `${name}: no exchange credentials; ${withoutCredentials}`);
   }
@@ -78,4 +72,16 @@ export function startedAuthority(
       return { ok: waiting === null, detail: { waitingFor: waiting } };
     },
   };
+}
+
+/** The authority's own adapter (not under `all`), with its usage gauges. */
+function openAuthorityExchange(cfg: AuthorityConfig, kit: ServiceKit): ExchangePort {
+  const exchange = createBinanceExchange({
+    baseUrl: cfg.binance.baseUrl,
+    apiKey: cfg.binance.apiKey ?? PUBLIC_ONLY,
+    apiSecret: cfg.binance.apiSecret ?? PUBLIC_ONLY,
+    logger: kit.logger.child({ component: 'exchange' }),
+  });
+  createExchangeMetrics(kit.registry, exchange);
+  return exchange;
 }

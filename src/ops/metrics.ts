@@ -187,6 +187,44 @@ export function createStreamMetrics(registry: Registry, source: GroupSource, str
 }
 export type StreamMetrics = ReturnType<typeof createStreamMetrics>;
 
+/** The exchange adapter's usage this minute, from Binance's usage headers. */
+export interface ExchangeUsageSource {
+  usageThisMinute(): { usedWeight1m: number; orderCount1m: number };
+}
+
+/**
+ * The account's request weight and order count this minute, as the adapter's answers' headers
+ * said (0 once the minute has rolled over with no answer since), read at scrape time: how close
+ * the account is to refusals (2,400 weight and 1,200 orders a minute by default). Registered once
+ * per adapter (so once under `all`).
+ */
+export function createExchangeMetrics(registry: Registry, source: ExchangeUsageSource) {
+  type Usage = ReturnType<ExchangeUsageSource['usageThisMinute']>;
+  const usage = (name: string, help: string, value: (u: Usage) => number) => {
+    const g: Gauge = new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        g.set(value(source.usageThisMinute()));
+      },
+    });
+    return g;
+  };
+  return {
+    usedWeight: usage(
+      'quantum_exchange_used_weight_1m',
+      'Request weight used this minute (X-MBX-USED-WEIGHT-1M of the latest answer)',
+      (u) => u.usedWeight1m,
+    ),
+    orderCount: usage(
+      'quantum_exchange_order_count_1m',
+      'Orders placed this minute (X-MBX-ORDER-COUNT-1M of the latest order answer)',
+      (u) => u.orderCount1m,
+    ),
+  };
+}
+
 /**
  * Keeps a label closed: values outside `allowed` become `other`, so a bad input cannot create
  * unbounded series.

@@ -17,6 +17,7 @@ import {
 } from '../../src/ops/config.js';
 import {
   createApplyMetrics,
+  createExchangeMetrics,
   createGovernorMetrics,
   createP33Metrics,
   createStreamMetrics,
@@ -351,6 +352,8 @@ const KNOWN_METRICS = [
   'quantum_stream_group_lag',
   'quantum_stream_group_pending',
   'quantum_stream_metrics_read_failures_total',
+  'quantum_exchange_used_weight_1m',
+  'quantum_exchange_order_count_1m',
 ];
 const HISTOGRAMS = new Set([
   'quantum_apply_permit_wait_seconds',
@@ -377,11 +380,14 @@ async function registeredLabels(): Promise<Map<string, readonly string[]>> {
   const apply = createApplyMetrics(createRegistry());
   promSink(apply, ['BTCUSDT']);
   const streams = createStreamMetrics(createRegistry(), { groups: async () => [] }, []);
+  const exchangeRegistry = createRegistry();
+  createExchangeMetrics(exchangeRegistry, { usageThisMinute: () => ({ usedWeight1m: 0, orderCount1m: 0 }) });
   for (const m of [
     apply,
     createGovernorMetrics(createRegistry()),
     createP33Metrics(createRegistry()),
     streams,
+    { registry: exchangeRegistry },
   ]) {
     for (const { name } of (await m.registry.getMetricsAsJSON()) as { name: string }[]) {
       const metric = m.registry.getSingleMetric(name) as unknown as { labelNames?: readonly string[] };

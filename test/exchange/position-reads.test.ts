@@ -244,4 +244,20 @@ describe('position reads under the weight budget (adapter against the paper exch
     expect(warnings.filter((w) => w.msg.includes('position reads now shared'))).toHaveLength(1);
     await ex.close();
   });
+
+  it('when the minute rolls over then the usage this minute reads 0 until the next answer', async () => {
+    const { ex } = adapterFor(px);
+    await ex.position('BTCUSDT');
+    const used = ex.usageThisMinute().usedWeight1m;
+    expect(used).toBe(ex.rateLimitState().usedWeight1m);
+    expect(used).toBeGreaterThan(0);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 60_000);
+      expect(ex.usageThisMinute()).toEqual({ usedWeight1m: 0, orderCount1m: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
+    await ex.close();
+  });
 });

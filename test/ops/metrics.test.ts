@@ -4,6 +4,7 @@ import {
   LATENCY_BUCKETS,
   closedLabel,
   createApplyMetrics,
+  createExchangeMetrics,
   createGovernorMetrics,
   createP33Metrics,
   createRegistry,
@@ -151,5 +152,20 @@ describe('metrics', () => {
     const reason = closedLabel(['no_position', 'stale_exchange_state']);
     expect(reason('no_position')).toBe('no_position');
     expect(reason('random garbage from redis')).toBe('other');
+  });
+});
+
+describe('exchange usage gauges', () => {
+  it("when scraped then they show the adapter's usage this minute", async () => {
+    const registry = createRegistry();
+    const usage = { usedWeight1m: 0, orderCount1m: 0 };
+    createExchangeMetrics(registry, { usageThisMinute: () => usage });
+    const sample = async (name: string) =>
+      new RegExp(`^${name} (\\S+)$`, 'm').exec(await registry.metrics())?.[1] ?? null;
+    expect(await sample('quantum_exchange_used_weight_1m')).toBe('0');
+    usage.usedWeight1m = 1385;
+    usage.orderCount1m = 41;
+    expect(await sample('quantum_exchange_used_weight_1m')).toBe('1385');
+    expect(await sample('quantum_exchange_order_count_1m')).toBe('41');
   });
 });

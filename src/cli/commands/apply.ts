@@ -16,7 +16,7 @@ import { createExchangeFromConfig } from '../../exchange/index.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import { systemClock } from '../../ops/clock.js';
 import { loadApplyConfig, type ApplyConfig } from '../../ops/config.js';
-import { createApplyMetrics } from '../../ops/metrics.js';
+import { createApplyMetrics, createExchangeMetrics } from '../../ops/metrics.js';
 import { promSink } from '../../services/apply/metrics.js';
 import type { ApplyOptions } from '../../services/apply/options.js';
 import { SymbolLeases } from '../../services/apply/lease.js';
@@ -63,15 +63,18 @@ export function openApplyExchange(cfg: ApplyConfig, kit: ServiceKit): ExchangePo
   const started = createExchangeFromConfig(cfg.mode, kit.env, { logger: exchangeLogger });
   if (started.ok) {
     kit.logger.info({ base_url: started.baseUrl, live: started.live }, started.message);
+    createExchangeMetrics(kit.registry, started.exchange);
     return started.exchange;
   }
   if (started.reason === 'missing_binance_credentials' && cfg.mode !== 'live') {
-    return createBinanceExchange({
+    const exchange = createBinanceExchange({
       baseUrl: cfg.binance.baseUrl,
       apiKey: PUBLIC_ONLY,
       apiSecret: PUBLIC_ONLY,
       logger: exchangeLogger,
     });
+    createExchangeMetrics(kit.registry, exchange);
+    return exchange;
   }
   throw new Error(started.message);
 }

@@ -68,6 +68,8 @@ export interface BinanceExchangeOptions {
 
 export interface BinanceExchange extends ExchangePort {
   rateLimitState(): RateLimitState;
+  /** Weight and orders used this minute as the headers said (0 when no answer of this minute said). */
+  usageThisMinute(): { usedWeight1m: number; orderCount1m: number };
   /** Server minus local clock (ms) as last synced. */
   serverTimeOffsetMs(): number;
   syncTime(): Promise<number>;
@@ -142,6 +144,10 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
       transport.close();
     },
     rateLimitState: () => ({ ...transport.limits }),
+    usageThisMinute: () => ({
+      usedWeight1m: transport.weightUsedThisMinute() ?? 0,
+      orderCount1m: transport.orderCountThisMinute() ?? 0,
+    }),
     serverTimeOffsetMs: () => transport.timeOffsetMs,
     syncTime: () => reads.syncTime(),
   };

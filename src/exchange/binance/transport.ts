@@ -228,6 +228,12 @@ export class Transport {
     return same ? this.limits.usedWeight1m : null;
   }
 
+  /** Orders this minute as the last order answer's header said; null when none was read this minute. */
+  orderCountThisMinute(): number | null {
+    const same = Math.floor(this.serverNow() / 60_000) === Math.floor(this.ordersAt / 60_000);
+    return same ? this.limits.orderCount1m : null;
+  }
+
   /** Milliseconds until the exchange's minute (and its weight count) rolls over. */
   msLeftInMinute(): number {
     return 60_000 - (this.serverNow() % 60_000);
