@@ -11,7 +11,7 @@
  */
 import type { Command } from 'commander';
 import { PermitKey } from '../../domain/permit-signing.js';
-import { createBinanceExchange } from '../../exchange/binance/index.js';
+import { createBinanceExchange, type BinanceExchange } from '../../exchange/binance/index.js';
 import { createExchangeFromConfig } from '../../exchange/index.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import { systemClock } from '../../ops/clock.js';
@@ -61,22 +61,22 @@ function signedPermitsFrom(c: ApplyConfig['signedPermits']): ApplyOptions['signe
 export function openApplyExchange(cfg: ApplyConfig, kit: ServiceKit): ExchangePort {
   const exchangeLogger = kit.logger.child({ component: 'exchange' });
   const started = createExchangeFromConfig(cfg.mode, kit.env, { logger: exchangeLogger });
+  let exchange: BinanceExchange;
   if (started.ok) {
     kit.logger.info({ base_url: started.baseUrl, live: started.live }, started.message);
-    createExchangeMetrics(kit.registry, started.exchange);
-    return started.exchange;
-  }
-  if (started.reason === 'missing_binance_credentials' && cfg.mode !== 'live') {
-    const exchange = createBinanceExchange({
+    exchange = started.exchange;
+  } else if (started.reason === 'missing_binance_credentials' && cfg.mode !== 'live') {
+    exchange = createBinanceExchange({
       baseUrl: cfg.binance.baseUrl,
       apiKey: PUBLIC_ONLY,
       apiSecret: PUBLIC_ONLY,
       logger: exchangeLogger,
     });
-    createExchangeMetrics(kit.registry, exchange);
-    return exchange;
+  } else {
+    throw new Error(started.message);
   }
-  throw new Error(started.message);
+  createExchangeMetrics(kit.registry, exchange);
+  return exchange;
 }
 
 /** I/O that `all` opens once for its three services (each closes only what it opened). */

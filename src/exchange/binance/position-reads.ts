@@ -19,7 +19,7 @@
  * answered from the last account-wide read when that read started recently enough, without waiting.
  */
 import { ExchangeError, type Position } from '../port.js';
-import type { PositionLookup } from './reads.js';
+import { positionOrThrow, type PositionLookup } from './reads.js';
 
 export interface PositionReadsOptions {
   /** One positionRisk read: of the one symbol given, else of the account. */
@@ -64,10 +64,10 @@ export class PositionReads {
   async position(symbol: string, maxAgeMs = 0): Promise<Position> {
     const last = this.lastAccount;
     if (maxAgeMs > 0 && last && this.o.now() - last.at <= maxAgeMs)
-      return { ...unwrap(last.of(symbol)), readAt: last.at };
+      return { ...positionOrThrow(last.of(symbol)), readAt: last.at };
     const used = this.o.weightUsed();
     if (this.waiting.size === 0 && !this.inFlight && (used === null || used < this.o.shareFromWeight)) {
-      return unwrap((await this.o.read(symbol))(symbol));
+      return positionOrThrow((await this.o.read(symbol))(symbol));
     }
     if (used !== null && Math.floor(this.o.now() / 60_000) !== this.sharedMinute) {
       this.sharedMinute = Math.floor(this.o.now() / 60_000);
@@ -135,9 +135,4 @@ export class PositionReads {
       if (this.waiting.size > 0) this.schedule();
     }
   }
-}
-
-function unwrap(p: Position | ExchangeError): Position {
-  if (p instanceof ExchangeError) throw p;
-  return p;
 }

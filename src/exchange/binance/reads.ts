@@ -155,11 +155,7 @@ export class Reads {
   /** Every symbol's position, or the first symbol's error (hedge mode) for all of them. */
   async positions(symbols: string[]): Promise<Position[]> {
     const of = symbols.length === 1 ? await this.positionRead(symbols[0]!) : await this.positionRead();
-    return symbols.map((symbol) => {
-      const p = of(symbol);
-      if (p instanceof ExchangeError) throw p;
-      return p;
-    });
+    return symbols.map((symbol) => positionOrThrow(of(symbol)));
   }
 
   /**
@@ -189,6 +185,12 @@ export class Reads {
       throw new ExchangeError('bad_response', `no mark price for ${symbol}`);
     return body.markPrice;
   }
+}
+
+/** A lookup's answer as a position, its error thrown. */
+export function positionOrThrow(p: Position | ExchangeError): Position {
+  if (p instanceof ExchangeError) throw p;
+  return p;
 }
 
 /** A symbol's position from its positionRisk rows (one-way mode: one BOTH row; v3 omits flat symbols). */

@@ -197,19 +197,20 @@ export class Transport {
    * unknown is worth the weight; a soak run saw a filled order reported unknown without it).
    */
   private budgetSpent(order: boolean, recovery: boolean): string | null {
-    const now = this.serverNow();
-    const same = (ms: number, at: number) => Math.floor(now / ms) === Math.floor(at / ms);
-    const l = this.limits;
-    const o = this.ordersAt;
     const used = this.weightUsedThisMinute();
     if (used !== null && used >= (recovery ? this.weightLimit : this.weightAllowed))
       return recovery ? 'request weight' : 'request weight (the rest is kept for order recovery)';
     if (!order) return null;
-    if (same(10_000, o) && l.orderCount10s !== null && l.orderCount10s >= (this.opts.orderLimit10s ?? 300))
-      return 'order count (10s)';
-    if (same(60_000, o) && l.orderCount1m !== null && l.orderCount1m >= (this.opts.orderLimit1m ?? 1200))
-      return 'order count (1m)';
+    const count10s = this.inWindow(10_000, this.ordersAt) ? this.limits.orderCount10s : null;
+    if (count10s !== null && count10s >= (this.opts.orderLimit10s ?? 300)) return 'order count (10s)';
+    const count1m = this.orderCountThisMinute();
+    if (count1m !== null && count1m >= (this.opts.orderLimit1m ?? 1200)) return 'order count (1m)';
     return null;
+  }
+
+  /** Whether `at` (exchange clock) falls in the current window of `ms` (Binance counts per clock window). */
+  private inWindow(ms: number, at: number): boolean {
+    return Math.floor(this.serverNow() / ms) === Math.floor(at / ms);
   }
 
   /** The minute's request weight (exchangeInfo.rateLimits; default 2400). */
@@ -224,14 +225,12 @@ export class Transport {
 
   /** The weight used this minute as the last answer's header said; null when none was read this minute. */
   weightUsedThisMinute(): number | null {
-    const same = Math.floor(this.serverNow() / 60_000) === Math.floor(this.weightAt / 60_000);
-    return same ? this.limits.usedWeight1m : null;
+    return this.inWindow(60_000, this.weightAt) ? this.limits.usedWeight1m : null;
   }
 
   /** Orders this minute as the last order answer's header said; null when none was read this minute. */
   orderCountThisMinute(): number | null {
-    const same = Math.floor(this.serverNow() / 60_000) === Math.floor(this.ordersAt / 60_000);
-    return same ? this.limits.orderCount1m : null;
+    return this.inWindow(60_000, this.ordersAt) ? this.limits.orderCount1m : null;
   }
 
   /** Milliseconds until the exchange's minute (and its weight count) rolls over. */

@@ -180,7 +180,7 @@ export class GovernorService {
           ? 'position fetch refused: the request weight is spent until the minute rolls over (not counted towards auto-disarm); plan blocked position_fetch_failed'
           : 'position fetch failed (waiting for the exchange): plan blocked position_fetch_failed',
       );
-      return this.block(plan, 'position_fetch_failed', { error: cause });
+      return this.block(plan, 'position_fetch_failed', { error: cause }, cause !== PACED);
     }
     const amount = dailyAmount(plan.action, positionAmt, mark, limits);
     if (!amount.ok)
@@ -281,11 +281,15 @@ export class GovernorService {
     this.o.metrics?.execCount5Min.set({ symbol }, fiveMin);
   }
 
-  /** Writes the block record once (never over a permit), then reports it. */
+  /**
+   * Writes the block record once (never over a permit), then reports it. `countsTowardsDisarm`
+   * false: an error reason that auto-disarm does not count (a read refused for the weight).
+   */
   private async block(
     plan: AuthorityPlan,
     reason: GovernorBlockReason,
     context: Record<string, unknown>,
+    countsTowardsDisarm = true,
   ): Promise<GovernorOutcome> {
     const { store } = this.o;
     const written = await store.decideOnce({
@@ -298,7 +302,7 @@ export class GovernorService {
       ttlSec: this.blockTtl,
     });
     if (!written) return { kind: 'already_decided' };
-    return this.blocked(plan, reason, context);
+    return this.blocked(plan, reason, context, countsTowardsDisarm);
   }
 
   /** A block record exists (written here or by the grant script): metric, event, auto-disarm. */
@@ -306,6 +310,7 @@ export class GovernorService {
     plan: AuthorityPlan,
     reason: GovernorBlockReason,
     context: Record<string, unknown>,
+    countsTowardsDisarm = true,
   ): Promise<GovernorOutcome> {
     const { store, clock } = this.o;
     this.o.metrics?.block.inc({ symbol: plan.symbol, reason });
@@ -328,7 +333,7 @@ export class GovernorService {
     );
     const ctx = { plan_id: plan.planId, symbol: plan.symbol };
     if (reason === 'burst_limit_exceeded') await this.disarm.burstBreach(ctx);
-    else if (ERROR_REASONS.has(reason) && context.error !== PACED)
+    else if (ERROR_REASONS.has(reason) && countsTowardsDisarm)
       await this.disarm.evaluationError({ ...ctx, last_reason: reason });
     return { kind: 'blocked', reason };
   }
