@@ -5,7 +5,7 @@
  * commands per plan, executed/s, p50/p99). Build B with `npm run bench:pipeline -- --only none`.
  */
 import type { PhaseSummary } from './lib/pipeline-report.js';
-import { fmt, markdownTable } from './lib/stats.js';
+import { fmt, markdownTable, sumWhere } from './lib/stats.js';
 import { parseBenchArgs } from './lib/args.js';
 import { runPipeline } from './lib/pipeline-child.js';
 
@@ -31,9 +31,6 @@ for (let i = 0; i < runs; i++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const names = Object.keys(out.A[0]?.cpuPer1000 ?? {});
-/** Requests per plan over the paths matching `re`. */
-const sumWhere = (per: Record<string, number>, re: RegExp) =>
-  Object.entries(per).reduce((a, [k, n]) => (re.test(k) ? a + n : a), 0);
 const row = (v: 'A' | 'B') => {
   const s = out[v];
   return [

@@ -4,7 +4,7 @@
  * redis-server, over 1,000 synthetic symbols whose positions the paper exchange holds.
  *
  *   npm run bench:pipeline                       # every scenario, rewrites "## Pipeline"
- *   npm run bench:pipeline -- --only latency     # latency | capacity | memory | choices | baseline | ceiling (prints;
+ *   npm run bench:pipeline -- --only latency     # latency | capacity | memory | choices | baseline | ceiling | venue (prints;
  *                                                # --write to rewrite the section with the partial tables)
  *   npm run bench:pipeline -- --no-write --seconds 5 --rates 500,1000
  *   npm run bench:pipeline -- --only capacity --rates 200 --env APPLY_LEASE_TTL_MS=0   # compare a setting
@@ -27,7 +27,7 @@ const args = parseBenchArgs(process.argv.slice(2), {
   flags: ['no-build', 'no-write', 'write', 'logs', 'profile', 'heap-profile', 'verbose', 'venue-limits'],
   usage: `
 npm run bench:pipeline -- [options]          every scenario; rewrites BENCHMARKS.md "## Pipeline" (~7 min)
-  --only <list>       latency,capacity,memory,choices,baseline,ceiling (none: build only); prints
+  --only <list>       latency,capacity,memory,choices,baseline,ceiling,venue (none: build only); prints
   --write | --no-write  rewrite the section (default: only for a full run)
   --rates <list>      capacity ramp, plans/s (default 100,200,300,400,600,800,1000,1200,1400,1600,2000,2500)
   --seconds <n>       window per phase (10)      --warmup <n>  warm-up per phase (3)

@@ -10,7 +10,7 @@
  * more holds at least one whole minute of weight.
  */
 import type { PhaseSummary } from './lib/pipeline-report.js';
-import { fmt, markdownTable } from './lib/stats.js';
+import { fmt, markdownTable, sumWhere } from './lib/stats.js';
 import { parseBenchArgs } from './lib/args.js';
 import { runPipeline } from './lib/pipeline-child.js';
 import { machineLine, writeSection } from './lib/doc.js';
@@ -44,15 +44,12 @@ for (const rate of rates) {
 
 /** Results whose error text matches `re`. */
 function errorsWhere(p: PhaseSummary, re: RegExp): number {
-  return Object.entries(p.errors).reduce((a, [k, n]) => (re.test(k) ? a + n : a), 0);
+  return sumWhere(p.errors, re);
 }
 
 function row(build: string, p: PhaseSummary): string[] {
   const total = Object.values(p.results).reduce((a, b) => a + b, 0);
-  const reads = Object.entries(p.exchangePerPlan).reduce(
-    (a, [k, n]) => (/positionRisk/.test(k) ? a + n : a),
-    0,
-  );
+  const reads = sumWhere(p.exchangePerPlan, /positionRisk/);
   return [
     String(p.rate),
     build,

@@ -41,3 +41,8 @@ export function markdownTable(headers: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
+
+/** The sum of the counts whose key matches `re` (requests by path, results by error text). */
+export function sumWhere(counts: Record<string, number>, re: RegExp): number {
+  return Object.entries(counts).reduce((a, [k, n]) => (re.test(k) ? a + n : a), 0);
+}
