@@ -4,10 +4,12 @@
  * read new entries, and acknowledge each one after its handler returns. A handler that throws
  * (Redis unreachable mid-entry) leaves the entry pending: it is handled again after recovery.
  * Outages are waited out with backoff, saying what we wait for.
+ *
+ * The loop reads the next batch while earlier batches are still being handled (up to
+ * `maxInFlight` entries), so an entry that arrives while a batch waits on a slow exchange read
+ * is not held back until that batch finishes.
  */
-import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { parseAuthorityPlan, type PlanParse } from '../domain/governor/plan-input.js';
 import type { Store, StreamEntry } from '../store/port.js';
 
 export interface ConsumerLogger {
@@ -32,6 +34,8 @@ export interface PlanConsumerOptions {
   claimEveryMs?: number;
   /** Attempts per entry before giveUp. */
   maxAttempts?: number;
+  /** Entries handled at once across batches; the loop stops reading while this many are in flight. */
+  maxInFlight?: number;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -53,61 +57,16 @@ function errText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** What an authority's options carry through to its plan-stream consumer. */
-export interface PlanReaderOptions {
-  store: Store;
-  /** Consumer name; default `<tag>-<host>-<pid>`. */
-  consumer?: string;
-  logger: ConsumerLogger;
-  batch?: number;
-  blockMs?: number;
-  claimIdleMs?: number;
-}
-
-/**
- * An authority's parse of a plan entry at the boundary: a rejected entry is counted by reason
- * and logged once here, and the caller turns it into its `garbage` outcome.
- */
-export function readPlanEntry(
-  fields: Record<string, string>,
-  o: { metrics?: { inputRejected: { inc(labels: { reason: string }): void } }; logger: ConsumerLogger },
-): PlanParse {
-  const parsed = parseAuthorityPlan(fields);
-  if (!parsed.ok) {
-    o.metrics?.inputRejected.inc({ reason: parsed.reason });
-    o.logger.warn({ reason: parsed.reason, plan: fields.plan_id?.slice(0, 64) }, 'plan entry rejected');
-  }
-  return parsed;
-}
-
-/** An authority's consumer of the plan stream in its own group (governor, p33). */
-export function planStreamConsumer(
-  o: PlanReaderOptions,
-  group: string,
-  tag: string,
-  handle: PlanConsumerOptions['handle'],
-  giveUp: PlanConsumerOptions['giveUp'],
-): PlanConsumer {
-  return new PlanConsumer({
-    store: o.store,
-    stream: o.store.keys.planStream(),
-    group,
-    consumer: o.consumer ?? `${tag}-${hostname()}-${process.pid}`,
-    handle,
-    giveUp,
-    logger: o.logger,
-    batch: o.batch,
-    blockMs: o.blockMs,
-    claimIdleMs: o.claimIdleMs,
-  });
-}
-
 export class PlanConsumer {
   private stopped = true;
   private loop: Promise<void> | null = null;
   private lastClaim = 0;
   private waiting: string | null = null;
   private readonly attempts = new Map<string, number>();
+  /** Batches being handled by the loop, and the ids of their entries. */
+  private readonly batches = new Set<Promise<void>>();
+  private readonly inFlight = new Set<string>();
+  private batchError: { err: unknown } | null = null;
   private readonly o: Required<Omit<PlanConsumerOptions, 'sleep'>> & { sleep: (ms: number) => Promise<void> };
 
   constructor(opts: PlanConsumerOptions) {
@@ -117,6 +76,7 @@ export class PlanConsumer {
       claimIdleMs: 30_000,
       claimEveryMs: 5_000,
       maxAttempts: 3,
+      maxInFlight: 256,
       sleep: realSleep,
       // An option passed as undefined keeps its default.
       ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as PlanConsumerOptions),
@@ -164,7 +124,11 @@ export class PlanConsumer {
   /** Takes over entries idle on other (dead) consumers and handles them. */
   async reclaim(): Promise<number> {
     const { store, stream, group, consumer, claimIdleMs, batch } = this.o;
-    const entries = await store.autoClaim(stream, group, consumer, claimIdleMs, batch);
+    // XAUTOCLAIM does not look at the owner: an entry of ours still in flight (idle that long on a
+    // slow handler) comes back too, and is left to the batch handling it.
+    const entries = (await store.autoClaim(stream, group, consumer, claimIdleMs, batch)).filter(
+      (e) => !this.inFlight.has(e.id),
+    );
     if (entries.length > 0) this.o.logger.warn({ count: entries.length, group }, 'reclaimed pending entries');
     return this.process(entries);
   }
@@ -210,6 +174,48 @@ export class PlanConsumer {
     this.attempts.delete(entry.id);
   }
 
+  /**
+   * Reads the next batch and starts handling it without waiting for it to finish, unless
+   * `maxInFlight` entries are already in flight (then it waits for a batch to finish instead).
+   * A failed batch is rethrown here, after every batch in flight has settled, so that recovery
+   * (drainOwnPending) never handles an entry a batch is still handling.
+   */
+  private async readAhead(): Promise<void> {
+    await this.rethrowBatchError();
+    const room = this.o.maxInFlight - this.inFlight.size;
+    if (room <= 0) {
+      await Promise.race(this.batches);
+      return;
+    }
+    const { store, stream, group, consumer, batch, blockMs } = this.o;
+    const entries = await store.readGroup(stream, group, consumer, { count: Math.min(batch, room), blockMs });
+    if (entries.length === 0) return;
+    for (const e of entries) this.inFlight.add(e.id);
+    const handled: Promise<void> = this.process(entries)
+      .then(
+        () => undefined,
+        (err: unknown) => void (this.batchError ??= { err }),
+      )
+      .finally(() => {
+        for (const e of entries) this.inFlight.delete(e.id);
+        this.batches.delete(handled);
+      });
+    this.batches.add(handled);
+  }
+
+  /** Waits for every batch in flight (their failures were recorded, not thrown). */
+  private async settle(): Promise<void> {
+    while (this.batches.size > 0) await Promise.all([...this.batches]);
+  }
+
+  private async rethrowBatchError(): Promise<void> {
+    if (!this.batchError) return;
+    await this.settle();
+    const { err } = this.batchError;
+    this.batchError = null;
+    throw err;
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
     let needsSetup = true;
@@ -224,7 +230,7 @@ export class PlanConsumer {
           this.lastClaim = performance.now();
           await this.reclaim();
         }
-        await this.pollOnce();
+        await this.readAhead();
         if (this.waiting) {
           this.o.logger.info(
             { group: this.o.group, after: this.waiting },
@@ -236,6 +242,9 @@ export class PlanConsumer {
       } catch (err) {
         failures++;
         needsSetup = true;
+        // Recovery re-reads our pending entries: let the batches still in flight finish first.
+        await this.settle();
+        this.batchError = null;
         const what = `redis at ${this.o.stream} (group ${this.o.group}): ${errText(err)}`;
         if (this.waiting === null || failures % 20 === 0) {
           this.o.logger.warn({ group: this.o.group, failures, err: errText(err) }, `waiting for ${what}`);
@@ -244,5 +253,6 @@ export class PlanConsumer {
         await this.o.sleep(backoffMs(failures));
       }
     }
+    await this.settle();
   }
 }

@@ -23,7 +23,8 @@ import type { Logger } from '../../ops/logger.js';
 import type { P33Metrics } from '../../ops/metrics.js';
 import { PLAN_GROUPS } from '../../store/keys.js';
 import type { Store, StreamEntry } from '../../store/port.js';
-import { planStreamConsumer, readPlanEntry, type PlanConsumer } from '../plan-consumer.js';
+import type { PlanConsumer } from '../plan-consumer.js';
+import { planStreamConsumer, readPlanEntry } from '../plan-reader.js';
 import { LedgerFollower } from './ledger-follower.js';
 import { SnapshotRefresher } from './snapshots.js';
 

@@ -1,0 +1,57 @@
+/**
+ * How the authorities (governor, P3.3) read the plan stream: each in its own consumer group,
+ * through a PlanConsumer, parsing every entry at the boundary.
+ */
+import { hostname } from 'node:os';
+import { parseAuthorityPlan, type PlanParse } from '../domain/governor/plan-input.js';
+import type { Store } from '../store/port.js';
+import { PlanConsumer, type ConsumerLogger, type PlanConsumerOptions } from './plan-consumer.js';
+
+/** What an authority's options carry through to its plan-stream consumer. */
+export interface PlanReaderOptions {
+  store: Store;
+  /** Consumer name; default `<tag>-<host>-<pid>`. */
+  consumer?: string;
+  logger: ConsumerLogger;
+  batch?: number;
+  blockMs?: number;
+  claimIdleMs?: number;
+}
+
+/**
+ * An authority's parse of a plan entry at the boundary: a rejected entry is counted by reason
+ * and logged once here, and the caller turns it into its `garbage` outcome.
+ */
+export function readPlanEntry(
+  fields: Record<string, string>,
+  o: { metrics?: { inputRejected: { inc(labels: { reason: string }): void } }; logger: ConsumerLogger },
+): PlanParse {
+  const parsed = parseAuthorityPlan(fields);
+  if (!parsed.ok) {
+    o.metrics?.inputRejected.inc({ reason: parsed.reason });
+    o.logger.warn({ reason: parsed.reason, plan: fields.plan_id?.slice(0, 64) }, 'plan entry rejected');
+  }
+  return parsed;
+}
+
+/** An authority's consumer of the plan stream in its own group (governor, p33). */
+export function planStreamConsumer(
+  o: PlanReaderOptions,
+  group: string,
+  tag: string,
+  handle: PlanConsumerOptions['handle'],
+  giveUp: PlanConsumerOptions['giveUp'],
+): PlanConsumer {
+  return new PlanConsumer({
+    store: o.store,
+    stream: o.store.keys.planStream(),
+    group,
+    consumer: o.consumer ?? `${tag}-${hostname()}-${process.pid}`,
+    handle,
+    giveUp,
+    logger: o.logger,
+    batch: o.batch,
+    blockMs: o.blockMs,
+    claimIdleMs: o.claimIdleMs,
+  });
+}
