@@ -1,7 +1,8 @@
 /**
  * Deployment assets stay consistent with the code and the contract: unit hardening, env examples
  * against src/ops/config (names and defaults), alert and dashboard metric names against the
- * contract list and src/ops/metrics. promtool and systemd-analyze run when they are installed.
+ * contract list and src/ops/metrics. promtool and systemd-analyze run when they are installed
+ * (with REQUIRE_PROMTOOL=1, as in CI, a missing promtool fails instead of skipping).
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -465,9 +466,16 @@ describe('alerts and dashboard', () => {
     }
   });
 
+  // Without promtool this skips; with REQUIRE_PROMTOOL=1 (.ci/run, which fetches it) it fails instead.
   const promtool = process.env.PROMTOOL ?? 'promtool';
   const hasPromtool = spawnSync(promtool, ['--version'], { stdio: 'ignore' }).status === 0;
-  it.skipIf(!hasPromtool)('when promtool checks and unit-tests the rules then both pass', () => {
+  const skipPromtool = !hasPromtool && process.env.REQUIRE_PROMTOOL !== '1';
+  it.skipIf(skipPromtool)('when promtool checks and unit-tests the rules then both pass', () => {
+    if (!hasPromtool) {
+      throw new Error(
+        `REQUIRE_PROMTOOL=1 but '${promtool}' does not run: install it or set PROMTOOL to its path`,
+      );
+    }
     for (const args of [
       ['check', 'rules', join(DEPLOY, 'prometheus/alerts.yml')],
       ['test', 'rules', join(DEPLOY, 'prometheus/alerts.test.yml')],
