@@ -91,7 +91,8 @@ The pipeline bench's three services and 1,000 symbols, but the paper exchange se
 \`X-MBX-USED-WEIGHT-1M\` and order-count headers, so each adapter refuses locally once one account's
 2,400 weight (less 5 % kept for order recovery) or 1,200 orders a minute are spent, as it would on the
 venue. One fresh session per build and rate, ${seconds} s window after 3 s of warm-up; results are those
-read in the window. The paper exchange charges weight 5 per positionRisk read and 1 per order.
+read in the window. The paper exchange charges weight 5 per positionRisk read and none per order (Binance's
+New Order page: 0 on the IP weight, 1 on each order-count window).
 
 ${table}
 

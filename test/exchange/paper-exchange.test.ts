@@ -137,6 +137,36 @@ describe('paper exchange: orders', () => {
     expect(r.headers.get('x-mbx-order-count-10s')).toMatch(/^\d+$/);
     expect(r.headers.get('x-mbx-order-count-1m')).toMatch(/^\d+$/);
   });
+  it('when an order is placed then it counts on both order windows and 0 on the IP weight, as Binance documents', async () => {
+    // "New Order (TRADE)", USDⓈ-M futures: 1 on the 10s and 1min order limits, 0 on x-mbx-used-weight-1m.
+    const weight = async () =>
+      Number((await raw(px.url, 'GET', '/fapi/v1/time', {})).headers.get('x-mbx-used-weight-1m'));
+    const counts = (h: Headers) =>
+      [h.get('x-mbx-order-count-10s'), h.get('x-mbx-order-count-1m')].map(Number);
+    // The IP weight and the 1min count restart with each clock minute: keep clear of its end.
+    const toNextMinute = 60_000 - (Date.now() % 60_000);
+    if (toNextMinute < 3000) await new Promise((r) => setTimeout(r, toNextMinute + 50));
+    const w0 = await weight();
+    const first = await raw(
+      px.url,
+      'POST',
+      '/fapi/v1/order',
+      market({ newClientOrderId: 'w-1', quantity: '0.001' }),
+    );
+    const second = await raw(
+      px.url,
+      'POST',
+      '/fapi/v1/order',
+      market({ newClientOrderId: 'w-2', quantity: '0.001' }),
+    );
+    expect(Number(second.headers.get('x-mbx-used-weight-1m'))).toBe(w0);
+    // Both orders in one 10 s window, unless the window rolled between them.
+    const [a10, a60] = counts(first.headers);
+    const [b10, b60] = counts(second.headers);
+    expect(b60).toBe(a60! + 1);
+    expect([a10! + 1, 1]).toContain(b10);
+    expect(await weight()).toBe(w0 + 1);
+  });
   it.each([
     ['increases the position', market({ side: 'BUY' }), -2022],
     ['exceeds the position', market({ quantity: '0.6' }), -2022],

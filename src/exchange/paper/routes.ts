@@ -20,6 +20,12 @@ const r = (signed: boolean, weight: number, handle: Route['handle'], placesOrder
   handle,
 });
 
+/**
+ * Weights against X-MBX-USED-WEIGHT-1M. Placing an order (and an algo order) costs 0 there and 1 on
+ * each order-count window: Binance's "New Order (TRADE)" page for USDⓈ-M futures,
+ * https://developers.binance.com/docs/derivatives/usds-margined-futures/trade/rest-api
+ * ("1 on 10s order rate limit; 1 on 1min order rate limit; 0 on IP rate limit").
+ */
 export const ROUTES: Readonly<Record<string, Route>> = {
   'GET /fapi/v1/ping': r(false, 1, () => ({})),
   'GET /fapi/v1/time': r(false, 1, (_s, _p, now) => ({ serverTime: now })),
@@ -28,7 +34,7 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   'GET /fapi/v1/leverageBracket': r(true, 1, leverageBracket),
   'GET /fapi/v2/positionRisk': r(true, 5, (s, p) => positionRisk(s, p, 2)),
   'GET /fapi/v3/positionRisk': r(true, 5, (s, p) => positionRisk(s, p, 3)),
-  'POST /fapi/v1/order': r(true, 1, t.newOrder, true),
+  'POST /fapi/v1/order': r(true, 0, t.newOrder, true),
   'GET /fapi/v1/order': r(true, 1, t.queryOrder),
   'DELETE /fapi/v1/order': r(true, 1, t.cancelOrder),
   'GET /fapi/v1/openOrders': r(true, 1, t.openOrders),
