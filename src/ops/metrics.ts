@@ -72,7 +72,12 @@ export function createApplyMetrics(registry: Registry) {
     inputRejected: counter(registry, 'quantum_apply_input_rejected_total', 'Proposals rejected at parse', [
       'reason',
     ]),
-    result: counter(registry, 'quantum_apply_result_total', 'Results published', ['symbol', 'decision']),
+    result: counter(
+      registry,
+      'quantum_apply_result_total',
+      'Results published, by how the plan ended (decision) and what the plan itself decided (plan_decision)',
+      ['symbol', 'decision', 'plan_decision'],
+    ),
   };
 }
 export type ApplyMetrics = ReturnType<typeof createApplyMetrics>;

@@ -56,7 +56,7 @@ describe('metrics', () => {
     m.proposalToOrder.observe(0.02);
     m.consume.inc({ outcome: 'consumed' });
     m.inputRejected.inc({ reason: 'missing_kill_score' });
-    m.result.inc({ symbol: 'BTCUSDT', decision: 'EXECUTE' });
+    m.result.inc({ symbol: 'BTCUSDT', decision: 'EXECUTE', plan_decision: 'EXECUTE' });
     const s = await scrape(registry);
     expectMetric(s, 'quantum_apply_plan_total', 'counter', ['symbol', 'decision']);
     expectMetric(s, 'quantum_apply_execute_total', 'counter', ['symbol', 'step', 'status']);
@@ -66,7 +66,7 @@ describe('metrics', () => {
     expectMetric(s, 'quantum_apply_proposal_to_order_seconds', 'histogram', []);
     expectMetric(s, 'quantum_apply_consume_total', 'counter', ['outcome']);
     expectMetric(s, 'quantum_apply_input_rejected_total', 'counter', ['reason']);
-    expectMetric(s, 'quantum_apply_result_total', 'counter', ['symbol', 'decision']);
+    expectMetric(s, 'quantum_apply_result_total', 'counter', ['symbol', 'decision', 'plan_decision']);
     expect(s.size).toBe(9);
   });
 

@@ -165,7 +165,7 @@ export class ProposalHandler {
       return;
     }
     crashPoint('before_result');
-    await this.publishResult(plan, result, log);
+    await this.publishResult(plan, plan.decision, result, log);
   }
 
   /**
@@ -232,13 +232,20 @@ export class ProposalHandler {
           continue;
         }
       }
-      await this.publishResult(p, result, log);
+      // Only EXECUTE plans leave an owned dedupe key or an intent to recover.
+      await this.publishResult(p, 'EXECUTE', result, log);
       recovered++;
     }
     return { recovered, deferred };
   }
 
-  private async publishResult(plan: PlanRef | Plan, r: ExecOutcome, log: Logger): Promise<void> {
+  /** `planned` is the plan's own decision; `r.decision` is how it ended (an EXECUTE plan may end BLOCKED). */
+  private async publishResult(
+    plan: PlanRef | Plan,
+    planned: Plan['decision'],
+    r: ExecOutcome,
+    log: Logger,
+  ): Promise<void> {
     const { store, clock } = this.deps;
     const fields = resultFields({
       planId: plan.planId,
@@ -262,7 +269,7 @@ export class ProposalHandler {
       log.warn('apply: result already published for this plan; not published again');
       return;
     }
-    this.metrics.result(plan.symbol, r.decision);
+    this.metrics.result(plan.symbol, r.decision, planned);
     const level = r.decision === 'ERROR' ? 'error' : 'info';
     // The one info line of a plan (besides [PERMIT_WAIT]): what was decided and what came of it.
     const order = r.steps[0]?.order_id;

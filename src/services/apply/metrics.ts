@@ -15,7 +15,8 @@ export interface ApplyMetricsSink {
   permitWait(symbol: string, seconds: number, outcome: 'ok' | 'block'): void;
   /** Outcome of the permit chain: consumed, or the failure reason. */
   consume(outcome: string): void;
-  result(symbol: string, decision: string): void;
+  /** A published result: how the plan ended, and what the plan itself decided (EXECUTE, SKIP, ...). */
+  result(symbol: string, decision: string, planDecision: string): void;
   /** From the proposal change being detected to the exchange's answer to the order. */
   proposalToOrder(symbol: string, seconds: number): void;
   runFailed(symbol: string): void;
@@ -63,8 +64,8 @@ export class RecordingMetrics implements ApplyMetricsSink {
   consume(outcome: string): void {
     this.rec('consume', [outcome]);
   }
-  result(symbol: string, decision: string): void {
-    this.rec('result', [symbol, decision]);
+  result(symbol: string, decision: string, planDecision: string): void {
+    this.rec('result', [symbol, decision, planDecision]);
   }
   proposalToOrder(symbol: string, seconds: number): void {
     this.rec('proposalToOrder', [symbol, seconds]);
@@ -106,7 +107,8 @@ export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetr
     // Histograms carry no symbol label (src/ops/metrics.ts): the sink's symbol is for tests and logs.
     permitWait: (_symbol, seconds, outcome) => m.permitWait.observe({ outcome }, seconds),
     consume: (outcome) => m.consume.inc({ outcome }),
-    result: (symbol, decision) => m.result.inc({ symbol: sym(symbol), decision }),
+    result: (symbol, decision, planDecision) =>
+      m.result.inc({ symbol: sym(symbol), decision, plan_decision: planDecision }),
     proposalToOrder: (_symbol, seconds) => m.proposalToOrder.observe(seconds),
     runFailed: (symbol) => runFailures.inc({ symbol: sym(symbol) }),
   };

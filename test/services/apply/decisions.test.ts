@@ -220,6 +220,8 @@ describe.skipIf(skipRedis)('apply decisions (real Redis)', () => {
         would_execute: 'False',
         error: reason,
       });
+      // The result metric says the plan itself decided this (alerts count only EXECUTE plans that ended so).
+      expect(t.metrics.count('result', symbol, decision, decision)).toBe(1);
       expect(t.exchange.calls).toEqual([]);
     },
   );

@@ -132,6 +132,7 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
         executed: 'False',
         error: `permit_timeout_or_missing:${reason}`,
       });
+      expect(t.metrics.count('result', 'BTCUSDT', 'BLOCKED', 'EXECUTE')).toBe(1);
       expect(t.exchange.orders).toEqual([]);
       const [line] = logLines(t.log, '[PERMIT_WAIT] BLOCK');
       expect(line?.msg).toMatch(
