@@ -199,6 +199,6 @@ export const FINDINGS = `### What the profiles show (\`npm run bench:pipeline --
 - Venue limits: Binance allows 1,200 orders a minute and 2,400 request weight a minute per account, and the adapter
   refuses locally once the usage headers say so; 2,000 plans/s is ~100× one account's order limit. The bench's paper
   exchange omits those headers (\`--no-usage-headers\`) so that our side is what is measured. With them
-  (\`npm run bench:venue\`, section "Venue limits"), one account carries up to ~15 plans/s since position reads are
-  shared once the minute's weight runs short; before, ~4 plans/s spent the weight and the governor auto-disarmed.
+  (\`npm run bench:venue\`, section "Venue limits"), one account carries 20 plans/s, its order limit, since position
+  reads are shared once the minute's weight runs short; before, ~4 plans/s spent the weight and the governor auto-disarmed.
 `;
