@@ -154,4 +154,32 @@ describe('result entries without a fill', () => {
       parseResultEntry({ plan_id: 'p', symbol: 'BTCUSDT', executed: 'True', steps_results: steps }),
     ).toEqual([{ kind: 'not_executed' }]);
   });
+  it('when the stop-loss step carries its order id and side, as apply writes it, then it is still not a fill and not garbage', () => {
+    // The shape of src/services/apply/orders.ts's stop step: each one was counted
+    // result_invalid_executed_qty (a warning and the P3.3 input-rejected alert) before.
+    const steps = JSON.stringify([
+      {
+        step: 'UPDATE_SL',
+        status: 'success',
+        details: 'stop BUY',
+        order_id: 'algo-7',
+        side: 'BUY',
+        reduce_only: true,
+      },
+    ]);
+    expect(
+      parseResultEntry({ plan_id: 'p', symbol: 'BTCUSDT', executed: 'True', steps_results: steps }),
+    ).toEqual([{ kind: 'not_executed' }]);
+  });
+  it.each([['abc'], [[]], [true], [null], ['']])(
+    'when an order step reports a fill quantity %j that does not parse then the entry is rejected',
+    (executed_qty) => {
+      const steps = JSON.stringify([
+        { step: 'CLOSE_FULL', status: 'success', side: 'SELL', order_id: 1, executed_qty },
+      ]);
+      expect(
+        parseResultEntry({ plan_id: 'p', symbol: 'BTCUSDT', executed: 'True', steps_results: steps }),
+      ).toEqual([{ kind: 'invalid', reason: 'invalid_executed_qty' }]);
+    },
+  );
 });

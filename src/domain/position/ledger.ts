@@ -39,6 +39,9 @@ export function parseResultEntry(fields: Record<string, string>): ResultParse[] 
     if (typeof s !== 'object' || s === null) continue;
     const r = s as Record<string, unknown>;
     if (r.side !== 'BUY' && r.side !== 'SELL') continue;
+    // A step that reports no fill at all (our stop-loss step: order_id and side, no executed_qty)
+    // has nothing for the ledger. A fill quantity that is there but does not parse is garbage.
+    if (r.executed_qty === undefined) continue;
     const qty = parseDec(
       typeof r.executed_qty === 'number' ? String(r.executed_qty) : (r.executed_qty as string),
     );
