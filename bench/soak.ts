@@ -7,10 +7,12 @@
  * invariant fails. Private redis-server on a free loopback port; nothing is left running.
  */
 import { parseArgs } from 'node:util';
+import { pino } from 'pino';
 import { startPaperExchange, type FaultSpec } from '../src/exchange/paper/index.js';
 import { describeFault } from '../src/exchange/paper/faults.js';
 import { systemClock } from '../src/ops/clock.js';
 import { createLogger } from '../src/ops/logger.js';
+import { createP33Metrics, createRegistry } from '../src/ops/metrics.js';
 import { GovernorService } from '../src/services/governor/service.js';
 import { PositionBrainService } from '../src/services/position-brain/service.js';
 import { createStore } from '../src/store/index.js';
@@ -33,6 +35,8 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '1' },
     seed: { type: 'string', default: '1' },
     'no-chaos': { type: 'boolean', default: false },
+    /** The authorities' info log (JSON lines) to this file; they are silent otherwise. */
+    'authority-log': { type: 'string' },
   },
 });
 const minutes = Number(values.minutes);
@@ -79,6 +83,9 @@ async function main(): Promise<void> {
   const prefix = server.prefix();
   const store = await createStore({ url: server.url, prefix });
   const quiet = createLogger({ service: 'soak', level: 'silent' });
+  const authorityLog = values['authority-log']
+    ? createLogger({ service: 'soak-authorities', destination: pino.destination(values['authority-log']) })
+    : quiet;
   const authorityStores = [
     await createStore({ url: server.url, prefix }),
     await createStore({ url: server.url, prefix }),
@@ -87,7 +94,7 @@ async function main(): Promise<void> {
     store: authorityStores[0]!,
     exchange: paperAdapter(paper),
     clock: systemClock,
-    logger: quiet,
+    logger: authorityLog,
     autoApprove: false,
     consumer: 'soak-governor',
     limits: {
@@ -98,11 +105,15 @@ async function main(): Promise<void> {
     disarmOnBurst: false,
     disarmErrorThreshold: 1e9,
   });
+  // P3.3's own counters, for its deny reasons (the result only says p33_permit_denied).
+  const p33Metrics = createP33Metrics(createRegistry());
+  const denied = async () => (await p33Metrics.permitDeny.get()).values.reduce((n, v) => n + v.value, 0);
   const p33 = new PositionBrainService({
     store: authorityStores[1]!,
+    metrics: p33Metrics,
     exchange: paperAdapter(paper),
     clock: systemClock,
-    logger: quiet,
+    logger: authorityLog,
     allowlist: [...SYMBOLS],
     // Held positions: the ledger falls with each fill while the exchange keeps its size, so the
     // tolerance spans the whole position; the cooldown is off to keep plans flowing.
@@ -153,8 +164,11 @@ async function main(): Promise<void> {
   })();
   const progress = setInterval(() => {
     const s = Math.round((Date.now() - started) / 1000);
-    out(
-      `[soak] ${s}s fed=${fed} orders=${paper.state.orders.length + paper.state.algoOrders.length} replicas=${replicas.length} kills=${kills}\n`,
+    const orders = paper.state.orders.length + paper.state.algoOrders.length;
+    void denied().then((n) =>
+      out(
+        `[soak] ${s}s fed=${fed} orders=${orders} replicas=${replicas.length} kills=${kills} p33_denied=${n}\n`,
+      ),
     );
   }, 15_000);
   await Promise.all([...feeders, chaos]);
@@ -183,6 +197,11 @@ async function main(): Promise<void> {
     const k = `governor:${e.fields.reason ?? '?'}`;
     refusals[k] = (refusals[k] ?? 0) + 1;
   }
+  const p33Denies: Record<string, number> = {};
+  for (const v of (await p33Metrics.permitDeny.get()).values) {
+    const k = `p33:${v.labels.reason ?? '?'}`;
+    p33Denies[k] = (p33Denies[k] ?? 0) + v.value;
+  }
   const report = {
     minutes,
     seed: Number(values.seed),
@@ -204,6 +223,7 @@ async function main(): Promise<void> {
     drain_ms: Date.now() - drainStart,
     results_by_decision: byDecision,
     governor_blocks_by_reason: refusals,
+    p33_denies_by_reason: p33Denies,
   };
   out(`${JSON.stringify(report, null, 2)}\n`);
   // Orders whose result does not say EXECUTE: what the plan's result and intent recorded.
