@@ -92,7 +92,7 @@ async function main(): Promise<void> {
   ];
   const governor = new GovernorService({
     store: authorityStores[0]!,
-    exchange: paperAdapter(paper),
+    exchange: paperAdapter(paper, systemClock, authorityLog),
     clock: systemClock,
     logger: authorityLog,
     autoApprove: false,
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
   const p33 = new PositionBrainService({
     store: authorityStores[1]!,
     metrics: p33Metrics,
-    exchange: paperAdapter(paper),
+    exchange: paperAdapter(paper, systemClock, authorityLog),
     clock: systemClock,
     logger: authorityLog,
     allowlist: [...SYMBOLS],

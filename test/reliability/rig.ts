@@ -38,10 +38,15 @@ export async function until<T>(
   }
 }
 
-export function paperAdapter(paper: { url: string }, clock: Clock = systemClock) {
+export function paperAdapter(
+  paper: { url: string },
+  clock: Clock = systemClock,
+  logger?: Parameters<typeof createBinanceExchange>[0]['logger'],
+) {
   return createBinanceExchange({
     baseUrl: paper.url,
     clock,
+    logger,
     ...PAPER_KEYS,
     recvWindow: 1000,
     timeoutMs: 800,
