@@ -104,6 +104,11 @@ export interface ExchangePort {
   /** Places a reduce-only stop (algo endpoint), cancelling our earlier stops for the symbol. */
   placeStopLoss(req: StopLossRequest): Promise<StopOutcome>;
   findOrder(symbol: string, clientOrderId: string): Promise<OrderFill | null>;
+  /**
+   * The algo id of our working stop with this client id (crash recovery), null when the exchange
+   * has no such stop or it is no longer working; throws when the lookup itself fails.
+   */
+  findStopLoss(symbol: string, clientAlgoId: string): Promise<string | null>;
   close(): Promise<void>;
 }
 

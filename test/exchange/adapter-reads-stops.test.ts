@@ -166,6 +166,33 @@ describe('adapter stop losses', () => {
     const b = px.state.algoOrders.find((a) => a.clientAlgoId === 'qa-sl-b')!;
     expect(b.updateTime).toBeGreaterThanOrEqual(c.createTime);
   });
+  it('when recovery looks a stop up by client id then a working one gives its algo id; a replaced or unknown one null', async () => {
+    const { ex } = adapterFor(px);
+    const first = await ex.placeStopLoss({
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      triggerPrice: '54000',
+      clientAlgoId: 'qa-sl-f1',
+    });
+    expect(first.kind).toBe('placed');
+    expect(await ex.findStopLoss('BTCUSDT', 'qa-sl-f1')).toBe(first.kind === 'placed' ? first.algoId : '');
+    // the next stop replaces it: cancelled, no longer working
+    await ex.placeStopLoss({
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      triggerPrice: '55000',
+      clientAlgoId: 'qa-sl-f2',
+    });
+    expect(await ex.findStopLoss('BTCUSDT', 'qa-sl-f1')).toBeNull();
+    expect(await ex.findStopLoss('BTCUSDT', 'qa-sl-never')).toBeNull();
+    // an answer about another symbol's stop is never adopted
+    await expect(ex.findStopLoss('ETHUSDT', 'qa-sl-f2')).rejects.toThrow(/another order/);
+  });
+  it('when the stop lookup itself fails then recovery is told so (a throw), not "absent"', async () => {
+    const { ex } = adapterFor(px);
+    px.faults.set([{ endpoint: '/fapi/v1/algoOrder', method: 'GET', status5xx: 502 }]);
+    await expect(ex.findStopLoss('BTCUSDT', 'qa-sl-f2')).rejects.toBeInstanceOf(ExchangeError);
+  });
   it('when the placement answer is a 503 unknown then the stop is confirmed by query and old ones are replaced', async () => {
     const { ex } = adapterFor(px);
     px.faults.set({ endpoint: '/fapi/v1/algoOrder', method: 'POST', unknownAfterFill: true, count: 1 });

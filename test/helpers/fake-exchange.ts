@@ -30,6 +30,8 @@ export class FakeExchange implements ExchangePort {
   readonly calls: RecordedCall[] = [];
   readonly orders: OrderFill[] = [];
   readonly stops: StopLossRequest[] = [];
+  /** clientAlgoId → algoId of every stop placed. */
+  private readonly stopIds = new Map<string, string>();
   private readonly amounts = new Map<string, number>();
   private readonly marks = new Map<string, number>();
   private nextId = 1;
@@ -118,7 +120,15 @@ export class FakeExchange implements ExchangePort {
     this.record('placeStopLoss', [req]);
     const replaced = this.stops.filter((s) => s.symbol === req.symbol).map((s) => s.clientAlgoId);
     this.stops.splice(0, this.stops.length, ...this.stops.filter((s) => s.symbol !== req.symbol), req);
-    return { kind: 'placed', algoId: String(this.nextId++), clientAlgoId: req.clientAlgoId, replaced };
+    const algoId = String(this.nextId++);
+    this.stopIds.set(req.clientAlgoId, algoId);
+    return { kind: 'placed', algoId, clientAlgoId: req.clientAlgoId, replaced };
+  }
+
+  async findStopLoss(symbol: string, clientAlgoId: string): Promise<string | null> {
+    this.record('findStopLoss', [symbol, clientAlgoId]);
+    const working = this.stops.some((s) => s.symbol === symbol && s.clientAlgoId === clientAlgoId);
+    return working ? (this.stopIds.get(clientAlgoId) ?? null) : null;
   }
 
   async findOrder(symbol: string, clientOrderId: string): Promise<OrderFill | null> {

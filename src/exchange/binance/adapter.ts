@@ -139,6 +139,8 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     placeStopLoss: (req: StopLossRequest): Promise<StopOutcome> => stops.placeStopLoss(req),
     findOrder: (symbol: string, clientOrderId: string): Promise<OrderFill | null> =>
       orders.findOrder(symbol, clientOrderId),
+    findStopLoss: (symbol: string, clientAlgoId: string): Promise<string | null> =>
+      stops.findStopLoss(symbol, clientAlgoId),
     close: async () => {
       positionReads.close();
       transport.close();

@@ -106,6 +106,22 @@ export class Stops {
     return { kind: 'placed', algoId, clientAlgoId: req.clientAlgoId, replaced };
   }
 
+  /** Recovery's lookup: like findAlgo, but a failed query throws instead of reading as absent. */
+  async findStopLoss(symbol: string, clientAlgoId: string): Promise<string | null> {
+    let a;
+    try {
+      a = await this.reads.get('/fapi/v1/algoOrder', { clientAlgoId }, true, algoOrderSchema, true, true);
+    } catch (err) {
+      if (err instanceof ExchangeError && err.code === -2013) return null;
+      throw err;
+    }
+    // An answer about another order must never be adopted as ours.
+    if (a.clientAlgoId !== clientAlgoId || a.symbol !== symbol) {
+      throw new ExchangeError('bad_response', `stop query for ${clientAlgoId} answered about another order`);
+    }
+    return a.algoStatus === undefined || a.algoStatus === 'NEW' ? String(a.algoId) : null;
+  }
+
   private async findAlgo(clientAlgoId: string): Promise<string | null> {
     try {
       const a = await this.reads.get('/fapi/v1/algoOrder', { clientAlgoId }, true, algoOrderSchema);

@@ -72,6 +72,15 @@ const filled = (step: string, order: OrderFill, details: string): ExecOutcome =>
   error: '',
 });
 
+/** A working stop: its algo id and side, no fill (the ledger leaves it alone). */
+const placedStop = (step: string, algoId: string, side: string, details: string): ExecOutcome => ({
+  decision: 'EXECUTE',
+  executed: true,
+  wouldExecute: true,
+  steps: [{ step, status: 'success', details, order_id: algoId, side, reduce_only: true }],
+  error: '',
+});
+
 const failed = (step: string, error: string, details: string, side?: string): ExecOutcome => ({
   decision: 'ERROR',
   executed: false,
@@ -158,22 +167,7 @@ export async function executeOrderStep(
       metrics.lastSuccess(plan.symbol, Math.floor(clock.now() / 1000));
       // Debug: the plan's result line (info) carries the order id.
       log.debug({ algo_id: res.algoId, replaced: res.replaced }, `apply: stop placed ${req.describe}`);
-      return {
-        decision: 'EXECUTE',
-        executed: true,
-        wouldExecute: true,
-        steps: [
-          {
-            step: step.step,
-            status: 'success',
-            details: `${req.describe}; replaced ${res.replaced.length}`,
-            order_id: res.algoId,
-            side: req.side,
-            reduce_only: true,
-          },
-        ],
-        error: '',
-      };
+      return placedStop(step.step, res.algoId, req.side, `${req.describe}; replaced ${res.replaced.length}`);
     }
     await record(res.kind, { reason: res.reason });
     log.error({ outcome: res.kind, reason: res.reason, msg_text: res.message }, 'apply: stop not placed');
@@ -248,25 +242,18 @@ export async function recoverFromIntent(
     return failed(step, `order_rejected:${safeReason(intent.reason ?? 'unknown')}`, 'recovered');
   }
   if (intent.kind === 'stop') {
-    if (state === 'placed') {
-      return {
-        decision: 'EXECUTE',
-        executed: true,
-        wouldExecute: true,
-        steps: [
-          {
-            step,
-            status: 'success',
-            details: 'recovered',
-            order_id: intent.algo_id ?? '',
-            side: intent.side ?? '',
-            reduce_only: true,
-          },
-        ],
-        error: '',
-      };
+    if (state === 'placed') return placedStop(step, intent.algo_id ?? '', intent.side ?? '', 'recovered');
+    // Sent, no answer recorded (a crash, a kill): ask the exchange before calling it unknown.
+    let algoId: string | null = null;
+    try {
+      algoId = await deps.exchange.findStopLoss(plan.symbol, clientId);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'apply: stop lookup failed during recovery');
     }
-    return failed(step, 'order_status_unknown', 'stop intent without answer; not resent');
+    if (algoId === null)
+      return failed(step, 'order_status_unknown', 'stop intent without answer; not resent');
+    await intents.write(plan.planId, plan.symbol, { state: 'placed', algo_id: algoId });
+    return placedStop(step, algoId, intent.side ?? '', 'recovered from the exchange');
   }
   if ((state === 'filled' || state === 'accepted') && intent.order_id) {
     return filled(

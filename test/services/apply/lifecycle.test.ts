@@ -140,6 +140,45 @@ describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, 
     expect(await t.store.hgetall(t.store.keys.orderIntent(id))).toMatchObject({ state: 'filled' });
   });
 
+  it.each([
+    ['placed it', true, 'EXECUTE', 'placed'],
+    ['has no such stop', false, 'ERROR', 'sending'],
+  ] as const)(
+    'when a stop-loss intent without a result is found after a crash and the exchange %s then the result says so and nothing is resent',
+    async (_what, placedBefore, decision, intentState) => {
+      const ex = new FakeExchange({ ETHUSDT: 2 });
+      const t = await harness({}, ex);
+      await t.service.stop();
+      const fields = proposal('UPDATE_SL', '0.1', { new_sl_proposed: '2812.5' });
+      const id = planIdFor('ETHUSDT', fields);
+      const clientAlgoId = clientOrderIdFor(id, 'UPDATE_SL');
+      // the previous process: dedupe set, intent written, stop sent (or not), then killed
+      if (placedBefore)
+        await ex.placeStopLoss({ symbol: 'ETHUSDT', side: 'SELL', triggerPrice: '2812.5', clientAlgoId });
+      await t.store.set(t.store.keys.dedupe(id), '1769300000', { ttlSec: 600 });
+      await t.store.hset(t.store.keys.orderIntent(id), {
+        plan_id: id,
+        step: 'UPDATE_SL',
+        kind: 'stop',
+        client_order_id: clientAlgoId,
+        symbol: 'ETHUSDT',
+        side: 'SELL',
+        trigger_price: '2812.5',
+        state: 'sending',
+      });
+      await t.writeProposal('ETHUSDT', fields);
+      await t.restartService();
+      const [res] = await t.waitForResults(1);
+      expect(res?.fields).toMatchObject({ plan_id: id, decision });
+      if (placedBefore)
+        expect(JSON.parse(res!.fields.steps_results!)[0]).toMatchObject({ order_id: '1', side: 'SELL' });
+      else expect(res?.fields.error).toBe('order_status_unknown');
+      expect(ex.calls.filter((c) => c.method === 'placeStopLoss')).toHaveLength(placedBefore ? 1 : 0);
+      expect(ex.calls.some((c) => c.method === 'findStopLoss')).toBe(true);
+      expect(await t.store.hgetall(t.store.keys.orderIntent(id))).toMatchObject({ state: intentState });
+    },
+  );
+
   it('when an order went out but the proposal changed before the restart then start-up recovery publishes its result', async () => {
     const ex = new FakeExchange({ BTCUSDT: 0.01 });
     const t = await harness({}, ex);
