@@ -1,28 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/ops/clock.js';
-import { captureLogger } from '../../src/ops/logger.js';
-import { PlanConsumer } from '../../src/services/plan-consumer.js';
-import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import type { StreamEntry } from '../../src/store/port.js';
+import { memoryPlanConsumer } from '../helpers/plan-consumer.js';
 import { sleep, until } from '../helpers/wait.js';
 
 function setup(handle: (e: StreamEntry) => Promise<void>) {
-  const store = new MemoryStore({ clock: new ManualClock(1_000), sweepMs: 0 });
+  const { store, consumer } = memoryPlanConsumer(handle);
   const acks: string[][] = [];
   const ack = store.ack.bind(store);
   store.ack = async (stream, group, ids) => {
     acks.push([...ids]);
     return ack(stream, group, ids);
   };
-  const consumer = new PlanConsumer({
-    store,
-    stream: store.keys.planStream(),
-    group: 'governor',
-    consumer: 'c1',
-    handle,
-    giveUp: async () => {},
-    logger: captureLogger().logger,
-  });
   return { store, consumer, acks };
 }
 
@@ -81,16 +69,7 @@ function loopSetup(
   handle: (e: StreamEntry) => Promise<void>,
   extra: { maxInFlight?: number; claimEveryMs?: number } = {},
 ) {
-  const clock = new ManualClock(1_000);
-  const store = new MemoryStore({ clock, sweepMs: 0 });
-  const consumer = new PlanConsumer({
-    store,
-    stream: store.keys.planStream(),
-    group: 'governor',
-    consumer: 'c1',
-    handle,
-    giveUp: async () => {},
-    logger: captureLogger().logger,
+  const { store, consumer, clock } = memoryPlanConsumer(handle, {
     blockMs: 20,
     sleep: async () => {},
     ...extra,

@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/ops/clock.js';
-import { captureLogger } from '../../../src/ops/logger.js';
-import { isConnectionError, PlanConsumer } from '../../../src/services/plan-consumer.js';
-import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import { isConnectionError } from '../../../src/services/plan-consumer.js';
 import type { StreamEntry } from '../../../src/store/port.js';
+import { memoryPlanConsumer } from '../../helpers/plan-consumer.js';
 
 function setup(handle: (e: StreamEntry) => Promise<void>) {
-  const store = new MemoryStore({ clock: new ManualClock(1_000), sweepMs: 0 });
   const givenUp: string[] = [];
-  const consumer = new PlanConsumer({
-    store,
-    stream: store.keys.planStream(),
-    group: 'governor',
-    consumer: 'c1',
-    handle,
-    giveUp: async (e) => void givenUp.push(e.id),
-    logger: captureLogger().logger,
-  });
+  const { store, consumer } = memoryPlanConsumer(handle, { giveUp: async (e) => void givenUp.push(e.id) });
   return { store, consumer, givenUp };
 }
 
