@@ -58,6 +58,7 @@ export const algoOrderSchema = z.object({
   symbol: z.string(),
   algoStatus: z.string().optional(),
 });
+export type AlgoOrder = z.infer<typeof algoOrderSchema>;
 export const openAlgoOrdersSchema = z.array(algoOrderSchema);
 
 export const errorBodySchema = z.object({ code: z.number().int(), msg: z.string() });

@@ -11,7 +11,7 @@ import { ExchangeError, type StopLossRequest, type StopOutcome } from '../port.j
 import { parseDecimal, roundToStep } from '../decimal.js';
 import { isOrderOutcomeUnknown, reasonFor } from './errors.js';
 import type { Reads } from './reads.js';
-import { algoOrderSchema, openAlgoOrdersSchema } from './schemas.js';
+import { algoOrderSchema, openAlgoOrdersSchema, type AlgoOrder } from './schemas.js';
 import type { Transport } from './transport.js';
 
 const CLIENT_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
@@ -110,7 +110,7 @@ export class Stops {
   async findStopLoss(symbol: string, clientAlgoId: string): Promise<string | null> {
     let a;
     try {
-      a = await this.reads.get('/fapi/v1/algoOrder', { clientAlgoId }, true, algoOrderSchema, true, true);
+      a = await this.queryAlgo(clientAlgoId, true);
     } catch (err) {
       if (err instanceof ExchangeError && err.code === -2013) return null;
       throw err;
@@ -119,16 +119,20 @@ export class Stops {
     if (a.clientAlgoId !== clientAlgoId || a.symbol !== symbol) {
       throw new ExchangeError('bad_response', `stop query for ${clientAlgoId} answered about another order`);
     }
-    return a.algoStatus === undefined || a.algoStatus === 'NEW' ? String(a.algoId) : null;
+    return workingId(a);
   }
 
   private async findAlgo(clientAlgoId: string): Promise<string | null> {
     try {
-      const a = await this.reads.get('/fapi/v1/algoOrder', { clientAlgoId }, true, algoOrderSchema);
-      return a.algoStatus === undefined || a.algoStatus === 'NEW' ? String(a.algoId) : null;
+      return workingId(await this.queryAlgo(clientAlgoId, false));
     } catch {
       return null;
     }
+  }
+
+  /** GET /fapi/v1/algoOrder by our client id; `recovery` may spend the reserved weight. */
+  private queryAlgo(clientAlgoId: string, recovery: boolean): Promise<AlgoOrder> {
+    return this.reads.get('/fapi/v1/algoOrder', { clientAlgoId }, true, algoOrderSchema, true, recovery);
   }
 
   private async cancelOthers(symbol: string, keep: string): Promise<string[]> {
@@ -154,4 +158,9 @@ export class Stops {
     }
     return replaced;
   }
+}
+
+/** The algo id of a stop that is still working, null once it is not. */
+function workingId(a: AlgoOrder): string | null {
+  return a.algoStatus === undefined || a.algoStatus === 'NEW' ? String(a.algoId) : null;
 }
