@@ -29,8 +29,11 @@ export interface Position {
   leverage: number | null;
   /** Exchange `updateTime` (ms), 0 when unknown. */
   updateTime: number;
-  /** Set when the answer comes from a read sent before the call (`maxAgeMs`): when it was sent (ms). */
-  readAt?: number;
+  /**
+   * Set when the answer comes from a read sent before the call (`maxAgeMs`): how long before the
+   * answer that read was sent, ms. An age, not a time, so a caller on another clock can use it.
+   */
+  ageMs?: number;
 }
 
 export interface OrderFill {

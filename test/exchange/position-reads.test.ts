@@ -175,15 +175,18 @@ describe('position reads under the weight budget (unit, fake exchange and timers
     fx.reads[0]!.answer();
     await Promise.all(shared);
     await vi.advanceTimersByTimeAsync(500);
-    // SOLUSDT was in no call: the account's read covers it (v3 leaves flat symbols out).
-    expect(await pr.position('SOLUSDT', 1000)).toMatchObject({ amount: 0, readAt });
-    expect(await pr.position('ETHUSDT', 1000)).toMatchObject({ amount: -2, readAt });
+    // SOLUSDT was in no call: the account's read covers it (v3 leaves flat symbols out). The
+    // answer says how old its read is (an age: the caller's clock may not be the adapter's).
+    const ageMs = Date.now() - readAt;
+    expect(ageMs).toBeGreaterThanOrEqual(500);
+    expect(await pr.position('SOLUSDT', 1000)).toMatchObject({ amount: 0, ageMs });
+    expect(await pr.position('ETHUSDT', 1000)).toMatchObject({ amount: -2, ageMs });
     expect(fx.reads).toHaveLength(1);
     const fresh = pr.position('ETHUSDT');
     await vi.advanceTimersByTimeAsync(2000);
     expect(fx.reads).toHaveLength(2);
     fx.reads[1]!.answer();
-    expect((await fresh).readAt).toBeUndefined();
+    expect((await fresh).ageMs).toBeUndefined();
     await vi.advanceTimersByTimeAsync(501); // the account read is now 1,001 ms old
     const late = pr.position('BTCUSDT', 1000);
     await vi.advanceTimersByTimeAsync(2000);

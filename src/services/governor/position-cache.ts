@@ -32,8 +32,10 @@ export class PositionCache {
     const entry = { at: now, p };
     this.entries.set(symbol, entry);
     p.then(
-      // An answer from an earlier read (the adapter's last account-wide one) ages from that read.
-      (pos) => void (pos.readAt !== undefined && (entry.at = Math.min(entry.at, pos.readAt))),
+      // An answer from an earlier read (the adapter's last account-wide one) ages from that read,
+      // on this cache's clock (the adapter reports an age, its clock may not be ours).
+      (pos) =>
+        void (pos.ageMs !== undefined && (entry.at = Math.min(entry.at, this.clock.now() - pos.ageMs))),
       () => {
         if (this.entries.get(symbol)?.p === p) this.entries.delete(symbol);
       },

@@ -40,7 +40,7 @@ describe('governor position reads', () => {
     const asked: unknown[] = [];
     exchange.position = async (symbol, opts) => {
       asked.push(opts);
-      return { ...(await read(symbol)), readAt: clock.now() - 600 };
+      return { ...(await read(symbol)), ageMs: 600 };
     };
     await cache.get('S0USDT');
     expect(asked).toEqual([{ maxAgeMs: 1000 }]);
