@@ -21,10 +21,21 @@ import { writeSection } from './lib/doc.js';
 import { perUnit } from './lib/redis-stats.js';
 import { machineLine } from './lib/doc.js';
 import { parseBenchArgs } from './lib/args.js';
+import { slowClusters } from './lib/feeder.js';
 
 const args = parseBenchArgs(process.argv.slice(2), {
   values: ['symbols', 'seconds', 'warmup', 'rates', 'only', 'env', 'json'],
-  flags: ['no-build', 'no-write', 'write', 'logs', 'profile', 'heap-profile', 'verbose', 'venue-limits'],
+  flags: [
+    'no-build',
+    'no-write',
+    'write',
+    'logs',
+    'profile',
+    'heap-profile',
+    'trace-gc',
+    'verbose',
+    'venue-limits',
+  ],
   usage: `
 npm run bench:pipeline -- [options]          every scenario; rewrites BENCHMARKS.md "## Pipeline" (~7 min)
   --only <list>       latency,capacity,memory,choices,baseline,ceiling,venue (none: build only); prints
@@ -34,6 +45,7 @@ npm run bench:pipeline -- [options]          every scenario; rewrites BENCHMARKS
   --symbols <n>       synthetic symbols (1000)   --env NAME=value  service variable (repeatable)
   --json <file>       phase summaries as JSON    --no-build    use the compiled build as it is
   --logs | --profile | --heap-profile | --verbose   service logs, CPU or heap profiles, commands by name
+  --trace-gc          node --trace-gc in each service (with --logs: GC lines in <service>.log)
   --venue-limits      the paper exchange sends Binance's weight / order-count headers (one account's limits)`,
 });
 const { opt, flag } = args;
@@ -62,6 +74,8 @@ async function withSession<T>(o: Partial<SessionOptions>, fn: (s: Session) => Pr
       nodeArgs: [
         ...(flag('profile') ? ['--cpu-prof', `--cpu-prof-dir=${join(WORK, 'profiles')}`] : []),
         ...(flag('heap-profile') ? ['--heap-prof', `--heap-prof-dir=${join(WORK, 'profiles')}`] : []),
+        // GC events go to stdout: with --logs they land in <service>.log beside the JSON lines.
+        ...(flag('trace-gc') ? ['--trace-gc'] : []),
       ],
     }),
     ...o,
@@ -85,6 +99,7 @@ function say(label: string, r: PhaseResult): void {
       `backlog ${r.stats.backlog}, unfinished ${r.stats.unfinished}, results ${JSON.stringify(r.stats.results)}` +
       (Object.keys(r.stats.errors).length ? ` errors ${JSON.stringify(r.stats.errors)}` : '') +
       (flag('verbose') ? `\n  commands/plan: ${perUnit(r.commands, Math.max(1, r.executed), 30)}` : '') +
+      (flag('verbose') ? `\n  slow plans (> 20 ms) by when written: ${slowClusters(r.stats)}` : '') +
       '\n',
   );
 }

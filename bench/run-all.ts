@@ -25,6 +25,8 @@ const SCENARIOS: Scenario[] = [
   { name: 'pipeline', file: 'pipeline.ts', write: [], noWrite: ['--no-write'], timeoutSec: 1800 },
   // After pipeline, whose build it measures.
   { name: 'venue', file: 'venue.ts', write: ['--write'], noWrite: [], timeoutSec: 900 },
+  // The contract's work alone, beside ours in the same run.
+  { name: 'floor', file: 'floor.ts', write: ['--write'], noWrite: [], timeoutSec: 1200 },
 ];
 
 const args = process.argv.slice(2);

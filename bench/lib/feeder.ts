@@ -29,6 +29,8 @@ export interface PhaseStats {
   errors: Record<string, number>;
   /** Proposal → order (ms) of proposals written in the window. */
   latencies: number[];
+  /** Plans of the window slower than 20 ms: when written (performance.now(), ms) and how slow. */
+  slow: Array<{ at: number; ms: number }>;
   /** Proposals owed by the pacer but not written because every symbol was busy (at the end). */
   backlog: number;
   /** Plans written in the window still without a result after the drain. */
@@ -80,7 +82,10 @@ export class Feeder {
     const f = this.inFlight.get(symbol);
     if (!f || f.filled) return;
     f.filled = true;
-    if (f.measured && this.window) this.window.latencies.push(performance.now() - f.t0);
+    if (!f.measured || !this.window) return;
+    const ms = performance.now() - f.t0;
+    this.window.latencies.push(ms);
+    if (ms > 20) this.window.slow.push({ at: f.t0, ms });
   }
 
   private async readResults(): Promise<void> {
@@ -154,6 +159,7 @@ export class Feeder {
       results: {},
       errors: {},
       latencies: [],
+      slow: [],
       backlog: 0,
       unfinished: 0,
     };
@@ -222,4 +228,23 @@ export interface PhaseHooks {
   windowStart?: () => void;
   windowEnd?: () => void;
   drainMs?: number;
+}
+
+/** Plans slower than 20 ms grouped by when they were written (gaps over 250 ms split groups). */
+export function slowClusters(stats: PhaseStats): string {
+  const slow = [...stats.slow].sort((a, b) => a.at - b.at);
+  if (slow.length === 0) return 'none';
+  const groups: { start: number; last: number; n: number; worst: number }[] = [];
+  for (const p of slow) {
+    const g = groups.at(-1);
+    if (g && p.at - g.last < 250) {
+      g.n++;
+      g.last = p.at;
+      g.worst = Math.max(g.worst, p.ms);
+    } else groups.push({ start: p.at, last: p.at, n: 1, worst: p.ms });
+  }
+  const t0 = groups[0]!.start;
+  return groups
+    .map((g) => `+${((g.start - t0) / 1000).toFixed(2)}s ×${g.n} (worst ${g.worst.toFixed(0)} ms)`)
+    .join(', ');
 }

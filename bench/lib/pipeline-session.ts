@@ -9,6 +9,7 @@ import { startPaperExchange, syntheticMarkets, type PaperExchange } from '../../
 import { keySpace } from '../../src/store/keys.js';
 import { startRedis, type RedisServerHandle } from '../../test/helpers/redis-server.js';
 import { Feeder, type PhaseStats } from './feeder.js';
+import { spawnFloor } from './floor/spawn.js';
 import { pipelineEnv, spawnService, type ServiceProcess, type SpawnOptions } from './pipeline-rig.js';
 import { cpuMeter, memory, type Memory } from './procstat.js';
 import { commandStats, diffCounts, monitor, type CommandCounts, type MonitorCount } from './redis-stats.js';
@@ -19,8 +20,11 @@ export const POSITION = 5;
 
 export interface SessionOptions {
   symbols: number;
-  /** 'split': apply, governor, position-brain as three processes; 'all': one process. */
-  layout: 'split' | 'all';
+  /**
+   * 'split': apply, governor, position-brain as three processes; 'all': one process; 'floor': the
+   * contract's work alone in three processes (bench/lib/floor), in their place.
+   */
+  layout: 'split' | 'all' | 'floor';
   /** false: the server refuses CONFIG and sends no keyspace events (polling-only baseline). */
   notifications: boolean;
   pollSec?: number;
@@ -89,7 +93,13 @@ export class Session {
     Object.assign(env, this.o.env ?? {});
     const names =
       this.o.layout === 'all' ? (['all'] as const) : (['governor', 'position-brain', 'apply'] as const);
-    for (const name of names) this.services.push(await spawnService(name, env, this.o.spawn?.(name)));
+    for (const name of names) {
+      this.services.push(
+        this.o.layout === 'floor' && name !== 'all'
+          ? await spawnFloor(name, env)
+          : await spawnService(name, env, this.o.spawn?.(name)),
+      );
+    }
     await this.waitForSnapshots();
     this.feeder = new Feeder(this.redis.url, this.paper, this.symbols);
     await this.feeder.start();

@@ -1,0 +1,137 @@
+/**
+ * The floor: what the wire contract itself asks of the three services, and nothing of ours (no
+ * validation beyond the contract's checks, no logs, no metrics, no crash recovery, no leases, no
+ * decide-once markers, no atomic counting). It exists to be measured beside the real services in
+ * the same run (bench/floor.ts): what one plan costs when only the contract's keys, streams and
+ * exchange calls are paid for. NOT SAFE: never point it at anything but a bench's paper exchange.
+ *
+ * Each role runs as its own process (bench/lib/floor/worker.ts <role>), configured like the real
+ * services through the fleet's env names, with ioredis auto-pipelining on its command connection.
+ */
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
+import { Redis, type RedisOptions } from 'ioredis';
+
+export function need(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`floor: ${name} is not set`);
+  return v;
+}
+
+export function connect(opts: RedisOptions = {}): Redis {
+  return new Redis(need('REDIS_URL'), { enableAutoPipelining: true, ...opts });
+}
+
+/** The fleet's key names (../shared/CONTRACT.md), written out here on purpose: no src/ code. */
+export const K = {
+  proposal: (s: string) => `quantum:harvest:proposal:${s}`,
+  dedupe: (id: string) => `quantum:apply:dedupe:${id}`,
+  streamPublished: (id: string) => `quantum:apply:stream_published:${id}`,
+  planStream: 'quantum:stream:apply.plan',
+  resultStream: 'quantum:stream:apply.result',
+  governorPermit: (id: string) => `quantum:permit:${id}`,
+  p33Permit: (id: string) => `quantum:permit:p33:${id}`,
+  exec: (s: string) => `quantum:governor:exec:${s}`,
+  daily: (s: string, day: string) => `quantum:governor:daily:${s}:${day}`,
+  snapshot: (s: string) => `quantum:position:snapshot:${s}`,
+  ledger: (s: string) => `quantum:position:ledger:${s}`,
+  arm: 'quantum:apply:arm',
+};
+
+/** Flat [k, v, k, v] (a stream entry, HGETALL off the wire) into an object. */
+export function fieldsOf(flat: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
+  return o;
+}
+
+export interface PositionRow {
+  symbol: string;
+  positionAmt: string;
+  markPrice: string;
+  entryPrice: string;
+  unRealizedProfit: string;
+  leverage?: string;
+}
+
+/** Signed requests to the paper exchange, the way bench/exchange.ts's raw baseline sends them. */
+export class Signed {
+  private readonly base = new URL(need('BINANCE_FUTURES_BASE_URL'));
+  private readonly key = need('BINANCE_TESTNET_API_KEY');
+  private readonly secret = need('BINANCE_TESTNET_API_SECRET');
+  /** Reads reuse sockets; orders use a fresh one when `freshOrders` (as ours does, on purpose). */
+  private readonly keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+  constructor(private readonly freshOrders: boolean) {}
+
+  request(method: 'GET' | 'POST', path: string, params: Record<string, string>): Promise<unknown> {
+    const query = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();
+    const sig = createHmac('sha256', this.secret).update(query).digest('hex');
+    const agent = method === 'POST' && this.freshOrders ? false : this.keepAlive;
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          host: this.base.hostname,
+          port: this.base.port,
+          path: `${path}?${query}&signature=${sig}`,
+          method,
+          agent,
+          headers: { 'X-MBX-APIKEY': this.key },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            try {
+              const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+              if ((res.statusCode ?? 500) >= 400)
+                reject(new Error(`HTTP ${res.statusCode}: ${JSON.stringify(body)}`));
+              else resolve(body);
+            } catch (err) {
+              reject(err as Error);
+            }
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  /** One symbol's positionRisk row (one-way mode), or null when flat. */
+  async position(symbol: string): Promise<PositionRow | null> {
+    const rows = (await this.request('GET', '/fapi/v3/positionRisk', { symbol })) as PositionRow[];
+    return rows.find((r) => r.symbol === symbol) ?? null;
+  }
+
+  /** Every symbol's step size, once at start (exchangeInfo is unsigned; signing it costs nothing here). */
+  async steps(): Promise<Map<string, number>> {
+    const info = (await this.request('GET', '/fapi/v1/exchangeInfo', {})) as {
+      symbols: Array<{ symbol: string; filters: Array<{ filterType: string; stepSize?: string }> }>;
+    };
+    const out = new Map<string, number>();
+    for (const s of info.symbols) {
+      const lot = s.filters.find((f) => f.filterType === 'MARKET_LOT_SIZE' || f.filterType === 'LOT_SIZE');
+      if (lot?.stepSize) out.set(s.symbol, Number(lot.stepSize));
+    }
+    return out;
+  }
+}
+
+/** Rounds down to the step (the floor's only rounding; steps here are powers of ten). */
+export function floorToStep(qty: number, step: number): string {
+  const decimals = Math.max(0, Math.round(-Math.log10(step)));
+  const units = Math.floor(qty / step + 1e-9);
+  return (units * step).toFixed(decimals);
+}
+
+export function symbols(): string[] {
+  return need('SYMBOLS').split(',').filter(Boolean);
+}
+
+export const FRACTION: Record<string, number> = {
+  CLOSE_FULL: 1,
+  CLOSE_PARTIAL_75: 0.75,
+  CLOSE_PARTIAL_50: 0.5,
+};
