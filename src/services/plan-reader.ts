@@ -16,6 +16,8 @@ export interface PlanReaderOptions {
   batch?: number;
   blockMs?: number;
   claimIdleMs?: number;
+  /** Entries handled at once, batches read ahead included (GOV_/P33_MAX_IN_FLIGHT; default 256). */
+  maxInFlight?: number;
 }
 
 /**
@@ -53,5 +55,6 @@ export function planStreamConsumer(
     batch: o.batch,
     blockMs: o.blockMs,
     claimIdleMs: o.claimIdleMs,
+    maxInFlight: o.maxInFlight,
   });
 }

@@ -60,6 +60,7 @@ describe('config defaults', () => {
       maxReduceQtyPerDay: 0.02,
       killScoreCritical: 0.8,
       autoApprove: false,
+      maxInFlight: 256,
       metricsPort: 8044,
     });
     expect(loadP33Config({})).toMatchObject({
@@ -69,6 +70,7 @@ describe('config defaults', () => {
       cooldownSec: 15,
       permitTtlSec: 60,
       allowlist: ['BTCUSDT'],
+      maxInFlight: 256,
       metricsPort: 8045,
     });
     expect(loadPaperConfig({})).toMatchObject({ apiKey: 'paper-key', apiSecret: 'paper-secret', port: 8090 });
@@ -156,6 +158,17 @@ describe('config parsing', () => {
     expect(loadP33Config({ P33_LOG_LEVEL: 'CRITICAL' }).logLevel).toBe('fatal');
     expect(configError(() => loadGovernorConfig({ LOG_LEVEL: 'loud' })).problems[0]?.variable).toBe(
       'LOG_LEVEL',
+    );
+  });
+
+  it('when the in-flight bound of an authority is set then it is taken, and a bad one names its variable', () => {
+    expect(loadGovernorConfig({ GOV_MAX_IN_FLIGHT: '32' }).maxInFlight).toBe(32);
+    expect(loadP33Config({ P33_MAX_IN_FLIGHT: '8' }).maxInFlight).toBe(8);
+    expect(configError(() => loadGovernorConfig({ GOV_MAX_IN_FLIGHT: '0' })).problems[0]?.variable).toBe(
+      'GOV_MAX_IN_FLIGHT',
+    );
+    expect(configError(() => loadP33Config({ P33_MAX_IN_FLIGHT: '1.5' })).problems[0]?.variable).toBe(
+      'P33_MAX_IN_FLIGHT',
     );
   });
 

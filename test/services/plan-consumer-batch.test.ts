@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/ops/clock.js';
+import { captureLogger } from '../../src/ops/logger.js';
+import { planStreamConsumer } from '../../src/services/plan-reader.js';
+import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import type { StreamEntry } from '../../src/store/port.js';
 import { memoryPlanConsumer } from '../helpers/plan-consumer.js';
 import { sleep, until } from '../helpers/wait.js';
@@ -116,6 +120,30 @@ describe('plan consumer loop: reading ahead of a batch in flight', () => {
     await until(() => h.finished.includes('third'), 2000, 'third handled after the others finished');
     await consumer.stop();
     expect(await pending()).toBe(0);
+  });
+
+  it('when an authority is given maxInFlight (GOV_MAX_IN_FLIGHT, P33_MAX_IN_FLIGHT) then its plan-stream consumer keeps to it', async () => {
+    const h = gatedHandler((e) => e.fields.plan_id === 'first');
+    const store = new MemoryStore({ clock: new ManualClock(1_000), sweepMs: 0 });
+    const logger = captureLogger().logger;
+    const consumer = planStreamConsumer(
+      { store, logger, blockMs: 20, maxInFlight: 1 },
+      'governor',
+      'gov',
+      h.handle,
+      async () => {},
+    );
+    const add = (planId: string) => store.xadd(store.keys.planStream(), { plan_id: planId });
+    await consumer.ensureGroup();
+    consumer.start();
+    await add('first');
+    await until(() => h.started.length === 1, 2000, 'first started');
+    await add('second');
+    await sleep(100);
+    expect(h.started).toEqual(['first']);
+    h.release();
+    await until(() => h.finished.includes('second'), 2000, 'second handled once the first finished');
+    await consumer.stop();
   });
 
   it('when a batch fails on an outage then recovery waits for the batches in flight and handles each entry once more at most', async () => {

@@ -45,6 +45,7 @@ export async function startGovernor(
     metrics: createGovernorMetrics(kit.registry),
     limits: governorLimitsFrom(cfg),
     autoApprove: cfg.autoApprove,
+    maxInFlight: cfg.maxInFlight,
     signingKey: io.signingKey,
   });
   service.start();

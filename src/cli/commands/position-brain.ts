@@ -38,6 +38,7 @@ export async function startPositionBrain(
     },
     pollSec: cfg.pollSec,
     permitTtlSec: cfg.permitTtlSec,
+    maxInFlight: cfg.maxInFlight,
     source: cfg.mode === 'live' ? 'binance' : 'binance_testnet',
     signingKey: io.signingKey,
   });

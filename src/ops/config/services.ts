@@ -34,6 +34,9 @@ export type { PermitSecrets, SignedPermitsConfig } from './signing.js';
 export { APPLY_MODES, LIVE_CONFIRM_PHRASE, PRODUCTION_BASE_URL, TESTNET_BASE_URL } from './common.js';
 export type { ApplyMode, BinanceConfig, RedisConfig } from './common.js';
 
+/** Work items a service holds at once (APPLY_/GOV_/P33_MAX_IN_FLIGHT). */
+const inFlightField = numberField({ int: true, min: 1, max: 100_000 });
+
 export interface ApplyConfig {
   service: 'apply';
   redis: RedisConfig;
@@ -70,6 +73,8 @@ export interface GovernorConfig {
   maxReduceQtyPerDay: number;
   killScoreCritical: number;
   autoApprove: boolean;
+  /** GOV_MAX_IN_FLIGHT: plan entries handled at once (read ahead of a slow batch); past it, reading waits. */
+  maxInFlight: number;
   metricsPort: number;
   /** PERMIT_SECRET_GOVERNOR: permits are signed when set. */
   permitSecret: string | null;
@@ -87,6 +92,8 @@ export interface P33Config {
   cooldownSec: number;
   permitTtlSec: number;
   allowlist: readonly string[];
+  /** P33_MAX_IN_FLIGHT: plan entries handled at once (read ahead of a slow batch); past it, reading waits. */
+  maxInFlight: number;
   metricsPort: number;
   /** PERMIT_SECRET_P33: permits (allow and deny) are signed when set. */
   permitSecret: string | null;
@@ -128,7 +135,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   const permitWaitMs = r.get('APPLY_PERMIT_WAIT_MS', numberField({ int: true, min: 0, max: 60_000 }), 1200);
   const permitStepMs = r.get('APPLY_PERMIT_STEP_MS', numberField({ int: true, min: 1, max: 60_000 }), 100);
   const leaseTtlMs = r.get('APPLY_LEASE_TTL_MS', numberField({ int: true, min: 0, max: 600_000 }), 5000);
-  const maxInFlight = r.get('APPLY_MAX_IN_FLIGHT', numberField({ int: true, min: 1, max: 100_000 }), 64);
+  const maxInFlight = r.get('APPLY_MAX_IN_FLIGHT', inFlightField, 64);
   const requiredAuthorities = r.get('APPLY_REQUIRED_AUTHORITIES', nameListField(), ['governor', 'p33']);
   const signedPermits = readSignedPermits(r, requiredAuthorities);
   const binance = readBinance(r, mode, false);
@@ -183,6 +190,7 @@ export function loadGovernorConfig(env: Env = process.env): GovernorConfig {
     maxReduceQtyPerDay: r.get('GOV_MAX_REDUCE_QTY_PER_DAY', amount, 0.02),
     killScoreCritical: r.get('GOV_KILL_SCORE_CRITICAL', numberField({ min: 0, max: 1 }), 0.8),
     autoApprove: r.get('GOV_AUTO_APPROVE', boolField(), false),
+    maxInFlight: r.get('GOV_MAX_IN_FLIGHT', inFlightField, 256),
     metricsPort: r.get('METRICS_PORT', portField(), 8044),
     permitSecret: readSigningSecret(r, 'governor'),
     binance: readBinance(r, mode, true),
@@ -210,6 +218,7 @@ export function loadP33Config(env: Env = process.env): P33Config {
     cooldownSec: r.get('P33_COOLDOWN_SEC', numberField({ min: 0, max: 86_400 }), 15),
     permitTtlSec: r.get('P33_PERMIT_TTL', numberField({ int: true, min: 1, max: 86_400 }), 60),
     allowlist: r.get('P33_ALLOWLIST', symbolListField({ nonEmpty: false }), applyAllow),
+    maxInFlight: r.get('P33_MAX_IN_FLIGHT', inFlightField, 256),
     metricsPort: r.get('P33_METRICS_PORT', portField(), 8045),
     permitSecret: readSigningSecret(r, 'p33'),
     binance: readBinance(r, mode, true),
