@@ -42,8 +42,14 @@ reconnect or outage handling. It exists to be measured beside ours in the same r
   .bench-tmp/pipeline --rate 100 --runs 3 --seconds 20\` against 485c76f, the build whose run gave 8.6 ms on its host:
   medians 40 (485c76f) and 45 ms (now), CPU per plan 1.5–2× those hosts' for both. Plans slower than 20 ms come in
   clusters of 5–20 every 1–2 s (\`npm run bench:pipeline -- --only capacity --rates 100 --seconds 20 --no-build
-  --no-write --verbose\` lists them), and they do in every layout: ours, the floor, floor-ka, and (ad hoc) each of
-  our services beside the floor's other two. The garbage collector does not line up with them (\`--trace-gc\`:
-  3–5 ms mark-compacts every ~12 s in apply), nor do apply's lease renewals (every 1.67 s; the clusters stay with
-  APPLY_LEASE_TTL_MS=0). On this host the tail at 100/s is the host's.
+  --no-write --verbose\` lists them), in every layout: ours, the floor, floor-ka, and (ad hoc) each of our services
+  beside the floor's other two. One slow plan traced through the logs: both permits were written within 10 ms of
+  the plan, apply consumed them 42 ms later, and the order of the plan before took 75 ms; apply logged nothing for
+  51 ms. A 1 ms timer injected into every process (\`node --require\`) saw 20–35 ms stalls moving among apply, the
+  governor, P3.3 and the bench process, and none in an idle bystander process; Redis answered PINGs within 7 ms
+  throughout (\`redis-cli --latency-history\`); no garbage collection lines up (\`--trace-gc\`: 3–5 ms
+  mark-compacts every ~12 s in apply); apply's lease renewals (every 1.67 s) are not it (the clusters stay with
+  APPLY_LEASE_TTL_MS=0). It looks like five processes contending for two slow shared vCPUs in bursts (P3.3's
+  refresh, the paper exchange's account-wide answers), the busy ones waiting behind each other while an idle
+  process is woken at once; **not established**.
 `;
