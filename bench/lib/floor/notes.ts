@@ -49,7 +49,10 @@ reconnect or outage handling. It exists to be measured beside ours in the same r
   governor, P3.3 and the bench process, and none in an idle bystander process; Redis answered PINGs within 7 ms
   throughout (\`redis-cli --latency-history\`); no garbage collection lines up (\`--trace-gc\`: 3–5 ms
   mark-compacts every ~12 s in apply); apply's lease renewals (every 1.67 s) are not it (the clusters stay with
-  APPLY_LEASE_TTL_MS=0). It looks like five processes contending for two slow shared vCPUs in bursts (P3.3's
-  refresh, the paper exchange's account-wide answers), the busy ones waiting behind each other while an idle
-  process is woken at once; **not established**.
+  APPLY_LEASE_TTL_MS=0). The run queue says where the time goes: over 20 s at 100/s (\`/proc/<pid>/schedstat\`,
+  main threads), apply ran 5.2 s and waited 2.6 s for a CPU, the governor 2.3 and 1.7 s, P3.3 2.0 and 1.7 s,
+  redis-server 2.3 and 1.2 s, the bench process 3.2 and 1.9 s: 15 s of CPU in 40 s of two CPUs (37 %), yet every
+  process spent 6–13 % of the time runnable and waiting. A plan's hand-off wakes apply, both authorities, Redis
+  and the paper exchange within a few ms of each other, so their bursts collide on two slow shared vCPUs while
+  an idle bystander is woken at once. That fits everything above; it is an explanation, not a fix.
 `;
