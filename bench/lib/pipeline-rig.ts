@@ -104,6 +104,30 @@ export interface SpawnOptions {
   logFile?: string;
 }
 
+/** A started child as a ServiceProcess: `stop()` sends SIGTERM, then SIGKILL after the grace. */
+export function serviceProcess(
+  name: string,
+  child: ChildProcess,
+  opsPort: number,
+  defaultGraceMs: number,
+): ServiceProcess {
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  return {
+    name,
+    pid: child.pid ?? -1,
+    child,
+    opsPort,
+    async stop(graceMs = defaultGraceMs) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
 export async function spawnService(
   command: 'apply' | 'governor' | 'position-brain' | 'all',
   env: Record<string, string>,
@@ -131,21 +155,7 @@ export async function spawnService(
   });
   closeSync(errFd);
   if (typeof outFd === 'number') closeSync(outFd);
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const proc: ServiceProcess = {
-    name: command,
-    pid: child.pid ?? -1,
-    child,
-    opsPort,
-    async stop(graceMs = 15_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
-    },
-  };
+  const proc = serviceProcess(command, child, opsPort, 15_000);
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${command} exited (${child.exitCode}); see ${errFile}`);

@@ -5,7 +5,7 @@
  * order → XADD result. No intent record, no result marker, no lease, no log line.
  */
 import { createHash } from 'node:crypto';
-import { connect, floorToStep, FRACTION, K, Signed } from './common.js';
+import { connect, floorToStep, FRACTION, K, Signed, xaddCapped } from './common.js';
 
 const WAIT_MS = 1200;
 const CONSUME = `local v = redis.call('MGET', KEYS[1], KEYS[2])
@@ -73,30 +73,19 @@ export async function runApply(freshOrders: boolean): Promise<void> {
       attempt(id, w);
     });
 
-  const result = (id: string, symbol: string, decision: string, error: string, steps: unknown[]) =>
-    cmd.xadd(
-      K.resultStream,
-      'MAXLEN',
-      '~',
-      '10000',
-      '*',
-      'plan_id',
-      id,
-      'symbol',
+  const result = (id: string, symbol: string, decision: string, error: string, steps: unknown[]) => {
+    const executed = decision === 'EXECUTE' ? 'True' : 'False';
+    return xaddCapped(cmd, K.resultStream, {
+      plan_id: id,
       symbol,
-      'decision',
       decision,
-      'executed',
-      decision === 'EXECUTE' ? 'True' : 'False',
-      'would_execute',
-      decision === 'EXECUTE' ? 'True' : 'False',
-      'steps_results',
-      JSON.stringify(steps),
-      'error',
+      executed,
+      would_execute: executed,
+      steps_results: JSON.stringify(steps),
       error,
-      'timestamp',
-      String(Date.now() / 1000),
-    );
+      timestamp: String(Date.now() / 1000),
+    });
+  };
 
   const onProposal = async (symbol: string) => {
     const [p] = await Promise.all([cmd.hgetall(K.proposal(symbol)), cmd.get(K.arm)]);
@@ -115,45 +104,24 @@ export async function runApply(freshOrders: boolean): Promise<void> {
       { step, type: 'market_reduce_only', side: 'close', pct: FRACTION[step]! * 100 },
     ]);
     void cmd.set(K.streamPublished(id), '1', 'EX', 300);
-    await cmd.xadd(
-      K.planStream,
-      'MAXLEN',
-      '~',
-      '10000',
-      '*',
-      'plan_id',
-      id,
-      'symbol',
+    await xaddCapped(cmd, K.planStream, {
+      plan_id: id,
       symbol,
-      'action',
       action,
-      'kill_score',
-      p.kill_score ?? '',
-      'k_regime_flip',
-      p.k_regime_flip ?? '',
-      'k_sigma_spike',
-      p.k_sigma_spike ?? '',
-      'k_ts_drop',
-      p.k_ts_drop ?? '',
-      'k_age_penalty',
-      p.k_age_penalty ?? '',
-      'new_sl_proposed',
-      '',
-      'R_net',
-      p.R_net ?? '',
-      'decision',
-      'EXECUTE',
-      'reason_codes',
-      p.reason_codes ?? '',
-      'steps',
+      kill_score: p.kill_score ?? '',
+      k_regime_flip: p.k_regime_flip ?? '',
+      k_sigma_spike: p.k_sigma_spike ?? '',
+      k_ts_drop: p.k_ts_drop ?? '',
+      k_age_penalty: p.k_age_penalty ?? '',
+      new_sl_proposed: '',
+      R_net: p.R_net ?? '',
+      decision: 'EXECUTE',
+      reason_codes: p.reason_codes ?? '',
       steps,
-      'close_qty',
-      '',
-      'price',
-      '',
-      'timestamp',
-      String(Date.now() / 1000),
-    );
+      close_qty: '',
+      price: '',
+      timestamp: String(Date.now() / 1000),
+    });
     const [bodies, pos] = await Promise.all([waitPermits(id, symbol), ex.position(symbol).catch(() => null)]);
     if (!bodies) return void result(id, symbol, 'BLOCKED', 'permit_timeout_or_missing:missing_both', []);
     const gov = JSON.parse(bodies[0]) as { granted?: unknown; symbol?: unknown };

@@ -135,3 +135,49 @@ export const FRACTION: Record<string, number> = {
   CLOSE_PARTIAL_75: 0.75,
   CLOSE_PARTIAL_50: 0.5,
 };
+
+/** XADD to a stream capped near 10,000 entries (the contract's MAXLEN ~), fields from a record. */
+export function xaddCapped(
+  cmd: Redis,
+  stream: string,
+  fields: Record<string, string>,
+): Promise<string | null> {
+  const args: string[] = [];
+  for (const [k, v] of Object.entries(fields)) args.push(k, v);
+  return cmd.xadd(stream, 'MAXLEN', '~', '10000', '*', ...args);
+}
+
+/**
+ * An authority's loop over the plan stream in its consumer group: a batch read, every EXECUTE entry
+ * decided (a failed decision is dropped: the floor has no retries), one XACK for the batch.
+ */
+export async function consumePlans(
+  reader: Redis,
+  cmd: Redis,
+  group: string,
+  decide: (fields: Record<string, string>) => Promise<void>,
+): Promise<never> {
+  for (;;) {
+    const reply = (await reader.xreadgroup(
+      'GROUP',
+      group,
+      'floor-1',
+      'COUNT',
+      256,
+      'BLOCK',
+      1000,
+      'STREAMS',
+      K.planStream,
+      '>',
+    )) as [string, [string, string[]][]][] | null;
+    const entries = reply?.[0]?.[1] ?? [];
+    if (entries.length === 0) continue;
+    await Promise.all(
+      entries.map(([, flat]) => {
+        const f = fieldsOf(flat);
+        return f.decision === 'EXECUTE' ? decide(f).catch(() => {}) : undefined;
+      }),
+    );
+    void cmd.xack(K.planStream, group, ...entries.map(([id]) => id));
+  }
+}

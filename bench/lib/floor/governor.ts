@@ -5,7 +5,7 @@
  * LTRIM of the list, INCRBYFLOAT of the total (EXPIREs once a minute per key); one XACK per batch.
  * Not atomic: two floor governors could both pass a limit (ours counts inside one script).
  */
-import { connect, fieldsOf, FRACTION, K, Signed, type PositionRow } from './common.js';
+import { connect, consumePlans, FRACTION, K, Signed, type PositionRow } from './common.js';
 
 const HOUR = Number(process.env.GOV_MAX_EXEC_PER_HOUR ?? 3);
 const BURST = Number(process.env.GOV_MAX_EXEC_PER_5MIN ?? 2);
@@ -89,27 +89,5 @@ export async function runGovernor(): Promise<void> {
     expireOnceAMinute(K.daily(symbol, day));
   };
 
-  for (;;) {
-    const reply = (await reader.xreadgroup(
-      'GROUP',
-      'governor',
-      'floor-1',
-      'COUNT',
-      256,
-      'BLOCK',
-      1000,
-      'STREAMS',
-      K.planStream,
-      '>',
-    )) as [string, [string, string[]][]][] | null;
-    const entries = reply?.[0]?.[1] ?? [];
-    if (entries.length === 0) continue;
-    await Promise.all(
-      entries.map(([, flat]) => {
-        const f = fieldsOf(flat);
-        return f.decision === 'EXECUTE' ? decide(f).catch(() => {}) : undefined;
-      }),
-    );
-    void cmd.xack(K.planStream, 'governor', ...entries.map(([id]) => id));
-  }
+  await consumePlans(reader, cmd, 'governor', decide);
 }

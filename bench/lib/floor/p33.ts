@@ -5,7 +5,7 @@
  * executed results (XREAD every 200 ms, HGET + HSET per result). Cursor and snapshots' ages are
  * kept in memory only; EXPIREs once a minute per key.
  */
-import { connect, fieldsOf, FRACTION, K, Signed, symbols, type PositionRow } from './common.js';
+import { connect, consumePlans, fieldsOf, FRACTION, K, Signed, symbols, type PositionRow } from './common.js';
 
 const POLL_MS = Number(process.env.P33_POLL_SEC ?? 5) * 1000;
 const STALE_S = Number(process.env.P33_STALE_THRESHOLD_SEC ?? 10);
@@ -153,27 +153,5 @@ export async function runP33(): Promise<void> {
     );
   };
 
-  for (;;) {
-    const reply = (await reader.xreadgroup(
-      'GROUP',
-      'p33',
-      'floor-1',
-      'COUNT',
-      256,
-      'BLOCK',
-      1000,
-      'STREAMS',
-      K.planStream,
-      '>',
-    )) as [string, [string, string[]][]][] | null;
-    const entries = reply?.[0]?.[1] ?? [];
-    if (entries.length === 0) continue;
-    await Promise.all(
-      entries.map(([, flat]) => {
-        const f = fieldsOf(flat);
-        return f.decision === 'EXECUTE' ? decide(f).catch(() => {}) : undefined;
-      }),
-    );
-    void cmd.xack(K.planStream, 'p33', ...entries.map(([id]) => id));
-  }
+  await consumePlans(reader, cmd, 'p33', decide);
 }

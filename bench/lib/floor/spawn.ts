@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, WORK, type ServiceProcess } from '../pipeline-rig.js';
+import { ROOT, serviceProcess, WORK, type ServiceProcess } from '../pipeline-rig.js';
 
 const BUNDLE = join(WORK, 'floor.mjs');
 
@@ -43,21 +43,7 @@ export async function spawnFloor(
   closeSync(errFd);
   const out = child.stdout;
   if (!out) throw new Error('floor: no stdout pipe');
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const proc: ServiceProcess = {
-    name,
-    pid: child.pid ?? -1,
-    child,
-    opsPort: 0,
-    async stop(graceMs = 5000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(t);
-      return code;
-    },
-  };
+  const proc = serviceProcess(name, child, 0, 5000);
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(
       () => reject(new Error(`floor ${name} not ready within 15 s; see ${errFile}`)),
