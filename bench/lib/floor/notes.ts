@@ -55,4 +55,9 @@ reconnect or outage handling. It exists to be measured beside ours in the same r
   process spent 6–13 % of the time runnable and waiting. A plan's hand-off wakes apply, both authorities, Redis
   and the paper exchange within a few ms of each other, so their bursts collide on two slow shared vCPUs while
   an idle bystander is woken at once. That fits everything above; it is an explanation, not a fix.
+- **The floor at 100/s on this host** (\`npm run bench:floor -- --rates 100 --rounds 2 --seconds 20 --no-build\`):
+  p99 floor 32 and 35 ms, floor-ka 27 and 53 ms, ours 45 and 57 ms; p50 3.6, 3.3–3.4 and 4.2–4.4 ms; CPU per plan
+  7.2–7.8, 6.5–6.8 and 8.9–9.2 ms (ours 1.2× the floor). The contract written plainly misses p99 ≤ 25 ms at 100/s
+  here too. At this rate every plan's work is its own event-loop turns and syscalls in five processes (CPU per plan
+  is 4–5× what it is near saturation, where work shares turns), so the host's speed shows fully.
 `;
