@@ -10,10 +10,8 @@
  * switch) is final for its plan id; upstream issues a new proposal (new computed_at_utc) to retry.
  */
 import { createHash } from 'node:crypto';
-import type { Logger } from 'pino';
 import { decide, markDuplicate, planIdOf, planStreamFields, type Plan } from '../../domain/plan.js';
 import { parseProposal } from '../../domain/proposal.js';
-import { resultFields } from '../../domain/result.js';
 import { parseArmState } from '../arm-state.js';
 import { ArmStateCache } from './arm-cache.js';
 import { BoundedSet } from '../bounded.js';
@@ -26,11 +24,12 @@ import {
   type ApplyDeps,
   type ApplyOptions,
 } from './options.js';
-import { recoverFromIntent, storeIntents, type IntentWriter, type PlanRef } from './orders.js';
+import { recoverFromIntent, storeIntents, type IntentWriter } from './orders.js';
+import { ResultPublisher } from './result-publisher.js';
 import { watchPermits, type PermitWatch } from '../../store/permit-watch.js';
 
 export class ProposalHandler {
-  private readonly handled = new BoundedSet(20_000);
+  private readonly results: ResultPublisher;
   /** Plan ids whose dedupe key this process set: a retry after an outage resumes them. */
   private readonly owned = new BoundedSet(20_000);
   private readonly rejectionsLogged = new BoundedSet(10_000);
@@ -50,6 +49,7 @@ export class ProposalHandler {
     this.arm = new ArmStateCache(deps.store, deps.clock, opts.armCacheMaxAgeMs);
     this.executor = new PlanExecutor(deps, opts, this.intents, this.arm);
     this.allowlist = new Set(opts.allowlist);
+    this.results = new ResultPublisher(deps, opts.dedupeTtlSec, this.metrics);
   }
 
   async handle(symbol: string, detectedAtMs: number): Promise<void> {
@@ -65,7 +65,7 @@ export class ProposalHandler {
       return;
     }
     const planId = planIdOf(parsed.proposal);
-    if (this.handled.has(planId)) return;
+    if (this.results.handled.has(planId)) return;
     const arm = parseArmState(armHash);
     const killSwitch = this.opts.killSwitch || !arm.armed;
     const plan = decide(parsed.proposal, {
@@ -119,7 +119,7 @@ export class ProposalHandler {
       ...publish(plan),
     });
     if (out.kind === 'handled') {
-      this.handled.add(planId);
+      this.results.handled.add(planId);
       return;
     }
     let intent: Record<string, string> = {};
@@ -161,11 +161,11 @@ export class ProposalHandler {
     }
     if (result.abandoned) {
       // Another replica owns this plan now and publishes its one result.
-      this.handled.add(planId);
+      this.results.handled.add(planId);
       return;
     }
     crashPoint('before_result');
-    await this.publishResult(plan, plan.decision, result, log);
+    await this.results.publish(plan, plan.decision, result, log);
   }
 
   /**
@@ -199,7 +199,7 @@ export class ProposalHandler {
           p.symbol !== '' &&
           (onlySymbol === undefined || p.symbol === onlySymbol) &&
           !withResult.has(p.planId) &&
-          !this.handled.has(p.planId) &&
+          !this.results.handled.has(p.planId) &&
           // Replicas: another replica's symbol may be mid-plan; only its owner recovers it.
           (!ownership || ownership.owns(p.symbol)),
       );
@@ -233,58 +233,10 @@ export class ProposalHandler {
         }
       }
       // Only EXECUTE plans leave an owned dedupe key or an intent to recover.
-      await this.publishResult(p, 'EXECUTE', result, log);
+      await this.results.publish(p, 'EXECUTE', result, log);
       recovered++;
     }
     return { recovered, deferred };
-  }
-
-  /** `planned` is the plan's own decision; `r.decision` is how it ended (an EXECUTE plan may end BLOCKED). */
-  private async publishResult(
-    plan: PlanRef | Plan,
-    planned: Plan['decision'],
-    r: ExecOutcome,
-    log: Logger,
-  ): Promise<void> {
-    const { store, clock } = this.deps;
-    const fields = resultFields({
-      planId: plan.planId,
-      symbol: plan.symbol,
-      decision: r.decision,
-      executed: r.executed,
-      wouldExecute: r.wouldExecute,
-      steps: r.steps,
-      error: r.error,
-      nowSec: clock.now() / 1000,
-    });
-    const id = await store.publishOnce(
-      store.keys.resultPublished(plan.planId),
-      this.opts.dedupeTtlSec,
-      store.keys.resultStream(),
-      fields,
-      PLAN_STREAM_MAXLEN,
-    );
-    this.handled.add(plan.planId);
-    if (id === null) {
-      log.warn('apply: result already published for this plan; not published again');
-      return;
-    }
-    this.metrics.result(plan.symbol, r.decision, planned);
-    const level = r.decision === 'ERROR' ? 'error' : 'info';
-    // The one info line of a plan (besides [PERMIT_WAIT]): what was decided and what came of it.
-    const order = r.steps[0]?.order_id;
-    log[level](
-      {
-        decision: r.decision,
-        executed: r.executed,
-        would_execute: r.wouldExecute,
-        error: r.error,
-        entry: id,
-        ...('action' in plan ? { action: plan.action, reasons: plan.reasonCodes } : {}),
-        ...(order !== undefined ? { order_id: order, executed_qty: r.steps[0]?.executed_qty } : {}),
-      },
-      `apply: result ${plan.planId} ${plan.symbol} ${r.decision}${r.error ? ` (${r.error})` : ''}`,
-    );
   }
 
   /** Logs a proposal that yields no plan once per (symbol, reason, content), counts every sighting once. */
