@@ -18,7 +18,8 @@ import type { ArmStateCache } from './arm-cache.js';
 import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
-import { executeOrderStep, type ExecOutcome, type IntentWriter } from './orders.js';
+import type { IntentWriter } from './intents.js';
+import { executeOrderStep, type ExecOutcome } from './orders.js';
 
 export type { ExecOutcome } from './orders.js';
 

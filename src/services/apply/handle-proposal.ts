@@ -24,7 +24,8 @@ import {
   type ApplyDeps,
   type ApplyOptions,
 } from './options.js';
-import { recoverFromIntent, storeIntents, type IntentWriter } from './orders.js';
+import { storeIntents, type IntentWriter } from './intents.js';
+import { recoverFromIntent } from './orders.js';
 import { ResultPublisher } from './result-publisher.js';
 import { watchPermits, type PermitWatch } from '../../store/permit-watch.js';
 

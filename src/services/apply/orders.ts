@@ -13,6 +13,7 @@ import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps } from './options.js';
 import type { StepRequest } from './execute.js';
+import type { IntentState, IntentWriter } from './intents.js';
 
 export interface ExecOutcome {
   decision: Decision;
@@ -25,30 +26,6 @@ export interface ExecOutcome {
    * created the intent). Nothing was sent; the plan's owner publishes its result, we publish none.
    */
   abandoned?: Exclude<CreateIntentOutcome, 'written'>;
-}
-
-export type IntentState = 'sending' | 'filled' | 'accepted' | 'rejected' | 'unknown' | 'placed' | 'cancelled';
-
-export interface IntentWriter {
-  /** The first write (state=sending): through the replica fence when there is one. */
-  create(planId: string, symbol: string, fields: Record<string, string>): Promise<CreateIntentOutcome>;
-  write(planId: string, symbol: string, fields: Record<string, string>): Promise<void>;
-  read(planId: string, symbol: string): Promise<Record<string, string>>;
-}
-
-export function storeIntents(deps: ApplyDeps, ttlSec: number): IntentWriter {
-  const { store } = deps;
-  const { ownership } = deps;
-  return {
-    create: async (planId, symbol, fields) => {
-      if (ownership) return ownership.createIntent(symbol, planId, fields, ttlSec);
-      await store.hset(store.keys.orderIntent(planId, symbol), fields, ttlSec);
-      return 'written';
-    },
-    // The intent was created with its TTL; an update keeps it (one command, not HSET + EXPIRE).
-    write: (planId, symbol, fields) => store.hupdate(store.keys.orderIntent(planId, symbol), fields, ttlSec),
-    read: (planId, symbol) => store.hgetall(store.keys.orderIntent(planId, symbol)),
-  };
 }
 
 function fillStep(step: string, order: OrderFill, status: string, details: string): StepResult {
