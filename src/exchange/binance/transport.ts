@@ -195,6 +195,10 @@ export class Transport {
    * rolled over yet (Binance counts per clock minute / 10 s), instead of earning a 429. Recovery
    * queries may spend the reserve that every other call leaves (an order whose outcome is
    * unknown is worth the weight; a soak run saw a filled order reported unknown without it).
+   * Orders are refused too once the weight is spent, though an order costs none of it: Binance's
+   * limits page says that requests past a limit earn 429s and that failing to back off earns an
+   * automatic IP ban (418, 2 minutes to 3 days), which would stop every request, exits included.
+   * Whether a weight-0 request past the limit counts is not documented; one order is not worth that.
    */
   private budgetSpent(order: boolean, recovery: boolean): string | null {
     const used = this.weightUsedThisMinute();
