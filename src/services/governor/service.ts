@@ -45,7 +45,7 @@ export interface GovernorOptions {
   batch?: number;
   blockMs?: number;
   claimIdleMs?: number;
-  /** Plan entries handled at once (GOV_MAX_IN_FLIGHT / P33_MAX_IN_FLIGHT; default 256). */
+  /** Plan entries handled at once (GOV_MAX_IN_FLIGHT; default 256). */
   maxInFlight?: number;
   /** Reuse a symbol's position read this long (ms, default 1000; 0: every plan reads). */
   positionMaxAgeMs?: number;

@@ -47,7 +47,7 @@ export interface PositionBrainOptions {
   batch?: number;
   blockMs?: number;
   claimIdleMs?: number;
-  /** Plan entries handled at once (GOV_MAX_IN_FLIGHT / P33_MAX_IN_FLIGHT; default 256). */
+  /** Plan entries handled at once (P33_MAX_IN_FLIGHT; default 256). */
   maxInFlight?: number;
   /** PERMIT_SECRET_P33: sign allow and deny permits (SECURITY.md); absent: unsigned, as the fleet. */
   signingKey?: PermitKey | null;
