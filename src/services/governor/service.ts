@@ -24,6 +24,7 @@ import type { Store, StreamEntry } from '../../store/port.js';
 import type { PlanConsumer } from '../plan-consumer.js';
 import { planStreamConsumer, readPlanEntry } from '../plan-reader.js';
 import { AutoDisarm } from './auto-disarm.js';
+import { GovernorBlocks } from './blocks.js';
 import { PositionCache } from './position-cache.js';
 import { RecentSymbols, TTL_RENEW_MS } from '../recent-symbols.js';
 
@@ -60,7 +61,6 @@ export type GovernorOutcome =
   | { kind: 'skipped'; decision: string }
   | { kind: 'garbage'; reason: string };
 
-const EVENTS_MAXLEN = 10_000;
 const EXEC_KEEP = 100;
 const HISTORY_TTL_SEC = 86_400;
 /** How long after a rate-limit block a symbol's plans are checked against the history first. */
@@ -72,15 +72,9 @@ const RATE_LIMIT_MEMORY_MS = 300_000;
  */
 const PACED = 'rate_limited';
 
-const ERROR_REASONS = new Set<GovernorBlockReason>([
-  'position_fetch_failed',
-  'limit_computation_error',
-  'evaluation_error',
-]);
-
 export class GovernorService {
   readonly consumer: PlanConsumer;
-  private readonly disarm: AutoDisarm;
+  private readonly blocks: GovernorBlocks;
   private readonly permitTtl: number;
   private readonly blockTtl: number;
   private readonly positions: PositionCache;
@@ -97,7 +91,7 @@ export class GovernorService {
     this.positions = new PositionCache(o.exchange, o.clock, o.positionMaxAgeMs ?? 1000, () =>
       o.metrics?.positionReads.inc(),
     );
-    this.disarm = new AutoDisarm({
+    const disarm = new AutoDisarm({
       store: o.store,
       clock: o.clock,
       onBurst: o.disarmOnBurst ?? true,
@@ -106,6 +100,7 @@ export class GovernorService {
       logger: o.logger,
       onDisarm: (reason) => o.metrics?.disarm.inc({ reason }),
     });
+    this.blocks = new GovernorBlocks({ ...o, disarm, blockTtlSec: this.blockTtl });
     this.consumer = planStreamConsumer(
       o,
       PLAN_GROUPS.governor,
@@ -155,7 +150,7 @@ export class GovernorService {
     const enforce = !this.o.autoApprove;
     if (enforce) {
       const kill = killScoreGate(plan.action, plan.killScore, limits);
-      if (!kill.pass) return this.block(plan, kill.reason, { kill_score: plan.killScore });
+      if (!kill.pass) return this.blocks.block(plan, kill.reason, { kill_score: plan.killScore });
       // A symbol blocked for a rate limit lately is checked before the exchange read, as every
       // plan was before: a burst of plans over a limit costs no positionRisk weight.
       if (this.rateLimited.has(plan.symbol)) {
@@ -183,13 +178,13 @@ export class GovernorService {
           ? 'position fetch refused: the request weight is spent until the minute rolls over (not counted towards auto-disarm); plan blocked position_fetch_failed'
           : 'position fetch failed (waiting for the exchange): plan blocked position_fetch_failed',
       );
-      return this.block(plan, 'position_fetch_failed', { error: cause }, cause !== PACED);
+      return this.blocks.block(plan, 'position_fetch_failed', { error: cause }, cause !== PACED);
     }
     const amount = dailyAmount(plan.action, positionAmt, mark, limits);
     if (!amount.ok)
       return (
         (await this.rateBlock(plan, enforce)) ??
-        this.block(plan, amount.reason, { position_amt: String(positionAmt) })
+        this.blocks.block(plan, amount.reason, { position_amt: String(positionAmt) })
       );
     const a = amount.value;
 
@@ -240,12 +235,12 @@ export class GovernorService {
       case 'already_decided':
         return { kind: 'already_decided' };
       case 'daily_total_invalid':
-        return this.blocked(plan, 'limit_computation_error', { ...ctx, stored: res.dailyTotal });
+        return this.blocks.blocked(plan, 'limit_computation_error', { ...ctx, stored: res.dailyTotal });
       default:
         this.setGauges(plan.symbol, res.hourCount, res.fiveMinCount);
         if (res.code === 'hourly_limit_exceeded' || res.code === 'burst_limit_exceeded')
           this.rateLimited.note(plan.symbol);
-        return this.blocked(plan, res.code, {
+        return this.blocks.blocked(plan, res.code, {
           ...ctx,
           exec_hour: res.hourCount,
           exec_5min: res.fiveMinCount,
@@ -267,7 +262,7 @@ export class GovernorService {
     const rate = rateGates(counts, limits);
     if (rate.pass) return null;
     this.rateLimited.note(plan.symbol);
-    return this.block(plan, rate.reason, { exec_hour: counts.hour, exec_5min: counts.fiveMin });
+    return this.blocks.block(plan, rate.reason, { exec_hour: counts.hour, exec_5min: counts.fiveMin });
   }
 
   private async premiumIndex(symbol: string): Promise<number | null> {
@@ -284,67 +279,10 @@ export class GovernorService {
     this.o.metrics?.execCount5Min.set({ symbol }, fiveMin);
   }
 
-  /**
-   * Writes the block record once (never over a permit), then reports it. `countsTowardsDisarm`
-   * false: an error reason that auto-disarm does not count (a read refused for the weight).
-   */
-  private async block(
-    plan: AuthorityPlan,
-    reason: GovernorBlockReason,
-    context: Record<string, unknown>,
-    countsTowardsDisarm = true,
-  ): Promise<GovernorOutcome> {
-    const { store } = this.o;
-    const written = await store.decideOnce({
-      decisionKey: store.keys.authorityDecision('governor', plan.planId, plan.symbol),
-      recordKey: store.keys.governorBlock(plan.planId, plan.symbol),
-      guardKey: store.keys.governorPermit(plan.planId, plan.symbol),
-      markerValue: reason,
-      markerTtlSec: this.blockTtl,
-      body: JSON.stringify({ reason, timestamp: this.o.clock.now() / 1000, symbol: plan.symbol }),
-      ttlSec: this.blockTtl,
-    });
-    if (!written) return { kind: 'already_decided' };
-    return this.blocked(plan, reason, context, countsTowardsDisarm);
-  }
-
-  /** A block record exists (written here or by the grant script): metric, event, auto-disarm. */
-  private async blocked(
-    plan: AuthorityPlan,
-    reason: GovernorBlockReason,
-    context: Record<string, unknown>,
-    countsTowardsDisarm = true,
-  ): Promise<GovernorOutcome> {
-    const { store, clock } = this.o;
-    this.o.metrics?.block.inc({ symbol: plan.symbol, reason });
-    this.o.logger.warn({ plan: plan.planId, symbol: plan.symbol, reason, ...context }, 'plan blocked');
-    await store.xadd(
-      store.keys.governorEvents(),
-      {
-        event: 'PLAN_BLOCKED',
-        reason,
-        context: JSON.stringify({
-          plan_id: plan.planId,
-          symbol: plan.symbol,
-          action: plan.action,
-          ...context,
-        }),
-        timestamp: (clock.now() / 1000).toFixed(3),
-        action_taken: 'block_record_written',
-      },
-      EVENTS_MAXLEN,
-    );
-    const ctx = { plan_id: plan.planId, symbol: plan.symbol };
-    if (reason === 'burst_limit_exceeded') await this.disarm.burstBreach(ctx);
-    else if (ERROR_REASONS.has(reason) && countsTowardsDisarm)
-      await this.disarm.evaluationError({ ...ctx, last_reason: reason });
-    return { kind: 'blocked', reason };
-  }
-
   /** A plan whose evaluation keeps throwing is blocked (evaluation_error) before it is acked. */
   private async giveUp(entry: StreamEntry): Promise<void> {
     const parsed = parseAuthorityPlan(entry.fields);
     if (parsed.ok && parsed.plan.decision === 'EXECUTE')
-      await this.block(parsed.plan, 'evaluation_error', { entry: entry.id });
+      await this.blocks.block(parsed.plan, 'evaluation_error', { entry: entry.id });
   }
 }

@@ -1,0 +1,93 @@
+/**
+ * The governor's blocks: a plan's block record written once and never over a permit
+ * (Store.decideOnce), then reported: the block metric, a warn line, a PLAN_BLOCKED entry on
+ * the governor's event stream, and auto-disarm for the reasons that count towards it.
+ */
+import type { GovernorBlockReason } from '../../domain/governor/gates.js';
+import type { AuthorityPlan } from '../../domain/governor/plan-input.js';
+import type { Clock } from '../../ops/clock.js';
+import type { Logger } from '../../ops/logger.js';
+import type { GovernorMetrics } from '../../ops/metrics.js';
+import type { Store } from '../../store/port.js';
+import type { AutoDisarm } from './auto-disarm.js';
+
+const EVENTS_MAXLEN = 10_000;
+
+/** Block reasons that are failures of the evaluation itself: they count towards auto-disarm. */
+const ERROR_REASONS = new Set<GovernorBlockReason>([
+  'position_fetch_failed',
+  'limit_computation_error',
+  'evaluation_error',
+]);
+
+export type BlockOutcome = { kind: 'blocked'; reason: GovernorBlockReason } | { kind: 'already_decided' };
+
+export interface GovernorBlocksOptions {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  metrics?: GovernorMetrics;
+  disarm: AutoDisarm;
+  blockTtlSec: number;
+}
+
+export class GovernorBlocks {
+  constructor(private readonly o: GovernorBlocksOptions) {}
+
+  /**
+   * Writes the block record once (never over a permit), then reports it. `countsTowardsDisarm`
+   * false: an error reason that auto-disarm does not count (a read refused for the weight).
+   */
+  async block(
+    plan: AuthorityPlan,
+    reason: GovernorBlockReason,
+    context: Record<string, unknown>,
+    countsTowardsDisarm = true,
+  ): Promise<BlockOutcome> {
+    const { store } = this.o;
+    const written = await store.decideOnce({
+      decisionKey: store.keys.authorityDecision('governor', plan.planId, plan.symbol),
+      recordKey: store.keys.governorBlock(plan.planId, plan.symbol),
+      guardKey: store.keys.governorPermit(plan.planId, plan.symbol),
+      markerValue: reason,
+      markerTtlSec: this.o.blockTtlSec,
+      body: JSON.stringify({ reason, timestamp: this.o.clock.now() / 1000, symbol: plan.symbol }),
+      ttlSec: this.o.blockTtlSec,
+    });
+    if (!written) return { kind: 'already_decided' };
+    return this.blocked(plan, reason, context, countsTowardsDisarm);
+  }
+
+  /** A block record exists (written here or by the grant script): metric, event, auto-disarm. */
+  async blocked(
+    plan: AuthorityPlan,
+    reason: GovernorBlockReason,
+    context: Record<string, unknown>,
+    countsTowardsDisarm = true,
+  ): Promise<BlockOutcome> {
+    const { store, clock } = this.o;
+    this.o.metrics?.block.inc({ symbol: plan.symbol, reason });
+    this.o.logger.warn({ plan: plan.planId, symbol: plan.symbol, reason, ...context }, 'plan blocked');
+    await store.xadd(
+      store.keys.governorEvents(),
+      {
+        event: 'PLAN_BLOCKED',
+        reason,
+        context: JSON.stringify({
+          plan_id: plan.planId,
+          symbol: plan.symbol,
+          action: plan.action,
+          ...context,
+        }),
+        timestamp: (clock.now() / 1000).toFixed(3),
+        action_taken: 'block_record_written',
+      },
+      EVENTS_MAXLEN,
+    );
+    const ctx = { plan_id: plan.planId, symbol: plan.symbol };
+    if (reason === 'burst_limit_exceeded') await this.o.disarm.burstBreach(ctx);
+    else if (ERROR_REASONS.has(reason) && countsTowardsDisarm)
+      await this.o.disarm.evaluationError({ ...ctx, last_reason: reason });
+    return { kind: 'blocked', reason };
+  }
+}
