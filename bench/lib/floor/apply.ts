@@ -75,7 +75,7 @@ export async function runApply(freshOrders: boolean): Promise<void> {
 
   const result = (id: string, symbol: string, decision: string, error: string, steps: unknown[]) => {
     const executed = decision === 'EXECUTE' ? 'True' : 'False';
-    return xaddCapped(cmd, K.resultStream, {
+    return xaddCapped(cmd, K.resultStream(), {
       plan_id: id,
       symbol,
       decision,
@@ -88,7 +88,7 @@ export async function runApply(freshOrders: boolean): Promise<void> {
   };
 
   const onProposal = async (symbol: string) => {
-    const [p] = await Promise.all([cmd.hgetall(K.proposal(symbol)), cmd.get(K.arm)]);
+    const [p] = await Promise.all([cmd.hgetall(K.proposal(symbol)), cmd.get(K.armState())]);
     const action = p.harvest_action;
     const kill = Number(p.kill_score);
     if (!action || !Number.isFinite(kill)) return;
@@ -104,7 +104,7 @@ export async function runApply(freshOrders: boolean): Promise<void> {
       { step, type: 'market_reduce_only', side: 'close', pct: FRACTION[step]! * 100 },
     ]);
     void cmd.set(K.streamPublished(id), '1', 'EX', 300);
-    await xaddCapped(cmd, K.planStream, {
+    await xaddCapped(cmd, K.planStream(), {
       plan_id: id,
       symbol,
       action,
@@ -159,8 +159,9 @@ export async function runApply(freshOrders: boolean): Promise<void> {
     }
   };
 
-  const proposalPrefix = '__keyspace@0__:quantum:harvest:proposal:';
-  const permitPrefix = '__keyspace@0__:quantum:permit:';
+  // Keyspace channels of the proposal and permit keys: the patterns without their '*'.
+  const proposalPrefix = `__keyspace@0__:${K.proposalPattern().slice(0, -1)}`;
+  const permitPrefix = `__keyspace@0__:${K.permitPattern().slice(0, -1)}`;
   sub.on('pmessage', (_pattern: string, channel: string, event: string) => {
     if (channel.startsWith(proposalPrefix)) {
       if (event === 'hset') void onProposal(channel.slice(proposalPrefix.length)).catch(() => {});

@@ -11,6 +11,7 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import { Redis, type RedisOptions } from 'ioredis';
+import { keySpace } from '../../../src/store/keys.js';
 
 export function need(name: string): string {
   const v = process.env[name];
@@ -22,21 +23,8 @@ export function connect(opts: RedisOptions = {}): Redis {
   return new Redis(need('REDIS_URL'), { enableAutoPipelining: true, ...opts });
 }
 
-/** The fleet's key names (../shared/CONTRACT.md), written out here on purpose: no src/ code. */
-export const K = {
-  proposal: (s: string) => `quantum:harvest:proposal:${s}`,
-  dedupe: (id: string) => `quantum:apply:dedupe:${id}`,
-  streamPublished: (id: string) => `quantum:apply:stream_published:${id}`,
-  planStream: 'quantum:stream:apply.plan',
-  resultStream: 'quantum:stream:apply.result',
-  governorPermit: (id: string) => `quantum:permit:${id}`,
-  p33Permit: (id: string) => `quantum:permit:p33:${id}`,
-  exec: (s: string) => `quantum:governor:exec:${s}`,
-  daily: (s: string, day: string) => `quantum:governor:daily:${s}:${day}`,
-  snapshot: (s: string) => `quantum:position:snapshot:${s}`,
-  ledger: (s: string) => `quantum:position:ledger:${s}`,
-  arm: 'quantum:apply:arm',
-};
+/** The contract's key names, from the project's one key builder (no prefix, no cluster tags). */
+export const K = keySpace();
 
 /** Flat [k, v, k, v] (a stream entry, HGETALL off the wire) into an object. */
 export function fieldsOf(flat: string[]): Record<string, string> {
@@ -167,7 +155,7 @@ export async function consumePlans(
       'BLOCK',
       1000,
       'STREAMS',
-      K.planStream,
+      K.planStream(),
       '>',
     )) as [string, [string, string[]][]][] | null;
     const entries = reply?.[0]?.[1] ?? [];
@@ -178,6 +166,6 @@ export async function consumePlans(
         return f.decision === 'EXECUTE' ? decide(f).catch(() => {}) : undefined;
       }),
     );
-    void cmd.xack(K.planStream, group, ...entries.map(([id]) => id));
+    void cmd.xack(K.planStream(), group, ...entries.map(([id]) => id));
   }
 }

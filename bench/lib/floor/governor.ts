@@ -15,7 +15,7 @@ export async function runGovernor(): Promise<void> {
   const cmd = connect();
   const reader = connect({ enableAutoPipelining: false });
   const ex = new Signed(false);
-  await cmd.xgroup('CREATE', K.planStream, 'governor', '$', 'MKSTREAM').catch(() => {});
+  await cmd.xgroup('CREATE', K.planStream(), 'governor', '$', 'MKSTREAM').catch(() => {});
   const reads = new Map<string, { at: number; p: Promise<PositionRow | null> }>();
   const position = (symbol: string) => {
     const now = Date.now();
@@ -40,8 +40,8 @@ export async function runGovernor(): Promise<void> {
     const day = new Date().toISOString().slice(0, 10);
     const [exists, list, total, pos] = await Promise.all([
       cmd.exists(K.governorPermit(id)),
-      cmd.lrange(K.exec(symbol), 0, -1),
-      cmd.get(K.daily(symbol, day)),
+      cmd.lrange(K.governorExec(symbol), 0, -1),
+      cmd.get(K.governorDaily(symbol, day)),
       position(symbol),
     ]);
     if (exists) return;
@@ -60,12 +60,7 @@ export async function runGovernor(): Promise<void> {
             ? 'daily_limit_exceeded'
             : null;
     if (reason) {
-      void cmd.set(
-        `quantum:governor:block:${id}`,
-        JSON.stringify({ reason, timestamp: now, symbol }),
-        'EX',
-        3600,
-      );
+      void cmd.set(K.governorBlock(id), JSON.stringify({ reason, timestamp: now, symbol }), 'EX', 3600);
       return;
     }
     void cmd.set(
@@ -82,11 +77,11 @@ export async function runGovernor(): Promise<void> {
       'EX',
       60,
     );
-    void cmd.lpush(K.exec(symbol), String(now));
-    void cmd.ltrim(K.exec(symbol), 0, 99);
-    void cmd.incrbyfloat(K.daily(symbol, day), notional);
-    expireOnceAMinute(K.exec(symbol));
-    expireOnceAMinute(K.daily(symbol, day));
+    void cmd.lpush(K.governorExec(symbol), String(now));
+    void cmd.ltrim(K.governorExec(symbol), 0, 99);
+    void cmd.incrbyfloat(K.governorDaily(symbol, day), notional);
+    expireOnceAMinute(K.governorExec(symbol));
+    expireOnceAMinute(K.governorDaily(symbol, day));
   };
 
   await consumePlans(reader, cmd, 'governor', decide);

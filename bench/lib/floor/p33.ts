@@ -19,7 +19,7 @@ export async function runP33(): Promise<void> {
   const ex = new Signed(false);
   const all = new Set(symbols());
   const steps = await ex.steps();
-  await cmd.xgroup('CREATE', K.planStream, 'p33', '$', 'MKSTREAM').catch(() => {});
+  await cmd.xgroup('CREATE', K.planStream(), 'p33', '$', 'MKSTREAM').catch(() => {});
   const expired = new Map<string, number>();
   const expireOnceAMinute = (key: string, ttl: number) => {
     const now = Date.now();
@@ -36,7 +36,7 @@ export async function runP33(): Promise<void> {
       const r = bySymbol.get(s);
       const amt = Number(r?.positionAmt ?? 0);
       void cmd.hset(
-        K.snapshot(s),
+        K.positionSnapshot(s),
         'position_amt',
         String(amt),
         'side',
@@ -54,7 +54,7 @@ export async function runP33(): Promise<void> {
         'source',
         'floor',
       );
-      expireOnceAMinute(K.snapshot(s), 3600);
+      expireOnceAMinute(K.positionSnapshot(s), 3600);
     }
   };
   await refresh();
@@ -63,8 +63,15 @@ export async function runP33(): Promise<void> {
   let cursor = '$';
   const follow = async () => {
     for (;;) {
-      const reply = (await follower.xread('COUNT', 5000, 'BLOCK', 200, 'STREAMS', K.resultStream, cursor)) as
-        [string, [string, string[]][]][] | null;
+      const reply = (await follower.xread(
+        'COUNT',
+        5000,
+        'BLOCK',
+        200,
+        'STREAMS',
+        K.resultStream(),
+        cursor,
+      )) as [string, [string, string[]][]][] | null;
       for (const [id, flat] of reply?.[0]?.[1] ?? []) {
         cursor = id;
         const f = fieldsOf(flat);
@@ -79,12 +86,12 @@ export async function runP33(): Promise<void> {
         const qty = Number(step?.executed_qty ?? 0);
         if (!(qty > 0)) continue;
         const symbol = f.symbol!;
-        const known = await cmd.hget(K.ledger(symbol), 'last_known_amt');
+        const known = await cmd.hget(K.positionLedger(symbol), 'last_known_amt');
         const before = Number(known ?? 0);
         // A reduceOnly fill never flips the side.
         const after = before > 0 ? Math.max(0, before - qty) : Math.min(0, before + qty);
         void cmd.hset(
-          K.ledger(symbol),
+          K.positionLedger(symbol),
           'last_known_amt',
           String(after),
           'last_order_id',
@@ -98,7 +105,7 @@ export async function runP33(): Promise<void> {
           'updated_at',
           String(Date.now() / 1000),
         );
-        expireOnceAMinute(K.ledger(symbol), 86400);
+        expireOnceAMinute(K.positionLedger(symbol), 86400);
       }
     }
   };
@@ -109,8 +116,8 @@ export async function runP33(): Promise<void> {
     const symbol = f.symbol!;
     if (!all.has(symbol)) return;
     const [snap, ledger] = await Promise.all([
-      cmd.hgetall(K.snapshot(symbol)),
-      cmd.hgetall(K.ledger(symbol)),
+      cmd.hgetall(K.positionSnapshot(symbol)),
+      cmd.hgetall(K.positionLedger(symbol)),
     ]);
     const now = Date.now() / 1000;
     const amt = Number(snap.position_amt ?? NaN);
@@ -131,7 +138,7 @@ export async function runP33(): Promise<void> {
         return deny('reconcile_required_qty_mismatch');
       if (now - Number(ledger.updated_at ?? 0) < COOLDOWN_S) return deny('cooldown_in_flight');
     } else {
-      void cmd.hset(K.ledger(symbol), 'last_known_amt', String(amt), 'updated_at', '0');
+      void cmd.hset(K.positionLedger(symbol), 'last_known_amt', String(amt), 'updated_at', '0');
     }
     const stepName = (JSON.parse(f.steps ?? '[]') as Array<{ step: string }>)[0]?.step ?? '';
     const step = steps.get(symbol) ?? 0.001;
