@@ -63,8 +63,8 @@ export class PositionReads {
 
   async position(symbol: string, maxAgeMs = 0): Promise<Position> {
     const last = this.lastAccount;
-    if (maxAgeMs > 0 && last && this.o.now() - last.at <= maxAgeMs)
-      return { ...positionOrThrow(last.of(symbol)), ageMs: this.o.now() - last.at };
+    const ageMs = last ? this.o.now() - last.at : Infinity;
+    if (maxAgeMs > 0 && last && ageMs <= maxAgeMs) return { ...positionOrThrow(last.of(symbol)), ageMs };
     const used = this.o.weightUsed();
     if (this.waiting.size === 0 && !this.inFlight && (used === null || used < this.o.shareFromWeight)) {
       return positionOrThrow((await this.o.read(symbol))(symbol));

@@ -10,7 +10,6 @@ import {
   killScoreGate,
   rateGates,
   utcDay,
-  type GovernorBlockReason,
   type GovernorLimits,
 } from '../../domain/governor/gates.js';
 import { parseAuthorityPlan, type AuthorityPlan } from '../../domain/governor/plan-input.js';
@@ -24,7 +23,7 @@ import type { Store, StreamEntry } from '../../store/port.js';
 import type { PlanConsumer } from '../plan-consumer.js';
 import { planStreamConsumer, readPlanEntry } from '../plan-reader.js';
 import { AutoDisarm } from './auto-disarm.js';
-import { GovernorBlocks } from './blocks.js';
+import { GovernorBlocks, type BlockOutcome } from './blocks.js';
 import { PositionCache } from './position-cache.js';
 import { RecentSymbols, TTL_RENEW_MS } from '../recent-symbols.js';
 
@@ -56,8 +55,7 @@ export interface GovernorOptions {
 
 export type GovernorOutcome =
   | { kind: 'granted'; qty: number; notional: number | null }
-  | { kind: 'blocked'; reason: GovernorBlockReason }
-  | { kind: 'already_decided' }
+  | BlockOutcome
   | { kind: 'skipped'; decision: string }
   | { kind: 'garbage'; reason: string };
 
