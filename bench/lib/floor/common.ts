@@ -169,3 +169,14 @@ export async function consumePlans(
     void cmd.xack(K.planStream(), group, ...entries.map(([id]) => id));
   }
 }
+
+/** EXPIRE of a key at most once a minute (its TTL renewed without a command on every write). */
+export function expirer(cmd: Redis): (key: string, ttlSec: number) => void {
+  const expired = new Map<string, number>();
+  return (key, ttlSec) => {
+    const now = Date.now();
+    if ((expired.get(key) ?? 0) > now - 60_000) return;
+    expired.set(key, now);
+    void cmd.expire(key, ttlSec);
+  };
+}

@@ -5,7 +5,7 @@
  * LTRIM of the list, INCRBYFLOAT of the total (EXPIREs once a minute per key); one XACK per batch.
  * Not atomic: two floor governors could both pass a limit (ours counts inside one script).
  */
-import { connect, consumePlans, FRACTION, K, Signed, type PositionRow } from './common.js';
+import { connect, consumePlans, expirer, FRACTION, K, Signed, type PositionRow } from './common.js';
 
 const HOUR = Number(process.env.GOV_MAX_EXEC_PER_HOUR ?? 3);
 const BURST = Number(process.env.GOV_MAX_EXEC_PER_5MIN ?? 2);
@@ -26,13 +26,7 @@ export async function runGovernor(): Promise<void> {
     p.catch(() => reads.delete(symbol));
     return p;
   };
-  const expired = new Map<string, number>();
-  const expireOnceAMinute = (key: string) => {
-    const now = Date.now();
-    if ((expired.get(key) ?? 0) > now - 60_000) return;
-    expired.set(key, now);
-    void cmd.expire(key, 86400);
-  };
+  const expireOnceAMinute = expirer(cmd);
 
   const decide = async (f: Record<string, string>) => {
     const id = f.plan_id!;
@@ -80,8 +74,8 @@ export async function runGovernor(): Promise<void> {
     void cmd.lpush(K.governorExec(symbol), String(now));
     void cmd.ltrim(K.governorExec(symbol), 0, 99);
     void cmd.incrbyfloat(K.governorDaily(symbol, day), notional);
-    expireOnceAMinute(K.governorExec(symbol));
-    expireOnceAMinute(K.governorDaily(symbol, day));
+    expireOnceAMinute(K.governorExec(symbol), 86400);
+    expireOnceAMinute(K.governorDaily(symbol, day), 86400);
   };
 
   await consumePlans(reader, cmd, 'governor', decide);

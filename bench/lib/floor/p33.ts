@@ -5,7 +5,18 @@
  * executed results (XREAD every 200 ms, HGET + HSET per result). Cursor and snapshots' ages are
  * kept in memory only; EXPIREs once a minute per key.
  */
-import { connect, consumePlans, fieldsOf, FRACTION, K, Signed, symbols, type PositionRow } from './common.js';
+import {
+  connect,
+  consumePlans,
+  expirer,
+  floorToStep,
+  fieldsOf,
+  FRACTION,
+  K,
+  Signed,
+  symbols,
+  type PositionRow,
+} from './common.js';
 
 const POLL_MS = Number(process.env.P33_POLL_SEC ?? 5) * 1000;
 const STALE_S = Number(process.env.P33_STALE_THRESHOLD_SEC ?? 10);
@@ -20,13 +31,7 @@ export async function runP33(): Promise<void> {
   const all = new Set(symbols());
   const steps = await ex.steps();
   await cmd.xgroup('CREATE', K.planStream(), 'p33', '$', 'MKSTREAM').catch(() => {});
-  const expired = new Map<string, number>();
-  const expireOnceAMinute = (key: string, ttl: number) => {
-    const now = Date.now();
-    if ((expired.get(key) ?? 0) > now - 60_000) return;
-    expired.set(key, now);
-    void cmd.expire(key, ttl);
-  };
+  const expireOnceAMinute = expirer(cmd);
 
   const refresh = async () => {
     const rows = (await ex.request('GET', '/fapi/v3/positionRisk', {})) as PositionRow[];
@@ -142,7 +147,7 @@ export async function runP33(): Promise<void> {
     }
     const stepName = (JSON.parse(f.steps ?? '[]') as Array<{ step: string }>)[0]?.step ?? '';
     const step = steps.get(symbol) ?? 0.001;
-    const safe = Math.floor((Math.abs(amt) * (FRACTION[stepName] ?? 0)) / step + 1e-9) * step;
+    const safe = Number(floorToStep(Math.abs(amt) * (FRACTION[stepName] ?? 0), step));
     if (!(safe > 0)) return deny('no_position');
     void cmd.set(
       K.p33Permit(id),
