@@ -12,7 +12,7 @@
 import { buildCli } from './lib/pipeline-rig.js';
 import { buildFloor } from './lib/floor/spawn.js';
 import { Session, type PhaseResult } from './lib/pipeline-session.js';
-import { isSustained } from './lib/pipeline-report.js';
+import { isSustained, keptUp } from './lib/pipeline-report.js';
 import { slowClusters } from './lib/feeder.js';
 import { parseBenchArgs } from './lib/args.js';
 import { machineLine, writeSection } from './lib/doc.js';
@@ -61,7 +61,7 @@ async function ramp(layout: Layout, round: number): Promise<FloorRow[]> {
           `slow plans (> 20 ms) ${slowClusters(r.stats)}, ` +
           `results ${JSON.stringify(r.stats.results)}${Object.keys(r.stats.errors).length ? ` errors ${JSON.stringify(r.stats.errors)}` : ''}\n`,
       );
-      if (r.executed < 0.97 * rate * r.stats.seconds || r.stats.unfinished > 0) break;
+      if (!keptUp(r)) break;
     }
   } finally {
     await s.stop();

@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCli, WORK } from './lib/pipeline-rig.js';
 import { Session, type PhaseResult, type SessionOptions } from './lib/pipeline-session.js';
-import { isSustained, renderReport, summaries, type Report } from './lib/pipeline-report.js';
+import { isSustained, keptUp, renderReport, summaries, type Report } from './lib/pipeline-report.js';
 import { writeSection } from './lib/doc.js';
 import { perUnit } from './lib/redis-stats.js';
 import { machineLine } from './lib/doc.js';
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
           say(`capacity ${rate}/s`, r);
           report.capacity.push(r);
           // Latency spikes on this shared machine come and go: ramp on until throughput itself fails.
-          if (r.executed < 0.97 * rate * r.stats.seconds || r.stats.unfinished > 0) break;
+          if (!keptUp(r)) break;
         }
         report.splitMemory = s.memory();
         // MONITOR again at the highest sustained rate, where the background work is a small share.

@@ -33,11 +33,13 @@ export interface Report {
 
 const P99_LIMIT_MS = 100;
 
+/** Throughput kept up: ≥ 97 % of the offered rate executed, nothing unfinished (a ramp stops at the first rate that fails it). */
+export function keptUp(r: PhaseResult): boolean {
+  return r.executed >= 0.97 * r.stats.rate * r.stats.seconds && r.stats.unfinished === 0;
+}
+
 export function isSustained(r: PhaseResult): boolean {
-  const s = summarize(r.stats.latencies);
-  return (
-    r.executed >= 0.97 * r.stats.rate * r.stats.seconds && s.p99 <= P99_LIMIT_MS && r.stats.unfinished === 0
-  );
+  return keptUp(r) && summarize(r.stats.latencies).p99 <= P99_LIMIT_MS;
 }
 
 function others(r: PhaseResult): string {
