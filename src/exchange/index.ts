@@ -5,12 +5,12 @@
  * The start-up message is returned for the caller to log (it never contains a secret).
  */
 import type { Clock } from '../ops/clock.js';
+import { nonLiveHostProblem } from '../ops/config/exchange-host.js';
 import { createBinanceExchange, type BinanceExchange, type ExchangeLogger } from './binance/index.js';
 
 export const LIVE_CONFIRM = 'yes-real-money';
 export const TESTNET_URL = 'https://testnet.binancefuture.com';
 export const PRODUCTION_URL = 'https://fapi.binance.com';
-const PRODUCTION_HOST = /^fapi\d*\.binance\.com$/i;
 
 export type ExchangeMode = 'dry_run' | 'testnet' | 'live';
 
@@ -26,14 +26,6 @@ export interface ExchangeEnv {
 export type ExchangeStart =
   | { ok: true; exchange: BinanceExchange; live: boolean; baseUrl: string; message: string }
   | { ok: false; reason: string; message: string };
-
-function isProduction(url: string): boolean {
-  try {
-    return PRODUCTION_HOST.test(new URL(url).hostname);
-  } catch {
-    return false;
-  }
-}
 
 const present = (v: string | undefined): v is string => typeof v === 'string' && v.trim() !== '';
 
@@ -68,11 +60,13 @@ export function createExchangeFromConfig(
         message: 'refusing live mode: BINANCE_API_KEY and BINANCE_API_SECRET must both be set',
       };
     }
-  } else if (isProduction(baseUrl)) {
+  }
+  const hostProblem = live ? null : nonLiveHostProblem(baseUrl);
+  if (hostProblem !== null) {
     return {
       ok: false,
       reason: 'production_url_outside_live',
-      message: `refusing ${mode}: ${baseUrl} is the production exchange; use APPLY_MODE=live for real money`,
+      message: `refusing ${mode}: ${baseUrl} may be the production exchange (${hostProblem}); use APPLY_MODE=live for real money`,
     };
   }
   const apiKey = live ? env.BINANCE_API_KEY : env.BINANCE_TESTNET_API_KEY;

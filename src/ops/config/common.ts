@@ -10,6 +10,8 @@ import {
   urlField,
   type LogLevel,
 } from './env.js';
+import { nonLiveHostExpected, nonLiveHostProblem } from './exchange-host.js';
+import { redisUrlField } from './redis-url.js';
 
 export const APPLY_MODES = ['dry_run', 'testnet', 'live'] as const;
 export type ApplyMode = (typeof APPLY_MODES)[number];
@@ -17,7 +19,6 @@ export type ApplyMode = (typeof APPLY_MODES)[number];
 export const TESTNET_BASE_URL = 'https://testnet.binancefuture.com';
 export const PRODUCTION_BASE_URL = 'https://fapi.binance.com';
 export const LIVE_CONFIRM_PHRASE = 'yes-real-money';
-const PRODUCTION_HOST = /^fapi\d*\.binance\.com$/i;
 
 export interface RedisConfig {
   /** May hold a password: log it only through describeConfig(). */
@@ -41,7 +42,7 @@ export function readRedis(r: EnvReader): RedisConfig {
   const keyPrefix = r.get('REDIS_KEY_PREFIX', textField(), '');
   const cluster = r.get('REDIS_CLUSTER', boolField(), false);
   if (r.isSet('REDIS_URL')) {
-    return { url: r.get('REDIS_URL', urlField(['redis:', 'rediss:']), ''), keyPrefix, cluster };
+    return { url: r.get('REDIS_URL', redisUrlField(), ''), keyPrefix, cluster };
   }
   const host = r.get('REDIS_HOST', textField(), '127.0.0.1').trim();
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) r.problem('REDIS_HOST', 'a host name or IP address');
@@ -60,18 +61,11 @@ export function readMode(r: EnvReader): ApplyMode {
   return r.get('APPLY_MODE', enumField(APPLY_MODES), 'dry_run');
 }
 
-function isProduction(url: string): boolean {
-  try {
-    return PRODUCTION_HOST.test(new URL(url).hostname);
-  } catch {
-    return false;
-  }
-}
-
 /**
- * Credentials by mode: live → BINANCE_API_KEY/SECRET; otherwise the testnet pair. Readers
- * (governor, P3.3) may fall back to the un-prefixed pair, as the fleet's P3.3 did; the apply
- * layer never does, so live keys cannot place orders outside live mode.
+ * Credentials by mode: live → BINANCE_API_KEY/SECRET; otherwise the testnet pair, and a host
+ * that may be production is refused (exchange-host.ts). Readers (governor, P3.3) may fall back
+ * to the un-prefixed pair, as the fleet's P3.3 did; the apply layer never does, so live keys
+ * cannot place orders outside live mode.
  */
 export function readBinance(r: EnvReader, mode: ApplyMode, fallbackToLiveKeys: boolean): BinanceConfig {
   const url = urlField(['https:', 'http:']);
@@ -83,8 +77,9 @@ export function readBinance(r: EnvReader, mode: ApplyMode, fallbackToLiveKeys: b
   const liveKey = r.get('BINANCE_API_KEY', secretField(), null);
   const liveSecret = r.get('BINANCE_API_SECRET', secretField(), null);
   if (mode === 'live') return { baseUrl, credentials: 'live', apiKey: liveKey, apiSecret: liveSecret };
-  if (r.valid('BINANCE_FUTURES_BASE_URL') && isProduction(baseUrl)) {
-    r.problem('BINANCE_FUTURES_BASE_URL', 'a test-trading URL unless APPLY_MODE=live');
+  const hostProblem = r.valid('BINANCE_FUTURES_BASE_URL') ? nonLiveHostProblem(baseUrl) : null;
+  if (hostProblem !== null) {
+    r.problem('BINANCE_FUTURES_BASE_URL', nonLiveHostExpected(hostProblem, baseUrl));
   }
   let apiKey = r.get('BINANCE_TESTNET_API_KEY', secretField(), null);
   let apiSecret = r.get('BINANCE_TESTNET_API_SECRET', secretField(), null);

@@ -33,6 +33,9 @@ export function isSecretVariable(name: string): boolean {
   return SECRET_NAME.test(name);
 }
 
+/** A password-like query parameter and its value. */
+const SECRET_PARAM = /([?&](?:password|pass|pwd|secret|token)=)[^&#]*/;
+
 /**
  * Hides the password of a URL (and its password-like query parameters). A value without a
  * scheme but with an "@" loses everything before the last "@".
@@ -45,11 +48,15 @@ export function redactUrl(url: string): string {
     // Everything up to the last "@" is userinfo: a password may itself hold "@", "/" or "?".
     const info = url.slice(scheme.length, at);
     const colon = info.indexOf(':');
-    hidden = `${scheme}${colon >= 0 ? info.slice(0, colon) : ''}:${REDACTED}${url.slice(at)}`;
+    let rest = url.slice(at);
+    // That "@" may sit inside a password query value (`?password=p@ss`): hide the value's tail.
+    if (new RegExp(`${SECRET_PARAM.source}$`, 'i').test(info))
+      rest = rest.replace(/^@[^&#]*/, `@${REDACTED}`);
+    hidden = `${scheme}${colon >= 0 ? info.slice(0, colon) : ''}:${REDACTED}${rest}`;
   } else if (at >= 0) {
     hidden = `${REDACTED}${url.slice(at)}`;
   }
-  return hidden.replace(/([?&](?:password|pass|pwd|secret|token)=)[^&#]*/gi, `$1${REDACTED}`);
+  return hidden.replace(new RegExp(SECRET_PARAM.source, 'gi'), `$1${REDACTED}`);
 }
 
 /** How a given value is shown in an error message. */
