@@ -42,7 +42,12 @@ export const SIGNING_AUTHORITIES = Object.keys(SIGNED_FIELDS) as SigningAuthorit
  * - `permit_replayed`: a valid signature, but for another plan id than the plan being executed
  *   (a genuine permit copied under another plan's key);
  * - `permit_expired`: a valid signature whose `expires_at` (+ allowed clock skew) has passed, or
- *   is not a finite number.
+ *   is not a finite number;
+ * - `permit_expiry_too_far`: a valid signature whose `expires_at` lies further ahead than its
+ *   authority's permit TTL (+ skew) allows: a key holder minting long-lived permits, or a clock
+ *   far ahead (also when the verifier was given no TTL for the authority);
+ * - `permit_not_yet_valid`: a valid signature whose `created_at` lies ahead of our clock by more
+ *   than the skew, or is not a finite number: a permit minted for later, or a clock far ahead.
  */
 export const SIGNATURE_REASONS = [
   'permit_unsigned',
@@ -50,8 +55,13 @@ export const SIGNATURE_REASONS = [
   'permit_tampered',
   'permit_replayed',
   'permit_expired',
+  'permit_expiry_too_far',
+  'permit_not_yet_valid',
 ] as const;
 export type SignatureReason = (typeof SIGNATURE_REASONS)[number];
+
+/** The governor's permit TTL (s), fixed by the wire contract. */
+export const GOVERNOR_PERMIT_TTL_SEC = 60;
 
 /** Shortest secret accepted (characters): HMAC keys below 256 bits invite offline guessing. */
 export const MIN_SECRET_CHARS = 32;
@@ -129,6 +139,8 @@ export interface VerifyExpectation {
   nowSec: number;
   /** Tolerated clock difference between the authority's host and ours (s). */
   maxSkewSec: number;
+  /** The authority's permit TTL (s): no genuine permit expires later than now + TTL + skew. */
+  permitTtlSec: number;
 }
 
 /** Checks one consumed permit body against the keys this host holds for its authority. */
@@ -166,6 +178,24 @@ export function verifyPermitSignature(
   if (expect.nowSec > exp + expect.maxSkewSec) {
     return fail('permit_expired', { key_id: keyId, expired_sec_ago: Math.round(expect.nowSec - exp) });
   }
+  const ttl = expect.permitTtlSec;
+  // Unknown TTL: no expiry can be shown to be within it.
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0) {
+    return fail('permit_expiry_too_far', { key_id: keyId, why: 'no_ttl_bound' });
+  }
+  if (exp > expect.nowSec + ttl + expect.maxSkewSec) {
+    return fail('permit_expiry_too_far', { key_id: keyId, expires_in_sec: Math.round(exp - expect.nowSec) });
+  }
+  const created = o.created_at;
+  if (typeof created !== 'number' || !Number.isFinite(created)) {
+    return fail('permit_not_yet_valid', { key_id: keyId, why: 'no_created_at' });
+  }
+  if (created > expect.nowSec + expect.maxSkewSec) {
+    return fail('permit_not_yet_valid', {
+      key_id: keyId,
+      created_in_sec: Math.round(created - expect.nowSec),
+    });
+  }
   return { ok: true, keyId };
 }
 
@@ -173,6 +203,8 @@ export interface PermitSetCheckInput {
   planId: string;
   nowSec: number;
   maxSkewSec: number;
+  /** Permit TTL (s) by authority: bounds how far ahead a signed expires_at may lie. */
+  permitTtlSec: Readonly<Record<SigningAuthority, number>>;
   /** Consumed bodies by authority name. */
   bodies: Readonly<Record<string, string | undefined>>;
   /** Verification keys (current, previous) by authority name. */
@@ -196,7 +228,13 @@ export function verifyPermitSet(
     const a = authority as SigningAuthority;
     const check = verifyPermitSignature(
       body ?? '',
-      { authority: a, planId: input.planId, nowSec: input.nowSec, maxSkewSec: input.maxSkewSec },
+      {
+        authority: a,
+        planId: input.planId,
+        nowSec: input.nowSec,
+        maxSkewSec: input.maxSkewSec,
+        permitTtlSec: input.permitTtlSec?.[a],
+      },
       input.keys[a] ?? [],
     );
     if (!check.ok) return { ok: false, authority, reason: check.reason, detail: check.detail };

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
@@ -19,6 +20,7 @@ const govOld = new PermitKey(GOV_OLD);
 const p33 = new PermitKey(P33_SECRET);
 const PLAN = '9fc366d9a9b3ef10';
 const NOW = 1_769_300_000;
+const SKEW = 5;
 
 const govBody = () => ({
   granted: true,
@@ -42,11 +44,21 @@ const p33Body = () => ({
 const signed = (a: SigningAuthority, body: Record<string, unknown>, key: PermitKey, planId = PLAN) =>
   signPermitBody(a, planId, body, NOW + 60, key);
 
-function check(body: unknown, keys: PermitKey[], o: { authority?: SigningAuthority; now?: number } = {}) {
+function check(
+  body: unknown,
+  keys: PermitKey[],
+  o: { authority?: SigningAuthority; now?: number; ttl?: number } = {},
+) {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const r = verifyPermitSignature(
     text,
-    { authority: o.authority ?? 'governor', planId: PLAN, nowSec: o.now ?? NOW + 1, maxSkewSec: 5 },
+    {
+      authority: o.authority ?? 'governor',
+      planId: PLAN,
+      nowSec: o.now ?? NOW + 1,
+      maxSkewSec: SKEW,
+      permitTtlSec: o.ttl ?? 60,
+    },
     keys,
   );
   return r.ok ? 'ok' : r.reason;
@@ -129,6 +141,86 @@ describe('permit signing', () => {
     expect(check(noExpiry, [gov])).toBe('permit_expired');
   });
 
+  it('when expires_at lies beyond now + TTL + skew then permit_expiry_too_far, and at the bound it is accepted', () => {
+    const at = (expiresAt: number) => signPermitBody('governor', PLAN, govBody(), expiresAt, gov);
+    expect(check(at(NOW + 60 + SKEW), [gov], { now: NOW })).toBe('ok');
+    expect(check(at(NOW + 60 + SKEW + 1), [gov], { now: NOW })).toBe('permit_expiry_too_far');
+    expect(check(at(NOW + 86_400 * 365), [gov], { now: NOW })).toBe('permit_expiry_too_far');
+    // P3.3's own TTL (P33_PERMIT_TTL) sets its bound.
+    const p = signPermitBody('p33', PLAN, p33Body(), NOW + 120 + SKEW, p33);
+    expect(check(p, [p33], { authority: 'p33', now: NOW, ttl: 120 })).toBe('ok');
+    expect(check(p, [p33], { authority: 'p33', now: NOW, ttl: 60 })).toBe('permit_expiry_too_far');
+  });
+
+  it('when the verifier is given no usable TTL then permit_expiry_too_far (no expiry can be bounded)', () => {
+    const g = signed('governor', govBody(), gov);
+    for (const ttl of [Number.NaN, -1, Number.POSITIVE_INFINITY, undefined as unknown as number]) {
+      const r = verifyPermitSignature(
+        JSON.stringify(g),
+        { authority: 'governor', planId: PLAN, nowSec: NOW, maxSkewSec: SKEW, permitTtlSec: ttl },
+        [gov],
+      );
+      expect(r).toMatchObject({
+        ok: false,
+        reason: 'permit_expiry_too_far',
+        detail: { why: 'no_ttl_bound' },
+      });
+    }
+  });
+
+  it('when created_at lies beyond now + skew then permit_not_yet_valid, and at the bound it is accepted', () => {
+    const created = (createdAt: unknown) =>
+      signPermitBody('governor', PLAN, { ...govBody(), created_at: createdAt }, NOW + 60, gov);
+    expect(check(created(NOW + SKEW), [gov], { now: NOW })).toBe('ok');
+    expect(check(created(NOW + SKEW + 1), [gov], { now: NOW })).toBe('permit_not_yet_valid');
+    expect(check(created(NOW + 3600), [gov], { now: NOW })).toBe('permit_not_yet_valid');
+    const p = signPermitBody('p33', PLAN, { ...p33Body(), created_at: NOW + SKEW + 1 }, NOW + 60, p33);
+    expect(check(p, [p33], { authority: 'p33', now: NOW })).toBe('permit_not_yet_valid');
+  });
+
+  it('when created_at is missing or not a finite number then permit_not_yet_valid', () => {
+    const { created_at: _dropped, ...without } = govBody();
+    expect(check(signPermitBody('governor', PLAN, without, NOW + 60, gov), [gov], { now: NOW })).toBe(
+      'permit_not_yet_valid',
+    );
+    for (const bad of [null, `${NOW}`, true]) {
+      const b = signPermitBody('governor', PLAN, { ...govBody(), created_at: bad }, NOW + 60, gov);
+      expect(check(b, [gov], { now: NOW }), String(bad)).toBe('permit_not_yet_valid');
+    }
+    // Python's json.dumps writes NaN and Infinity: a body signed over them must still be refused.
+    for (const odd of ['NaN', 'Infinity']) {
+      const fields = { ...govBody(), created_at: Number(odd), plan_id: PLAN, expires_at: NOW + 60 };
+      const mac = gov.mac(canonicalPermitText('governor', PLAN, 'BTCUSDT', fields)).toString('hex');
+      const text = JSON.stringify({ ...fields, created_at: 0, sig: `v1:${gov.keyId}:${mac}` }).replace(
+        '"created_at":0',
+        `"created_at":${odd}`,
+      );
+      expect(check(text, [gov], { now: NOW }), odd).toBe('permit_not_yet_valid');
+    }
+  });
+
+  it('when a permit set is checked then each authority is bounded by its own TTL', () => {
+    const bodies = {
+      governor: JSON.stringify(signPermitBody('governor', PLAN, govBody(), NOW + 60, gov)),
+      p33: JSON.stringify(signPermitBody('p33', PLAN, p33Body(), NOW + 300, p33)),
+    };
+    const base = {
+      planId: PLAN,
+      nowSec: NOW,
+      maxSkewSec: SKEW,
+      keys: { governor: [gov], p33: [p33] },
+      bodies,
+    };
+    expect(verifyPermitSet({ ...base, permitTtlSec: { governor: 60, p33: 300 } })).toEqual({ ok: true });
+    expect(verifyPermitSet({ ...base, permitTtlSec: { governor: 60, p33: 60 } })).toMatchObject({
+      ok: false,
+      authority: 'p33',
+      reason: 'permit_expiry_too_far',
+    });
+    const noTtl = { ...base } as unknown as Parameters<typeof verifyPermitSet>[0];
+    expect(verifyPermitSet(noTtl)).toMatchObject({ ok: false, reason: 'permit_expiry_too_far' });
+  });
+
   it('when secrets rotate then the current and the previous key verify and a third is refused', () => {
     const third = new PermitKey('t'.repeat(40));
     expect(check(signed('governor', govBody(), gov), [gov, govOld])).toBe('ok');
@@ -174,7 +266,7 @@ describe('permit signing', () => {
       p33: JSON.stringify(signed('p33', p33Body(), p33)),
     };
     const keys = { governor: [gov], p33: [p33] };
-    const base = { planId: PLAN, nowSec: NOW, maxSkewSec: 5, keys };
+    const base = { planId: PLAN, nowSec: NOW, maxSkewSec: 5, permitTtlSec: { governor: 60, p33: 60 }, keys };
     expect(verifyPermitSet({ ...base, bodies })).toEqual({ ok: true });
     expect(verifyPermitSet({ ...base, bodies: { ...bodies, p33: JSON.stringify(p33Body()) } })).toMatchObject(
       {
@@ -195,15 +287,30 @@ describe('permit signing', () => {
     });
   });
 
-  it('when the reasons are listed then they are the closed set documented in SECURITY.md', () => {
+  it('when the reasons are listed then they are the closed set documented in SECURITY.md and the env examples', () => {
     expect([...SIGNATURE_REASONS].sort()).toEqual(
       [
         'permit_bad_signature',
         'permit_expired',
+        'permit_expiry_too_far',
+        'permit_not_yet_valid',
         'permit_replayed',
         'permit_tampered',
         'permit_unsigned',
       ].sort(),
     );
+    const security = readFileSync(new URL('../../SECURITY.md', import.meta.url), 'utf8');
+    const source = readFileSync(new URL('../../src/domain/permit-signing.ts', import.meta.url), 'utf8');
+    const examples = ['apply', 'all'].map((n) =>
+      readFileSync(new URL(`../../deploy/env/${n}.env.example`, import.meta.url), 'utf8').replace(
+        /\n#\s*/g,
+        ' ',
+      ),
+    );
+    for (const r of SIGNATURE_REASONS) {
+      expect(security, r).toContain(`| \`${r}\` |`);
+      expect(source, r).toContain(` * - \`${r}\`:`);
+      for (const ex of examples) expect(ex, r).toMatch(new RegExp(`\\b${r}\\b`));
+    }
   });
 });

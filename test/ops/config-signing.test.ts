@@ -7,6 +7,7 @@ import {
   loadGovernorConfig,
   loadP33Config,
 } from '../../src/ops/config.js';
+import { applyOptionsFrom } from '../../src/cli/commands/apply.js';
 
 const GOV = 'governor-secret-0123456789abcdef-XYZ';
 const GOV_OLD = 'governor-previous-0123456789abcdef';
@@ -28,6 +29,7 @@ describe('signed permit configuration', () => {
     expect(loadApplyConfig({}).signedPermits).toEqual({
       required: false,
       maxSkewSec: 5,
+      permitTtlSec: { governor: 60, p33: 60 },
       governor: { secret: null, previousSecret: null },
       p33: { secret: null, previousSecret: null },
     });
@@ -67,6 +69,33 @@ describe('signed permit configuration', () => {
     );
     expect(desk.problems.map((p) => p.variable)).toEqual(['APPLY_REQUIRED_AUTHORITIES']);
   });
+
+  it('when P33_PERMIT_TTL is set then apply bounds P3.3 permits by it, as P3.3 reads it, and the governor by 60', () => {
+    const env = {
+      APPLY_REQUIRE_SIGNED_PERMITS: 'true',
+      PERMIT_SECRET_GOVERNOR: GOV,
+      PERMIT_SECRET_P33: P33,
+      P33_PERMIT_TTL: '120',
+    };
+    expect(loadApplyConfig(env).signedPermits.permitTtlSec).toEqual({ governor: 60, p33: 120 });
+    expect(loadP33Config(env).permitTtlSec).toBe(120);
+    expect(applyOptionsFrom(loadApplyConfig(env)).signedPermits).toMatchObject({
+      maxSkewSec: 5,
+      permitTtlSec: { governor: 60, p33: 120 },
+    });
+  });
+
+  it.each(['0', '1.5', '-60', 'soon', '86401'])(
+    'when P33_PERMIT_TTL=%j then apply and P3.3 both refuse it, naming the variable',
+    (raw) => {
+      expect(
+        problems(() => loadApplyConfig({ P33_PERMIT_TTL: raw })).problems.map((p) => p.variable),
+      ).toEqual(['P33_PERMIT_TTL']);
+      expect(problems(() => loadP33Config({ P33_PERMIT_TTL: raw })).problems.map((p) => p.variable)).toEqual([
+        'P33_PERMIT_TTL',
+      ]);
+    },
+  );
 
   it('when only the previous secret is left during a rotation then apply still starts', () => {
     const cfg = loadApplyConfig({

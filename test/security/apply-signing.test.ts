@@ -16,6 +16,7 @@ const THIRD = new PermitKey('some-third-secret-0123456789abcdef-00000');
 const REQUIRED: ApplyOptions['signedPermits'] = {
   keys: { governor: [GOV, GOV_OLD], p33: [P33] },
   maxSkewSec: 5,
+  permitTtlSec: { governor: 60, p33: 60 },
 };
 const nowSec = () => Date.now() / 1000;
 
@@ -97,6 +98,16 @@ describe('apply with signed permits required', () => {
       'the governor permit has expired',
       { gov: (id) => sign('governor', id, govFields('BTCUSDT'), GOV, -30) },
       'permit_expired',
+    ],
+    [
+      'the governor permit expires further ahead than its TTL allows',
+      { gov: (id) => sign('governor', id, govFields('BTCUSDT'), GOV, 3600) },
+      'permit_expiry_too_far',
+    ],
+    [
+      'the P3.3 permit was created in the future',
+      { p33: (id) => sign('p33', id, { ...p33Fields('BTCUSDT'), created_at: nowSec() + 600 }, P33) },
+      'permit_not_yet_valid',
     ],
     [
       'the governor permit was signed for another plan',

@@ -8,7 +8,11 @@ const GOV_KEY = new PermitKey('governor-test-secret-0123456789abcdef');
 const P33_KEY = new PermitKey('p33-test-secret-0123456789abcdef-xyz');
 
 const verify = (body: string, authority: 'governor' | 'p33', planId: string, key: PermitKey) => {
-  const r = verifyPermitSignature(body, { authority, planId, nowSec: T0 / 1000, maxSkewSec: 0 }, [key]);
+  const r = verifyPermitSignature(
+    body,
+    { authority, planId, nowSec: T0 / 1000, maxSkewSec: 0, permitTtlSec: 60 },
+    [key],
+  );
   return r.ok ? 'ok' : r.reason;
 };
 
@@ -62,7 +66,13 @@ describe('authorities sign their permits when a secret is configured', () => {
     const denyBody = (await r.store.get(r.store.keys.p33Permit(deny.plan_id!)))!;
     const v = verifyPermitSignature(
       denyBody,
-      { authority: 'p33', planId: deny.plan_id!, nowSec: clock.now() / 1000, maxSkewSec: 0 },
+      {
+        authority: 'p33',
+        planId: deny.plan_id!,
+        nowSec: clock.now() / 1000,
+        maxSkewSec: 0,
+        permitTtlSec: 60,
+      },
       [P33_KEY],
     );
     expect(v.ok).toBe(true);

@@ -4,7 +4,7 @@
  * APPLY_REQUIRE_SIGNED_PERMITS=true, refuses permits without a valid signature.
  */
 import { z } from 'zod';
-import { MIN_SECRET_CHARS } from '../../domain/permit-signing.js';
+import { GOVERNOR_PERMIT_TTL_SEC, MIN_SECRET_CHARS } from '../../domain/permit-signing.js';
 import { EnvReader, boolField, numberField, type Field } from './env.js';
 
 export type SigningAuthorityName = 'governor' | 'p33';
@@ -17,8 +17,13 @@ export interface PermitSecrets {
 export interface SignedPermitsConfig {
   /** APPLY_REQUIRE_SIGNED_PERMITS (default false: the unsigned fleet keeps working). */
   required: boolean;
-  /** APPLY_PERMIT_MAX_SKEW_SEC: tolerated clock difference when checking expires_at. */
+  /** APPLY_PERMIT_MAX_SKEW_SEC: tolerated clock difference when checking expires_at and created_at. */
   maxSkewSec: number;
+  /**
+   * Each authority's permit TTL: a signed permit expiring later than now + TTL + skew is refused.
+   * The governor's is the contract's; P3.3's is P33_PERMIT_TTL, read as P3.3 reads it.
+   */
+  permitTtlSec: Readonly<Record<SigningAuthorityName, number>>;
   governor: PermitSecrets;
   p33: PermitSecrets;
 }
@@ -29,7 +34,7 @@ const VAR: Record<SigningAuthorityName, string> = {
 };
 
 /** Blank counts as unset; a short secret is refused (HMAC keys must resist offline guessing). */
-function permitSecretField(): Field<string | null> {
+export function permitSecretField(): Field<string | null> {
   return {
     expected: `at least ${MIN_SECRET_CHARS} characters without surrounding spaces (or unset)`,
     schema: z
@@ -37,6 +42,13 @@ function permitSecretField(): Field<string | null> {
       .refine((s) => s === '' || (s.trim() === s && s.length >= MIN_SECRET_CHARS))
       .transform((s) => (s === '' ? null : s)),
   };
+}
+
+export const DEFAULT_P33_PERMIT_TTL_SEC = 60;
+
+/** P33_PERMIT_TTL: how long P3.3's permits live (s); the apply layer bounds their expiry by it. */
+export function readP33PermitTtl(r: EnvReader): number {
+  return r.get('P33_PERMIT_TTL', numberField({ int: true, min: 1, max: 86_400 }), DEFAULT_P33_PERMIT_TTL_SEC);
 }
 
 /** The secret an authority signs with (null: it writes unsigned permits, as the fleet does). */
@@ -55,6 +67,7 @@ export function readSignedPermits(r: EnvReader, requiredAuthorities: readonly st
   const cfg: SignedPermitsConfig = {
     required: r.get('APPLY_REQUIRE_SIGNED_PERMITS', boolField(), false),
     maxSkewSec: r.get('APPLY_PERMIT_MAX_SKEW_SEC', numberField({ min: 0, max: 300 }), 5),
+    permitTtlSec: { governor: GOVERNOR_PERMIT_TTL_SEC, p33: readP33PermitTtl(r) },
     governor: readSecrets(r, 'governor'),
     p33: readSecrets(r, 'p33'),
   };
