@@ -14,26 +14,31 @@ export type AclService = (typeof ACL_SERVICES)[number];
 /** Every client: ioredis' ready check (INFO), connection name, db selection, server time, Lua. */
 const COMMON = ['+ping', '+info', '+client|setname', '+select', '+time', '+evalsha', '+eval'];
 const STREAM_READ = ['+xrange', '+xrevrange', '+xlen', '+xinfo|groups', '+xinfo|consumers'];
+/** Consuming the plan stream through a group; granted on that stream only (selectors). */
 const GROUP_CONSUMER = ['+xgroup|create', '+xreadgroup', '+xack', '+xautoclaim'];
 
 const COMMANDS: Record<AclService, readonly string[]> = {
   apply: [
     ...COMMON,
     ...['+get', '+mget', '+set', '+del', '+pttl', '+exists', '+hget', '+hgetall', '+hset'],
-    ...['+expire', '+pexpire', '+xadd', ...STREAM_READ, '+psubscribe', '+punsubscribe'],
+    // HDEL: the reconciler forgets an order it has settled (quantum:apply:unresolved).
+    ...['+hdel', '+expire', '+pexpire', ...STREAM_READ, '+psubscribe', '+punsubscribe'],
     // The start-up probe that sees keyspace notifications without CONFIG.
     ...['+subscribe', '+unsubscribe'],
   ],
   governor: [
     ...COMMON,
     ...['+get', '+mget', '+set', '+del', '+exists', '+hgetall', '+hset', '+expire'],
-    ...['+incrbyfloat', '+lpush', '+lrange', '+ltrim', '+xadd', ...GROUP_CONSUMER],
+    // XADD: its events stream (the plan stream is refused by the key rules).
+    ...['+incrbyfloat', '+lpush', '+lrange', '+ltrim', '+xadd'],
   ],
   p33: [
     ...COMMON,
-    ...['+get', '+mget', '+set', '+exists', '+hget', '+hgetall', '+hset', '+expire', '+xadd'],
-    ...STREAM_READ,
-    ...GROUP_CONSUMER,
+    ...['+get', '+mget', '+set', '+exists', '+hget', '+hgetall', '+hset', '+expire'],
+    // The ledger follower releases a plan's reservation (quantum:p33:reserved:<S>).
+    '+hdel',
+    // The ledger follows the result stream; P3.3 writes no stream.
+    ...['+xrange', '+xrevrange'],
   ],
   inspect: [
     ...COMMON.filter((c) => c !== '+evalsha' && c !== '+eval'),
@@ -45,7 +50,7 @@ const COMMANDS: Record<AclService, readonly string[]> = {
 /**
  * Key patterns: `~` read and write, `%R~` read only, `%W~` write only (Redis 7). A plan id is
  * 16 hex digits, so `quantum:permit:[0-9a-f]*` is the governor's permit and never P3.3's
- * (`quantum:permit:p33:...`).
+ * (`quantum:permit:p33:...`). The authorities' plan stream is in their selectors, not here.
  */
 function keyRules(service: AclService, p: string, cluster: boolean): string[] {
   switch (service) {
@@ -53,12 +58,13 @@ function keyRules(service: AclService, p: string, cluster: boolean): string[] {
       return [
         `%R~${p}quantum:harvest:proposal:*`,
         `~${p}quantum:apply:*`,
-        `~${p}quantum:stream:apply.plan`,
-        `~${p}quantum:stream:apply.result`,
+        // Read here; written by XADD alone, through a selector.
+        `%R~${p}quantum:stream:apply.plan`,
+        `%R~${p}quantum:stream:apply.result`,
+        `%R~${p}quantum:stream:apply.reconciled`,
       ];
     case 'governor':
       return [
-        `~${p}quantum:stream:apply.plan`,
         // Cluster key mode: quantum:permit:{<symbol>}:<id> (keys.ts).
         cluster ? `~${p}quantum:permit:{*` : `~${p}quantum:permit:[0-9a-f]*`,
         `~${p}quantum:governor:*`,
@@ -68,8 +74,9 @@ function keyRules(service: AclService, p: string, cluster: boolean): string[] {
       ];
     case 'p33':
       return [
-        `~${p}quantum:stream:apply.plan`,
         `%R~${p}quantum:stream:apply.result`,
+        // The ledger also follows what apply's reconciler found of orders left unknown.
+        `%R~${p}quantum:stream:apply.reconciled`,
         `~${p}quantum:permit:p33:*`,
         `~${p}quantum:p33:*`,
         `~${p}quantum:position:*`,
@@ -90,6 +97,7 @@ export const SCRIPT_USERS: Readonly<Record<string, readonly AclService[]>> = {
   'createIntent-2': ['apply'],
   'grantPermit-5': ['governor'],
   'decideOnce-3': ['governor', 'p33'],
+  'grantCloseQty-3': ['p33'],
   'applyLedgerResults-N': ['p33'],
   'seedLedgers-N': ['p33'],
 };
@@ -119,15 +127,41 @@ export interface AclOptions {
 const CLUSTER_CLIENT = ['+cluster|slots', '+cluster|info'];
 
 /**
- * Redis 7 selector for the apply user: consuming a permit reads and deletes it (and writes the
- * receipt in the same script), but no command that creates a key is allowed on a permit key,
- * so the apply user cannot mint permits even where signing is off. A command passes when the
- * root rules or one selector allow it with all its keys; commands inside Lua are checked alike.
+ * Redis 7 selectors: a command passes when the root rules or one selector allow it with all its
+ * keys; commands inside Lua are checked alike (EVAL with its declared keys, then each redis.call).
+ *
+ * - apply, permits: consuming a permit reads and deletes it (and writes the receipt in the same
+ *   script), but no command that creates a key is allowed on a permit key, so the apply user
+ *   cannot mint permits even where signing is off.
+ * - apply, streams: it writes the plan and result streams by XADD alone, from its publish
+ *   scripts, whose other keys are its own markers (hence `quantum:apply:*` here, which the root
+ *   rules grant anyway). Its root rules only read the streams: no DEL, SET, EXPIRE or trimming.
+ * - authorities, plan stream: they consume it through their groups. XACK and XAUTOCLAIM need
+ *   write access to the key, so a read-only key rule is not enough; this selector grants the
+ *   group commands alone. A forged plan entry would be judged by both authorities as the apply
+ *   layer's, so they must not XADD, overwrite, trim, delete or expire it, nor move its groups.
+ *   The group name is no key: an authority can still read or ack the other's group, which
+ *   only withholds that authority's permit (no order).
  */
 function selectors(service: AclService, p: string): string[] {
-  if (service !== 'apply') return [];
-  const keys = `~${p}quantum:permit:* ~${p}quantum:apply:consumed:*`;
-  return [`(${keys} +evalsha +eval +get +mget +exists +pttl +del)`];
+  const plan = `~${p}quantum:stream:apply.plan`;
+  switch (service) {
+    case 'apply': {
+      const permits = `~${p}quantum:permit:* ~${p}quantum:apply:consumed:*`;
+      const streams = `${plan} ~${p}quantum:stream:apply.result ~${p}quantum:stream:apply.reconciled ~${p}quantum:apply:*`;
+      return [
+        `(${permits} +evalsha +eval +get +mget +exists +pttl +del)`,
+        `(${streams} +evalsha +eval +xadd)`,
+      ];
+    }
+    case 'governor':
+      // XINFO GROUPS: its /metrics reports the plan stream's group lag (createStreamMetrics).
+      return [`(${plan} ${GROUP_CONSUMER.join(' ')} +xinfo|groups)`];
+    case 'p33':
+      return [`(${plan} ${GROUP_CONSUMER.join(' ')})`];
+    case 'inspect':
+      return [];
+  }
 }
 
 /** The rules after `ACL SETUSER <name> reset on >password` (no password here). */
