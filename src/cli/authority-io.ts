@@ -1,8 +1,10 @@
 /**
  * What the two authority commands (governor, position-brain) open the same way: the store, a
  * Binance adapter (public endpoints only when no credentials are configured, so the service
- * starts and fails closed per plan), the optional permit-signing key, and how they report health.
+ * starts and fails closed per plan), the optional permit-signing key, the plan-entry verification
+ * keys, and how they report health.
  */
+import type { PlanSignaturePolicy } from '../domain/governor/plan-input.js';
 import { PermitKey } from '../domain/permit-signing.js';
 import { createBinanceExchange } from '../exchange/binance/index.js';
 import { createExchangeMetrics } from '../ops/metrics.js';
@@ -17,12 +19,15 @@ export interface AuthorityConfig {
   redis: { url: string; keyPrefix: string; cluster: boolean };
   binance: { baseUrl: string; apiKey: string | null; apiSecret: string | null };
   permitSecret: string | null;
+  signedPlans: { required: boolean; secret: string | null; previousSecret: string | null };
 }
 
 export interface AuthorityIo {
   store: Store;
   exchange: ExchangePort;
   signingKey: PermitKey | null;
+  /** Plan-entry verification; null: entries are read unverified, as the fleet's. */
+  planSignatures: PlanSignaturePolicy | null;
   close(): Promise<void>;
 }
 
@@ -45,16 +50,34 @@ export async function openAuthorityIo(
   }
   const signingKey = cfg.permitSecret === null ? null : new PermitKey(cfg.permitSecret);
   if (signingKey) kit.logger.info({ permit_key_id: signingKey.keyId }, `${name}: signing permits`);
+  const planSignatures = planSignaturesFrom(cfg.signedPlans);
+  if (planSignatures) {
+    kit.logger.info(
+      { plan_key_ids: planSignatures.keys.map((k) => k.keyId), required: planSignatures.required },
+      planSignatures.required
+        ? `${name}: signed plan entries required`
+        : `${name}: verifying signed plan entries (unsigned ones still handled)`,
+    );
+  }
   return {
     store,
     exchange,
     signingKey,
+    planSignatures,
     close: async () =>
       void (await Promise.allSettled([
         shared ? Promise.resolve() : exchange.close(),
         shared?.store ? Promise.resolve() : store.close(),
       ])),
   };
+}
+
+/** Keys current, then previous; null when there is neither a key nor a requirement. */
+function planSignaturesFrom(c: AuthorityConfig['signedPlans']): PlanSignaturePolicy | null {
+  const keys = [c.secret, c.previousSecret]
+    .filter((x): x is string => x !== null)
+    .map((x) => new PermitKey(x));
+  return keys.length === 0 && !c.required ? null : { keys, required: c.required };
 }
 
 /** A running consumer-group service: stop it, then close its I/O; healthy unless it waits on something. */

@@ -29,6 +29,7 @@ export {
   type PaperConfig,
   type PermitSecrets,
   type SignedPermitsConfig,
+  type SignedPlansConfig,
   type RedisConfig,
   type ServiceConfig,
 } from './config/services.js';

@@ -3,7 +3,11 @@
  * through a PlanConsumer, parsing every entry at the boundary.
  */
 import { hostname } from 'node:os';
-import { parseAuthorityPlan, type PlanParse } from '../domain/governor/plan-input.js';
+import {
+  parseCheckedPlan,
+  type CheckedPlanParse,
+  type PlanSignaturePolicy,
+} from '../domain/governor/plan-input.js';
 import type { Store } from '../store/port.js';
 import { PlanConsumer, type ConsumerLogger, type PlanConsumerOptions } from './plan-consumer.js';
 
@@ -22,16 +26,30 @@ export interface PlanReaderOptions {
 
 /**
  * An authority's parse of a plan entry at the boundary: a rejected entry is counted by reason
- * and logged once here, and the caller turns it into its `garbage` outcome.
+ * and logged once here, and the caller turns it into its `garbage` outcome, which decides
+ * nothing for the plan id (so a forged entry cannot pre-empt the real one). A bad signature on
+ * an entry that is handled anyway (signatures not required) is counted and logged the same way.
  */
 export function readPlanEntry(
   fields: Record<string, string>,
-  o: { metrics?: { inputRejected: { inc(labels: { reason: string }): void } }; logger: ConsumerLogger },
-): PlanParse {
-  const parsed = parseAuthorityPlan(fields);
+  o: {
+    metrics?: { inputRejected: { inc(labels: { reason: string }): void } };
+    logger: ConsumerLogger;
+    planSignatures?: PlanSignaturePolicy | null;
+  },
+): CheckedPlanParse {
+  const parsed = parseCheckedPlan(fields, o.planSignatures);
+  const plan = fields.plan_id?.slice(0, 64);
   if (!parsed.ok) {
     o.metrics?.inputRejected.inc({ reason: parsed.reason });
-    o.logger.warn({ reason: parsed.reason, plan: fields.plan_id?.slice(0, 64) }, 'plan entry rejected');
+    o.logger.warn({ reason: parsed.reason, plan, ...parsed.detail }, 'plan entry rejected');
+  } else if (parsed.signature) {
+    const { reason, detail } = parsed.signature;
+    o.metrics?.inputRejected.inc({ reason });
+    o.logger.warn(
+      { reason, plan, ...detail },
+      'plan entry signature invalid; handled anyway (signed plans not required)',
+    );
   }
   return parsed;
 }

@@ -23,6 +23,8 @@ const SECRETS = {
   govPrevious: 'gov-permit-previous-3Hn5Bc8Jd2Fg7Kq0Ze',
   p33Secret: 'p33-permit-secret-6Yt1Ru4Ei7Ow0Pq3As9',
   p33Previous: 'p33-permit-previous-2Df5Gh8Jk1Lz4Xc7Vb',
+  planSecret: 'plan-entry-secret-5Wc8Nb2Mv6Xz9Lk3Jh4',
+  planPrevious: 'plan-entry-previous-8Tr3Ye6Ui9Op2As5Df',
   shortPermitSecret: 'short-secret-Nm3Qw',
   wrongRedisPw: 'wrong pw/with@chars:0x77',
 };
@@ -85,6 +87,11 @@ describe.skipIf(skipRedis)(
       PERMIT_SECRET_GOVERNOR_PREVIOUS: SECRETS.govPrevious,
       PERMIT_SECRET_P33: SECRETS.p33Secret,
       PERMIT_SECRET_P33_PREVIOUS: SECRETS.p33Previous,
+      // Signed plan entries: apply signs, both authorities refuse unsigned entries.
+      PLAN_SECRET_APPLY: SECRETS.planSecret,
+      PLAN_SECRET_APPLY_PREVIOUS: SECRETS.planPrevious,
+      GOV_REQUIRE_SIGNED_PLANS: 'true',
+      P33_REQUIRE_SIGNED_PLANS: 'true',
       BINANCE_FUTURES_BASE_URL: paper.url,
       BINANCE_TESTNET_API_KEY: SECRETS.binanceKey,
       BINANCE_TESTNET_API_SECRET: SECRETS.binanceSecret,
@@ -144,6 +151,11 @@ describe.skipIf(skipRedis)(
           (await admin.xrange(k.resultStream(), '-', '+')).find((r) => r.fields.plan_id === closeId),
         );
         expect(done.fields).toMatchObject({ decision: 'EXECUTE', executed: 'True', error: '' });
+        // Both authorities require signed plan entries: the one they granted carries apply's sig.
+        const entry = (await admin.xrange(k.planStream(), '-', '+')).find(
+          (e) => e.fields.plan_id === closeId,
+        );
+        expect(entry?.fields.sig).toMatch(/^v1:[0-9a-f]{8}:[0-9a-f]{64}$/);
         expect(JSON.parse((await admin.get(k.governorPermit(closeId))) ?? 'null')).toBeNull();
         expect(paper.state.positions.get('SOLUSDT')).toBe('0');
 
@@ -173,6 +185,9 @@ describe.skipIf(skipRedis)(
           opsPorts.map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()),
         );
         expect(metrics[2]).toMatch(/quantum_apply_permit_rejected_total\{reason="permit_unsigned"\} 1/);
+        // The governor's stream gauges read the plan stream's groups (XINFO GROUPS) as its user.
+        expect(metrics[0]).toMatch(/quantum_stream_group_lag\{[^}]*group="p33"[^}]*\} \d+/);
+        expect(metrics[0]).not.toMatch(/quantum_stream_metrics_read_failures_total\{/);
         outputs.push(...metrics);
 
         // Operator tools under the read-only user, and a config dump with every secret set.

@@ -47,6 +47,7 @@ export async function startGovernor(
     autoApprove: cfg.autoApprove,
     maxInFlight: cfg.maxInFlight,
     signingKey: io.signingKey,
+    planSignatures: io.planSignatures,
   });
   service.start();
   return startedAuthority(service, io);

@@ -41,6 +41,7 @@ export async function startPositionBrain(
     maxInFlight: cfg.maxInFlight,
     source: cfg.mode === 'live' ? 'binance' : 'binance_testnet',
     signingKey: io.signingKey,
+    planSignatures: io.planSignatures,
   });
   service.start();
   return startedAuthority(service, io);

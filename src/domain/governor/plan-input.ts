@@ -5,6 +5,8 @@
  */
 import { actionFraction as closeFraction, isCloseAction } from '../plan.js';
 import { entryTooLarge } from '../entry-limits.js';
+import type { PermitKey } from '../permit-signing.js';
+import { PLAN_SIG_FIELD, verifyPlanSignature, type PlanSignatureReason } from '../plan-signing.js';
 import { parsePyFloat as pyFloat } from '../pyfloat.js';
 
 export type AuthorityPlan = {
@@ -17,6 +19,27 @@ export type AuthorityPlan = {
 };
 
 export type PlanParse = { ok: true; plan: AuthorityPlan } | { ok: false; reason: string };
+
+/** How an authority treats plan signatures (SECURITY.md "Signed plan entries"). */
+export interface PlanSignaturePolicy {
+  /** Verification keys: PLAN_SECRET_APPLY, then PLAN_SECRET_APPLY_PREVIOUS. */
+  keys: readonly PermitKey[];
+  /** GOV_/P33_REQUIRE_SIGNED_PLANS: an entry without a valid signature is refused. */
+  required: boolean;
+}
+
+/**
+ * A parse under a signature policy. `signature` is set when a signature problem was found but
+ * the entry is still handled (not required: the fleet's unsigned entries keep working), so the
+ * caller can count and log it; a refused entry is `ok: false` with the signature reason.
+ */
+export type CheckedPlanParse =
+  | {
+      ok: true;
+      plan: AuthorityPlan;
+      signature?: { reason: PlanSignatureReason; detail: Record<string, string> };
+    }
+  | { ok: false; reason: string; detail?: Record<string, string> };
 
 const PLAN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const SYMBOL = /^[A-Z0-9]{2,30}$/;
@@ -60,4 +83,23 @@ export function parseAuthorityPlan(fields: Record<string, string>): PlanParse {
   if (ks === null) return { ok: false, reason: 'missing_kill_score' };
   if (!Number.isFinite(ks)) return { ok: false, reason: 'invalid_kill_score' };
   return { ok: true, plan: { planId, symbol, action, decision, killScore: ks } };
+}
+
+/**
+ * parseAuthorityPlan, then the signature. Parsing first bounds the entry's size before any MAC
+ * is computed over it. Required: a missing or invalid signature refuses the entry. Not required:
+ * an unsigned entry is handled as the fleet's always were, and a present signature is checked
+ * only when this host holds a key (before it has one, apply's signatures cannot be read).
+ */
+export function parseCheckedPlan(
+  fields: Record<string, string>,
+  policy: PlanSignaturePolicy | null | undefined,
+): CheckedPlanParse {
+  const parsed = parseAuthorityPlan(fields);
+  if (!parsed.ok || !policy) return parsed;
+  if (!policy.required && (policy.keys.length === 0 || !Object.hasOwn(fields, PLAN_SIG_FIELD))) return parsed;
+  const sig = verifyPlanSignature(fields, policy.keys);
+  if (sig.ok) return parsed;
+  if (policy.required) return { ok: false, reason: sig.reason, detail: sig.detail };
+  return { ...parsed, signature: { reason: sig.reason, detail: sig.detail } };
 }

@@ -24,6 +24,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'APPLY_ALLOWLIST',
   'APPLY_POLL_SEC',
   'APPLY_DEDUPE_TTL_SEC',
+  'APPLY_MAX_PROPOSAL_AGE_SEC',
   'K_BLOCK_CRITICAL',
   'K_BLOCK_WARNING',
   'APPLY_KILL_SWITCH',
@@ -40,6 +41,10 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'PERMIT_SECRET_GOVERNOR_PREVIOUS',
   'PERMIT_SECRET_P33',
   'PERMIT_SECRET_P33_PREVIOUS',
+  'PLAN_SECRET_APPLY',
+  'PLAN_SECRET_APPLY_PREVIOUS',
+  'GOV_REQUIRE_SIGNED_PLANS',
+  'P33_REQUIRE_SIGNED_PLANS',
   'GOV_MAX_EXEC_PER_HOUR',
   'GOV_MAX_EXEC_PER_5MIN',
   'GOV_MAX_REDUCE_NOTIONAL_PER_DAY_USD',
@@ -63,7 +68,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'PAPER_EXCHANGE_API_SECRET',
 ]);
 
-const OUR_PREFIXES = /^(APPLY_|GOV_|P33_|PAPER_EXCHANGE_|BINANCE_|REDIS_|K_BLOCK_|PERMIT_)/;
+const OUR_PREFIXES = /^(APPLY_|GOV_|P33_|PAPER_EXCHANGE_|BINANCE_|REDIS_|K_BLOCK_|PERMIT_|PLAN_SECRET_)/;
 
 /** Names (never values) of variables with our prefixes that no loader reads. */
 export function ignoredVariables(env: Env): string[] {

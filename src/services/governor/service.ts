@@ -12,7 +12,11 @@ import {
   utcDay,
   type GovernorLimits,
 } from '../../domain/governor/gates.js';
-import { parseAuthorityPlan, type AuthorityPlan } from '../../domain/governor/plan-input.js';
+import {
+  parseCheckedPlan,
+  type AuthorityPlan,
+  type PlanSignaturePolicy,
+} from '../../domain/governor/plan-input.js';
 import { signPermitBody, type PermitKey } from '../../domain/permit-signing.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
@@ -51,6 +55,11 @@ export interface GovernorOptions {
   positionMaxAgeMs?: number;
   /** PERMIT_SECRET_GOVERNOR: sign permits (SECURITY.md); absent: unsigned, as the fleet. */
   signingKey?: PermitKey | null;
+  /**
+   * PLAN_SECRET_APPLY (+ _PREVIOUS) and GOV_REQUIRE_SIGNED_PLANS (SECURITY.md "Signed plan
+   * entries"); absent: entries are read unverified, as the fleet's.
+   */
+  planSignatures?: PlanSignaturePolicy | null;
 }
 
 export type GovernorOutcome =
@@ -279,7 +288,7 @@ export class GovernorService {
 
   /** A plan whose evaluation keeps throwing is blocked (evaluation_error) before it is acked. */
   private async giveUp(entry: StreamEntry): Promise<void> {
-    const parsed = parseAuthorityPlan(entry.fields);
+    const parsed = parseCheckedPlan(entry.fields, this.o.planSignatures);
     if (parsed.ok && parsed.plan.decision === 'EXECUTE')
       await this.blocks.block(parsed.plan, 'evaluation_error', { entry: entry.id });
   }
