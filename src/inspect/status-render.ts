@@ -10,6 +10,8 @@ const ago = (now: number, at: number | null) => (at === null ? '?' : `${seconds(
 
 function armLine(r: StatusReport): string {
   const a = r.arm;
+  if (a.wrongType !== null)
+    return `DISARMED: ${clean(a.key)} is not a hash (${clean(a.wrongType)}); apply reads it as disarmed. Look at it (redis-cli TYPE), delete it, then arm or disarm`;
   if (!a.stored) return 'ARMED (no arm state stored: the default)';
   const who = `${a.armed ? 'ARMED' : 'DISARMED'} by ${clean(a.by || '?')}`;
   const when = a.atMs === null ? '' : ` at ${utc(a.atMs)} UTC (${ago(r.readAtMs, a.atMs)})`;
@@ -155,6 +157,7 @@ export function statusJson(r: StatusReport): Record<string, unknown> {
       by: r.arm.by,
       at: iso(r.arm.atMs),
       stored: r.arm.stored,
+      wrong_type: r.arm.wrongType,
     },
     streams: Object.fromEntries(
       r.streams.map((s) => [s.name.replace(' ', '_'), { key: s.key, length: s.length }]),

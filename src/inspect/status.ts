@@ -5,7 +5,7 @@
  */
 import { execCounts, utcDay } from '../domain/governor/gates.js';
 import { redactUrl } from '../ops/config/env.js';
-import { parseArmState } from '../services/arm-state.js';
+import { parseArmState, readArmHash } from '../services/arm-state.js';
 import type { ConsumerInfo, GroupInfo, Store } from '../store/port.js';
 import { inspectSymbols, type InspectConfig } from './config.js';
 import { entryMs, scanBackwards, type ScanOptions } from './stream-scan.js';
@@ -50,7 +50,16 @@ export interface StatusReport {
   redisUrl: string;
   keyPrefix: string;
   killSwitchEnv: boolean;
-  arm: { armed: boolean; reason: string; by: string; atMs: number | null; stored: boolean };
+  arm: {
+    armed: boolean;
+    reason: string;
+    by: string;
+    atMs: number | null;
+    stored: boolean;
+    /** The arm key as named in Redis, and the server's error when it holds another type. */
+    key: string;
+    wrongType: string | null;
+  };
   streams: { name: string; key: string; length: number }[];
   groups: { stream: string; groups: (GroupInfo & { consumerList: ConsumerInfo[] })[] }[];
   ledgerCursor: { id: string | null; behind: number | null; atLeast: boolean };
@@ -190,15 +199,15 @@ export async function readStatus(
   const k = store.keys;
   const nowMs = await store.serverTimeMs();
   const symbols = inspectSymbols(cfg);
-  const [armHash, planLen, resultLen, eventsLen, planGroups, resultGroups] = await Promise.all([
-    store.hgetall(k.armState()),
+  const [armRead, planLen, resultLen, eventsLen, planGroups, resultGroups] = await Promise.all([
+    readArmHash(store),
     store.xlen(k.planStream()),
     store.xlen(k.resultStream()),
     store.xlen(k.governorEvents()),
     store.groups(k.planStream()),
     store.groups(k.resultStream()),
   ]);
-  const arm = parseArmState(armHash);
+  const arm = parseArmState(armRead.hash);
   const withConsumers = (stream: string, groups: GroupInfo[]) =>
     Promise.all(groups.map(async (g) => ({ ...g, consumerList: await store.consumers(stream, g.name) })));
   const [cursor, permits, execs, governor, planG, resultG] = await Promise.all([
@@ -221,7 +230,9 @@ export async function readStatus(
       reason: arm.reason,
       by: arm.by,
       atMs: arm.at > 0 ? arm.at : null,
-      stored: Object.keys(armHash).length > 0,
+      stored: Object.keys(armRead.hash).length > 0,
+      key: k.armState(),
+      wrongType: armRead.wrongType,
     },
     streams: [
       { name: 'plan', key: k.planStream(), length: planLen },

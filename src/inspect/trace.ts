@@ -3,6 +3,7 @@
  * stream entries found by bounded scans, the per-plan keys with their TTLs, the current
  * proposals of the candidate symbols and the arm state. explain.ts turns it into a story.
  */
+import { readArmHash } from '../services/arm-state.js';
 import type { Store, StreamEntry } from '../store/port.js';
 import { findPlanEntries, scanBackwards, type ScanOptions } from './stream-scan.js';
 
@@ -123,7 +124,8 @@ export async function readPlanTrace(
     read(() => k.permitReceipt(planId, symbol)),
     intentKey ? store.hgetall(intentKey) : Promise.resolve({}),
     intentKey ? store.pttl(intentKey) : Promise.resolve(-2),
-    store.hgetall(k.armState()),
+    // An arm key of another type shows as the disarmed state apply reads it as.
+    readArmHash(store).then((r) => r.hash),
   ]);
   const otherPermits: Record<string, KeyRead> = {};
   for (const a of others) otherPermits[a] = await read(() => k.permit(a, planId, symbol));

@@ -4,6 +4,7 @@
  * An absent hash means armed (the fleet has no such key); anything unreadable fails closed.
  */
 import type { Store } from '../store/port.js';
+import { wrongTypeError } from './wrong-type.js';
 
 export interface ArmState {
   armed: boolean;
@@ -14,6 +15,8 @@ export interface ArmState {
 }
 
 export const ARM_STATE_INVALID = 'arm_state_invalid';
+/** The arm key holds another type than a hash (a live server's WRONGTYPE): not armed. */
+export const ARM_STATE_WRONG_TYPE = 'arm_state_wrong_type';
 const EVENTS_MAXLEN = 10_000;
 
 const DEFAULT_STATE: ArmState = { armed: true, reason: 'default', by: '', at: 0 };
@@ -37,12 +40,50 @@ export function parseArmState(h: Record<string, string>): ArmState {
   return { armed, reason: (h.reason ?? '').slice(0, 200), by: (h.by ?? '').slice(0, 100), at };
 }
 
+/**
+ * What readers take in place of an arm key that holds another type: a disarmed hash
+ * (parseArmState: not armed, `arm_state_wrong_type`), so every check that parses what it read
+ * blocks without knowing about the key's type.
+ */
+export function wrongTypeArmHash(): Record<string, string> {
+  return { armed: 'false', reason: ARM_STATE_WRONG_TYPE, by: '', at: '0' };
+}
+
+/**
+ * The arm hash as stored, or, when the server says the key holds another type, the disarmed
+ * stand-in and the server's text. Any other failure (Redis down, a timeout) is thrown.
+ */
+export async function readArmHash(
+  store: Store,
+): Promise<{ hash: Record<string, string>; wrongType: string | null }> {
+  try {
+    return { hash: await store.hgetall(store.keys.armState()), wrongType: null };
+  } catch (err) {
+    const wrongType = wrongTypeError(err);
+    if (wrongType === null) throw err;
+    return { hash: wrongTypeArmHash(), wrongType };
+  }
+}
+
 /** Reads the arm state; a read failure or a malformed hash fails closed (not armed). */
 export async function readArmState(store: Store): Promise<ArmState> {
   try {
-    return parseArmState(await store.hgetall(store.keys.armState()));
+    return parseArmState((await readArmHash(store)).hash);
   } catch {
     return { armed: false, reason: ARM_STATE_INVALID, by: '', at: 0 };
+  }
+}
+
+/** A write of the arm state refused because the key holds another type than a hash. */
+export class ArmKeyWrongTypeError extends Error {
+  constructor(
+    readonly key: string,
+    readonly error: string,
+  ) {
+    super(
+      `${key} is not a hash (${error}): the apply layer reads it as disarmed; look at it (redis-cli TYPE ${key}), delete it, then set the arm state again`,
+    );
+    this.name = 'ArmKeyWrongTypeError';
   }
 }
 
@@ -57,7 +98,10 @@ export interface ArmChange {
   event?: string;
 }
 
-/** Writes the arm state, then records the change on the governor events stream. */
+/**
+ * Writes the arm state, then records the change on the governor events stream. An arm key of
+ * another type is left as it is: ArmKeyWrongTypeError, nothing recorded.
+ */
 export async function setArmState(store: Store, change: ArmChange): Promise<ArmState> {
   const state: ArmState = {
     armed: change.armed,
@@ -65,12 +109,19 @@ export async function setArmState(store: Store, change: ArmChange): Promise<ArmS
     by: change.by,
     at: change.atMs,
   };
-  await store.hset(store.keys.armState(), {
-    armed: state.armed ? 'true' : 'false',
-    reason: state.reason,
-    by: state.by,
-    at: String(state.at),
-  });
+  const key = store.keys.armState();
+  try {
+    await store.hset(key, {
+      armed: state.armed ? 'true' : 'false',
+      reason: state.reason,
+      by: state.by,
+      at: String(state.at),
+    });
+  } catch (err) {
+    // Not overwritten: what is at the key may be someone's mistake worth reading first.
+    const wrongType = wrongTypeError(err);
+    throw wrongType === null ? err : new ArmKeyWrongTypeError(key, wrongType);
+  }
   await store.xadd(
     store.keys.governorEvents(),
     {

@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { readMode, readRedis, type ApplyMode, type RedisConfig } from '../../ops/config/common.js';
 import { EnvReader, redactUrl, type Env } from '../../ops/config/env.js';
-import { setArmState } from '../../services/arm-state.js';
+import { ArmKeyWrongTypeError, setArmState } from '../../services/arm-state.js';
 import { openStoreFor } from '../../store/index.js';
 import type { Store } from '../../store/port.js';
 import { EXIT_FAILURE, loadOrReport, type CliContext } from '../util.js';
@@ -20,7 +20,10 @@ export function loadRedisOnly(env: Env): { redis: RedisConfig; mode: ApplyMode }
   return { redis, mode };
 }
 
-/** Opens the store, runs `fn`, closes; an unreachable Redis is reported (exit 1), not thrown. */
+/**
+ * Opens the store, runs `fn`, closes; an unreachable Redis, or an arm key of another type, is
+ * reported (exit 1), not thrown.
+ */
 export async function withStore(
   ctx: CliContext,
   name: string,
@@ -43,6 +46,10 @@ export async function withStore(
   }
   try {
     await fn(store, cfg.mode);
+  } catch (err) {
+    if (!(err instanceof ArmKeyWrongTypeError)) throw err;
+    ctx.err(`quantum-apply ${name}: ${err.message}\n`);
+    ctx.exitCode = EXIT_FAILURE;
   } finally {
     await store.close();
   }

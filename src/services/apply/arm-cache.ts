@@ -16,11 +16,31 @@
  *
  * Measured: 2 of apply's ~10 commands per plan (HGETALL of the arm hash) at any rate where a
  * copy lives longer than the gap between two plans.
+ *
+ * An arm key that the server answers for but that holds no readable arm hash (another type:
+ * WRONGTYPE; a hash that does not parse) reads as disarmed, so every plan and every pre-order
+ * check blocks `kill_switch_active` without retrying as if Redis were down. That episode is
+ * reported once (the key and the error) and while it lasts (`unreadable`, a gauge for the
+ * alerts). A stand-in for another type is never kept, so the next read sees the key fixed.
  */
 import type { Clock } from '../../ops/clock.js';
 import type { Store, Unsubscribe } from '../../store/port.js';
+import { wrongTypeError } from '../wrong-type.js';
+import { ARM_STATE_INVALID, ARM_STATE_WRONG_TYPE, parseArmState, wrongTypeArmHash } from '../arm-state.js';
 
 export const ARM_CACHE_MAX_AGE_MS = 250;
+
+/** Where an unreadable arm key is reported (the service binds its logger and metrics). */
+export interface ArmStateReport {
+  logger: {
+    error(obj: object, msg: string): void;
+    info(obj: object, msg: string): void;
+  };
+  /** true when an episode starts, false when the key reads as an arm hash again. */
+  unreadable(on: boolean): void;
+}
+
+const quoted = (v: string | undefined) => (v === undefined ? 'absent' : JSON.stringify(v.slice(0, 32)));
 
 export class ArmStateCache {
   private copy: Record<string, string> | null = null;
@@ -30,6 +50,9 @@ export class ArmStateCache {
   private generation = 0;
   private off: Unsubscribe | null = null;
   private readonly key: string;
+  /** The current unreadable episode (`reason|error`), or null while the key reads as an arm hash. */
+  private trouble: string | null = null;
+  private reporter: ArmStateReport | null = null;
 
   constructor(
     private readonly store: Store,
@@ -47,6 +70,15 @@ export class ArmStateCache {
     } catch {
       this.off = null; // reads stay uncached
     }
+  }
+
+  report(to: ArmStateReport): void {
+    this.reporter = to;
+  }
+
+  /** The last read from Redis found no readable arm hash (plans are blocked meanwhile). */
+  unreadable(): boolean {
+    return this.trouble !== null;
   }
 
   async stop(): Promise<void> {
@@ -71,13 +103,44 @@ export class ArmStateCache {
     const generation = this.generation;
     const epoch = store.notificationEpoch();
     const at = this.clock.now();
-    const hash = await store.hgetall(this.key);
+    let hash: Record<string, string>;
+    try {
+      hash = await store.hgetall(this.key);
+    } catch (err) {
+      const error = wrongTypeError(err);
+      if (error === null) throw err; // Redis down or slow: the caller waits for it, as before
+      this.episode(ARM_STATE_WRONG_TYPE, error);
+      return wrongTypeArmHash();
+    }
+    const state = parseArmState(hash);
+    if (state.reason === ARM_STATE_INVALID) {
+      this.episode(ARM_STATE_INVALID, `armed=${quoted(hash.armed)} at=${quoted(hash.at)} do not parse`);
+    } else if (this.trouble !== null) {
+      this.trouble = null;
+      this.reporter?.unreadable(false);
+      this.reporter?.logger.info(
+        { key: this.key, armed: state.armed },
+        `apply: arm state ${this.key} readable again (${state.armed ? 'armed' : 'disarmed'})`,
+      );
+    }
     if (live && this.off !== null && generation === this.generation && epoch === store.notificationEpoch()) {
       this.copy = hash;
       this.readAtMs = at;
       this.epoch = epoch;
     }
     return hash;
+  }
+
+  /** Logs an unreadable arm key once per (reason, error), not once per plan. */
+  private episode(reason: string, error: string): void {
+    const id = `${reason}|${error}`;
+    if (this.trouble === id) return;
+    this.trouble = id;
+    this.reporter?.unreadable(true);
+    this.reporter?.logger.error(
+      { key: this.key, reason, error },
+      `apply: arm state ${this.key} unreadable (${error}): read as disarmed, every plan BLOCKED kill_switch_active until it holds an arm hash`,
+    );
   }
 
   private invalidate(): void {

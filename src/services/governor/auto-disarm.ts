@@ -6,7 +6,7 @@
 import { utcDay } from '../../domain/governor/gates.js';
 import type { Clock } from '../../ops/clock.js';
 import type { Store } from '../../store/port.js';
-import { setArmState } from '../arm-state.js';
+import { ArmKeyWrongTypeError, setArmState } from '../arm-state.js';
 
 export type DisarmReason = 'burst_limit_breach' | 'repeated_errors';
 
@@ -58,14 +58,24 @@ export class AutoDisarm {
       this.o.logger.info({ reason }, 'auto-disarm already fired today: not repeating');
       return false;
     }
-    await setArmState(store, {
-      armed: false,
-      reason,
-      by: 'governor',
-      atMs: now,
-      context,
-      event: 'AUTO_DISARM',
-    });
+    try {
+      await setArmState(store, {
+        armed: false,
+        reason,
+        by: 'governor',
+        atMs: now,
+        context,
+        event: 'AUTO_DISARM',
+      });
+    } catch (err) {
+      if (!(err instanceof ArmKeyWrongTypeError)) throw err;
+      // The apply layer reads an arm key of another type as disarmed: the disarm holds without
+      // the write. Name the key instead of retrying the plan as if Redis were down.
+      this.o.logger.error(
+        { reason, key: err.key, error: err.error },
+        `auto-disarm not recorded: ${err.message}`,
+      );
+    }
     this.o.onDisarm?.(reason);
     this.o.logger.error({ reason, context }, `AUTO-DISARM TRIGGERED: ${reason}`);
     return true;
