@@ -11,8 +11,14 @@ export interface SymbolRules {
   stepSize: string;
   minQty: string;
   maxQty: string;
-  /** PRICE_FILTER tickSize (decimal string). */
+  /** PRICE_FILTER tickSize (decimal string, > 0). */
   tickSize: string;
+  /**
+   * PRICE_FILTER minPrice / maxPrice (decimal strings, ≥ 0). Zero disables that bound, as Binance
+   * documents (USDⓈ-M futures API, Common Definition → Filters → PRICE_FILTER).
+   */
+  minPrice: string;
+  maxPrice: string;
   /** MIN_NOTIONAL notional (decimal string); reduce-only orders are exempt on Binance. */
   minNotional: string;
 }
@@ -75,6 +81,12 @@ export type OrderOutcome =
   | { kind: 'rejected'; reason: string; code: number | null; message: string }
   | { kind: 'unknown'; reason: string; message: string };
 
+/** A stop found by its client id: its algo id and the exchange's algoStatus. */
+export interface StopFound {
+  algoId: string;
+  status: string;
+}
+
 export type StopOutcome =
   | { kind: 'placed'; algoId: string; clientAlgoId: string; replaced: string[] }
   | { kind: 'rejected'; reason: string; code: number | null; message: string }
@@ -108,10 +120,11 @@ export interface ExchangePort {
   placeStopLoss(req: StopLossRequest): Promise<StopOutcome>;
   findOrder(symbol: string, clientOrderId: string): Promise<OrderFill | null>;
   /**
-   * The algo id of our working stop with this client id (crash recovery), null when the exchange
-   * has no such stop or it is no longer working; throws when the lookup itself fails.
+   * Our stop with this client id in whatever state it is now (working `NEW`, or triggered,
+   * cancelled, expired), null when the exchange has no such stop; throws when the lookup itself
+   * fails. A stop found in any state was placed: it is never placed again for that id.
    */
-  findStopLoss(symbol: string, clientAlgoId: string): Promise<string | null>;
+  findStopLoss(symbol: string, clientAlgoId: string): Promise<StopFound | null>;
   close(): Promise<void>;
 }
 

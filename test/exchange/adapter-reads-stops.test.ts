@@ -29,6 +29,8 @@ describe('adapter reads', () => {
       minQty: '0.001',
       maxQty: '120',
       tickSize: '0.10',
+      minPrice: '556.80',
+      maxPrice: '4529764',
       minNotional: '100',
     });
     expect(await ex.symbolRules('SOLUSDT')).toMatchObject({ stepSize: '1' });
@@ -116,12 +118,12 @@ describe('adapter reads', () => {
 describe('adapter stop losses', () => {
   const open = () => px.state.algoOrders.filter((a) => a.symbol === 'BTCUSDT' && a.algoStatus === 'NEW');
 
-  it('when a stop is placed then it is a closePosition STOP_MARKET on the algo endpoint, rounded to the tick', async () => {
+  it("when a long's SELL stop is off the tick then it goes out as a closePosition STOP_MARKET rounded down, away from the mark", async () => {
     const { ex } = adapterFor(px);
     const out = await ex.placeStopLoss({
       symbol: 'BTCUSDT',
       side: 'SELL',
-      triggerPrice: '55000.04',
+      triggerPrice: '55000.09',
       clientAlgoId: 'qa-sl-a',
     });
     expect(out).toMatchObject({ kind: 'placed', clientAlgoId: 'qa-sl-a', replaced: [] });
@@ -129,8 +131,49 @@ describe('adapter stop losses', () => {
       orderType: 'STOP_MARKET',
       closePosition: true,
       workingType: 'MARK_PRICE',
-      triggerPrice: '55000.1',
+      triggerPrice: '55000',
     });
+  });
+  it("when a short's BUY stop is off the tick then it is rounded up, away from the mark", async () => {
+    const { ex } = adapterFor(px);
+    const out = await ex.placeStopLoss({
+      symbol: 'ETHUSDT',
+      side: 'BUY',
+      triggerPrice: '3100.001',
+      clientAlgoId: 'qa-sl-up',
+    });
+    expect(out).toMatchObject({ kind: 'placed', clientAlgoId: 'qa-sl-up' });
+    expect(px.state.algoOrders.find((a) => a.clientAlgoId === 'qa-sl-up')).toMatchObject({
+      side: 'BUY',
+      triggerPrice: '3100.01',
+    });
+  });
+  it('when the rounded trigger is below minPrice or above maxPrice then it is refused unsent, with the venue reason', async () => {
+    const { ex } = adapterFor(px);
+    const before = count('/fapi/v1/algoOrder');
+    const stop = (side: 'BUY' | 'SELL', triggerPrice: string) =>
+      ex.placeStopLoss({ symbol: 'BTCUSDT', side, triggerPrice, clientAlgoId: 'qa-sl-range' });
+    expect(await stop('SELL', '556.79')).toMatchObject({ kind: 'rejected', reason: 'price_below_min_price' });
+    expect(await stop('BUY', '4529764.01')).toMatchObject({
+      kind: 'rejected',
+      reason: 'stop_price_above_max_price',
+    });
+    expect(await stop('BUY', `1${'0'.repeat(308)}`)).toMatchObject({
+      kind: 'rejected',
+      reason: 'stop_price_above_max_price',
+    });
+    expect(await stop('SELL', '0.05')).toMatchObject({ kind: 'rejected', reason: 'bad_parameter' });
+    expect(count('/fapi/v1/algoOrder')).toBe(before);
+  });
+  it('when the trigger equals minPrice then it is sent and placed', async () => {
+    const { ex } = adapterFor(px);
+    const out = await ex.placeStopLoss({
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      triggerPrice: '556.80',
+      clientAlgoId: 'qa-sl-min',
+    });
+    expect(out).toMatchObject({ kind: 'placed', clientAlgoId: 'qa-sl-min' });
   });
   it("when a new stop is placed then our earlier stops are cancelled after it, and others' are left alone", async () => {
     const { ex } = adapterFor(px);
@@ -166,7 +209,7 @@ describe('adapter stop losses', () => {
     const b = px.state.algoOrders.find((a) => a.clientAlgoId === 'qa-sl-b')!;
     expect(b.updateTime).toBeGreaterThanOrEqual(c.createTime);
   });
-  it('when recovery looks a stop up by client id then a working one gives its algo id; a replaced or unknown one null', async () => {
+  it('when a stop is looked up by client id then it is found in any state with its status; an unknown one null', async () => {
     const { ex } = adapterFor(px);
     const first = await ex.placeStopLoss({
       symbol: 'BTCUSDT',
@@ -175,15 +218,16 @@ describe('adapter stop losses', () => {
       clientAlgoId: 'qa-sl-f1',
     });
     expect(first.kind).toBe('placed');
-    expect(await ex.findStopLoss('BTCUSDT', 'qa-sl-f1')).toBe(first.kind === 'placed' ? first.algoId : '');
-    // the next stop replaces it: cancelled, no longer working
+    const algoId = first.kind === 'placed' ? first.algoId : '';
+    expect(await ex.findStopLoss('BTCUSDT', 'qa-sl-f1')).toEqual({ algoId, status: 'NEW' });
+    // the next stop replaces it: cancelled, still found (it was placed: never placed again)
     await ex.placeStopLoss({
       symbol: 'BTCUSDT',
       side: 'SELL',
       triggerPrice: '55000',
       clientAlgoId: 'qa-sl-f2',
     });
-    expect(await ex.findStopLoss('BTCUSDT', 'qa-sl-f1')).toBeNull();
+    expect(await ex.findStopLoss('BTCUSDT', 'qa-sl-f1')).toEqual({ algoId, status: 'CANCELED' });
     expect(await ex.findStopLoss('BTCUSDT', 'qa-sl-never')).toBeNull();
     // an answer about another symbol's stop is never adopted
     await expect(ex.findStopLoss('ETHUSDT', 'qa-sl-f2')).rejects.toThrow(/another order/);

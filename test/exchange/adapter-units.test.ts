@@ -128,7 +128,7 @@ describe('exchangeInfo cache', () => {
       paths.push(path);
       await new Promise((r) => setImmediate(r));
       const lot = { filterType: 'LOT_SIZE', minQty: '0.001', maxQty: '100', stepSize: '0.001' };
-      const price = { filterType: 'PRICE_FILTER', tickSize: '0.10' };
+      const price = { filterType: 'PRICE_FILTER', tickSize: '0.10', minPrice: '556.80', maxPrice: '4529764' };
       const sym = (symbol: string) => ({ symbol, status: 'TRADING', filters: [lot, price] });
       return { kind: 'ok', status: 200, body: { symbols: [sym('BTCUSDT'), sym('ETHUSDT')] } };
     }, 60_000);

@@ -44,6 +44,10 @@ describe('error mapping', () => {
     [-1015, 'too_many_orders'],
     [-1102, 'bad_parameter'],
     [-4118, 'reduce_only_over_open_orders'],
+    [-4002, 'price_above_max_price'],
+    [-4007, 'stop_price_above_max_price'],
+    [-4013, 'price_below_min_price'],
+    [-4014, 'price_not_on_tick'],
   ])('when code %i arrives with a 400 then the reason is %s', (code, reason) => {
     expect(reasonFor(400, code)).toBe(reason);
   });
@@ -89,8 +93,28 @@ describe('exchange filters and decimals', () => {
       minQty: '0.01',
       maxQty: '120',
       tickSize: '0.10',
+      minPrice: '1',
+      maxPrice: '9',
       minNotional: '100',
     });
+  });
+  it('when PRICE_FILTER bounds are 0 then they are kept as 0 (Binance: that bound is disabled)', () => {
+    const rules = toRules('XUSDT', [
+      { filterType: 'PRICE_FILTER', tickSize: '0.10', minPrice: '0', maxPrice: '0' } as never,
+      { filterType: 'LOT_SIZE', minQty: '0.001', maxQty: '1000', stepSize: '0.001' } as never,
+    ]);
+    expect(rules).toMatchObject({ tickSize: '0.10', minPrice: '0', maxPrice: '0' });
+  });
+  it('when PRICE_FILTER bounds are missing, negative or inverted then no rules are produced', () => {
+    const lot = { filterType: 'LOT_SIZE', minQty: '0.001', maxQty: '1000', stepSize: '0.001' } as never;
+    const priced = (extra: Record<string, string>) =>
+      toRules('XUSDT', [{ filterType: 'PRICE_FILTER', tickSize: '0.10', ...extra } as never, lot]);
+    expect(priced({ maxPrice: '9' })).toBeNull();
+    expect(priced({ minPrice: '1' })).toBeNull();
+    expect(priced({ minPrice: '-1', maxPrice: '9' })).toBeNull();
+    expect(priced({ minPrice: '1', maxPrice: '-9' })).toBeNull();
+    expect(priced({ minPrice: '10', maxPrice: '9' })).toBeNull();
+    expect(priced({ minPrice: '10', maxPrice: '0' })).toMatchObject({ minPrice: '10', maxPrice: '0' });
   });
   it('when a filter is missing or garbage then no rules are produced', () => {
     expect(

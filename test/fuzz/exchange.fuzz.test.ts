@@ -33,7 +33,12 @@ const filterArb = fc.oneof(
     maxQty: decimalish,
     stepSize: decimalish,
   }),
-  shaped({ filterType: fc.constant('PRICE_FILTER'), tickSize: decimalish }),
+  shaped({
+    filterType: fc.constant('PRICE_FILTER'),
+    tickSize: decimalish,
+    minPrice: decimalish,
+    maxPrice: decimalish,
+  }),
   shaped({ filterType: fc.constant('MIN_NOTIONAL'), notional: decimalish }),
   jsonish,
 );
@@ -132,9 +137,11 @@ describe('fuzz: exchange answers', () => {
             } else values++;
           }
           if (rules.ok) {
-            const v = rules.v as { stepSize: string; tickSize: string };
+            const v = rules.v as { stepSize: string; tickSize: string; minPrice: string; maxPrice: string };
             expect(v.stepSize).toMatch(/^\d+(\.\d+)?$/);
             expect(v.tickSize).toMatch(/^\d+(\.\d+)?$/);
+            expect(v.minPrice).toMatch(/^\d+(\.\d+)?$/);
+            expect(v.maxPrice).toMatch(/^\d+(\.\d+)?$/);
           }
           if (pos.ok) {
             const [p] = pos.v as Array<{ amount: number; amountText: string }>;

@@ -10,6 +10,7 @@ import {
   type OrderFill,
   type OrderOutcome,
   type Position,
+  type StopFound,
   type StopLossRequest,
   type StopOutcome,
   type SymbolRules,
@@ -20,18 +21,19 @@ export interface RecordedCall {
   args: unknown[];
 }
 
+// PRICE_FILTER bounds as Binance USD-M lists them for these symbols.
 const DEFAULT_RULES: Record<string, Partial<SymbolRules>> = {
-  BTCUSDT: { stepSize: '0.001', minQty: '0.001', tickSize: '0.1' },
-  ETHUSDT: { stepSize: '0.001', minQty: '0.001', tickSize: '0.01' },
-  SOLUSDT: { stepSize: '1', minQty: '1', tickSize: '0.01' },
+  BTCUSDT: { stepSize: '0.001', minQty: '0.001', tickSize: '0.1', minPrice: '556.8', maxPrice: '4529764' },
+  ETHUSDT: { stepSize: '0.001', minQty: '0.001', tickSize: '0.01', minPrice: '39.86', maxPrice: '306177' },
+  SOLUSDT: { stepSize: '1', minQty: '1', tickSize: '0.01', minPrice: '0.42', maxPrice: '6857' },
 };
 
 export class FakeExchange implements ExchangePort {
   readonly calls: RecordedCall[] = [];
   readonly orders: OrderFill[] = [];
   readonly stops: StopLossRequest[] = [];
-  /** clientAlgoId → algoId of every stop placed. */
-  private readonly stopIds = new Map<string, string>();
+  /** clientAlgoId → algo id and status of every stop placed (replaced ones CANCELED). */
+  readonly placedStops = new Map<string, StopFound & { symbol: string }>();
   private readonly amounts = new Map<string, number>();
   private readonly marks = new Map<string, number>();
   private nextId = 1;
@@ -67,6 +69,8 @@ export class FakeExchange implements ExchangePort {
       minQty: '0.001',
       maxQty: '1000',
       tickSize: '0.01',
+      minPrice: '0.01',
+      maxPrice: '1000000',
       minNotional: '5',
       ...r,
     };
@@ -119,16 +123,20 @@ export class FakeExchange implements ExchangePort {
   async placeStopLoss(req: StopLossRequest): Promise<StopOutcome> {
     this.record('placeStopLoss', [req]);
     const replaced = this.stops.filter((s) => s.symbol === req.symbol).map((s) => s.clientAlgoId);
+    for (const id of replaced) {
+      const old = this.placedStops.get(id);
+      if (old) old.status = 'CANCELED';
+    }
     this.stops.splice(0, this.stops.length, ...this.stops.filter((s) => s.symbol !== req.symbol), req);
     const algoId = String(this.nextId++);
-    this.stopIds.set(req.clientAlgoId, algoId);
+    this.placedStops.set(req.clientAlgoId, { algoId, status: 'NEW', symbol: req.symbol });
     return { kind: 'placed', algoId, clientAlgoId: req.clientAlgoId, replaced };
   }
 
-  async findStopLoss(symbol: string, clientAlgoId: string): Promise<string | null> {
+  async findStopLoss(symbol: string, clientAlgoId: string): Promise<StopFound | null> {
     this.record('findStopLoss', [symbol, clientAlgoId]);
-    const working = this.stops.some((s) => s.symbol === symbol && s.clientAlgoId === clientAlgoId);
-    return working ? (this.stopIds.get(clientAlgoId) ?? null) : null;
+    const found = this.placedStops.get(clientAlgoId);
+    return found && found.symbol === symbol ? { algoId: found.algoId, status: found.status } : null;
   }
 
   async findOrder(symbol: string, clientOrderId: string): Promise<OrderFill | null> {

@@ -6,6 +6,7 @@ import type {
   OrderFill,
   OrderOutcome,
   Position,
+  StopFound,
   StopLossRequest,
   StopOutcome,
   SymbolRules,
@@ -139,7 +140,7 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     placeStopLoss: (req: StopLossRequest): Promise<StopOutcome> => stops.placeStopLoss(req),
     findOrder: (symbol: string, clientOrderId: string): Promise<OrderFill | null> =>
       orders.findOrder(symbol, clientOrderId),
-    findStopLoss: (symbol: string, clientAlgoId: string): Promise<string | null> =>
+    findStopLoss: (symbol: string, clientAlgoId: string): Promise<StopFound | null> =>
       stops.findStopLoss(symbol, clientAlgoId),
     close: async () => {
       positionReads.close();

@@ -252,7 +252,7 @@ export function toRules(symbol: string, filters: Array<{ filterType: string }>):
     (x): x is z.infer<typeof s.lotFilterSchema> => x !== null && Number(x.stepSize) > 0,
   );
   // A tick of zero or below cannot place a price on a grid (fuzz-found: '-0.5' was accepted).
-  if (lots.length === 0 || !price || !(Number(price.tickSize) > 0)) return null;
+  if (lots.length === 0 || !price || !(Number(price.tickSize) > 0) || !priceBoundsValid(price)) return null;
   const stepSize = lots.map((l) => l.stepSize).reduce(maxDecimal);
   const minQty = lots.map((l) => l.minQty).reduce(maxDecimal);
   const maxQty = lots.map((l) => l.maxQty).reduce((a, b) => (compareDecimal(a, b) <= 0 ? a : b));
@@ -262,6 +262,18 @@ export function toRules(symbol: string, filters: Array<{ filterType: string }>):
     minQty,
     maxQty,
     tickSize: price.tickSize,
+    minPrice: price.minPrice,
+    maxPrice: price.maxPrice,
     minNotional: notional?.notional ?? '0',
   };
+}
+
+/**
+ * minPrice and maxPrice ≥ 0, and max ≥ min when both bound. A zero disables that bound: Binance's
+ * USDⓈ-M docs, Common Definition → Filters → PRICE_FILTER ("disabled on minPrice == 0").
+ */
+function priceBoundsValid(f: z.infer<typeof s.priceFilterSchema>): boolean {
+  const min = compareDecimal(f.minPrice, '0');
+  const max = compareDecimal(f.maxPrice, '0');
+  return min >= 0 && max >= 0 && (min === 0 || max === 0 || compareDecimal(f.maxPrice, f.minPrice) >= 0);
 }

@@ -20,7 +20,11 @@ export const exchangeInfoSchema = z.object({
 });
 
 export const lotFilterSchema = z.object({ minQty: decimalText, maxQty: decimalText, stepSize: decimalText });
-export const priceFilterSchema = z.object({ tickSize: decimalText });
+export const priceFilterSchema = z.object({
+  tickSize: decimalText,
+  minPrice: decimalText,
+  maxPrice: decimalText,
+});
 export const notionalFilterSchema = z.object({ notional: decimalText });
 
 export const positionRowSchema = z.object({

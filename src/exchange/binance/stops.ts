@@ -6,9 +6,13 @@
  * symbol (client ids starting `qa-`): the position is never without a stop, and two
  * closePosition stops for a moment cannot over-close (each closes at most what is left). If
  * the placement's outcome is unknown, the old stops stay.
+ *
+ * The trigger is rounded to the tick AWAY from the mark (down for a SELL stop, up for a BUY
+ * stop), the direction src/domain/stop-price.ts rounds in, so the two never disagree and rounding
+ * never makes a stop fire at once. One outside PRICE_FILTER's bounds is refused here, unsent.
  */
-import { ExchangeError, type StopLossRequest, type StopOutcome } from '../port.js';
-import { parseDecimal, roundToStep } from '../decimal.js';
+import { ExchangeError, type StopFound, type StopLossRequest, type StopOutcome } from '../port.js';
+import { compareDecimal, parseDecimal, roundToStep } from '../decimal.js';
 import { isOrderOutcomeUnknown, reasonFor } from './errors.js';
 import type { Reads } from './reads.js';
 import { algoOrderSchema, openAlgoOrdersSchema, type AlgoOrder } from './schemas.js';
@@ -40,8 +44,10 @@ export class Stops {
     let triggerPrice: string;
     try {
       const rules = await this.reads.symbolRules(req.symbol);
-      // Round towards the mark (the tighter stop): up for a SELL stop, down for a BUY stop.
-      triggerPrice = roundToStep(req.triggerPrice, rules.tickSize, req.side === 'SELL' ? 'up' : 'down');
+      triggerPrice = roundToStep(req.triggerPrice, rules.tickSize, req.side === 'SELL' ? 'down' : 'up');
+      const outside = outsideBounds(triggerPrice, rules.minPrice, rules.maxPrice);
+      if (outside)
+        return { kind: 'rejected', reason: outside, code: null, message: `trigger ${triggerPrice}` };
       await this.reads.ensureTimeSynced();
     } catch (err) {
       const e = err instanceof ExchangeError ? err : new ExchangeError('exchange_unreachable', String(err));
@@ -107,7 +113,7 @@ export class Stops {
   }
 
   /** Recovery's lookup: like findAlgo, but a failed query throws instead of reading as absent. */
-  async findStopLoss(symbol: string, clientAlgoId: string): Promise<string | null> {
+  async findStopLoss(symbol: string, clientAlgoId: string): Promise<StopFound | null> {
     let a;
     try {
       a = await this.queryAlgo(clientAlgoId, true);
@@ -119,7 +125,7 @@ export class Stops {
     if (a.clientAlgoId !== clientAlgoId || a.symbol !== symbol) {
       throw new ExchangeError('bad_response', `stop query for ${clientAlgoId} answered about another order`);
     }
-    return workingId(a);
+    return { algoId: String(a.algoId), status: a.algoStatus ?? 'NEW' };
   }
 
   private async findAlgo(clientAlgoId: string): Promise<string | null> {
@@ -158,6 +164,19 @@ export class Stops {
     }
     return replaced;
   }
+}
+
+/**
+ * Why the venue would refuse this trigger (the reason its code maps to: -4013, -4007), or null.
+ * A zero bound is disabled; a trigger rounded down to zero is no price at all.
+ */
+function outsideBounds(trigger: string, minPrice: string, maxPrice: string): string | null {
+  if (compareDecimal(trigger, '0') <= 0) return 'bad_parameter';
+  if (compareDecimal(minPrice, '0') > 0 && compareDecimal(trigger, minPrice) < 0)
+    return 'price_below_min_price';
+  if (compareDecimal(maxPrice, '0') > 0 && compareDecimal(trigger, maxPrice) > 0)
+    return 'stop_price_above_max_price';
+  return null;
 }
 
 /** The algo id of a stop that is still working, null once it is not. */

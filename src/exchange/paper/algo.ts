@@ -2,7 +2,8 @@
  * Conditional (algo) orders of the paper exchange: `/fapi/v1/algoOrder` and friends, shaped like
  * Binance's Algo Service answers. Orders rest until cancelled (the paper exchange never triggers).
  */
-import { isMultipleOf, parseDecimal } from '../decimal.js';
+import { addDecimal, compareDecimal, formatScaled, isMultipleOf, parseDecimal } from '../decimal.js';
+import type { PaperMarket } from './markets.js';
 import type { PaperAlgoOrder, PaperState } from './state.js';
 import {
   ApiReject,
@@ -46,6 +47,28 @@ function algoView(a: PaperAlgoOrder): Record<string, unknown> {
   };
 }
 
+/**
+ * PRICE_FILTER on a trigger, as Binance USD-M documents it (Common Definition → Filters): a zero
+ * minPrice or maxPrice disables that bound, and the grid is (price - minPrice) % tickSize == 0.
+ * More decimals than the symbol's pricePrecision answer -1111, a price within them but off the
+ * grid -4014 (what traders report from Binance for the two cases).
+ */
+function checkTriggerPrice(market: PaperMarket, trigger: string): void {
+  const parsed = parseDecimal(trigger);
+  if (!parsed || parsed.units <= 0n) throw new ApiReject(-1102, "Parameter 'triggerPrice' was malformed.");
+  const decimals = (formatScaled(parsed).split('.')[1] ?? '').length;
+  if (decimals > market.pricePrecision)
+    throw new ApiReject(-1111, 'Precision is over the maximum defined for this asset.');
+  const minBound = compareDecimal(market.minPrice, '0') > 0;
+  if (minBound && compareDecimal(trigger, market.minPrice) < 0)
+    throw new ApiReject(-4013, 'Price less than min price.');
+  if (compareDecimal(market.maxPrice, '0') > 0 && compareDecimal(trigger, market.maxPrice) > 0)
+    throw new ApiReject(-4007, 'Stop price greater than max price.');
+  const fromMin = minBound ? addDecimal(trigger, `-${market.minPrice}`) : trigger;
+  if (!isMultipleOf(fromMin, market.tickSize))
+    throw new ApiReject(-4014, 'Price not increased by tick size.');
+}
+
 export function newAlgoOrder(state: PaperState, p: Params, now: number): unknown {
   if (need(p, 'algoType') !== 'CONDITIONAL')
     throw new ApiReject(-1102, "Invalid value for parameter 'algoType'.");
@@ -54,10 +77,7 @@ export function newAlgoOrder(state: PaperState, p: Params, now: number): unknown
   const type = need(p, 'type');
   if (!CONDITIONAL.has(type)) throw new ApiReject(-1116, 'Invalid orderType.');
   const trigger = need(p, 'triggerPrice');
-  const parsed = parseDecimal(trigger);
-  if (!parsed || parsed.units <= 0n) throw new ApiReject(-1102, "Parameter 'triggerPrice' was malformed.");
-  if (!isMultipleOf(trigger, market.tickSize))
-    throw new ApiReject(-1111, 'Precision is over the maximum defined for this asset.');
+  checkTriggerPrice(market, trigger);
   const closePosition = boolParam(p, 'closePosition');
   const quantity = p.get('quantity') ?? '';
   if (closePosition && quantity)
