@@ -119,6 +119,12 @@ export function createP33Metrics(registry: Registry) {
     snapshotAge: gauge(registry, 'p33_snapshot_age_seconds', 'Age of the exchange snapshot', ['symbol']),
     ledgerAmt: gauge(registry, 'p33_ledger_position_amt', 'Ledger position amount', ['symbol']),
     exchangeAmt: gauge(registry, 'p33_exchange_position_amt', 'Exchange position amount', ['symbol']),
+    reservedQty: gauge(
+      registry,
+      'p33_reserved_qty',
+      'Close quantity permitted and not yet seen executed or lapsed, as the last close evaluation counted it',
+      ['symbol'],
+    ),
     evalSeconds: histogram(registry, 'p33_eval_seconds', 'Time to evaluate one plan', []),
     inputRejected: counter(registry, 'p33_input_rejected_total', 'Entries rejected at parse', ['reason']),
     ledgerApplied: counter(registry, 'p33_ledger_applied_total', 'Results applied to the ledger', ['symbol']),

@@ -1,13 +1,14 @@
 /**
  * The one module that builds Redis keys. Every key the services, scripts and tools touch comes
- * from here (Lua scripts receive them through KEYS). Names follow ../shared/CONTRACT.md.
+ * from here (Lua scripts receive them through KEYS). Names: PROTOCOL.md "Keys and streams".
  *
  * `cluster` mode (REDIS_CLUSTER=true, opt-in, never used with the fleet: it renames keys) puts a
  * hash tag in every key that a multi-key operation touches, so each one stays in one slot:
  *  - a plan's keys (permits, receipt, decision markers, block record, intent) and its symbol's
- *    keys (lease, governor counters) carry `{<symbol>}`: consume, grant, decide and the fenced
- *    intent run in the symbol's slot. Per-plan key builders therefore take the symbol as well,
- *    and throw without it in cluster mode (in fleet mode the symbol is not part of the name);
+ *    keys (lease, governor counters, P3.3 reservations) carry `{<symbol>}`: consume, grant,
+ *    decide and the fenced intent run in the symbol's slot. Per-plan key builders therefore take
+ *    the symbol as well, and throw without it in cluster mode (in fleet mode the symbol is not
+ *    part of the name);
  *  - the once-per-plan stream markers carry the stream's own name as their tag, so a marker
  *    hashes like the untagged stream it guards (publishOnce);
  *  - the P3.3 ledgers carry `{<prefix>ledger}`, the tag of the ledger cursor they advance with.
@@ -33,6 +34,7 @@ export function keySpace(opts: KeyOptions = {}) {
   const symbolTag = (s: string) => (cluster ? `{${s}}` : s);
   const planStream = `${p}quantum:stream:apply.plan`;
   const resultStream = `${p}quantum:stream:apply.result`;
+  const reconciledStream = `${p}quantum:stream:apply.reconciled`;
   /** Marker guarding a stream: in cluster mode tagged with the stream's name (same slot). */
   const streamMarker = (name: string, stream: string, planId: string) =>
     cluster ? `${p}quantum:apply:${name}:{${stream}}:${planId}` : `${p}quantum:apply:${name}:${planId}`;
@@ -78,11 +80,30 @@ export function keySpace(opts: KeyOptions = {}) {
       `${p}quantum:apply:intent:${planTail('orderIntent', planId, symbol)}`,
     /** Ours: the P3.3 ledger's durable cursor over the result stream. */
     ledgerCursor: () => `${p}quantum:position:ledger_cursor${cluster ? `:${ledgerTag}` : ''}`,
+    /**
+     * Ours: orders whose outcome a plan's result left unknown (hash: plan id → {symbol, since});
+     * the reconciler asks the exchange until each is settled.
+     */
+    unresolvedOrders: () => `${p}quantum:apply:unresolved`,
+    /**
+     * Ours: what the reconciler found of an order a result left unknown, one entry per plan, in
+     * the result entry's format (so the P3.3 ledger follows the real fill).
+     */
+    reconciledStream: () => reconciledStream,
+    /** Ours: marks a plan whose reconciled entry is published (once per plan). */
+    reconciledPublished: (planId: string) => streamMarker('reconciled', reconciledStream, planId),
+    /** Ours: the P3.3 ledger's cursor over the reconciled stream. */
+    reconciledCursor: () => `${p}quantum:position:reconciled_cursor${cluster ? `:${ledgerTag}` : ''}`,
     /** Ours: an authority's once-per-plan decision marker (governor / p33), outliving its permit. */
     authorityDecision: (authority: string, planId: string, symbol?: string) =>
       `${p}quantum:${authority}:decided:${planTail('authorityDecision', planId, symbol)}`,
     /** Ours: touched at start-up to see whether keyspace notifications are on without CONFIG. */
     notifyProbe: () => `${p}quantum:apply:notify_probe`,
+    /**
+     * Ours: P3.3's close quantity permitted and not yet seen executed or lapsed (hash: seq,
+     * granted_at, plan:<id>); the slot of the symbol's P3.3 permits and decision markers.
+     */
+    p33Reserved: (symbol: string) => `${p}quantum:p33:reserved:${symbolTag(symbol)}`,
     /** Ours: per-symbol ownership lease for apply replicas (the symbol's slot in cluster mode). */
     symbolLease: (symbol: string) => `${p}quantum:apply:lease:${symbolTag(symbol)}`,
   };

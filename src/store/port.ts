@@ -79,8 +79,17 @@ export interface Store {
 
   // hashes
   hgetall(key: string): Promise<Record<string, string>>;
+  /**
+   * HGETALL of each key, run on the server one after another in the order given, so a write
+   * that one read misses cannot have happened before an earlier read. One round trip on one
+   * Redis (one connection executes its commands in order); in cluster mode the keys may sit on
+   * different nodes, so each read waits for the one before.
+   */
+  hgetallInOrder(keys: readonly string[]): Promise<Record<string, string>[]>;
   /** HSET then, when ttlSec is given, EXPIRE, in one round trip. */
   hset(key: string, fields: Record<string, string>, ttlSec?: number): Promise<void>;
+  /** HDEL: removes the fields (a hash left without any is deleted); returns how many existed. */
+  hdel(key: string, fields: string[]): Promise<number>;
   /**
    * Updates a hash that was created with a TTL, keeping that TTL: HSET alone, and EXPIRE only when
    * the HSET created the key (every field new), so an update never leaves a key without a TTL.
@@ -163,6 +172,11 @@ export interface Store {
   grantPermit(req: GrantPermitRequest): Promise<GrantPermitOutcome>;
   /** decideOnce-3.lua: write a block record / P3.3 permit at most once per plan; false if decided. */
   decideOnce(req: DecideOnceRequest): Promise<boolean>;
+  /**
+   * grantCloseQty-3.lua: P3.3's close allow with the reservation of its quantity, once per plan,
+   * and only while the symbol's reservation hash is as the evaluation read it.
+   */
+  grantCloseQty(req: GrantCloseQtyRequest): Promise<GrantCloseCode>;
   /**
    * applyLedgerResults-N.lua: per result entry, in stream order, the cursor check and a
    * compare-and-set on its ledger, in one step; one code per entry, ending at the first 'conflict' (nothing after it is written).
@@ -284,6 +298,32 @@ export interface DecideOnceRequest {
   body: string;
   ttlSec: number;
 }
+
+/** Input of `grantCloseQty` (grantCloseQty-3.lua). */
+export interface GrantCloseQtyRequest {
+  decisionKey: string;
+  permitKey: string;
+  /** The symbol's reservation hash (keys.p33Reserved). */
+  reservationKey: string;
+  markerValue: string;
+  markerTtlSec: number;
+  permitBody: string;
+  permitTtlSec: number;
+  /** The hash's `seq` as read ('' when it had none): the compare-and-set token. */
+  expectSeq: string;
+  /** This plan's reservation field and value. */
+  field: string;
+  value: string;
+  /** Unix seconds written to `granted_at`. */
+  grantedAt: string;
+  /** Reservation fields found lapsed: deleted with the grant. */
+  dropFields: string[];
+  /** The hash's TTL after the grant. */
+  reservationTtlSec: number;
+}
+
+export const GRANT_CLOSE_CODES = ['granted', 'already_decided', 'conflict'] as const;
+export type GrantCloseCode = (typeof GRANT_CLOSE_CODES)[number];
 
 /** One entry's compare-and-set on a ledger (a step of applyLedgerResults; the memory adapter's unit). */
 export interface LedgerWriteRequest {

@@ -26,4 +26,12 @@ describe('keySpace', () => {
     expect(() => k.orderIntent('abc')).toThrow(/orderIntent needs the plan's symbol/);
     expect(() => keySpace({ cluster: true, prefix: 'a{b}:' })).toThrow(/prefix/);
   });
+  it("when P3.3 grants a close then its reservation hash shares the slot of the plan's permit and marker", () => {
+    expect(keySpace().p33Reserved('BTCUSDT')).toBe('quantum:p33:reserved:BTCUSDT');
+    const k = keySpace({ cluster: true, prefix: 'x:' });
+    const tag = (key: string) => /\{([^}]*)\}/.exec(key)?.[1];
+    expect(k.p33Reserved('BTCUSDT')).toBe('x:quantum:p33:reserved:{BTCUSDT}');
+    expect(tag(k.p33Reserved('BTCUSDT'))).toBe(tag(k.p33Permit('abc', 'BTCUSDT')));
+    expect(tag(k.p33Reserved('BTCUSDT'))).toBe(tag(k.authorityDecision('p33', 'abc', 'BTCUSDT')));
+  });
 });

@@ -10,6 +10,7 @@ import {
 } from '../../src/domain/position/checks.js';
 import { floorToStep, parseDec, toText } from '../../src/domain/position/dec.js';
 import { applyFill, parseResultEntry } from '../../src/domain/position/ledger.js';
+import { parseReservations } from '../../src/domain/position/reservations.js';
 
 const now = 1_800_000_000;
 const snap = (amt: string, ts = now) =>
@@ -22,6 +23,8 @@ const input = (over: Partial<CheckInput> = {}): CheckInput => ({
   nowSec: now,
   fractionText: '1',
   stepSize: '0.001',
+  reservations: parseReservations({}),
+  closeAction: true,
   ...over,
 });
 
@@ -71,6 +74,8 @@ describe('P3.3 checks', () => {
       safeCloseQty: '5',
       exchangeAmt: 7,
       ledgerAmt: 0,
+      reservedQty: '0',
+      reservationState: { seq: '', grantedAt: null, reservations: [], strayDone: [] },
     });
     expect(
       evaluateChecks(input({ snapshot: snap('-0.015'), fractionText: '0.5', stepSize: '0.001' }), L),

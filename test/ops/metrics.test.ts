@@ -101,6 +101,7 @@ describe('metrics', () => {
     m.snapshotAge.set({ symbol: 'BTCUSDT' }, 1.5);
     m.ledgerAmt.set({ symbol: 'BTCUSDT' }, 0.01);
     m.exchangeAmt.set({ symbol: 'BTCUSDT' }, -0.01);
+    m.reservedQty.set({ symbol: 'BTCUSDT' }, 0.005);
     m.evalSeconds.observe(0.0007);
     m.inputRejected.inc({ reason: 'bad_symbol' });
     m.ledgerApplied.inc({ symbol: 'BTCUSDT' });
@@ -113,7 +114,8 @@ describe('metrics', () => {
     expectMetric(s, 'p33_eval_seconds', 'histogram', []);
     expectMetric(s, 'p33_input_rejected_total', 'counter', ['reason']);
     expectMetric(s, 'p33_ledger_applied_total', 'counter', ['symbol']);
-    expect(s.size).toBe(8);
+    expectMetric(s, 'p33_reserved_qty', 'gauge', ['symbol']);
+    expect(s.size).toBe(9);
   });
 
   it('when a label outside the declared set is used then prom-client refuses it', () => {

@@ -4,6 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyChange, LedgerWriteRequest, Store } from '../../src/store/port.js';
+import { p33ContractCases } from './contract-p33.js';
 import { waitFor, type StoreFactory, type StoreUnderTest } from './harness.js';
 
 export function storeContract(name: string, factory: StoreFactory): void {
@@ -406,5 +407,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const ms = await s.serverTimeMs();
       expect(ms).toBeGreaterThan(1_600_000_000_000);
     });
+
+    p33ContractCases(() => ({ s, t }));
   });
 }

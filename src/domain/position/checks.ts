@@ -1,8 +1,16 @@
 /**
- * P3.3 sanity checks, in the contract's order, as pure functions over parsed Redis state.
- * Quantities stay decimal (dec.ts); the permit body gets plain JSON numbers.
+ * P3.3 sanity checks, in the contract's order, as pure functions over parsed Redis state, then
+ * ours: the grant cooldown and, for closes, the quantity still free of reservations
+ * (reservations.ts). Quantities stay decimal (dec.ts); the permit body gets plain JSON numbers.
  */
 import { abs, cmp, floorToStep, min, mul, parseDec, sign, toNumber, toText, type Dec } from './dec.js';
+import {
+  closeQty,
+  countingReservations,
+  sumQty,
+  type ReservationParse,
+  type ReservationState,
+} from './reservations.js';
 
 export interface P33Limits {
   staleThresholdSec: number;
@@ -30,6 +38,8 @@ export type P33DenyReason =
   | 'ledger_invalid'
   | 'symbol_rules_unavailable'
   | 'invalid_safe_close_qty'
+  | 'reservations_invalid'
+  | 'qty_reserved_in_flight'
   | 'evaluation_error';
 
 export interface Snapshot {
@@ -92,10 +102,23 @@ export interface CheckInput {
   fractionText: string;
   /** The symbol's step size from exchangeInfo, or null when unavailable. */
   stepSize: string | null;
+  /** The symbol's reservation hash, read before the ledger (see the service). */
+  reservations: ReservationParse;
+  /** A close (FULL_CLOSE_PROPOSED, PARTIAL_75, PARTIAL_50): granted from what is not reserved. */
+  closeAction: boolean;
 }
 
 export type CheckResult =
-  | { allow: true; safeCloseQty: string; exchangeAmt: number; ledgerAmt: number }
+  | {
+      allow: true;
+      safeCloseQty: string;
+      exchangeAmt: number;
+      ledgerAmt: number;
+      /** What the reservations that counted held (decimal text; '0' for non-close actions). */
+      reservedQty: string;
+      /** The reservation state read, for the grant's compare-and-set. */
+      reservationState: ReservationState;
+    }
   | { allow: false; reason: P33DenyReason; context: Record<string, unknown> };
 
 function deny(reason: P33DenyReason, context: Record<string, unknown> = {}): CheckResult {
@@ -143,10 +166,41 @@ export function evaluateChecks(input: CheckInput, limits: P33Limits): CheckResul
       });
     }
   }
-  if (input.stepSize === null) return deny('symbol_rules_unavailable');
-  const qty = safeCloseQty(exAmt, input.fractionText, input.stepSize);
-  if (!qty || sign(qty) <= 0 || cmp(qty, abs(exAmt)) > 0) {
-    return deny('invalid_safe_close_qty', { exchange_amt: toNumber(exAmt), step_size: input.stepSize });
+  const res = input.reservations;
+  if (!res.ok) return deny(res.reason);
+  // The cooldown runs from the grant itself: the fill it permits reaches the ledger later, and
+  // the snapshot later still.
+  const state = res.value;
+  const grantedAt = state.grantedAt;
+  if (grantedAt !== null && input.nowSec - grantedAt < limits.cooldownSec) {
+    return deny('cooldown_in_flight', {
+      seconds_since_grant: Math.round((input.nowSec - grantedAt) * 100) / 100,
+      cooldown_sec: limits.cooldownSec,
+    });
   }
-  return { allow: true, safeCloseQty: toText(qty), exchangeAmt: toNumber(exAmt), ledgerAmt };
+  if (input.stepSize === null) return deny('symbol_rules_unavailable');
+  const allow = (qty: Dec, reserved: string): CheckResult => ({
+    allow: true,
+    safeCloseQty: toText(qty),
+    exchangeAmt: toNumber(exAmt),
+    ledgerAmt,
+    reservedQty: reserved,
+    reservationState: state,
+  });
+  if (!input.closeAction) {
+    // A stop move closes nothing and reserves nothing: its quantity is the whole position.
+    const qty = safeCloseQty(exAmt, input.fractionText, input.stepSize);
+    if (!qty || sign(qty) <= 0 || cmp(qty, abs(exAmt)) > 0) {
+      return deny('invalid_safe_close_qty', { exchange_amt: toNumber(exAmt), step_size: input.stepSize });
+    }
+    return allow(qty, '0');
+  }
+  const reserved = sumQty(countingReservations(state, snap.value.tsEpoch));
+  const q = closeQty(exAmt, reserved, input.fractionText, input.stepSize);
+  if (!q.ok) {
+    return q.reason === 'qty_reserved_in_flight'
+      ? deny('qty_reserved_in_flight', { reserved: toNumber(q.reserved), base: toNumber(q.base) })
+      : deny('invalid_safe_close_qty', { exchange_amt: toNumber(exAmt), step_size: input.stepSize });
+  }
+  return allow(q.qty, toText(reserved));
 }

@@ -3,7 +3,7 @@
  * a SELL lowers a long, a BUY lowers a short, never past zero; anything else leaves it as it is.
  */
 import { entryTooLarge } from '../entry-limits.js';
-import { add, max, min, parseDec, sign, sub, toText, ZERO, type Dec } from './dec.js';
+import { add, cmp, max, min, parseDec, sign, sub, toText, ZERO, type Dec } from './dec.js';
 
 export interface ExecutedFill {
   planId: string;
@@ -94,4 +94,48 @@ export function seededLedgerFields(exchangeAmt: Dec, nowSec: number): Record<str
     updated_at: '0',
     seeded_at: String(Math.floor(nowSec)),
   };
+}
+
+/** When the ledger follower may release a plan's reservation (reservations.ts) on its result. */
+export type ReservationRelease = { planId: string; symbol: string; afterFill: boolean };
+
+const PLAN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Whether every order step that filled filled its whole quantity: the rest of a partial fill
+ * could still fill, unseen by the ledger. Called on an entry parseResultEntry found a fill in.
+ */
+function fillsComplete(stepsJson: string): boolean {
+  const steps = JSON.parse(stepsJson) as unknown[];
+  return steps.every((s) => {
+    if (typeof s !== 'object' || s === null) return true;
+    const r = s as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'number' ? String(v) : (v as string));
+    const executed = r.executed_qty === undefined ? null : parseDec(text(r.executed_qty));
+    if (executed === null || sign(executed) <= 0) return true;
+    const ordered = parseDec(text(r.quantity));
+    return ordered !== null && cmp(executed, ordered) >= 0;
+  });
+}
+
+/**
+ * A result entry's release of its plan's reservation, or null when the reservation must stay
+ * until it lapses. Not executed: at once, unless the order's fate is unknown (it may have
+ * filled). Executed with its whole quantity filled: only once that fill is in the ledger
+ * (`afterFill`), so a reader that finds the reservation gone finds the fill in the ledger.
+ * Executed without a usable fill quantity (an order only acknowledged, executed_qty "0") or
+ * with part of it: it lapses.
+ */
+export function reservationRelease(fields: Record<string, string>): ReservationRelease | null {
+  const planId = fields.plan_id ?? '';
+  const symbol = fields.symbol ?? '';
+  if (!PLAN_ID.test(planId) || !SYMBOL.test(symbol)) return null;
+  if (fields.executed !== 'True') {
+    return (fields.error ?? '').startsWith('order_status_unknown')
+      ? null
+      : { planId, symbol, afterFill: false };
+  }
+  const parsed = parseResultEntry(fields);
+  if (!parsed.some((p) => p.kind === 'fill') || parsed.some((p) => p.kind === 'invalid')) return null;
+  return fillsComplete(fields.steps_results ?? '[]') ? { planId, symbol, afterFill: true } : null;
 }

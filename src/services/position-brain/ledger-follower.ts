@@ -5,18 +5,24 @@
  * amount a write expects is the one this follower last wrote (else a read): a hand edit, another
  * replica's write or an expiry in between makes the write fail, and we read again. A ledger
  * missing when a fill arrives is seeded from a fresh exchange read, which already includes that fill.
+ * A handled result then settles its plan's P3.3 reservation (reservationRelease): an order that
+ * was not placed releases it; a fill marks it done once the ledger holds the fill, and it keeps
+ * counting against snapshots read before that (they may not show the fill yet).
  */
 import { parseDec, toNumber, toText, type Dec } from '../../domain/position/dec.js';
 import {
   applyFill,
   ledgerFieldsAfter,
   parseResultEntry,
+  reservationRelease,
   type ExecutedFill,
+  type ReservationRelease,
 } from '../../domain/position/ledger.js';
+import { doneField, reservationField } from '../../domain/position/reservations.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
 import type { P33Metrics } from '../../ops/metrics.js';
-import type { LedgerBatchRequest, Store, StreamEntry } from '../../store/port.js';
+import type { LedgerBatchRequest, LedgerWriteCode, Store, StreamEntry } from '../../store/port.js';
 import { RecentSymbols, TTL_RENEW_MS } from '../recent-symbols.js';
 import { LEDGER_TTL_SEC } from './snapshots.js';
 
@@ -28,6 +34,17 @@ export interface LedgerFollowerOptions {
   metrics?: P33Metrics;
   logger: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
   batch?: number;
+  /**
+   * TTL a done mark gives the reservation hash (the mark is a new field, so Store.hupdate renews
+   * the TTL): at least as long as any TTL a grant gives it (reservationHashTtlSec), so a mark
+   * never shortens a hash whose reservations or grant cooldown still count. Default 3600.
+   */
+  reservationTtlSec?: number;
+  /**
+   * Which stream the ledger follows, and its cursor: the result stream (default), or the
+   * reconciled stream (what apply's reconciler found of orders a result left unknown; same format).
+   */
+  source?: 'results' | 'reconciled';
 }
 
 const CAS_RETRIES = 5;
@@ -44,9 +61,16 @@ export class LedgerFollower {
   /** Symbols whose ledger TTL a write of ours renewed within TTL_RENEW_MS. */
   private readonly ttlRenewed: RecentSymbols;
 
+  private readonly stream: string;
+  private readonly cursorKey: string;
+
   constructor(private readonly o: LedgerFollowerOptions) {
     this.symbols = new Set(o.symbols);
     this.ttlRenewed = new RecentSymbols(o.clock, TTL_RENEW_MS);
+    const k = o.store.keys;
+    const reconciled = o.source === 'reconciled';
+    this.stream = reconciled ? k.reconciledStream() : k.resultStream();
+    this.cursorKey = reconciled ? k.reconciledCursor() : k.ledgerCursor();
   }
 
   /**
@@ -55,10 +79,10 @@ export class LedgerFollower {
    */
   async cursor(): Promise<string> {
     const { store } = this.o;
-    const key = store.keys.ledgerCursor();
+    const key = this.cursorKey;
     const cur = await store.get(key);
     if (cur !== null) return cur;
-    const last = await store.xrevrange(store.keys.resultStream(), '+', '-', 1);
+    const last = await store.xrevrange(this.stream, '+', '-', 1);
     await store.set(key, last[0]?.id ?? '0-0', { nx: true });
     return (await store.get(key)) ?? '0-0';
   }
@@ -72,9 +96,9 @@ export class LedgerFollower {
   async poll(): Promise<number> {
     const { store } = this.o;
     const cur = await this.cursor();
-    const entries = (
-      await store.xrange(store.keys.resultStream(), cur, '+', (this.o.batch ?? 100) + 1)
-    ).filter((e) => e.id !== cur);
+    const entries = (await store.xrange(this.stream, cur, '+', (this.o.batch ?? 100) + 1)).filter(
+      (e) => e.id !== cur,
+    );
     const plans = entries.map((e) => this.parse(e));
     let from = 0;
     let conflicts = 0;
@@ -103,7 +127,43 @@ export class LedgerFollower {
       }
     }
     const symbol = fills[0]?.symbol;
-    return { id: entry.id, symbol, fills: fills.filter((f) => f.symbol === symbol) };
+    const release = reservationRelease(entry.fields);
+    return {
+      id: entry.id,
+      symbol,
+      fills: fills.filter((f) => f.symbol === symbol),
+      release: release && this.symbols.has(release.symbol) ? release : null,
+    };
+  }
+
+  /**
+   * Settles the reservations of the entries handled (`codes`, in the order of `writes`): deleted
+   * for an order that was not placed; for a fill, marked done (`done:<id>`, now) after the ledger
+   * write, so that snapshots read before it go on counting it and later ones hold the fill. An
+   * entry whose fill is not in the ledger (its ledger unreadable) leaves its reservation to lapse.
+   * A failure here leaves reservations to lapse too: counted too long, never too short.
+   */
+  private async release(writes: Write[], codes: LedgerWriteCode[]): Promise<void> {
+    const { store, clock } = this.o;
+    const gone = new Map<string, string[]>();
+    const done = new Map<string, Record<string, string>>();
+    const nowSec = String(clock.now() / 1000);
+    codes.forEach((code, i) => {
+      const w = writes[i]!;
+      const r = w.release;
+      if (!r || code === 'conflict') return;
+      // 'already_applied': the cursor passed the entry, which it does only with its ledger write.
+      if (r.afterFill && code === 'applied' && w.amt === undefined) return;
+      if (r.afterFill) done.set(r.symbol, { ...done.get(r.symbol), [doneField(r.planId)]: nowSec });
+      else gone.set(r.symbol, [...(gone.get(r.symbol) ?? []), reservationField(r.planId)]);
+    });
+    await Promise.all([
+      ...[...gone].map(([symbol, fields]) => store.hdel(store.keys.p33Reserved(symbol), fields)),
+      // hupdate: a hash that lapsed meanwhile is not re-created without a TTL.
+      ...[...done].map(([symbol, fields]) =>
+        store.hupdate(store.keys.p33Reserved(symbol), fields, this.o.reservationTtlSec ?? 3600),
+      ),
+    ]);
   }
 
   /**
@@ -123,7 +183,13 @@ export class LedgerFollower {
     let failed: unknown = null;
     for (const p of plans) {
       if (p.symbol === undefined) {
-        writes.push({ entryId: p.id, ledgerKey: null, expect: { kind: 'any' }, fields: {} });
+        writes.push({
+          entryId: p.id,
+          ledgerKey: null,
+          expect: { kind: 'any' },
+          fields: {},
+          release: p.release,
+        });
         continue;
       }
       const key = store.keys.positionLedger(p.symbol);
@@ -141,7 +207,15 @@ export class LedgerFollower {
           break;
         }
         const fields = { ...ledgerFieldsAfter(seed, last, nowSec), last_known_amt: toText(seed) };
-        writes.push({ entryId: p.id, ledgerKey: key, expect: { kind: 'absent' }, fields, amt: seed, p });
+        writes.push({
+          entryId: p.id,
+          ledgerKey: key,
+          expect: { kind: 'absent' },
+          fields,
+          amt: seed,
+          p,
+          release: p.release,
+        });
         amt.set(p.symbol, fields.last_known_amt);
         continue;
       }
@@ -157,6 +231,7 @@ export class LedgerFollower {
           expect: { kind: 'value', lastKnownAmt: raw },
           fields: {},
           p,
+          release: p.release,
         });
         continue;
       }
@@ -170,6 +245,7 @@ export class LedgerFollower {
         fields,
         amt: next,
         p,
+        release: p.release,
       });
       amt.set(p.symbol, fields.last_known_amt);
     }
@@ -187,7 +263,7 @@ export class LedgerFollower {
     let codes: Awaited<ReturnType<Store['applyLedgerResults']>>;
     try {
       codes = await store.applyLedgerResults({
-        cursorKey: store.keys.ledgerCursor(),
+        cursorKey: this.cursorKey,
         ttlSec: LEDGER_TTL_SEC,
         entries: writes.map(({ entryId, ledgerKey, expect, fields }, i) => ({
           entryId,
@@ -218,6 +294,7 @@ export class LedgerFollower {
         'ledger updated from an executed result',
       );
     });
+    await this.release(writes, codes);
     const conflict = codes[codes.length - 1] === 'conflict';
     if (!conflict && failed !== null) throw failed;
     return { handled: conflict ? codes.length - 1 : codes.length, conflict };
@@ -229,6 +306,12 @@ interface Planned {
   /** The symbol whose ledger the entry moves; undefined: it only moves the cursor. */
   symbol: string | undefined;
   fills: ExecutedFill[];
+  /** The plan's reservation this entry releases once handled; null: none, or it must lapse. */
+  release: ReservationRelease | null;
 }
 
-type Write = Omit<LedgerBatchRequest['entries'][number], 'renewTtl'> & { amt?: Dec; p?: Planned };
+type Write = Omit<LedgerBatchRequest['entries'][number], 'renewTtl'> & {
+  amt?: Dec;
+  p?: Planned;
+  release?: ReservationRelease | null;
+};

@@ -5,18 +5,15 @@
  * ledger follows executed results exactly once. A permit is written at most once per plan.
  */
 import {
-  parseAuthorityPlan,
+  parseCheckedPlan,
   actionFractionText,
+  isCloseAction,
   type AuthorityPlan,
+  type PlanSignaturePolicy,
 } from '../../domain/governor/plan-input.js';
-import {
-  evaluateChecks,
-  parseLedger,
-  parseSnapshot,
-  type CheckResult,
-  type P33Limits,
-} from '../../domain/position/checks.js';
-import { signPermitBody, type PermitKey } from '../../domain/permit-signing.js';
+import { evaluateChecks, parseLedger, parseSnapshot, type P33Limits } from '../../domain/position/checks.js';
+import { parseReservations, RESERVATION_MARGIN_SEC } from '../../domain/position/reservations.js';
+import type { PermitKey } from '../../domain/permit-signing.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
 import type { Logger } from '../../ops/logger.js';
@@ -25,6 +22,7 @@ import { PLAN_GROUPS } from '../../store/keys.js';
 import type { Store, StreamEntry } from '../../store/port.js';
 import type { PlanConsumer } from '../plan-consumer.js';
 import { planStreamConsumer, readPlanEntry } from '../plan-reader.js';
+import { DecisionWriter, type P33Outcome } from './decisions.js';
 import { LedgerFollower } from './ledger-follower.js';
 import { SnapshotRefresher } from './snapshots.js';
 
@@ -51,21 +49,29 @@ export interface PositionBrainOptions {
   maxInFlight?: number;
   /** PERMIT_SECRET_P33: sign allow and deny permits (SECURITY.md); absent: unsigned, as the fleet. */
   signingKey?: PermitKey | null;
+  /**
+   * PLAN_SECRET_APPLY (+ _PREVIOUS) and P33_REQUIRE_SIGNED_PLANS (SECURITY.md "Signed plan
+   * entries"); absent: entries are read unverified, as the fleet's.
+   */
+  planSignatures?: PlanSignaturePolicy | null;
 }
 
-export type P33Outcome =
-  | { kind: 'allowed'; safeCloseQty: string }
-  | { kind: 'denied'; reason: string }
-  | { kind: 'already_decided' }
-  | { kind: 'skipped'; why: 'not_execute' | 'not_in_allowlist' }
-  | { kind: 'garbage'; reason: string };
+export type { P33Outcome };
 
 const RULES_TTL_MS = 3_600_000;
+/**
+ * Evaluations of one plan per entry delivery while other grants of its symbol keep winning the
+ * compare-and-set; each conflict means another plan was granted, so few are ever needed.
+ */
+const GRANT_ATTEMPTS = 5;
 
 export class PositionBrainService {
   readonly consumer: PlanConsumer;
   readonly snapshots: SnapshotRefresher;
   readonly ledger: LedgerFollower;
+  /** The ledger following what apply's reconciler found of orders a result left unknown. */
+  readonly reconciledLedger: LedgerFollower;
+  private readonly decisions: DecisionWriter;
   private readonly steps = new Map<string, { step: string; at: number }>();
   private timers: NodeJS.Timeout[] = [];
   private running = false;
@@ -82,7 +88,18 @@ export class PositionBrainService {
       logger: o.logger,
     };
     this.snapshots = new SnapshotRefresher({ ...base, symbols: o.allowlist, source: o.source ?? 'binance' });
-    this.ledger = new LedgerFollower({ ...base, symbols: o.allowlist });
+    const follow = {
+      ...base,
+      symbols: o.allowlist,
+      reservationTtlSec: Math.max(
+        3600,
+        Math.ceil(o.limits.cooldownSec + o.permitTtlSec + o.limits.staleThresholdSec) +
+          4 * RESERVATION_MARGIN_SEC,
+      ),
+    };
+    this.ledger = new LedgerFollower(follow);
+    this.reconciledLedger = new LedgerFollower({ ...follow, source: 'reconciled' });
+    this.decisions = new DecisionWriter(o);
     this.consumer = planStreamConsumer(
       o,
       PLAN_GROUPS.p33,
@@ -100,7 +117,11 @@ export class PositionBrainService {
       'p33 starting',
     );
     this.every(this.o.pollSec * 1000, () => this.snapshots.refresh(), 'snapshot refresh');
-    this.every(this.o.resultPollMs ?? 200, () => this.ledger.poll(), 'ledger follow');
+    this.every(
+      this.o.resultPollMs ?? 200,
+      () => Promise.all([this.ledger.poll(), this.reconciledLedger.poll()]),
+      'ledger follow',
+    );
     this.consumer.start();
   }
 
@@ -155,7 +176,11 @@ export class PositionBrainService {
     }
   }
 
-  /** Decides one plan stream entry; throws only when the store fails (entry stays pending). */
+  /**
+   * Decides one plan stream entry; throws when the store fails, or when other grants of the
+   * symbol keep winning the compare-and-set (the entry stays pending, and its retries end in
+   * giveUp's deny).
+   */
   async evaluate(fields: Record<string, string>): Promise<P33Outcome> {
     const started = process.hrtime.bigint();
     const parsed = readPlanEntry(fields, this.o);
@@ -163,81 +188,59 @@ export class PositionBrainService {
     const plan = parsed.plan;
     if (plan.decision !== 'EXECUTE') return { kind: 'skipped', why: 'not_execute' };
     if (!this.allowed.has(plan.symbol)) return { kind: 'skipped', why: 'not_in_allowlist' };
+    for (let attempt = 1; ; attempt++) {
+      const out = await this.evaluateOnce(plan);
+      if (out !== 'conflict') {
+        this.o.metrics?.evalSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+        return out;
+      }
+      if (attempt >= GRANT_ATTEMPTS) {
+        throw new Error(`p33 ${plan.symbol}: other grants changed the reservations ${attempt} times`);
+      }
+    }
+  }
+
+  /** One evaluation from fresh reads; 'conflict' when another grant of the symbol came first. */
+  private async evaluateOnce(plan: AuthorityPlan): Promise<P33Outcome | 'conflict'> {
     const { store, clock } = this.o;
     const k = store.keys;
-    // One round trip for both reads. No read of the decision marker first: decideOnce refuses
+    // The reservations are read before the ledger: the ledger follower releases a reservation
+    // only after it wrote that fill to the ledger, so a reservation found gone is a fill the
+    // ledger read next already holds (read the other way round, a release between the two reads
+    // would hide the fill from both). No read of the decision marker first: the writes refuse
     // a decided plan atomically, and a redelivered entry is rare (saves a command per plan).
-    const [snap, led] = await Promise.all([
-      store.hgetall(k.positionSnapshot(plan.symbol)),
-      store.hgetall(k.positionLedger(plan.symbol)),
+    const [res, led, snap] = await store.hgetallInOrder([
+      k.p33Reserved(plan.symbol),
+      k.positionLedger(plan.symbol),
+      k.positionSnapshot(plan.symbol),
     ]);
     const step = await this.stepSize(plan.symbol);
     const nowSec = clock.now() / 1000;
-    const snapshot = parseSnapshot(snap);
+    const snapshot = parseSnapshot(snap!);
     if (snapshot.ok && snapshot.value) {
       this.o.metrics?.snapshotAge.set({ symbol: plan.symbol }, Math.max(0, nowSec - snapshot.value.tsEpoch));
     }
     const result = evaluateChecks(
       {
         snapshot,
-        ledger: parseLedger(led),
+        ledger: parseLedger(led!),
         nowSec,
         fractionText: actionFractionText(plan.action),
         stepSize: step,
+        reservations: parseReservations(res!),
+        closeAction: isCloseAction(plan.action),
       },
       this.o.limits,
     );
-    const out = await this.write(plan, result, nowSec);
-    this.o.metrics?.evalSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    return out;
-  }
-
-  private async write(plan: AuthorityPlan, r: CheckResult, nowSec: number): Promise<P33Outcome> {
-    const { store } = this.o;
-    const body = r.allow
-      ? {
-          allow: true,
-          symbol: plan.symbol,
-          safe_close_qty: Number(r.safeCloseQty),
-          exchange_position_amt: r.exchangeAmt,
-          ledger_amt: r.ledgerAmt,
-          created_at: nowSec,
-          reason: 'sanity_checks_passed',
-        }
-      : { allow: false, symbol: plan.symbol, reason: r.reason, context: r.context, created_at: nowSec };
-    const written = await store.decideOnce({
-      decisionKey: store.keys.authorityDecision('p33', plan.planId, plan.symbol),
-      recordKey: store.keys.p33Permit(plan.planId, plan.symbol),
-      guardKey: store.keys.p33Permit(plan.planId, plan.symbol),
-      markerValue: r.allow ? 'allow' : r.reason,
-      markerTtlSec: this.o.decisionTtlSec ?? 3600,
-      body: JSON.stringify(
-        this.o.signingKey
-          ? signPermitBody('p33', plan.planId, body, nowSec + this.o.permitTtlSec, this.o.signingKey)
-          : body,
-      ),
-      ttlSec: this.o.permitTtlSec,
-    });
-    if (!written) return { kind: 'already_decided' };
-    const log = { plan: plan.planId, symbol: plan.symbol };
-    if (r.allow) {
-      this.o.metrics?.permitAllow.inc({ symbol: plan.symbol });
-      this.o.logger.info(
-        { ...log, safe_close_qty: r.safeCloseQty, exchange_amt: r.exchangeAmt },
-        'P3.3 ALLOW',
-      );
-      return { kind: 'allowed', safeCloseQty: r.safeCloseQty };
-    }
-    this.o.metrics?.permitDeny.inc({ symbol: plan.symbol, reason: r.reason });
-    this.o.logger.warn({ ...log, reason: r.reason, context: r.context }, 'P3.3 DENY');
-    return { kind: 'denied', reason: r.reason };
+    return this.decisions.write(plan, result, nowSec);
   }
 
   /** A plan whose evaluation keeps throwing gets a deny (evaluation_error) before it is acked. */
   private async giveUp(entry: StreamEntry): Promise<void> {
-    const parsed = parseAuthorityPlan(entry.fields);
+    const parsed = parseCheckedPlan(entry.fields, this.o.planSignatures);
     if (!parsed.ok || parsed.plan.decision !== 'EXECUTE' || !this.allowed.has(parsed.plan.symbol)) return;
-    await this.write(
+    // A deny never conflicts (decideOnce).
+    await this.decisions.write(
       parsed.plan,
       { allow: false, reason: 'evaluation_error', context: { entry: entry.id } },
       this.o.clock.now() / 1000,

@@ -1,11 +1,13 @@
 /**
  * The authorities' atomic operations for the in-process store, with the same semantics as the
- * Lua scripts (grantPermit-5, decideOnce-3, applyLedgerResults-N,
+ * Lua scripts (grantPermit-5, decideOnce-3, grantCloseQty-3, applyLedgerResults-N,
  * seedLedgers-N). Each runs synchronously over
  * `MemOps`, so nothing interleaves: that is what makes it atomic in one process.
  */
 import type {
   DecideOnceRequest,
+  GrantCloseCode,
+  GrantCloseQtyRequest,
   GrantPermitOutcome,
   GrantPermitRequest,
   LedgerBatchRequest,
@@ -24,6 +26,8 @@ export interface MemOps {
   replaceString(key: string, value: string): void;
   hget(key: string, field: string): string | null;
   hset(key: string, fields: Record<string, string>): void;
+  /** HDEL (a hash left without fields is deleted); returns how many fields existed. */
+  hdel(key: string, fields: readonly string[]): number;
   lrange(key: string): string[];
   /** LPUSH one value then LTRIM 0 keep-1. */
   lpushTrim(key: string, value: string, keep: number): void;
@@ -84,6 +88,21 @@ export function decideOnceSync(m: MemOps, r: DecideOnceRequest): boolean {
   m.setString(r.recordKey, r.body, r.ttlSec);
   m.setString(r.decisionKey, r.markerValue, r.markerTtlSec);
   return true;
+}
+
+export function grantCloseQtySync(m: MemOps, r: GrantCloseQtyRequest): GrantCloseCode {
+  if (m.exists(r.decisionKey) || m.exists(r.permitKey)) return 'already_decided';
+  const seq = m.hget(r.reservationKey, 'seq') ?? '';
+  if (seq !== r.expectSeq) return 'conflict';
+  m.setString(r.permitKey, r.permitBody, r.permitTtlSec);
+  m.setString(r.decisionKey, r.markerValue, r.markerTtlSec);
+  if (r.dropFields.length > 0) m.hdel(r.reservationKey, r.dropFields);
+  // Lua's tonumber: a seq that is not a number counts from 0, as the script does.
+  const prev = seq.trim() === '' ? 0 : Number(seq);
+  const next = (Number.isFinite(prev) ? prev : 0) + 1;
+  m.hset(r.reservationKey, { [r.field]: r.value, seq: String(next), granted_at: r.grantedAt });
+  m.expire(r.reservationKey, r.reservationTtlSec);
+  return 'granted';
 }
 
 function sid(id: string): [number, number] | null {

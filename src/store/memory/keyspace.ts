@@ -153,6 +153,20 @@ export class MemKeyspace {
     this.emit(key, 'hset');
   }
 
+  /** HDEL: a hash left without fields is deleted, as Redis does. */
+  hdel(key: string, fields: readonly string[]): number {
+    const h = this.typed(key, 'hash');
+    if (!h) return 0;
+    const removed = [...new Set(fields)].filter((f) => h.fields.delete(f)).length;
+    if (removed > 0) this.emit(key, 'hdel');
+    if (h.fields.size === 0) {
+      this.data.delete(key);
+      this.expiry.delete(key);
+      this.emit(key, 'del');
+    }
+    return removed;
+  }
+
   /** LPUSH one value then LTRIM 0 keep-1. */
   lpushTrim(key: string, value: string, keep: number): void {
     let l = this.typed(key, 'list');
@@ -197,6 +211,7 @@ export class MemKeyspace {
       },
       hget: (k, f) => this.typed(k, 'hash')?.fields.get(f) ?? null,
       hset: (k, fields) => this.hset(k, fields),
+      hdel: (k, fields) => this.hdel(k, fields),
       lrange: (k) => [...(this.typed(k, 'list')?.items ?? [])],
       lpushTrim: (k, v, keep) => this.lpushTrim(k, v, keep),
       expire: (k, ttlSec) => {

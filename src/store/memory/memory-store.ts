@@ -11,6 +11,8 @@ import type {
   ConsumeOutcome,
   ConsumerInfo,
   DecideOnceRequest,
+  GrantCloseCode,
+  GrantCloseQtyRequest,
   GrantPermitOutcome,
   GrantPermitRequest,
   LedgerBatchRequest,
@@ -26,7 +28,13 @@ import type {
   StreamEntry,
   Unsubscribe,
 } from '../port.js';
-import { applyLedgerResultsSync, decideOnceSync, grantPermitSync, seedLedgersSync } from './authority-ops.js';
+import {
+  applyLedgerResultsSync,
+  decideOnceSync,
+  grantCloseQtySync,
+  grantPermitSync,
+  seedLedgersSync,
+} from './authority-ops.js';
 import { MemKeyspace } from './keyspace.js';
 import type { MemStream } from './streams.js';
 
@@ -96,9 +104,17 @@ export class MemoryStore implements Store {
     return Object.fromEntries(this.ks.typed(key, 'hash')?.fields ?? []);
   }
 
+  async hgetallInOrder(keys: readonly string[]): Promise<Record<string, string>[]> {
+    return keys.map((k) => Object.fromEntries(this.ks.typed(k, 'hash')?.fields ?? []));
+  }
+
   async hset(key: string, fields: Record<string, string>, ttlSec?: number): Promise<void> {
     this.ks.hset(key, fields);
     if (ttlSec !== undefined) this.ks.expireIn(key, ttlSec);
+  }
+
+  async hdel(key: string, fields: string[]): Promise<number> {
+    return this.ks.hdel(key, fields);
   }
 
   async hupdate(key: string, fields: Record<string, string>, ttlSec: number): Promise<void> {
@@ -267,6 +283,10 @@ export class MemoryStore implements Store {
 
   async decideOnce(req: DecideOnceRequest): Promise<boolean> {
     return decideOnceSync(this.ks.ops(), req);
+  }
+
+  async grantCloseQty(req: GrantCloseQtyRequest): Promise<GrantCloseCode> {
+    return grantCloseQtySync(this.ks.ops(), req);
   }
 
   async applyLedgerResults(req: LedgerBatchRequest): Promise<LedgerWriteCode[]> {

@@ -1,6 +1,6 @@
 /**
- * The authorities' Lua scripts (grantPermit-5, decideOnce-3, applyLedgerResults-N,
- * seedLedgers-N) on an ioredis
+ * The authorities' Lua scripts (grantPermit-5, decideOnce-3, grantCloseQty-3,
+ * applyLedgerResults-N, seedLedgers-N) on an ioredis
  * client: defineCommand (EVALSHA with NOSCRIPT fallback) and the one place that turns their
  * closed sets of return codes into typed outcomes.
  */
@@ -8,9 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandClient } from './connection.js';
 import {
+  GRANT_CLOSE_CODES,
   GRANT_CODES,
   LEDGER_CODES,
   type DecideOnceRequest,
+  type GrantCloseCode,
+  type GrantCloseQtyRequest,
   type GrantCode,
   type GrantPermitOutcome,
   type GrantPermitRequest,
@@ -26,6 +29,7 @@ export const DECIDE_CODES = ['written', 'already_decided'] as const;
 export const AUTHORITY_SCRIPTS = {
   grantPermit: { name: 'qaGrantPermit', file: 'grantPermit-5.lua', keys: 5 },
   decideOnce: { name: 'qaDecideOnce', file: 'decideOnce-3.lua', keys: 3 },
+  grantCloseQty: { name: 'qaGrantCloseQty', file: 'grantCloseQty-3.lua', keys: 3 },
   // Variable key counts: the caller passes numkeys first.
   applyLedgerResults: { name: 'qaApplyLedgerResults', file: 'applyLedgerResults-N.lua', keys: null },
   seedLedgers: { name: 'qaSeedLedgers', file: 'seedLedgers-N.lua', keys: null },
@@ -62,6 +66,12 @@ export function parseDecideReply(reply: unknown): boolean {
   if (code === 'written') return true;
   if (code === 'already_decided') return false;
   throw new ScriptReplyError('decideOnce', reply);
+}
+
+export function parseGrantCloseReply(reply: unknown): GrantCloseCode {
+  const code = text(reply);
+  if (code !== null && (GRANT_CLOSE_CODES as readonly string[]).includes(code)) return code as GrantCloseCode;
+  throw new ScriptReplyError('grantCloseQty', reply);
 }
 
 export function parseLedgerBatchReply(reply: unknown, entries: number): LedgerWriteCode[] {
@@ -131,6 +141,25 @@ export class AuthorityScripts {
       r.ttlSec,
     );
     return parseDecideReply(reply);
+  }
+
+  async grantCloseQty(r: GrantCloseQtyRequest): Promise<GrantCloseCode> {
+    const reply = await this.run(AUTHORITY_SCRIPTS.grantCloseQty.name)(
+      r.decisionKey,
+      r.permitKey,
+      r.reservationKey,
+      r.markerValue,
+      r.markerTtlSec,
+      r.permitBody,
+      r.permitTtlSec,
+      r.expectSeq,
+      r.field,
+      r.value,
+      r.grantedAt,
+      r.reservationTtlSec,
+      ...r.dropFields,
+    );
+    return parseGrantCloseReply(reply);
   }
 
   async applyLedgerResults(r: LedgerBatchRequest): Promise<LedgerWriteCode[]> {

@@ -11,6 +11,8 @@ import type {
   ConsumeOutcome,
   ConsumerInfo,
   DecideOnceRequest,
+  GrantCloseCode,
+  GrantCloseQtyRequest,
   GrantPermitOutcome,
   GrantPermitRequest,
   LedgerBatchRequest,
@@ -151,6 +153,14 @@ export class RedisStore implements Store {
     return this.cmd.hgetall(key);
   }
 
+  async hgetallInOrder(keys: readonly string[]): Promise<Record<string, string>[]> {
+    // One connection: commands issued in one turn leave in that order and run in that order.
+    if (this.cmd instanceof Redis) return Promise.all(keys.map((k) => this.cmd.hgetall(k)));
+    const out: Record<string, string>[] = [];
+    for (const k of keys) out.push(await this.cmd.hgetall(k));
+    return out;
+  }
+
   async hset(key: string, fields: Record<string, string>, ttlSec?: number): Promise<void> {
     const hasFields = Object.keys(fields).length > 0;
     if (!hasFields && ttlSec === undefined) return;
@@ -168,6 +178,10 @@ export class RedisStore implements Store {
     if (ttlSec !== undefined) p.expire(key, ttlSec);
     const results = (await p.exec()) ?? [];
     for (const [err] of results) if (err) throw err;
+  }
+
+  async hdel(key: string, fields: string[]): Promise<number> {
+    return fields.length === 0 ? 0 : this.cmd.hdel(key, ...fields);
   }
 
   async hupdate(key: string, fields: Record<string, string>, ttlSec: number): Promise<void> {
@@ -279,6 +293,10 @@ export class RedisStore implements Store {
 
   decideOnce(req: DecideOnceRequest): Promise<boolean> {
     return this.authority.decideOnce(req);
+  }
+
+  grantCloseQty(req: GrantCloseQtyRequest): Promise<GrantCloseCode> {
+    return this.authority.grantCloseQty(req);
   }
 
   applyLedgerResults(req: LedgerBatchRequest): Promise<LedgerWriteCode[]> {
