@@ -78,7 +78,6 @@ async function run(f: Fleet, iterations: number, warmup: number): Promise<FleetR
   const orderMs: number[] = [];
   const lastPermitWall: Record<string, number> = {};
   let lastId = '$';
-  const tag = Math.random().toString(16).slice(2, 10);
   let roundStart = 0;
   for (let i = 0; i < warmup + iterations; i++) {
     // Stay under the exchange's order-count limit (300 per 10 s): at most one round per 50 ms.
@@ -88,7 +87,7 @@ async function run(f: Fleet, iterations: number, warmup: number): Promise<FleetR
       harvest_action: 'PARTIAL_50',
       kill_score: '0.2',
       new_sl_proposed: '',
-      computed_at_utc: `2026-01-25T00:00:00.${String(i).padStart(6, '0')}+00:00#${tag}`,
+      computed_at_utc: `${new Date().toISOString().slice(0, 19)}.${String(i).padStart(6, '0')}+00:00`,
     };
     const parsed = parseProposal(SYMBOL, fields);
     if (!parsed.ok) throw new Error(parsed.reason);

@@ -73,6 +73,7 @@ async function runMode(
       allowlist: [SYMBOL],
       pollSec: 5,
       dedupeTtlSec: 21600,
+      maxProposalAgeSec: 300,
       kBlockCritical: 0.8,
       kBlockWarning: 0.6,
       killSwitch: false,

@@ -10,6 +10,7 @@ import { planIdOf } from '../domain/plan.js';
 import { createBinanceExchange } from '../exchange/binance/index.js';
 import { startPaperExchange, type PaperExchange } from '../exchange/paper/index.js';
 import { systemClock } from '../ops/clock.js';
+import { DEFAULT_MAX_PROPOSAL_AGE_SEC } from '../ops/config/services.js';
 import { createLogger } from '../ops/logger.js';
 import { setArmState } from '../services/arm-state.js';
 import { ApplyService } from '../services/apply/service.js';
@@ -176,6 +177,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         allowlist: DEMO_ALLOWLIST,
         pollSec: 1,
         dedupeTtlSec: 21600,
+        maxProposalAgeSec: DEFAULT_MAX_PROPOSAL_AGE_SEC,
         kBlockCritical: 0.8,
         kBlockWarning: 0.6,
         killSwitch: false,

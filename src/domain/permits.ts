@@ -1,9 +1,10 @@
 /**
- * Permit bodies (CONTRACT.md "Permits") parsed and checked after an atomic consume. A permit set
+ * Permit bodies (PROTOCOL.md "Permits") parsed and checked after an atomic consume. A permit set
  * authorises an order only when every check passes; any doubt is a refusal with a stable reason.
  */
 import { floorToStep } from './decimal.js';
-import type { Plan } from './plan.js';
+import { actionFractionText, type Plan } from './plan.js';
+import { abs, cmp, min, mul, parseDec, sign, toText, type Dec } from './position/dec.js';
 import { parsePyFloat } from './pyfloat.js';
 import { pyJsonParse, type PyJson } from './pyjson.js';
 
@@ -40,12 +41,55 @@ export interface P33Deny {
 
 export type P33Permit = P33Allow | P33Deny;
 
-export type BodyParse<T> =
-  { ok: true; permit: T } | { ok: false; reason: string; detail: Record<string, unknown> };
+/**
+ * Every refusal validatePermits can return, in its order (a closed set: it becomes the result
+ * entry's `error`; PROTOCOL.md lists each, and a test holds the two together).
+ */
+export const PERMIT_REFUSALS = [
+  'plan_not_execute',
+  'invalid_governor_permit_format',
+  'governor_permit_not_granted',
+  'governor_permit_not_execute',
+  'governor_permit_already_consumed',
+  'invalid_p33_permit_format',
+  'p33_permit_denied',
+  'permit_symbol_mismatch',
+  'invalid_safe_close_qty',
+  'permit_qty_exceeds_plan',
+  'invalid_position_amount',
+  'safe_qty_exceeds_position',
+  'invalid_step_size',
+  'qty_below_step',
+] as const;
+export type PermitRefusal = (typeof PERMIT_REFUSALS)[number];
+/** The two refusals a body that does not parse gets (parseGovernorPermit, parseP33Permit). */
+type PermitFormatReason = 'invalid_governor_permit_format' | 'invalid_p33_permit_format';
 
+export type BodyParse<T> =
+  { ok: true; permit: T } | { ok: false; reason: PermitFormatReason; detail: Record<string, unknown> };
+
+/**
+ * `quantity`: what the order may carry, on the step grid; null when the position is flat or
+ * unknown (nothing to size against: the caller skips or refuses). `planShare`: the plan's own
+ * share of the position (null for a stop), so logs can say which bound decided.
+ */
 export type PermitVerdict =
-  | { ok: true; quantity: string; safeCloseQty: number; governor: GovernorPermit; p33: P33Allow }
+  | {
+      ok: true;
+      quantity: string | null;
+      safeCloseQty: number;
+      planShare: string | null;
+      governor: GovernorPermit;
+      p33: P33Allow;
+    }
   | { ok: false; error: string; detail: Record<string, unknown> };
+
+/**
+ * Slack when comparing a permit's quantity with the plan's share of P3.3's own position: an
+ * authority in Python rounds with floats (`floor(q / step) * step`), which can land an ulp above
+ * the exact decimal. A real mismatch (another action's share) is larger by whole steps.
+ */
+const SHARE_SLACK = { m: 1_000_000_001n, scale: 9 } as const satisfies Dec;
 
 type Obj = Record<string, PyJson>;
 
@@ -71,7 +115,7 @@ function optString(o: Obj, k: string): string | null {
   return typeof v === 'string' ? v : null;
 }
 
-function bad<T>(reason: string, field: string): BodyParse<T> {
+function bad<T>(reason: PermitFormatReason, field: string): BodyParse<T> {
   return { ok: false, reason, detail: { field } };
 }
 
@@ -138,16 +182,23 @@ export function parseP33Permit(body: string): BodyParse<P33Permit> {
   };
 }
 
-/** The contract's checks, in its order; the first failure is the verdict. */
+/**
+ * The contract's checks, in its order; the first failure is the verdict. Then the quantity: the
+ * smaller of P3.3's `safe_close_qty` and the plan's own share of `position` (the amount read
+ * after the consume), rounded down to the step; so no permit, snapshot or ledger can make a
+ * close larger than its plan. A `safe_close_qty` above the whole position is a disagreement
+ * between the authority and the exchange: refused, never clamped.
+ */
 export function validatePermits(args: {
   plan: Plan;
   governorBody: string;
   p33Body: string;
-  positionAmount: number;
+  /** The position as read after the consume (decimal text, signed); null: not known here. */
+  position: string | null;
   stepSize: string;
 }): PermitVerdict {
   const { plan } = args;
-  const refuse = (error: string, detail: Record<string, unknown> = {}): PermitVerdict => ({
+  const refuse = (error: PermitRefusal, detail: Record<string, unknown> = {}): PermitVerdict => ({
     ok: false,
     error,
     detail: { plan_id: plan.planId, symbol: plan.symbol, ...detail },
@@ -166,30 +217,63 @@ export function validatePermits(args: {
   if (!p33.permit.allow) {
     return refuse('p33_permit_denied', { reason: p33.permit.reason, context: p33.permit.context });
   }
-  if (gov.permit.symbol !== plan.symbol || p33.permit.symbol !== plan.symbol) {
+  const allow = p33.permit;
+  if (gov.permit.symbol !== plan.symbol || allow.symbol !== plan.symbol) {
     return refuse('permit_symbol_mismatch', {
       governor_symbol: gov.permit.symbol,
-      p33_symbol: p33.permit.symbol,
+      p33_symbol: allow.symbol,
     });
   }
-  const safe = p33.permit.safeCloseQty;
-  if (safe === null || !Number.isFinite(safe) || safe <= 0) {
-    return refuse('invalid_safe_close_qty', { safe_close_qty: String(safe) });
+  const safeNumber = allow.safeCloseQty;
+  const safe = safeNumber !== null && Number.isFinite(safeNumber) ? parseDec(String(safeNumber)) : null;
+  if (safeNumber === null || safe === null || sign(safe) <= 0) {
+    return refuse('invalid_safe_close_qty', { safe_close_qty: String(safeNumber) });
   }
-  if (!Number.isFinite(args.positionAmount)) {
-    return refuse('invalid_position_amount', { position_amount: String(args.positionAmount) });
+  const fraction = actionFractionText(plan.action);
+  const share = (amount: Dec) => mul(abs(amount), parseDec(fraction ?? '1')!);
+  if (fraction !== null) {
+    // The permit must have been computed for this plan: within the plan's share of the
+    // position P3.3 itself saw. A larger one was granted for another plan (a forged plan entry
+    // with this id and a larger action) or by a faulty authority.
+    const seen = allow.exchangePositionAmt;
+    const seenDec = seen !== null && Number.isFinite(seen) ? parseDec(String(seen)) : null;
+    if (seenDec === null) return refuse('invalid_p33_permit_format', { field: 'exchange_position_amt' });
+    if (cmp(safe, mul(share(seenDec), SHARE_SLACK)) > 0) {
+      return refuse('permit_qty_exceeds_plan', {
+        safe_close_qty: safeNumber,
+        exchange_position_amt: seen,
+        action: plan.action,
+      });
+    }
   }
-  // Exact: both are doubles, and double order equals the order of their decimal values.
-  if (safe > Math.abs(args.positionAmount)) {
+  const ok = (quantity: string | null, planShare: string | null): PermitVerdict => ({
+    ok: true,
+    quantity,
+    safeCloseQty: safeNumber,
+    planShare,
+    governor: gov.permit,
+    p33: allow,
+  });
+  if (args.position === null) return ok(null, null);
+  const live = parseDec(args.position);
+  if (live === null)
+    return refuse('invalid_position_amount', { position_amount: args.position.slice(0, 40) });
+  if (sign(live) === 0) return ok(null, null);
+  if (cmp(safe, abs(live)) > 0) {
     return refuse('safe_qty_exceeds_position', {
-      safe_close_qty: safe,
-      position_amount: args.positionAmount,
+      safe_close_qty: safeNumber,
+      position_amount: args.position,
     });
   }
-  const quantity = floorToStep(safe, args.stepSize);
+  const planShare = fraction === null ? null : share(live);
+  const quantity = floorToStep(toText(planShare === null ? safe : min(safe, planShare)), args.stepSize);
   if (quantity === null) return refuse('invalid_step_size', { step_size: args.stepSize });
   if (!/[1-9]/.test(quantity)) {
-    return refuse('qty_below_step', { safe_close_qty: safe, step_size: args.stepSize });
+    return refuse('qty_below_step', {
+      safe_close_qty: safeNumber,
+      plan_share: planShare === null ? null : toText(planShare),
+      step_size: args.stepSize,
+    });
   }
-  return { ok: true, quantity, safeCloseQty: safe, governor: gov.permit, p33: p33.permit };
+  return ok(quantity, planShare === null ? null : toText(planShare));
 }

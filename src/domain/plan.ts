@@ -1,10 +1,10 @@
 /**
- * Plan id, decision rules and the plan-stream entry (CONTRACT.md "Plan id", "Decision rules",
+ * Plan id, decision rules and the plan-stream entry (PROTOCOL.md "Plan id", "Decision rules",
  * "Plan stream entry"). The dedupe step needs Redis, so it is applied by the service through
  * markDuplicate() after decide().
  */
 import { createHash } from 'node:crypto';
-import type { Proposal } from './proposal.js';
+import { computedAtSec, type Proposal } from './proposal.js';
 import { formatFixed6, pyStr } from './pyfloat.js';
 import { pyJsonDumps } from './pyjson.js';
 
@@ -35,19 +35,54 @@ export interface DecisionConfig {
   allowlist: ReadonlySet<string>;
   kBlockCritical: number;
   kBlockWarning: number;
+  /** The deciding host's clock, unix seconds (proposal freshness). */
+  nowSec: number;
+  /** APPLY_MAX_PROPOSAL_AGE_SEC: an older `computed_at_utc` never executes. */
+  maxProposalAgeSec: number;
 }
 
-const CLOSE_ACTIONS: Record<string, { step: CloseStepName; fraction: number; pct: number }> = {
-  FULL_CLOSE_PROPOSED: { step: 'CLOSE_FULL', fraction: 1, pct: 100 },
-  PARTIAL_75: { step: 'CLOSE_PARTIAL_75', fraction: 0.75, pct: 75 },
-  PARTIAL_50: { step: 'CLOSE_PARTIAL_50', fraction: 0.5, pct: 50 },
+/**
+ * How far in the future a proposal's `computed_at_utc` may lie (clock differences between the
+ * exit brain's host and ours). Beyond it the time is not trusted: a proposal from the future
+ * would otherwise stay "fresh" for as long as it sits in Redis.
+ */
+export const PROPOSAL_FUTURE_SKEW_SEC = 60;
+
+/**
+ * Why a proposal that would execute is too old to: null when it is fresh. Absent, malformed
+ * and future times cannot prove freshness, so they never execute either.
+ */
+export function proposalAgeProblem(
+  p: Proposal,
+  nowSec: number,
+  maxAgeSec: number,
+): 'stale_proposal' | 'invalid_computed_at' | null {
+  const at = computedAtSec(p.computedAtUtc);
+  if (at === null || !Number.isFinite(nowSec)) return 'invalid_computed_at';
+  if (at - nowSec > Math.min(PROPOSAL_FUTURE_SKEW_SEC, maxAgeSec)) return 'invalid_computed_at';
+  return nowSec - at > maxAgeSec ? 'stale_proposal' : null;
+}
+
+const CLOSE_ACTIONS: Record<
+  string,
+  { step: CloseStepName; fraction: number; fractionText: string; pct: number }
+> = {
+  FULL_CLOSE_PROPOSED: { step: 'CLOSE_FULL', fraction: 1, fractionText: '1', pct: 100 },
+  PARTIAL_75: { step: 'CLOSE_PARTIAL_75', fraction: 0.75, fractionText: '0.75', pct: 75 },
+  PARTIAL_50: { step: 'CLOSE_PARTIAL_50', fraction: 0.5, fractionText: '0.5', pct: 50 },
 };
+
+const closeAction = (action: string) =>
+  Object.prototype.hasOwnProperty.call(CLOSE_ACTIONS, action) ? CLOSE_ACTIONS[action] : undefined;
 
 /** FULL_CLOSE_PROPOSED 1, PARTIAL_75 0.75, PARTIAL_50 0.5, anything else null. */
 export function actionFraction(action: string): number | null {
-  return Object.prototype.hasOwnProperty.call(CLOSE_ACTIONS, action)
-    ? (CLOSE_ACTIONS[action]?.fraction ?? null)
-    : null;
+  return closeAction(action)?.fraction ?? null;
+}
+
+/** The same fraction as exact decimal text ("0.5"), for quantity arithmetic without floats. */
+export function actionFractionText(action: string): string | null {
+  return closeAction(action)?.fractionText ?? null;
 }
 
 export function isCloseAction(action: string): boolean {
@@ -70,8 +105,26 @@ function unknownActionReason(action: string): string {
   return `unknown_action_${action.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 64)}`;
 }
 
-/** Every rule of the contract except the dedupe step (see markDuplicate). */
+/**
+ * Every rule of the contract except the dedupe step (see markDuplicate), then freshness: a plan
+ * that would execute on a proposal older than `maxProposalAgeSec` (or of unknown age) is
+ * BLOCKED instead, so a proposal left in Redis never acts on an old decision.
+ */
 export function decide(p: Proposal, cfg: DecisionConfig): Plan {
+  const plan = decideRules(p, cfg);
+  if (plan.decision !== 'EXECUTE') return plan;
+  const stale = proposalAgeProblem(p, cfg.nowSec, cfg.maxProposalAgeSec);
+  return stale
+    ? { ...plan, decision: 'BLOCKED', reasonCodes: [...plan.reasonCodes, stale], steps: [] }
+    : plan;
+}
+
+/** A kill score the gates can compare: finite and within [0, 1] (the scale the thresholds use). */
+export function isValidKillScore(score: number): boolean {
+  return Number.isFinite(score) && score >= 0 && score <= 1;
+}
+
+function decideRules(p: Proposal, cfg: DecisionConfig): Plan {
   const base = {
     planId: planIdOf(p),
     symbol: p.symbol,
@@ -87,9 +140,9 @@ export function decide(p: Proposal, cfg: DecisionConfig): Plan {
   });
   if (cfg.killSwitch) return plan('BLOCKED', ['kill_switch_active']);
   if (!cfg.allowlist.has(p.symbol)) return plan('SKIP', ['not_in_allowlist']);
-  // Python compares NaN (and -inf) as "below every threshold" and would execute; we fail closed.
-  // +inf stays the fleet's kill_score_critical below.
-  if (Number.isNaN(p.killScore) || p.killScore === -Infinity) return plan('BLOCKED', ['kill_score_invalid']);
+  // Python compares NaN as "below every threshold" and would execute; a score off the [0, 1]
+  // scale (-5, 1e308) is no score the thresholds were set for. Both fail closed.
+  if (!isValidKillScore(p.killScore)) return plan('BLOCKED', ['invalid_kill_score']);
   if (!Number.isFinite(cfg.kBlockCritical) || !Number.isFinite(cfg.kBlockWarning)) {
     return plan('BLOCKED', ['kill_thresholds_invalid']);
   }
@@ -99,9 +152,7 @@ export function decide(p: Proposal, cfg: DecisionConfig): Plan {
     if (!isCloseAction(p.harvestAction)) return plan('BLOCKED', ['kill_score_warning_risk_increase']);
     reasons.push('kill_score_warning_close_ok');
   }
-  const close = Object.prototype.hasOwnProperty.call(CLOSE_ACTIONS, p.harvestAction)
-    ? CLOSE_ACTIONS[p.harvestAction]
-    : undefined;
+  const close = closeAction(p.harvestAction);
   if (close) {
     return plan('EXECUTE', reasons, [
       { step: close.step, type: 'market_reduce_only', side: 'close', pct: close.pct },

@@ -98,3 +98,30 @@ export function parseProposal(symbol: string, fields: Record<string, string>): P
     },
   };
 }
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * `computed_at_utc` as unix seconds, or null when it is absent or not an ISO-8601 date and time.
+ * A time without a zone is UTC: the exit brain writes Python's `datetime.utcnow().isoformat()`
+ * (`2026-01-25T00:43:45.123456`, no zone); `Z` and `+hh:mm` offsets are honoured too.
+ */
+export function computedAtSec(text: string): number | null {
+  const m = ISO_TIME.exec(text.trim());
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, frac, zone] = m;
+  const [year, month, day, hour, minute, second] = [y, mo, d, h, mi, s].map(Number) as number[];
+  if (month! < 1 || month! > 12 || hour! > 23 || minute! > 59 || second! > 59) return null;
+  const ms = Date.UTC(year!, month! - 1, day!, hour, minute, second);
+  // Date.UTC rolls 2026-02-30 over into March: refuse a day the month does not have.
+  if (new Date(ms).getUTCDate() !== day) return null;
+  let offsetMin = 0;
+  if (zone !== undefined && zone.toUpperCase() !== 'Z') {
+    const digits = zone.replace(':', '');
+    const oh = Number(digits.slice(1, 3));
+    const om = Number(digits.slice(3, 5));
+    if (oh > 23 || om > 59) return null;
+    offsetMin = (digits.startsWith('-') ? -1 : 1) * (oh * 60 + om);
+  }
+  return ms / 1000 + Number(`0.${frac ?? '0'}`) - offsetMin * 60;
+}

@@ -4,13 +4,19 @@ import { parseGovernorPermit, parseP33Permit, validatePermits } from '../../src/
 import { parseProposal } from '../../src/domain/proposal.js';
 
 function plan(symbol = 'BTCUSDT', action = 'PARTIAL_75'): Plan {
-  const r = parseProposal(symbol, { harvest_action: action, kill_score: '0.2', computed_at_utc: 'x' });
+  const r = parseProposal(symbol, {
+    harvest_action: action,
+    kill_score: '0.2',
+    computed_at_utc: '2026-01-25T00:00:00Z',
+  });
   if (!r.ok) throw new Error(r.reason);
   return decide(r.proposal, {
     killSwitch: false,
     allowlist: new Set([symbol]),
     kBlockCritical: 0.8,
     kBlockWarning: 0.6,
+    nowSec: Date.UTC(2026, 0, 25) / 1000 + 1,
+    maxProposalAgeSec: 300,
   });
 }
 
@@ -41,7 +47,7 @@ const run = (over: Partial<Parameters<typeof validatePermits>[0]> = {}) =>
     plan: plan(),
     governorBody: gov(),
     p33Body: allow(),
-    positionAmount: 0.062,
+    position: '0.062',
     stepSize: '0.001',
     ...over,
   });
@@ -53,14 +59,81 @@ const error = (over: Partial<Parameters<typeof validatePermits>[0]> = {}) => {
 describe('validatePermits', () => {
   it('when both permits are valid then the quantity is safe_close_qty rounded down to the step', () => {
     const v = run();
-    expect(v).toMatchObject({ ok: true, quantity: '0.046', safeCloseQty: 0.046 });
-    expect(run({ p33Body: allow({ safe_close_qty: 0.0469 }) })).toMatchObject({
-      ok: true,
-      quantity: '0.046',
+    expect(v).toMatchObject({ ok: true, quantity: '0.046', safeCloseQty: 0.046, planShare: '0.0465' });
+    expect(
+      run({ p33Body: allow({ safe_close_qty: 0.0469, exchange_position_amt: 0.07 }), position: '0.07' }),
+    ).toMatchObject({ ok: true, quantity: '0.046' });
+    expect(
+      run({
+        p33Body: allow({ safe_close_qty: 3, exchange_position_amt: -5 }),
+        position: '-5',
+        stepSize: '1',
+      }),
+    ).toMatchObject({ quantity: '3' });
+  });
+  it('when the position shrank since P3.3 looked then the order is the plan share of what is there now', () => {
+    // Position 10, a first PARTIAL_50 sold 5; P3.3's permit for the second still says 5 (a
+    // snapshot from before the first fill). Half of what is there now is 2.5, not 5.
+    const second = run({
+      plan: plan('BTCUSDT', 'PARTIAL_50'),
+      p33Body: allow({ safe_close_qty: 5, exchange_position_amt: 10 }),
+      position: '5',
     });
-    expect(run({ p33Body: allow({ safe_close_qty: 3 }), positionAmount: -5, stepSize: '1' })).toMatchObject({
-      quantity: '3',
-    });
+    expect(second).toMatchObject({ ok: true, quantity: '2.500', safeCloseQty: 5, planShare: '2.5' });
+    expect(
+      run({
+        plan: plan('BTCUSDT', 'FULL_CLOSE_PROPOSED'),
+        p33Body: allow({ safe_close_qty: 10, exchange_position_amt: 10 }),
+        position: '-7.25',
+      }),
+    ).toMatchObject({ ok: false, error: 'safe_qty_exceeds_position' });
+    expect(
+      run({
+        plan: plan('BTCUSDT', 'PARTIAL_75'),
+        p33Body: allow({ safe_close_qty: 0.75, exchange_position_amt: 1 }),
+        position: '0.9999',
+      }),
+    ).toMatchObject({ ok: true, quantity: '0.749' });
+  });
+  it('when a P3.3 permit is larger than the plan share of its own position then permit_qty_exceeds_plan', () => {
+    // A forged plan entry with this plan's id but FULL_CLOSE_PROPOSED: P3.3 granted the whole
+    // position for what is, here, a PARTIAL_50.
+    const forged = { safe_close_qty: 10, exchange_position_amt: 10 };
+    expect(error({ plan: plan('BTCUSDT', 'PARTIAL_50'), p33Body: allow(forged), position: '10' })).toBe(
+      'permit_qty_exceeds_plan',
+    );
+    expect(error({ plan: plan('BTCUSDT', 'PARTIAL_75'), p33Body: allow(forged), position: '10' })).toBe(
+      'permit_qty_exceeds_plan',
+    );
+    // One step above the share is refused; a float an ulp above it (Python's rounding) is not.
+    expect(error({ p33Body: allow({ safe_close_qty: 0.047, exchange_position_amt: 0.062 }) })).toBe(
+      'permit_qty_exceeds_plan',
+    );
+    expect(
+      error({
+        plan: plan('BTCUSDT', 'PARTIAL_50'),
+        p33Body: allow({ safe_close_qty: 0.18700000000000003, exchange_position_amt: 0.374 }),
+        position: '0.374',
+      }),
+    ).toBe('ok');
+    // A stop carries no quantity of its own: nothing to compare.
+    expect(
+      error({
+        plan: plan('BTCUSDT', 'UPDATE_SL'),
+        p33Body: allow({ safe_close_qty: 0.062, exchange_position_amt: 0.062 }),
+      }),
+    ).not.toBe('permit_qty_exceeds_plan');
+  });
+  it('when a P3.3 allow for a close does not say what position it saw then it is refused', () => {
+    expect(error({ p33Body: allow({ exchange_position_amt: undefined }) })).toBe('invalid_p33_permit_format');
+    expect(error({ p33Body: allow({ exchange_position_amt: 'x' }) })).toBe('invalid_p33_permit_format');
+  });
+  it('when the position is flat or unknown then the permits are judged and no quantity is given', () => {
+    expect(run({ position: '0' })).toMatchObject({ ok: true, quantity: null });
+    expect(run({ position: null })).toMatchObject({ ok: true, quantity: null });
+    expect(error({ position: '0', governorBody: gov({ granted: false }) })).toBe(
+      'governor_permit_not_granted',
+    );
   });
   it('when the governor body is not JSON, not an object or mistyped then invalid_governor_permit_format', () => {
     for (const body of [
@@ -137,11 +210,10 @@ describe('validatePermits', () => {
     });
   });
   it('when safe_close_qty exceeds the position seen on the exchange then BLOCKED, never clamped', () => {
-    expect(error({ positionAmount: 0.045 })).toBe('safe_qty_exceeds_position');
-    expect(error({ positionAmount: -0.045 })).toBe('safe_qty_exceeds_position');
-    expect(error({ positionAmount: 0 })).toBe('safe_qty_exceeds_position');
-    expect(error({ positionAmount: 0.046 })).toBe('ok');
-    expect(error({ positionAmount: NaN })).toBe('invalid_position_amount');
+    expect(error({ position: '0.045' })).toBe('safe_qty_exceeds_position');
+    expect(error({ position: '-0.045' })).toBe('safe_qty_exceeds_position');
+    expect(error({ position: '0.046' })).toBe('ok');
+    expect(error({ position: 'NaN' })).toBe('invalid_position_amount');
   });
   it('when the rounded quantity is zero then qty_below_step; a bad step is its own reason', () => {
     expect(error({ p33Body: allow({ safe_close_qty: 0.0009 }) })).toBe('qty_below_step');
@@ -195,7 +267,7 @@ describe('validatePermits guards', () => {
         plan: hold,
         governorBody: gov(),
         p33Body: allow(),
-        positionAmount: 1,
+        position: '1',
         stepSize: '0.001',
       }),
     ).toMatchObject({ ok: false, error: 'plan_not_execute' });

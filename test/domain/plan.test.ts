@@ -16,13 +16,16 @@ function proposal(symbol: string, fields: Record<string, string>): Proposal {
   return r.proposal;
 }
 
+const at = '2026-01-25T00:43:45Z';
+const atSec = Date.UTC(2026, 0, 25, 0, 43, 45) / 1000;
 const cfg: DecisionConfig = {
   killSwitch: false,
   allowlist: new Set(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']),
   kBlockCritical: 0.8,
   kBlockWarning: 0.6,
+  nowSec: atSec + 2,
+  maxProposalAgeSec: 300,
 };
-const at = '2026-01-25T00:43:45Z';
 const p = (action: string, kill: string, extra: Record<string, string> = {}) =>
   proposal('BTCUSDT', { harvest_action: action, kill_score: kill, computed_at_utc: at, ...extra });
 
@@ -85,7 +88,7 @@ describe('decide', () => {
     for (const a of ['FULL_CLOSE_PROPOSED', 'UPDATE_SL', 'HOLD', 'WHATEVER']) {
       expect(decision(p(a, '0.8'))).toEqual(['BLOCKED', 'kill_score_critical']);
     }
-    expect(decision(p('HOLD', 'inf'))).toEqual(['BLOCKED', 'kill_score_critical']);
+    expect(decision(p('HOLD', '1'))).toEqual(['BLOCKED', 'kill_score_critical']);
   });
   it('when kill_score is in the warning band then closes execute and everything else is blocked', () => {
     expect(decision(p('PARTIAL_50', '0.6'))).toEqual(['EXECUTE', 'kill_score_warning_close_ok']);
@@ -97,10 +100,60 @@ describe('decide', () => {
       ]);
     }
   });
-  it('when kill_score is NaN then BLOCKED (Python would compare false and execute)', () => {
-    expect(decision(p('FULL_CLOSE_PROPOSED', 'nan'))).toEqual(['BLOCKED', 'kill_score_invalid']);
-    expect(decision(p('FULL_CLOSE_PROPOSED', '-inf'))).toEqual(['BLOCKED', 'kill_score_invalid']);
-    expect(decision(p('FULL_CLOSE_PROPOSED', 'inf'))).toEqual(['BLOCKED', 'kill_score_critical']);
+  it('when kill_score is not finite or off the [0, 1] scale then BLOCKED invalid_kill_score', () => {
+    // NaN compares false in Python, so the seed executed it; -5 and -1e308 passed every gate.
+    for (const k of ['nan', '-inf', 'inf', '-5', '-1e308', '1e308', '1.0000001', '-0.0000001']) {
+      for (const a of ['FULL_CLOSE_PROPOSED', 'UPDATE_SL', 'HOLD']) {
+        expect(decision(p(a, k, { new_sl_proposed: '90' })), `${a} ${k}`).toEqual([
+          'BLOCKED',
+          'invalid_kill_score',
+        ]);
+      }
+    }
+    expect(decision(p('FULL_CLOSE_PROPOSED', '0'))).toEqual(['EXECUTE', '']);
+    expect(decision(p('FULL_CLOSE_PROPOSED', '-0.0'))).toEqual(['EXECUTE', '']);
+    expect(decision(p('FULL_CLOSE_PROPOSED', '1'))).toEqual(['BLOCKED', 'kill_score_critical']);
+  });
+  it('when the proposal is older than the bound then a plan that would execute is BLOCKED stale_proposal', () => {
+    const aged = (seconds: number, action = 'PARTIAL_50') =>
+      decision(p(action, '0.1', { new_sl_proposed: '90' }), { nowSec: atSec + seconds });
+    expect(aged(300)).toEqual(['EXECUTE', '']);
+    expect(aged(300.5)).toEqual(['BLOCKED', 'stale_proposal']);
+    expect(aged(6 * 3600)).toEqual(['BLOCKED', 'stale_proposal']);
+    expect(aged(6 * 3600, 'UPDATE_SL')).toEqual(['BLOCKED', 'stale_proposal']);
+    expect(decision(p('PARTIAL_50', '0.7'), { nowSec: atSec + 301 })).toEqual([
+      'BLOCKED',
+      'kill_score_warning_close_ok,stale_proposal',
+    ]);
+    // Plans that would not execute keep their own decision.
+    expect(aged(6 * 3600, 'HOLD')).toEqual(['SKIP', 'action_hold']);
+    expect(decision(p('PARTIAL_50', '0.9'), { nowSec: atSec + 9999 })).toEqual([
+      'BLOCKED',
+      'kill_score_critical',
+    ]);
+    expect(decide(p('PARTIAL_50', '0.1'), { ...cfg, nowSec: atSec + 301 }).steps).toEqual([]);
+  });
+  it('when computed_at_utc is absent, malformed or in the future then the plan never executes', () => {
+    const withAt = (value: string | undefined, nowSec = atSec) => {
+      const fields: Record<string, string> = { harvest_action: 'FULL_CLOSE_PROPOSED', kill_score: '0.1' };
+      if (value !== undefined) fields.computed_at_utc = value;
+      return decision(proposal('BTCUSDT', fields), { nowSec });
+    };
+    for (const bad of [
+      undefined,
+      '',
+      'yesterday',
+      '2026-01-25',
+      '2026-02-30T00:00:00Z',
+      '2026-01-25T24:00:00Z',
+    ]) {
+      expect(withAt(bad), String(bad)).toEqual(['BLOCKED', 'invalid_computed_at']);
+    }
+    expect(withAt(at, atSec - 61)).toEqual(['BLOCKED', 'invalid_computed_at']);
+    expect(withAt(at, atSec - 60)).toEqual(['EXECUTE', '']);
+    // The exit brain's own format: datetime.utcnow().isoformat(), UTC without a zone.
+    expect(withAt('2026-01-25T00:43:44.123456', atSec)).toEqual(['EXECUTE', '']);
+    expect(withAt('2026-01-25T01:43:45+01:00', atSec)).toEqual(['EXECUTE', '']);
   });
   it('when a threshold is not finite then BLOCKED', () => {
     expect(decision(p('FULL_CLOSE_PROPOSED', '0.1'), { kBlockCritical: NaN })).toEqual([

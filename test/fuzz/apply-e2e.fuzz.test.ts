@@ -6,12 +6,13 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decide, planIdOf } from '../../src/domain/plan.js';
+import { actionFraction, decide, planIdOf } from '../../src/domain/plan.js';
 import { parseProposal } from '../../src/domain/proposal.js';
 import { captureLogger } from '../../src/ops/logger.js';
 import { systemClock } from '../../src/ops/clock.js';
 import { ApplyService } from '../../src/services/apply/service.js';
 import { MemoryStore } from '../../src/store/index.js';
+import { freshComputedAt } from '../helpers/decide.js';
 import { FakeExchange } from '../helpers/fake-exchange.js';
 import { BASE_OPTIONS } from '../services/apply/harness.js';
 import { bodyOf, govObject, mustRefuse, p33Object } from './permit-oracle.js';
@@ -49,9 +50,15 @@ const govArb = fc.oneof(
 );
 const p33Arb = fc.oneof(
   fc
-    .tuple(fc.constant('$S'), fc.constantFrom(0.25, 0.5, 0.004, 1, '0.3'))
-    .map(([s, q]) =>
-      JSON.stringify({ allow: true, symbol: s, safe_close_qty: q, reason: 'sanity_checks_passed' }),
+    .tuple(fc.constant('$S'), fc.constantFrom(0.25, 0.5, 0.004, 1, '0.3'), fc.constantFrom(0.5, -2, 3, 0.004))
+    .map(([s, q, seen]) =>
+      JSON.stringify({
+        allow: true,
+        symbol: s,
+        safe_close_qty: q,
+        exchange_position_amt: seen,
+        reason: 'sanity_checks_passed',
+      }),
     ),
   bodyOf(p33Object, 'allow'),
   fc.constant('$S').map((s) => JSON.stringify({ allow: true, symbol: s, safe_close_qty: 0.004 })),
@@ -85,7 +92,7 @@ describe('fuzz: proposals and permits through the apply service', () => {
         async (p, govRaw, p33Raw, position) => {
           const gov = govRaw?.replaceAll('"$S"', JSON.stringify(p.symbol));
           const p33 = p33Raw?.replaceAll('"$S"', JSON.stringify(p.symbol));
-          const fields = { ...p, computed_at_utc: `2026-01-25T00:00:00.${++seq}Z` };
+          const fields = { ...p, computed_at_utc: freshComputedAt(++seq) };
           const parsed = parseProposal(p.symbol, fields);
           if (!parsed.ok) throw new Error(`generator produced an unparseable proposal: ${parsed.reason}`);
           const planId = planIdOf(parsed.proposal);
@@ -94,6 +101,8 @@ describe('fuzz: proposals and permits through the apply service', () => {
             allowlist: new Set(ALLOW),
             kBlockCritical: 0.8,
             kBlockWarning: 0.6,
+            nowSec: Date.now() / 1000,
+            maxProposalAgeSec: BASE_OPTIONS.maxProposalAgeSec,
           });
           exchange.setPosition(p.symbol, position);
           if (gov !== undefined) await store.set(store.keys.permit('governor', planId), gov, { ttlSec: 60 });
@@ -108,7 +117,9 @@ describe('fuzz: proposals and permits through the apply service', () => {
           if (calls.length === 1) {
             sent++;
             expect(plan.decision).toBe('EXECUTE');
-            expect(mustRefuse(gov ?? '', p33 ?? '', p.symbol, position)).toBeNull();
+            expect(
+              mustRefuse(gov ?? '', p33 ?? '', p.symbol, position, actionFraction(p.harvest_action)),
+            ).toBeNull();
             expect(position).not.toBe(0);
           }
           // Re-reading the same proposal never yields a second result or order.

@@ -36,7 +36,10 @@ export const p33Object = fc.record(
     allow: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, jsonish),
     symbol: symbolField,
     safe_close_qty: qtyField,
-    exchange_position_amt: jsonish,
+    exchange_position_amt: fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: -30_000, max: 30_000 }).map((n) => n / 1000) },
+      jsonish,
+    ),
     ledger_amt: jsonish,
     created_at: jsonish,
     reason: jsonish,
@@ -81,8 +84,21 @@ function json(text: string): Record<string, unknown> | null {
   }
 }
 
-/** The contract's reasons to refuse, judged on the JSON as JavaScript reads it. */
-export function mustRefuse(gov: string, p33: string, symbol: string, position: number): string | null {
+const numberOf = (raw: unknown) =>
+  typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw.trim()) : NaN;
+
+/**
+ * The contract's reasons to refuse, judged on the JSON as JavaScript reads it. `fraction`: the
+ * plan's share of the position (1 full close, 0.5 PARTIAL_50; null for a stop). Float slack
+ * here is wider than the validator's, so a set the validator accepts is never refused here.
+ */
+export function mustRefuse(
+  gov: string,
+  p33: string,
+  symbol: string,
+  position: number,
+  fraction: number | null = 1,
+): string | null {
   const g = json(gov);
   const p = json(p33);
   if (!g || !p) return 'not_an_object';
@@ -95,6 +111,11 @@ export function mustRefuse(gov: string, p33: string, symbol: string, position: n
   const q = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : NaN;
   if (typeof raw === 'string' && raw.trim() === '') return 'qty';
   if (!Number.isFinite(q) || q <= 0) return 'qty';
+  if (fraction !== null) {
+    const seen = numberOf(p.exchange_position_amt);
+    if (!Number.isFinite(seen)) return 'position_seen';
+    if (q > fraction * Math.abs(seen) * (1 + 1e-6)) return 'above_plan';
+  }
   if (q > Math.abs(position)) return 'above_position';
   return null;
 }

@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decide, planIdOf, planStreamFields } from '../../src/domain/plan.js';
-import { parseProposal } from '../../src/domain/proposal.js';
+import { computedAtSec, parseProposal } from '../../src/domain/proposal.js';
+import { DECISION_DEFAULTS, FIXED_AT } from '../helpers/decide.js';
 import { actionArb, fieldMap, mostly, nastyText, numText, RUNS, symbolArb } from './arbitraries.js';
 
 const REJECTIONS = new Set([
@@ -30,7 +31,12 @@ const proposalFields = fieldMap({
   new_sl_proposed: mostly(numText(-10, 100_000)),
   R_net: nastyText,
   last_update_epoch: nastyText,
-  computed_at_utc: mostly(fc.constantFrom('2026-01-25T00:43:45Z', '')),
+  computed_at_utc: mostly(
+    fc.oneof(
+      { weight: 6, arbitrary: fc.constant(FIXED_AT) },
+      fc.constantFrom('2026-01-24T00:00:00Z', '2026-01-26T00:00:00Z', ''),
+    ),
+  ),
   reason_codes: fc.oneof(fc.constantFrom('a,b', ',,', ''), fc.string({ maxLength: 30 })),
 });
 
@@ -38,6 +44,7 @@ const config = fc.record({
   killSwitch: fc.boolean(),
   kBlockCritical: fc.oneof(fc.constant(0.8), fc.double()),
   kBlockWarning: fc.oneof(fc.constant(0.6), fc.double()),
+  maxAge: fc.constantFrom(300, 1, 86_400 * 2),
   allow: fc.subarray(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']),
 });
 
@@ -55,7 +62,12 @@ describe('fuzz: proposals', () => {
         plans++;
         const id = planIdOf(parsed.proposal);
         expect(id).toMatch(/^[0-9a-f]{16}$/);
-        const plan = decide(parsed.proposal, { ...cfg, allowlist: new Set(cfg.allow) });
+        const plan = decide(parsed.proposal, {
+          ...cfg,
+          allowlist: new Set(cfg.allow),
+          nowSec: DECISION_DEFAULTS.nowSec,
+          maxProposalAgeSec: cfg.maxAge,
+        });
         expect(DECISIONS.has(plan.decision)).toBe(true);
         expect(plan.planId).toBe(id);
         for (const r of plan.reasonCodes) expect(r).toMatch(REASON);
@@ -69,8 +81,12 @@ describe('fuzz: proposals', () => {
           const ks = parsed.proposal.killScore;
           expect(cfg.killSwitch).toBe(false);
           expect(cfg.allow).toContain(symbol);
-          expect(Number.isFinite(ks) || ks === -Infinity).toBe(true);
+          expect(Number.isFinite(ks) && ks >= 0 && ks <= 1).toBe(true);
           expect(ks < cfg.kBlockCritical).toBe(true);
+          const at = computedAtSec(fields.computed_at_utc ?? '');
+          expect(at).not.toBeNull();
+          expect(DECISION_DEFAULTS.nowSec - at!).toBeLessThanOrEqual(cfg.maxAge);
+          expect(at! - DECISION_DEFAULTS.nowSec).toBeLessThanOrEqual(60);
           expect(plan.steps).toHaveLength(1);
           const a = fields.harvest_action;
           expect(['FULL_CLOSE_PROPOSED', 'PARTIAL_75', 'PARTIAL_50', 'UPDATE_SL']).toContain(a);

@@ -8,6 +8,7 @@ import { startRedis } from './redis-server.js';
 import type { RedisStore } from '../../src/store/redis/redis-store.js';
 import { redisStoreOn } from './redis-store.js';
 import { until } from './wait.js';
+import { freshComputedAt } from './decide.js';
 
 export function runCli(args: string[], env: Record<string, string>) {
   let release: (r: string) => void = () => {};
@@ -82,7 +83,7 @@ export async function proposeHalfCloseAndAwaitResult(store: RedisStore, symbol: 
     harvest_action: 'PARTIAL_50',
     kill_score: '0.3',
     new_sl_proposed: '',
-    computed_at_utc: '2026-11-27T08:00:00Z',
+    computed_at_utc: freshComputedAt(),
   });
   return until(async () => (await store.xrange(store.keys.resultStream(), '-', '+'))[0]);
 }

@@ -5,7 +5,8 @@
  * writes it, governor state through the real grantPermit / decideOnce scripts.
  */
 import { decide, markDuplicate, planStreamFields, type Plan } from '../../src/domain/plan.js';
-import { parseProposal } from '../../src/domain/proposal.js';
+import { computedAtSec, parseProposal } from '../../src/domain/proposal.js';
+import { DECISION_DEFAULTS } from '../helpers/decide.js';
 import { resultFields, type StepResult } from '../../src/domain/result.js';
 import type { Clock } from '../../src/ops/clock.js';
 import type { Store } from '../../src/store/port.js';
@@ -31,11 +32,13 @@ export function proposalFields(computedAt: string, action = 'PARTIAL_75', kill =
 export function planOf(fields: Record<string, string>, symbol = SYMBOL): Plan {
   const p = parseProposal(symbol, fields);
   if (!p.ok) throw new Error(`fixture proposal does not parse: ${p.reason}`);
+  // Decided as apply would have, a second after the proposal was computed.
+  const nowSec = (computedAtSec(p.proposal.computedAtUtc) ?? DECISION_DEFAULTS.nowSec) + 1;
   return decide(p.proposal, {
     killSwitch: false,
     allowlist: new Set([symbol]),
-    kBlockCritical: 0.8,
-    kBlockWarning: 0.6,
+    ...DECISION_DEFAULTS,
+    nowSec,
   });
 }
 

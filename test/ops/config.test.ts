@@ -199,6 +199,29 @@ describe('config cross-checks and modes', () => {
     expect(dflt.problems[0]).toMatchObject({ variable: 'K_BLOCK_WARNING', given: '(unset; default 0.6)' });
   });
 
+  it('when APPLY_MAX_PROPOSAL_AGE_SEC is not below the dedupe TTL then it is reported by name', () => {
+    expect(loadApplyConfig({}).maxProposalAgeSec).toBe(300);
+    expect(loadApplyConfig({ APPLY_MAX_PROPOSAL_AGE_SEC: '42.5' }).maxProposalAgeSec).toBe(42.5);
+    const set = configError(() => loadApplyConfig({ APPLY_MAX_PROPOSAL_AGE_SEC: '21600' }));
+    expect(set.problems).toEqual([
+      {
+        variable: 'APPLY_MAX_PROPOSAL_AGE_SEC',
+        expected: 'a number of seconds below APPLY_DEDUPE_TTL_SEC (21600)',
+        given: '"21600"',
+      },
+    ]);
+    const dflt = configError(() => loadApplyConfig({ APPLY_DEDUPE_TTL_SEC: '60' }));
+    expect(dflt.problems[0]).toMatchObject({
+      variable: 'APPLY_MAX_PROPOSAL_AGE_SEC',
+      given: '(unset; default 300)',
+    });
+    expect(configError(() => loadApplyConfig({ APPLY_MAX_PROPOSAL_AGE_SEC: '0' })).problems[0]).toMatchObject(
+      {
+        variable: 'APPLY_MAX_PROPOSAL_AGE_SEC',
+      },
+    );
+  });
+
   it('when APPLY_MODE=live lacks the confirmation and live keys then each is reported', () => {
     const err = configError(() => loadApplyConfig({ APPLY_MODE: 'live' }));
     expect(err.problems.map((p) => p.variable)).toEqual([

@@ -9,6 +9,7 @@ import { decide } from '../../src/domain/plan.js';
 import { MAX_PERMIT_BODY_CHARS, validatePermits } from '../../src/domain/permits.js';
 import { parseResultEntry } from '../../src/domain/position/ledger.js';
 import { MAX_FIELD_CHARS, parseProposal } from '../../src/domain/proposal.js';
+import { DECISION_DEFAULTS, FIXED_AT } from '../helpers/decide.js';
 
 const planEntry = (over: Record<string, string> = {}) => ({
   plan_id: '0123456789abcdef',
@@ -19,10 +20,14 @@ const planEntry = (over: Record<string, string> = {}) => ({
   ...over,
 });
 
-const cfg = { killSwitch: false, allowlist: new Set(['BTCUSDT']), kBlockCritical: 0.8, kBlockWarning: 0.6 };
+const cfg = { killSwitch: false, allowlist: new Set(['BTCUSDT']), ...DECISION_DEFAULTS };
 
 function executePlan() {
-  const p = parseProposal('BTCUSDT', { harvest_action: 'FULL_CLOSE_PROPOSED', kill_score: '0.2' });
+  const p = parseProposal('BTCUSDT', {
+    harvest_action: 'FULL_CLOSE_PROPOSED',
+    kill_score: '0.2',
+    computed_at_utc: FIXED_AT,
+  });
   if (!p.ok) throw new Error(p.reason);
   return decide(p.proposal, cfg);
 }
@@ -82,7 +87,7 @@ describe('input limits', () => {
     const allow = (safe: string) =>
       `{"allow": true, "symbol": "BTCUSDT", "safe_close_qty": ${safe}, "exchange_position_amt": 1}`;
     const run = (governorBody: string, p33Body: string) => {
-      const v = validatePermits({ plan, governorBody, p33Body, positionAmount: 1, stepSize: '0.001' });
+      const v = validatePermits({ plan, governorBody, p33Body, position: '1', stepSize: '0.001' });
       return v.ok ? 'ok' : v.error;
     };
     expect(run(gov, allow('0.5'))).toBe('ok');

@@ -11,6 +11,7 @@
  */
 import type { Command } from 'commander';
 import { PermitKey } from '../../domain/permit-signing.js';
+import { planEntrySigner } from '../../domain/plan-signing.js';
 import { createBinanceExchange, type BinanceExchange } from '../../exchange/binance/index.js';
 import { createExchangeFromConfig } from '../../exchange/index.js';
 import type { ExchangePort } from '../../exchange/port.js';
@@ -33,6 +34,7 @@ export function applyOptionsFrom(cfg: ApplyConfig): ApplyOptions {
     allowlist: cfg.allowlist,
     pollSec: cfg.pollSec,
     dedupeTtlSec: cfg.dedupeTtlSec,
+    maxProposalAgeSec: cfg.maxProposalAgeSec,
     kBlockCritical: cfg.kBlockCritical,
     kBlockWarning: cfg.kBlockWarning,
     killSwitch: cfg.killSwitch,
@@ -42,6 +44,7 @@ export function applyOptionsFrom(cfg: ApplyConfig): ApplyOptions {
     requiredAuthorities: cfg.requiredAuthorities,
     hasCredentials: Boolean(cfg.binance.apiKey?.trim() && cfg.binance.apiSecret?.trim()),
     signedPermits: signedPermitsFrom(cfg.signedPermits),
+    signPlanEntry: cfg.planSecret === null ? null : planEntrySigner(new PermitKey(cfg.planSecret)),
   };
 }
 
@@ -50,7 +53,11 @@ function signedPermitsFrom(c: ApplyConfig['signedPermits']): ApplyOptions['signe
   if (!c.required) return null;
   const keys = (s: { secret: string | null; previousSecret: string | null }) =>
     [s.secret, s.previousSecret].filter((x): x is string => x !== null).map((x) => new PermitKey(x));
-  return { keys: { governor: keys(c.governor), p33: keys(c.p33) }, maxSkewSec: c.maxSkewSec };
+  return {
+    keys: { governor: keys(c.governor), p33: keys(c.p33) },
+    maxSkewSec: c.maxSkewSec,
+    permitTtlSec: c.permitTtlSec,
+  };
 }
 
 /**
@@ -146,6 +153,9 @@ export async function startApply(
       Object.entries(opts.signedPermits.keys).map(([a, ks]) => [a, (ks ?? []).map((k) => k.keyId)]),
     );
     kit.logger.info({ permit_key_ids: ids }, 'apply: signed permits required');
+  }
+  if (cfg.planSecret !== null) {
+    kit.logger.info({ plan_key_id: new PermitKey(cfg.planSecret).keyId }, 'apply: signing plan entries');
   }
   if (!opts.hasCredentials) {
     kit.logger.warn(

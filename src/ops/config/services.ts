@@ -1,6 +1,6 @@
 /**
  * One frozen, typed config per service, read from a process.env-like object. Names and defaults
- * follow ../shared/CONTRACT.md "Environment"; variables we do not know are ignored.
+ * follow the fleet's (README.md "Configuration"); variables we do not know are ignored.
  */
 import {
   DEFAULT_ALLOWLIST,
@@ -28,11 +28,27 @@ import {
   type LogLevel,
 } from './env.js';
 
-import { readSignedPermits, readSigningSecret, type SignedPermitsConfig } from './signing.js';
+import {
+  readP33PermitTtl,
+  readSignedPermits,
+  readSigningSecret,
+  type SignedPermitsConfig,
+} from './signing.js';
+
+import { readPlanSigningSecret, readSignedPlans, type SignedPlansConfig } from './plan-signing.js';
 
 export type { PermitSecrets, SignedPermitsConfig } from './signing.js';
+export type { SignedPlansConfig } from './plan-signing.js';
 export { APPLY_MODES, LIVE_CONFIRM_PHRASE, PRODUCTION_BASE_URL, TESTNET_BASE_URL } from './common.js';
 export type { ApplyMode, BinanceConfig, RedisConfig } from './common.js';
+
+/**
+ * APPLY_MAX_PROPOSAL_AGE_SEC's default. The fleet's exit brain writes a proposal anew (a new
+ * computed_at_utc) at least every MAX_PUBLISH_AGE_SEC (60) while it stands, checked every
+ * PUBLISH_INTERVAL_SEC (10): a live proposal is at most ~70 s old. Five minutes leaves room for
+ * clock differences and a slow cycle, and is far below the 6 h dedupe TTL.
+ */
+export const DEFAULT_MAX_PROPOSAL_AGE_SEC = 300;
 
 /** Work items a service holds at once (APPLY_/GOV_/P33_MAX_IN_FLIGHT). */
 const inFlightField = numberField({ int: true, min: 1, max: 100_000 });
@@ -46,6 +62,8 @@ export interface ApplyConfig {
   allowlist: readonly string[];
   pollSec: number;
   dedupeTtlSec: number;
+  /** APPLY_MAX_PROPOSAL_AGE_SEC: a proposal whose computed_at_utc is older never executes. */
+  maxProposalAgeSec: number;
   kBlockCritical: number;
   kBlockWarning: number;
   killSwitch: boolean;
@@ -58,6 +76,8 @@ export interface ApplyConfig {
   maxInFlight: number;
   requiredAuthorities: readonly string[];
   signedPermits: SignedPermitsConfig;
+  /** PLAN_SECRET_APPLY: plan entries are signed when set. */
+  planSecret: string | null;
   binance: BinanceConfig;
 }
 
@@ -78,6 +98,8 @@ export interface GovernorConfig {
   metricsPort: number;
   /** PERMIT_SECRET_GOVERNOR: permits are signed when set. */
   permitSecret: string | null;
+  /** GOV_REQUIRE_SIGNED_PLANS, PLAN_SECRET_APPLY (+ _PREVIOUS): plan entries verified. */
+  signedPlans: SignedPlansConfig;
   binance: BinanceConfig;
 }
 
@@ -97,6 +119,8 @@ export interface P33Config {
   metricsPort: number;
   /** PERMIT_SECRET_P33: permits (allow and deny) are signed when set. */
   permitSecret: string | null;
+  /** P33_REQUIRE_SIGNED_PLANS, PLAN_SECRET_APPLY (+ _PREVIOUS): plan entries verified. */
+  signedPlans: SignedPlansConfig;
   binance: BinanceConfig;
 }
 
@@ -120,6 +144,20 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   const allowlist = r.get('APPLY_ALLOWLIST', symbolListField({ nonEmpty: false }), DEFAULT_ALLOWLIST);
   const pollSec = r.get('APPLY_POLL_SEC', numberField({ gt: 0, max: 3600 }), 5);
   const dedupeTtlSec = r.get('APPLY_DEDUPE_TTL_SEC', numberField({ int: true, min: 1 }), 21600);
+  const maxProposalAgeSec = r.get(
+    'APPLY_MAX_PROPOSAL_AGE_SEC',
+    numberField({ gt: 0, max: 86_400 }),
+    DEFAULT_MAX_PROPOSAL_AGE_SEC,
+  );
+  // A proposal must go stale before its dedupe key can expire: then no unchanged proposal left
+  // in Redis can be decided EXECUTE a second time, whatever the exchange lookup says.
+  if (r.valid('APPLY_MAX_PROPOSAL_AGE_SEC', 'APPLY_DEDUPE_TTL_SEC') && maxProposalAgeSec >= dedupeTtlSec) {
+    r.problem(
+      'APPLY_MAX_PROPOSAL_AGE_SEC',
+      `a number of seconds below APPLY_DEDUPE_TTL_SEC (${dedupeTtlSec})`,
+      r.isSet('APPLY_MAX_PROPOSAL_AGE_SEC') ? undefined : `(unset; default ${maxProposalAgeSec})`,
+    );
+  }
   const score = numberField({ min: 0, max: 1 });
   const kBlockCritical = r.get('K_BLOCK_CRITICAL', score, 0.8);
   const kBlockWarning = r.get('K_BLOCK_WARNING', score, 0.6);
@@ -138,6 +176,12 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   const maxInFlight = r.get('APPLY_MAX_IN_FLIGHT', inFlightField, 64);
   const requiredAuthorities = r.get('APPLY_REQUIRED_AUTHORITIES', nameListField(), ['governor', 'p33']);
   const signedPermits = readSignedPermits(r, requiredAuthorities);
+  const planSecret = readPlanSigningSecret(r, [
+    'PERMIT_SECRET_GOVERNOR',
+    'PERMIT_SECRET_GOVERNOR_PREVIOUS',
+    'PERMIT_SECRET_P33',
+    'PERMIT_SECRET_P33_PREVIOUS',
+  ]);
   const binance = readBinance(r, mode, false);
   if (mode === 'live') {
     if (r.raw('APPLY_LIVE_CONFIRM') !== LIVE_CONFIRM_PHRASE) {
@@ -158,6 +202,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     allowlist,
     pollSec,
     dedupeTtlSec,
+    maxProposalAgeSec,
     kBlockCritical,
     kBlockWarning,
     killSwitch,
@@ -168,6 +213,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     maxInFlight,
     requiredAuthorities,
     signedPermits,
+    planSecret,
     binance,
   });
 }
@@ -193,6 +239,7 @@ export function loadGovernorConfig(env: Env = process.env): GovernorConfig {
     maxInFlight: r.get('GOV_MAX_IN_FLIGHT', inFlightField, 256),
     metricsPort: r.get('METRICS_PORT', portField(), 8044),
     permitSecret: readSigningSecret(r, 'governor'),
+    signedPlans: readSignedPlans(r, 'GOV_REQUIRE_SIGNED_PLANS', ['PERMIT_SECRET_GOVERNOR']),
     binance: readBinance(r, mode, true),
   };
   r.finish('governor');
@@ -216,11 +263,12 @@ export function loadP33Config(env: Env = process.env): P33Config {
     // The contract gives no default; 1 (%) is the fleet's documented value.
     qtyTolerancePct: r.get('P33_QTY_TOLERANCE_PCT', numberField({ min: 0, max: 100 }), 1),
     cooldownSec: r.get('P33_COOLDOWN_SEC', numberField({ min: 0, max: 86_400 }), 15),
-    permitTtlSec: r.get('P33_PERMIT_TTL', numberField({ int: true, min: 1, max: 86_400 }), 60),
+    permitTtlSec: readP33PermitTtl(r),
     allowlist: r.get('P33_ALLOWLIST', symbolListField({ nonEmpty: false }), applyAllow),
     maxInFlight: r.get('P33_MAX_IN_FLIGHT', inFlightField, 256),
     metricsPort: r.get('P33_METRICS_PORT', portField(), 8045),
     permitSecret: readSigningSecret(r, 'p33'),
+    signedPlans: readSignedPlans(r, 'P33_REQUIRE_SIGNED_PLANS', ['PERMIT_SECRET_P33']),
     binance: readBinance(r, mode, true),
   };
   r.finish('p33');

@@ -1,16 +1,19 @@
 /**
- * Execution of one EXECUTE plan: position and rules from the exchange, the permit chain (wait,
- * consume all at once), permit validation (domain), a last arm-state check, then exactly one
- * order per plan step: the intent hash is written BEFORE the request leaves, so a crash or an
- * ambiguous answer is recovered by querying the exchange, never by sending again.
+ * Execution of one EXECUTE plan: the symbol's rules; the permit chain (wait, consume all at once)
+ * while the exchange is asked whether the plan step was ever sent; then the position as it
+ * stands, permit validation and sizing against it (domain), stop-price checks, a last arm-state
+ * check, and exactly one order per plan step: the intent hash is written BEFORE the request
+ * leaves, so a crash or an ambiguous answer is recovered by querying the exchange, never by
+ * sending again.
  */
 import type { Logger } from 'pino';
-import { floorToStep } from '../../domain/decimal.js';
+import { floorToStep, plainDecimal } from '../../domain/decimal.js';
 import type { Plan, Step } from '../../domain/plan.js';
 import { verifyPermitSet } from '../../domain/permit-signing.js';
 import { parseP33Permit, validatePermits } from '../../domain/permits.js';
+import { checkStopPrice, type StopPriceReason } from '../../domain/stop-price.js';
 import { orderSideToReduce, type StepResult } from '../../domain/result.js';
-import { ExchangeError, clientOrderIdFor, type Position, type SymbolRules } from '../../exchange/port.js';
+import { clientOrderIdFor, type Position, type SymbolRules } from '../../exchange/port.js';
 import { waitAndConsumePermits } from '../../store/permit-chain.js';
 import type { PermitWatch } from '../../store/permit-watch.js';
 import { parseArmState } from '../arm-state.js';
@@ -19,27 +22,10 @@ import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
 import type { IntentWriter } from './intents.js';
-import { executeOrderStep, type ExecOutcome } from './orders.js';
+import { exchangeReason, executeOrderStep, outcome, type ExecOutcome } from './orders.js';
+import { alreadyExecuted, lookUpPriorOrder } from './prior-order.js';
 
-export type { ExecOutcome } from './orders.js';
-
-function exchangeReason(err: unknown): string {
-  if (err instanceof ExchangeError) return err.reason.replace(/[^a-z0-9_]/gi, '_').slice(0, 64);
-  return 'exchange_error';
-}
-
-export const outcome = (
-  decision: ExecOutcome['decision'],
-  error: string,
-  steps: StepResult[] = [],
-  flags: { executed?: boolean; wouldExecute?: boolean } = {},
-): ExecOutcome => ({
-  decision,
-  error,
-  steps,
-  executed: flags.executed ?? false,
-  wouldExecute: flags.wouldExecute ?? false,
-});
+export { outcome, type ExecOutcome } from './orders.js';
 
 export class PlanExecutor {
   constructor(
@@ -66,21 +52,17 @@ export class PlanExecutor {
     // Checked before the permit wait: permits are single-use, do not burn them when we cannot act.
     if (sends && !this.opts.hasCredentials) return outcome('ERROR', 'missing_binance_credentials');
 
-    // dry_run without credentials cannot sign a position request: the position stays unknown and
-    // the P3.3 permit's own exchange_position_amt stands in for it (see positionFor()).
-    const readPosition = this.opts.hasCredentials;
-    let position: Position | null = null;
     let rules: SymbolRules;
     try {
-      [position, rules] = await Promise.all([
-        readPosition ? exchange.position(plan.symbol) : Promise.resolve(null),
-        exchange.symbolRules(plan.symbol),
-      ]);
+      rules = await exchange.symbolRules(plan.symbol);
     } catch (err) {
-      const reason = exchangeReason(err);
-      log.warn({ reason, err: (err as Error).message }, `apply: exchange read failed: ${reason}`);
-      return outcome('ERROR', `exchange_read_failed:${reason}`);
+      return readFailed(err, log);
     }
+    const clientId = clientOrderIdFor(plan.planId, step.step);
+    // Exactly once rests on the exchange's record, not on Redis keys that expire or vanish: has
+    // this plan step ever reached the exchange? Asked while the permits are awaited, so the
+    // answer costs no time on the way to the order.
+    const sentBefore = sends ? lookUpPriorOrder(this.deps, plan.symbol, step, clientId) : null;
 
     const chain = await waitAndConsumePermits(store, plan.planId, this.opts.requiredAuthorities, {
       waitMs: this.opts.permitWaitMs,
@@ -122,16 +104,36 @@ export class PlanExecutor {
       }
     }
 
+    const found = sentBefore ? await sentBefore : null;
+    if (found?.kind === 'failed') {
+      log.error(
+        { reason: found.reason },
+        'apply: could not ask the exchange whether this plan was sent before; not sending',
+      );
+      return outcome('ERROR', 'order_lookup_failed');
+    }
+    if (found?.kind === 'found') return alreadyExecuted(step.step, found, log);
+
+    // The position as it stands now, read after the consume: the order is sized against it, so a
+    // permit computed from an older snapshot or ledger cannot make the close larger than its plan.
+    // dry_run without credentials cannot sign a position request: P3.3's permit's own
+    // exchange_position_amt stands in for it (permitAmountText()).
+    let position: Position | null = null;
+    if (this.opts.hasCredentials) {
+      try {
+        position = await exchange.position(plan.symbol);
+      } catch (err) {
+        return readFailed(err, log);
+      }
+    }
     const governorBody = chain.bodies.governor ?? '';
     const p33Body = chain.bodies.p33 ?? '';
-    const amount = positionFor(position, p33Body);
-    // A flat or unknown position puts no bound on the quantity here, so the permits are still
-    // judged on everything else first (a bad permit is BLOCKED, not SKIP).
+    const amountText = position ? position.amountText : permitAmountText(p33Body);
     const verdict = validatePermits({
       plan,
       governorBody,
       p33Body,
-      positionAmount: amount === null || amount === 0 ? Number.MAX_VALUE : amount,
+      position: amountText,
       stepSize: rules.stepSize,
     });
     if (!verdict.ok) {
@@ -145,18 +147,42 @@ export class PlanExecutor {
       );
       return outcome('BLOCKED', verdict.error);
     }
+    const safeQty = floorToStep(verdict.safeCloseQty, rules.stepSize) ?? String(verdict.safeCloseQty);
     log.info(
-      { wait_ms: chain.waitMs, safe_qty: verdict.quantity, via: chain.via },
-      `[PERMIT_WAIT] OK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} safe_qty=${verdict.quantity}`,
+      {
+        wait_ms: chain.waitMs,
+        safe_qty: safeQty,
+        qty: verdict.quantity,
+        plan_share: verdict.planShare,
+        position: amountText,
+        via: chain.via,
+      },
+      `[PERMIT_WAIT] OK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} safe_qty=${safeQty}`,
     );
+    const amount = amountText === null ? null : Number(amountText);
     if (amount === 0) {
       log.info({ wait_ms: chain.waitMs }, 'apply: permits valid but the position is flat');
       return outcome('SKIP', 'no_position');
     }
 
     const side = amount === null ? null : orderSideToReduce(amount);
-    const req = stepRequest(plan, step, side ?? 'SELL', verdict.quantity, rules);
-    if (typeof req === 'string') return outcome('ERROR', req);
+    let markPrice = position?.markPrice ?? Number.NaN;
+    if (step.type === 'stop_loss_order') {
+      // A stop is placed on the side that closes the position, and judged against the mark.
+      if (side === null) return outcome('BLOCKED', 'position_side_unknown');
+      if (position === null) {
+        try {
+          markPrice = await exchange.markPrice(plan.symbol);
+        } catch (err) {
+          return readFailed(err, log);
+        }
+      }
+    }
+    const req = stepRequest(plan, step, side ?? 'SELL', verdict.quantity ?? safeQty, rules, markPrice);
+    if ('refused' in req) {
+      log.warn({ reason: req.refused, detail: req.detail }, `apply: stop not placed: ${req.refused}`);
+      return outcome('BLOCKED', req.refused);
+    }
     if (!sends) {
       const arm = parseArmState(await this.arm.read());
       if (this.opts.killSwitch || !arm.armed) return outcome('BLOCKED', 'kill_switch_active');
@@ -181,6 +207,12 @@ export class PlanExecutor {
   }
 }
 
+function readFailed(err: unknown, log: Logger): ExecOutcome {
+  const reason = exchangeReason(err);
+  log.warn({ reason, err: (err as Error).message }, `apply: exchange read failed: ${reason}`);
+  return outcome('ERROR', `exchange_read_failed:${reason}`);
+}
+
 export interface StepRequest {
   kind: 'market' | 'stop';
   side: 'BUY' | 'SELL';
@@ -192,10 +224,9 @@ export interface StepRequest {
 }
 
 /**
- * The order a step sends. A stop price goes DOWN to the tick grid for both sides: one exact rule
- * (the same integer floor as quantities), the change is under one tick, and for a long's stop
- * (below the market) it never moves the trigger toward the market, so rounding alone cannot
- * turn a valid stop into one that triggers immediately (-2021).
+ * The order a step sends. A stop's trigger must pass the symbol's PRICE_FILTER and lie on the
+ * closing side of the mark (checkStopPrice: rounded to the tick away from the mark, so rounding
+ * alone never makes it trigger at once); otherwise it is refused here, not at the venue.
  */
 export function stepRequest(
   plan: Plan,
@@ -203,7 +234,8 @@ export function stepRequest(
   side: 'BUY' | 'SELL',
   quantity: string,
   rules: SymbolRules,
-): StepRequest | string {
+  markPrice: number,
+): StepRequest | { refused: StopPriceReason; detail: string } {
   const clientId = clientOrderIdFor(plan.planId, step.step);
   if (step.type === 'market_reduce_only') {
     return {
@@ -215,8 +247,16 @@ export function stepRequest(
       describe: `reduceOnly MARKET ${side} ${quantity} ${plan.symbol}`,
     };
   }
-  const price = floorToStep(step.price, rules.tickSize);
-  if (price === null || !/[1-9]/.test(price)) return 'invalid_stop_price';
+  const check = checkStopPrice({
+    price: step.price,
+    side,
+    tickSize: rules.tickSize,
+    minPrice: rules.minPrice,
+    maxPrice: rules.maxPrice,
+    markPrice,
+  });
+  if (!check.ok) return { refused: check.reason, detail: check.detail };
+  const price = check.triggerPrice;
   return {
     kind: 'stop',
     side,
@@ -228,14 +268,12 @@ export function stepRequest(
 }
 
 /**
- * The position amount validation and the order side use: the exchange's when it was read; in
- * dry_run without credentials, the amount P3.3 saw on the exchange (its permit's
- * exchange_position_amt); null when neither is known (validation then refuses).
+ * In dry_run without credentials: the amount P3.3 saw on the exchange (its permit's
+ * exchange_position_amt), as decimal text; null when the permit does not say.
  */
-function positionFor(position: Position | null, p33Body: string): number | null {
-  if (position) return position.amount;
+function permitAmountText(p33Body: string): string | null {
   const p33 = parseP33Permit(p33Body);
   if (!p33.ok || !p33.permit.allow) return null;
   const amt = p33.permit.exchangePositionAmt;
-  return amt !== null && Number.isFinite(amt) ? amt : null;
+  return amt !== null && Number.isFinite(amt) ? plainDecimal(amt) : null;
 }

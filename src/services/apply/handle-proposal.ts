@@ -26,6 +26,7 @@ import {
 } from './options.js';
 import { storeIntents, type IntentWriter } from './intents.js';
 import { recoverFromIntent } from './orders.js';
+import { readProposal } from './read-proposal.js';
 import { ResultPublisher } from './result-publisher.js';
 import { watchPermits, type PermitWatch } from '../../store/permit-watch.js';
 
@@ -55,10 +56,13 @@ export class ProposalHandler {
 
   async handle(symbol: string, detectedAtMs: number): Promise<void> {
     const { store } = this.deps;
-    const k = store.keys;
     // One round trip: the arm state is needed for every plan, so it comes with the proposal
-    // (from memory while notifications prove it unchanged: ArmStateCache).
-    const [fields, armHash] = await Promise.all([store.hgetall(k.proposal(symbol)), this.arm.read()]);
+    // (from memory while notifications prove it unchanged: ArmStateCache). A key of another
+    // type reads as no proposal (rejected, read-proposal.ts) or as disarmed (ArmStateCache).
+    const [fields, armHash] = await Promise.all([
+      readProposal(this.deps, this.metrics, this.rejectionsLogged, symbol),
+      this.arm.read(),
+    ]);
     if (Object.keys(fields).length === 0) return;
     const parsed = parseProposal(symbol, fields);
     if (!parsed.ok) {
@@ -74,6 +78,8 @@ export class ProposalHandler {
       allowlist: this.allowlist,
       kBlockCritical: this.opts.kBlockCritical,
       kBlockWarning: this.opts.kBlockWarning,
+      nowSec: this.deps.clock.now() / 1000,
+      maxProposalAgeSec: this.opts.maxProposalAgeSec,
     });
     // An EXECUTE plan's permit keys are watched before its entry can reach the authorities, so
     // the wait knows whether a permit was written and skips a consume that would find none.
@@ -102,7 +108,7 @@ export class ProposalHandler {
       markerKey: k.streamPublished(planId),
       markerTtlSec: STREAM_PUBLISHED_TTL_SEC,
       stream: k.planStream(),
-      fields: planStreamFields(p, clock.now() / 1000),
+      fields: (this.opts.signPlanEntry ?? ((f) => f))(planStreamFields(p, clock.now() / 1000)),
       maxLen: PLAN_STREAM_MAXLEN,
     });
     // One step (publishPlan-4): the durable handled check (result marker), an EXECUTE plan's

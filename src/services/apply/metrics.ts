@@ -2,7 +2,7 @@
  * What the apply service reports, as a small interface: the service calls these methods and the
  * CLI binds them to prom-client instruments (src/ops/metrics.ts). Tests use a recording sink.
  */
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { closedLabel, type ApplyMetrics } from '../../ops/metrics.js';
 
 export interface ApplyMetricsSink {
@@ -20,8 +20,16 @@ export interface ApplyMetricsSink {
   /** From the proposal change being detected to the exchange's answer to the order. */
   proposalToOrder(symbol: string, seconds: number): void;
   runFailed(symbol: string): void;
+  /** The arm key answered with no readable arm hash (true) or with one again (false). */
+  armStateUnreadable(unreadable: boolean): void;
   /** A consumed permit refused for its signature (permit_unsigned, permit_tampered, ...). */
   permitRejected?(reason: string): void;
+  /** The exchange asked for a plan step's client order id before its first send: absent, found, failed. */
+  orderLookup(outcome: string): void;
+  /** What a reconciler pass found of one order left unknown (filled, absent, pending, ...). */
+  reconcile(outcome: string): void;
+  /** Orders whose outcome is still unknown (the reconciler's backlog), at each pass. */
+  unresolvedOrders(count: number): void;
 }
 
 export const noopMetrics: ApplyMetricsSink = {
@@ -35,6 +43,10 @@ export const noopMetrics: ApplyMetricsSink = {
   result: () => {},
   proposalToOrder: () => {},
   runFailed: () => {},
+  armStateUnreadable: () => {},
+  orderLookup: () => {},
+  reconcile: () => {},
+  unresolvedOrders: () => {},
 };
 
 /** A sink that keeps every call, for tests. */
@@ -73,8 +85,20 @@ export class RecordingMetrics implements ApplyMetricsSink {
   runFailed(symbol: string): void {
     this.rec('runFailed', [symbol]);
   }
+  armStateUnreadable(unreadable: boolean): void {
+    this.rec('armStateUnreadable', [unreadable]);
+  }
   permitRejected(reason: string): void {
     this.rec('permitRejected', [reason]);
+  }
+  orderLookup(outcome: string): void {
+    this.rec('orderLookup', [outcome]);
+  }
+  reconcile(outcome: string): void {
+    this.rec('reconcile', [outcome]);
+  }
+  unresolvedOrders(count: number): void {
+    this.rec('unresolvedOrders', [count]);
   }
   count(name: keyof ApplyMetricsSink, ...args: unknown[]): number {
     return this.events.filter((e) => e.name === name && args.every((a, i) => e.args[i] === a)).length;
@@ -97,8 +121,34 @@ export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetr
     labelNames: ['reason'],
     registers: [m.registry],
   });
+  const orderLookups = new Counter({
+    name: 'quantum_apply_order_lookup_total',
+    help: 'Client order ids looked up on the exchange before their first send, by outcome (found: an earlier run sent it; it is not sent again)',
+    labelNames: ['outcome'],
+    registers: [m.registry],
+  });
+  // 0 from the first scrape, so an alert on it also sees the process that never had trouble.
+  const reconciled = new Counter({
+    name: 'quantum_apply_reconcile_total',
+    help: 'Orders left order_status_unknown, looked up again by the reconciler, by what it found (filled, not_filled, placed, absent, pending, failed, expired)',
+    labelNames: ['outcome'],
+    registers: [m.registry],
+  });
+  const unresolved = new Gauge({
+    name: 'quantum_apply_unresolved_orders',
+    help: 'Orders whose outcome is still unknown, waiting for the reconciler',
+    registers: [m.registry],
+  });
+  const armStateUnreadable = new Gauge({
+    name: 'quantum_apply_arm_state_unreadable',
+    help: '1 while Redis answers for the arm key with no readable arm hash (another type, or fields that do not parse): read as disarmed, every plan BLOCKED',
+    registers: [m.registry],
+  });
   return {
     permitRejected: (reason) => permitRejected.inc({ reason }),
+    orderLookup: (outcome) => orderLookups.inc({ outcome }),
+    reconcile: (outcome) => reconciled.inc({ outcome }),
+    unresolvedOrders: (count) => unresolved.set(count),
     plan: (symbol, decision) => m.plan.inc({ symbol: sym(symbol), decision }),
     execute: (symbol, step, status) => m.execute.inc({ symbol: sym(symbol), step, status }),
     dedupeHit: () => m.dedupeHits.inc(),
@@ -111,5 +161,6 @@ export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetr
       m.result.inc({ symbol: sym(symbol), decision, plan_decision: planDecision }),
     proposalToOrder: (_symbol, seconds) => m.proposalToOrder.observe(seconds),
     runFailed: (symbol) => runFailures.inc({ symbol: sym(symbol) }),
+    armStateUnreadable: (unreadable) => armStateUnreadable.set(unreadable ? 1 : 0),
   };
 }

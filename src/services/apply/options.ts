@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { PermitKey, SigningAuthority } from '../../domain/permit-signing.js';
+import type { PlanEntrySigner } from '../../domain/plan-signing.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
 import type { Store } from '../../store/port.js';
@@ -19,6 +20,8 @@ export interface ApplyOptions {
   /** Sweep period (fractions allowed); the fallback when change notifications are missed. */
   pollSec: number;
   dedupeTtlSec: number;
+  /** APPLY_MAX_PROPOSAL_AGE_SEC: a proposal whose computed_at_utc is older never executes. */
+  maxProposalAgeSec: number;
   kBlockCritical: number;
   kBlockWarning: number;
   /** APPLY_KILL_SWITCH; the live arm state in Redis is read for every plan on top of it. */
@@ -41,7 +44,14 @@ export interface ApplyOptions {
   signedPermits?: {
     keys: Partial<Record<SigningAuthority, readonly PermitKey[]>>;
     maxSkewSec: number;
+    /** Permit TTL (s) by authority (governor: the contract's; P3.3: P33_PERMIT_TTL). */
+    permitTtlSec: Readonly<Record<SigningAuthority, number>>;
   } | null;
+  /**
+   * PLAN_SECRET_APPLY (SECURITY.md "Signed plan entries"): adds `sig` to every plan entry before
+   * it is published. Absent: the entry is the fleet's, field for field.
+   */
+  signPlanEntry?: PlanEntrySigner | null;
   /** Subscribe to proposal change notifications (false: sweep-only intake, a bench baseline). */
   notifications?: boolean;
   /**
@@ -56,6 +66,8 @@ export interface ApplyOptions {
   /** APPLY_MAX_IN_FLIGHT: plans handled at once over all symbols (unbounded when unset here; the config's default is 64). */
   maxInFlight?: number;
   retryMaxMs?: number;
+  /** How often orders left order_status_unknown are looked up again (default 30 s; 0: never). */
+  reconcileEveryMs?: number;
 }
 
 export interface ApplyDeps {

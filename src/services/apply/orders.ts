@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Decision, Plan, Step } from '../../domain/plan.js';
 import type { StepResult } from '../../domain/result.js';
-import type { OrderFill } from '../../exchange/port.js';
+import { ExchangeError, type OrderFill, type StopFound } from '../../exchange/port.js';
 import type { CreateIntentOutcome } from '../../store/lease.js';
 import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
@@ -28,7 +28,26 @@ export interface ExecOutcome {
   abandoned?: Exclude<CreateIntentOutcome, 'written'>;
 }
 
-function fillStep(step: string, order: OrderFill, status: string, details: string): StepResult {
+/** An exchange error's reason, label-safe. */
+export function exchangeReason(err: unknown): string {
+  if (err instanceof ExchangeError) return err.reason.replace(/[^a-z0-9_]/gi, '_').slice(0, 64);
+  return 'exchange_error';
+}
+
+export const outcome = (
+  decision: ExecOutcome['decision'],
+  error: string,
+  steps: StepResult[] = [],
+  flags: { executed?: boolean; wouldExecute?: boolean } = {},
+): ExecOutcome => ({
+  decision,
+  error,
+  steps,
+  executed: flags.executed ?? false,
+  wouldExecute: flags.wouldExecute ?? false,
+});
+
+export function fillStep(step: string, order: OrderFill, status: string, details: string): StepResult {
   return {
     step,
     status,
@@ -220,17 +239,17 @@ export async function recoverFromIntent(
   }
   if (intent.kind === 'stop') {
     if (state === 'placed') return placedStop(step, intent.algo_id ?? '', intent.side ?? '', 'recovered');
-    // Sent, no answer recorded (a crash, a kill): ask the exchange before calling it unknown.
-    let algoId: string | null = null;
+    // Sent, no answer recorded (a crash, a kill): ask the exchange before calling it unknown. A
+    // stop found in any state was placed (it may since have been replaced or triggered).
+    let found: StopFound | null = null;
     try {
-      algoId = await deps.exchange.findStopLoss(plan.symbol, clientId);
+      found = await deps.exchange.findStopLoss(plan.symbol, clientId);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'apply: stop lookup failed during recovery');
     }
-    if (algoId === null)
-      return failed(step, 'order_status_unknown', 'stop intent without answer; not resent');
-    await intents.write(plan.planId, plan.symbol, { state: 'placed', algo_id: algoId });
-    return placedStop(step, algoId, intent.side ?? '', 'recovered from the exchange');
+    if (found === null) return failed(step, 'order_status_unknown', 'stop intent without answer; not resent');
+    await intents.write(plan.planId, plan.symbol, { state: 'placed', algo_id: found.algoId });
+    return placedStop(step, found.algoId, intent.side ?? '', `recovered from the exchange (${found.status})`);
   }
   if ((state === 'filled' || state === 'accepted') && intent.order_id) {
     return filled(

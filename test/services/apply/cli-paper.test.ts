@@ -39,7 +39,9 @@ describe.skipIf(skipRedis)('quantum-apply apply through the CLI against the pape
     await store.hset(store.keys.proposal('BTCUSDT'), fields);
     await until(async () => (await store.xlen(store.keys.planStream())) > 0);
     await store.set(store.keys.governorPermit(id), govBody('BTCUSDT'), { ttlSec: 60 });
-    await store.set(store.keys.p33Permit(id), p33Body('BTCUSDT', 0.0075), { ttlSec: 60 });
+    await store.set(store.keys.p33Permit(id), p33Body('BTCUSDT', 0.0075, { exchange_position_amt: -0.015 }), {
+      ttlSec: 60,
+    });
     const [res] = await until(async () => {
       const r = await store.xrange(store.keys.resultStream(), '-', '+');
       return r.length ? r : null;

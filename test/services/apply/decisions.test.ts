@@ -57,7 +57,14 @@ describe.skipIf(skipRedis)('apply decisions (real Redis)', () => {
   const harness = async (
     ...args: Parameters<typeof makeHarness> extends [unknown, ...infer R] ? R : never
   ) => {
-    h = await makeHarness({ redisUrl: redis.url, prefix: redis.prefix() }, ...args);
+    const [over, ...rest] = args;
+    // The contract's vectors are dated 2026-01-25: these tests check ids and decisions, so the
+    // freshness bound is set past their age (stale proposals: test/domain/plan.test.ts).
+    h = await makeHarness(
+      { redisUrl: redis.url, prefix: redis.prefix() },
+      { maxProposalAgeSec: 20 * 365 * 86_400, ...over },
+      ...rest,
+    );
     await h.service.start();
     return h;
   };
@@ -244,7 +251,11 @@ describe.skipIf(skipRedis)('apply decisions (real Redis)', () => {
       id,
       JSON.stringify({ granted: true, symbol: 'BTCUSDT', decision: 'EXECUTE' }),
     );
-    await t.setPermit('p33', id, JSON.stringify({ allow: true, symbol: 'BTCUSDT', safe_close_qty: 0.005 }));
+    await t.setPermit(
+      'p33',
+      id,
+      JSON.stringify({ allow: true, symbol: 'BTCUSDT', safe_close_qty: 0.005, exchange_position_amt: 0.01 }),
+    );
     await t.writeProposal('BTCUSDT', fields);
     const [res] = await t.waitForResults(1);
     const [plan] = await t.plans();

@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setArmState } from '../../../src/services/arm-state.js';
 import { clientOrderIdFor } from '../../../src/exchange/port.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
+import { until } from '../../helpers/wait.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { govBody, logLines, makeHarness, p33Body, planIdFor, proposal, type Harness } from './harness.js';
 
@@ -170,7 +171,21 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     ],
     ['the governor permit names another symbol', { gov: govBody('ETHUSDT') }, 'permit_symbol_mismatch'],
     ['the P3.3 permit names another symbol', { p33: p33Body('ETHUSDT', 0.005) }, 'permit_symbol_mismatch'],
-    ['safe_close_qty is above the position', { p33: p33Body('BTCUSDT', 0.02) }, 'safe_qty_exceeds_position'],
+    [
+      'safe_close_qty is above the position read after the consume',
+      { p33: p33Body('BTCUSDT', 0.02, { exchange_position_amt: 0.02 }) },
+      'safe_qty_exceeds_position',
+    ],
+    [
+      'safe_close_qty is above the plan share of the position P3.3 saw',
+      { p33: p33Body('BTCUSDT', 0.02) },
+      'permit_qty_exceeds_plan',
+    ],
+    [
+      'the P3.3 allow does not say which position it saw',
+      { p33: p33Body('BTCUSDT', 0.005, { exchange_position_amt: null }) },
+      'invalid_p33_permit_format',
+    ],
     ['the governor body is not JSON', { gov: '{granted: yes' }, 'invalid_governor_permit_format'],
     ['the P3.3 body is a JSON array', { p33: '[1,2]' }, 'invalid_p33_permit_format'],
     [
@@ -194,6 +209,67 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     }
   });
 
+  it('when the position shrank after P3.3 looked then the order is the plan share of what is there now', async () => {
+    // Position 10 (step 0.001). P3.3 granted 5 for a PARTIAL_50 from a snapshot taken before an
+    // earlier close filled; by the time the permits are consumed the position is 5.
+    const ex = new FakeExchange({ BTCUSDT: 10 });
+    const t = await harness({}, ex);
+    const fields = proposal('PARTIAL_50', '0.1');
+    const id = planIdFor('BTCUSDT', fields);
+    await t.writeProposal('BTCUSDT', fields);
+    await until(async () => (await t.plans()).length > 0);
+    ex.setPosition('BTCUSDT', 5);
+    await t.setPermit('governor', id, govBody('BTCUSDT'));
+    await t.setPermit('p33', id, p33Body('BTCUSDT', 5, { exchange_position_amt: 10 }));
+    const [res] = await t.waitForResults(1);
+    expect(res?.fields).toMatchObject({ decision: 'EXECUTE', executed: 'True' });
+    expect(ex.orders.map((o) => [o.side, o.executedQty])).toEqual([['SELL', '2.500']]);
+    expect(logLines(t.log, '[PERMIT_WAIT] OK')[0]).toMatchObject({ safe_qty: '5.000', qty: '2.500' });
+  });
+
+  it('when the plan step is already on the exchange then SKIP already_executed and nothing is sent', async () => {
+    // An earlier run sent this plan's order and its Redis records are gone (TTLs, a Redis
+    // restart without its data): the exchange's record decides, and it is asked during the wait.
+    const t = await harness();
+    const fields = proposal('FULL_CLOSE_PROPOSED', '0.1');
+    const id = planIdFor('BTCUSDT', fields);
+    const clientId = clientOrderIdFor(id, 'CLOSE_FULL');
+    t.exchange.orders.push({
+      orderId: '777',
+      clientOrderId: clientId,
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      status: 'FILLED',
+      origQty: '0.007',
+      executedQty: '0.007',
+      avgPrice: '100',
+      reduceOnly: true,
+    });
+    await t.writeProposal('BTCUSDT', fields);
+    await until(async () => (await t.plans()).length > 0);
+    // Asked before the permits exist: the lookup runs while they are awaited.
+    await until(async () => t.exchange.calls.some((c) => c.method === 'findOrder'));
+    await t.setPermit('governor', id, govBody('BTCUSDT'));
+    await t.setPermit('p33', id, p33Body('BTCUSDT', 0.0076));
+    const [res] = await t.waitForResults(1);
+    expect(res?.fields).toMatchObject({ decision: 'SKIP', executed: 'False', error: 'already_executed' });
+    const [step] = JSON.parse(res!.fields.steps_results!);
+    expect(step).toMatchObject({ step: 'CLOSE_FULL', status: 'already_executed', order_id: '777' });
+    expect(step.executed_qty).toBeUndefined();
+    expect(t.exchange.calls.filter((c) => c.method === 'placeReduceOnlyMarket')).toEqual([]);
+    expect(t.metrics.count('orderLookup', 'found')).toBe(1);
+  });
+
+  it('when the exchange cannot say whether the plan step was sent then ERROR order_lookup_failed, no order', async () => {
+    const ex = new FakeExchange({ BTCUSDT: 0.01 });
+    ex.failWith.findOrder = 'exchange_unavailable';
+    const t = await harness({}, ex);
+    const { res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
+    expect(res).toMatchObject({ decision: 'ERROR', executed: 'False', error: 'order_lookup_failed' });
+    expect(ex.calls.filter((c) => c.method === 'placeReduceOnlyMarket')).toEqual([]);
+    expect(t.metrics.count('orderLookup', 'failed')).toBe(1);
+  });
+
   it('when the position is flat then SKIP no_position and no order', async () => {
     const t = await harness({}, new FakeExchange({ BTCUSDT: 0 }));
     const { res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
@@ -201,13 +277,23 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     expect(t.exchange.orders).toEqual([]);
   });
 
-  it('when the position cannot be read then ERROR with the reason, no order, permits untouched', async () => {
+  it('when the position cannot be read after the consume then ERROR with the reason and no order', async () => {
     const ex = new FakeExchange({ BTCUSDT: 0.01 });
     ex.failWith.position = 'exchange_unreachable';
     const t = await harness({}, ex);
     const { id, res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
     expect(res).toMatchObject({ decision: 'ERROR', error: 'exchange_read_failed:exchange_unreachable' });
     expect(t.exchange.orders).toEqual([]);
+    // The position is read after the consume (the order is sized against it): the permits are used.
+    expect(await t.store.exists(t.store.keys.p33Permit(id))).toBe(false);
+  });
+
+  it('when the symbol rules cannot be read then ERROR before the wait and the permits stay', async () => {
+    const ex = new FakeExchange({ BTCUSDT: 0.01 });
+    ex.failWith.symbolRules = 'exchange_unreachable';
+    const t = await harness({}, ex);
+    const { id, res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
+    expect(res).toMatchObject({ decision: 'ERROR', error: 'exchange_read_failed:exchange_unreachable' });
     expect(await t.store.exists(t.store.keys.p33Permit(id))).toBe(true);
   });
 
@@ -249,6 +335,46 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     expect(await t.results()).toHaveLength(1);
   });
 
+  it('when an order left unknown had filled then the reconciler records the fill once, in the intent and on the reconciled stream', async () => {
+    const ex = new FakeExchange({ BTCUSDT: 0.01 });
+    const t = await harness({ reconcileEveryMs: 40 }, ex);
+    const place = ex.placeReduceOnlyMarket.bind(ex);
+    ex.placeReduceOnlyMarket = async (req) => {
+      await place(req); // it reached the exchange and filled, but the answer was lost
+      return { kind: 'unknown', reason: 'timeout', message: 'no answer' };
+    };
+    const { id, res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
+    expect(res).toMatchObject({ decision: 'ERROR', error: 'order_status_unknown' });
+    const reconciled = await until(async () => {
+      const r = await t.store.xrange(t.store.keys.reconciledStream(), '-', '+');
+      return r.length > 0 ? r : null;
+    });
+    expect(reconciled).toHaveLength(1);
+    expect(reconciled[0]!.fields).toMatchObject({
+      plan_id: id,
+      symbol: 'BTCUSDT',
+      decision: 'EXECUTE',
+      executed: 'True',
+      reconciles: 'order_status_unknown',
+    });
+    expect(JSON.parse(reconciled[0]!.fields.steps_results!)[0]).toMatchObject({
+      step: 'CLOSE_FULL',
+      side: 'SELL',
+      executed_qty: '0.007',
+    });
+    expect(await t.store.hgetall(t.store.keys.orderIntent(id))).toMatchObject({
+      state: 'filled',
+      executed_qty: '0.007',
+      resolved_by: 'reconciler',
+    });
+    expect(await t.store.hgetall(t.store.keys.unresolvedOrders())).toEqual({});
+    expect(t.metrics.count('reconcile', 'filled')).toBe(1);
+    await new Promise((r) => setTimeout(r, 150)); // more passes: nothing more to record
+    expect(await t.store.xlen(t.store.keys.reconciledStream())).toBe(1);
+    expect(await t.results()).toHaveLength(1);
+    expect(ex.calls.filter((c) => c.method === 'placeReduceOnlyMarket')).toHaveLength(1);
+  });
+
   it('when the arm state flips to disarmed during the permit wait then BLOCKED kill_switch_active', async () => {
     const t = await harness();
     const fields = proposal('FULL_CLOSE_PROPOSED', '0.1');
@@ -264,8 +390,8 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     expect(t.exchange.orders).toEqual([]);
   });
 
-  it('when UPDATE_SL is permitted then a stop on the closing side is placed at the tick-floored price', async () => {
-    const t = await harness();
+  it('when UPDATE_SL is permitted then a stop on the closing side is placed, rounded away from the mark', async () => {
+    const t = await harness({}, new FakeExchange({ BTCUSDT: 0.01 }, { BTCUSDT: 100_000 }));
     const { id, res } = await runPlan(
       t,
       'BTCUSDT',
@@ -288,7 +414,7 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
   });
 
   it('when the exchange refuses the stop then ERROR stop_rejected with its reason', async () => {
-    const ex = new FakeExchange({ ETHUSDT: -0.5 });
+    const ex = new FakeExchange({ ETHUSDT: -0.5 }, { ETHUSDT: 3000 });
     const t = await harness({}, ex);
     ex.placeStopLoss = async (req) => {
       ex.calls.push({ method: 'placeStopLoss', args: [req] });
@@ -307,15 +433,69 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
         p33: p33Body('ETHUSDT', 0.5),
       },
     );
+    // A short's BUY stop is rounded up, away from the mark.
     expect(ex.calls.find((c) => c.method === 'placeStopLoss')?.args[0]).toMatchObject({
       side: 'BUY',
-      triggerPrice: '3100.00',
+      triggerPrice: '3100.01',
     });
     expect(res).toMatchObject({
       decision: 'ERROR',
       executed: 'False',
       error: 'stop_rejected:order_would_immediately_trigger',
     });
+  });
+
+  const stopRefusals: [string, string, number, string, string][] = [
+    ['an absurd stop price (1e308)', 'BTCUSDT', 100_000, '1e308', 'stop_price_out_of_range'],
+    ['a stop below the symbol minPrice', 'BTCUSDT', 100_000, '0.5', 'stop_price_out_of_range'],
+    ["a long's SELL stop above the mark", 'BTCUSDT', 100_000, '100500', 'stop_price_would_trigger'],
+    ["a long's SELL stop at the mark", 'BTCUSDT', 100_000, '100000', 'stop_price_would_trigger'],
+    ["a short's BUY stop below the mark", 'ETHUSDT', 3000, '2999.99', 'stop_price_would_trigger'],
+  ];
+  it.each(stopRefusals)(
+    'when UPDATE_SL asks for %s then BLOCKED with the reason and nothing reaches the exchange',
+    async (_n, symbol, mark, price, error) => {
+      const ex = new FakeExchange({ BTCUSDT: 0.01, ETHUSDT: -0.5 }, { [symbol]: mark });
+      const t = await harness({}, ex);
+      const { res } = await runPlan(t, symbol, proposal('UPDATE_SL', '0.1', { new_sl_proposed: price }), {
+        p33: p33Body(symbol, symbol === 'BTCUSDT' ? 0.01 : 0.5),
+      });
+      expect(res).toMatchObject({ decision: 'BLOCKED', executed: 'False', error });
+      expect(ex.calls.filter((c) => c.method === 'placeStopLoss')).toEqual([]);
+    },
+  );
+
+  it('when the stop of this plan is already on the exchange then it is not placed again', async () => {
+    const ex = new FakeExchange({ BTCUSDT: 0.01 }, { BTCUSDT: 100_000 });
+    const t = await harness({}, ex);
+    const fields = proposal('UPDATE_SL', '0.1', { new_sl_proposed: '95000' });
+    const id = planIdFor('BTCUSDT', fields);
+    // Placed by an earlier run, and replaced since: found in any state.
+    ex.placedStops.set(clientOrderIdFor(id, 'UPDATE_SL'), {
+      algoId: '41',
+      status: 'CANCELED',
+      symbol: 'BTCUSDT',
+    });
+    const { res } = await runPlan(t, 'BTCUSDT', fields, { p33: p33Body('BTCUSDT', 0.01) });
+    expect(res).toMatchObject({ decision: 'SKIP', error: 'already_executed' });
+    expect(ex.calls.filter((c) => c.method === 'placeStopLoss')).toEqual([]);
+  });
+
+  it('when the kill score is off the [0, 1] scale or the proposal is stale then BLOCKED and no order', async () => {
+    const t = await harness();
+    const stale = new Date(Date.now() - 301_000).toISOString();
+    const cases: [Record<string, string>, string][] = [
+      [proposal('FULL_CLOSE_PROPOSED', '-5'), 'invalid_kill_score'],
+      [proposal('FULL_CLOSE_PROPOSED', '-1e308'), 'invalid_kill_score'],
+      [proposal('FULL_CLOSE_PROPOSED', '0.1', { computed_at_utc: stale }), 'stale_proposal'],
+    ];
+    for (const [fields, reason] of cases) {
+      await t.writeProposal('BTCUSDT', fields);
+      const id = planIdFor('BTCUSDT', fields);
+      const res = await until(async () => (await t.results()).find((r) => r.fields.plan_id === id));
+      expect(res.fields).toMatchObject({ decision: 'BLOCKED', error: reason });
+    }
+    expect(t.exchange.calls.filter((c) => c.method === 'placeReduceOnlyMarket')).toEqual([]);
   });
 
   it('when UPDATE_SL has no permits then BLOCKED and no stop is placed', async () => {

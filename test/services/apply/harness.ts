@@ -14,6 +14,7 @@ import type { ApplyOptions } from '../../../src/services/apply/options.js';
 import { createStore } from '../../../src/store/index.js';
 import type { Store, StreamEntry } from '../../../src/store/port.js';
 import type { ExchangePort } from '../../../src/exchange/port.js';
+import { freshComputedAt } from '../../helpers/decide.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
 
 export const BASE_OPTIONS: ApplyOptions = {
@@ -22,6 +23,7 @@ export const BASE_OPTIONS: ApplyOptions = {
   allowlist: ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'],
   pollSec: 0.05,
   dedupeTtlSec: 21600,
+  maxProposalAgeSec: 300,
   kBlockCritical: 0.8,
   kBlockWarning: 0.6,
   killSwitch: false,
@@ -50,7 +52,7 @@ export function proposal(action: string, killScore: string, extra: Record<string
     new_sl_proposed: '',
     R_net: '1.5',
     last_update_epoch: '1769300000',
-    computed_at_utc: `2026-01-25T00:00:${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}Z`,
+    computed_at_utc: freshComputedAt(),
     reason_codes: 'a,b',
     ...extra,
   };
@@ -68,13 +70,21 @@ export const govBody = (symbol: string, extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
+/** The positions makeHarness' exchange double starts with. */
+export const HARNESS_POSITIONS: Readonly<Record<string, number>> = {
+  BTCUSDT: 0.01,
+  ETHUSDT: -0.5,
+  SOLUSDT: 3,
+};
+
+/** A P3.3 allow as the fleet writes it; the position it saw is the harness's unless given. */
 export const p33Body = (symbol: string, safe: unknown, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
     allow: true,
     symbol,
     safe_close_qty: safe,
-    exchange_position_amt: 0.01,
-    ledger_amt: 0.01,
+    exchange_position_amt: HARNESS_POSITIONS[symbol] ?? 0.01,
+    ledger_amt: HARNESS_POSITIONS[symbol] ?? 0.01,
     created_at: 1769300000.5,
     reason: 'sanity_checks_passed',
     ...extra,
@@ -101,7 +111,7 @@ export interface Harness {
 export async function makeHarness(
   backend: { redisUrl: string; prefix: string } | 'memory',
   over: Partial<ApplyOptions> = {},
-  exchange: FakeExchange = new FakeExchange({ BTCUSDT: 0.01, ETHUSDT: -0.5, SOLUSDT: 3 }),
+  exchange: FakeExchange = new FakeExchange({ ...HARNESS_POSITIONS }),
 ): Promise<Harness> {
   const store =
     backend === 'memory'

@@ -9,7 +9,8 @@ describe('apply service on the memory store', () => {
   });
 
   it('when permits are present then the order goes out once and the result is EXECUTE', async () => {
-    h = await makeHarness('memory');
+    // A contract vector (dated 2026-01-25): the freshness bound is set past its age.
+    h = await makeHarness('memory', { maxProposalAgeSec: 20 * 365 * 86_400 });
     await h.service.start();
     const fields = proposal('PARTIAL_75', '0.539', { computed_at_utc: '2026-01-25T00:43:45Z' });
     const id = planIdFor('BTCUSDT', fields);
