@@ -186,6 +186,14 @@ function skipped(f: Facts, t: PlanTrace): Verdict {
   }
   if (r.error === 'no_position')
     return verdict('SKIP', 'permits consumed but the position was flat (no_position)', 'no_position');
+  if (r.error === 'already_executed') {
+    const s = r.steps[0] ?? {};
+    return verdict(
+      'SKIP',
+      `already on the exchange: ${text(s.details) || 'its client order id was found'} (an earlier run sent it; its Redis records are gone)`,
+      'already_executed',
+    );
+  }
   const why = r.error || reasons.join(',') || 'no reason recorded';
   return verdict('SKIP', why, why);
 }
@@ -194,6 +202,19 @@ function errored(f: Facts, t: PlanTrace): Verdict {
   const e = f.result!.error || 'unknown';
   if (e === 'order_status_unknown') {
     const i = t.intent;
+    if (i.resolved_by === 'reconciler') {
+      const what =
+        i.state === 'filled'
+          ? `filled ${i.executed_qty ?? '?'} (order ${i.order_id ?? '?'})`
+          : i.state === 'placed'
+            ? `placed (stop ${i.algo_id ?? '?'})`
+            : `not filled (${i.reason ?? i.state ?? '?'})`;
+      return verdict(
+        'ERROR',
+        `order status was unknown; the reconciler found it ${what} (client id ${i.client_order_id ?? '?'}); never resent`,
+        e,
+      );
+    }
     return verdict(
       'ERROR',
       `order status unknown (intent state=${i.state ?? '?'}, client id ${i.client_order_id ?? '?'}): check the exchange; apply never resends`,

@@ -111,6 +111,59 @@ describe('explain verdicts', () => {
     );
   });
 
+  it('when the reconciler settled an order left unknown then the verdict says what it found', () => {
+    const x = explainTrace(
+      trace({
+        planEntries: [planEntry(NOW - 5000)],
+        resultEntries: [
+          resultEntry(NOW - 3000, {
+            decision: 'ERROR',
+            would_execute: 'True',
+            error: 'order_status_unknown',
+          }),
+        ],
+        intent: {
+          symbol: 'ETHUSDT',
+          state: 'filled',
+          order_id: '77',
+          executed_qty: '0.5',
+          client_order_id: 'qa-x-1',
+          resolved_by: 'reconciler',
+        },
+      }),
+      opts,
+    );
+    expect(x.verdict.line).toBe(
+      'ERROR: order status was unknown; the reconciler found it filled 0.5 (order 77) (client id qa-x-1); never resent',
+    );
+  });
+
+  it('when the plan step was already on the exchange then the verdict says it was not sent again', () => {
+    const x = explainTrace(
+      trace({
+        planEntries: [planEntry(NOW - 5000)],
+        resultEntries: [
+          resultEntry(NOW - 3000, {
+            decision: 'SKIP',
+            error: 'already_executed',
+            steps_results: JSON.stringify([
+              {
+                step: 'CLOSE_FULL',
+                status: 'already_executed',
+                details: 'order 9 FILLED, executed 0.5 found by its client order id; not sent again',
+                order_id: '9',
+              },
+            ]),
+          }),
+        ],
+      }),
+      opts,
+    );
+    expect(x.verdict.line).toBe(
+      'SKIP: already on the exchange: order 9 FILLED, executed 0.5 found by its client order id; not sent again (an earlier run sent it; its Redis records are gone)',
+    );
+  });
+
   it('when the arm state blocked the plan then the verdict says who disarmed and whether it still is', () => {
     const x = explainTrace(
       trace({

@@ -10,6 +10,7 @@ import type { ExecOutcome } from './execute.js';
 import type { ApplyMetricsSink } from './metrics.js';
 import { PLAN_STREAM_MAXLEN, type ApplyDeps } from './options.js';
 import type { PlanRef } from './orders.js';
+import { rememberUnresolved } from './reconciler.js';
 
 export class ResultPublisher {
   /** Plan ids whose result is on the stream (ours or found there): handled, in memory. */
@@ -24,6 +25,9 @@ export class ResultPublisher {
   /** `planned` is the plan's own decision; `r.decision` is how it ended (an EXECUTE plan may end BLOCKED). */
   async publish(plan: PlanRef | Plan, planned: Plan['decision'], r: ExecOutcome, log: Logger): Promise<void> {
     const { store, clock } = this.deps;
+    // Before the result, so a crash in between leaves the order remembered, never forgotten.
+    if (r.error === 'order_status_unknown')
+      await rememberUnresolved(store, plan.planId, plan.symbol, clock.now());
     const fields = resultFields({
       planId: plan.planId,
       symbol: plan.symbol,

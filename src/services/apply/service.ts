@@ -5,6 +5,8 @@
  */
 import type { Unsubscribe } from '../../store/port.js';
 import { ProposalHandler } from './handle-proposal.js';
+import { storeIntents } from './intents.js';
+import { everyPass, OrderReconciler } from './reconciler.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
 import { SymbolScheduler } from './scheduler.js';
@@ -12,6 +14,8 @@ import { SymbolScheduler } from './scheduler.js';
 /** A full sweep at least every this many ticks, whatever the probe says (see tick()). */
 export const FULL_SWEEP_EVERY = 12;
 const PROBE_TTL_SEC = 60;
+/** How often the reconciler asks the exchange about orders left order_status_unknown. */
+export const RECONCILE_EVERY_MS = 30_000;
 
 export interface ApplyHealth {
   running: boolean;
@@ -34,6 +38,9 @@ export class ApplyService {
   /** Symbols whose run asked to be run again at the next tick (a deferred recovery). */
   private readonly again = new Set<string>();
   private sweepTimer: NodeJS.Timeout | null = null;
+  private stopReconciler: (() => Promise<void>) | null = null;
+  /** Settles orders that plans left order_status_unknown (see reconciler.ts). */
+  readonly reconciler: OrderReconciler;
   private running = false;
   private lastSweepOkMs = 0;
   private failures = 0;
@@ -46,7 +53,13 @@ export class ApplyService {
   ) {
     this.symbols = new Set(opts.symbols);
     this.handler = new ProposalHandler(deps, opts);
+    this.reconciler = new OrderReconciler(deps, storeIntents(deps, opts.dedupeTtlSec), opts.dedupeTtlSec);
     const metrics = deps.metrics ?? noopMetrics;
+    // An arm key Redis answers for with no arm hash blocks every plan: logged once, a gauge for alerts.
+    this.handler.arm.report({
+      logger: deps.logger,
+      unreadable: (on) => metrics.armStateUnreadable(on),
+    });
     this.scheduler = new SymbolScheduler(
       async (symbol, detectedAtMs) => {
         // Replicas: only the holder of the symbol's lease handles it; a newly leased symbol is
@@ -126,6 +139,8 @@ export class ApplyService {
     }
     const periodMs = Math.max(1, Math.round(this.opts.pollSec * 1000));
     this.sweepTimer = setInterval(() => this.tick(), periodMs);
+    const reconcileMs = this.opts.reconcileEveryMs ?? RECONCILE_EVERY_MS;
+    if (reconcileMs > 0) this.stopReconciler = everyPass(this.reconciler, reconcileMs, logger);
     logger.info(
       {
         mode: this.opts.mode,
@@ -205,7 +220,9 @@ export class ApplyService {
     const probeOff = this.probeOff;
     this.unsubscribe = null;
     this.probeOff = null;
-    await Promise.allSettled([unsub?.(), probeOff?.(), this.scheduler.drain()]);
+    const reconciler = this.stopReconciler;
+    this.stopReconciler = null;
+    await Promise.allSettled([unsub?.(), probeOff?.(), this.scheduler.drain(), reconciler?.()]);
     await this.handler.arm.stop();
     this.deps.logger.info('apply: stopped');
   }
