@@ -3,7 +3,8 @@
  * each on its own Redis connections, symbol leases), the real governor and position brain, the
  * paper exchange with random faults on every order and some reads, a proposal feeder, and (with
  * chaos) a replica crashed and replaced every 20 s. At the end: lost plans, duplicate results,
- * duplicate orders and unpermitted orders (all must be 0), plus throughput. Exit code 1 if any
+ * duplicate orders, unpermitted orders, closes beyond their plan and client ids filled twice
+ * (all must be 0), plus throughput. Exit code 1 if any
  * invariant fails. Private redis-server on a free loopback port; nothing is left running.
  */
 import { parseArgs } from 'node:util';
@@ -59,6 +60,8 @@ const FAULTS: FaultSpec[] = [
 ];
 const POSITIONS = { BTCUSDT: 5, ETHUSDT: -80, SOLUSDT: 3000 };
 const ACTIONS = ['PARTIAL_50', 'PARTIAL_75', 'FULL_CLOSE_PROPOSED', 'PARTIAL_50', 'UPDATE_SL', 'HOLD'];
+/** Stops on the closing side of each paper mark and inside its PRICE_FILTER (longs below, the short above). */
+const STOP_PRICES: Record<string, string> = { BTCUSDT: '50000.5', ETHUSDT: '3300.5', SOLUSDT: '100.25' };
 
 async function main(): Promise<void> {
   const out = (s: string) => process.stdout.write(s);
@@ -145,7 +148,7 @@ async function main(): Promise<void> {
       const action = ACTIONS[Math.floor(random() * ACTIONS.length)]!;
       const ks = random() < 0.1 ? '0.9' : '0.3';
       const sl: Record<string, string> =
-        action === 'UPDATE_SL' ? { new_sl_proposed: symbol === 'ETHUSDT' ? '3300.5' : '100.25' } : {};
+        action === 'UPDATE_SL' ? { new_sl_proposed: STOP_PRICES[symbol] ?? '100.25' } : {};
       await feed(store, symbol, action, ks, sl).catch(() => {});
       fed++;
       await sleep(150 + Math.floor(random() * 250));
@@ -218,6 +221,9 @@ async function main(): Promise<void> {
     duplicate_orders: a.duplicateOrders.length,
     unpermitted_orders: a.unpermitted.length,
     misreported_orders: a.misreported.length,
+    // The exposure invariant (test/reliability/exposure.ts), from the exchange's fills.
+    overclosed_fills: a.overclosed.length,
+    double_filled_client_ids: a.doubleFilled.length,
     plans_per_sec: +(a.plans / elapsedSec).toFixed(2),
     orders_per_sec: +(a.orders / elapsedSec).toFixed(2),
     drain_ms: Date.now() - drainStart,
@@ -235,11 +241,23 @@ async function main(): Promise<void> {
     );
   }
   const ok =
-    report.lost + report.duplicate_results + report.duplicate_orders + report.unpermitted_orders === 0;
+    report.lost +
+      report.duplicate_results +
+      report.duplicate_orders +
+      report.unpermitted_orders +
+      report.overclosed_fills +
+      report.double_filled_client_ids ===
+    0;
   out(
     ok
-      ? '[soak] PASS: 0 lost, 0 duplicated, 0 unpermitted\n'
-      : `[soak] FAIL ${JSON.stringify({ lost: a.lost, dup: a.duplicateOrders, unpermitted: a.unpermitted })}\n`,
+      ? '[soak] PASS: 0 lost, 0 duplicated, 0 unpermitted, 0 closes beyond their plan, 0 client ids filled twice\n'
+      : `[soak] FAIL ${JSON.stringify({
+          lost: a.lost,
+          dup: a.duplicateOrders,
+          unpermitted: a.unpermitted,
+          overclosed: a.overclosed,
+          double_filled: a.doubleFilled,
+        })}\n`,
   );
   await Promise.allSettled([store.close(), ...authorityStores.map((s) => s.close()), paper.close()]);
   await server.stop();

@@ -104,6 +104,8 @@ describe.skipIf(skipRedis)('apply replicas through the CLI', () => {
       duplicateOrders: [],
       unpermitted: [],
       misreported: [],
+      overclosed: [],
+      doubleFilled: [],
     });
   }, 60_000);
 });

@@ -20,6 +20,8 @@ import { runCli, serviceEnv } from '../helpers/cli.js';
 import { skipRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/wait.js';
 import { clusterAvailable, startCluster, type LocalCluster } from './cluster.js';
+import { freshComputedAt } from '../helpers/decide.js';
+import { DONE_MARGIN_SEC } from '../../src/domain/position/reservations.js';
 
 const k = keySpace({ cluster: true, prefix: 'c1:' });
 const ID = '9fc366d9a9b3ef10';
@@ -183,14 +185,21 @@ describe.skipIf(skipRedis || !clusterAvailable)('Redis Cluster key mode on a loc
       const rounds = 3;
       for (let r = 0; r < rounds; r++) {
         // P3.3 allows only once its snapshot and its ledger both show the previous round's fill
-        // (as in production: a plan between the two is denied as a quantity mismatch).
+        // (as in production: a plan between the two is denied as a quantity mismatch), and the
+        // snapshot was read after the fill was seen (before that, its reservation still counts).
         for (const s of symbols) {
           const amt = Number(paper.state.positions.get(s));
-          await until(
-            async () =>
-              Number((await store.hgetall(store.keys.positionSnapshot(s))).position_amt) === amt &&
-              Number((await store.hgetall(store.keys.positionLedger(s))).last_known_amt) === amt,
-          );
+          await until(async () => {
+            const snap = await store.hgetall(store.keys.positionSnapshot(s));
+            const done = Object.entries(await store.hgetall(store.keys.p33Reserved(s)))
+              .filter(([f]) => f.startsWith('done:'))
+              .map(([, at]) => Number(at));
+            return (
+              Number(snap.position_amt) === amt &&
+              Number((await store.hgetall(store.keys.positionLedger(s))).last_known_amt) === amt &&
+              done.every((at) => Number(snap.ts_epoch) > at + DONE_MARGIN_SEC)
+            );
+          }, 20_000);
         }
         for (const s of symbols) {
           await store.del([store.keys.proposal(s)]);
@@ -198,7 +207,7 @@ describe.skipIf(skipRedis || !clusterAvailable)('Redis Cluster key mode on a loc
             harvest_action: 'PARTIAL_50',
             kill_score: '0.3',
             new_sl_proposed: '',
-            computed_at_utc: `2026-11-27T08:0${r}:00Z`,
+            computed_at_utc: freshComputedAt(r),
           });
         }
         await until(

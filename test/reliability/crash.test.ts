@@ -70,6 +70,8 @@ describe.skipIf(skipRedis)('crash at each step boundary', () => {
         expect(a.lost).toEqual([]);
         expect(a.duplicateOrders).toEqual([]);
         expect(a.unpermitted).toEqual([]);
+        expect(a.overclosed).toEqual([]);
+        expect(a.doubleFilled).toEqual([]);
         expect(a.misreported).toEqual([]);
       } finally {
         killAllWorkers();
@@ -135,6 +137,8 @@ describe.skipIf(skipRedis)('crash of a single apply process without leases', () 
           duplicateOrders: [],
           unpermitted: [],
           misreported: [],
+          overclosed: [],
+          doubleFilled: [],
         });
       } finally {
         killAllWorkers();

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPaperExchange, type FaultSpec, type PaperExchange } from '../../src/exchange/paper/index.js';
 import type { Clock } from '../../src/ops/clock.js';
+import type { ApplyOptions } from '../../src/services/apply/options.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
@@ -47,9 +48,16 @@ const EXCHANGE_FAULTS: Array<[string, FaultSpec[], boolean]> = [
     'an unknown status and failing order queries',
     [
       { ...ORDER, unknownAfterFill: true, count: 1 },
-      { endpoint: '/fapi/v1/order', method: 'GET', status5xx: 502, count: 2 },
+      // The first query is the lookup before the send; the next two are recovery's.
+      { endpoint: '/fapi/v1/order', method: 'GET', status5xx: 502, count: 2, skip: 1 },
     ],
     true,
+  ],
+  // The exchange cannot say whether the plan was sent before: nothing is sent.
+  [
+    'failing order queries before the send',
+    [{ endpoint: '/fapi/v1/order', method: 'GET', status5xx: 502, count: 4 }],
+    false,
   ],
 ];
 
@@ -65,7 +73,10 @@ async function oneResult(store: Store, planId: string) {
   );
 }
 
-function rig(name: string, opts: { clocks?: Clock[]; policy?: PermitPolicy } = {}) {
+function rig(
+  name: string,
+  opts: { clocks?: Clock[]; policy?: PermitPolicy; apply?: Partial<ApplyOptions> } = {},
+) {
   const ctx = {} as {
     server: RedisServerHandle;
     paper: PaperExchange;
@@ -83,7 +94,9 @@ function rig(name: string, opts: { clocks?: Clock[]; policy?: PermitPolicy } = {
     const clocks = opts.clocks ?? [undefined, undefined];
     ctx.replicas = [];
     for (const [i, clock] of clocks.entries()) {
-      ctx.replicas.push(await startReplica(`${name}${i}`, ctx.server.url, prefix, ctx.paper, { clock }));
+      ctx.replicas.push(
+        await startReplica(`${name}${i}`, ctx.server.url, prefix, ctx.paper, { clock, opts: opts.apply }),
+      );
     }
   });
   afterAll(async () => {
@@ -132,6 +145,8 @@ describe.skipIf(skipRedis)('exchange faults', () => {
       duplicateOrders: [],
       unpermitted: [],
       misreported: [],
+      overclosed: [],
+      doubleFilled: [],
     });
   });
 });
@@ -156,14 +171,24 @@ describe.skipIf(skipRedis)('permits expiring mid-wait', () => {
 
 describe.skipIf(skipRedis)('replicas on skewed clocks', () => {
   const skew = (ms: number): Clock => ({ now: () => Date.now() + ms });
-  const ctx = rig('skew', { clocks: [skew(7 * 60_000), skew(-7 * 60_000), skew(1234)] });
+  let seq = 0;
+  const sevenMinutesBack = () =>
+    `${new Date(Date.now() - 7 * 60_000).toISOString().slice(0, 23)}${String(++seq % 1000).padStart(3, '0')}Z`;
+  // Proposal freshness compares the exit brain's clock with apply's: here the proposals are
+  // stamped 7 minutes back and the bound is an hour, so every replica finds them fresh.
+  const ctx = rig('skew', {
+    clocks: [skew(7 * 60_000), skew(-7 * 60_000), skew(1234)],
+    apply: { maxProposalAgeSec: 3600 },
+  });
 
   it('when the replicas clocks are minutes apart then every plan still has one order and one result', async () => {
     const { store, paper } = ctx;
     const ids: string[] = [];
     for (let round = 0; round < 3; round++) {
       const batch = await Promise.all(
-        ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'].map(async (s) => planIdFor(s, await feed(store, s))),
+        ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'].map(async (s) =>
+          planIdFor(s, await feed(store, s, 'PARTIAL_50', '0.3', { computed_at_utc: sevenMinutesBack() })),
+        ),
       );
       for (const id of batch) await oneResult(store, id);
       ids.push(...batch);
@@ -177,6 +202,8 @@ describe.skipIf(skipRedis)('replicas on skewed clocks', () => {
       duplicateOrders: [],
       unpermitted: [],
       misreported: [],
+      overclosed: [],
+      doubleFilled: [],
     });
   }, 40_000);
 });

@@ -87,7 +87,14 @@ describe.skipIf(skipRedis)('Redis restart mid-run', () => {
     report('redis-restart', a, { decisions: [...new Set(decisions)] });
     expect(a.executePlans).toBe(ids.length);
     expect(a.results).toBe(ids.length);
-    expect(a).toMatchObject({ lost: [], duplicateResults: [], duplicateOrders: [], unpermitted: [] });
+    expect(a).toMatchObject({
+      lost: [],
+      duplicateResults: [],
+      duplicateOrders: [],
+      unpermitted: [],
+      overclosed: [],
+      doubleFilled: [],
+    });
     // An order whose answer was lost in the outage may be reported ERROR (order_status_unknown),
     // never as a second order: list them for the record.
     expect(a.orders).toBeLessThanOrEqual(ids.length);

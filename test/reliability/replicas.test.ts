@@ -23,6 +23,7 @@ import {
   type Replica,
 } from './rig.js';
 import { planIdFor, proposal } from '../services/apply/harness.js';
+import { freshComputedAt } from '../helpers/decide.js';
 
 /** Feeds `rounds` proposals per symbol, one symbol's next only after its previous has a result. */
 async function drive(store: Store, rounds: number, between?: (round: number) => Promise<void>) {
@@ -152,7 +153,7 @@ describe.skipIf(skipRedis)('apply replicas: a takeover finishes the previous hol
       replicas.push(
         await startReplica('holder', server.url, prefix, paper, { opts: { permitWaitMs: 5000 } }),
       );
-      const at = `2026-01-25T00:00:00.${Date.now()}Z`;
+      const at = freshComputedAt();
       const old = planIdFor('BTCUSDT', proposal('PARTIAL_50', '0.3', { computed_at_utc: at }));
       stalled.add(old);
       await feed(store, 'BTCUSDT', 'PARTIAL_50', '0.3', { computed_at_utc: at });
@@ -182,6 +183,8 @@ describe.skipIf(skipRedis)('apply replicas: a takeover finishes the previous hol
         duplicateOrders: [],
         unpermitted: [],
         misreported: [],
+        overclosed: [],
+        doubleFilled: [],
       });
     } finally {
       await authority.stop();

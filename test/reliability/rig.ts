@@ -15,6 +15,8 @@ import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
 import { mustRefuse } from '../fuzz/permit-oracle.js';
 import { BASE_OPTIONS, proposal } from '../services/apply/harness.js';
+import { freshComputedAt } from '../helpers/decide.js';
+import { exposureOf } from './exposure.js';
 
 export const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'] as const;
 /** Large positions so that many small closes fit; SOLUSDT trades whole units. */
@@ -84,7 +86,13 @@ export async function startReplica(
   redisUrl: string,
   prefix: string,
   paper: { url: string },
-  over: { leaseTtlMs?: number; opts?: Partial<ApplyOptions>; clock?: Clock } = {},
+  over: {
+    leaseTtlMs?: number;
+    /** false: a single apply process, no symbol leases (it handles every symbol it is given). */
+    leases?: boolean;
+    opts?: Partial<ApplyOptions>;
+    clock?: Clock;
+  } = {},
 ): Promise<Replica> {
   const clock = over.clock ?? systemClock;
   const store = await createStore({ url: redisUrl, prefix, commandTimeout: 1000 });
@@ -101,7 +109,13 @@ export async function startReplica(
   await leases.start();
   service = new ApplyService(
     // RELIABILITY_NO_LEASES=1 shows what the leases prevent (see RELIABILITY.md).
-    { store, exchange, clock, logger, ...(process.env.RELIABILITY_NO_LEASES ? {} : { ownership: leases }) },
+    {
+      store,
+      exchange,
+      clock,
+      logger,
+      ...(process.env.RELIABILITY_NO_LEASES || over.leases === false ? {} : { ownership: leases }),
+    },
     { ...REPLICA_OPTIONS, ...over.opts },
   );
   await service.start();
@@ -226,7 +240,7 @@ export async function feed(
   extra: Record<string, string> = {},
 ) {
   const fields = proposal(action, killScore, {
-    computed_at_utc: `${new Date().toISOString()}#${Math.random()}`,
+    computed_at_utc: freshComputedAt(),
     ...extra,
   });
   const key = store.keys.proposal(symbol);
@@ -250,6 +264,10 @@ export interface Audit {
   unpermitted: string[];
   /** Orders whose plan's result does not say EXECUTE / executed=True (reported wrongly). */
   misreported: string[];
+  /** Fills larger than their plan asked of the position as it stood (exposure.ts). */
+  overclosed: string[];
+  /** Client order ids that filled more than once. */
+  doubleFilled: string[];
 }
 
 export function planOfClientId(clientOrderId: string): string {
@@ -302,6 +320,7 @@ export async function audit(store: Store, paper: PaperExchange): Promise<Audit> 
     duplicateOrders: [...ordersBy].filter(([, n]) => n > 1).map(([id]) => id),
     unpermitted,
     misreported,
+    ...exposureOf(paper.state.fills),
   };
 }
 
@@ -311,7 +330,9 @@ export function invariantsHold(a: Audit): boolean {
     a.lost.length === 0 &&
     a.duplicateResults.length === 0 &&
     a.duplicateOrders.length === 0 &&
-    a.unpermitted.length === 0
+    a.unpermitted.length === 0 &&
+    a.overclosed.length === 0 &&
+    a.doubleFilled.length === 0
   );
 }
 
@@ -328,6 +349,8 @@ export function report(scenario: string, a: Audit, extra: Record<string, unknown
     dup_orders: a.duplicateOrders.length,
     unpermitted: a.unpermitted.length,
     misreported: a.misreported.length,
+    overclosed: a.overclosed.length,
+    double_filled: a.doubleFilled.length,
     ...extra,
   };
   process.stdout.write(`[reliability] ${scenario} ${JSON.stringify(figures)}\n`);

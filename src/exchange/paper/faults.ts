@@ -25,6 +25,8 @@ export const faultSchema = z
     /** Answer 200 with a body that is not JSON, after processing. */
     garbageAfterFill: z.boolean().optional(),
     count: z.number().int().min(1).optional(),
+    /** Let this many matching requests through first (e.g. the query before a send). */
+    skip: z.number().int().min(0).optional(),
     probability: z.number().min(0).max(1).optional(),
   })
   .strict();
@@ -34,6 +36,7 @@ export type FaultSpec = z.infer<typeof faultSchema>;
 interface ActiveFault {
   spec: FaultSpec;
   remaining: number;
+  skip: number;
 }
 
 export class FaultController {
@@ -51,7 +54,11 @@ export class FaultController {
 
   add(spec: FaultSpec): void {
     const parsed = faultSchema.parse(spec);
-    this.active.push({ spec: parsed, remaining: parsed.count ?? Number.POSITIVE_INFINITY });
+    this.active.push({
+      spec: parsed,
+      remaining: parsed.count ?? Number.POSITIVE_INFINITY,
+      skip: parsed.skip ?? 0,
+    });
   }
 
   clear(): void {
@@ -69,6 +76,10 @@ export class FaultController {
       if (a.spec.method && a.spec.method !== method) continue;
       if (a.spec.endpoint && !path.startsWith(a.spec.endpoint)) continue;
       if (a.spec.probability !== undefined && this.random() >= a.spec.probability) continue;
+      if (a.skip > 0) {
+        a.skip -= 1;
+        continue;
+      }
       a.remaining -= 1;
       return a.spec;
     }

@@ -32,6 +32,8 @@ export interface PaperFill {
   qty: string;
   price: number;
   time: number;
+  /** The symbol's position (decimal text) just before this fill: what a close could take. */
+  positionBefore: string;
 }
 
 export interface PaperAlgoOrder {
@@ -101,6 +103,9 @@ export class PaperState {
   readonly marks = new Map<string, number>();
   readonly leverage = new Map<string, number>();
   readonly orders: PaperOrder[] = [];
+  /** The latest order of each client order id, and each order by id: queries do not scan. */
+  private readonly byClientId = new Map<string, PaperOrder>();
+  private readonly byOrderId = new Map<string, PaperOrder>();
   readonly fills: PaperFill[] = [];
   readonly algoOrders: PaperAlgoOrder[] = [];
   readonly requestLog: RequestLogEntry[] = [];
@@ -158,12 +163,26 @@ export class PaperState {
     return out;
   }
 
+  /** Books a new order (a reused MARKET client id then answers with this, its latest order). */
+  addOrder(order: PaperOrder): void {
+    this.orders.push(order);
+    this.byClientId.set(order.clientOrderId, order);
+    this.byOrderId.set(String(order.orderId), order);
+  }
+
+  /** The order with this id, or the latest with this client order id, of `symbol`. */
+  findOrder(symbol: string, key: { orderId: string } | { clientOrderId: string }): PaperOrder | null {
+    const o = 'orderId' in key ? this.byOrderId.get(key.orderId) : this.byClientId.get(key.clientOrderId);
+    return o && o.symbol === symbol ? o : null;
+  }
+
   fillsFor(clientOrderId: string): PaperFill[] {
     return this.fills.filter((f) => f.clientOrderId === clientOrderId);
   }
 
   /** Applies a fill to the position, keeping a weighted entry price while it grows. */
-  applyFill(fill: PaperFill): void {
+  applyFill(booked: Omit<PaperFill, 'positionBefore'>): void {
+    const fill = { ...booked, positionBefore: this.positions.get(booked.symbol) ?? '0' };
     this.positionUpdateTime.set(fill.symbol, fill.time);
     this.fills.push(fill);
     if (this.holdPositions) return;

@@ -166,7 +166,7 @@ export function newOrder(state: PaperState, p: Params, now: number): unknown {
     time: now,
     updateTime: now,
   };
-  state.orders.push(order);
+  state.addOrder(order);
   if (type === 'MARKET') {
     order.status = 'FILLED';
     order.executedQty = qty;
@@ -192,13 +192,10 @@ function findOrder(state: PaperState, p: Params): PaperOrder {
   const id = p.get('orderId');
   const cid = p.get('origClientOrderId');
   if (!id && !cid) throw new ApiReject(-1102, "Either 'orderId' or 'origClientOrderId' must be sent.");
-  // Newest first: a reused MARKET id answers with its latest order, as on Binance.
-  for (let i = state.orders.length - 1; i >= 0; i--) {
-    const o = state.orders[i]!;
-    if (o.symbol !== market.symbol) continue;
-    if (id ? String(o.orderId) === id : o.clientOrderId === cid) return o;
-  }
-  throw new ApiReject(-2013, 'Order does not exist.');
+  // A reused MARKET id answers with its latest order, as on Binance.
+  const o = state.findOrder(market.symbol, id ? { orderId: id } : { clientOrderId: cid! });
+  if (!o) throw new ApiReject(-2013, 'Order does not exist.');
+  return o;
 }
 
 export function queryOrder(state: PaperState, p: Params): unknown {
