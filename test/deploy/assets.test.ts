@@ -164,7 +164,7 @@ describe('systemd units', () => {
 
 // ---------------------------------------------------------------- env examples
 
-/** The contract's "Environment" section (../shared/CONTRACT.md), plus the names it refers to. */
+/** The wire contract's environment names (PROTOCOL.md, README "Configuration"), plus the names they refer to. */
 const CONTRACT_ENV = {
   apply: [
     'REDIS_HOST',
@@ -345,6 +345,9 @@ const KNOWN_METRICS = [
   'quantum_apply_result_total',
   'quantum_apply_run_failures_total',
   'quantum_apply_permit_rejected_total',
+  'quantum_apply_arm_state_unreadable',
+  'quantum_apply_order_lookup_total',
+  'quantum_apply_unresolved_orders',
   'quantum_govern_eval_seconds',
   'quantum_govern_input_rejected_total',
   'p33_eval_seconds',
