@@ -81,6 +81,11 @@ export type OrderOutcome =
   | { kind: 'rejected'; reason: string; code: number | null; message: string }
   | { kind: 'unknown'; reason: string; message: string };
 
+/** `recovery` (default true): the query may spend the request weight kept for recoveries. */
+export interface LookupOptions {
+  recovery?: boolean;
+}
+
 /** A stop found by its client id: its algo id and the exchange's algoStatus. */
 export interface StopFound {
   algoId: string;
@@ -118,13 +123,18 @@ export interface ExchangePort {
   placeReduceOnlyMarket(req: MarketReduceRequest): Promise<OrderOutcome>;
   /** Places a reduce-only stop (algo endpoint), cancelling our earlier stops for the symbol. */
   placeStopLoss(req: StopLossRequest): Promise<StopOutcome>;
-  findOrder(symbol: string, clientOrderId: string): Promise<OrderFill | null>;
+  /**
+   * The order with this client id, null when the exchange says it has none; throws when the
+   * query fails. By default a recovery query, which may spend the request weight kept in reserve;
+   * `{ recovery: false }` (the lookup before a first send) leaves that reserve to recoveries.
+   */
+  findOrder(symbol: string, clientOrderId: string, opts?: LookupOptions): Promise<OrderFill | null>;
   /**
    * Our stop with this client id in whatever state it is now (working `NEW`, or triggered,
    * cancelled, expired), null when the exchange has no such stop; throws when the lookup itself
    * fails. A stop found in any state was placed: it is never placed again for that id.
    */
-  findStopLoss(symbol: string, clientAlgoId: string): Promise<StopFound | null>;
+  findStopLoss(symbol: string, clientAlgoId: string, opts?: LookupOptions): Promise<StopFound | null>;
   close(): Promise<void>;
 }
 

@@ -10,6 +10,7 @@ import {
   type OrderFill,
   type OrderOutcome,
   type Position,
+  type LookupOptions,
   type StopFound,
   type StopLossRequest,
   type StopOutcome,
@@ -133,14 +134,14 @@ export class FakeExchange implements ExchangePort {
     return { kind: 'placed', algoId, clientAlgoId: req.clientAlgoId, replaced };
   }
 
-  async findStopLoss(symbol: string, clientAlgoId: string): Promise<StopFound | null> {
-    this.record('findStopLoss', [symbol, clientAlgoId]);
+  async findStopLoss(symbol: string, clientAlgoId: string, opts?: LookupOptions): Promise<StopFound | null> {
+    this.record('findStopLoss', opts ? [symbol, clientAlgoId, opts] : [symbol, clientAlgoId]);
     const found = this.placedStops.get(clientAlgoId);
     return found && found.symbol === symbol ? { algoId: found.algoId, status: found.status } : null;
   }
 
-  async findOrder(symbol: string, clientOrderId: string): Promise<OrderFill | null> {
-    this.record('findOrder', [symbol, clientOrderId]);
+  async findOrder(symbol: string, clientOrderId: string, opts?: LookupOptions): Promise<OrderFill | null> {
+    this.record('findOrder', opts ? [symbol, clientOrderId, opts] : [symbol, clientOrderId]);
     return this.orders.find((o) => o.symbol === symbol && o.clientOrderId === clientOrderId) ?? null;
   }
 

@@ -6,6 +6,7 @@ import type {
   OrderFill,
   OrderOutcome,
   Position,
+  LookupOptions,
   StopFound,
   StopLossRequest,
   StopOutcome,
@@ -138,10 +139,10 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     placeReduceOnlyMarket: (req: MarketReduceRequest): Promise<OrderOutcome> =>
       orders.placeReduceOnlyMarket(req),
     placeStopLoss: (req: StopLossRequest): Promise<StopOutcome> => stops.placeStopLoss(req),
-    findOrder: (symbol: string, clientOrderId: string): Promise<OrderFill | null> =>
-      orders.findOrder(symbol, clientOrderId),
-    findStopLoss: (symbol: string, clientAlgoId: string): Promise<StopFound | null> =>
-      stops.findStopLoss(symbol, clientAlgoId),
+    findOrder: (symbol: string, clientOrderId: string, opts?: LookupOptions): Promise<OrderFill | null> =>
+      orders.findOrder(symbol, clientOrderId, opts?.recovery ?? true),
+    findStopLoss: (symbol: string, clientAlgoId: string, opts?: LookupOptions): Promise<StopFound | null> =>
+      stops.findStopLoss(symbol, clientAlgoId, opts?.recovery ?? true),
     close: async () => {
       positionReads.close();
       transport.close();

@@ -103,8 +103,11 @@ export class Orders {
     private readonly opts: OrderOptions,
   ) {}
 
-  /** The order with this client id, or null when the exchange says it does not exist. */
-  async findOrder(symbol: string, clientOrderId: string): Promise<OrderFill | null> {
+  /**
+   * The order with this client id, or null when the exchange says it does not exist. `recovery`
+   * (the default): the query may spend the weight kept in reserve.
+   */
+  async findOrder(symbol: string, clientOrderId: string, recovery = true): Promise<OrderFill | null> {
     try {
       const o = await this.reads.get(
         '/fapi/v1/order',
@@ -112,7 +115,7 @@ export class Orders {
         true,
         orderSchema,
         true,
-        true, // a recovery query: may use the weight kept in reserve
+        recovery,
       );
       // An answer about another order must never be adopted as ours (fuzz-found).
       if (o.clientOrderId !== clientOrderId || o.symbol !== symbol) {

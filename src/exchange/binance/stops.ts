@@ -113,10 +113,10 @@ export class Stops {
   }
 
   /** Recovery's lookup: like findAlgo, but a failed query throws instead of reading as absent. */
-  async findStopLoss(symbol: string, clientAlgoId: string): Promise<StopFound | null> {
+  async findStopLoss(symbol: string, clientAlgoId: string, recovery = true): Promise<StopFound | null> {
     let a;
     try {
-      a = await this.queryAlgo(clientAlgoId, true);
+      a = await this.queryAlgo(clientAlgoId, recovery);
     } catch (err) {
       if (err instanceof ExchangeError && err.code === -2013) return null;
       throw err;

@@ -11,6 +11,9 @@ import { noopMetrics } from './metrics.js';
 import type { ApplyDeps } from './options.js';
 import { exchangeReason, outcome, type ExecOutcome } from './orders.js';
 
+/** The weight kept in reserve is for recovering orders already sent, not for this lookup. */
+const NOT_A_RECOVERY = { recovery: false } as const;
+
 /** What the exchange knows of a plan step's client order id before we would send it. */
 export type PriorOrder =
   | { kind: 'absent' }
@@ -27,13 +30,13 @@ export async function lookUpPriorOrder(
   let out: PriorOrder;
   try {
     if (step.type === 'stop_loss_order') {
-      const stop = await deps.exchange.findStopLoss(symbol, clientId);
+      const stop = await deps.exchange.findStopLoss(symbol, clientId, NOT_A_RECOVERY);
       out =
         stop === null
           ? { kind: 'absent' }
           : { kind: 'found', orderId: stop.algoId, status: stop.status, side: '' };
     } else {
-      const order = await deps.exchange.findOrder(symbol, clientId);
+      const order = await deps.exchange.findOrder(symbol, clientId, NOT_A_RECOVERY);
       out =
         order === null
           ? { kind: 'absent' }

@@ -258,6 +258,8 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     expect(step.executed_qty).toBeUndefined();
     expect(t.exchange.calls.filter((c) => c.method === 'placeReduceOnlyMarket')).toEqual([]);
     expect(t.metrics.count('orderLookup', 'found')).toBe(1);
+    // A lookup before a send is no recovery: it leaves the weight kept in reserve to recoveries.
+    expect(t.exchange.calls.find((c) => c.method === 'findOrder')?.args[2]).toEqual({ recovery: false });
   });
 
   it('when the exchange cannot say whether the plan step was sent then ERROR order_lookup_failed, no order', async () => {
