@@ -81,7 +81,7 @@ describe('paper exchange: market data', () => {
     });
     expect(v3[0]).not.toHaveProperty('side');
   });
-  it('when positions are read then every row carries the fields EXCHANGE.md names, in one fixed order', async () => {
+  it('when positions are read then every row carries the fields PROTOCOL.md (Binance facts) names, in one fixed order', async () => {
     const v2 = (await raw(px.url, 'GET', '/fapi/v2/positionRisk', {})).body as Array<Record<string, unknown>>;
     const v3 = (await raw(px.url, 'GET', '/fapi/v3/positionRisk', {})).body as Array<Record<string, unknown>>;
     const common = [
@@ -261,6 +261,47 @@ describe('paper exchange: orders', () => {
       clientAlgoId: 'qa-stop-2',
     });
     expect(fires.body).toMatchObject({ code: -2021 });
+  });
+});
+
+describe('paper exchange: algo trigger prices (BTCUSDT tick 0.10, min 556.80, max 4529764, mark 60000)', () => {
+  let n = 0;
+  const stop = (side: 'BUY' | 'SELL', triggerPrice: string) =>
+    raw(px.url, 'POST', '/fapi/v1/algoOrder', {
+      algoType: 'CONDITIONAL',
+      symbol: 'BTCUSDT',
+      side,
+      type: 'STOP_MARKET',
+      triggerPrice,
+      closePosition: 'true',
+      workingType: 'MARK_PRICE',
+      clientAlgoId: `qa-trigger-${++n}`,
+    });
+
+  it.each([
+    ['is off the tick', 'SELL', '55000.05', -4014],
+    ['has more decimals than pricePrecision', 'SELL', '55000.123', -1111],
+    ['is below minPrice', 'SELL', '556.70', -4013],
+    ['is above maxPrice', 'BUY', '4529764.1', -4007],
+    ['has 309 digits', 'BUY', `1${'0'.repeat(308)}`, -4007],
+    ['would fire at once (SELL at the mark)', 'SELL', '60000', -2021],
+    ['would fire at once (BUY below the mark)', 'BUY', '59999.9', -2021],
+  ] as const)('when a STOP_MARKET trigger %s then %i', async (_what, side, trigger, code) => {
+    const r = await stop(side, trigger);
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ code });
+  });
+  it('when the trigger is exactly minPrice or maxPrice, or has trailing zeros, then the stop rests', async () => {
+    for (const [side, trigger] of [
+      ['SELL', '556.80'],
+      ['BUY', '4529764'],
+      ['SELL', '55000.1000'],
+    ] as const) {
+      const r = await stop(side, trigger);
+      expect({ trigger, body: r.body }).toMatchObject({ trigger, body: { algoStatus: 'NEW' } });
+      const { clientAlgoId } = r.body as { clientAlgoId: string };
+      await raw(px.url, 'DELETE', '/fapi/v1/algoOrder', { clientAlgoId });
+    }
   });
 });
 
