@@ -1,4 +1,4 @@
-/** The result-stream entry (CONTRACT.md "Result stream entry") and the side that reduces a position. */
+/** The result-stream entry (PROTOCOL.md "Result stream entry") and the side that reduces a position. */
 import type { Decision } from './plan.js';
 import { pyJsonDumps } from './pyjson.js';
 
