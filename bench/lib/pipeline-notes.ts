@@ -9,7 +9,7 @@ export const COMMAND_BUDGET = `### Where one plan's Redis commands go, and the c
 
 Per executed EXECUTE plan, counted as INFO commandstats counts (a script call is one EVALSHA, and every command
 inside it counts too); \`b\` is the entries per stream read (~1.3 at 400/s, more at higher rates). "Contract" is
-what ../shared/CONTRACT.md itself asks for: its keys, streams and consumer groups, each written or read once.
+what the wire contract (PROTOCOL.md) itself asks for: its keys, streams and consumer groups, each written or read once.
 "Added here" is what this implementation adds for its safety rules, and why.
 
 | step | service | commands | per plan | contract | added here, for |

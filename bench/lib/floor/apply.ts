@@ -1,8 +1,10 @@
 /**
  * The floor's apply role (see common.ts): proposal event → HGETALL (+ arm state) → plan id, SET NX
  * dedupe, stream_published, XADD plan → permits consumed by one script (MGET, DEL) on their
- * keyspace events → the contract's checks → a position read and a signed reduceOnly MARKET
- * order → XADD result. No intent record, no result marker, no lease, no log line.
+ * keyspace events, while the client order id is looked up on the exchange → the contract's
+ * checks → a position read after the consume, the order sized to min(safe_close_qty, the plan's
+ * share of it) and sent as a signed reduceOnly MARKET order → XADD result. No intent record,
+ * no result marker, no lease, no log line.
  */
 import { createHash } from 'node:crypto';
 import { connect, floorToStep, FRACTION, K, Signed, xaddCapped } from './common.js';
@@ -122,8 +124,18 @@ export async function runApply(freshOrders: boolean): Promise<void> {
       price: '',
       timestamp: String(Date.now() / 1000),
     });
-    const [bodies, pos] = await Promise.all([waitPermits(id, symbol), ex.position(symbol).catch(() => null)]);
+    const clientId = `qa-${id}`;
+    // The contract: before the first send, the client order id is looked up on the exchange.
+    const lookup = ex.request('GET', '/fapi/v1/order', { symbol, origClientOrderId: clientId }).then(
+      () => 'found',
+      (err: Error) => (err.message.includes('-2013') ? 'absent' : 'failed'),
+    );
+    const bodies = await waitPermits(id, symbol);
     if (!bodies) return void result(id, symbol, 'BLOCKED', 'permit_timeout_or_missing:missing_both', []);
+    const sent = await lookup;
+    if (sent !== 'absent') return void result(id, symbol, 'SKIP', `order_${sent}`, []);
+    // The contract: the order is sized against the position read after the consume.
+    const pos = await ex.position(symbol).catch(() => null);
     const gov = JSON.parse(bodies[0]) as { granted?: unknown; symbol?: unknown };
     const p33 = JSON.parse(bodies[1]) as { allow?: unknown; symbol?: unknown; safe_close_qty?: unknown };
     const safe = Number(p33.safe_close_qty);
@@ -132,7 +144,10 @@ export async function runApply(freshOrders: boolean): Promise<void> {
       return void result(id, symbol, 'BLOCKED', 'p33_permit_denied', []);
     if (!(safe > 0) || safe > Math.abs(amt))
       return void result(id, symbol, 'BLOCKED', 'invalid_safe_close_qty', []);
-    const quantity = floorToStep(safe, stepSizes.get(symbol) ?? 0.001);
+    const quantity = floorToStep(
+      Math.min(safe, FRACTION[step]! * Math.abs(amt)),
+      stepSizes.get(symbol) ?? 0.001,
+    );
     try {
       const o = (await ex.request('POST', '/fapi/v1/order', {
         symbol,
@@ -140,7 +155,7 @@ export async function runApply(freshOrders: boolean): Promise<void> {
         type: 'MARKET',
         quantity,
         reduceOnly: 'true',
-        newClientOrderId: `qa-${id}`,
+        newClientOrderId: clientId,
       })) as { orderId: number; executedQty: string };
       void result(id, symbol, 'EXECUTE', '', [
         {
