@@ -123,7 +123,9 @@ export const DEMO_STEPS: readonly DemoStep[] = [
     story: 'warning score blocks a stop move',
   },
   {
-    symbol: 'BNBUSDT',
+    // Not BNBUSDT, whose full close comes a few seconds later: P3.3's grant for this close starts
+    // the symbol's cooldown though the plan never executes.
+    symbol: 'SOLUSDT',
     action: 'PARTIAL_50',
     killScore: '0.35',
     deskDelayMs: null,

@@ -15,7 +15,7 @@ describe('demo', () => {
     expect(text).toMatch(/result {3}DOGEUSDT +SKIP not_in_allowlist/);
     expect(text).toMatch(/result {3}BNBUSDT +BLOCKED kill_score_critical/);
     expect(text).toMatch(/result {3}ETHUSDT +BLOCKED kill_score_warning_risk_increase/);
-    expect(text).toMatch(/result {3}BNBUSDT +BLOCKED permit_timeout_or_missing:missing_desk/);
+    expect(text).toMatch(/result {3}SOLUSDT +BLOCKED permit_timeout_or_missing:missing_desk/);
     expect(text).toMatch(/result {3}ETHUSDT +BLOCKED kill_switch_active/);
     expect(text).toMatch(/\[PERMIT_WAIT\] OK plan=[0-9a-f]{16} symbol=\w+ wait_ms=\d+ safe_qty=/);
     expect(text).toContain('orders without a full permit set   0');
