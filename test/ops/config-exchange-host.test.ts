@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   loadApplyConfig,
   loadGovernorConfig,
   loadP33Config,
@@ -9,16 +8,7 @@ import {
 import { loadInspectConfig } from '../../src/inspect/config.js';
 import { createExchangeFromConfig } from '../../src/exchange/index.js';
 import { nonLiveHostProblem } from '../../src/ops/config/exchange-host.js';
-
-function configError(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configError } from '../helpers/config-error.js';
 
 const LOADERS = {
   apply: loadApplyConfig,

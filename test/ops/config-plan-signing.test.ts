@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadAllConfig } from '../../src/cli/commands/all.js';
 import {
-  ConfigError,
   describeConfig,
   ignoredVariables,
   loadApplyConfig,
@@ -9,21 +8,12 @@ import {
   loadP33Config,
   type Env,
 } from '../../src/ops/config.js';
+import { configError } from '../helpers/config-error.js';
 
 const PLAN = 'plan-secret-0123456789abcdef-current';
 const PLAN_OLD = 'plan-secret-0123456789abcdef-previous';
 const GOV = 'governor-secret-0123456789abcdef-XYZ';
 const P33 = 'p33-secret-0123456789abcdef-0123456';
-
-function problems(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const authorities = [
   ['governor', 'GOV_REQUIRE_SIGNED_PLANS', loadGovernorConfig],
@@ -48,7 +38,7 @@ describe('signed plan entry configuration', () => {
 
   for (const [name, variable, load] of authorities) {
     it(`when ${variable}=true without a plan secret then ${name} refuses to start naming PLAN_SECRET_APPLY`, () => {
-      const err = problems(() => load({ [variable]: 'true' }));
+      const err = configError(() => load({ [variable]: 'true' }));
       expect(err.problems).toEqual([
         { variable: 'PLAN_SECRET_APPLY', expected: `a secret when ${variable}=true`, given: '(unset)' },
       ]);
@@ -63,7 +53,7 @@ describe('signed plan entry configuration', () => {
     });
 
     it(`when ${variable} is not a boolean then ${name} names it, not the secret`, () => {
-      const err = problems(() => load({ [variable]: 'maybe' }));
+      const err = configError(() => load({ [variable]: 'maybe' }));
       expect(err.problems.map((p) => p.variable)).toEqual([variable]);
     });
   }
@@ -75,27 +65,27 @@ describe('signed plan entry configuration', () => {
   it('when a plan secret is short or padded then every service refuses it without echoing it', () => {
     for (const value of ['too-short', ` ${PLAN} `]) {
       for (const load of [loadApplyConfig, loadGovernorConfig, loadP33Config]) {
-        const err = problems(() => load({ PLAN_SECRET_APPLY: value }));
+        const err = configError(() => load({ PLAN_SECRET_APPLY: value }));
         expect(err.problems.map((p) => p.variable)).toEqual(['PLAN_SECRET_APPLY']);
         expect(err.message).not.toContain(value.trim());
       }
     }
-    const err = problems(() => loadGovernorConfig({ PLAN_SECRET_APPLY_PREVIOUS: 'short' }));
+    const err = configError(() => loadGovernorConfig({ PLAN_SECRET_APPLY_PREVIOUS: 'short' }));
     expect(err.problems.map((p) => p.variable)).toEqual(['PLAN_SECRET_APPLY_PREVIOUS']);
   });
 
   it('when a plan secret equals a permit secret read by the same service then it is refused', () => {
     expect(
-      problems(() => loadApplyConfig({ PERMIT_SECRET_P33: P33, PLAN_SECRET_APPLY: P33 })).problems.map(
+      configError(() => loadApplyConfig({ PERMIT_SECRET_P33: P33, PLAN_SECRET_APPLY: P33 })).problems.map(
         (p) => p.variable,
       ),
     ).toEqual(['PLAN_SECRET_APPLY']);
     expect(
-      problems(() =>
+      configError(() =>
         loadGovernorConfig({ PERMIT_SECRET_GOVERNOR: GOV, PLAN_SECRET_APPLY_PREVIOUS: GOV }),
       ).problems.map((p) => p.variable),
     ).toEqual(['PLAN_SECRET_APPLY_PREVIOUS']);
-    const err = problems(() => loadP33Config({ PERMIT_SECRET_P33: P33, PLAN_SECRET_APPLY: P33 }));
+    const err = configError(() => loadP33Config({ PERMIT_SECRET_P33: P33, PLAN_SECRET_APPLY: P33 }));
     expect(err.problems[0]!.expected).toContain('different from PERMIT_SECRET_P33');
     expect(err.message).not.toContain(P33);
   });
@@ -113,7 +103,7 @@ describe('signed plan entry configuration', () => {
 
   it('when `all` runs with a requirement and no secret then it reports PLAN_SECRET_APPLY once', () => {
     const env: Env = { GOV_REQUIRE_SIGNED_PLANS: 'true', P33_REQUIRE_SIGNED_PLANS: 'true' };
-    const err = problems(() => loadAllConfig(env));
+    const err = configError(() => loadAllConfig(env));
     expect(err.problems.map((p) => p.variable)).toEqual(['PLAN_SECRET_APPLY']);
   });
 

@@ -1,25 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  ConfigError,
-  loadApplyConfig,
-  loadGovernorConfig,
-  loadP33Config,
-  redactUrl,
-} from '../../src/ops/config.js';
+import { loadApplyConfig, loadGovernorConfig, loadP33Config, redactUrl } from '../../src/ops/config.js';
 import { loadRedisOnly } from '../../src/cli/commands/arm.js';
 import { loadInspectConfig } from '../../src/inspect/config.js';
 import { redisUrlProblem } from '../../src/ops/config/redis-url.js';
-
-function configError(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configError } from '../helpers/config-error.js';
 
 const LOADERS = [loadApplyConfig, loadGovernorConfig, loadP33Config, loadRedisOnly, loadInspectConfig];
 

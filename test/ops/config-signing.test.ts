@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   describeConfig,
   isSecretVariable,
   loadApplyConfig,
@@ -8,21 +7,12 @@ import {
   loadP33Config,
 } from '../../src/ops/config.js';
 import { applyOptionsFrom } from '../../src/cli/commands/apply.js';
+import { configError } from '../helpers/config-error.js';
 
 const GOV = 'governor-secret-0123456789abcdef-XYZ';
 const GOV_OLD = 'governor-previous-0123456789abcdef';
 const P33 = 'p33-secret-0123456789abcdef-0123456';
 const P33_OLD = 'p33-previous-0123456789abcdef-01234';
-
-function problems(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('signed permit configuration', () => {
   it('when nothing is set then signing is off, not required and the defaults load', () => {
@@ -55,11 +45,11 @@ describe('signed permit configuration', () => {
   });
 
   it('when signing is required but an authority has no secret then apply refuses to start', () => {
-    const err = problems(() =>
+    const err = configError(() =>
       loadApplyConfig({ APPLY_REQUIRE_SIGNED_PERMITS: 'true', PERMIT_SECRET_GOVERNOR: GOV }),
     );
     expect(err.problems.map((p) => p.variable)).toEqual(['PERMIT_SECRET_P33']);
-    const desk = problems(() =>
+    const desk = configError(() =>
       loadApplyConfig({
         APPLY_REQUIRE_SIGNED_PERMITS: 'true',
         APPLY_REQUIRED_AUTHORITIES: 'governor,p33,desk',
@@ -89,11 +79,11 @@ describe('signed permit configuration', () => {
     'when P33_PERMIT_TTL=%j then apply and P3.3 both refuse it, naming the variable',
     (raw) => {
       expect(
-        problems(() => loadApplyConfig({ P33_PERMIT_TTL: raw })).problems.map((p) => p.variable),
+        configError(() => loadApplyConfig({ P33_PERMIT_TTL: raw })).problems.map((p) => p.variable),
       ).toEqual(['P33_PERMIT_TTL']);
-      expect(problems(() => loadP33Config({ P33_PERMIT_TTL: raw })).problems.map((p) => p.variable)).toEqual([
-        'P33_PERMIT_TTL',
-      ]);
+      expect(
+        configError(() => loadP33Config({ P33_PERMIT_TTL: raw })).problems.map((p) => p.variable),
+      ).toEqual(['P33_PERMIT_TTL']);
     },
   );
 
@@ -108,7 +98,7 @@ describe('signed permit configuration', () => {
 
   it('when a permit secret is short or padded then the error names the variable and never the value', () => {
     const short = 'tooshort-secret';
-    const err = problems(() =>
+    const err = configError(() =>
       loadApplyConfig({ PERMIT_SECRET_GOVERNOR: short, PERMIT_SECRET_P33_PREVIOUS: ` ${P33_OLD}` }),
     );
     expect(err.problems.map((p) => p.variable).sort()).toEqual([
@@ -118,7 +108,7 @@ describe('signed permit configuration', () => {
     expect(err.message).toContain('at least 32 characters');
     expect(err.message).not.toContain(short);
     expect(err.message).not.toContain(P33_OLD);
-    expect(problems(() => loadGovernorConfig({ PERMIT_SECRET_GOVERNOR: short })).message).not.toContain(
+    expect(configError(() => loadGovernorConfig({ PERMIT_SECRET_GOVERNOR: short })).message).not.toContain(
       short,
     );
   });

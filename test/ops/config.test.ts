@@ -12,16 +12,7 @@ import {
   TESTNET_BASE_URL,
   type Env,
 } from '../../src/ops/config.js';
-
-function configError(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configError } from '../helpers/config-error.js';
 
 const LIVE_OK: Env = {
   APPLY_MODE: 'live',
