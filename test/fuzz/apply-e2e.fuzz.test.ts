@@ -36,30 +36,42 @@ const proposalArb = fc.record({
   new_sl_proposed: fc.constantFrom('', '59000.123', '59000.123', '0', '-5', 'inf'),
 });
 /**
- * Two thirds well-formed bodies ($S: the plan's symbol; the oracle still judges them, and the
- * quantity may exceed the position), one third anything (mismatched symbols included).
+ * Four in five well-formed bodies ($S: the plan's symbol; the oracle still judges them, and the
+ * quantity may exceed the position), the rest anything (mismatched symbols included).
  */
 const govArb = fc.oneof(
   {
-    weight: 2,
+    weight: 4,
     arbitrary: fc.constant(
       JSON.stringify({ granted: true, symbol: '$S', decision: 'EXECUTE', consumed: false }),
     ),
   },
   bodyOf(govObject, 'granted'),
 );
+/**
+ * Three in five well-formed allows ($S, $P: the plan's symbol and the position this run sets, so
+ * that enough sets pass the plan-share check to send orders), the rest anything.
+ */
 const p33Arb = fc.oneof(
-  fc
-    .tuple(fc.constant('$S'), fc.constantFrom(0.25, 0.5, 0.004, 1, '0.3'), fc.constantFrom(0.5, -2, 3, 0.004))
-    .map(([s, q, seen]) =>
-      JSON.stringify({
-        allow: true,
-        symbol: s,
-        safe_close_qty: q,
-        exchange_position_amt: seen,
-        reason: 'sanity_checks_passed',
-      }),
-    ),
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(
+        fc.constant('$S'),
+        fc.constantFrom(0.25, 0.5, 0.004, 1, '0.3'),
+        // Mostly the position P3.3 would have seen ($P: the one this run sets), sometimes another.
+        fc.oneof({ weight: 5, arbitrary: fc.constant('$P') }, fc.constantFrom(0.5, -2, 3, 0.004)),
+      )
+      .map(([s, q, seen]) =>
+        JSON.stringify({
+          allow: true,
+          symbol: s,
+          safe_close_qty: q,
+          exchange_position_amt: seen,
+          reason: 'sanity_checks_passed',
+        }),
+      ),
+  },
   bodyOf(p33Object, 'allow'),
   fc.constant('$S').map((s) => JSON.stringify({ allow: true, symbol: s, safe_close_qty: 0.004 })),
 );
@@ -91,7 +103,9 @@ describe('fuzz: proposals and permits through the apply service', () => {
         fc.constantFrom(0, 0.5, -0.5, 0.004, 3, -3),
         async (p, govRaw, p33Raw, position) => {
           const gov = govRaw?.replaceAll('"$S"', JSON.stringify(p.symbol));
-          const p33 = p33Raw?.replaceAll('"$S"', JSON.stringify(p.symbol));
+          const p33 = p33Raw
+            ?.replaceAll('"$S"', JSON.stringify(p.symbol))
+            .replaceAll('"$P"', JSON.stringify(position));
           const fields = { ...p, computed_at_utc: freshComputedAt(++seq) };
           const parsed = parseProposal(p.symbol, fields);
           if (!parsed.ok) throw new Error(`generator produced an unparseable proposal: ${parsed.reason}`);

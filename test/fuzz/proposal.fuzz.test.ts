@@ -31,11 +31,11 @@ const proposalFields = fieldMap({
   new_sl_proposed: mostly(numText(-10, 100_000)),
   R_net: nastyText,
   last_update_epoch: nastyText,
-  computed_at_utc: mostly(
-    fc.oneof(
-      { weight: 6, arbitrary: fc.constant(FIXED_AT) },
-      fc.constantFrom('2026-01-24T00:00:00Z', '2026-01-26T00:00:00Z', ''),
-    ),
+  // Mostly fresh (a plan that would execute needs a fresh time); old, future, empty and nasty too.
+  computed_at_utc: fc.oneof(
+    { weight: 8, arbitrary: fc.constant(FIXED_AT) },
+    fc.constantFrom('2026-01-24T00:00:00Z', '2026-01-26T00:00:00Z', ''),
+    nastyText,
   ),
   reason_codes: fc.oneof(fc.constantFrom('a,b', ',,', ''), fc.string({ maxLength: 30 })),
 });
