@@ -3,7 +3,11 @@
  * A field that fails to parse makes the whole entry garbage with a short snake_case reason:
  * garbage is acknowledged and counted, never granted.
  */
-import { actionFraction as closeFraction, isCloseAction } from '../plan.js';
+import {
+  actionFraction as closeFraction,
+  actionFractionText as closeFractionText,
+  isCloseAction,
+} from '../plan.js';
 import { entryTooLarge } from '../entry-limits.js';
 import type { PermitKey } from '../permit-signing.js';
 import { PLAN_SIG_FIELD, verifyPlanSignature, type PlanSignatureReason } from '../plan-signing.js';
@@ -63,7 +67,7 @@ export function actionFraction(action: string): number {
 
 /** The same fraction as an exact decimal string (for quantity arithmetic without floats). */
 export function actionFractionText(action: string): string {
-  return action === 'PARTIAL_75' ? '0.75' : action === 'PARTIAL_50' ? '0.5' : '1';
+  return closeFractionText(action) ?? '1';
 }
 
 export function parseAuthorityPlan(fields: Record<string, string>): PlanParse {

@@ -3,9 +3,10 @@
  * ours: the grant cooldown and, for closes, the quantity still free of reservations
  * (reservations.ts). Quantities stay decimal (dec.ts); the permit body gets plain JSON numbers.
  */
-import { abs, cmp, floorToStep, min, mul, parseDec, sign, toNumber, toText, type Dec } from './dec.js';
+import { abs, cmp, parseDec, sign, toNumber, toText, type Dec } from './dec.js';
 import {
   closeQty,
+  closeShare,
   countingReservations,
   sumQty,
   type ReservationParse,
@@ -91,8 +92,7 @@ export function safeCloseQty(amount: Dec, fractionText: string, stepText: string
   const fraction = parseDec(fractionText);
   const step = parseDec(stepText);
   if (!fraction || !step || sign(fraction) <= 0) return null;
-  const whole = abs(amount);
-  return floorToStep(min(mul(whole, fraction), whole), step);
+  return closeShare(amount, fraction, step);
 }
 
 export interface CheckInput {

@@ -137,6 +137,12 @@ export function sumQty(rs: readonly Reservation[]): Dec {
   return rs.reduce((s, r) => add(s, r.qty), ZERO);
 }
 
+/** min(fraction × |amount|, |amount|) rounded down to the step: what a close of `fraction` takes. */
+export function closeShare(amount: Dec, fraction: Dec, step: Dec): Dec | null {
+  const whole = abs(amount);
+  return floorToStep(min(mul(whole, fraction), whole), step);
+}
+
 export type CloseQty =
   | { ok: true; qty: Dec; base: Dec; reserved: Dec }
   | { ok: false; reason: 'qty_reserved_in_flight' | 'invalid_safe_close_qty'; base: Dec; reserved: Dec };
@@ -157,7 +163,7 @@ export function closeQty(exchangeAmt: Dec, reserved: Dec, fractionText: string, 
   if (!fraction || !step || sign(fraction) <= 0 || sign(step) <= 0) return deny('invalid_safe_close_qty');
   const available = sub(base, reserved);
   if (sign(available) <= 0) return deny(held ? 'qty_reserved_in_flight' : 'invalid_safe_close_qty');
-  const qty = floorToStep(min(mul(available, fraction), available), step);
+  const qty = closeShare(available, fraction, step);
   if (!qty || sign(qty) <= 0 || cmp(qty, available) > 0) {
     return deny(held ? 'qty_reserved_in_flight' : 'invalid_safe_close_qty');
   }
