@@ -11,6 +11,7 @@ import { parseProposal } from '../src/domain/proposal.js';
 import { startPaperExchange, type PaperExchange } from '../src/exchange/paper/index.js';
 import { clientOrderIdFor } from '../src/exchange/port.js';
 import { keySpace } from '../src/store/keys.js';
+import { sleep } from '../test/helpers/wait.js';
 
 export type FleetRequest =
   | { kind: 'start'; redisUrl: string; prefix: string; apiKey: string; apiSecret: string }
@@ -22,7 +23,6 @@ export type FleetReport =
   | { kind: 'failed'; error: string };
 
 const SYMBOL = 'BTCUSDT';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Fleet {
   paper: PaperExchange;

@@ -18,6 +18,7 @@ import { startRedis } from '../test/helpers/redis-server.js';
 import { BENCH_SYMBOLS } from './lib/authority-config.js';
 import { machineLine, writeSection } from './lib/doc.js';
 import { fmt, markdownTable, summarize, type Summary } from './lib/stats.js';
+import { sleep } from '../test/helpers/wait.js';
 
 const args = process.argv.slice(2);
 const secIdx = args.indexOf('--seconds');
@@ -25,7 +26,6 @@ const SECONDS = secIdx >= 0 ? Number(args[secIdx + 1]) : 4;
 const WRITE = !args.includes('--no-write');
 const WORKER = fileURLToPath(new URL('./lib/authority-worker.ts', import.meta.url));
 const PAPER = fileURLToPath(new URL('./lib/paper-worker.ts', import.meta.url));
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 type Authority = 'governor' | 'p33';
 interface Row {

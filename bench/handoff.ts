@@ -14,6 +14,7 @@ import { waitAndConsumePermits } from '../src/store/permit-chain.js';
 import { startRedis, type RedisServerHandle } from '../test/helpers/redis-server.js';
 import { machineLine, writeSection } from './lib/doc.js';
 import { fmt, markdownTable, summarize, type Summary } from './lib/stats.js';
+import { sleep } from '../test/helpers/wait.js';
 
 const args = process.argv.slice(2);
 const argIndex = args.indexOf('--trials');
@@ -39,7 +40,6 @@ interface Rig {
   via: Record<string, number>;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 let seq = 0;
 
 async function rig(name: ModeName): Promise<Rig> {

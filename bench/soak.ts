@@ -25,11 +25,11 @@ import {
   feed,
   PAPER_KEYS,
   paperAdapter,
-  sleep,
   startReplica,
   SYMBOLS,
   type Replica,
 } from '../test/reliability/rig.js';
+import { sleep } from '../test/helpers/wait.js';
 
 const { values } = parseArgs({
   options: {

@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, REDIS_BIN } from '../helpers/redis-server.js';
+import { sleep } from '../helpers/wait.js';
 
 export const clusterAvailable = spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
 
@@ -15,8 +16,6 @@ export interface LocalCluster {
   ports: number[];
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startCluster(): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'qa-cluster-'));

@@ -14,9 +14,9 @@ import type { Store } from '../../src/store/port.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sleep } from '../helpers/wait.js';
 
 const quiet = { info: () => {}, warn: () => {} };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => Promise<void>) {
   describe(name, () => {

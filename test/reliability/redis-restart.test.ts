@@ -20,12 +20,12 @@ import {
   grantBodies,
   PAPER_KEYS,
   POSITIONS,
-  sleep,
   startReplica,
   SYMBOLS,
   until,
   type Replica,
 } from './rig.js';
+import { sleep } from '../helpers/wait.js';
 
 describe.skipIf(skipRedis)('Redis restart mid-run', () => {
   let server: RedisServerHandle;

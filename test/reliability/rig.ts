@@ -17,14 +17,13 @@ import { mustRefuse } from '../fuzz/permit-oracle.js';
 import { BASE_OPTIONS, proposal } from '../services/apply/harness.js';
 import { freshComputedAt } from '../helpers/decide.js';
 import { exposureOf } from './exposure.js';
+import { sleep } from '../helpers/wait.js';
 
 export const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'] as const;
 /** Large positions so that many small closes fit; SOLUSDT trades whole units. */
 export const POSITIONS: Record<string, number> = { BTCUSDT: 50, ETHUSDT: -400, SOLUSDT: 9000 };
 export const SAFE_QTY: Record<string, string> = { BTCUSDT: '0.002', ETHUSDT: '0.01', SOLUSDT: '1' };
 export const PAPER_KEYS = { apiKey: 'paper-key', apiSecret: 'paper-secret' };
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function until<T>(
   what: string,

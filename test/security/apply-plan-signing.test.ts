@@ -10,11 +10,12 @@ import { planEntrySigner, signPlanFields, verifyPlanSignature } from '../../src/
 import { loadApplyConfig } from '../../src/ops/config.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { makeHarness, proposal, type Harness } from '../services/apply/harness.js';
+import { until } from '../helpers/wait.js';
 
 const SECRET = 'plan-secret-0123456789abcdef-current';
 const KEY = new PermitKey(SECRET);
 
-/** The plan entry's fields as the fleet writes them, in order (CONTRACT.md "Plan stream entry"). */
+/** A plan entry's fields as the fleet writes them, in order (PROTOCOL.md "Plan stream entry"). */
 const FLEET_FIELDS = [
   'plan_id',
   'symbol',
@@ -34,14 +35,15 @@ const FLEET_FIELDS = [
   'timestamp',
 ];
 
-async function waitForPlans(h: Harness, n: number) {
-  for (let i = 0; i < 500; i++) {
-    const plans = await h.plans();
-    if (plans.length >= n) return plans;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`expected ${n} plan entries`);
-}
+const plansAtLeast = (h: Harness, n: number) =>
+  until(
+    async () => {
+      const plans = await h.plans();
+      return plans.length >= n && plans;
+    },
+    5000,
+    `${n} plan entries`,
+  );
 
 describe('apply plan signing options', () => {
   it('when PLAN_SECRET_APPLY is set then the options carry a signer, else none', () => {
@@ -62,7 +64,7 @@ describe('apply publishing plan entries on the memory store', () => {
     h = await makeHarness('memory');
     await h.service.start();
     await h.writeProposal('SOLUSDT', proposal('HOLD', '0.1'));
-    const [entry] = await waitForPlans(h, 1);
+    const [entry] = await plansAtLeast(h, 1);
     expect(Object.keys(entry!.fields)).toEqual(FLEET_FIELDS);
   });
 });
@@ -92,7 +94,7 @@ describe.skipIf(skipRedis)('apply publishing signed plan entries (real Redis)', 
       'BTCUSDT',
       proposal('PARTIAL_50', '0.3', { computed_at_utc: new Date().toISOString() }),
     );
-    const entries = await waitForPlans(h, 2);
+    const entries = await plansAtLeast(h, 2);
     for (const { fields } of entries) {
       expect(Object.keys(fields)).toEqual([...FLEET_FIELDS, 'sig']);
       expect(verifyPlanSignature(fields, [KEY])).toEqual({ ok: true, keyId: KEY.keyId });

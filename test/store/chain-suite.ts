@@ -10,7 +10,7 @@ import {
   type PermitWaitResult,
 } from '../../src/store/permit-chain.js';
 import { watchPermits, type PermitWatch } from '../../src/store/permit-watch.js';
-import { sleep, waitFor } from './harness.js';
+import { sleep, until } from '../helpers/wait.js';
 
 export interface ChainWorld {
   /** Separate connections where the adapter has them (the memory store shares one instance). */
@@ -206,7 +206,7 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       const keys = [store.keys.governorPermit(id), store.keys.p33Permit(id)];
       const off = await store.onKeyChange(store.keys.permitPattern(), (c) => void heard.add(c.key), { keys });
       await grant(id);
-      await waitFor('both writes notified', () => heard.size === 2);
+      await until(() => heard.size === 2, 5000, 'both writes notified');
       await off();
       const r = await waitWatched(store, id, watch, true);
       expect(r).toMatchObject({ ok: true, via: 'immediate', attempts: 1 });
@@ -342,7 +342,7 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
     });
 
     it('when every wait has ended then no subscription is left behind', async () => {
-      await waitFor('subscriptions released', async () => (await w.openSubscriptions()) === 0);
+      await until(async () => (await w.openSubscriptions()) === 0, 5000, 'subscriptions released');
     });
   });
 }

@@ -5,7 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyChange, LedgerWriteRequest, Store } from '../../src/store/port.js';
 import { p33ContractCases } from './contract-p33.js';
-import { waitFor, type StoreFactory, type StoreUnderTest } from './harness.js';
+import { type StoreFactory, type StoreUnderTest } from './harness.js';
+import { until } from '../helpers/wait.js';
 
 export function storeContract(name: string, factory: StoreFactory): void {
   describe(`Store contract: ${name}`, () => {
@@ -201,12 +202,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const key1 = s.keys.governorPermit('plan1');
       await s.set(key1, 'x', { ttlSec: 60 });
       await s.set(k('unrelated'), 'x');
-      await waitFor('first set event', () => heardA.some((c) => c.key === key1 && c.event === 'set'));
+      await until(() => heardA.some((c) => c.key === key1 && c.event === 'set'), 5000, 'first set event');
       await offA();
       const key2 = s.keys.p33Permit('plan2');
       await s.set(key2, 'y');
       await s.del([key1]);
-      await waitFor('del event on B', () => heardB.some((c) => c.key === key1 && c.event === 'del'));
+      await until(() => heardB.some((c) => c.key === key1 && c.event === 'del'), 5000, 'del event on B');
       expect(heardA.some((c) => c.key === key2)).toBe(false);
       expect(heardB.some((c) => c.key === key2 && c.event === 'set')).toBe(true);
       expect([...heardA, ...heardB].some((c) => c.key === k('unrelated'))).toBe(false);
@@ -227,16 +228,17 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await s.set(other, 'x');
       await s.set(key2, 'y');
       await s.del([key1, key2]);
-      await waitFor('del of the named key', () => mine.some((c) => c.key === key2 && c.event === 'del'));
-      await waitFor(
-        'every event on the pattern-wide listener',
+      await until(() => mine.some((c) => c.key === key2 && c.event === 'del'), 5000, 'del of the named key');
+      await until(
         () => all.filter((c) => c.event !== 'expire').length >= 3,
+        5000,
+        'every event on the pattern-wide listener',
       );
       expect(mine.map((c) => `${c.event} ${c.key}`)).toEqual([`set ${key2}`, `del ${key2}`]);
       expect(all.some((c) => c.key === other && c.event === 'set')).toBe(true);
       await offMine();
       await s.set(key1, 'z');
-      await waitFor('later write on the pattern-wide listener', () => all.some((c) => c.key === key1));
+      await until(() => all.some((c) => c.key === key1), 5000, 'later write on the pattern-wide listener');
       expect(mine).toHaveLength(2);
       await offAll();
     });
@@ -384,7 +386,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const off = await s.onKeyChange(`${s.keys.prefix}exp:*`, (c) => heard.push(c));
       await s.set(k('exp:1'), 'v', { ttlSec: 1 });
       await t.advance(1100);
-      await waitFor('expired event', () => heard.some((c) => c.key === k('exp:1') && c.event === 'expired'));
+      await until(
+        () => heard.some((c) => c.key === k('exp:1') && c.event === 'expired'),
+        5000,
+        'expired event',
+      );
       await off();
     });
 

@@ -10,15 +10,3 @@ export interface StoreUnderTest {
 }
 
 export type StoreFactory = () => Promise<StoreUnderTest>;
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns true; fails with `what` after timeoutMs (a liveness bound only). */
-export async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}

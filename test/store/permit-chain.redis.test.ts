@@ -3,8 +3,8 @@ import { createStore } from '../../src/store/index.js';
 import { waitAndConsumePermits } from '../../src/store/permit-chain.js';
 import { RedisStore, type StoreLogger } from '../../src/store/redis/redis-store.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { until } from '../helpers/wait.js';
 import { chainSuite, instrument } from './chain-suite.js';
-import { waitFor } from './harness.js';
 
 describe.skipIf(skipRedis)('permit chain on Redis', () => {
   let server: RedisServerHandle;
@@ -132,10 +132,10 @@ describe.skipIf(skipRedis)('permit chain on Redis without keyspace notifications
       expect(r).toMatchObject({ ok: true, via: 'poll' });
       if (r.ok) expect(r.attempts).toBeGreaterThanOrEqual(2);
       await server.restart();
-      await waitFor(
-        'reconnect',
+      await until(
         async () => (await store.set('probe', '1').catch(() => false)) === true,
         15_000,
+        'reconnect',
       );
       expect(await store.get('probe')).toBe('1');
       expect(store.notificationsActive()).toBe(false);

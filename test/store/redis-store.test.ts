@@ -4,7 +4,7 @@ import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { createStore } from '../../src/store/index.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { storeContract } from './contract.js';
-import { sleep, waitFor } from './harness.js';
+import { sleep, until } from '../helpers/wait.js';
 
 describe.skipIf(skipRedis)('RedisStore', () => {
   let server: RedisServerHandle;
@@ -56,7 +56,7 @@ describe.skipIf(skipRedis)('RedisStore', () => {
       const off = await store.onKeyChange(store.keys.permitPattern(), (c) => heard.push(c.key));
       await other.set(store.keys.governorPermit('x'), 'db0');
       await store.set(store.keys.governorPermit('y'), 'db3');
-      await waitFor('db3 event', () => heard.includes(store.keys.governorPermit('y')));
+      await until(() => heard.includes(store.keys.governorPermit('y')), 5000, 'db3 event');
       expect(heard).not.toContain(store.keys.governorPermit('x'));
       expect(await other.get(store.keys.governorPermit('y'))).toBeNull();
       await off();
@@ -140,7 +140,7 @@ describe.skipIf(skipRedis)('RedisStore', () => {
       await Promise.all([sub.punsubscribe(channel), sub.psubscribe(channel)]);
       const key = store.keys.governorPermit('resubscribed');
       await store.set(key, 'g');
-      await waitFor('event after re-subscribe', () => heard.includes(`__keyspace@0__:${key}`));
+      await until(() => heard.includes(`__keyspace@0__:${key}`), 5000, 'event after re-subscribe');
       await off();
     } finally {
       await store.close();
@@ -173,13 +173,13 @@ describe.skipIf(skipRedis)('RedisStore', () => {
       const off = await store.onKeyChange(store.keys.permitPattern(), (c) => heard.push(c.key));
       await own.restart();
       const key = store.keys.p33Permit('after-restart');
-      await waitFor(
-        'notifications after restart',
+      await until(
         async () => {
           await store.set(key, 'v').catch(() => false);
           return heard.includes(key);
         },
         15_000,
+        'notifications after restart',
       );
       expect(store.notificationsActive()).toBe(true);
       await off();

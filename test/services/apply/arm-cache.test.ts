@@ -5,7 +5,7 @@ import { parseArmState, setArmState } from '../../../src/services/arm-state.js';
 import { createStore } from '../../../src/store/index.js';
 import type { Store } from '../../../src/store/port.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
-import { waitFor } from '../../store/harness.js';
+import { until } from '../../helpers/wait.js';
 
 /** Counts the arm-hash reads that reach the store; `epoch` can be bumped by the test. */
 function counting(store: Store): { store: Store; reads: () => number; bumpEpoch: () => void } {
@@ -73,11 +73,11 @@ describe.skipIf(skipRedis)('ArmStateCache on Redis', () => {
       await arm(r.operator);
       expect(parseArmState(await r.cache.read()).armed).toBe(true);
       await disarm(r.operator);
-      await waitFor('disarm seen', async () => !parseArmState(await r.cache.read()).armed, 2000);
+      await until(async () => !parseArmState(await r.cache.read()).armed, 2000, 'disarm seen');
       expect(r.reads()).toBeGreaterThanOrEqual(2);
       // The arm key deleted (the fleet has none): armed again by default, also seen.
       await r.operator.del([r.operator.keys.armState()]);
-      await waitFor('default seen', async () => parseArmState(await r.cache.read()).armed, 2000);
+      await until(async () => parseArmState(await r.cache.read()).armed, 2000, 'default seen');
     } finally {
       await r.close();
     }
@@ -160,7 +160,7 @@ describe('ArmStateCache without notifications', () => {
     const cache = new ArmStateCache(slow, systemClock, 60_000);
     await cache.start();
     const first = cache.read(); // reads "armed" (no key), then stalls
-    await waitFor('first read in flight', () => release !== null);
+    await until(() => release !== null, 5000, 'first read in flight');
     await disarm(store); // its event arrives while the read is in flight
     release!();
     expect(parseArmState(await first).armed).toBe(true); // what it read, but not kept:

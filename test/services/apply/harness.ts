@@ -177,5 +177,3 @@ export async function makeHarness(
 export function logLines(log: CapturedLogger, prefix: string): Record<string, unknown>[] {
   return log.lines().filter((l) => typeof l.msg === 'string' && (l.msg as string).startsWith(prefix));
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

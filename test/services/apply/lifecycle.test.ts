@@ -2,15 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clientOrderIdFor } from '../../../src/exchange/port.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
-import { govBody, makeHarness, p33Body, planIdFor, proposal, sleep, type Harness } from './harness.js';
-
-const waitUntil = async (cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 5000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-};
+import { govBody, makeHarness, p33Body, planIdFor, proposal, type Harness } from './harness.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, outages (real Redis)', () => {
   let redis: RedisServerHandle;
@@ -74,7 +67,7 @@ describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, 
     const fast = proposal('PARTIAL_50', '0.1');
     const fastId = planIdFor('ETHUSDT', fast);
     await t.writeProposal('BTCUSDT', slow); // no permits will come
-    await waitUntil(async () => (await t.plans()).length === 1, 'the slow plan');
+    await until(async () => (await t.plans()).length === 1, 5000, 'the slow plan');
     await t.setPermit('governor', fastId, govBody('ETHUSDT'));
     await t.setPermit('p33', fastId, p33Body('ETHUSDT', 0.2));
     await t.writeProposal('ETHUSDT', fast);
@@ -92,7 +85,7 @@ describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, 
     const a = proposal('FULL_CLOSE_PROPOSED', '0.1');
     const b = proposal('HOLD', '0.1');
     await t.writeProposal('BTCUSDT', a);
-    await waitUntil(async () => (await t.plans()).length === 1, 'plan a');
+    await until(async () => (await t.plans()).length === 1, 5000, 'plan a');
     await t.writeProposal('BTCUSDT', b);
     await t.writeProposal('BTCUSDT', b);
     const results = await t.waitForResults(2);
@@ -106,7 +99,7 @@ describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, 
   it('when the service is stopped during a permit wait then the plan still gets its result before stop resolves', async () => {
     const t = await harness({ permitWaitMs: 300 });
     await t.writeProposal('BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'));
-    await waitUntil(async () => (await t.plans()).length === 1, 'the plan');
+    await until(async () => (await t.plans()).length === 1, 5000, 'the plan');
     await t.service.stop();
     expect((await t.results()).map((r) => r.fields.decision)).toEqual(['BLOCKED']);
   });
@@ -185,7 +178,7 @@ describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, 
     const fields = proposal('FULL_CLOSE_PROPOSED', '0.1');
     const id = planIdFor('BTCUSDT', fields);
     await t.writeProposal('BTCUSDT', fields);
-    await waitUntil(async () => (await t.plans()).length === 1, 'the plan');
+    await until(async () => (await t.plans()).length === 1, 5000, 'the plan');
     // the process "dies" after the order left: simulate by filling the order and writing the
     // intent ourselves, then stopping before any permit arrives (its own result is then removed)
     await t.service.stop();
@@ -227,21 +220,21 @@ describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, 
       await own.restart();
       const fields = proposal('FULL_CLOSE_PROPOSED', '0.1');
       const id = planIdFor('ETHUSDT', fields);
-      await waitUntil(async () => {
-        try {
-          await t.setPermit('governor', id, govBody('ETHUSDT'));
-          await t.setPermit('p33', id, p33Body('ETHUSDT', 0.3));
-          await t.writeProposal('ETHUSDT', fields);
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'Redis back');
-      await waitUntil(
-        async () => (await t.results().catch(() => [])).length >= 1,
-        'result after outage',
-        10_000,
+      await until(
+        async () => {
+          try {
+            await t.setPermit('governor', id, govBody('ETHUSDT'));
+            await t.setPermit('p33', id, p33Body('ETHUSDT', 0.3));
+            await t.writeProposal('ETHUSDT', fields);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        5000,
+        'Redis back',
       );
+      await until(async () => (await t.results().catch(() => [])).length >= 1, 10_000, 'result after outage');
       const results = await t.results();
       expect(results.find((r) => r.fields.plan_id === id)?.fields).toMatchObject({
         decision: 'EXECUTE',

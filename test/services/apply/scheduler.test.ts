@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SymbolScheduler } from '../../../src/services/apply/scheduler.js';
-import { sleep } from './harness.js';
+import { sleep } from '../../helpers/wait.js';
 import { until } from '../../helpers/wait.js';
 
 function gate() {

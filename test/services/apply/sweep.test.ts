@@ -7,7 +7,8 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../../src/store/port.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
-import { makeHarness, proposal, sleep, type Harness } from './harness.js';
+import { makeHarness, proposal, type Harness } from './harness.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 /** Counts HGETALLs of proposal keys (what a full sweep does once per symbol). */
 function countProposalReads(store: Store): { reads: () => number; reset: () => void } {
@@ -30,14 +31,6 @@ const quiet =
     return count.reads() === 0;
   };
 
-const waitUntil = async (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-};
-
 describe('apply sweep on the memory store', () => {
   let h: Harness | null = null;
   afterEach(async () => {
@@ -49,15 +42,15 @@ describe('apply sweep on the memory store', () => {
     h = await makeHarness('memory', { pollSec: 0.05, fullSweepEvery: 1000 });
     const count = countProposalReads(h.store);
     await h.service.start();
-    await waitUntil(() => count.reads() >= 3, 'the start-up sweep');
-    await waitUntil(quiet(count), 'sweeps that re-read nothing');
+    await until(() => count.reads() >= 3, 5000, 'the start-up sweep');
+    await until(quiet(count), 5000, 'sweeps that re-read nothing');
     await h.writeProposal('SOLUSDT', proposal('HOLD', '0.1'));
     await h.waitForResults(1);
     expect(count.reads()).toBe(1); // its own notification
 
     await h.restartService({ fullSweepEvery: 2 });
     count.reset();
-    await waitUntil(() => count.reads() >= 3 * 2, 'backstop sweeps');
+    await until(() => count.reads() >= 3 * 2, 5000, 'backstop sweeps');
   });
 });
 
@@ -82,19 +75,19 @@ describe.skipIf(skipRedis)('apply sweep on Redis', () => {
     h = await makeHarness({ redisUrl: redis.url, prefix: redis.prefix() }, { pollSec, fullSweepEvery: 1000 });
     const count = countProposalReads(h.store);
     await h.service.start();
-    await waitUntil(() => count.reads() >= 3, 'the start-up sweep');
+    await until(() => count.reads() >= 3, 5000, 'the start-up sweep');
     return { h, count };
   };
 
   it('when the subscriber connection was lost then the next probe re-reads every proposal', async () => {
     const { count } = await harness(0.05);
-    await waitUntil(quiet(count), 'sweeps that re-read nothing');
+    await until(quiet(count), 5000, 'sweeps that re-read nothing');
     const epoch = h!.store.notificationEpoch();
     await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
-    await waitUntil(() => h!.store.notificationEpoch() > epoch, 'the subscriber to notice');
-    await waitUntil(() => count.reads() >= 3, 'a full sweep after the gap');
+    await until(() => h!.store.notificationEpoch() > epoch, 5000, 'the subscriber to notice');
+    await until(() => count.reads() >= 3, 5000, 'a full sweep after the gap');
     // Once reconnected, the chain of probes holds again.
-    await waitUntil(quiet(count), 'quiet sweeps after the reconnect');
+    await until(quiet(count), 5000, 'quiet sweeps after the reconnect');
   });
 
   it('when notifications stop flowing then a proposal written meanwhile is still picked up by a sweep', async () => {

@@ -15,17 +15,8 @@ import { BoundedSet } from '../../../src/services/bounded.js';
 import { createStore } from '../../../src/store/index.js';
 import type { Store } from '../../../src/store/port.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
-import { waitFor } from '../../store/harness.js';
-import {
-  govBody,
-  logLines,
-  makeHarness,
-  p33Body,
-  planIdFor,
-  proposal,
-  sleep,
-  type Harness,
-} from './harness.js';
+import { govBody, logLines, makeHarness, p33Body, planIdFor, proposal, type Harness } from './harness.js';
+import { sleep, until } from '../../helpers/wait.js';
 
 const WRONGTYPE = /^WRONGTYPE /;
 
@@ -57,14 +48,14 @@ describe.skipIf(skipRedis)('apply with keys of another type (real Redis)', () =>
   const execute = async (t: Harness, fields: Record<string, string>, beforePermits?: () => Promise<void>) => {
     const id = planIdFor('BTCUSDT', fields);
     await t.writeProposal('BTCUSDT', fields);
-    await waitFor('plan published', async () => (await t.plans()).some((p) => p.fields.plan_id === id), 3000);
+    await until(async () => (await t.plans()).some((p) => p.fields.plan_id === id), 3000, 'plan published');
     await beforePermits?.();
     await t.setPermit('governor', id, govBody('BTCUSDT'));
     await t.setPermit('p33', id, p33Body('BTCUSDT', 0.005));
-    await waitFor(
-      'result',
+    await until(
       async () => (await resultsFor(t, 'BTCUSDT')).some((r) => r.fields.plan_id === id),
       3000,
+      'result',
     );
     return (await resultsFor(t, 'BTCUSDT')).find((r) => r.fields.plan_id === id)!.fields;
   };
@@ -80,7 +71,7 @@ describe.skipIf(skipRedis)('apply with keys of another type (real Redis)', () =>
       executed: 'True',
     });
     // A list write sends no notification apply subscribes to: the full sweep (every 12 ticks) finds it.
-    await waitFor('both rejected', () => t.metrics.count('inputRejected', 'proposal_wrong_type') === 2, 3000);
+    await until(() => t.metrics.count('inputRejected', 'proposal_wrong_type') === 2, 3000, 'both rejected');
     await sleep(700); // another full sweep re-reads both bad keys
     expect(await execute(t, proposal('PARTIAL_50', '0.1'))).toMatchObject({
       decision: 'EXECUTE',
@@ -101,7 +92,7 @@ describe.skipIf(skipRedis)('apply with keys of another type (real Redis)', () =>
 
     // Fixed: a proposal hash written where the string was (the writer replaces the key).
     await t.writeProposal('ETHUSDT', proposal('HOLD', '0.3'));
-    await waitFor('ETHUSDT handled again', async () => (await resultsFor(t, 'ETHUSDT')).length === 1, 3000);
+    await until(async () => (await resultsFor(t, 'ETHUSDT')).length === 1, 3000, 'ETHUSDT handled again');
     expect((await resultsFor(t, 'ETHUSDT'))[0]?.fields).toMatchObject({
       decision: 'SKIP',
       error: 'action_hold',

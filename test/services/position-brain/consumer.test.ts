@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { p33Rig, plan, resultEntry } from './harness.js';
 import { redisStoreOn } from '../../helpers/redis-store.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../helpers/wait.js';
 
 describe.skipIf(skipRedis)('P3.3 consumer group and loops', () => {
   let server: RedisServerHandle;
