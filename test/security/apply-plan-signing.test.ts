@@ -9,31 +9,11 @@ import { PermitKey } from '../../src/domain/permit-signing.js';
 import { planEntrySigner, signPlanFields, verifyPlanSignature } from '../../src/domain/plan-signing.js';
 import { loadApplyConfig } from '../../src/ops/config.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
-import { makeHarness, proposal, type Harness } from '../services/apply/harness.js';
+import { makeHarness, PLAN_ENTRY_FIELDS, proposal, type Harness } from '../services/apply/harness.js';
 import { until } from '../helpers/wait.js';
 
 const SECRET = 'plan-secret-0123456789abcdef-current';
 const KEY = new PermitKey(SECRET);
-
-/** A plan entry's fields as the fleet writes them, in order (PROTOCOL.md "Plan stream entry"). */
-const FLEET_FIELDS = [
-  'plan_id',
-  'symbol',
-  'action',
-  'kill_score',
-  'k_regime_flip',
-  'k_sigma_spike',
-  'k_ts_drop',
-  'k_age_penalty',
-  'new_sl_proposed',
-  'R_net',
-  'decision',
-  'reason_codes',
-  'steps',
-  'close_qty',
-  'price',
-  'timestamp',
-];
 
 const plansAtLeast = (h: Harness, n: number) =>
   until(
@@ -65,7 +45,7 @@ describe('apply publishing plan entries on the memory store', () => {
     await h.service.start();
     await h.writeProposal('SOLUSDT', proposal('HOLD', '0.1'));
     const [entry] = await plansAtLeast(h, 1);
-    expect(Object.keys(entry!.fields)).toEqual(FLEET_FIELDS);
+    expect(Object.keys(entry!.fields)).toEqual(PLAN_ENTRY_FIELDS);
   });
 });
 
@@ -96,7 +76,7 @@ describe.skipIf(skipRedis)('apply publishing signed plan entries (real Redis)', 
     );
     const entries = await plansAtLeast(h, 2);
     for (const { fields } of entries) {
-      expect(Object.keys(fields)).toEqual([...FLEET_FIELDS, 'sig']);
+      expect(Object.keys(fields)).toEqual([...PLAN_ENTRY_FIELDS, 'sig']);
       expect(verifyPlanSignature(fields, [KEY])).toEqual({ ok: true, keyId: KEY.keyId });
       expect(parseCheckedPlan(fields, { keys: [KEY], required: true })).toMatchObject({ ok: true });
       expect(verifyPlanSignature({ ...fields, action: 'FULL_CLOSE_PROPOSED' }, [KEY])).toMatchObject({

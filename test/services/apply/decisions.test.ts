@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setArmState } from '../../../src/services/arm-state.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
-import { logLines, makeHarness, planIdFor, proposal, type Harness } from './harness.js';
+import { logLines, makeHarness, PLAN_ENTRY_FIELDS, planIdFor, proposal, type Harness } from './harness.js';
 
 const VECTORS: [string, Record<string, string>, string][] = [
   [
@@ -100,26 +100,7 @@ describe.skipIf(skipRedis)('apply decisions (real Redis)', () => {
     await t.writeProposal('SOLUSDT', VECTORS[2]![1]);
     await t.waitForResults(1);
     const [plan] = await t.plans();
-    expect(Object.keys(plan!.fields).sort()).toEqual(
-      [
-        'plan_id',
-        'symbol',
-        'action',
-        'kill_score',
-        'k_regime_flip',
-        'k_sigma_spike',
-        'k_ts_drop',
-        'k_age_penalty',
-        'new_sl_proposed',
-        'R_net',
-        'decision',
-        'reason_codes',
-        'steps',
-        'close_qty',
-        'price',
-        'timestamp',
-      ].sort(),
-    );
+    expect(Object.keys(plan!.fields).sort()).toEqual([...PLAN_ENTRY_FIELDS].sort());
     expect(plan!.fields).toMatchObject({
       action: 'UPDATE_SL',
       decision: 'EXECUTE',

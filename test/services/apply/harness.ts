@@ -58,6 +58,26 @@ export function proposal(action: string, killScore: string, extra: Record<string
   };
 }
 
+/** A plan entry's fields as the fleet writes them, in order (PROTOCOL.md "Plan stream entry"). */
+export const PLAN_ENTRY_FIELDS = [
+  'plan_id',
+  'symbol',
+  'action',
+  'kill_score',
+  'k_regime_flip',
+  'k_sigma_spike',
+  'k_ts_drop',
+  'k_age_penalty',
+  'new_sl_proposed',
+  'R_net',
+  'decision',
+  'reason_codes',
+  'steps',
+  'close_qty',
+  'price',
+  'timestamp',
+];
+
 export const govBody = (symbol: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
     granted: true,
