@@ -1,4 +1,5 @@
 /** Shared set-up for P3.3 tests: a store, a manual clock, the recording exchange double. */
+import { afterAll, beforeAll, describe } from 'vitest';
 import { DEFAULT_P33_LIMITS } from '../../../src/domain/position/checks.js';
 import { ManualClock } from '../../../src/ops/clock.js';
 import { captureLogger, type CapturedLogger } from '../../../src/ops/logger.js';
@@ -7,8 +8,11 @@ import {
   PositionBrainService,
   type PositionBrainOptions,
 } from '../../../src/services/position-brain/service.js';
+import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { Store } from '../../../src/store/port.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { redisStoreOn } from '../../helpers/redis-store.js';
 
 export const T0 = Date.UTC(2026, 0, 25, 12, 0, 0);
 
@@ -98,4 +102,38 @@ export function resultEntry(
     error: '',
     timestamp: '1769342400',
   };
+}
+
+/** Fills a reduce-only order on the exchange double and publishes its result, as the apply layer does. */
+export async function fillAndPublish(
+  r: P33Rig,
+  o: { symbol: string; side: 'BUY' | 'SELL'; qty: string; clientOrderId: string; planId?: string },
+): Promise<string> {
+  const out = await r.exchange.placeReduceOnlyMarket({
+    symbol: o.symbol,
+    side: o.side,
+    quantity: o.qty,
+    clientOrderId: o.clientOrderId,
+  });
+  if (out.kind !== 'filled') throw new Error(out.kind);
+  const planId = o.planId ?? `p${out.order.orderId}`;
+  return r.store.xadd(
+    r.store.keys.resultStream(),
+    resultEntry(planId, o.symbol, o.side, o.qty, out.order.orderId),
+  );
+}
+
+/** Runs `suite` on a private redis-server (skipped without one) and on the memory store. */
+export function onRedisAndMemory(suite: (name: string, newStore: () => Promise<Store>) => void): void {
+  let server: RedisServerHandle | undefined;
+  describe.skipIf(skipRedis)('with Redis', () => {
+    beforeAll(async () => {
+      server = await startRedis();
+    });
+    afterAll(async () => {
+      await server?.stop();
+    });
+    suite('redis', () => redisStoreOn(server!));
+  });
+  suite('memory', async () => new MemoryStore({ clock: new ManualClock(T0), sweepMs: 0 }));
 }

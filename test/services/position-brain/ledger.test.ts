@@ -1,37 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/ops/clock.js';
-import { MemoryStore } from '../../../src/store/memory/memory-store.js';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
 import { counterValue } from '../governor/harness.js';
 import { TTL_RENEW_MS } from '../../../src/services/recent-symbols.js';
-import { p33Rig, plan, resultEntry, T0 } from './harness.js';
-import { redisStoreOn } from '../../helpers/redis-store.js';
+import { fillAndPublish, onRedisAndMemory, p33Rig, plan, resultEntry, T0, type P33Rig } from './harness.js';
 
-type Factory = () => Promise<Store>;
-
-function ledgerSuite(name: string, factory: () => Factory) {
+function ledgerSuite(name: string, newStore: () => Promise<Store>) {
   describe(`P3.3 ledger (${name})`, () => {
-    const setup = async () => p33Rig(await factory()());
-    /** Fills a reduce-only order on the exchange double and publishes its result, like the apply layer. */
-    const execute = async (
-      r: Awaited<ReturnType<typeof setup>>,
-      symbol: string,
-      side: 'BUY' | 'SELL',
-      qty: string,
-    ) => {
-      const out = await r.exchange.placeReduceOnlyMarket({
-        symbol,
-        side,
-        quantity: qty,
-        clientOrderId: `c${Math.random()}`,
-      });
-      if (out.kind !== 'filled') throw new Error(out.kind);
-      return r.store.xadd(
-        r.store.keys.resultStream(),
-        resultEntry(`p${out.order.orderId}`, symbol, side, qty, out.order.orderId),
-      );
-    };
+    const setup = async () => p33Rig(await newStore());
+    const execute = (r: P33Rig, symbol: string, side: 'BUY' | 'SELL', qty: string) =>
+      fillAndPublish(r, { symbol, side, qty, clientOrderId: `c${Math.random()}` });
 
     it('when snapshots are refreshed then the TTL is renewed once a minute, and a vanished snapshot comes back with one', async () => {
       const r = await setup();
@@ -204,15 +181,4 @@ function ledgerSuite(name: string, factory: () => Factory) {
   });
 }
 
-let server: RedisServerHandle | undefined;
-describe.skipIf(skipRedis)('with Redis', () => {
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-  ledgerSuite('redis', () => () => redisStoreOn(server!));
-});
-
-ledgerSuite('memory', () => async () => new MemoryStore({ clock: new ManualClock(T0), sweepMs: 0 }));
+onRedisAndMemory(ledgerSuite);

@@ -3,23 +3,19 @@
  * item 1): two plans in flight never permit more than the position together, and the cooldown
  * runs from the grant. On Redis and on the memory store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_P33_LIMITS } from '../../../src/domain/position/checks.js';
-import { ManualClock } from '../../../src/ops/clock.js';
-import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { Store } from '../../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
-import { redisStoreOn } from '../../helpers/redis-store.js';
 import { counterValue } from '../governor/harness.js';
-import { p33Rig, plan, resultEntry, T0 } from './harness.js';
+import { fillAndPublish, onRedisAndMemory, p33Rig, plan, resultEntry } from './harness.js';
 
 const noCooldown = { limits: { ...DEFAULT_P33_LIMITS, cooldownSec: 0 } };
 
-function reservationSuite(name: string, factory: () => () => Promise<Store>) {
+function reservationSuite(name: string, newStore: () => Promise<Store>) {
   describe(`P3.3 reservations (${name})`, () => {
     /** Position 10 BTCUSDT (step 0.001), a fresh snapshot, the ledger seeded and its cursor placed. */
     const setup = async (over = {}) => {
-      const r = p33Rig(await factory()(), over);
+      const r = p33Rig(await newStore(), over);
       r.exchange.setPosition('BTCUSDT', 10);
       await r.p33.snapshots.refresh();
       await r.p33.ledger.poll();
@@ -33,17 +29,8 @@ function reservationSuite(name: string, factory: () => () => Promise<Store>) {
     };
     const publish = (r: Rig, fields: Record<string, string>) =>
       r.store.xadd(r.store.keys.resultStream(), fields);
-    /** Fills the plan's order on the exchange double and publishes its result, as apply does. */
-    const fill = async (r: Rig, planId: string, qty: string) => {
-      const out = await r.exchange.placeReduceOnlyMarket({
-        symbol: 'BTCUSDT',
-        side: 'SELL',
-        quantity: qty,
-        clientOrderId: `qa-${planId}-0`,
-      });
-      if (out.kind !== 'filled') throw new Error(out.kind);
-      await publish(r, resultEntry(planId, 'BTCUSDT', 'SELL', qty, out.order.orderId));
-    };
+    const fill = (r: Rig, planId: string, qty: string) =>
+      fillAndPublish(r, { symbol: 'BTCUSDT', side: 'SELL', qty, clientOrderId: `qa-${planId}-0`, planId });
 
     it('when two PARTIAL_50 plans are evaluated back to back from one snapshot with no cooldown then they get 5 and 2.5, never 5 and 5', async () => {
       const r = await setup(noCooldown);
@@ -278,15 +265,4 @@ function reservationSuite(name: string, factory: () => () => Promise<Store>) {
   });
 }
 
-let server: RedisServerHandle | undefined;
-describe.skipIf(skipRedis)('with Redis', () => {
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
-  reservationSuite('redis', () => () => redisStoreOn(server!));
-});
-
-reservationSuite('memory', () => async () => new MemoryStore({ clock: new ManualClock(T0), sweepMs: 0 }));
+onRedisAndMemory(reservationSuite);
