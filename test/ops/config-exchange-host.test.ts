@@ -63,44 +63,38 @@ const ALLOWED = [
   'https://fapi.binance.com.evil.example',
 ];
 
+/** Every service's config names only BINANCE_FUTURES_BASE_URL, saying `says`; the exchange factory refuses it too. */
+function expectRefusedInTestnet(url: string, says: readonly string[]) {
+  for (const [name, load] of Object.entries(LOADERS)) {
+    const err = configError(() => load({ APPLY_MODE: 'testnet', BINANCE_FUTURES_BASE_URL: url }));
+    expect(
+      err.problems.map((p) => p.variable),
+      name,
+    ).toEqual(['BINANCE_FUTURES_BASE_URL']);
+    for (const text of says) expect(err.message, name).toContain(text);
+  }
+  expect(createExchangeFromConfig('testnet', { ...KEYS, BINANCE_FUTURES_BASE_URL: url })).toMatchObject({
+    ok: false,
+    reason: 'production_url_outside_live',
+  });
+}
+
 describe('BINANCE_FUTURES_BASE_URL outside live mode', () => {
   it.each(PRODUCTION_SPELLINGS)(
     'when APPLY_MODE=testnet and the URL is %j then every service refuses it as a Binance production host',
     (url) => {
-      for (const [name, load] of Object.entries(LOADERS)) {
-        const err = configError(() => load({ APPLY_MODE: 'testnet', BINANCE_FUTURES_BASE_URL: url }));
-        expect(
-          err.problems.map((p) => p.variable),
-          name,
-        ).toEqual(['BINANCE_FUTURES_BASE_URL']);
-        expect(err.message, name).toContain(
-          'BINANCE_FUTURES_BASE_URL: expected a test-trading host unless APPLY_MODE=live',
-        );
-        expect(err.message, name).toContain('may trade real money');
-      }
-      expect(createExchangeFromConfig('testnet', { ...KEYS, BINANCE_FUTURES_BASE_URL: url })).toMatchObject({
-        ok: false,
-        reason: 'production_url_outside_live',
-      });
+      expectRefusedInTestnet(url, [
+        'BINANCE_FUTURES_BASE_URL: expected a test-trading host unless APPLY_MODE=live',
+        'may trade real money',
+      ]);
     },
   );
 
   it.each(PUBLIC_IPS)(
     'when APPLY_MODE=testnet and the URL is the public address %j then every service refuses it',
     (url) => {
-      for (const [name, load] of Object.entries(LOADERS)) {
-        const err = configError(() => load({ APPLY_MODE: 'testnet', BINANCE_FUTURES_BASE_URL: url }));
-        expect(
-          err.problems.map((p) => p.variable),
-          name,
-        ).toEqual(['BINANCE_FUTURES_BASE_URL']);
-        expect(err.message, name).toContain('public IP address, which may be the production exchange');
-      }
+      expectRefusedInTestnet(url, ['public IP address, which may be the production exchange']);
       expect(nonLiveHostProblem(url)).toBe('public_ip_address');
-      expect(createExchangeFromConfig('testnet', { ...KEYS, BINANCE_FUTURES_BASE_URL: url })).toMatchObject({
-        ok: false,
-        reason: 'production_url_outside_live',
-      });
     },
   );
 
