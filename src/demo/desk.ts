@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../ops/clock.js';
 import type { Store } from '../store/port.js';
+import { PLAN_ID_PATTERN } from '../domain/plan.js';
 
 export const DESK_GROUP = 'desk';
 
@@ -42,7 +43,7 @@ export class DeskAuthority {
       }
       for (const e of entries) {
         const planId = e.fields.plan_id ?? '';
-        if (e.fields.decision === 'EXECUTE' && /^[0-9a-f]{16}$/.test(planId))
+        if (e.fields.decision === 'EXECUTE' && PLAN_ID_PATTERN.test(planId))
           this.schedule(planId, e.fields.symbol ?? '');
       }
       if (entries.length > 0)

@@ -89,6 +89,9 @@ export function isCloseAction(action: string): boolean {
   return actionFraction(action) !== null;
 }
 
+/** An apply plan id: the first 16 hex digits of the fingerprint's SHA-256 (planIdOf). */
+export const PLAN_ID_PATTERN = /^[0-9a-f]{16}$/;
+
 /** The exact text hashed into the plan id (exported for diagnostics and the CLI). */
 export function planFingerprint(p: Proposal): string {
   const newSl = p.newSl === null ? 'None' : pyStr(p.newSl);

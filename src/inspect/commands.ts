@@ -8,7 +8,8 @@
 import { ConfigError, type Env } from '../ops/config/env.js';
 import type { Store } from '../store/port.js';
 import { loadInspectConfig, openInspectStore, shownRedisUrl, type InspectConfig } from './config.js';
-import { PLAN_ID_PATTERN, explainPlan } from './explain.js';
+import { PLAN_ID_PATTERN } from '../domain/plan.js';
+import { explainPlan } from './explain.js';
 import { explainJson, renderExplainText } from './render.js';
 import { statusJson, renderStatusText } from './status-render.js';
 import { readStatus } from './status.js';

@@ -27,8 +27,6 @@ export interface Explanation {
   scanned: PlanTrace['scanned'];
 }
 
-export const PLAN_ID_PATTERN = /^[0-9a-f]{16}$/;
-
 export interface ExplainOptions extends TraceOptions, VerdictContext {}
 
 export function explainTrace(t: PlanTrace, opts: ExplainOptions): Explanation {

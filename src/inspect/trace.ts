@@ -6,6 +6,7 @@
 import { readArmHash } from '../services/arm-state.js';
 import type { Store, StreamEntry } from '../store/port.js';
 import { findPlanEntries, scanBackwards, type ScanOptions } from './stream-scan.js';
+import { isValidSymbol } from '../domain/proposal.js';
 
 export interface KeyRead {
   key: string;
@@ -63,7 +64,7 @@ export function eventMentions(e: StreamEntry, planId: string): boolean {
 export function symbolsSeen(t: Omit<PlanTrace, 'proposals' | 'armState'>): string[] {
   const out: string[] = [];
   const add = (s: unknown) => {
-    if (typeof s === 'string' && /^[A-Z0-9]{2,30}$/.test(s) && !out.includes(s)) out.push(s);
+    if (isValidSymbol(s) && !out.includes(s)) out.push(s);
   };
   for (const e of [...t.planEntries, ...t.resultEntries]) add(e.fields.symbol);
   add(t.intent.symbol);
@@ -99,9 +100,7 @@ export async function readPlanTrace(
     store.serverTimeMs(),
   ]);
   // Cluster key mode names a plan's keys by its symbol: take it from the plan's own entries.
-  const symbol = [...plans.matches, ...results.matches]
-    .map((e) => e.fields.symbol)
-    .find((s) => typeof s === 'string' && /^[A-Z0-9]{2,30}$/.test(s));
+  const symbol = [...plans.matches, ...results.matches].map((e) => e.fields.symbol).find(isValidSymbol);
   // Without it (no entry left) a cluster-mode plan's keys cannot be named: they read as absent.
   const nameable = !k.cluster || symbol !== undefined;
   const read = (name: () => string): Promise<KeyRead> =>

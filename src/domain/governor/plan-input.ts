@@ -12,6 +12,7 @@ import { entryTooLarge } from '../entry-limits.js';
 import type { PermitKey } from '../permit-signing.js';
 import { PLAN_SIG_FIELD, verifyPlanSignature, type PlanSignatureReason } from '../plan-signing.js';
 import { parsePyFloat as pyFloat } from '../pyfloat.js';
+import { isValidSymbol } from '../proposal.js';
 
 export type AuthorityPlan = {
   planId: string;
@@ -45,8 +46,8 @@ export type CheckedPlanParse =
     }
   | { ok: false; reason: string; detail?: Record<string, string> };
 
-const PLAN_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const SYMBOL = /^[A-Z0-9]{2,30}$/;
+/** A plan id the authorities accept: the fleet's and ours (PLAN_ID_PATTERN) alike. */
+export const AUTHORITY_PLAN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const WORD = /^[A-Z0-9_]{1,40}$/;
 const MAX_NUMBER_TEXT = 100;
 
@@ -74,10 +75,10 @@ export function parseAuthorityPlan(fields: Record<string, string>): PlanParse {
   if (entryTooLarge(fields)) return { ok: false, reason: 'entry_too_large' };
   const planId = fields.plan_id;
   if (planId === undefined || planId === '') return { ok: false, reason: 'missing_plan_id' };
-  if (!PLAN_ID.test(planId)) return { ok: false, reason: 'invalid_plan_id' };
+  if (!AUTHORITY_PLAN_ID.test(planId)) return { ok: false, reason: 'invalid_plan_id' };
   const symbol = fields.symbol;
   if (symbol === undefined || symbol === '') return { ok: false, reason: 'missing_symbol' };
-  if (!SYMBOL.test(symbol)) return { ok: false, reason: 'invalid_symbol' };
+  if (!isValidSymbol(symbol)) return { ok: false, reason: 'invalid_symbol' };
   const decision = fields.decision;
   if (decision === undefined || decision === '') return { ok: false, reason: 'missing_decision' };
   if (!WORD.test(decision)) return { ok: false, reason: 'invalid_decision' };

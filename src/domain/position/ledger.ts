@@ -4,6 +4,8 @@
  */
 import { entryTooLarge } from '../entry-limits.js';
 import { add, cmp, max, min, parseDec, sign, sub, toText, ZERO, type Dec } from './dec.js';
+import { AUTHORITY_PLAN_ID } from '../governor/plan-input.js';
+import { isValidSymbol } from '../proposal.js';
 
 export interface ExecutedFill {
   planId: string;
@@ -16,8 +18,6 @@ export interface ExecutedFill {
 export type ResultParse =
   { kind: 'fill'; fill: ExecutedFill } | { kind: 'not_executed' } | { kind: 'invalid'; reason: string };
 
-const SYMBOL = /^[A-Z0-9]{2,30}$/;
-
 /**
  * A result stream entry → the fill it reports. Reads `steps_results` for the order step(s):
  * every step with a side and a positive executed_qty counts (one plan may carry several).
@@ -26,7 +26,7 @@ export function parseResultEntry(fields: Record<string, string>): ResultParse[] 
   if (fields.executed !== 'True') return [{ kind: 'not_executed' }];
   if (entryTooLarge(fields)) return [{ kind: 'invalid', reason: 'entry_too_large' }];
   const symbol = fields.symbol ?? '';
-  if (!SYMBOL.test(symbol)) return [{ kind: 'invalid', reason: 'invalid_symbol' }];
+  if (!isValidSymbol(symbol)) return [{ kind: 'invalid', reason: 'invalid_symbol' }];
   let steps: unknown;
   try {
     steps = JSON.parse(fields.steps_results ?? '');
@@ -99,8 +99,6 @@ export function seededLedgerFields(exchangeAmt: Dec, nowSec: number): Record<str
 /** When the ledger follower may release a plan's reservation (reservations.ts) on its result. */
 export type ReservationRelease = { planId: string; symbol: string; afterFill: boolean };
 
-const PLAN_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
 /**
  * Whether every order step that filled filled its whole quantity: the rest of a partial fill
  * could still fill, unseen by the ledger. Called on an entry parseResultEntry found a fill in.
@@ -129,7 +127,7 @@ function fillsComplete(stepsJson: string): boolean {
 export function reservationRelease(fields: Record<string, string>): ReservationRelease | null {
   const planId = fields.plan_id ?? '';
   const symbol = fields.symbol ?? '';
-  if (!PLAN_ID.test(planId) || !SYMBOL.test(symbol)) return null;
+  if (!AUTHORITY_PLAN_ID.test(planId) || !isValidSymbol(symbol)) return null;
   if (fields.executed !== 'True') {
     return (fields.error ?? '').startsWith('order_status_unknown')
       ? null

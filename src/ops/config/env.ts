@@ -3,6 +3,7 @@
  * every problem before failing once with a ConfigError. Secret values never reach a message.
  */
 import { z } from 'zod';
+import { SYMBOL_PATTERN } from '../../domain/proposal.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -133,12 +134,10 @@ export function enumField<const T extends string>(values: readonly T[]): Field<T
   };
 }
 
-const SYMBOL = /^[A-Z0-9]{2,30}$/;
-
 /** Comma-separated symbols, trimmed and upper-cased; blanks between commas are dropped. */
 export function symbolListField(opts: { nonEmpty: boolean }): Field<readonly string[]> {
   return {
-    expected: `comma-separated symbols matching ${SYMBOL.source}${opts.nonEmpty ? ' (at least one)' : ''}`,
+    expected: `comma-separated symbols matching ${SYMBOL_PATTERN.source}${opts.nonEmpty ? ' (at least one)' : ''}`,
     schema: z
       .string()
       .transform((s) => [
@@ -149,7 +148,7 @@ export function symbolListField(opts: { nonEmpty: boolean }): Field<readonly str
             .filter((x) => x !== ''),
         ),
       ])
-      .pipe(z.array(z.string().regex(SYMBOL)).min(opts.nonEmpty ? 1 : 0)),
+      .pipe(z.array(z.string().regex(SYMBOL_PATTERN)).min(opts.nonEmpty ? 1 : 0)),
   };
 }
 

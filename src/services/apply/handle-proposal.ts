@@ -10,7 +10,14 @@
  * switch) is final for its plan id; upstream issues a new proposal (new computed_at_utc) to retry.
  */
 import { createHash } from 'node:crypto';
-import { decide, markDuplicate, planIdOf, planStreamFields, type Plan } from '../../domain/plan.js';
+import {
+  decide,
+  markDuplicate,
+  PLAN_ID_PATTERN,
+  planIdOf,
+  planStreamFields,
+  type Plan,
+} from '../../domain/plan.js';
 import { parseProposal } from '../../domain/proposal.js';
 import { parseArmState } from '../arm-state.js';
 import { ArmStateCache } from './arm-cache.js';
@@ -202,7 +209,7 @@ export class ProposalHandler {
       .filter(
         (p) =>
           p.decision === 'EXECUTE' &&
-          /^[0-9a-f]{16}$/.test(p.planId) &&
+          PLAN_ID_PATTERN.test(p.planId) &&
           p.symbol !== '' &&
           (onlySymbol === undefined || p.symbol === onlySymbol) &&
           !withResult.has(p.planId) &&

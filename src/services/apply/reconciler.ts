@@ -12,6 +12,8 @@ import { noopMetrics, type ApplyMetricsSink } from './metrics.js';
 import { PLAN_STREAM_MAXLEN, type ApplyDeps } from './options.js';
 import type { IntentWriter } from './intents.js';
 import { fillStep } from './orders.js';
+import { PLAN_ID_PATTERN } from '../../domain/plan.js';
+import { isValidSymbol } from '../../domain/proposal.js';
 
 /**
  * How long an order that the exchange does not know is given before it is called never placed:
@@ -197,11 +199,7 @@ function parseUnresolved(h: Record<string, string>): Unresolved[] {
   for (const [planId, raw] of Object.entries(h)) {
     try {
       const v = JSON.parse(raw) as { symbol?: unknown; since?: unknown };
-      if (
-        typeof v.symbol === 'string' &&
-        /^[A-Z0-9]{2,30}$/.test(v.symbol) &&
-        /^[0-9a-f]{16}$/.test(planId)
-      ) {
+      if (isValidSymbol(v.symbol) && PLAN_ID_PATTERN.test(planId)) {
         out.push({ planId, symbol: v.symbol, since: typeof v.since === 'number' ? v.since : 0 });
       }
     } catch {
