@@ -16,6 +16,7 @@ import {
   parseReservations,
   DONE_MARGIN_SEC,
   RESERVATION_MARGIN_SEC,
+  reservationHashTtlCapSec,
   reservationHashTtlSec,
   reservationUntil,
   reservationValue,
@@ -222,6 +223,29 @@ describe('P3.3 reservations: housekeeping', () => {
     const ttl = reservationHashTtlSec([{ until: now + 65 }, { until: now + 10 }], now, now, 10, 15);
     expect(ttl).toBeGreaterThanOrEqual(65 + 10 + RESERVATION_MARGIN_SEC);
     expect(reservationHashTtlSec([], now, now, 10, 900)).toBeGreaterThanOrEqual(900);
+  });
+
+  it('when a done mark renews the hash then its TTL is never shorter than a grant with the same limits gives', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 86_400 }),
+        fc.integer({ min: 0, max: 86_400 }),
+        fc.integer({ min: 0, max: 86_400 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 5 }),
+        (permitTtl, stale, cooldown, grantedAgo) => {
+          // Reservations kept by a grant now were granted now or earlier with the same permit TTL.
+          const kept = grantedAgo.map((f) => ({ until: reservationUntil(now - f * permitTtl, permitTtl) }));
+          const grant = reservationHashTtlSec(
+            [...kept, { until: reservationUntil(now, permitTtl) }],
+            now,
+            now,
+            stale,
+            cooldown,
+          );
+          expect(reservationHashTtlCapSec(permitTtl, stale, cooldown)).toBeGreaterThanOrEqual(grant);
+        },
+      ),
+    );
   });
 });
 

@@ -205,3 +205,15 @@ export function reservationHashTtlSec(
   );
   return Math.max(1, Math.ceil(last - nowSec) + RESERVATION_MARGIN_SEC);
 }
+
+/**
+ * At least any TTL reservationHashTtlSec can give with these limits, and an hour: what a done
+ * mark renews the hash to, so a mark never shortens a hash whose reservations or cooldown count.
+ */
+export function reservationHashTtlCapSec(
+  permitTtlSec: number,
+  staleSec: number,
+  cooldownSec: number,
+): number {
+  return Math.max(3600, Math.ceil(cooldownSec + permitTtlSec + staleSec) + 4 * RESERVATION_MARGIN_SEC);
+}

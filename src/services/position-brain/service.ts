@@ -12,7 +12,7 @@ import {
   type PlanSignaturePolicy,
 } from '../../domain/governor/plan-input.js';
 import { evaluateChecks, parseLedger, parseSnapshot, type P33Limits } from '../../domain/position/checks.js';
-import { parseReservations, RESERVATION_MARGIN_SEC } from '../../domain/position/reservations.js';
+import { parseReservations, reservationHashTtlCapSec } from '../../domain/position/reservations.js';
 import type { PermitKey } from '../../domain/permit-signing.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
@@ -91,10 +91,10 @@ export class PositionBrainService {
     const follow = {
       ...base,
       symbols: o.allowlist,
-      reservationTtlSec: Math.max(
-        3600,
-        Math.ceil(o.limits.cooldownSec + o.permitTtlSec + o.limits.staleThresholdSec) +
-          4 * RESERVATION_MARGIN_SEC,
+      reservationTtlSec: reservationHashTtlCapSec(
+        o.permitTtlSec,
+        o.limits.staleThresholdSec,
+        o.limits.cooldownSec,
       ),
     };
     this.ledger = new LedgerFollower(follow);
