@@ -122,9 +122,12 @@ function fillsComplete(stepsJson: string): boolean {
  * filled). Executed with its whole quantity filled: only once that fill is in the ledger
  * (`afterFill`), so a reader that finds the reservation gone finds the fill in the ledger.
  * Executed without a usable fill quantity (an order only acknowledged, executed_qty "0") or
- * with part of it: it lapses.
+ * with part of it: it lapses. `parsed`: the entry's parseResultEntry, when the caller has it.
  */
-export function reservationRelease(fields: Record<string, string>): ReservationRelease | null {
+export function reservationRelease(
+  fields: Record<string, string>,
+  parsed: ResultParse[] = parseResultEntry(fields),
+): ReservationRelease | null {
   const planId = fields.plan_id ?? '';
   const symbol = fields.symbol ?? '';
   if (!AUTHORITY_PLAN_ID.test(planId) || !isValidSymbol(symbol)) return null;
@@ -133,7 +136,6 @@ export function reservationRelease(fields: Record<string, string>): ReservationR
       ? null
       : { planId, symbol, afterFill: false };
   }
-  const parsed = parseResultEntry(fields);
   if (!parsed.some((p) => p.kind === 'fill') || parsed.some((p) => p.kind === 'invalid')) return null;
   return fillsComplete(fields.steps_results ?? '[]') ? { planId, symbol, afterFill: true } : null;
 }

@@ -119,7 +119,8 @@ export class LedgerFollower {
   private parse(entry: StreamEntry): Planned {
     const { metrics } = this.o;
     const fills: ExecutedFill[] = [];
-    for (const p of parseResultEntry(entry.fields)) {
+    const parsed = parseResultEntry(entry.fields);
+    for (const p of parsed) {
       if (p.kind === 'fill' && this.symbols.has(p.fill.symbol)) fills.push(p.fill);
       if (p.kind === 'invalid') {
         metrics?.inputRejected.inc({ reason: `result_${p.reason}` });
@@ -127,7 +128,7 @@ export class LedgerFollower {
       }
     }
     const symbol = fills[0]?.symbol;
-    const release = reservationRelease(entry.fields);
+    const release = reservationRelease(entry.fields, parsed);
     return {
       id: entry.id,
       symbol,
