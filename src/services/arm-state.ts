@@ -45,7 +45,7 @@ export function parseArmState(h: Record<string, string>): ArmState {
  * (parseArmState: not armed, `arm_state_wrong_type`), so every check that parses what it read
  * blocks without knowing about the key's type.
  */
-export function wrongTypeArmHash(): Record<string, string> {
+function wrongTypeArmHash(): Record<string, string> {
   return { armed: 'false', reason: ARM_STATE_WRONG_TYPE, by: '', at: '0' };
 }
 

@@ -25,8 +25,7 @@
  */
 import type { Clock } from '../../ops/clock.js';
 import type { Store, Unsubscribe } from '../../store/port.js';
-import { wrongTypeError } from '../wrong-type.js';
-import { ARM_STATE_INVALID, ARM_STATE_WRONG_TYPE, parseArmState, wrongTypeArmHash } from '../arm-state.js';
+import { ARM_STATE_INVALID, ARM_STATE_WRONG_TYPE, parseArmState, readArmHash } from '../arm-state.js';
 
 export const ARM_CACHE_MAX_AGE_MS = 250;
 
@@ -103,14 +102,11 @@ export class ArmStateCache {
     const generation = this.generation;
     const epoch = store.notificationEpoch();
     const at = this.clock.now();
-    let hash: Record<string, string>;
-    try {
-      hash = await store.hgetall(this.key);
-    } catch (err) {
-      const error = wrongTypeError(err);
-      if (error === null) throw err; // Redis down or slow: the caller waits for it, as before
-      this.episode(ARM_STATE_WRONG_TYPE, error);
-      return wrongTypeArmHash();
+    // Redis down or slow throws: the caller waits for it, as before.
+    const { hash, wrongType } = await readArmHash(store);
+    if (wrongType !== null) {
+      this.episode(ARM_STATE_WRONG_TYPE, wrongType);
+      return hash;
     }
     const state = parseArmState(hash);
     if (state.reason === ARM_STATE_INVALID) {
