@@ -5,12 +5,9 @@
  * The start-up message is returned for the caller to log (it never contains a secret).
  */
 import type { Clock } from '../ops/clock.js';
+import { LIVE_CONFIRM_PHRASE, PRODUCTION_BASE_URL, TESTNET_BASE_URL } from '../ops/config/common.js';
 import { nonLiveHostProblem } from '../ops/config/exchange-host.js';
 import { createBinanceExchange, type BinanceExchange, type ExchangeLogger } from './binance/index.js';
-
-export const LIVE_CONFIRM = 'yes-real-money';
-export const TESTNET_URL = 'https://testnet.binancefuture.com';
-export const PRODUCTION_URL = 'https://fapi.binance.com';
 
 export type ExchangeMode = 'dry_run' | 'testnet' | 'live';
 
@@ -38,19 +35,19 @@ export function createExchangeFromConfig(
   const baseUrl = present(env.BINANCE_FUTURES_BASE_URL)
     ? env.BINANCE_FUTURES_BASE_URL.trim()
     : live
-      ? PRODUCTION_URL
-      : TESTNET_URL;
+      ? PRODUCTION_BASE_URL
+      : TESTNET_BASE_URL;
   try {
     new URL(baseUrl);
   } catch {
     return { ok: false, reason: 'invalid_base_url', message: 'BINANCE_FUTURES_BASE_URL is not a URL' };
   }
   if (live) {
-    if (env.APPLY_LIVE_CONFIRM !== LIVE_CONFIRM) {
+    if (env.APPLY_LIVE_CONFIRM !== LIVE_CONFIRM_PHRASE) {
       return {
         ok: false,
         reason: 'live_not_confirmed',
-        message: `refusing live mode: set APPLY_LIVE_CONFIRM=${LIVE_CONFIRM} to trade real money`,
+        message: `refusing live mode: set APPLY_LIVE_CONFIRM=${LIVE_CONFIRM_PHRASE} to trade real money`,
       };
     }
     if (!present(env.BINANCE_API_KEY) || !present(env.BINANCE_API_SECRET)) {
