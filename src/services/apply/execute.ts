@@ -178,7 +178,15 @@ export class PlanExecutor {
         }
       }
     }
-    const req = stepRequest(plan, step, side ?? 'SELL', verdict.quantity ?? safeQty, rules, markPrice);
+    const req = stepRequest(
+      plan,
+      step,
+      clientId,
+      side ?? 'SELL',
+      verdict.quantity ?? safeQty,
+      rules,
+      markPrice,
+    );
     if ('refused' in req) {
       log.warn({ reason: req.refused, detail: req.detail }, `apply: stop not placed: ${req.refused}`);
       return outcome('BLOCKED', req.refused);
@@ -227,16 +235,18 @@ export interface StepRequest {
  * The order a step sends. A stop's trigger must pass the symbol's PRICE_FILTER and lie on the
  * closing side of the mark (checkStopPrice: rounded to the tick away from the mark, so rounding
  * alone never makes it trigger at once); otherwise it is refused here, not at the venue.
+ * `clientId`: the id the exchange was asked about before the send (lookUpPriorOrder), so the
+ * order sent is the one that lookup would have found.
  */
 export function stepRequest(
   plan: Plan,
   step: Step,
+  clientId: string,
   side: 'BUY' | 'SELL',
   quantity: string,
   rules: SymbolRules,
   markPrice: number,
 ): StepRequest | { refused: StopPriceReason; detail: string } {
-  const clientId = clientOrderIdFor(plan.planId, step.step);
   if (step.type === 'market_reduce_only') {
     return {
       kind: 'market',
