@@ -25,8 +25,6 @@ import type { IntentWriter } from './intents.js';
 import { exchangeReason, executeOrderStep, outcome, type ExecOutcome } from './orders.js';
 import { alreadyExecuted, lookUpPriorOrder } from './prior-order.js';
 
-export { outcome, type ExecOutcome } from './orders.js';
-
 export class PlanExecutor {
   constructor(
     private readonly deps: ApplyDeps,

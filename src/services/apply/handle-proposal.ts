@@ -23,7 +23,7 @@ import { parseArmState } from '../arm-state.js';
 import { ArmStateCache } from './arm-cache.js';
 import { BoundedSet } from '../bounded.js';
 import { crashPoint } from './crash-point.js';
-import { PlanExecutor, outcome, type ExecOutcome } from './execute.js';
+import { PlanExecutor } from './execute.js';
 import { noopMetrics, type ApplyMetricsSink } from './metrics.js';
 import {
   PLAN_STREAM_MAXLEN,
@@ -32,7 +32,7 @@ import {
   type ApplyOptions,
 } from './options.js';
 import { storeIntents, type IntentWriter } from './intents.js';
-import { recoverFromIntent } from './orders.js';
+import { outcome, recoverFromIntent, type ExecOutcome } from './orders.js';
 import { readProposal } from './read-proposal.js';
 import { ResultPublisher } from './result-publisher.js';
 import { watchPermits, type PermitWatch } from '../../store/permit-watch.js';

@@ -6,10 +6,9 @@ import type { Logger } from 'pino';
 import type { Plan } from '../../domain/plan.js';
 import { resultFields } from '../../domain/result.js';
 import { BoundedSet } from '../bounded.js';
-import type { ExecOutcome } from './execute.js';
 import type { ApplyMetricsSink } from './metrics.js';
 import { PLAN_STREAM_MAXLEN, type ApplyDeps } from './options.js';
-import type { PlanRef } from './orders.js';
+import type { ExecOutcome, PlanRef } from './orders.js';
 import { rememberUnresolved } from './reconciler.js';
 
 export class ResultPublisher {
