@@ -22,7 +22,7 @@ import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
 import type { IntentWriter } from './intents.js';
-import { exchangeReason, executeOrderStep, outcome, type ExecOutcome } from './orders.js';
+import { exchangeReason, executeOrderStep, noPosition, outcome, type ExecOutcome } from './orders.js';
 import { alreadyExecuted, lookUpPriorOrder } from './prior-order.js';
 
 export class PlanExecutor {
@@ -143,6 +143,10 @@ export class PlanExecutor {
         { wait_ms: chain.waitMs, error: verdict.error, detail: verdict.detail },
         `[PERMIT_WAIT] BLOCK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} reason=${verdict.error}${why}`,
       );
+      // P3.3 found nothing to close and the position read after the consume agrees (or, in
+      // dry_run without credentials, is unknown): the fleet's result for it, not a block.
+      const flat = amountText === null || Number(amountText) === 0;
+      if (verdict.error === 'p33_permit_denied' && denied === 'no_position' && flat) return noPosition();
       return outcome('BLOCKED', verdict.error);
     }
     const safeQty = floorToStep(verdict.safeCloseQty, rules.stepSize) ?? String(verdict.safeCloseQty);
@@ -160,7 +164,7 @@ export class PlanExecutor {
     const amount = amountText === null ? null : Number(amountText);
     if (amount === 0) {
       log.info({ wait_ms: chain.waitMs }, 'apply: permits valid but the position is flat');
-      return outcome('SKIP', 'no_position');
+      return noPosition();
     }
 
     const side = amount === null ? null : orderSideToReduce(amount);

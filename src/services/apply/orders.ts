@@ -18,6 +18,7 @@ import type { IntentState, IntentWriter } from './intents.js';
 export interface ExecOutcome {
   decision: Decision;
   executed: boolean;
+  /** True only for a dry_run plan that would have sent, as the fleet writes it; never once sent. */
   wouldExecute: boolean;
   steps: StepResult[];
   error: string;
@@ -47,6 +48,12 @@ export const outcome = (
   wouldExecute: flags.wouldExecute ?? false,
 });
 
+/** Nothing to close: SKIP `no_position` with the POSITION_CHECK step the fleet writes. */
+export const noPosition = (): ExecOutcome =>
+  outcome('SKIP', 'no_position', [
+    { step: 'POSITION_CHECK', status: 'no_position', details: 'No position to close' },
+  ]);
+
 export function fillStep(step: string, order: OrderFill, status: string, details: string): StepResult {
   return {
     step,
@@ -63,7 +70,7 @@ export function fillStep(step: string, order: OrderFill, status: string, details
 const filled = (step: string, order: OrderFill, details: string): ExecOutcome => ({
   decision: 'EXECUTE',
   executed: true,
-  wouldExecute: true,
+  wouldExecute: false,
   steps: [fillStep(step, order, 'success', details)],
   error: '',
 });
@@ -72,7 +79,7 @@ const filled = (step: string, order: OrderFill, details: string): ExecOutcome =>
 const placedStop = (step: string, algoId: string, side: string, details: string): ExecOutcome => ({
   decision: 'EXECUTE',
   executed: true,
-  wouldExecute: true,
+  wouldExecute: false,
   steps: [{ step, status: 'success', details, order_id: algoId, side, reduce_only: true }],
   error: '',
 });
@@ -80,7 +87,7 @@ const placedStop = (step: string, algoId: string, side: string, details: string)
 const failed = (step: string, error: string, details: string, side?: string): ExecOutcome => ({
   decision: 'ERROR',
   executed: false,
-  wouldExecute: true,
+  wouldExecute: false,
   steps: [{ step, status: 'error', details, ...(side ? { side } : {}) }],
   error,
 });

@@ -177,7 +177,7 @@ export class OrderReconciler {
         symbol: u.symbol,
         decision: r.decision,
         executed: r.executed,
-        wouldExecute: true,
+        wouldExecute: false,
         steps: r.steps,
         error: r.error,
         nowSec: clock.now() / 1000,

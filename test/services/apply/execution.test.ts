@@ -58,7 +58,7 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
       plan_id: id,
       decision: 'EXECUTE',
       executed: 'True',
-      would_execute: 'True',
+      would_execute: 'False',
       error: '',
     });
     const [step] = JSON.parse(res.steps_results!);
@@ -272,10 +272,40 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     expect(t.metrics.count('orderLookup', 'failed')).toBe(1);
   });
 
-  it('when the position is flat then SKIP no_position and no order', async () => {
+  const POSITION_CHECK = [{ step: 'POSITION_CHECK', status: 'no_position', details: 'No position to close' }];
+  const noPositionDeny = JSON.stringify({
+    allow: false,
+    symbol: 'BTCUSDT',
+    reason: 'no_position',
+    context: { exchange_amt: 0 },
+    created_at: 1,
+  });
+
+  it('when the position is flat then SKIP no_position with the POSITION_CHECK step and no order', async () => {
     const t = await harness({}, new FakeExchange({ BTCUSDT: 0 }));
     const { res } = await runPlan(t, 'BTCUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'), {});
     expect(res).toMatchObject({ decision: 'SKIP', executed: 'False', error: 'no_position' });
+    expect(JSON.parse(res.steps_results!)).toEqual(POSITION_CHECK);
+    expect(t.exchange.orders).toEqual([]);
+  });
+
+  it('when P3.3 denies no_position and the position is flat then SKIP no_position, as the fleet writes it', async () => {
+    const t = await harness({}, new FakeExchange({ BTCUSDT: 0 }));
+    const { res } = await runPlan(t, 'BTCUSDT', proposal('PARTIAL_50', '0.1'), { p33: noPositionDeny });
+    expect(res).toMatchObject({
+      decision: 'SKIP',
+      executed: 'False',
+      would_execute: 'False',
+      error: 'no_position',
+    });
+    expect(JSON.parse(res.steps_results!)).toEqual(POSITION_CHECK);
+    expect(t.exchange.orders).toEqual([]);
+  });
+
+  it('when P3.3 denies no_position but a position is open now then BLOCKED p33_permit_denied', async () => {
+    const t = await harness({}, new FakeExchange({ BTCUSDT: 0.01 }));
+    const { res } = await runPlan(t, 'BTCUSDT', proposal('PARTIAL_50', '0.1'), { p33: noPositionDeny });
+    expect(res).toMatchObject({ decision: 'BLOCKED', error: 'p33_permit_denied', steps_results: '[]' });
     expect(t.exchange.orders).toEqual([]);
   });
 
