@@ -128,6 +128,18 @@ export function createP33Metrics(registry: Registry) {
     evalSeconds: histogram(registry, 'p33_eval_seconds', 'Time to evaluate one plan', []),
     inputRejected: counter(registry, 'p33_input_rejected_total', 'Entries rejected at parse', ['reason']),
     ledgerApplied: counter(registry, 'p33_ledger_applied_total', 'Results applied to the ledger', ['symbol']),
+    ledgerFillResolved: counter(
+      registry,
+      'p33_ledger_fill_resolved_total',
+      'Executed results without a fill quantity, resolved from the exchange (via: order, order_unfilled, position)',
+      ['symbol', 'via'],
+    ),
+    ledgerSyncNeeded: gauge(
+      registry,
+      'p33_ledger_sync_needed',
+      '1 while the ledger holds 0, the exchange a position, and no write of ours is in the ledger: run `quantum-apply ledger sync`',
+      ['symbol'],
+    ),
   };
 }
 export type P33Metrics = ReturnType<typeof createP33Metrics>;
