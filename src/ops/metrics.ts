@@ -3,8 +3,9 @@
  * several services can share a process). Contract names first, ours beside them. Label values
  * must come from closed sets: symbols from config, reasons from the services' reason unions.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
 import type { GroupInfo } from '../store/port.js';
+import { systemClock, type Clock } from './clock.js';
 
 /** Seconds; our hot paths wait on Redis and the exchange, so ms-level resolution matters. */
 export const LATENCY_BUCKETS: readonly number[] = [
@@ -25,6 +26,39 @@ function gauge<L extends string>(registry: Registry, name: string, help: string,
   return new Gauge<L>({ name, help, labelNames: labels, registers: [registry] });
 }
 
+/**
+ * A counter of the fleet's, with the `<base>_created` gauge the fleet's Python client writes
+ * beside every counter series: unix seconds (float) since when the series counts. Set once: at
+ * registration for an unlabelled counter, else at the first increment of each label set, from
+ * `clock`. Later increments add one key join and one Set lookup.
+ */
+export function fleetCounter<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labels: readonly L[],
+  clock: Clock,
+): Counter<L> {
+  const c = counter(registry, name, help, labels);
+  const created = gauge(registry, `${name.replace(/_total$/, '')}_created`, help, labels);
+  if (labels.length === 0) {
+    created.set(clock.now() / 1000);
+    return c;
+  }
+  const seen = new Set<string>();
+  const inc = c.inc.bind(c) as (labels?: LabelValues<L> | number, value?: number) => void;
+  c.inc = ((set?: LabelValues<L> | number, value?: number) => {
+    inc(set, value);
+    if (typeof set !== 'object') return;
+    // Label values joined in declared order: one key per series, whatever the object's key order.
+    const key = labels.map((l) => set[l]).join('\u0000');
+    if (seen.has(key)) return;
+    seen.add(key);
+    created.set(set, clock.now() / 1000);
+  }) as Counter<L>['inc'];
+  return c;
+}
+
 function histogram<L extends string>(registry: Registry, name: string, help: string, labels: readonly L[]) {
   return new Histogram<L>({
     name,
@@ -35,16 +69,25 @@ function histogram<L extends string>(registry: Registry, name: string, help: str
   });
 }
 
-export function createApplyMetrics(registry: Registry) {
+/** `clock`: the service's, for the fleet counters' `_created` gauges. */
+export function createApplyMetrics(registry: Registry, clock: Clock = systemClock) {
   return {
     registry,
-    plan: counter(registry, 'quantum_apply_plan_total', 'Plans decided', ['symbol', 'decision']),
-    execute: counter(registry, 'quantum_apply_execute_total', 'Plan steps executed', [
-      'symbol',
-      'step',
-      'status',
-    ]),
-    dedupeHits: counter(registry, 'quantum_apply_dedupe_hits_total', 'Plans skipped as duplicates', []),
+    plan: fleetCounter(registry, 'quantum_apply_plan_total', 'Plans decided', ['symbol', 'decision'], clock),
+    execute: fleetCounter(
+      registry,
+      'quantum_apply_execute_total',
+      'Plan steps executed',
+      ['symbol', 'step', 'status'],
+      clock,
+    ),
+    dedupeHits: fleetCounter(
+      registry,
+      'quantum_apply_dedupe_hits_total',
+      'Plans skipped as duplicates',
+      [],
+      clock,
+    ),
     lastSuccessEpoch: gauge(
       registry,
       'quantum_apply_last_success_epoch',
@@ -82,12 +125,13 @@ export function createApplyMetrics(registry: Registry) {
 }
 export type ApplyMetrics = ReturnType<typeof createApplyMetrics>;
 
-export function createGovernorMetrics(registry: Registry) {
+/** `clock`: the service's, for the fleet counters' `_created` gauges. */
+export function createGovernorMetrics(registry: Registry, clock: Clock = systemClock) {
   return {
     registry,
-    allow: counter(registry, 'quantum_govern_allow_total', 'Plans allowed', ['symbol']),
-    block: counter(registry, 'quantum_govern_block_total', 'Plans blocked', ['symbol', 'reason']),
-    disarm: counter(registry, 'quantum_govern_disarm_total', 'Auto-disarm events', ['reason']),
+    allow: fleetCounter(registry, 'quantum_govern_allow_total', 'Plans allowed', ['symbol'], clock),
+    block: fleetCounter(registry, 'quantum_govern_block_total', 'Plans blocked', ['symbol', 'reason'], clock),
+    disarm: fleetCounter(registry, 'quantum_govern_disarm_total', 'Auto-disarm events', ['reason'], clock),
     execCountHour: gauge(registry, 'quantum_govern_exec_count_hour', 'Executions in the last hour', [
       'symbol',
     ]),
@@ -111,11 +155,18 @@ export function createGovernorMetrics(registry: Registry) {
 }
 export type GovernorMetrics = ReturnType<typeof createGovernorMetrics>;
 
-export function createP33Metrics(registry: Registry) {
+/** `clock`: the service's, for the fleet counters' `_created` gauges. */
+export function createP33Metrics(registry: Registry, clock: Clock = systemClock) {
   return {
     registry,
-    permitAllow: counter(registry, 'p33_permit_allow_total', 'P3.3 permits allowed', ['symbol']),
-    permitDeny: counter(registry, 'p33_permit_deny_total', 'P3.3 permits denied', ['symbol', 'reason']),
+    permitAllow: fleetCounter(registry, 'p33_permit_allow_total', 'P3.3 permits allowed', ['symbol'], clock),
+    permitDeny: fleetCounter(
+      registry,
+      'p33_permit_deny_total',
+      'P3.3 permits denied',
+      ['symbol', 'reason'],
+      clock,
+    ),
     snapshotAge: gauge(registry, 'p33_snapshot_age_seconds', 'Age of the exchange snapshot', ['symbol']),
     ledgerAmt: gauge(registry, 'p33_ledger_position_amt', 'Ledger position amount', ['symbol']),
     exchangeAmt: gauge(registry, 'p33_exchange_position_amt', 'Exchange position amount', ['symbol']),

@@ -8,7 +8,9 @@ import {
   createGovernorMetrics,
   createP33Metrics,
   createRegistry,
+  fleetCounter,
 } from '../../src/ops/metrics.js';
+import { ManualClock } from '../../src/ops/clock.js';
 
 interface Scraped {
   type: string;
@@ -67,7 +69,10 @@ describe('metrics', () => {
     expectMetric(s, 'quantum_apply_consume_total', 'counter', ['outcome']);
     expectMetric(s, 'quantum_apply_input_rejected_total', 'counter', ['reason']);
     expectMetric(s, 'quantum_apply_result_total', 'counter', ['symbol', 'decision', 'plan_decision']);
-    expect(s.size).toBe(9);
+    expectMetric(s, 'quantum_apply_plan_created', 'gauge', ['symbol', 'decision']);
+    expectMetric(s, 'quantum_apply_execute_created', 'gauge', ['symbol', 'step', 'status']);
+    expectMetric(s, 'quantum_apply_dedupe_hits_created', 'gauge', []);
+    expect(s.size).toBe(12);
   });
 
   it('when governor metrics are used then the scrape shows the contract names and labels exactly', async () => {
@@ -90,7 +95,10 @@ describe('metrics', () => {
     expectMetric(s, 'quantum_govern_eval_seconds', 'histogram', []);
     expectMetric(s, 'quantum_govern_input_rejected_total', 'counter', ['reason']);
     expectMetric(s, 'quantum_govern_position_reads_total', 'counter', []);
-    expect(s.size).toBe(8);
+    expectMetric(s, 'quantum_govern_allow_created', 'gauge', ['symbol']);
+    expectMetric(s, 'quantum_govern_block_created', 'gauge', ['symbol', 'reason']);
+    expectMetric(s, 'quantum_govern_disarm_created', 'gauge', ['reason']);
+    expect(s.size).toBe(11);
   });
 
   it('when P3.3 metrics are used then the scrape shows the contract names and labels exactly', async () => {
@@ -115,7 +123,9 @@ describe('metrics', () => {
     expectMetric(s, 'p33_input_rejected_total', 'counter', ['reason']);
     expectMetric(s, 'p33_ledger_applied_total', 'counter', ['symbol']);
     expectMetric(s, 'p33_reserved_qty', 'gauge', ['symbol']);
-    expect(s.size).toBe(9);
+    expectMetric(s, 'p33_permit_allow_created', 'gauge', ['symbol']);
+    expectMetric(s, 'p33_permit_deny_created', 'gauge', ['symbol', 'reason']);
+    expect(s.size).toBe(13);
   });
 
   it('when a label outside the declared set is used then prom-client refuses it', () => {
@@ -154,6 +164,77 @@ describe('metrics', () => {
     const reason = closedLabel(['no_position', 'stale_exchange_state']);
     expect(reason('no_position')).toBe('no_position');
     expect(reason('random garbage from redis')).toBe('other');
+  });
+});
+
+describe('fleet counters: <base>_created', () => {
+  /** The `_created` gauge's samples: label values joined with `,` (declared order) → value. */
+  async function created(registry: ReturnType<typeof createRegistry>, name: string) {
+    const metric = registry.getSingleMetric(name);
+    const { values } = (await metric!.get()) as { values: { labels: object; value: number }[] };
+    return new Map(values.map((v) => [Object.values(v.labels).join(','), v.value]));
+  }
+
+  it("when a label set is first incremented then its _created is the clock's time, and later increments leave it", async () => {
+    const registry = createRegistry();
+    const clock = new ManualClock(1_796_626_361_138);
+    const m = createApplyMetrics(registry, clock);
+    expect(await created(registry, 'quantum_apply_plan_created')).toEqual(new Map());
+    m.plan.inc({ symbol: 'BTCUSDT', decision: 'EXECUTE' });
+    clock.advance(5_250);
+    m.plan.inc({ decision: 'EXECUTE', symbol: 'BTCUSDT' }); // the same series, keys in another order
+    m.plan.labels('ETHUSDT', 'SKIP').inc();
+    clock.advance(1_000);
+    m.plan.inc({ symbol: 'ETHUSDT', decision: 'SKIP' }, 2);
+    expect(await created(registry, 'quantum_apply_plan_created')).toEqual(
+      new Map([
+        ['BTCUSDT,EXECUTE', 1_796_626_361.138],
+        ['ETHUSDT,SKIP', 1_796_626_366.388],
+      ]),
+    );
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE quantum_apply_plan_created gauge');
+    expect(text).toContain('quantum_apply_plan_created{symbol="BTCUSDT",decision="EXECUTE"} 1796626361.138');
+    expect(text).toContain('quantum_apply_plan_total{symbol="BTCUSDT",decision="EXECUTE"} 2');
+  });
+
+  it('when an unlabelled fleet counter is registered then its _created is set at once, and increments leave it', async () => {
+    const registry = createRegistry();
+    const clock = new ManualClock(1_796_626_356_123);
+    const m = createApplyMetrics(registry, clock);
+    clock.advance(60_000);
+    m.dedupeHits.inc();
+    expect(await created(registry, 'quantum_apply_dedupe_hits_created')).toEqual(
+      new Map([['', 1_796_626_356.123]]),
+    );
+  });
+
+  it('when no clock is given then _created comes from Date.now()', async () => {
+    const registry = createRegistry();
+    const before = Date.now() / 1000;
+    const m = createP33Metrics(registry);
+    m.permitDeny.inc({ symbol: 'BTCUSDT', reason: 'no_position' });
+    const after = Date.now() / 1000;
+    const [v] = [...(await created(registry, 'p33_permit_deny_created')).values()];
+    expect(v).toBeGreaterThanOrEqual(before);
+    expect(v).toBeLessThanOrEqual(after);
+  });
+
+  it('when a fleet counter is built by the helper then the gauge is named after its base, with its labels', async () => {
+    const registry = createRegistry();
+    const c = fleetCounter(registry, 'x_events_total', 'Events', ['kind'], new ManualClock(2_000));
+    c.inc({ kind: 'a' });
+    expect(await registry.metrics()).toContain(
+      '# HELP x_events_created Events\n# TYPE x_events_created gauge\nx_events_created{kind="a"} 2',
+    );
+  });
+
+  it('when a counter is ours then it has no _created', async () => {
+    const registry = createRegistry();
+    const m = createApplyMetrics(registry);
+    m.consume.inc({ outcome: 'consumed' });
+    const text = await registry.metrics();
+    expect(text).not.toContain('quantum_apply_consume_created');
   });
 });
 

@@ -33,7 +33,7 @@ export async function rig(store: Store | (() => Promise<Store>), opts: RigOption
     { BTCUSDT: 0.01, ETHUSDT: -2, SOLUSDT: 30 },
     { BTCUSDT: 100_000, ETHUSDT: 3000, SOLUSDT: 150 },
   );
-  const metrics = createGovernorMetrics(createRegistry());
+  const metrics = createGovernorMetrics(createRegistry(), clock);
   const log = captureLogger({ level: 'info' });
   const make = (over: RigOptions = {}) =>
     new GovernorService({

@@ -35,7 +35,7 @@ export function p33Rig(
     { BTCUSDT: 0.015, ETHUSDT: -2, SOLUSDT: 30 },
     { BTCUSDT: 100_000, SOLUSDT: 150 },
   );
-  const metrics = createP33Metrics(createRegistry());
+  const metrics = createP33Metrics(createRegistry(), clock);
   const log = captureLogger({ level: 'info' });
   const make = (o: Partial<PositionBrainOptions> = {}) =>
     new PositionBrainService({
