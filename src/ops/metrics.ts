@@ -74,12 +74,20 @@ export function createApplyMetrics(registry: Registry, clock: Clock = systemCloc
   return {
     registry,
     plan: fleetCounter(registry, 'quantum_apply_plan_total', 'Plans decided', ['symbol', 'decision'], clock),
+    // The fleet's view: `success` or `error` per order sent (src/services/apply/metrics.ts
+    // fleetStatus); what the exchange answered is on orderOutcome.
     execute: fleetCounter(
       registry,
       'quantum_apply_execute_total',
       'Plan steps executed',
       ['symbol', 'step', 'status'],
       clock,
+    ),
+    orderOutcome: counter(
+      registry,
+      'quantum_apply_order_outcome_total',
+      'Orders sent, by what the exchange answered: filled, accepted, placed, rejected, unknown',
+      ['symbol', 'step', 'outcome'],
     ),
     dedupeHits: fleetCounter(
       registry,

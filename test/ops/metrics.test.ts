@@ -51,7 +51,8 @@ describe('metrics', () => {
     const registry = createRegistry();
     const m = createApplyMetrics(registry);
     m.plan.inc({ symbol: 'BTCUSDT', decision: 'EXECUTE' });
-    m.execute.inc({ symbol: 'BTCUSDT', step: 'CLOSE_FULL', status: 'filled' });
+    m.execute.inc({ symbol: 'BTCUSDT', step: 'CLOSE_FULL', status: 'success' });
+    m.orderOutcome.inc({ symbol: 'BTCUSDT', step: 'CLOSE_FULL', outcome: 'filled' });
     m.dedupeHits.inc();
     m.lastSuccessEpoch.set({ symbol: 'BTCUSDT' }, 1_769_300_000);
     m.permitWait.observe({ outcome: 'consumed' }, 0.004);
@@ -69,10 +70,11 @@ describe('metrics', () => {
     expectMetric(s, 'quantum_apply_consume_total', 'counter', ['outcome']);
     expectMetric(s, 'quantum_apply_input_rejected_total', 'counter', ['reason']);
     expectMetric(s, 'quantum_apply_result_total', 'counter', ['symbol', 'decision', 'plan_decision']);
+    expectMetric(s, 'quantum_apply_order_outcome_total', 'counter', ['symbol', 'step', 'outcome']);
     expectMetric(s, 'quantum_apply_plan_created', 'gauge', ['symbol', 'decision']);
     expectMetric(s, 'quantum_apply_execute_created', 'gauge', ['symbol', 'step', 'status']);
     expectMetric(s, 'quantum_apply_dedupe_hits_created', 'gauge', []);
-    expect(s.size).toBe(12);
+    expect(s.size).toBe(13);
   });
 
   it('when governor metrics are used then the scrape shows the contract names and labels exactly', async () => {
@@ -232,8 +234,10 @@ describe('fleet counters: <base>_created', () => {
   it('when a counter is ours then it has no _created', async () => {
     const registry = createRegistry();
     const m = createApplyMetrics(registry);
+    m.orderOutcome.inc({ symbol: 'BTCUSDT', step: 'CLOSE_FULL', outcome: 'filled' });
     m.consume.inc({ outcome: 'consumed' });
     const text = await registry.metrics();
+    expect(text).not.toContain('quantum_apply_order_outcome_created');
     expect(text).not.toContain('quantum_apply_consume_created');
   });
 });

@@ -3,11 +3,34 @@
  * CLI binds them to prom-client instruments (src/ops/metrics.ts). Tests use a recording sink.
  */
 import { Counter, Gauge } from 'prom-client';
+import type { OrderOutcome, StopOutcome } from '../../exchange/port.js';
 import { closedLabel, type ApplyMetrics } from '../../ops/metrics.js';
+
+/** What the exchange answered to an order or a stop that was sent. */
+export type SentOutcome = OrderOutcome['kind'] | StopOutcome['kind'];
+
+/**
+ * The fleet's `status` on `quantum_apply_execute_total` for a sent plan step. The fleet counts
+ * `success` for every step that did not raise (an order answered, its ACK answer included, and
+ * its UPDATE_SL, which sends nothing) and `error` for one that raised (an error answer, a
+ * timeout). An order whose fate is unknown is not a success: it may never have been placed.
+ */
+export function fleetStatus(outcome: SentOutcome): 'success' | 'error' {
+  switch (outcome) {
+    case 'filled':
+    case 'accepted':
+    case 'placed':
+      return 'success';
+    case 'rejected':
+    case 'unknown':
+      return 'error';
+  }
+}
 
 export interface ApplyMetricsSink {
   plan(symbol: string, decision: string): void;
-  execute(symbol: string, step: string, status: string): void;
+  /** A plan step sent: the exchange's answer (the fleet's status is derived from it). */
+  execute(symbol: string, step: string, outcome: SentOutcome): void;
   dedupeHit(): void;
   lastSuccess(symbol: string, epochSec: number): void;
   inputRejected(reason: string): void;
@@ -49,17 +72,19 @@ export const noopMetrics: ApplyMetricsSink = {
   unresolvedOrders: () => {},
 };
 
-/** A sink that keeps every call, for tests. */
+/** A sink that keeps every call, for tests, and passes each on to `forward` when given. */
 export class RecordingMetrics implements ApplyMetricsSink {
   readonly events: { name: keyof ApplyMetricsSink; args: unknown[] }[] = [];
+  constructor(private readonly forward?: ApplyMetricsSink) {}
   private rec(name: keyof ApplyMetricsSink, args: unknown[]): void {
     this.events.push({ name, args });
+    (this.forward?.[name] as ((...a: unknown[]) => void) | undefined)?.apply(this.forward, args);
   }
   plan(symbol: string, decision: string): void {
     this.rec('plan', [symbol, decision]);
   }
-  execute(symbol: string, step: string, status: string): void {
-    this.rec('execute', [symbol, step, status]);
+  execute(symbol: string, step: string, outcome: SentOutcome): void {
+    this.rec('execute', [symbol, step, outcome]);
   }
   dedupeHit(): void {
     this.rec('dedupeHit', []);
@@ -150,7 +175,11 @@ export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetr
     reconcile: (outcome) => reconciled.inc({ outcome }),
     unresolvedOrders: (count) => unresolved.set(count),
     plan: (symbol, decision) => m.plan.inc({ symbol: sym(symbol), decision }),
-    execute: (symbol, step, status) => m.execute.inc({ symbol: sym(symbol), step, status }),
+    execute: (symbol, step, outcome) => {
+      const s = sym(symbol);
+      m.execute.inc({ symbol: s, step, status: fleetStatus(outcome) });
+      m.orderOutcome.inc({ symbol: s, step, outcome });
+    },
     dedupeHit: () => m.dedupeHits.inc(),
     lastSuccess: (symbol, epochSec) => m.lastSuccessEpoch.set({ symbol: sym(symbol) }, epochSec),
     inputRejected: (reason) => m.inputRejected.inc({ reason }),

@@ -54,7 +54,10 @@ describe.skipIf(skipRedis)('quantum-apply apply through the CLI against the pape
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/quantum_apply_plan_total\{symbol="BTCUSDT",decision="EXECUTE"\} 1/);
     expect(metrics).toMatch(
-      /quantum_apply_execute_total\{symbol="BTCUSDT",step="CLOSE_PARTIAL_50",status="filled"\} 1/,
+      /quantum_apply_execute_total\{symbol="BTCUSDT",step="CLOSE_PARTIAL_50",status="success"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /quantum_apply_order_outcome_total\{symbol="BTCUSDT",step="CLOSE_PARTIAL_50",outcome="filled"\} 1/,
     );
     expect(metrics).toContain('quantum_apply_permit_wait_seconds_bucket');
     expect(metrics).toContain('quantum_apply_proposal_to_order_seconds_bucket');
