@@ -132,6 +132,7 @@ export async function makeHarness(
   backend: { redisUrl: string; prefix: string } | 'memory',
   over: Partial<ApplyOptions> = {},
   exchange: FakeExchange = new FakeExchange({ ...HARNESS_POSITIONS }),
+  metrics: RecordingMetrics = new RecordingMetrics(),
 ): Promise<Harness> {
   const store =
     backend === 'memory'
@@ -140,7 +141,6 @@ export async function makeHarness(
   const fleet = backend === 'memory' ? null : new Redis(backend.redisUrl);
   fleet?.on('error', () => {}); // outage tests: the fleet's connection reconnects like ours
   const log = captureLogger({ level: 'debug' });
-  const metrics = new RecordingMetrics();
   let opts: ApplyOptions = { ...BASE_OPTIONS, ...over };
   const build = (ex: ExchangePort) =>
     new ApplyService({ store, exchange: ex, clock: systemClock, logger: log.logger, metrics }, opts);

@@ -1,0 +1,558 @@
+/**
+ * Our /metrics against the fleet's (fixtures/metrics-*.txt, the fleet's three services after the
+ * recorded run): every `quantum_*` / `p33_*` family the fleet exports is in our registry for that
+ * service with the same type and label names, a fleet counter has its `<base>_created` gauge, and
+ * our services, driven through the fleet's recorded run (fixtures/*.json), produce the fleet's
+ * label values. Families only we have are fine. The runtimes' own families (`process_*`,
+ * `python_*` there, `process_*` / `nodejs_*` here) are out of scope.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Registry } from 'prom-client';
+import {
+  createApplyMetrics,
+  createGovernorMetrics,
+  createP33Metrics,
+  createRegistry,
+} from '../../src/ops/metrics.js';
+import { ManualClock } from '../../src/ops/clock.js';
+import {
+  fleetStatus,
+  promSink,
+  RecordingMetrics,
+  type SentOutcome,
+} from '../../src/services/apply/metrics.js';
+import { FakeExchange } from '../helpers/fake-exchange.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { redisStoreOn } from '../helpers/redis-store.js';
+import { until } from '../helpers/wait.js';
+import { govBody, makeHarness, p33Body, planIdFor, proposal } from '../services/apply/harness.js';
+import { rig } from '../services/governor/harness.js';
+import { p33Rig } from '../services/position-brain/harness.js';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const text = (name: string) => readFileSync(`${FIXTURES}${name}`, 'utf8');
+const json = <T>(name: string) => JSON.parse(text(name)) as T;
+
+// ---------------------------------------------------------------- exposition text
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface Family {
+  type: string;
+  samples: Sample[];
+}
+
+/** Prometheus text format 0.0.4: `# TYPE` lines and their samples (histogram samples by base name). */
+function parseExposition(body: string): Map<string, Family> {
+  const out = new Map<string, Family>();
+  for (const line of body.split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type) out.set(type[1]!, { type: type[2]!, samples: [] });
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a sample line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const kv of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[kv[1]!] = kv[2]!;
+    const name = m[1]!;
+    const family = out.get(name) ?? out.get(name.replace(/_(bucket|sum|count)$/, ''));
+    family?.samples.push({ name, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+const fleetFamily = (name: string) => /^(quantum|p33)_/.test(name);
+
+/** A series as `name{k="v",...}` with its labels sorted: label order is not part of a series. */
+const seriesKey = (s: { name: string; labels: Record<string, string> }) =>
+  `${s.name}{${Object.entries(s.labels)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',')}}`;
+
+/** Series → value of one family. */
+function seriesOf(families: Map<string, Family>, name: string): Map<string, number> {
+  return new Map((families.get(name)?.samples ?? []).map((s) => [seriesKey(s), s.value]));
+}
+
+const labelNamesOf = (family: Family) =>
+  [...new Set(family.samples.flatMap((s) => Object.keys(s.labels)))].sort();
+
+/**
+ * Label names of the fleet's families that the recorded run left without a sample, as the fleet
+ * declares them (its Counter/Gauge definitions); every other family's come from its samples.
+ */
+const DECLARED_WITHOUT_SAMPLES: Record<string, string[]> = {
+  quantum_govern_block_total: ['reason', 'symbol'],
+  quantum_govern_disarm_total: ['reason'],
+  p33_snapshot_age_seconds: ['symbol'],
+};
+
+/** The fleet's label values where they are a closed set (the brief of each service). */
+const FLEET_GOVERNOR_BLOCK_REASONS = [
+  'kill_score_critical_non_close',
+  'hourly_limit_exceeded',
+  'burst_limit_exceeded',
+  'daily_limit_exceeded',
+  'position_fetch_failed',
+  'limit_computation_error',
+  'evaluation_error',
+];
+const FLEET_DISARM_REASONS = ['burst_limit_breach', 'repeated_errors'];
+const FLEET_P33_DENY_REASONS = [
+  'no_exchange_snapshot',
+  'stale_exchange_state',
+  'no_position',
+  'reconcile_required_side_mismatch',
+  'reconcile_required_qty_mismatch',
+  'cooldown_in_flight',
+];
+
+const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'];
+const ALLOWLIST = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
+
+const SERVICES = {
+  apply: {
+    fixture: 'metrics-apply.txt',
+    registry(): Registry {
+      const registry = createRegistry();
+      promSink(createApplyMetrics(registry), SYMBOLS);
+      return registry;
+    },
+  },
+  governor: {
+    fixture: 'metrics-governor.txt',
+    registry(): Registry {
+      const registry = createRegistry();
+      createGovernorMetrics(registry);
+      return registry;
+    },
+  },
+  p33: {
+    fixture: 'metrics-p33.txt',
+    registry(): Registry {
+      const registry = createRegistry();
+      createP33Metrics(registry);
+      return registry;
+    },
+  },
+};
+
+const fleet = Object.fromEntries(
+  Object.entries(SERVICES).map(([k, s]) => [k, parseExposition(text(s.fixture))]),
+) as Record<keyof typeof SERVICES, Map<string, Family>>;
+
+/** The fleet's families of one service, in scope. */
+const fleetFamilies = (service: keyof typeof SERVICES) =>
+  [...fleet[service]].filter(([name]) => fleetFamily(name));
+
+// ---------------------------------------------------------------- names, types, label names
+
+describe('fleet metric families: names, types and label names', () => {
+  it('when the fixtures are read then each service has fleet families, and only runtime ones are left out', () => {
+    for (const service of Object.keys(SERVICES) as (keyof typeof SERVICES)[]) {
+      expect(fleetFamilies(service).length, service).toBeGreaterThanOrEqual(4);
+      const other = [...fleet[service].keys()].filter((n) => !fleetFamily(n));
+      expect(
+        other.filter((n) => !/^(process|python)_/.test(n)),
+        service,
+      ).toEqual([]);
+    }
+  });
+
+  for (const [service, s] of Object.entries(SERVICES) as [
+    keyof typeof SERVICES,
+    (typeof SERVICES)['apply'],
+  ][]) {
+    it(`when the ${service} registry is built then every fleet family is in it with the fleet's type and label names`, () => {
+      const registry = s.registry();
+      for (const [name, family] of fleetFamilies(service)) {
+        const ours = registry.getSingleMetric(name) as unknown as
+          { type: string; labelNames: readonly string[] } | undefined;
+        expect(ours, `${service}: ${name}`).toBeDefined();
+        expect(ours?.type, `${service}: ${name} type`).toBe(family.type);
+        const expected = family.samples.length > 0 ? labelNamesOf(family) : DECLARED_WITHOUT_SAMPLES[name];
+        expect(expected, `${service}: ${name} has label names to compare`).toBeDefined();
+        expect([...(ours?.labelNames ?? [])].sort(), `${service}: ${name} label names`).toEqual(expected);
+      }
+    });
+
+    it(`when a ${service} fleet counter is registered then its <base>_created gauge is too, with the same label names`, () => {
+      const registry = s.registry();
+      const counters = fleetFamilies(service).filter(([, f]) => f.type === 'counter');
+      expect(counters.length).toBeGreaterThanOrEqual(1);
+      for (const [name] of counters) {
+        const base = name.replace(/_total$/, '');
+        const counter = registry.getSingleMetric(name) as unknown as { labelNames: string[] };
+        const created = registry.getSingleMetric(`${base}_created`) as unknown as
+          { type: string; labelNames: string[] } | undefined;
+        expect(created?.type, `${base}_created`).toBe('gauge');
+        expect(created?.labelNames, `${base}_created`).toEqual(counter.labelNames);
+        // The fleet's own _created family, where the run recorded one, agrees.
+        const recorded = fleet[service].get(`${base}_created`);
+        if (recorded) expect(recorded.type).toBe('gauge');
+      }
+    });
+  }
+
+  it("when our reasons are listed then every fleet reason is among them under its fleet's name", () => {
+    const union = (path: string, type: string) => {
+      const src = readFileSync(fileURLToPath(new URL(`../../${path}`, import.meta.url)), 'utf8');
+      const m = new RegExp(`export type ${type} =([^;]+);`).exec(src);
+      return new Set([...(m?.[1] ?? '').matchAll(/'([a-z0-9_]+)'/g)].map((x) => x[1]));
+    };
+    const block = union('src/domain/governor/gates.ts', 'GovernorBlockReason');
+    const deny = union('src/domain/position/checks.ts', 'P33DenyReason');
+    const disarm = union('src/services/governor/auto-disarm.ts', 'DisarmReason');
+    expect(FLEET_GOVERNOR_BLOCK_REASONS.filter((r) => !block.has(r))).toEqual([]);
+    expect(FLEET_P33_DENY_REASONS.filter((r) => !deny.has(r))).toEqual([]);
+    expect(FLEET_DISARM_REASONS.filter((r) => !disarm.has(r))).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------- execute status
+
+describe("quantum_apply_execute_total: the fleet's status", () => {
+  const OUTCOMES: [SentOutcome, 'success' | 'error'][] = [
+    ['filled', 'success'],
+    ['accepted', 'success'], // Binance's ACK answer: the fleet recorded success (result-entries-ack-response.json)
+    ['placed', 'success'],
+    ['rejected', 'error'],
+    ['unknown', 'error'],
+  ];
+
+  it('when an order outcome is reported then execute_total carries success or error and order_outcome the outcome', async () => {
+    const registry = createRegistry();
+    const sink = promSink(createApplyMetrics(registry), SYMBOLS);
+    for (const [outcome] of OUTCOMES) sink.execute('BTCUSDT', 'CLOSE_FULL', outcome);
+    const ours = parseExposition(await registry.metrics());
+    expect(seriesOf(ours, 'quantum_apply_execute_total')).toEqual(
+      new Map([
+        ['quantum_apply_execute_total{status="success",step="CLOSE_FULL",symbol="BTCUSDT"}', 3],
+        ['quantum_apply_execute_total{status="error",step="CLOSE_FULL",symbol="BTCUSDT"}', 2],
+      ]),
+    );
+    for (const [outcome, status] of OUTCOMES) expect(fleetStatus(outcome), outcome).toBe(status);
+    expect(seriesOf(ours, 'quantum_apply_order_outcome_total')).toEqual(
+      new Map(
+        OUTCOMES.map(([o]) => [
+          `quantum_apply_order_outcome_total{outcome="${o}",step="CLOSE_FULL",symbol="BTCUSDT"}`,
+          1,
+        ]),
+      ),
+    );
+  });
+});
+
+// ---------------------------------------------------------------- the recorded run, replayed
+
+interface Proposal {
+  symbol: string;
+  fields: Record<string, string>;
+  plan_id: string | null;
+}
+interface Entry {
+  id: string;
+  fields: Record<string, string>;
+}
+const proposals = json<Proposal[]>('proposals-fed.json');
+const planEntries = json<Entry[]>('plan-entries.json');
+const fleetResults = new Map(
+  json<{ fields: Record<string, string> }[]>('result-entries-first-per-plan.json').map((r) => [
+    r.fields.plan_id!,
+    r.fields,
+  ]),
+);
+const decisionOf = new Map(planEntries.map((e) => [e.fields.plan_id!, e.fields.decision!]));
+const entryMs = (e: Entry) => Number(e.id.split('-')[0]);
+
+/** The fleet's fake exchange at the start of the run. */
+const START_POSITIONS: Record<string, number> = { BTCUSDT: 0.5, ETHUSDT: -2, SOLUSDT: 60, XRPUSDT: 0 };
+/** Marks that put the recorded stop prices on the closing side (long BTC, short ETH). */
+const MARKS = { BTCUSDT: 95_000, ETHUSDT: 3_000, SOLUSDT: 150 };
+const STEP: Record<string, number> = { BTCUSDT: 0.001, ETHUSDT: 0.001, SOLUSDT: 1 };
+const FRACTION: Record<string, number> = { PARTIAL_50: 0.5, PARTIAL_75: 0.75, FULL_CLOSE_PROPOSED: 1 };
+
+/** The positions after the fleet's results so far (its fills, as its apply reported them). */
+function applyFleetFill(positions: Record<string, number>, result: Record<string, string>): void {
+  if (result.executed !== 'True') return;
+  for (const step of JSON.parse(result.steps_results ?? '[]') as Record<string, unknown>[]) {
+    const qty = Number(step.executed_qty ?? 0);
+    if (!qty) continue;
+    const symbol = result.symbol!;
+    const next = positions[symbol]! + (step.side === 'BUY' ? qty : -qty);
+    positions[symbol] = Math.round(next * 1e9) / 1e9;
+  }
+}
+
+function expectCreatedForEveryCounterSeries(
+  ours: Map<string, Family>,
+  service: keyof typeof SERVICES,
+  inRange: (v: number) => boolean,
+): void {
+  for (const [name, family] of fleetFamilies(service)) {
+    if (family.type !== 'counter') continue;
+    const base = name.replace(/_total$/, '');
+    const created = seriesOf(ours, `${base}_created`);
+    for (const s of ours.get(name)?.samples ?? []) {
+      const key = seriesKey({ name: `${base}_created`, labels: s.labels });
+      expect(created.has(key), key).toBe(true);
+      expect(inRange(created.get(key)!), `${key} = ${created.get(key)}`).toBe(true);
+    }
+  }
+}
+
+describe.skipIf(skipRedis)('the fleet run replayed through our services', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedis();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("when apply decides and executes the fleet's proposals then its plan, execute and last-success series are the fleet's", async () => {
+    const registry = createRegistry();
+    const recording = new RecordingMetrics(promSink(createApplyMetrics(registry), SYMBOLS));
+    const exchange = new FakeExchange({ ...START_POSITIONS }, MARKS);
+    const h = await makeHarness(
+      { redisUrl: server.url, prefix: server.prefix() },
+      // The recorded proposals are stamped months ago: freshness is not what is compared here.
+      { symbols: SYMBOLS, allowlist: ALLOWLIST, maxProposalAgeSec: 10 * 365 * 86_400 },
+      exchange,
+      recording,
+    );
+    const started = Date.now() / 1000;
+    try {
+      await h.service.start();
+      let results = 0;
+      for (const p of proposals) {
+        if (p.plan_id === null) {
+          // No kill_score: the fleet made no plan of it; ours rejects it at parse.
+          const before = recording.count('inputRejected');
+          await h.writeProposal(p.symbol, p.fields);
+          await until(() => recording.count('inputRejected') > before, 8000, 'input rejected');
+          continue;
+        }
+        if (decisionOf.get(p.plan_id) === 'EXECUTE') {
+          // The fleet's authorities: the Governor granted every EXECUTE plan, P3.3 allowed
+          // while a position was open (its share, rounded down) and denied no_position once flat.
+          const pos = (await exchange.position(p.symbol)).amount;
+          const fraction = FRACTION[p.fields.harvest_action!] ?? 1;
+          const step = STEP[p.symbol]!;
+          const safe = Math.floor((Math.abs(pos) * fraction) / step + 1e-9) * step;
+          const p33 =
+            pos === 0
+              ? JSON.stringify({
+                  allow: false,
+                  symbol: p.symbol,
+                  reason: 'no_position',
+                  context: { exchange_amt: 0 },
+                  created_at: 1796626463.0350988,
+                })
+              : p33Body(p.symbol, Number(safe.toFixed(3)), { exchange_position_amt: pos, ledger_amt: pos });
+          await h.setPermit('governor', p.plan_id, govBody(p.symbol));
+          await h.setPermit('p33', p.plan_id, p33);
+        }
+        await h.writeProposal(p.symbol, p.fields);
+        await h.waitForResults(++results, 8000);
+      }
+    } finally {
+      await h.close();
+    }
+    const ended = Date.now() / 1000;
+    const ours = parseExposition(await registry.metrics());
+    const theirs = fleet.apply;
+    expect(seriesOf(ours, 'quantum_apply_plan_total')).toEqual(seriesOf(theirs, 'quantum_apply_plan_total'));
+    expect(seriesOf(ours, 'quantum_apply_execute_total')).toEqual(
+      seriesOf(theirs, 'quantum_apply_execute_total'),
+    );
+    expect([...seriesOf(ours, 'quantum_apply_last_success_epoch').keys()].sort()).toEqual(
+      [...seriesOf(theirs, 'quantum_apply_last_success_epoch').keys()].sort(),
+    );
+    expect([...seriesOf(ours, 'quantum_apply_dedupe_hits_total').keys()]).toEqual([
+      ...seriesOf(theirs, 'quantum_apply_dedupe_hits_total').keys(),
+    ]);
+    // Our detail beside it: what the exchange answered (fills, and the two stops placed).
+    expect(
+      [...seriesOf(ours, 'quantum_apply_order_outcome_total').keys()].filter((k) => k.includes('UPDATE_SL')),
+    ).toEqual([
+      'quantum_apply_order_outcome_total{outcome="placed",step="UPDATE_SL",symbol="BTCUSDT"}',
+      'quantum_apply_order_outcome_total{outcome="placed",step="UPDATE_SL",symbol="ETHUSDT"}',
+    ]);
+    expectCreatedForEveryCounterSeries(ours, 'apply', (v) => v >= started - 1 && v <= ended);
+  });
+
+  it("when an order's answer is not a fill then execute_total says the fleet's success or error", async () => {
+    const registry = createRegistry();
+    const exchange = new FakeExchange({ BTCUSDT: 0.5, ETHUSDT: -2, SOLUSDT: 60 }, MARKS);
+    const h = await makeHarness(
+      { redisUrl: server.url, prefix: server.prefix() },
+      {},
+      exchange,
+      new RecordingMetrics(promSink(createApplyMetrics(registry), SYMBOLS)),
+    );
+    const place = vi.spyOn(exchange, 'placeReduceOnlyMarket');
+    const order = (symbol: string, side: 'BUY' | 'SELL') => ({
+      orderId: '4000000001',
+      clientOrderId: 'x',
+      symbol,
+      side,
+      status: 'NEW',
+      origQty: '1',
+      executedQty: '0',
+      avgPrice: '0',
+      reduceOnly: true,
+    });
+    place
+      // Binance's default ACK answer: accepted, nothing filled yet.
+      .mockResolvedValueOnce({ kind: 'accepted', order: order('BTCUSDT', 'SELL'), recovered: false })
+      .mockResolvedValueOnce({ kind: 'rejected', reason: 'reduce_only_rejected', code: -2022, message: 'x' })
+      .mockRejectedValueOnce(new Error('socket hang up')); // the request may have left: unknown
+    try {
+      await h.service.start();
+      let n = 0;
+      for (const symbol of ['BTCUSDT', 'ETHUSDT', 'SOLUSDT']) {
+        const fields = proposal('PARTIAL_50', '0.3');
+        const id = planIdFor(symbol, fields);
+        const pos = START_POSITIONS[symbol]!;
+        await h.setPermit('governor', id, govBody(symbol));
+        await h.setPermit(
+          'p33',
+          id,
+          p33Body(symbol, symbol === 'SOLUSDT' ? 30 : Math.abs(pos) / 2, { exchange_position_amt: pos }),
+        );
+        await h.writeProposal(symbol, fields);
+        await h.waitForResults(++n, 8000);
+      }
+    } finally {
+      await h.close();
+    }
+    const ours = parseExposition(await registry.metrics());
+    expect(seriesOf(ours, 'quantum_apply_execute_total')).toEqual(
+      new Map([
+        ['quantum_apply_execute_total{status="success",step="CLOSE_PARTIAL_50",symbol="BTCUSDT"}', 1],
+        ['quantum_apply_execute_total{status="error",step="CLOSE_PARTIAL_50",symbol="ETHUSDT"}', 1],
+        ['quantum_apply_execute_total{status="error",step="CLOSE_PARTIAL_50",symbol="SOLUSDT"}', 1],
+      ]),
+    );
+    expect([...seriesOf(ours, 'quantum_apply_order_outcome_total').keys()]).toEqual([
+      'quantum_apply_order_outcome_total{outcome="accepted",step="CLOSE_PARTIAL_50",symbol="BTCUSDT"}',
+      'quantum_apply_order_outcome_total{outcome="rejected",step="CLOSE_PARTIAL_50",symbol="ETHUSDT"}',
+      'quantum_apply_order_outcome_total{outcome="unknown",step="CLOSE_PARTIAL_50",symbol="SOLUSDT"}',
+    ]);
+    // Only a success moves the last-success gauge, as in the fleet.
+    expect([...seriesOf(ours, 'quantum_apply_last_success_epoch').keys()]).toEqual([
+      'quantum_apply_last_success_epoch{symbol="BTCUSDT"}',
+    ]);
+  });
+
+  it("when the Governor evaluates the fleet's plan entries then its allow and exec-count series are the fleet's", async () => {
+    // The fleet's Governor ran in testnet, where it approves every plan: limits that never bind.
+    const r = await rig(() => redisStoreOn(server), {
+      limits: {
+        maxExecPerHour: 1000,
+        maxExecPer5Min: 1000,
+        maxReduceNotionalPerDayUsd: 1e12,
+        maxReduceQtyPerDay: 1e12,
+      },
+    });
+    try {
+      for (const e of planEntries) {
+        r.clock.set(entryMs(e));
+        await r.gov.evaluate(e.fields);
+      }
+    } finally {
+      await r.store.close();
+    }
+    const ours = parseExposition(await r.metrics.registry.metrics());
+    const theirs = fleet.governor;
+    for (const name of [
+      'quantum_govern_allow_total',
+      'quantum_govern_block_total',
+      'quantum_govern_disarm_total',
+      'quantum_govern_exec_count_hour',
+      'quantum_govern_exec_count_5min',
+    ]) {
+      expect(seriesOf(ours, name), name).toEqual(seriesOf(theirs, name));
+    }
+    const times = new Set(planEntries.map((e) => entryMs(e) / 1000));
+    expectCreatedForEveryCounterSeries(ours, 'governor', (v) => times.has(v));
+  });
+
+  it("when the Governor's default limits bind on the fleet's plan entries then its block and disarm reasons are the fleet's", async () => {
+    const r = await rig(() => redisStoreOn(server));
+    try {
+      for (const e of planEntries) {
+        r.clock.set(entryMs(e));
+        await r.gov.evaluate(e.fields);
+      }
+    } finally {
+      await r.store.close();
+    }
+    const ours = parseExposition(await r.metrics.registry.metrics());
+    const blocks = ours.get('quantum_govern_block_total')!.samples;
+    const disarms = ours.get('quantum_govern_disarm_total')!.samples;
+    expect(blocks.length).toBeGreaterThan(0);
+    expect(disarms.length).toBeGreaterThan(0);
+    for (const s of blocks) expect(FLEET_GOVERNOR_BLOCK_REASONS, seriesKey(s)).toContain(s.labels.reason);
+    for (const s of disarms) expect(FLEET_DISARM_REASONS, seriesKey(s)).toContain(s.labels.reason);
+    for (const s of [...blocks, ...ours.get('quantum_govern_allow_total')!.samples])
+      expect(ALLOWLIST, seriesKey(s)).toContain(s.labels.symbol);
+    const times = new Set(planEntries.map((e) => entryMs(e) / 1000));
+    expectCreatedForEveryCounterSeries(ours, 'governor', (v) => times.has(v));
+  });
+
+  it("when P3.3 evaluates the fleet's plan entries beside its results then its permit and position series are the fleet's", async () => {
+    const clock = new ManualClock(entryMs(planEntries[0]!) - 1000);
+    const r = p33Rig(await redisStoreOn(server), {}, clock);
+    const positions = { ...START_POSITIONS };
+    const sync = () => {
+      for (const s of ALLOWLIST) r.exchange.setPosition(s, positions[s]!);
+    };
+    try {
+      sync();
+      await r.p33.snapshots.refresh(); // seeds the ledgers from the exchange
+      await r.p33.ledger.poll(); // places the cursor
+      for (const e of planEntries) {
+        clock.set(entryMs(e));
+        sync();
+        await r.p33.snapshots.refresh();
+        await r.p33.evaluate(e.fields);
+        // The fleet's apply acted on the plan and published its result; the exchange moved.
+        const result = fleetResults.get(e.fields.plan_id!);
+        if (result) {
+          await r.store.xadd(r.store.keys.resultStream(), result);
+          applyFleetFill(positions, result);
+          sync();
+          await r.p33.ledger.poll();
+        }
+      }
+      sync();
+      await r.p33.snapshots.refresh();
+    } finally {
+      await r.store.close();
+    }
+    const ours = parseExposition(await r.metrics.registry.metrics());
+    const theirs = fleet.p33;
+    for (const name of [
+      'p33_permit_allow_total',
+      'p33_permit_deny_total',
+      'p33_ledger_position_amt',
+      'p33_exchange_position_amt',
+    ]) {
+      expect(seriesOf(ours, name), name).toEqual(seriesOf(theirs, name));
+    }
+    // The fleet sets the snapshot age only on a stale deny (none in the run); ours on every refresh.
+    for (const s of ours.get('p33_snapshot_age_seconds')!.samples) {
+      expect(Object.keys(s.labels)).toEqual(['symbol']);
+      expect(ALLOWLIST).toContain(s.labels.symbol);
+    }
+    const times = new Set(planEntries.map((e) => entryMs(e) / 1000));
+    expectCreatedForEveryCounterSeries(ours, 'p33', (v) => times.has(v));
+  });
+});
