@@ -347,6 +347,7 @@ const KNOWN_METRICS = [
   'quantum_apply_permit_rejected_total',
   'quantum_apply_arm_state_unreadable',
   'quantum_apply_order_lookup_total',
+  'quantum_apply_order_outcome_total',
   'quantum_apply_unresolved_orders',
   'quantum_govern_eval_seconds',
   'quantum_govern_input_rejected_total',
