@@ -130,6 +130,11 @@ export interface ExchangePort {
    */
   findOrder(symbol: string, clientOrderId: string, opts?: LookupOptions): Promise<OrderFill | null>;
   /**
+   * The order with this exchange order id, null when the exchange has none; throws when the query
+   * fails. For orders another service placed (a fleet result that reports only the order id).
+   */
+  findOrderById(symbol: string, orderId: string, opts?: LookupOptions): Promise<OrderFill | null>;
+  /**
    * Our stop with this client id in whatever state it is now (working `NEW`, or triggered,
    * cancelled, expired), null when the exchange has no such stop; throws when the lookup itself
    * fails. A stop found in any state was placed: it is never placed again for that id.

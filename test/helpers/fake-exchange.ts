@@ -145,6 +145,11 @@ export class FakeExchange implements ExchangePort {
     return this.orders.find((o) => o.symbol === symbol && o.clientOrderId === clientOrderId) ?? null;
   }
 
+  async findOrderById(symbol: string, orderId: string, opts?: LookupOptions): Promise<OrderFill | null> {
+    this.record('findOrderById', opts ? [symbol, orderId, opts] : [symbol, orderId]);
+    return this.orders.find((o) => o.symbol === symbol && o.orderId === orderId) ?? null;
+  }
+
   async close(): Promise<void> {}
 
   private snapshot(symbol: string): Position {

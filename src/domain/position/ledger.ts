@@ -3,7 +3,7 @@
  * a SELL lowers a long, a BUY lowers a short, never past zero; anything else leaves it as it is.
  */
 import { entryTooLarge } from '../entry-limits.js';
-import { add, cmp, max, min, parseDec, sign, sub, toText, ZERO, type Dec } from './dec.js';
+import { abs, add, cmp, max, min, parseDec, sign, sub, toText, ZERO, type Dec } from './dec.js';
 import { AUTHORITY_PLAN_ID } from '../governor/plan-input.js';
 import { isValidSymbol } from '../proposal.js';
 
@@ -15,12 +15,29 @@ export interface ExecutedFill {
   orderId: string;
 }
 
+/**
+ * An order step of an executed result that reports no fill quantity: the order was only
+ * acknowledged (Binance's default ACK answer, which the fleet's apply gets: executed_qty "0").
+ * What it filled must be asked of the exchange (fillFromOrder), never taken as nothing.
+ */
+export interface UnfilledStep {
+  planId: string;
+  symbol: string;
+  side: 'BUY' | 'SELL';
+  /** The exchange's order id; '' when the step does not say. */
+  orderId: string;
+}
+
 export type ResultParse =
-  { kind: 'fill'; fill: ExecutedFill } | { kind: 'not_executed' } | { kind: 'invalid'; reason: string };
+  | { kind: 'fill'; fill: ExecutedFill }
+  | { kind: 'unfilled'; step: UnfilledStep }
+  | { kind: 'not_executed' }
+  | { kind: 'invalid'; reason: string };
 
 /**
  * A result stream entry → the fill it reports. Reads `steps_results` for the order step(s):
- * every step with a side and a positive executed_qty counts (one plan may carry several).
+ * every step with a side and a positive executed_qty counts (one plan may carry several); one
+ * with an executed_qty of zero is `unfilled`.
  */
 export function parseResultEntry(fields: Record<string, string>): ResultParse[] {
   if (fields.executed !== 'True') return [{ kind: 'not_executed' }];
@@ -45,25 +62,63 @@ export function parseResultEntry(fields: Record<string, string>): ResultParse[] 
     const qty = parseDec(
       typeof r.executed_qty === 'number' ? String(r.executed_qty) : (r.executed_qty as string),
     );
-    if (!qty) {
+    if (!qty || sign(qty) < 0) {
       out.push({ kind: 'invalid', reason: 'invalid_executed_qty' });
       continue;
     }
-    if (sign(qty) <= 0) continue;
-    out.push({
-      kind: 'fill',
-      fill: {
-        planId: fields.plan_id ?? '',
-        symbol,
-        side: r.side,
-        executedQty: qty,
-        orderId: r.order_id === undefined || r.order_id === null ? '' : String(r.order_id),
-      },
-    });
+    const planId = fields.plan_id ?? '';
+    const orderId = r.order_id === undefined || r.order_id === null ? '' : String(r.order_id);
+    if (sign(qty) === 0) {
+      out.push({ kind: 'unfilled', step: { planId, symbol, side: r.side, orderId } });
+      continue;
+    }
+    out.push({ kind: 'fill', fill: { planId, symbol, side: r.side, executedQty: qty, orderId } });
   }
-  // No order step (a stop-loss update, an order accepted but not filled): nothing moves the ledger.
+  // No order step (a stop-loss update): nothing moves the ledger.
   return out.length > 0 ? out : [{ kind: 'not_executed' }];
 }
+
+/** An order as the exchange reports it now: the fields fillFromOrder judges. */
+export interface OrderState {
+  symbol: string;
+  side: string;
+  status: string;
+  executedQty: string;
+}
+
+/** Binance order statuses after which executedQty no longer changes. */
+const FINAL_ORDER_STATUSES: ReadonlySet<string> = new Set([
+  'FILLED',
+  'CANCELED',
+  'EXPIRED',
+  'EXPIRED_IN_MATCH',
+  'REJECTED',
+]);
+
+/**
+ * What the exchange's record of an unfilled step's order says it filled: a fill, `none` (it ended
+ * without filling), or `unknown` (not found, still working, or about another order), where only
+ * the position can tell.
+ */
+export function fillFromOrder(
+  step: UnfilledStep,
+  order: OrderState | null,
+): { kind: 'fill'; fill: ExecutedFill } | { kind: 'none' } | { kind: 'unknown'; why: string } {
+  if (order === null) return { kind: 'unknown', why: 'order_not_found' };
+  if (order.symbol !== step.symbol || order.side !== step.side)
+    return { kind: 'unknown', why: 'order_mismatch' };
+  if (!FINAL_ORDER_STATUSES.has(order.status)) return { kind: 'unknown', why: 'order_not_final' };
+  const qty = parseDec(order.executedQty);
+  if (qty === null || sign(qty) < 0) return { kind: 'unknown', why: 'invalid_executed_qty' };
+  if (sign(qty) === 0) return { kind: 'none' };
+  return { kind: 'fill', fill: { ...step, executedQty: qty } };
+}
+
+/**
+ * `written_by` on every ledger write of ours: a ledger without it was last seeded by someone else
+ * (the fleet's P3.3, whose ledger can sit at 0 under an open position), which the checks name.
+ */
+export const LEDGER_WRITER = 'quantum-apply';
 
 export function applyFill(current: Dec, side: 'BUY' | 'SELL', qty: Dec): Dec {
   if (side === 'SELL' && sign(current) > 0) return max(ZERO, sub(current, qty));
@@ -80,6 +135,28 @@ export function ledgerFieldsAfter(current: Dec, fill: ExecutedFill, nowSec: numb
     last_executed_qty: toText(fill.executedQty),
     last_side: fill.side,
     updated_at: String(Math.floor(nowSec)),
+    written_by: LEDGER_WRITER,
+  };
+}
+
+/**
+ * The ledger hash fields after an execution whose fill only the position can tell: the ledger
+ * takes the exchange's amount, and the execution starts the cooldown like any fill.
+ */
+export function ledgerFieldsResynced(
+  previous: Dec | null,
+  exchangeAmt: Dec,
+  step: UnfilledStep,
+  nowSec: number,
+): Record<string, string> {
+  return {
+    last_known_amt: toText(exchangeAmt),
+    last_order_id: step.orderId,
+    last_result_plan_id: step.planId,
+    last_executed_qty: previous === null ? '0' : toText(abs(sub(previous, exchangeAmt))),
+    last_side: step.side,
+    updated_at: String(Math.floor(nowSec)),
+    written_by: LEDGER_WRITER,
   };
 }
 
@@ -93,6 +170,7 @@ export function seededLedgerFields(exchangeAmt: Dec, nowSec: number): Record<str
     last_side: '',
     updated_at: '0',
     seeded_at: String(Math.floor(nowSec)),
+    written_by: LEDGER_WRITER,
   };
 }
 
@@ -138,4 +216,25 @@ export function reservationRelease(
   }
   if (!parsed.some((p) => p.kind === 'fill') || parsed.some((p) => p.kind === 'invalid')) return null;
   return fillsComplete(fields.steps_results ?? '[]') ? { planId, symbol, afterFill: true } : null;
+}
+
+/** One symbol's row in `ledger sync`: the ledger, who wrote it, the exchange, what a sync does. */
+export interface LedgerSyncRow {
+  symbol: string;
+  /** last_known_amt as stored; null: no ledger. */
+  ledger: string | null;
+  writtenBy: 'quantum-apply' | 'other' | 'none';
+  exchange: string;
+  /** `seed`: no ledger; `sync`: it differs from the exchange (or does not parse); `in_sync`. */
+  action: 'in_sync' | 'seed' | 'sync';
+}
+
+export function ledgerSyncRow(symbol: string, ledger: Record<string, string>, exchange: Dec): LedgerSyncRow {
+  const raw = ledger.last_known_amt;
+  const writtenBy =
+    Object.keys(ledger).length === 0 ? 'none' : ledger.written_by === LEDGER_WRITER ? LEDGER_WRITER : 'other';
+  const amount = parseDec(raw);
+  const action =
+    raw === undefined ? 'seed' : amount !== null && cmp(amount, exchange) === 0 ? 'in_sync' : 'sync';
+  return { symbol, ledger: raw ?? null, writtenBy, exchange: toText(exchange), action };
 }

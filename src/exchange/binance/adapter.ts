@@ -141,6 +141,8 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     placeStopLoss: (req: StopLossRequest): Promise<StopOutcome> => stops.placeStopLoss(req),
     findOrder: (symbol: string, clientOrderId: string, opts?: LookupOptions): Promise<OrderFill | null> =>
       orders.findOrder(symbol, clientOrderId, opts?.recovery ?? true),
+    findOrderById: (symbol: string, orderId: string, opts?: LookupOptions): Promise<OrderFill | null> =>
+      orders.findOrderById(symbol, orderId, opts?.recovery ?? true),
     findStopLoss: (symbol: string, clientAlgoId: string, opts?: LookupOptions): Promise<StopFound | null> =>
       stops.findStopLoss(symbol, clientAlgoId, opts?.recovery ?? true),
     close: async () => {

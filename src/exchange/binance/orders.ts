@@ -107,22 +107,34 @@ export class Orders {
    * The order with this client id, or null when the exchange says it does not exist. `recovery`
    * (the default): the query may spend the weight kept in reserve.
    */
-  async findOrder(symbol: string, clientOrderId: string, recovery = true): Promise<OrderFill | null> {
+  findOrder(symbol: string, clientOrderId: string, recovery = true): Promise<OrderFill | null> {
+    return this.query(symbol, { origClientOrderId: clientOrderId }, 'clientOrderId', clientOrderId, recovery);
+  }
+
+  /** The order with this exchange order id (another service's order), or null when none. */
+  findOrderById(symbol: string, orderId: string, recovery = true): Promise<OrderFill | null> {
+    return this.query(symbol, { orderId }, 'orderId', orderId, recovery);
+  }
+
+  private async query(
+    symbol: string,
+    params: Record<string, string>,
+    field: 'clientOrderId' | 'orderId',
+    id: string,
+    recovery: boolean,
+  ): Promise<OrderFill | null> {
     try {
       const o = await this.reads.get(
         '/fapi/v1/order',
-        { symbol, origClientOrderId: clientOrderId },
+        { symbol, ...params },
         true,
         orderSchema,
         true,
         recovery,
       );
       // An answer about another order must never be adopted as ours (fuzz-found).
-      if (o.clientOrderId !== clientOrderId || o.symbol !== symbol) {
-        throw new ExchangeError(
-          'bad_response',
-          `order query for ${clientOrderId} answered about another order`,
-        );
+      if (String(o[field]) !== id || o.symbol !== symbol) {
+        throw new ExchangeError('bad_response', `order query for ${id} answered about another order`);
       }
       return toFill(o);
     } catch (err) {

@@ -5,6 +5,10 @@
  * amount a write expects is the one this follower last wrote (else a read): a hand edit, another
  * replica's write or an expiry in between makes the write fail, and we read again. A ledger
  * missing when a fill arrives is seeded from a fresh exchange read, which already includes that fill.
+ * An executed result that reports no fill quantity (an order only acknowledged, as the fleet's
+ * apply gets it) is resolved from the exchange before it is applied: by its order id (the fill
+ * the exchange recorded), else by the position (the ledger takes the exchange's amount); never
+ * skipped, and counted either way.
  * A handled result then settles its plan's P3.3 reservation (reservationRelease): an order that
  * was not placed releases it; a fill marks it done once the ledger holds the fill, and it keeps
  * counting against snapshots read before that (they may not show the fill yet).
@@ -12,11 +16,14 @@
 import { parseDec, toNumber, toText, type Dec } from '../../domain/position/dec.js';
 import {
   applyFill,
+  fillFromOrder,
   ledgerFieldsAfter,
+  ledgerFieldsResynced,
   parseResultEntry,
   reservationRelease,
   type ExecutedFill,
   type ReservationRelease,
+  type UnfilledStep,
 } from '../../domain/position/ledger.js';
 import { doneField, reservationField } from '../../domain/position/reservations.js';
 import type { ExchangePort } from '../../exchange/port.js';
@@ -99,7 +106,9 @@ export class LedgerFollower {
     const entries = (await store.xrange(this.stream, cur, '+', (this.o.batch ?? 100) + 1)).filter(
       (e) => e.id !== cur,
     );
-    const plans = entries.map((e) => this.parse(e));
+    const parsed = entries.map((e) => this.parse(e));
+    // Entries up to one whose fill cannot be asked of the exchange now are applied, then we wait.
+    const { resolved: plans, failed } = await this.resolveUnfilled(parsed);
     let from = 0;
     let conflicts = 0;
     while (from < plans.length) {
@@ -112,16 +121,61 @@ export class LedgerFollower {
       } else conflicts = 0;
       from += done.handled;
     }
+    if (failed !== null) throw failed;
     return entries.length;
+  }
+
+  /**
+   * Asks the exchange what each unfilled step's order filled (fillFromOrder); an order it cannot
+   * settle makes its entry a resync (the ledger takes the position). Returns the entries resolved,
+   * in order, up to the first whose lookup failed, and that failure.
+   */
+  private async resolveUnfilled(plans: Planned[]): Promise<{ resolved: Planned[]; failed: unknown }> {
+    const { exchange, logger, metrics } = this.o;
+    for (let i = 0; i < plans.length; i++) {
+      const p = plans[i]!;
+      for (const step of p.unfilled) {
+        let found;
+        try {
+          found = step.orderId === '' ? null : await exchange.findOrderById(step.symbol, step.orderId);
+        } catch (err) {
+          return { resolved: plans.slice(0, i), failed: err };
+        }
+        const r = fillFromOrder(step, found);
+        const via = r.kind === 'fill' ? 'order' : r.kind === 'none' ? 'order_unfilled' : 'position';
+        metrics?.ledgerFillResolved.inc({ symbol: step.symbol, via });
+        const ctx = { symbol: step.symbol, entry: p.id, plan: step.planId, order_id: step.orderId };
+        if (r.kind === 'fill') {
+          p.fills.push(r.fill);
+          logger.info(
+            { ...ctx, executed_qty: toText(r.fill.executedQty) },
+            'executed result without a fill quantity: fill read from the exchange order',
+          );
+        } else if (r.kind === 'none') {
+          logger.info(ctx, 'executed result without a fill quantity: the order ended unfilled');
+        } else {
+          p.resync = step;
+          logger.warn(
+            { ...ctx, why: r.why },
+            'executed result without a fill quantity: the order cannot tell, the ledger takes the position',
+          );
+        }
+      }
+      const first = p.unfilled[0];
+      if (first && (p.fills.length > 0 || p.resync)) p.symbol = first.symbol;
+    }
+    return { resolved: plans, failed: null };
   }
 
   /** An entry's fills for one of our symbols (the first such symbol's, as the seed did). */
   private parse(entry: StreamEntry): Planned {
     const { metrics } = this.o;
     const fills: ExecutedFill[] = [];
+    const unfilled: UnfilledStep[] = [];
     const parsed = parseResultEntry(entry.fields);
     for (const p of parsed) {
       if (p.kind === 'fill' && this.symbols.has(p.fill.symbol)) fills.push(p.fill);
+      if (p.kind === 'unfilled' && this.symbols.has(p.step.symbol)) unfilled.push(p.step);
       if (p.kind === 'invalid') {
         metrics?.inputRejected.inc({ reason: `result_${p.reason}` });
         this.o.logger.warn({ entry: entry.id, reason: p.reason }, 'result entry not applied to the ledger');
@@ -133,6 +187,8 @@ export class LedgerFollower {
       id: entry.id,
       symbol,
       fills: fills.filter((f) => f.symbol === symbol),
+      unfilled,
+      resync: null,
       release: release && this.symbols.has(release.symbol) ? release : null,
     };
   }
@@ -196,9 +252,10 @@ export class LedgerFollower {
       const key = store.keys.positionLedger(p.symbol);
       const nowSec = clock.now() / 1000;
       const raw = amt.get(p.symbol);
-      const last = p.fills[p.fills.length - 1]!;
-      if (raw === undefined) {
+      const last = p.fills[p.fills.length - 1];
+      if (raw === undefined || p.resync || !last) {
         // Seed from the exchange now: the fill this result reports is already in that amount.
+        // A resync takes it too: the exchange alone knows what an unresolved order filled.
         let seed: Dec | null;
         try {
           seed = parseDec((await this.o.exchange.position(p.symbol)).amountText);
@@ -207,11 +264,15 @@ export class LedgerFollower {
           failed = err; // the entries before this one are still applied, then we wait
           break;
         }
-        const fields = { ...ledgerFieldsAfter(seed, last, nowSec), last_known_amt: toText(seed) };
+        const previous = raw === undefined ? null : parseDec(raw);
+        const fields =
+          p.resync || !last
+            ? ledgerFieldsResynced(previous, seed, p.resync ?? p.unfilled[0]!, nowSec)
+            : { ...ledgerFieldsAfter(seed, last, nowSec), last_known_amt: toText(seed) };
         writes.push({
           entryId: p.id,
           ledgerKey: key,
-          expect: { kind: 'absent' },
+          expect: raw === undefined ? { kind: 'absent' } : { kind: 'value', lastKnownAmt: raw },
           fields,
           amt: seed,
           p,
@@ -307,6 +368,10 @@ interface Planned {
   /** The symbol whose ledger the entry moves; undefined: it only moves the cursor. */
   symbol: string | undefined;
   fills: ExecutedFill[];
+  /** Order steps executed without a fill quantity, resolved from the exchange before the write. */
+  unfilled: UnfilledStep[];
+  /** The step whose order the exchange could not settle: the ledger takes the position. */
+  resync: UnfilledStep | null;
   /** The plan's reservation this entry releases once handled; null: none, or it must lapse. */
   release: ReservationRelease | null;
 }
