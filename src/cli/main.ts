@@ -30,6 +30,7 @@ const AUTHORITY_COMMANDS: Record<string, Loader> = {
   arm: () => import('./commands/arm.js'),
   disarm: () => import('./commands/disarm.js'),
   status: () => import('./commands/status.js'),
+  ledger: () => import('./commands/ledger.js'),
   explain: () => import('./commands/explain.js'),
 };
 

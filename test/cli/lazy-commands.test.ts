@@ -18,6 +18,7 @@ const MODULES: Record<string, string> = {
   arm: '../../src/cli/commands/arm.js',
   disarm: '../../src/cli/commands/disarm.js',
   status: '../../src/cli/commands/status.js',
+  ledger: '../../src/cli/commands/ledger.js',
   explain: '../../src/cli/commands/explain.js',
   acl: '../../src/cli/commands/acl.js',
 };

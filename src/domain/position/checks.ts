@@ -4,6 +4,7 @@
  * (reservations.ts). Quantities stay decimal (dec.ts); the permit body gets plain JSON numbers.
  */
 import { abs, cmp, parseDec, sign, toNumber, toText, type Dec } from './dec.js';
+import { LEDGER_WRITER } from './ledger.js';
 import {
   closeQty,
   closeShare,
@@ -55,6 +56,8 @@ export interface Ledger {
   amount: Dec;
   /** Unix seconds of the last executed result applied (0: seeded, never executed). */
   updatedAt: number;
+  /** Written by us (`written_by`); false: seeded by another P3.3, such as the fleet's. */
+  ours: boolean;
 }
 
 export type Parsed<T> = { ok: true; value: T | null } | { ok: false; reason: P33DenyReason };
@@ -79,7 +82,7 @@ export function parseLedger(h: Record<string, string>): Parsed<Ledger> {
   const raw = h.updated_at ?? '0';
   const updatedAt = raw.trim() === '' ? 0 : Number(raw);
   if (!amount || !Number.isFinite(updatedAt)) return { ok: false, reason: 'ledger_invalid' };
-  return { ok: true, value: { amount, updatedAt } };
+  return { ok: true, value: { amount, updatedAt, ours: h.written_by === LEDGER_WRITER } };
 }
 
 export function sideOf(amount: Dec): 'LONG' | 'SHORT' | 'NONE' {
@@ -156,6 +159,9 @@ export function evaluateChecks(input: CheckInput, limits: P33Limits): CheckResul
         ledger_amt: ledgerAmt,
         diff,
         tolerance,
+        // The fleet's P3.3 can leave its ledger at 0 under an open position: a ledger of 0
+        // that no write of ours touched wants `quantum-apply ledger sync`, not a trade.
+        ...(sign(l.amount) === 0 && !l.ours ? { ledger_sync_needed: true } : {}),
       });
     }
     const since = input.nowSec - l.updatedAt;

@@ -11,7 +11,13 @@ import {
   type AuthorityPlan,
   type PlanSignaturePolicy,
 } from '../../domain/governor/plan-input.js';
-import { evaluateChecks, parseLedger, parseSnapshot, type P33Limits } from '../../domain/position/checks.js';
+import {
+  evaluateChecks,
+  parseLedger,
+  parseSnapshot,
+  type CheckResult,
+  type P33Limits,
+} from '../../domain/position/checks.js';
 import { parseReservations, reservationHashTtlCapSec } from '../../domain/position/reservations.js';
 import type { PermitKey } from '../../domain/permit-signing.js';
 import type { ExchangePort } from '../../exchange/port.js';
@@ -64,6 +70,8 @@ const RULES_TTL_MS = 3_600_000;
  * compare-and-set; each conflict means another plan was granted, so few are ever needed.
  */
 const GRANT_ATTEMPTS = 5;
+/** How often the ledger-sync hint is repeated per symbol while it holds. */
+const SYNC_HINT_MS = 600_000;
 
 export class PositionBrainService {
   readonly consumer: PlanConsumer;
@@ -73,6 +81,8 @@ export class PositionBrainService {
   readonly reconciledLedger: LedgerFollower;
   private readonly decisions: DecisionWriter;
   private readonly steps = new Map<string, { step: string; at: number }>();
+  /** Symbols whose ledger wants `ledger sync`, with when we last said so (ms). */
+  private readonly syncNeeded = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private running = false;
   private inFlight: Promise<unknown>[] = [];
@@ -232,7 +242,32 @@ export class PositionBrainService {
       },
       this.o.limits,
     );
+    this.noteLedgerSync(plan.symbol, result);
     return this.decisions.write(plan, result, nowSec);
+  }
+
+  /**
+   * A ledger inherited at 0 under an open position denies every close until it is seeded from
+   * the exchange: say what to run (once per symbol per SYNC_HINT_MS) and hold the gauge at 1.
+   */
+  private noteLedgerSync(symbol: string, r: CheckResult): void {
+    const needed = !r.allow && r.context.ledger_sync_needed === true;
+    const last = this.syncNeeded.get(symbol);
+    if (!needed) {
+      if (last !== undefined) {
+        this.syncNeeded.delete(symbol);
+        this.o.metrics?.ledgerSyncNeeded.set({ symbol }, 0);
+      }
+      return;
+    }
+    this.o.metrics?.ledgerSyncNeeded.set({ symbol }, 1);
+    const now = this.o.clock.now();
+    if (last !== undefined && now - last < SYNC_HINT_MS) return;
+    this.syncNeeded.set(symbol, now);
+    this.o.logger.warn(
+      { symbol, exchange_amt: r.context.exchange_amt, ledger_amt: 0 },
+      `P3.3: ledger ${symbol} holds 0 while the exchange holds ${String(r.context.exchange_amt)}, and no write of ours is in it (inherited from another P3.3): every close is denied until it is seeded; run \`quantum-apply ledger sync --symbol ${symbol} --from-exchange --yes\``,
+    );
   }
 
   /** A plan whose evaluation keeps throwing gets a deny (evaluation_error) before it is acked. */
