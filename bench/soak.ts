@@ -195,8 +195,8 @@ async function main(): Promise<void> {
   }
   // Why the authorities refused (a governor block leaves apply waiting: missing_governor).
   const refusals: Record<string, number> = {};
-  for (const e of await store.xrange(store.keys.governorEvents(), '-', '+')) {
-    if (e.fields.event !== 'PLAN_BLOCKED') continue;
+  for (const e of await store.xrange(store.keys.governorDecisions(), '-', '+')) {
+    if (e.fields.decision !== 'BLOCKED') continue;
     const k = `governor:${e.fields.reason ?? '?'}`;
     refusals[k] = (refusals[k] ?? 0) + 1;
   }

@@ -93,7 +93,7 @@ export function renderExplainText(x: Explanation, where: string): string {
   const s = x.scanned;
   lines.push('');
   lines.push(
-    `scanned ${s.plan} plan, ${s.result} result, ${s.events} governor event entries${s.complete ? '' : ' (bounded: older entries not read)'}`,
+    `scanned ${s.plan} plan, ${s.result} result, ${s.decisions} governor decision, ${s.events} governor event entries${s.complete ? '' : ' (bounded: older entries not read)'}`,
   );
   lines.push('');
   lines.push(clean(x.verdict.line, 400));
@@ -124,7 +124,13 @@ export interface ExplainJson {
     yields_this_plan: boolean;
   } | null;
   timeline: TimelineJson[];
-  scanned: { plan_entries: number; result_entries: number; event_entries: number; complete: boolean };
+  scanned: {
+    plan_entries: number;
+    result_entries: number;
+    decision_entries: number;
+    event_entries: number;
+    complete: boolean;
+  };
 }
 
 export function explainJson(x: Explanation): ExplainJson {
@@ -153,6 +159,7 @@ export function explainJson(x: Explanation): ExplainJson {
     scanned: {
       plan_entries: x.scanned.plan,
       result_entries: x.scanned.result,
+      decision_entries: x.scanned.decisions,
       event_entries: x.scanned.events,
       complete: x.scanned.complete,
     },

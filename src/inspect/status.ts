@@ -199,11 +199,12 @@ export async function readStatus(
   const k = store.keys;
   const nowMs = await store.serverTimeMs();
   const symbols = inspectSymbols(cfg);
-  const [armRead, planLen, resultLen, eventsLen, planGroups, resultGroups] = await Promise.all([
+  const [armRead, planLen, resultLen, eventsLen, decisionsLen, planGroups, resultGroups] = await Promise.all([
     readArmHash(store),
     store.xlen(k.planStream()),
     store.xlen(k.resultStream()),
     store.xlen(k.governorEvents()),
+    store.xlen(k.governorDecisions()),
     store.groups(k.planStream()),
     store.groups(k.resultStream()),
   ]);
@@ -238,6 +239,7 @@ export async function readStatus(
       { name: 'plan', key: k.planStream(), length: planLen },
       { name: 'result', key: k.resultStream(), length: resultLen },
       { name: 'governor events', key: k.governorEvents(), length: eventsLen },
+      { name: 'governor decisions', key: k.governorDecisions(), length: decisionsLen },
     ],
     groups: [
       { stream: k.planStream(), groups: planG },

@@ -113,6 +113,16 @@ function authorityEvents(f: Facts, t: PlanTrace): TimelineEvent[] {
       details: { ...p33Details(pp.body), ttl: ttl(pp.ttlMs) },
     });
   }
+  for (const e of t.decisions) {
+    const reason = e.fields.reason ?? '';
+    out.push({
+      atMs: Number(e.id.split('-')[0]),
+      approx: false,
+      source: 'governor',
+      what: `decision ${e.fields.decision ?? '?'}${reason ? `: ${reason}` : ''}`,
+      details: {},
+    });
+  }
   for (const e of t.events) {
     let ctx: PyJson = null;
     try {

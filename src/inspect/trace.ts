@@ -21,8 +21,11 @@ export interface PlanTrace {
   readAtMs: number;
   planEntries: StreamEntry[];
   resultEntries: StreamEntry[];
+  /** The governor's decisions stream entries for this plan (GRANTED / BLOCKED). */
+  decisions: StreamEntry[];
+  /** The fleet's governor events stream entries naming this plan (AUTO_DISARM). */
   events: StreamEntry[];
-  scanned: { plan: number; result: number; events: number; complete: boolean };
+  scanned: { plan: number; result: number; decisions: number; events: number; complete: boolean };
   dedupe: KeyRead;
   streamPublished: KeyRead;
   resultPublished: KeyRead;
@@ -93,9 +96,10 @@ export async function readPlanTrace(
 ): Promise<PlanTrace> {
   const k = store.keys;
   const others = (opts.authorities ?? ['governor', 'p33']).filter((a) => a !== 'governor' && a !== 'p33');
-  const [plans, results, events, readAtMs] = await Promise.all([
+  const [plans, results, decisions, events, readAtMs] = await Promise.all([
     findPlanEntries(store, k.planStream(), planId, opts),
     findPlanEntries(store, k.resultStream(), planId, opts),
+    findPlanEntries(store, k.governorDecisions(), planId, opts),
     scanBackwards(store, k.governorEvents(), (e) => eventMentions(e, planId), opts),
     store.serverTimeMs(),
   ]);
@@ -133,12 +137,14 @@ export async function readPlanTrace(
     readAtMs,
     planEntries: [...plans.matches].reverse(),
     resultEntries: [...results.matches].reverse(),
+    decisions: [...decisions.matches].reverse(),
     events: [...events.matches].reverse(),
     scanned: {
       plan: plans.scanned,
       result: results.scanned,
+      decisions: decisions.scanned,
       events: events.scanned,
-      complete: plans.complete && results.complete && events.complete,
+      complete: plans.complete && results.complete && decisions.complete && events.complete,
     },
     dedupe,
     streamPublished,

@@ -266,6 +266,7 @@ export function verdictOf(f: Facts, t: PlanTrace, ctx: VerdictContext): Verdict 
     f.governorBlock && 'governor block record',
     f.consumed && 'consume receipt',
     Object.keys(t.intent).length > 0 && 'order intent',
+    t.decisions.length > 0 && 'governor decisions',
     t.events.length > 0 && 'governor events',
   ].filter((x): x is string => typeof x === 'string');
   if (leftovers.length > 0) {

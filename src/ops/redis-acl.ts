@@ -29,7 +29,7 @@ const COMMANDS: Record<AclService, readonly string[]> = {
   governor: [
     ...COMMON,
     ...['+get', '+mget', '+set', '+del', '+exists', '+hgetall', '+hset', '+expire'],
-    // XADD: its events stream (the plan stream is refused by the key rules).
+    // XADD: its events and decisions streams (the plan stream is refused by the key rules).
     ...['+incrbyfloat', '+lpush', '+lrange', '+ltrim', '+xadd'],
   ],
   p33: [
@@ -69,6 +69,7 @@ function keyRules(service: AclService, p: string, cluster: boolean): string[] {
         cluster ? `~${p}quantum:permit:{*` : `~${p}quantum:permit:[0-9a-f]*`,
         `~${p}quantum:governor:*`,
         `~${p}quantum:stream:governor.events`,
+        `~${p}quantum:stream:governor.decisions`,
         // Auto-disarm flips the shared arm state.
         `~${p}quantum:apply:arm`,
       ];

@@ -4,6 +4,7 @@
  * An absent hash means armed (the fleet has no such key); anything unreadable fails closed.
  */
 import type { Store } from '../store/port.js';
+import { recordDecision } from './decision-log.js';
 import { wrongTypeError } from './wrong-type.js';
 
 export interface ArmState {
@@ -17,7 +18,6 @@ export interface ArmState {
 export const ARM_STATE_INVALID = 'arm_state_invalid';
 /** The arm key holds another type than a hash (a live server's WRONGTYPE): not armed. */
 export const ARM_STATE_WRONG_TYPE = 'arm_state_wrong_type';
-const EVENTS_MAXLEN = 10_000;
 
 const DEFAULT_STATE: ArmState = { armed: true, reason: 'default', by: '', at: 0 };
 
@@ -92,15 +92,11 @@ export interface ArmChange {
   reason: string;
   by: string;
   atMs: number;
-  /** Extra context for the governor event (JSON-serialisable). */
-  context?: Record<string, unknown>;
-  /** Event name on the governor stream (default ARMED / DISARMED). */
-  event?: string;
 }
 
 /**
- * Writes the arm state, then records the change on the governor events stream. An arm key of
- * another type is left as it is: ArmKeyWrongTypeError, nothing recorded.
+ * Writes the arm state, then records the change (ARMED / DISARMED) on the governor decisions
+ * stream. An arm key of another type is left as it is: ArmKeyWrongTypeError, nothing recorded.
  */
 export async function setArmState(store: Store, change: ArmChange): Promise<ArmState> {
   const state: ArmState = {
@@ -122,16 +118,13 @@ export async function setArmState(store: Store, change: ArmChange): Promise<ArmS
     const wrongType = wrongTypeError(err);
     throw wrongType === null ? err : new ArmKeyWrongTypeError(key, wrongType);
   }
-  await store.xadd(
-    store.keys.governorEvents(),
-    {
-      event: change.event ?? (state.armed ? 'ARMED' : 'DISARMED'),
-      reason: state.reason,
-      context: JSON.stringify({ by: state.by, ...(change.context ?? {}) }),
-      timestamp: (state.at / 1000).toFixed(3),
-      action_taken: state.armed ? 'armed' : 'disarmed',
-    },
-    EVENTS_MAXLEN,
-  );
+  await recordDecision(store, {
+    planId: '',
+    symbol: '',
+    decision: state.armed ? 'ARMED' : 'DISARMED',
+    reason: state.reason,
+    atMs: state.at,
+    by: state.by,
+  });
   return state;
 }

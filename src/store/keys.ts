@@ -67,7 +67,13 @@ export function keySpace(opts: KeyOptions = {}) {
     governorExec: (symbol: string) => `${p}quantum:governor:exec:${symbolTag(symbol)}`,
     governorDaily: (symbol: string, day: string) => `${p}quantum:governor:daily:${symbolTag(symbol)}:${day}`,
     governorDisarm: (day: string) => `${p}quantum:governor:disarm:${day}`,
+    /** The fleet's: AUTO_DISARM entries alone, in the fleet's fields (a fleet reader takes any entry for a disarm). */
     governorEvents: () => `${p}quantum:stream:governor.events`,
+    /**
+     * Ours: one compact entry per governor decision (grant or block) and per change of the arm
+     * state, for readers that follow decisions (explain, recorders); capped like the plan stream.
+     */
+    governorDecisions: () => `${p}quantum:stream:governor.decisions`,
     positionSnapshot: (symbol: string) => `${p}quantum:position:snapshot:${symbol}`,
     positionLedger: (symbol: string) =>
       `${p}quantum:position:ledger:${cluster ? `${ledgerTag}:` : ''}${symbol}`,

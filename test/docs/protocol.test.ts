@@ -87,6 +87,7 @@ const BUILDERS: Record<string, (k: KeySpace) => string[]> = {
   governorDaily: (k) => [k.governorDaily(SYM, DAY)],
   governorDisarm: (k) => [k.governorDisarm(DAY)],
   governorEvents: (k) => [k.governorEvents()],
+  governorDecisions: (k) => [k.governorDecisions()],
   positionSnapshot: (k) => [k.positionSnapshot(SYM)],
   positionLedger: (k) => [k.positionLedger(SYM)],
   armState: (k) => [k.armState()],

@@ -131,7 +131,7 @@ export function explainSuite(name: string, factory: () => Promise<InspectUnderTe
       );
     });
 
-    it('when the governor blocked the plan then the timeout verdict says so and shows the event', async () => {
+    it('when the governor blocked the plan then the timeout verdict says so and shows the decision', async () => {
       const plan = fresh();
       const other = fresh();
       await w.publishPlan(other);
@@ -144,11 +144,13 @@ export function explainSuite(name: string, factory: () => Promise<InspectUnderTe
       expect(body.verdict.line).toMatch(
         /^BLOCKED: permits missing after 1200 ms \(missing_governor; the governor blocked it: hourly_limit_exceeded; P3\.3 permit still live for \d/,
       );
-      const events = body.timeline.filter((e) => e.source === 'event');
-      expect(events).toHaveLength(1); // the other plan's event is not part of this story
-      const ev = events[0];
-      expect(ev?.what).toBe('governor event PLAN_BLOCKED: hourly_limit_exceeded');
-      expect(ev?.details.context).toBe('action=PARTIAL_75 exec_hour=3');
+      const decisions = body.timeline.filter((e) => e.what.startsWith('decision '));
+      expect(decisions).toHaveLength(1); // the other plan's decision is not part of this story
+      expect(decisions[0]).toMatchObject({
+        source: 'governor',
+        what: 'decision BLOCKED: hourly_limit_exceeded',
+      });
+      expect(body.scanned).toMatchObject({ decision_entries: 2, event_entries: 0 });
     });
 
     it('when the plan was a duplicate then the verdict dates the dedupe key', async () => {

@@ -9,6 +9,7 @@ import { computedAtSec, parseProposal } from '../../src/domain/proposal.js';
 import { DECISION_DEFAULTS } from '../helpers/decide.js';
 import { resultFields, type StepResult } from '../../src/domain/result.js';
 import type { Clock } from '../../src/ops/clock.js';
+import { recordDecision } from '../../src/services/decision-log.js';
 import type { Store } from '../../src/store/port.js';
 
 export const SYMBOL = 'BTCUSDT';
@@ -104,17 +105,12 @@ export class TraceWriter {
       body: JSON.stringify({ reason, timestamp: nowSec, symbol: plan.symbol }),
       ttlSec: 3600,
     });
-    await this.store.xadd(this.k.governorEvents(), {
-      event: 'PLAN_BLOCKED',
+    await recordDecision(this.store, {
+      planId: plan.planId,
+      symbol: plan.symbol,
+      decision: 'BLOCKED',
       reason,
-      context: JSON.stringify({
-        plan_id: plan.planId,
-        symbol: plan.symbol,
-        action: plan.action,
-        exec_hour: 3,
-      }),
-      timestamp: nowSec.toFixed(3),
-      action_taken: 'block_record_written',
+      atMs: this.clock.now(),
     });
   }
 

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { utcDay } from '../../src/domain/governor/gates.js';
 import { EXIT_FOUND, statusCommand } from '../../src/inspect/commands.js';
 import { setArmState } from '../../src/services/arm-state.js';
+import { autoDisarmEventFields } from '../../src/services/governor/auto-disarm.js';
 import { PLAN_GROUPS } from '../../src/store/keys.js';
 import type { InspectUnderTest } from './explain-suite.js';
 import { planOf, proposalFields, TraceWriter } from './fixtures.js';
@@ -117,8 +118,11 @@ export function statusSuite(name: string, factory: () => Promise<InspectUnderTes
         reason: 'burst_limit_breach',
         by: 'governor',
         atMs: t.clock.now(),
-        event: 'AUTO_DISARM',
       });
+      await s.xadd(
+        k.governorEvents(),
+        autoDisarmEventFields('burst_limit_breach', { symbol: 'BTCUSDT' }, t.clock.now(), 'disarmed'),
+      );
       return { done };
     }
 
@@ -138,6 +142,8 @@ export function statusSuite(name: string, factory: () => Promise<InspectUnderTes
       expect(j.streams.plan?.length).toBe(3);
       expect(j.streams.result?.length).toBe(2);
       expect(j.streams.governor_events?.length).toBe(1);
+      // the arm change went to our decisions stream, not to the fleet's events stream
+      expect(j.streams.governor_decisions?.length).toBe(1);
       const gov = j.groups.find((g) => g.group === 'governor');
       expect(gov).toMatchObject({ consumers: 1, pending: 1, lag: 2 });
       expect(gov?.consumer_list).toEqual([{ name: 'gov-host-1', pending: 1, idle_ms: expect.any(Number) }]);

@@ -148,16 +148,19 @@ describe.skipIf(skipRedis)('plan stream: one writer (apply, XADD only), authorit
     });
   }
 
-  it('when the governor user reads its group lag or records an event then XINFO GROUPS and XADD to its events stream work', async () => {
+  it('when the governor user reads its group lag or records an event or a decision then XINFO GROUPS and XADD to both streams work', async () => {
     await seedPlanStream();
     const c = await as('governor');
     // Its /metrics reads the plan stream's group lag (createStreamMetrics).
     expect(await outcome(c.call('XINFO', 'GROUPS', plan()))).toBe('allowed');
     const events = `${prefix}quantum:stream:governor.events`;
-    expect(await outcome(c.xadd(events, 'MAXLEN', '~', '1000', '*', 'event', 'PLAN_BLOCKED'))).toBe(
+    expect(await outcome(c.xadd(events, 'MAXLEN', '~', '1000', '*', 'event', 'AUTO_DISARM'))).toBe('allowed');
+    expect(await admin.xlen(events)).toBe(1);
+    const decisions = `${prefix}quantum:stream:governor.decisions`;
+    expect(await outcome(c.xadd(decisions, 'MAXLEN', '~', '1000', '*', 'decision', 'BLOCKED'))).toBe(
       'allowed',
     );
-    expect(await admin.xlen(events)).toBe(1);
+    expect(await admin.xlen(decisions)).toBe(1);
   });
 
   it('when the P3.3 user adds to any stream then Redis refuses: it writes none', async () => {
@@ -166,6 +169,7 @@ describe.skipIf(skipRedis)('plan stream: one writer (apply, XADD only), authorit
       `${prefix}quantum:p33:x`,
       `${prefix}quantum:position:x`,
       `${prefix}quantum:stream:governor.events`,
+      `${prefix}quantum:stream:governor.decisions`,
       result(),
     ]) {
       expect(await outcome(c.xadd(key, '*', 'a', '1')), key).toBe('refused');

@@ -69,7 +69,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('arm the apply layer (live arm state in Redis): EXECUTE plans may send orders again')
     .option(
       '--reason <reason>',
-      'why (recorded with the state and on the governor events stream)',
+      'why (recorded with the state and on the governor decisions stream)',
       'operator_arm',
     )
     .option('--by <name>', 'who (default: cli:<user>)')

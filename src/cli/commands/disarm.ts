@@ -8,7 +8,7 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('disarm')
     .description('disarm the apply layer (live arm state in Redis): no order is sent until `arm`')
-    .requiredOption('--reason <reason>', 'why (recorded with the state and on the governor events stream)')
+    .requiredOption('--reason <reason>', 'why (recorded with the state and on the governor decisions stream)')
     .option('--by <name>', 'who (default: cli:<user>)')
     .action(async (opts: { reason: string; by?: string }) => {
       await withStore(ctx, 'disarm', async (store) => {

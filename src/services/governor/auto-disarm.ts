@@ -1,9 +1,11 @@
 /**
  * Auto-disarm: flips the live arm state (read by the apply layer for every plan) to disarmed on a
  * burst breach or on repeated evaluation errors, at most once per UTC day (SET NX on the
- * contract's disarm key), with a governor event and `quantum_govern_disarm_total{reason}`.
+ * contract's disarm key), with an AUTO_DISARM entry on the fleet's governor events stream, in
+ * the fleet's fields, and `quantum_govern_disarm_total{reason}`.
  */
 import { utcDay } from '../../domain/governor/gates.js';
+import { pyStr } from '../../domain/pyfloat.js';
 import type { Clock } from '../../ops/clock.js';
 import type { Store } from '../../store/port.js';
 import { ArmKeyWrongTypeError, setArmState } from '../arm-state.js';
@@ -22,6 +24,34 @@ export interface AutoDisarmOptions {
 }
 
 const DAY_SEC = 86_400;
+const EVENTS_MAXLEN = 10_000;
+
+/** `json.dumps(context)` of a flat dict as the fleet writes it (", " and ": "; ints stay ints). */
+function pyContext(context: Record<string, unknown>): string {
+  const parts = Object.entries(context)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v) ?? 'null'}`);
+  return `{${parts.join(', ')}}`;
+}
+
+/**
+ * The fleet's AUTO_DISARM entry: event, reason, context (JSON), timestamp (a Python float's text),
+ * action_taken (what was done to stop the apply layer).
+ */
+export function autoDisarmEventFields(
+  reason: DisarmReason,
+  context: Record<string, unknown>,
+  atMs: number,
+  actionTaken: string,
+): Record<string, string> {
+  return {
+    event: 'AUTO_DISARM',
+    reason,
+    context: pyContext(context),
+    timestamp: pyStr(atMs / 1000),
+    action_taken: actionTaken,
+  };
+}
 
 export class AutoDisarm {
   private errors: number[] = [];
@@ -59,14 +89,7 @@ export class AutoDisarm {
       return false;
     }
     try {
-      await setArmState(store, {
-        armed: false,
-        reason,
-        by: 'governor',
-        atMs: now,
-        context,
-        event: 'AUTO_DISARM',
-      });
+      await setArmState(store, { armed: false, reason, by: 'governor', atMs: now });
     } catch (err) {
       if (!(err instanceof ArmKeyWrongTypeError)) throw err;
       // The apply layer reads an arm key of another type as disarmed: the disarm holds without
@@ -76,6 +99,11 @@ export class AutoDisarm {
         `auto-disarm not recorded: ${err.message}`,
       );
     }
+    await store.xadd(
+      store.keys.governorEvents(),
+      autoDisarmEventFields(reason, context, now, 'disarmed'),
+      EVENTS_MAXLEN,
+    );
     this.o.onDisarm?.(reason);
     this.o.logger.error({ reason, context }, `AUTO-DISARM TRIGGERED: ${reason}`);
     return true;

@@ -1,17 +1,16 @@
 /**
  * The governor's blocks: a plan's block record written once and never over a permit
- * (Store.decideOnce), then reported: the block metric, a warn line, a PLAN_BLOCKED entry on
- * the governor's event stream, and auto-disarm for the reasons that count towards it.
+ * (Store.decideOnce), then reported: the block metric, a warn line, a BLOCKED entry on our
+ * decisions stream, and auto-disarm for the reasons that count towards it.
  */
-import type { GovernorBlockReason } from '../../domain/governor/gates.js';
+import type { GovernorBlockReason, GovernorLimits } from '../../domain/governor/gates.js';
 import type { AuthorityPlan } from '../../domain/governor/plan-input.js';
 import type { Clock } from '../../ops/clock.js';
 import type { Logger } from '../../ops/logger.js';
 import type { GovernorMetrics } from '../../ops/metrics.js';
 import type { Store } from '../../store/port.js';
+import { recordDecision, type DecisionRecord } from '../decision-log.js';
 import type { AutoDisarm } from './auto-disarm.js';
-
-const EVENTS_MAXLEN = 10_000;
 
 /** Block reasons that are failures of the evaluation itself: they count towards auto-disarm. */
 const ERROR_REASONS = new Set<GovernorBlockReason>([
@@ -29,6 +28,22 @@ export interface GovernorBlocksOptions {
   metrics?: GovernorMetrics;
   disarm: AutoDisarm;
   blockTtlSec: number;
+  limits: Pick<GovernorLimits, 'maxExecPer5Min'>;
+}
+
+/**
+ * Records a decision on the decisions stream. The permit or block record is already written:
+ * an entry lost to a Redis failure is logged, and the plan is not handled again for it.
+ */
+export async function noteDecision(store: Store, logger: Logger, d: DecisionRecord): Promise<void> {
+  try {
+    await recordDecision(store, d);
+  } catch (err) {
+    logger.warn(
+      { plan: d.planId, symbol: d.symbol, decision: d.decision, err: (err as Error).message },
+      'decision not recorded on the decisions stream',
+    );
+  }
 }
 
 export class GovernorBlocks {
@@ -58,7 +73,7 @@ export class GovernorBlocks {
     return this.blocked(plan, reason, context, countsTowardsDisarm);
   }
 
-  /** A block record exists (written here or by the grant script): metric, event, auto-disarm. */
+  /** A block record exists (written here or by the grant script): metric, decision entry, auto-disarm. */
   async blocked(
     plan: AuthorityPlan,
     reason: GovernorBlockReason,
@@ -68,24 +83,22 @@ export class GovernorBlocks {
     const { store, clock } = this.o;
     this.o.metrics?.block.inc({ symbol: plan.symbol, reason });
     this.o.logger.warn({ plan: plan.planId, symbol: plan.symbol, reason, ...context }, 'plan blocked');
-    await store.xadd(
-      store.keys.governorEvents(),
-      {
-        event: 'PLAN_BLOCKED',
-        reason,
-        context: JSON.stringify({
-          plan_id: plan.planId,
-          symbol: plan.symbol,
-          action: plan.action,
-          ...context,
-        }),
-        timestamp: (clock.now() / 1000).toFixed(3),
-        action_taken: 'block_record_written',
-      },
-      EVENTS_MAXLEN,
-    );
+    await noteDecision(store, this.o.logger, {
+      planId: plan.planId,
+      symbol: plan.symbol,
+      decision: 'BLOCKED',
+      reason,
+      atMs: clock.now(),
+    });
     const ctx = { plan_id: plan.planId, symbol: plan.symbol };
-    if (reason === 'burst_limit_exceeded') await this.o.disarm.burstBreach(ctx);
+    if (reason === 'burst_limit_exceeded')
+      // The fleet's context keys first (symbol, exec_5min, limit), then ours.
+      await this.o.disarm.burstBreach({
+        symbol: plan.symbol,
+        exec_5min: context.exec_5min,
+        limit: this.o.limits.maxExecPer5Min,
+        plan_id: plan.planId,
+      });
     else if (ERROR_REASONS.has(reason) && countsTowardsDisarm)
       await this.o.disarm.evaluationError({ ...ctx, last_reason: reason });
     return { kind: 'blocked', reason };

@@ -27,7 +27,7 @@ import type { Store, StreamEntry } from '../../store/port.js';
 import type { PlanConsumer } from '../plan-consumer.js';
 import { planStreamConsumer, readPlanEntry } from '../plan-reader.js';
 import { AutoDisarm } from './auto-disarm.js';
-import { GovernorBlocks, type BlockOutcome } from './blocks.js';
+import { GovernorBlocks, noteDecision, type BlockOutcome } from './blocks.js';
 import { PositionCache } from './position-cache.js';
 import { RecentSymbols, TTL_RENEW_MS } from '../recent-symbols.js';
 
@@ -238,6 +238,13 @@ export class GovernorService {
         this.setGauges(plan.symbol, res.hourCount + 1, res.fiveMinCount + 1);
         this.o.metrics?.allow.inc({ symbol: plan.symbol });
         this.o.logger.info({ plan: plan.planId, symbol: plan.symbol, ...ctx }, 'permit granted');
+        await noteDecision(store, this.o.logger, {
+          planId: plan.planId,
+          symbol: plan.symbol,
+          decision: 'GRANTED',
+          reason: '',
+          atMs: nowMs,
+        });
         return { kind: 'granted', qty: a.qty, notional: a.notional };
       case 'already_decided':
         return { kind: 'already_decided' };

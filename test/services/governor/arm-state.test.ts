@@ -23,7 +23,7 @@ describe('arm state', () => {
     const broken = { keys: new MemoryStore().keys, hgetall: () => Promise.reject(new Error('down')) };
     expect(await readArmState(broken as never)).toMatchObject({ armed: false, reason: 'arm_state_invalid' });
   });
-  it('when the state is set then it is read back and an event with the contract fields is added', async () => {
+  it('when the state is set then it is read back and an arm change is recorded on the decisions stream', async () => {
     const store = new MemoryStore({ clock: new ManualClock(1_000), sweepMs: 0 });
     await setArmState(store, { armed: false, reason: 'maintenance', by: 'ops', atMs: 1_769_342_400_000 });
     expect(await readArmState(store)).toEqual({
@@ -32,14 +32,17 @@ describe('arm state', () => {
       by: 'ops',
       at: 1_769_342_400_000,
     });
-    const [ev] = await store.xrange(store.keys.governorEvents(), '-', '+');
+    const [ev] = await store.xrange(store.keys.governorDecisions(), '-', '+');
     expect(ev!.fields).toEqual({
-      event: 'DISARMED',
+      plan_id: '',
+      symbol: '',
+      decision: 'DISARMED',
       reason: 'maintenance',
-      context: JSON.stringify({ by: 'ops' }),
       timestamp: '1769342400.000',
-      action_taken: 'disarmed',
+      by: 'ops',
     });
+    // a fleet reader may take any entry of the fleet's events stream for a disarm: none there
+    expect(await store.xlen(store.keys.governorEvents())).toBe(0);
     await store.close();
   });
 });

@@ -67,8 +67,15 @@ describe.skipIf(skipRedis)('authorities through the CLI against the paper exchan
     const a = runCli(['arm'], env);
     expect(await a.done).toBe(0);
     expect(await readArmState(store)).toMatchObject({ armed: true, reason: 'operator_arm' });
-    const events = await store.xrange(store.keys.governorEvents(), '-', '+');
-    expect(events.map((e) => e.fields.event)).toEqual(['DISARMED', 'ARMED']);
+    // Arm changes carry no plan id; the earlier test's grants are on the same stream.
+    const changes = (await store.xrange(store.keys.governorDecisions(), '-', '+')).filter(
+      (e) => e.fields.plan_id === '',
+    );
+    expect(changes.map((e) => [e.fields.decision, e.fields.by])).toEqual([
+      ['DISARMED', 'ops'],
+      ['ARMED', expect.stringMatching(/^cli/) as unknown],
+    ]);
+    expect(await store.xlen(store.keys.governorEvents())).toBe(0);
   });
 
   it('when disarm has no reason or Redis is unreachable then it fails with a message, not a stack', async () => {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { readArmState, setArmState } from '../../../src/services/arm-state.js';
 import { PLAN_GROUPS } from '../../../src/store/keys.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
-import { counterValue, plan, redisStore, rig } from './harness.js';
+import { counterValue, plan, redisStore, rig, T0 } from './harness.js';
 
 describe.skipIf(skipRedis)('governor consumer group', () => {
   let server: RedisServerHandle;
@@ -97,8 +97,32 @@ describe.skipIf(skipRedis)('governor consumer group', () => {
     expect(JSON.parse((await r.store.get(k.governorDisarm('2026-01-25')))!)).toMatchObject({
       reason: 'burst_limit_breach',
     });
+    // The fleet's events stream holds the AUTO_DISARM entry alone, in the fleet's fields.
     const events = await r.store.xrange(k.governorEvents(), '-', '+');
-    expect(events.filter((e) => e.fields.event === 'AUTO_DISARM')).toHaveLength(1);
+    expect(events.map((e) => e.fields)).toEqual([
+      {
+        event: 'AUTO_DISARM',
+        reason: 'burst_limit_breach',
+        context: expect.any(String) as unknown,
+        timestamp: String(T0 / 1000) + '.0',
+        action_taken: 'disarmed',
+      },
+    ]);
+    expect(Object.keys(events[0]!.fields)).toEqual([
+      'event',
+      'reason',
+      'context',
+      'timestamp',
+      'action_taken',
+    ]);
+    expect(JSON.parse(events[0]!.fields.context!)).toMatchObject({
+      symbol: 'BTCUSDT',
+      exec_5min: 2,
+      limit: 2,
+    });
+    // Our blocks and the arm change are on our decisions stream.
+    const decisions = (await r.store.xrange(k.governorDecisions(), '-', '+')).map((e) => e.fields.decision);
+    expect(decisions).toEqual(['GRANTED', 'GRANTED', 'BLOCKED', 'DISARMED']);
     expect(await counterValue(r.metrics.disarm, { reason: 'burst_limit_breach' })).toBe(1);
     // an operator re-arms; another breach the same day does not disarm again
     await setArmState(r.store, { armed: true, reason: 'operator', by: 'ops', atMs: r.clock.now() });

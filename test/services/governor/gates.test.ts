@@ -35,6 +35,16 @@ describe.skipIf(skipRedis)('governor gates against Redis', () => {
     expect(await r.store.get(k.governorDaily('BTCUSDT', '2026-01-25'))).toBe('500');
     expect(await r.store.get(k.governorBlock(p.plan_id!))).toBeNull();
     expect(await counterValue(r.metrics.allow, { symbol: 'BTCUSDT' })).toBe(1);
+    const decisions = await r.store.xrange(k.governorDecisions(), '-', '+');
+    expect(decisions.map((d) => d.fields)).toEqual([
+      {
+        plan_id: p.plan_id,
+        symbol: 'BTCUSDT',
+        decision: 'GRANTED',
+        reason: '',
+        timestamp: (T0 / 1000).toFixed(3),
+      },
+    ]);
     await r.store.close();
   });
 
@@ -47,7 +57,7 @@ describe.skipIf(skipRedis)('governor gates against Redis', () => {
     await r.store.close();
   });
 
-  it('when the kill score is critical on a non-close action then a block record (TTL 3600) and an event, no permit', async () => {
+  it('when the kill score is critical on a non-close action then a block record (TTL 3600) and a decision entry, no permit', async () => {
     const r = await setup();
     const p = plan({ action: 'UPDATE_SL', kill_score: '0.85', new_sl_proposed: '99000' });
     expect(await r.gov.evaluate(p)).toEqual({ kind: 'blocked', reason: 'kill_score_critical_non_close' });
@@ -60,16 +70,16 @@ describe.skipIf(skipRedis)('governor gates against Redis', () => {
     const ttl = await r.store.pttl(k.governorBlock(p.plan_id!));
     expect(ttl).toBeGreaterThan(3_599_000);
     expect(await r.store.exists(k.governorPermit(p.plan_id!))).toBe(false);
-    const [ev] = await r.store.xrevrange(k.governorEvents(), '+', '-', 1);
-    expect(ev!.fields).toMatchObject({ event: 'PLAN_BLOCKED', reason: 'kill_score_critical_non_close' });
-    expect(JSON.parse(ev!.fields.context!)).toMatchObject({ plan_id: p.plan_id, symbol: 'BTCUSDT' });
-    expect(Object.keys(ev!.fields).sort()).toEqual([
-      'action_taken',
-      'context',
-      'event',
-      'reason',
-      'timestamp',
-    ]);
+    const [d] = await r.store.xrevrange(k.governorDecisions(), '+', '-', 1);
+    expect(d!.fields).toEqual({
+      plan_id: p.plan_id,
+      symbol: 'BTCUSDT',
+      decision: 'BLOCKED',
+      reason: 'kill_score_critical_non_close',
+      timestamp: (T0 / 1000).toFixed(3),
+    });
+    // the fleet's events stream carries AUTO_DISARM alone
+    expect(await r.store.xlen(k.governorEvents())).toBe(0);
     expect(await counterValue(r.metrics.block, { reason: 'kill_score_critical_non_close' })).toBe(1);
     expect(r.exchange.calls).toHaveLength(0);
     await r.store.close();
