@@ -26,14 +26,19 @@ import {
 import { FakeExchange } from '../helpers/fake-exchange.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { redisStoreOn } from '../helpers/redis-store.js';
-import { until } from '../helpers/wait.js';
 import { govBody, makeHarness, p33Body, planIdFor, proposal } from '../services/apply/harness.js';
 import { rig } from '../services/governor/harness.js';
 import { p33Rig } from '../services/position-brain/harness.js';
-
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
-const text = (name: string) => readFileSync(`${FIXTURES}${name}`, 'utf8');
-const json = <T>(name: string) => JSON.parse(text(name)) as T;
+import { fleet as fleetSamples } from './fixtures.js';
+import {
+  ALLOWLIST,
+  applyFleetFill,
+  entryMs,
+  MARKS,
+  replayThroughApply,
+  START_POSITIONS,
+  SYMBOLS,
+} from './replay.js';
 
 // ---------------------------------------------------------------- exposition text
 
@@ -112,12 +117,9 @@ const FLEET_P33_DENY_REASONS = [
   'cooldown_in_flight',
 ];
 
-const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'];
-const ALLOWLIST = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
-
 const SERVICES = {
   apply: {
-    fixture: 'metrics-apply.txt',
+    fixture: 'apply' as const,
     registry(): Registry {
       const registry = createRegistry();
       promSink(createApplyMetrics(registry), SYMBOLS);
@@ -125,7 +127,7 @@ const SERVICES = {
     },
   },
   governor: {
-    fixture: 'metrics-governor.txt',
+    fixture: 'governor' as const,
     registry(): Registry {
       const registry = createRegistry();
       createGovernorMetrics(registry);
@@ -133,7 +135,7 @@ const SERVICES = {
     },
   },
   p33: {
-    fixture: 'metrics-p33.txt',
+    fixture: 'p33' as const,
     registry(): Registry {
       const registry = createRegistry();
       createP33Metrics(registry);
@@ -143,7 +145,7 @@ const SERVICES = {
 };
 
 const fleet = Object.fromEntries(
-  Object.entries(SERVICES).map(([k, s]) => [k, parseExposition(text(s.fixture))]),
+  Object.entries(SERVICES).map(([k, s]) => [k, parseExposition(fleetSamples.metrics(s.fixture))]),
 ) as Record<keyof typeof SERVICES, Map<string, Family>>;
 
 /** The fleet's families of one service, in scope. */
@@ -250,44 +252,8 @@ describe("quantum_apply_execute_total: the fleet's status", () => {
 
 // ---------------------------------------------------------------- the recorded run, replayed
 
-interface Proposal {
-  symbol: string;
-  fields: Record<string, string>;
-  plan_id: string | null;
-}
-interface Entry {
-  id: string;
-  fields: Record<string, string>;
-}
-const proposals = json<Proposal[]>('proposals-fed.json');
-const planEntries = json<Entry[]>('plan-entries.json');
-const fleetResults = new Map(
-  json<{ fields: Record<string, string> }[]>('result-entries-first-per-plan.json').map((r) => [
-    r.fields.plan_id!,
-    r.fields,
-  ]),
-);
-const decisionOf = new Map(planEntries.map((e) => [e.fields.plan_id!, e.fields.decision!]));
-const entryMs = (e: Entry) => Number(e.id.split('-')[0]);
-
-/** The fleet's fake exchange at the start of the run. */
-const START_POSITIONS: Record<string, number> = { BTCUSDT: 0.5, ETHUSDT: -2, SOLUSDT: 60, XRPUSDT: 0 };
-/** Marks that put the recorded stop prices on the closing side (long BTC, short ETH). */
-const MARKS = { BTCUSDT: 95_000, ETHUSDT: 3_000, SOLUSDT: 150 };
-const STEP: Record<string, number> = { BTCUSDT: 0.001, ETHUSDT: 0.001, SOLUSDT: 1 };
-const FRACTION: Record<string, number> = { PARTIAL_50: 0.5, PARTIAL_75: 0.75, FULL_CLOSE_PROPOSED: 1 };
-
-/** The positions after the fleet's results so far (its fills, as its apply reported them). */
-function applyFleetFill(positions: Record<string, number>, result: Record<string, string>): void {
-  if (result.executed !== 'True') return;
-  for (const step of JSON.parse(result.steps_results ?? '[]') as Record<string, unknown>[]) {
-    const qty = Number(step.executed_qty ?? 0);
-    if (!qty) continue;
-    const symbol = result.symbol!;
-    const next = positions[symbol]! + (step.side === 'BUY' ? qty : -qty);
-    positions[symbol] = Math.round(next * 1e9) / 1e9;
-  }
-}
+const planEntries = fleetSamples.planEntries();
+const fleetResults = new Map(fleetSamples.results().map((r) => [r.fields.plan_id!, r.fields]));
 
 function expectCreatedForEveryCounterSeries(
   ours: Map<string, Family>,
@@ -316,55 +282,7 @@ describe.skipIf(skipRedis)('the fleet run replayed through our services', () => 
   });
 
   it("when apply decides and executes the fleet's proposals then its plan, execute and last-success series are the fleet's", async () => {
-    const registry = createRegistry();
-    const recording = new RecordingMetrics(promSink(createApplyMetrics(registry), SYMBOLS));
-    const exchange = new FakeExchange({ ...START_POSITIONS }, MARKS);
-    const h = await makeHarness(
-      { redisUrl: server.url, prefix: server.prefix() },
-      // The recorded proposals are stamped months ago: freshness is not what is compared here.
-      { symbols: SYMBOLS, allowlist: ALLOWLIST, maxProposalAgeSec: 10 * 365 * 86_400 },
-      exchange,
-      recording,
-    );
-    const started = Date.now() / 1000;
-    try {
-      await h.service.start();
-      let results = 0;
-      for (const p of proposals) {
-        if (p.plan_id === null) {
-          // No kill_score: the fleet made no plan of it; ours rejects it at parse.
-          const before = recording.count('inputRejected');
-          await h.writeProposal(p.symbol, p.fields);
-          await until(() => recording.count('inputRejected') > before, 8000, 'input rejected');
-          continue;
-        }
-        if (decisionOf.get(p.plan_id) === 'EXECUTE') {
-          // The fleet's authorities: the Governor granted every EXECUTE plan, P3.3 allowed
-          // while a position was open (its share, rounded down) and denied no_position once flat.
-          const pos = (await exchange.position(p.symbol)).amount;
-          const fraction = FRACTION[p.fields.harvest_action!] ?? 1;
-          const step = STEP[p.symbol]!;
-          const safe = Math.floor((Math.abs(pos) * fraction) / step + 1e-9) * step;
-          const p33 =
-            pos === 0
-              ? JSON.stringify({
-                  allow: false,
-                  symbol: p.symbol,
-                  reason: 'no_position',
-                  context: { exchange_amt: 0 },
-                  created_at: 1796626463.0350988,
-                })
-              : p33Body(p.symbol, Number(safe.toFixed(3)), { exchange_position_amt: pos, ledger_amt: pos });
-          await h.setPermit('governor', p.plan_id, govBody(p.symbol));
-          await h.setPermit('p33', p.plan_id, p33);
-        }
-        await h.writeProposal(p.symbol, p.fields);
-        await h.waitForResults(++results, 8000);
-      }
-    } finally {
-      await h.close();
-    }
-    const ended = Date.now() / 1000;
+    const { registry, started, ended } = await replayThroughApply(server);
     const ours = parseExposition(await registry.metrics());
     const theirs = fleet.apply;
     expect(seriesOf(ours, 'quantum_apply_plan_total')).toEqual(seriesOf(theirs, 'quantum_apply_plan_total'));
