@@ -8,6 +8,7 @@ import { seededLedgerFields } from '../../src/domain/position/ledger.js';
 import { parseDec } from '../../src/domain/position/dec.js';
 import { runCli, startCliRig } from '../helpers/cli.js';
 import { skipRedis } from '../helpers/redis-server.js';
+import { until } from '../helpers/wait.js';
 import { onRedisAndMemory, p33Rig, plan } from '../services/position-brain/harness.js';
 import { RECORDED_POSITIONS } from './fixtures.js';
 
@@ -51,6 +52,27 @@ onRedisAndMemory((name, newStore) => {
       expect(await r.p33.evaluate(plan({ symbol: 'BTCUSDT' }))).toMatchObject({ kind: 'allowed' });
       expect(await gauge()).toBe(0);
       await r.store.close();
+    });
+
+    it('when P3.3 starts on an inherited 0 ledger then it names it before any plan arrives', async () => {
+      const r = p33Rig(await newStore());
+      r.exchange.setPosition('BTCUSDT', RECORDED_POSITIONS.BTCUSDT);
+      await r.store.hset(r.store.keys.positionLedger('BTCUSDT'), fleetLedger('0.0'), 86400);
+      await r.store.hset(r.store.keys.positionLedger('SOLUSDT'), fleetLedger('0.0'), 86400);
+      r.exchange.setPosition('SOLUSDT', 0); // flat: a 0 ledger is right there
+      r.p33.start();
+      try {
+        const hint = await until(async () =>
+          r.log.lines().find((l) => String(l.msg).includes('quantum-apply ledger sync')),
+        );
+        expect(hint).toMatchObject({ symbol: 'BTCUSDT', exchange_amt: 0.5 });
+        expect(await r.metrics.ledgerSyncNeeded.get()).toMatchObject({
+          values: [{ labels: { symbol: 'BTCUSDT' }, value: 1 }],
+        });
+      } finally {
+        await r.p33.stop();
+        await r.store.close();
+      }
     });
 
     it('when a ledger of ours holds 0 under an open position then it is a plain mismatch, no sync hint', async () => {

@@ -85,6 +85,16 @@ export function parseLedger(h: Record<string, string>): Parsed<Ledger> {
   return { ok: true, value: { amount, updatedAt, ours: h.written_by === LEDGER_WRITER } };
 }
 
+/**
+ * The fleet's P3.3 can leave its ledger at 0 under an open position: a ledger of 0 that no write
+ * of ours touched, against a position, wants `quantum-apply ledger sync`, not a trade.
+ */
+export function inheritedZeroLedger(ledger: Ledger | null, exchangeAmt: Dec): boolean {
+  return (
+    ledger !== null && !ledger.ours && sign(ledger.amount) === 0 && toNumber(abs(exchangeAmt)) >= MIN_POSITION
+  );
+}
+
 export function sideOf(amount: Dec): 'LONG' | 'SHORT' | 'NONE' {
   const s = sign(amount);
   return s > 0 ? 'LONG' : s < 0 ? 'SHORT' : 'NONE';
@@ -159,9 +169,7 @@ export function evaluateChecks(input: CheckInput, limits: P33Limits): CheckResul
         ledger_amt: ledgerAmt,
         diff,
         tolerance,
-        // The fleet's P3.3 can leave its ledger at 0 under an open position: a ledger of 0
-        // that no write of ours touched wants `quantum-apply ledger sync`, not a trade.
-        ...(sign(l.amount) === 0 && !l.ours ? { ledger_sync_needed: true } : {}),
+        ...(inheritedZeroLedger(l, exAmt) ? { ledger_sync_needed: true } : {}),
       });
     }
     const since = input.nowSec - l.updatedAt;

@@ -4,6 +4,7 @@
  * evaluation (operators repair the ledger by hand). Snapshots refresh every pollSec; the
  * ledger follows executed results exactly once. A permit is written at most once per plan.
  */
+import { toNumber } from '../../domain/position/dec.js';
 import {
   parseCheckedPlan,
   actionFractionText,
@@ -13,6 +14,7 @@ import {
 } from '../../domain/governor/plan-input.js';
 import {
   evaluateChecks,
+  inheritedZeroLedger,
   parseLedger,
   parseSnapshot,
   type CheckResult,
@@ -126,7 +128,19 @@ export class PositionBrainService {
       { allowlist: this.o.allowlist, limits: this.o.limits, pollSec: this.o.pollSec },
       'p33 starting',
     );
-    this.every(this.o.pollSec * 1000, () => this.snapshots.refresh(), 'snapshot refresh');
+    let ledgersChecked = false;
+    this.every(
+      this.o.pollSec * 1000,
+      async () => {
+        const ok = await this.snapshots.refresh();
+        if (ok && !ledgersChecked) {
+          await this.checkInheritedLedgers();
+          ledgersChecked = true;
+        }
+        return ok;
+      },
+      'snapshot refresh',
+    );
     this.every(
       this.o.resultPollMs ?? 200,
       () => Promise.all([this.ledger.poll(), this.reconciledLedger.poll()]),
@@ -242,16 +256,42 @@ export class PositionBrainService {
       },
       this.o.limits,
     );
-    this.noteLedgerSync(plan.symbol, result);
+    this.noteLedgerSync(plan.symbol, this.ledgerSyncOf(result));
     return this.decisions.write(plan, result, nowSec);
+  }
+
+  /**
+   * Once, after the first snapshots: every allowlisted ledger inherited at 0 under an open
+   * position is named before a plan of its symbol is denied for it.
+   */
+  private async checkInheritedLedgers(): Promise<void> {
+    const { store } = this.o;
+    const symbols = this.o.allowlist;
+    const hashes = await store.hgetallInOrder(
+      symbols.flatMap((s) => [store.keys.positionLedger(s), store.keys.positionSnapshot(s)]),
+    );
+    symbols.forEach((symbol, i) => {
+      const ledger = parseLedger(hashes[2 * i]!);
+      const snap = parseSnapshot(hashes[2 * i + 1]!);
+      if (!ledger.ok || !ledger.value || !snap.ok || !snap.value) return;
+      if (inheritedZeroLedger(ledger.value, snap.value.amount))
+        this.noteLedgerSync(symbol, { needed: true, exchangeAmt: toNumber(snap.value.amount) });
+    });
+  }
+
+  /** What a check result says about the symbol's ledger (noteLedgerSync). */
+  private ledgerSyncOf(r: CheckResult): { needed: boolean; exchangeAmt?: unknown } {
+    return !r.allow && r.context.ledger_sync_needed === true
+      ? { needed: true, exchangeAmt: r.context.exchange_amt }
+      : { needed: false };
   }
 
   /**
    * A ledger inherited at 0 under an open position denies every close until it is seeded from
    * the exchange: say what to run (once per symbol per SYNC_HINT_MS) and hold the gauge at 1.
    */
-  private noteLedgerSync(symbol: string, r: CheckResult): void {
-    const needed = !r.allow && r.context.ledger_sync_needed === true;
+  private noteLedgerSync(symbol: string, sync: { needed: boolean; exchangeAmt?: unknown }): void {
+    const { needed } = sync;
     const last = this.syncNeeded.get(symbol);
     if (!needed) {
       if (last !== undefined) {
@@ -265,8 +305,8 @@ export class PositionBrainService {
     if (last !== undefined && now - last < SYNC_HINT_MS) return;
     this.syncNeeded.set(symbol, now);
     this.o.logger.warn(
-      { symbol, exchange_amt: r.context.exchange_amt, ledger_amt: 0 },
-      `P3.3: ledger ${symbol} holds 0 while the exchange holds ${String(r.context.exchange_amt)}, and no write of ours is in it (inherited from another P3.3): every close is denied until it is seeded; run \`quantum-apply ledger sync --symbol ${symbol} --from-exchange --yes\``,
+      { symbol, exchange_amt: sync.exchangeAmt, ledger_amt: 0 },
+      `P3.3: ledger ${symbol} holds 0 while the exchange holds ${String(sync.exchangeAmt)}, and no write of ours is in it (inherited from another P3.3): every close is denied until it is seeded; run \`quantum-apply ledger sync --symbol ${symbol} --from-exchange --yes\``,
     );
   }
 
