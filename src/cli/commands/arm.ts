@@ -34,16 +34,8 @@ export async function withStore(
     ctx.exitCode = 2;
     return;
   }
-  let store: Store;
-  try {
-    store = await openStoreFor(cfg.redis);
-  } catch (err) {
-    ctx.err(
-      `quantum-apply ${name}: cannot reach redis at ${redactUrl(cfg.redis.url)}: ${(err as Error).message}\n`,
-    );
-    ctx.exitCode = EXIT_FAILURE;
-    return;
-  }
+  const store = await openStoreOrReport(ctx, name, cfg.redis);
+  if (store === null) return;
   try {
     await fn(store, cfg.mode);
   } catch (err) {
@@ -52,6 +44,23 @@ export async function withStore(
     ctx.exitCode = EXIT_FAILURE;
   } finally {
     await store.close();
+  }
+}
+
+/** The store, or null when Redis cannot be reached (reported, exit 1). */
+export async function openStoreOrReport(
+  ctx: CliContext,
+  name: string,
+  redis: RedisConfig,
+): Promise<Store | null> {
+  try {
+    return await openStoreFor(redis);
+  } catch (err) {
+    ctx.err(
+      `quantum-apply ${name}: cannot reach redis at ${redactUrl(redis.url)}: ${(err as Error).message}\n`,
+    );
+    ctx.exitCode = EXIT_FAILURE;
+    return null;
   }
 }
 

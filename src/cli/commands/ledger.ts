@@ -12,11 +12,10 @@ import { isValidSymbol } from '../../domain/proposal.js';
 import { createBinanceExchange } from '../../exchange/binance/index.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import { loadP33Config, type P33Config } from '../../ops/config.js';
-import { redactUrl } from '../../ops/config/env.js';
 import { LEDGER_TTL_SEC } from '../../services/position-brain/snapshots.js';
-import { openStoreFor } from '../../store/index.js';
 import type { Store } from '../../store/port.js';
 import { EXIT_CONFIG, EXIT_FAILURE, loadOrReport, type CliContext } from '../util.js';
+import { openStoreOrReport } from './arm.js';
 
 interface SyncOptions {
   symbol?: string[];
@@ -91,16 +90,8 @@ async function sync(ctx: CliContext, opts: SyncOptions): Promise<void> {
     ctx.exitCode = EXIT_CONFIG;
     return;
   }
-  let store: Store;
-  try {
-    store = await openStoreFor(cfg.redis);
-  } catch (err) {
-    ctx.err(
-      `quantum-apply ledger sync: cannot reach redis at ${redactUrl(cfg.redis.url)}: ${(err as Error).message}\n`,
-    );
-    ctx.exitCode = EXIT_FAILURE;
-    return;
-  }
+  const store = await openStoreOrReport(ctx, 'ledger sync', cfg.redis);
+  if (store === null) return;
   const exchange = createBinanceExchange({ baseUrl: cfg.binance.baseUrl, apiKey, apiSecret });
   try {
     const rows = await readRows(store, exchange, symbols);
