@@ -4,7 +4,7 @@
  * wait for SIGTERM/SIGINT → graceful stop → flush → exit code.
  */
 import type { Registry } from 'prom-client';
-import { ConfigError, describeConfig, ignoredVariables, type Env } from '../ops/config.js';
+import { ConfigError, configWarnings, describeConfig, ignoredVariables, type Env } from '../ops/config.js';
 import { createLogger, flushLogger, type Logger } from '../ops/logger.js';
 import { createRegistry } from '../ops/metrics.js';
 import { startOpsServer, type Health, type OpsServer } from '../ops/http.js';
@@ -102,6 +102,7 @@ export async function runService<C extends { logLevel: string }>(
   logger.info({ config: describeConfig(cfg) }, `${name} starting`);
   const ignored = ignoredVariables(ctx.env);
   if (ignored.length > 0) logger.warn({ ignored }, 'environment variables not read by quantum-apply');
+  for (const w of configWarnings(cfg)) logger.warn({ variable: w.variable }, w.message);
   const onRejection = (err: unknown) => {
     logger.fatal({ err }, `${name} unhandled rejection; stopping`);
     kit.requestStop('unhandled_rejection');

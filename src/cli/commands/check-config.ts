@@ -1,5 +1,6 @@
 import { Argument, type Command } from 'commander';
 import {
+  configWarnings,
   describeConfig,
   ignoredVariables,
   loadApplyConfig,
@@ -30,7 +31,10 @@ export function register(program: Command, ctx: CliContext): void {
       for (const name of names) {
         const cfg = loadOrReport(ctx, name, LOADERS[name] as (env: Env) => object);
         if (cfg === null) ok = false;
-        else out[name] = describeConfig(cfg);
+        else {
+          out[name] = describeConfig(cfg);
+          for (const w of configWarnings(cfg)) ctx.err(`warning: ${w.message}\n`);
+        }
       }
       if (ok) ctx.out(`${JSON.stringify(out, null, 2)}\n`);
       const ignored = ignoredVariables(ctx.env);

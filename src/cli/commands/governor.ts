@@ -22,6 +22,17 @@ export function governorLimitsFrom(cfg: GovernorConfig): GovernorOptions['limits
   };
 }
 
+/** The fleet's auto-disarm switches (GOV_ENABLE_AUTO_DISARM, GOV_DISARM_ON_*) as service options. */
+export function governorDisarmFrom(
+  cfg: GovernorConfig,
+): Pick<GovernorOptions, 'autoDisarm' | 'disarmOnBurst' | 'disarmErrorThreshold'> {
+  return {
+    autoDisarm: cfg.autoDisarm.enabled,
+    disarmOnBurst: cfg.autoDisarm.onBurst,
+    disarmErrorThreshold: cfg.autoDisarm.errorCount,
+  };
+}
+
 export async function startGovernor(
   cfg: GovernorConfig,
   kit: ServiceKit,
@@ -45,6 +56,7 @@ export async function startGovernor(
     metrics: createGovernorMetrics(kit.registry),
     limits: governorLimitsFrom(cfg),
     autoApprove: cfg.autoApprove,
+    ...governorDisarmFrom(cfg),
     maxInFlight: cfg.maxInFlight,
     signingKey: io.signingKey,
     planSignatures: io.planSignatures,

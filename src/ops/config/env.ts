@@ -123,6 +123,23 @@ export function boolField(): Field<boolean> {
   };
 }
 
+/**
+ * A switch the fleet reads as `value.lower() == 'true'`: there every other value is false, so 1,
+ * yes and on would mean off in the fleet and on here. Accepted: true, and the words both read as
+ * false (false, 0, no, off); anything else is refused rather than guessed.
+ */
+export function fleetBoolField(): Field<boolean> {
+  return {
+    expected: 'true or false (the fleet reads every value but "true" as false, 1, yes and on included)',
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .refine((s) => s === 'true' || FALSE_WORDS.includes(s))
+      .transform((s) => s === 'true'),
+  };
+}
+
 export function enumField<const T extends string>(values: readonly T[]): Field<T> {
   return {
     expected: `one of ${values.join(' | ')}`,

@@ -36,9 +36,11 @@ import {
 } from './signing.js';
 
 import { readPlanSigningSecret, readSignedPlans, type SignedPlansConfig } from './plan-signing.js';
+import { checkFleetStreams, readAutoDisarm, type AutoDisarmConfig } from './fleet-governor.js';
 
 export type { PermitSecrets, SignedPermitsConfig } from './signing.js';
 export type { SignedPlansConfig } from './plan-signing.js';
+export type { AutoDisarmConfig } from './fleet-governor.js';
 export { APPLY_MODES, LIVE_CONFIRM_PHRASE, PRODUCTION_BASE_URL, TESTNET_BASE_URL } from './common.js';
 export type { ApplyMode, BinanceConfig, RedisConfig } from './common.js';
 
@@ -93,6 +95,8 @@ export interface GovernorConfig {
   maxReduceQtyPerDay: number;
   killScoreCritical: number;
   autoApprove: boolean;
+  /** GOV_ENABLE_AUTO_DISARM, GOV_DISARM_ON_BURST_BREACH, GOV_DISARM_ON_ERROR_COUNT (the fleet's). */
+  autoDisarm: AutoDisarmConfig;
   /** GOV_MAX_IN_FLIGHT: plan entries handled at once (read ahead of a slow batch); past it, reading waits. */
   maxInFlight: number;
   metricsPort: number;
@@ -236,12 +240,14 @@ export function loadGovernorConfig(env: Env = process.env): GovernorConfig {
     maxReduceQtyPerDay: r.get('GOV_MAX_REDUCE_QTY_PER_DAY', amount, 0.02),
     killScoreCritical: r.get('GOV_KILL_SCORE_CRITICAL', numberField({ min: 0, max: 1 }), 0.8),
     autoApprove: r.get('GOV_AUTO_APPROVE', boolField(), false),
+    autoDisarm: readAutoDisarm(r),
     maxInFlight: r.get('GOV_MAX_IN_FLIGHT', inFlightField, 256),
     metricsPort: r.get('METRICS_PORT', portField(), 8044),
     permitSecret: readSigningSecret(r, 'governor'),
     signedPlans: readSignedPlans(r, 'GOV_REQUIRE_SIGNED_PLANS', ['PERMIT_SECRET_GOVERNOR']),
     binance: readBinance(r, mode, true),
   };
+  checkFleetStreams(r, redis.keyPrefix);
   r.finish('governor');
   return deepFreeze(cfg);
 }
@@ -260,8 +266,9 @@ export function loadP33Config(env: Env = process.env): P33Config {
     mode,
     pollSec: r.get('P33_POLL_SEC', seconds, 5),
     staleThresholdSec: r.get('P33_STALE_THRESHOLD_SEC', seconds, 10),
-    // The contract gives no default; 1 (%) is the fleet's documented value.
-    qtyTolerancePct: r.get('P33_QTY_TOLERANCE_PCT', numberField({ min: 0, max: 100 }), 1),
+    // The contract gives no default; 1 (%) is the fleet's documented value. The fleet accepts any
+    // number: above 100 the quantity check passes any ledger (configWarnings says so).
+    qtyTolerancePct: r.get('P33_QTY_TOLERANCE_PCT', numberField({ min: 0 }), 1),
     cooldownSec: r.get('P33_COOLDOWN_SEC', numberField({ min: 0, max: 86_400 }), 15),
     permitTtlSec: readP33PermitTtl(r),
     allowlist: r.get('P33_ALLOWLIST', symbolListField({ nonEmpty: false }), applyAllow),
@@ -273,6 +280,34 @@ export function loadP33Config(env: Env = process.env): P33Config {
   };
   r.finish('p33');
   return deepFreeze(cfg);
+}
+
+export interface ConfigWarning {
+  variable: string;
+  message: string;
+}
+
+/**
+ * Values accepted, as the fleet accepts them, that an operator must hear about at start: found
+ * in a service's config or in any config nested one level down (`all`).
+ */
+export function configWarnings(cfg: unknown): ConfigWarning[] {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+  if (!isObject(cfg)) return [];
+  const out: ConfigWarning[] = [];
+  for (const c of [cfg, ...Object.values(cfg)]) {
+    if (
+      isObject(c) &&
+      c.service === 'p33' &&
+      typeof c.qtyTolerancePct === 'number' &&
+      c.qtyTolerancePct > 100
+    )
+      out.push({
+        variable: 'P33_QTY_TOLERANCE_PCT',
+        message: `P33_QTY_TOLERANCE_PCT=${c.qtyTolerancePct}: above 100 the quantity check passes every ledger amount from 0 to ${1 + c.qtyTolerancePct / 100} times the exchange's, so it is effectively off (accepted, as the fleet accepts it)`,
+      });
+  }
+  return out;
 }
 
 export const PAPER_DEFAULT_API_KEY = 'paper-key';

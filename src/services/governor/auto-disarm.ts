@@ -15,10 +15,15 @@ export type DisarmReason = 'burst_limit_breach' | 'repeated_errors';
 export interface AutoDisarmOptions {
   store: Store;
   clock: Clock;
+  /** GOV_ENABLE_AUTO_DISARM: false, neither a burst nor errors disarm. */
+  enabled: boolean;
+  /** GOV_DISARM_ON_BURST_BREACH. */
   onBurst: boolean;
-  /** Errors within the window that disarm (0: never on errors). */
+  /**
+   * GOV_DISARM_ON_ERROR_COUNT: evaluation errors that disarm, counted as the fleet counts them,
+   * since start or since the count last reached this, with no time window (0: never).
+   */
   errorThreshold: number;
-  errorWindowSec: number;
   onDisarm?: (reason: DisarmReason) => void;
   logger: { error(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
 }
@@ -54,26 +59,25 @@ export function autoDisarmEventFields(
 }
 
 export class AutoDisarm {
-  private errors: number[] = [];
+  private errors = 0;
 
   constructor(private readonly o: AutoDisarmOptions) {}
 
   /** Returns true when this call disarmed (false: disabled, or already fired today). */
   async burstBreach(context: Record<string, unknown>): Promise<boolean> {
-    if (!this.o.onBurst) return false;
+    if (!this.o.enabled || !this.o.onBurst) return false;
     return this.fire('burst_limit_breach', context);
   }
 
-  /** Records one evaluation error; disarms when the threshold is reached within the window. */
+  /** Records one evaluation error; disarms when the count reaches the threshold. */
   async evaluationError(context: Record<string, unknown>): Promise<boolean> {
-    if (this.o.errorThreshold <= 0) return false;
-    const now = this.o.clock.now();
-    this.errors = this.errors.filter((t) => t > now - this.o.errorWindowSec * 1000);
-    this.errors.push(now);
-    if (this.errors.length < this.o.errorThreshold) return false;
-    const count = this.errors.length;
-    this.errors = [];
-    return this.fire('repeated_errors', { ...context, errors: count, window_sec: this.o.errorWindowSec });
+    if (!this.o.enabled || this.o.errorThreshold <= 0) return false;
+    this.errors++;
+    if (this.errors < this.o.errorThreshold) return false;
+    const count = this.errors;
+    // As the fleet: the count starts again after reaching the threshold, fired or not.
+    this.errors = 0;
+    return this.fire('repeated_errors', { error_count: count, threshold: this.o.errorThreshold, ...context });
   }
 
   private async fire(reason: DisarmReason, context: Record<string, unknown>): Promise<boolean> {

@@ -12,12 +12,12 @@ import type { Store } from '../../store/port.js';
 import { recordDecision, type DecisionRecord } from '../decision-log.js';
 import type { AutoDisarm } from './auto-disarm.js';
 
-/** Block reasons that are failures of the evaluation itself: they count towards auto-disarm. */
-const ERROR_REASONS = new Set<GovernorBlockReason>([
-  'position_fetch_failed',
-  'limit_computation_error',
-  'evaluation_error',
-]);
+/**
+ * Block reasons that are failures of the evaluation itself, the errors GOV_DISARM_ON_ERROR_COUNT
+ * counts. As in the fleet, a position read that fails is not one: the plan is blocked and the
+ * next read may succeed (the fleet's position lookup swallows its errors).
+ */
+const ERROR_REASONS = new Set<GovernorBlockReason>(['limit_computation_error', 'evaluation_error']);
 
 export type BlockOutcome = { kind: 'blocked'; reason: GovernorBlockReason } | { kind: 'already_decided' };
 
@@ -49,15 +49,11 @@ export async function noteDecision(store: Store, logger: Logger, d: DecisionReco
 export class GovernorBlocks {
   constructor(private readonly o: GovernorBlocksOptions) {}
 
-  /**
-   * Writes the block record once (never over a permit), then reports it. `countsTowardsDisarm`
-   * false: an error reason that auto-disarm does not count (a read refused for the weight).
-   */
+  /** Writes the block record once (never over a permit), then reports it. */
   async block(
     plan: AuthorityPlan,
     reason: GovernorBlockReason,
     context: Record<string, unknown>,
-    countsTowardsDisarm = true,
   ): Promise<BlockOutcome> {
     const { store } = this.o;
     const written = await store.decideOnce({
@@ -70,7 +66,7 @@ export class GovernorBlocks {
       ttlSec: this.o.blockTtlSec,
     });
     if (!written) return { kind: 'already_decided' };
-    return this.blocked(plan, reason, context, countsTowardsDisarm);
+    return this.blocked(plan, reason, context);
   }
 
   /** A block record exists (written here or by the grant script): metric, decision entry, auto-disarm. */
@@ -78,7 +74,6 @@ export class GovernorBlocks {
     plan: AuthorityPlan,
     reason: GovernorBlockReason,
     context: Record<string, unknown>,
-    countsTowardsDisarm = true,
   ): Promise<BlockOutcome> {
     const { store, clock } = this.o;
     this.o.metrics?.block.inc({ symbol: plan.symbol, reason });
@@ -99,8 +94,7 @@ export class GovernorBlocks {
         limit: this.o.limits.maxExecPer5Min,
         plan_id: plan.planId,
       });
-    else if (ERROR_REASONS.has(reason) && countsTowardsDisarm)
-      await this.o.disarm.evaluationError({ ...ctx, last_reason: reason });
+    else if (ERROR_REASONS.has(reason)) await this.o.disarm.evaluationError({ ...ctx, last_reason: reason });
     return { kind: 'blocked', reason };
   }
 }

@@ -43,9 +43,12 @@ export interface GovernorOptions {
   consumer?: string;
   permitTtlSec?: number;
   blockTtlSec?: number;
+  /** GOV_ENABLE_AUTO_DISARM (default true): false, the governor never disarms. */
+  autoDisarm?: boolean;
+  /** GOV_DISARM_ON_BURST_BREACH (default true). */
   disarmOnBurst?: boolean;
+  /** GOV_DISARM_ON_ERROR_COUNT (default 5): evaluation errors since start that disarm (0: never). */
   disarmErrorThreshold?: number;
-  disarmErrorWindowSec?: number;
   batch?: number;
   blockMs?: number;
   claimIdleMs?: number;
@@ -74,8 +77,8 @@ const HISTORY_TTL_SEC = 86_400;
 const RATE_LIMIT_MEMORY_MS = 300_000;
 /**
  * A read refused for the account's request weight (the adapter's own pacing, or a 429's
- * Retry-After): the plan is blocked, but it does not count towards auto-disarm. The budget is back
- * within a minute, and a disarm would stop trading until an operator re-arms.
+ * Retry-After): the plan is blocked, and the log says the budget is back within a minute. No
+ * failed position read counts towards auto-disarm (blocks.ts).
  */
 const PACED = 'rate_limited';
 
@@ -101,9 +104,9 @@ export class GovernorService {
     const disarm = new AutoDisarm({
       store: o.store,
       clock: o.clock,
+      enabled: o.autoDisarm ?? true,
       onBurst: o.disarmOnBurst ?? true,
-      errorThreshold: o.disarmErrorThreshold ?? 3,
-      errorWindowSec: o.disarmErrorWindowSec ?? 300,
+      errorThreshold: o.disarmErrorThreshold ?? 5,
       logger: o.logger,
       onDisarm: (reason) => o.metrics?.disarm.inc({ reason }),
     });
@@ -124,6 +127,8 @@ export class GovernorService {
     );
     if (this.o.autoApprove)
       this.o.logger.warn({}, 'GOV_AUTO_APPROVE=true: every EXECUTE plan is granted (tests only)');
+    if (this.o.autoDisarm === false)
+      this.o.logger.warn({}, 'GOV_ENABLE_AUTO_DISARM=false: auto-disarm is off, no burst or error disarms');
     this.consumer.start();
   }
 
@@ -182,10 +187,10 @@ export class GovernorService {
       this.o.logger.warn(
         { plan: plan.planId, symbol: plan.symbol, err: (err as Error).message },
         cause === PACED
-          ? 'position fetch refused: the request weight is spent until the minute rolls over (not counted towards auto-disarm); plan blocked position_fetch_failed'
+          ? 'position fetch refused: the request weight is spent until the minute rolls over; plan blocked position_fetch_failed'
           : 'position fetch failed (waiting for the exchange): plan blocked position_fetch_failed',
       );
-      return this.blocks.block(plan, 'position_fetch_failed', { error: cause }, cause !== PACED);
+      return this.blocks.block(plan, 'position_fetch_failed', { error: cause });
     }
     const amount = dailyAmount(plan.action, positionAmt, mark, limits);
     if (!amount.ok)

@@ -77,9 +77,9 @@ describe.skipIf(skipRedis)('an arm key of another type, outside the apply servic
     const disarm = new AutoDisarm({
       store,
       clock: systemClock,
+      enabled: true,
       onBurst: true,
       errorThreshold: 0,
-      errorWindowSec: 300,
       onDisarm: (reason) => void fired.push(reason),
       logger: log.logger,
     });

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { readArmState, setArmState } from '../../../src/services/arm-state.js';
 import { PLAN_GROUPS } from '../../../src/store/keys.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
-import { counterValue, plan, redisStore, rig, T0 } from './harness.js';
+import { governorDisarmFrom } from '../../../src/cli/commands/governor.js';
+import { loadGovernorConfig } from '../../../src/ops/config.js';
+import { counterValue, plan, redisStore, rig, T0, type Rig } from './harness.js';
 
 describe.skipIf(skipRedis)('governor consumer group', () => {
   let server: RedisServerHandle;
@@ -138,10 +140,29 @@ describe.skipIf(skipRedis)('governor consumer group', () => {
     await r.store.close();
   });
 
-  it('when evaluations fail three times within five minutes then it disarms (repeated_errors)', async () => {
+  /** Every plan of the symbol on the test day then blocks limit_computation_error: an evaluation error. */
+  const corruptDailyTotal = (r: Rig, symbol = 'BTCUSDT') =>
+    r.store.set(r.store.keys.governorDaily(symbol, '2026-01-25'), 'x');
+
+  it('when evaluations fail GOV_DISARM_ON_ERROR_COUNT (5) times, hours apart, then it disarms (repeated_errors) as the fleet counts', async () => {
     const r = await setup();
-    r.exchange.failWith.position = 'exchange_unavailable';
+    await corruptDailyTotal(r);
+    for (let i = 0; i < 4; i++) {
+      expect(await r.gov.evaluate(plan())).toMatchObject({ reason: 'limit_computation_error' });
+      r.clock.advance(2 * 3600_000); // no time window: the fleet's count only grows
+    }
+    expect((await readArmState(r.store)).armed).toBe(true);
     await r.gov.evaluate(plan());
+    expect(await readArmState(r.store)).toMatchObject({ armed: false, reason: 'repeated_errors' });
+    const [ev] = await r.store.xrange(r.store.keys.governorEvents(), '-', '+');
+    expect(ev!.fields).toMatchObject({ event: 'AUTO_DISARM', reason: 'repeated_errors' });
+    expect(JSON.parse(ev!.fields.context!)).toMatchObject({ error_count: 5, threshold: 5 });
+    await r.store.close();
+  });
+
+  it('when GOV_DISARM_ON_ERROR_COUNT=2 then the second evaluation error disarms', async () => {
+    const r = await setup(governorDisarmFrom(loadGovernorConfig({ GOV_DISARM_ON_ERROR_COUNT: '2' })));
+    await corruptDailyTotal(r);
     await r.gov.evaluate(plan());
     expect((await readArmState(r.store)).armed).toBe(true);
     await r.gov.evaluate(plan());
@@ -149,15 +170,45 @@ describe.skipIf(skipRedis)('governor consumer group', () => {
     await r.store.close();
   });
 
-  it('when position reads are refused for the request weight then plans are blocked but it does not disarm', async () => {
+  it('when position reads fail, refused for the weight or not, then plans are blocked but nothing counts towards auto-disarm', async () => {
     const r = await setup();
-    r.exchange.failWith.position = 'rate_limited';
-    for (let i = 0; i < 5; i++)
-      expect(await r.gov.evaluate(plan())).toMatchObject({ reason: 'position_fetch_failed' });
+    for (const failure of ['rate_limited', 'exchange_unavailable'] as const) {
+      r.exchange.failWith.position = failure;
+      for (let i = 0; i < 6; i++)
+        expect(await r.gov.evaluate(plan())).toMatchObject({ reason: 'position_fetch_failed' });
+    }
     expect((await readArmState(r.store)).armed).toBe(true);
     expect(await counterValue(r.metrics.disarm)).toBe(0);
-    r.exchange.failWith.position = 'exchange_unavailable';
-    for (let i = 0; i < 3; i++) await r.gov.evaluate(plan());
+    await r.store.close();
+  });
+
+  it('when GOV_ENABLE_AUTO_DISARM=false then a burst breach and repeated errors that would disarm do not', async () => {
+    const r = await setup(governorDisarmFrom(loadGovernorConfig({ GOV_ENABLE_AUTO_DISARM: 'false' })));
+    await r.gov.evaluate(plan());
+    await r.gov.evaluate(plan());
+    // The same burst disarms a governor with the default (burst test above).
+    expect(await r.gov.evaluate(plan())).toEqual({ kind: 'blocked', reason: 'burst_limit_exceeded' });
+    await corruptDailyTotal(r, 'SOLUSDT');
+    for (let i = 0; i < 6; i++)
+      expect(await r.gov.evaluate(plan({ symbol: 'SOLUSDT' }))).toMatchObject({
+        reason: 'limit_computation_error',
+      });
+    expect(await readArmState(r.store)).toMatchObject({ armed: true });
+    const k = r.store.keys;
+    expect(await r.store.get(k.governorDisarm('2026-01-25'))).toBeNull();
+    expect(await r.store.xlen(k.governorEvents())).toBe(0);
+    expect(await counterValue(r.metrics.disarm)).toBe(0);
+    await r.store.close();
+  });
+
+  it('when GOV_DISARM_ON_BURST_BREACH=false then a burst does not disarm but errors still do', async () => {
+    const r = await setup(governorDisarmFrom(loadGovernorConfig({ GOV_DISARM_ON_BURST_BREACH: 'false' })));
+    await r.gov.evaluate(plan());
+    await r.gov.evaluate(plan());
+    expect(await r.gov.evaluate(plan())).toEqual({ kind: 'blocked', reason: 'burst_limit_exceeded' });
+    expect((await readArmState(r.store)).armed).toBe(true);
+    await corruptDailyTotal(r, 'SOLUSDT');
+    for (let i = 0; i < 5; i++) await r.gov.evaluate(plan({ symbol: 'SOLUSDT' }));
     expect(await readArmState(r.store)).toMatchObject({ armed: false, reason: 'repeated_errors' });
     await r.store.close();
   });
