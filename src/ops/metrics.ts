@@ -159,6 +159,12 @@ export function createGovernorMetrics(registry: Registry, clock: Clock = systemC
       'Plan entries rejected at parse',
       ['reason'],
     ),
+    fleetDisarmFailures: counter(
+      registry,
+      'quantum_govern_fleet_disarm_failures_total',
+      'Steps of a fleet-way auto-disarm (GOV_DISARM_FLEET_APPLY) that failed: backup, env_file, restart',
+      ['step'],
+    ),
   };
 }
 export type GovernorMetrics = ReturnType<typeof createGovernorMetrics>;

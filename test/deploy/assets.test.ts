@@ -331,6 +331,7 @@ const KNOWN_METRICS = [
   'quantum_govern_allow_total',
   'quantum_govern_block_total',
   'quantum_govern_disarm_total',
+  'quantum_govern_fleet_disarm_failures_total',
   'quantum_govern_exec_count_hour',
   'quantum_govern_exec_count_5min',
   'p33_permit_allow_total',

@@ -45,7 +45,12 @@ const FLEET_GOVERNOR_ENV = {
 
 describe('the fleet governor auto-disarm switches', () => {
   it("when none is set then auto-disarm is on, on bursts, after the fleet's 5 errors", () => {
-    expect(loadGovernorConfig({}).autoDisarm).toEqual({ enabled: true, onBurst: true, errorCount: 5 });
+    expect(loadGovernorConfig({}).autoDisarm).toEqual({
+      enabled: true,
+      onBurst: true,
+      errorCount: 5,
+      fleetApply: null,
+    });
   });
 
   it.each([
@@ -98,10 +103,57 @@ describe('the fleet governor auto-disarm switches', () => {
     },
   );
 
-  it('when APPLY_CONFIG_PATH is set while auto-disarm is on then the start is refused naming it: ours does not edit that file', () => {
+  it('when APPLY_CONFIG_PATH is set while auto-disarm is on, without GOV_DISARM_FLEET_APPLY, then the start is refused naming it', () => {
     const err = configError(() => loadGovernorConfig({ APPLY_CONFIG_PATH: '/etc/quantum/apply-layer.env' }));
     expect(err.problems.map((p) => p.variable)).toEqual(['APPLY_CONFIG_PATH']);
-    expect(err.message).toContain("the fleet's governor edits this file");
+    expect(err.message).toContain("as the fleet's governor does");
+    expect(err.message).toContain('GOV_DISARM_FLEET_APPLY');
+  });
+
+  it('when GOV_DISARM_FLEET_APPLY says which then APPLY_CONFIG_PATH is accepted: the file ours edits, or none', () => {
+    const on = loadGovernorConfig({
+      APPLY_CONFIG_PATH: '/srv/fleet/apply.env',
+      GOV_DISARM_FLEET_APPLY: 'true',
+    });
+    expect(on.autoDisarm.fleetApply).toEqual({
+      envFile: '/srv/fleet/apply.env',
+      restartCommand: ['systemctl', 'restart', 'quantum-apply-layer'],
+    });
+    const off = loadGovernorConfig({
+      APPLY_CONFIG_PATH: '/srv/fleet/apply.env',
+      GOV_DISARM_FLEET_APPLY: 'false',
+    });
+    expect(off.autoDisarm.fleetApply).toBeNull();
+  });
+
+  it("when GOV_DISARM_FLEET_APPLY=true alone then the fleet's file and unit are the defaults", () => {
+    expect(loadGovernorConfig({ GOV_DISARM_FLEET_APPLY: 'true' }).autoDisarm.fleetApply).toEqual({
+      envFile: '/etc/quantum/apply-layer.env',
+      restartCommand: ['systemctl', 'restart', 'quantum-apply-layer'],
+    });
+  });
+
+  it('when GOV_DISARM_FLEET_RESTART_COMMAND is set then it is split on blanks and run without a shell', () => {
+    const cfg = loadGovernorConfig({
+      GOV_DISARM_FLEET_APPLY: 'true',
+      GOV_DISARM_FLEET_RESTART_COMMAND: ' /usr/bin/systemctl  restart apply-layer.service ',
+    });
+    expect(cfg.autoDisarm.fleetApply?.restartCommand).toEqual([
+      '/usr/bin/systemctl',
+      'restart',
+      'apply-layer.service',
+    ]);
+  });
+
+  it.each([
+    ['GOV_DISARM_FLEET_RESTART_COMMAND', 'systemctl restart x; rm -rf /'],
+    ['GOV_DISARM_FLEET_RESTART_COMMAND', "sh -c 'systemctl restart x'"],
+    ['GOV_DISARM_FLEET_RESTART_COMMAND', '  '],
+    ['APPLY_CONFIG_PATH', 'apply-layer.env'],
+    ['APPLY_CONFIG_PATH', '/etc/quantum/'],
+    ['GOV_DISARM_FLEET_APPLY', 'sometimes'],
+  ])('when %s=%j then the start is refused naming it', (name, value) => {
+    expect(problemsOf({ GOV_DISARM_FLEET_APPLY: 'true', [name]: value })).toEqual([name]);
   });
 
   it('when APPLY_CONFIG_PATH is set with GOV_ENABLE_AUTO_DISARM=false then it is accepted: neither governor would use it', () => {
@@ -109,8 +161,10 @@ describe('the fleet governor auto-disarm switches', () => {
     expect(cfg.autoDisarm.enabled).toBe(false);
   });
 
-  it("when the fleet's governor env file is used as it is then APPLY_CONFIG_PATH is its only problem", () => {
+  it("when the fleet's governor env file is used as it is then APPLY_CONFIG_PATH is its only problem, solved by GOV_DISARM_FLEET_APPLY", () => {
     expect(problemsOf(FLEET_GOVERNOR_ENV)).toEqual(['APPLY_CONFIG_PATH']);
+    const cfg = loadGovernorConfig({ ...FLEET_GOVERNOR_ENV, GOV_DISARM_FLEET_APPLY: 'true' });
+    expect(cfg.autoDisarm.fleetApply?.envFile).toBe('/etc/quantum/apply-layer.env');
   });
 });
 

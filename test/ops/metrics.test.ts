@@ -88,6 +88,7 @@ describe('metrics', () => {
     m.evalSeconds.observe(0.001);
     m.inputRejected.inc({ reason: 'missing_plan_id' });
     m.positionReads.inc();
+    m.fleetDisarmFailures.inc({ step: 'restart' });
     const s = await scrape(registry);
     expectMetric(s, 'quantum_govern_allow_total', 'counter', ['symbol']);
     expectMetric(s, 'quantum_govern_block_total', 'counter', ['symbol', 'reason']);
@@ -100,7 +101,8 @@ describe('metrics', () => {
     expectMetric(s, 'quantum_govern_allow_created', 'gauge', ['symbol']);
     expectMetric(s, 'quantum_govern_block_created', 'gauge', ['symbol', 'reason']);
     expectMetric(s, 'quantum_govern_disarm_created', 'gauge', ['reason']);
-    expect(s.size).toBe(11);
+    expectMetric(s, 'quantum_govern_fleet_disarm_failures_total', 'counter', ['step']);
+    expect(s.size).toBe(12);
   });
 
   it('when P3.3 metrics are used then the scrape shows the contract names and labels exactly', async () => {

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { systemClock } from '../../ops/clock.js';
 import { loadGovernorConfig, type GovernorConfig } from '../../ops/config.js';
 import { createGovernorMetrics, createStreamMetrics } from '../../ops/metrics.js';
+import { fleetDisarmProblem } from '../../services/governor/fleet-disarm.js';
 import { GovernorService, type GovernorOptions } from '../../services/governor/service.js';
 import { openAuthorityIo, startedAuthority } from '../authority-io.js';
 import type { SharedIo } from './apply.js';
@@ -25,11 +26,12 @@ export function governorLimitsFrom(cfg: GovernorConfig): GovernorOptions['limits
 /** The fleet's auto-disarm switches (GOV_ENABLE_AUTO_DISARM, GOV_DISARM_ON_*) as service options. */
 export function governorDisarmFrom(
   cfg: GovernorConfig,
-): Pick<GovernorOptions, 'autoDisarm' | 'disarmOnBurst' | 'disarmErrorThreshold'> {
+): Pick<GovernorOptions, 'autoDisarm' | 'disarmOnBurst' | 'disarmErrorThreshold' | 'fleetApplyDisarm'> {
   return {
     autoDisarm: cfg.autoDisarm.enabled,
     disarmOnBurst: cfg.autoDisarm.onBurst,
     disarmErrorThreshold: cfg.autoDisarm.errorCount,
+    fleetApplyDisarm: cfg.autoDisarm.fleetApply,
   };
 }
 
@@ -48,6 +50,17 @@ export async function startGovernor(
   // Lag and pending of every group on the plan stream (governor, p33, ...), read at scrape time;
   // registered here once, so `all` (one registry) gets them once too.
   createStreamMetrics(kit.registry, io.store, [io.store.keys.planStream()]);
+  const fleet = cfg.autoDisarm.enabled ? cfg.autoDisarm.fleetApply : null;
+  if (fleet) {
+    kit.logger.info(
+      { envFile: fleet.envFile, command: fleet.restartCommand.join(' ') },
+      "auto-disarm also disarms the fleet's apply layer its way (GOV_DISARM_FLEET_APPLY=true)",
+    );
+    // Found now rather than at the disarm; the start goes on (our own disarm still works).
+    const problem = await fleetDisarmProblem(fleet);
+    if (problem !== null)
+      kit.logger.error({ envFile: fleet.envFile }, `a fleet-way disarm would fail: ${problem}`);
+  }
   const service = new GovernorService({
     store: io.store,
     exchange: io.exchange,

@@ -4,8 +4,10 @@
  * change. A value ours cannot honour stops the start, naming the variable: a governor that
  * disarms when the fleet's would not (or the reverse) must not start quietly.
  */
+import { isAbsolute } from 'node:path';
+import { z } from 'zod';
 import { keySpace } from '../../store/keys.js';
-import { EnvReader, fleetBoolField, numberField } from './env.js';
+import { EnvReader, boolField, fleetBoolField, numberField, type Field } from './env.js';
 
 export interface AutoDisarmConfig {
   /** GOV_ENABLE_AUTO_DISARM: false, the governor never disarms. */
@@ -17,10 +19,47 @@ export interface AutoDisarmConfig {
    * since start, or since the count last reached this, with no time window.
    */
   errorCount: number;
+  /**
+   * GOV_DISARM_FLEET_APPLY=true (ours; off by default): auto-disarm also disarms the fleet's
+   * apply layer its way: APPLY_MODE=dry_run in APPLY_CONFIG_PATH, then the restart command.
+   */
+  fleetApply: FleetApplyDisarmConfig | null;
+}
+
+export interface FleetApplyDisarmConfig {
+  /** APPLY_CONFIG_PATH. */
+  envFile: string;
+  /** GOV_DISARM_FLEET_RESTART_COMMAND, split on blanks. */
+  restartCommand: readonly string[];
 }
 
 /** The fleet's default: its governor's deployment file names the same path. */
 export const FLEET_APPLY_CONFIG_PATH = '/etc/quantum/apply-layer.env';
+/** What the fleet's governor runs after editing the file. */
+export const FLEET_RESTART_COMMAND = 'systemctl restart quantum-apply-layer';
+
+function absolutePathField(): Field<string> {
+  return {
+    expected: 'an absolute file path',
+    schema: z
+      .string()
+      .trim()
+      .refine((s) => isAbsolute(s) && !s.endsWith('/')),
+  };
+}
+
+/** A command line run without a shell: words split on blanks, nothing a shell would interpret. */
+function commandField(): Field<readonly string[]> {
+  return {
+    expected:
+      'a command and its arguments separated by blanks (run without a shell: no quotes, \\, $, `, ;, |, &, <, >)',
+    schema: z
+      .string()
+      .trim()
+      .refine((s) => s !== '' && !/["'\\$`;|&<>]/.test(s))
+      .transform((s) => s.split(/\s+/)),
+  };
+}
 
 export function readAutoDisarm(r: EnvReader): AutoDisarmConfig {
   const enabled = r.get('GOV_ENABLE_AUTO_DISARM', fleetBoolField(), true);
@@ -35,15 +74,23 @@ export function readAutoDisarm(r: EnvReader): AutoDisarmConfig {
     },
     5,
   );
+  const fleetOn = r.get('GOV_DISARM_FLEET_APPLY', boolField(), false);
+  const envFile = r.get('APPLY_CONFIG_PATH', absolutePathField(), FLEET_APPLY_CONFIG_PATH);
+  const restartCommand = r.get(
+    'GOV_DISARM_FLEET_RESTART_COMMAND',
+    commandField(),
+    FLEET_RESTART_COMMAND.split(' '),
+  );
   // The fleet's disarm sets APPLY_MODE=dry_run in this file and restarts quantum-apply-layer;
-  // ours flips quantum:apply:arm, which the fleet's apply layer never reads.
-  if (enabled && r.isSet('APPLY_CONFIG_PATH')) {
+  // ours does so only when asked. An env file that names it, without saying which, is the
+  // fleet's: starting quietly would leave its apply layer trading after a disarm.
+  if (enabled && r.isSet('APPLY_CONFIG_PATH') && !r.isSet('GOV_DISARM_FLEET_APPLY')) {
     r.problem(
       'APPLY_CONFIG_PATH',
-      "unset, or GOV_ENABLE_AUTO_DISARM=false: the fleet's governor edits this file to disarm the apply layer; ours does not",
+      "GOV_DISARM_FLEET_APPLY beside it: true to edit this file on auto-disarm as the fleet's governor does (then restart the apply unit), false to leave it alone; or unset, or GOV_ENABLE_AUTO_DISARM=false",
     );
   }
-  return { enabled, onBurst, errorCount };
+  return { enabled, onBurst, errorCount, fleetApply: fleetOn ? { envFile, restartCommand } : null };
 }
 
 /**

@@ -40,7 +40,7 @@ import { checkFleetStreams, readAutoDisarm, type AutoDisarmConfig } from './flee
 
 export type { PermitSecrets, SignedPermitsConfig } from './signing.js';
 export type { SignedPlansConfig } from './plan-signing.js';
-export type { AutoDisarmConfig } from './fleet-governor.js';
+export type { AutoDisarmConfig, FleetApplyDisarmConfig } from './fleet-governor.js';
 export { APPLY_MODES, LIVE_CONFIRM_PHRASE, PRODUCTION_BASE_URL, TESTNET_BASE_URL } from './common.js';
 export type { ApplyMode, BinanceConfig, RedisConfig } from './common.js';
 

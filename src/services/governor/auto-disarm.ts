@@ -9,6 +9,7 @@ import { pyStr } from '../../domain/pyfloat.js';
 import type { Clock } from '../../ops/clock.js';
 import type { Store } from '../../store/port.js';
 import { ArmKeyWrongTypeError, setArmState } from '../arm-state.js';
+import { disarmFleetApply, type FleetApplyDisarm, type FleetDisarmStep } from './fleet-disarm.js';
 
 export type DisarmReason = 'burst_limit_breach' | 'repeated_errors';
 
@@ -24,8 +25,18 @@ export interface AutoDisarmOptions {
    * since start or since the count last reached this, with no time window (0: never).
    */
   errorThreshold: number;
+  /**
+   * GOV_DISARM_FLEET_APPLY: also disarm a fleet apply layer the fleet's way (its env file, then
+   * a restart), after our own disarm; null or absent: ours only.
+   */
+  fleetApply?: FleetApplyDisarm | null;
   onDisarm?: (reason: DisarmReason) => void;
-  logger: { error(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
+  onFleetFailure?: (step: FleetDisarmStep) => void;
+  logger: {
+    error(obj: object, msg?: string): void;
+    warn(obj: object, msg?: string): void;
+    info(obj: object, msg?: string): void;
+  };
 }
 
 const DAY_SEC = 86_400;
@@ -103,13 +114,35 @@ export class AutoDisarm {
         `auto-disarm not recorded: ${err.message}`,
       );
     }
-    await store.xadd(
-      store.keys.governorEvents(),
-      autoDisarmEventFields(reason, context, now, 'disarmed'),
-      EVENTS_MAXLEN,
-    );
     this.o.onDisarm?.(reason);
     this.o.logger.error({ reason, context }, `AUTO-DISARM TRIGGERED: ${reason}`);
+    const action = this.o.fleetApply ? await this.disarmFleet(this.o.fleetApply, now) : 'disarmed';
+    // After the fleet's way, as the fleet's governor writes it after its own: action_taken says
+    // what was done.
+    await store.xadd(
+      store.keys.governorEvents(),
+      autoDisarmEventFields(reason, context, now, action),
+      EVENTS_MAXLEN,
+    );
     return true;
+  }
+
+  /** The fleet's way, after ours: its outcome for action_taken. Never throws, never re-arms. */
+  private async disarmFleet(target: FleetApplyDisarm, nowMs: number): Promise<string> {
+    try {
+      const r = await disarmFleetApply(target, {
+        nowMs,
+        logger: this.o.logger,
+        onFailure: (step) => this.o.onFleetFailure?.(step),
+      });
+      return r.done
+        ? 'disarmed + APPLY_MODE=dry_run + restart'
+        : `disarmed; fleet apply layer not disarmed (${r.failed.join(', ')} failed)`;
+    } catch (err) {
+      // disarmFleetApply catches its own failures; this guards the governor against a bug there.
+      this.o.onFleetFailure?.('env_file');
+      this.o.logger.error({ err: (err as Error).message }, 'fleet apply disarm failed');
+      return 'disarmed; fleet apply layer not disarmed (error)';
+    }
   }
 }

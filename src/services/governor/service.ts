@@ -27,6 +27,7 @@ import type { Store, StreamEntry } from '../../store/port.js';
 import type { PlanConsumer } from '../plan-consumer.js';
 import { planStreamConsumer, readPlanEntry } from '../plan-reader.js';
 import { AutoDisarm } from './auto-disarm.js';
+import type { FleetApplyDisarm } from './fleet-disarm.js';
 import { GovernorBlocks, noteDecision, type BlockOutcome } from './blocks.js';
 import { PositionCache } from './position-cache.js';
 import { RecentSymbols, TTL_RENEW_MS } from '../recent-symbols.js';
@@ -49,6 +50,8 @@ export interface GovernorOptions {
   disarmOnBurst?: boolean;
   /** GOV_DISARM_ON_ERROR_COUNT (default 5): evaluation errors since start that disarm (0: never). */
   disarmErrorThreshold?: number;
+  /** GOV_DISARM_FLEET_APPLY: also disarm the fleet's apply layer its way (fleet-disarm.ts). */
+  fleetApplyDisarm?: FleetApplyDisarm | null;
   batch?: number;
   blockMs?: number;
   claimIdleMs?: number;
@@ -107,6 +110,8 @@ export class GovernorService {
       enabled: o.autoDisarm ?? true,
       onBurst: o.disarmOnBurst ?? true,
       errorThreshold: o.disarmErrorThreshold ?? 5,
+      fleetApply: o.fleetApplyDisarm ?? null,
+      onFleetFailure: (step) => o.metrics?.fleetDisarmFailures.inc({ step }),
       logger: o.logger,
       onDisarm: (reason) => o.metrics?.disarm.inc({ reason }),
     });
