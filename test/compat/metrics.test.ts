@@ -117,46 +117,33 @@ const FLEET_P33_DENY_REASONS = [
   'cooldown_in_flight',
 ];
 
+/** Each service's metrics, registered on a registry of its own. */
 const SERVICES = {
-  apply: {
-    fixture: 'apply' as const,
-    registry(): Registry {
-      const registry = createRegistry();
-      promSink(createApplyMetrics(registry), SYMBOLS);
-      return registry;
-    },
-  },
-  governor: {
-    fixture: 'governor' as const,
-    registry(): Registry {
-      const registry = createRegistry();
-      createGovernorMetrics(registry);
-      return registry;
-    },
-  },
-  p33: {
-    fixture: 'p33' as const,
-    registry(): Registry {
-      const registry = createRegistry();
-      createP33Metrics(registry);
-      return registry;
-    },
-  },
+  apply: (r: Registry) => void promSink(createApplyMetrics(r), SYMBOLS),
+  governor: (r: Registry) => void createGovernorMetrics(r),
+  p33: (r: Registry) => void createP33Metrics(r),
 };
+type Service = keyof typeof SERVICES;
+const SERVICE_NAMES = Object.keys(SERVICES) as Service[];
+
+function registryOf(service: Service): Registry {
+  const registry = createRegistry();
+  SERVICES[service](registry);
+  return registry;
+}
 
 const fleet = Object.fromEntries(
-  Object.entries(SERVICES).map(([k, s]) => [k, parseExposition(fleetSamples.metrics(s.fixture))]),
-) as Record<keyof typeof SERVICES, Map<string, Family>>;
+  SERVICE_NAMES.map((service) => [service, parseExposition(fleetSamples.metrics(service))]),
+) as Record<Service, Map<string, Family>>;
 
 /** The fleet's families of one service, in scope. */
-const fleetFamilies = (service: keyof typeof SERVICES) =>
-  [...fleet[service]].filter(([name]) => fleetFamily(name));
+const fleetFamilies = (service: Service) => [...fleet[service]].filter(([name]) => fleetFamily(name));
 
 // ---------------------------------------------------------------- names, types, label names
 
 describe('fleet metric families: names, types and label names', () => {
   it('when the fixtures are read then each service has fleet families, and only runtime ones are left out', () => {
-    for (const service of Object.keys(SERVICES) as (keyof typeof SERVICES)[]) {
+    for (const service of SERVICE_NAMES) {
       expect(fleetFamilies(service).length, service).toBeGreaterThanOrEqual(4);
       const other = [...fleet[service].keys()].filter((n) => !fleetFamily(n));
       expect(
@@ -166,12 +153,9 @@ describe('fleet metric families: names, types and label names', () => {
     }
   });
 
-  for (const [service, s] of Object.entries(SERVICES) as [
-    keyof typeof SERVICES,
-    (typeof SERVICES)['apply'],
-  ][]) {
+  for (const service of SERVICE_NAMES) {
     it(`when the ${service} registry is built then every fleet family is in it with the fleet's type and label names`, () => {
-      const registry = s.registry();
+      const registry = registryOf(service);
       for (const [name, family] of fleetFamilies(service)) {
         const ours = registry.getSingleMetric(name) as unknown as
           { type: string; labelNames: readonly string[] } | undefined;
@@ -184,7 +168,7 @@ describe('fleet metric families: names, types and label names', () => {
     });
 
     it(`when a ${service} fleet counter is registered then its <base>_created gauge is too, with the same label names`, () => {
-      const registry = s.registry();
+      const registry = registryOf(service);
       const counters = fleetFamilies(service).filter(([, f]) => f.type === 'counter');
       expect(counters.length).toBeGreaterThanOrEqual(1);
       for (const [name] of counters) {
@@ -257,7 +241,7 @@ const fleetResults = new Map(fleetSamples.results().map((r) => [r.fields.plan_id
 
 function expectCreatedForEveryCounterSeries(
   ours: Map<string, Family>,
-  service: keyof typeof SERVICES,
+  service: Service,
   inRange: (v: number) => boolean,
 ): void {
   for (const [name, family] of fleetFamilies(service)) {
