@@ -27,7 +27,7 @@ import { FakeExchange } from '../helpers/fake-exchange.js';
 import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { redisStoreOn } from '../helpers/redis-store.js';
 import { govBody, makeHarness, p33Body, planIdFor, proposal } from '../services/apply/harness.js';
-import { rig } from '../services/governor/harness.js';
+import { rig, type RigOptions } from '../services/governor/harness.js';
 import { p33Rig } from '../services/position-brain/harness.js';
 import { fleet as fleetSamples } from './fixtures.js';
 import {
@@ -353,16 +353,9 @@ describe.skipIf(skipRedis)('the fleet run replayed through our services', () => 
     ]);
   });
 
-  it("when the Governor evaluates the fleet's plan entries then its allow and exec-count series are the fleet's", async () => {
-    // The fleet's Governor ran in testnet, where it approves every plan: limits that never bind.
-    const r = await rig(() => redisStoreOn(server), {
-      limits: {
-        maxExecPerHour: 1000,
-        maxExecPer5Min: 1000,
-        maxReduceNotionalPerDayUsd: 1e12,
-        maxReduceQtyPerDay: 1e12,
-      },
-    });
+  /** Our Governor's /metrics after it evaluated the fleet's plan entries at their recorded times. */
+  async function governorOnPlanEntries(opts: RigOptions = {}): Promise<Map<string, Family>> {
+    const r = await rig(() => redisStoreOn(server), opts);
     try {
       for (const e of planEntries) {
         r.clock.set(entryMs(e));
@@ -371,7 +364,19 @@ describe.skipIf(skipRedis)('the fleet run replayed through our services', () => 
     } finally {
       await r.store.close();
     }
-    const ours = parseExposition(await r.metrics.registry.metrics());
+    return parseExposition(await r.metrics.registry.metrics());
+  }
+
+  it("when the Governor evaluates the fleet's plan entries then its allow and exec-count series are the fleet's", async () => {
+    // The fleet's Governor ran in testnet, where it approves every plan: limits that never bind.
+    const ours = await governorOnPlanEntries({
+      limits: {
+        maxExecPerHour: 1000,
+        maxExecPer5Min: 1000,
+        maxReduceNotionalPerDayUsd: 1e12,
+        maxReduceQtyPerDay: 1e12,
+      },
+    });
     const theirs = fleet.governor;
     for (const name of [
       'quantum_govern_allow_total',
@@ -387,16 +392,7 @@ describe.skipIf(skipRedis)('the fleet run replayed through our services', () => 
   });
 
   it("when the Governor's default limits bind on the fleet's plan entries then its block and disarm reasons are the fleet's", async () => {
-    const r = await rig(() => redisStoreOn(server));
-    try {
-      for (const e of planEntries) {
-        r.clock.set(entryMs(e));
-        await r.gov.evaluate(e.fields);
-      }
-    } finally {
-      await r.store.close();
-    }
-    const ours = parseExposition(await r.metrics.registry.metrics());
+    const ours = await governorOnPlanEntries();
     const blocks = ours.get('quantum_govern_block_total')!.samples;
     const disarms = ours.get('quantum_govern_disarm_total')!.samples;
     expect(blocks.length).toBeGreaterThan(0);
