@@ -113,6 +113,41 @@ function suite(name: string, newStore: () => Promise<Store>) {
       await r.store.close();
     });
 
+    it('when the order is still working then its entry waits for it, and the position stands in only after a while', async () => {
+      const r = await recordedRig(await newStore());
+      const [btc, eth] = fleet.ackResults();
+      const working = (symbol: string, side: 'BUY' | 'SELL', orderId: string): OrderFill => ({
+        orderId,
+        clientOrderId: 'fleet',
+        symbol,
+        side,
+        status: 'NEW',
+        origQty: '1',
+        executedQty: '0',
+        avgPrice: '0',
+        reduceOnly: true,
+      });
+      const btcOrder = working('BTCUSDT', 'SELL', '4000000001');
+      r.exchange.orders.push(btcOrder, working('ETHUSDT', 'BUY', '4000000002'));
+      const id = await r.store.xadd(r.store.keys.resultStream(), btc!.fields);
+      r.clock.set(Number(id.split('-')[0]));
+      await expect(r.p33.ledger.poll()).rejects.toThrow(/still working/);
+      expect(await ledgerAmt(r, 'BTCUSDT')).toBe('0.5');
+      Object.assign(btcOrder, { status: 'FILLED', executedQty: '0.25' });
+      r.exchange.setPosition('BTCUSDT', 0.25);
+      expect(await r.p33.ledger.poll()).toBe(1);
+      expect(await ledgerAmt(r, 'BTCUSDT')).toBe('0.25');
+      // One that stays working past the wait: the ledger takes the position.
+      const late = await r.store.xadd(r.store.keys.resultStream(), eth!.fields);
+      r.exchange.setPosition('ETHUSDT', -0.5);
+      r.clock.set(Number(late.split('-')[0]) + 10_001);
+      expect(await r.p33.ledger.poll()).toBe(1);
+      expect(await ledgerAmt(r, 'ETHUSDT')).toBe('-0.5');
+      expect(await counterValue(r.metrics.ledgerFillResolved, { via: 'order' })).toBe(1);
+      expect(await counterValue(r.metrics.ledgerFillResolved, { via: 'position' })).toBe(1);
+      await r.store.close();
+    });
+
     it('when the order lookup fails then nothing is skipped: the entry waits and is applied once later', async () => {
       const r = await recordedRig(await newStore());
       const acks = fleet.ackResults();

@@ -7,8 +7,8 @@
  * missing when a fill arrives is seeded from a fresh exchange read, which already includes that fill.
  * An executed result that reports no fill quantity (an order only acknowledged, as the fleet's
  * apply gets it) is resolved from the exchange before it is applied: by its order id (the fill
- * the exchange recorded), else by the position (the ledger takes the exchange's amount); never
- * skipped, and counted either way.
+ * the exchange recorded; an order still working is waited for, briefly), else by the position
+ * (the ledger takes the exchange's amount); never skipped, and counted either way.
  * A handled result then settles its plan's P3.3 reservation (reservationRelease): an order that
  * was not placed releases it; a fill marks it done once the ledger holds the fill, and it keeps
  * counting against snapshots read before that (they may not show the fill yet).
@@ -55,6 +55,8 @@ export interface LedgerFollowerOptions {
 }
 
 const CAS_RETRIES = 5;
+/** How long an entry whose order is still working waits for it to settle (fillFromOrder). */
+const WORKING_ORDER_WAIT_MS = 10_000;
 
 export class LedgerFollower {
   private readonly symbols: ReadonlySet<string>;
@@ -125,6 +127,11 @@ export class LedgerFollower {
     return entries.length;
   }
 
+  /** How long ago a stream entry was added, from its id (ms since the epoch, Redis' clock). */
+  private entryAgeMs(id: string): number {
+    return this.o.clock.now() - Number(id.split('-')[0]);
+  }
+
   /**
    * Asks the exchange what each unfilled step's order filled (fillFromOrder); an order it cannot
    * settle makes its entry a resync (the ledger takes the position). Returns the entries resolved,
@@ -142,6 +149,18 @@ export class LedgerFollower {
           return { resolved: plans.slice(0, i), failed: err };
         }
         const r = fillFromOrder(step, found);
+        // A MARKET order still working settles within moments: its entry waits for that, up to
+        // WORKING_ORDER_WAIT_MS from the entry, before the position has to stand in for it.
+        if (
+          r.kind === 'unknown' &&
+          r.why === 'order_not_final' &&
+          this.entryAgeMs(p.id) < WORKING_ORDER_WAIT_MS
+        ) {
+          return {
+            resolved: plans.slice(0, i),
+            failed: new Error(`order ${step.orderId} of ${step.symbol} still working: its result waits`),
+          };
+        }
         const via = r.kind === 'fill' ? 'order' : r.kind === 'none' ? 'order_unfilled' : 'position';
         metrics?.ledgerFillResolved.inc({ symbol: step.symbol, via });
         const ctx = { symbol: step.symbol, entry: p.id, plan: step.planId, order_id: step.orderId };
