@@ -41,6 +41,7 @@ import {
 import { mgetByTag, scanNodes } from './cluster-reads.js';
 import { KeyEventHub } from './key-events.js';
 import { CoreScripts } from './core-scripts.js';
+import { connectTarget, describeRedisError, RedisConnectError } from './connect-error.js';
 import { RedisStreams } from './streams.js';
 
 export { reconnectDelay, silentLogger, type StoreLogger } from './connection.js';
@@ -76,6 +77,8 @@ export class RedisStore implements Store {
   private readonly notify: NotificationSetup;
   private notifyCheck: Promise<void> = Promise.resolve();
   private errorLogged = false;
+  /** The client's last 'error': the cause behind a failed connect's "Connection is closed.". */
+  private lastError: unknown = null;
   private closed = false;
 
   constructor(private readonly opts: RedisStoreOptions = {}) {
@@ -90,9 +93,11 @@ export class RedisStore implements Store {
     this.notify = new NotificationSetup(this.logger, opts.pollStepMs ?? 100, this.keys.notifyProbe());
     // Once per outage, not once per reconnect attempt.
     this.cmd.on('error', (err: Error) => {
+      this.lastError = err;
       if (this.errorLogged) return;
       this.errorLogged = true;
-      this.logger.warn({ err: err.message }, 'redis connection error; reconnecting');
+      const cause = describeRedisError(err, connectTarget(opts));
+      this.logger.warn({ err: err.message, cause }, 'redis connection error; reconnecting');
     });
     // A restarted server forgets CONFIG SET: check the flags again on every (re)connect.
     this.cmd.on('ready', () => {
@@ -102,11 +107,16 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Connects (rejects when the server cannot be reached at start; afterwards the client
-   * reconnects forever) and sets up keyspace notifications, resolving even when CONFIG is refused.
+   * Connects (rejects with a RedisConnectError naming the cause when the server cannot be reached
+   * at start; afterwards the client reconnects forever) and sets up keyspace notifications,
+   * resolving even when CONFIG is refused.
    */
   async init(): Promise<void> {
-    await this.cmd.connect();
+    try {
+      await this.cmd.connect();
+    } catch (err) {
+      throw new RedisConnectError(describeRedisError(this.lastError ?? err, connectTarget(this.opts)), err);
+    }
     await this.notifyCheck;
     if (!(this.cmd instanceof Redis)) {
       this.logger.info(
