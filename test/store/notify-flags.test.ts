@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisStore, silentLogger } from '../../src/store/redis/redis-store.js';
+import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { globEscape, mergedFlags, missingFlags } from '../../src/store/redis/notify-flags.js';
 import { missingReason } from '../../src/store/permit-chain.js';
 import { globToRegExp } from '../../src/store/memory/stream-ids.js';
@@ -44,5 +46,32 @@ describe('missingReason', () => {
     expect(missingReason(three, [-2, 10, -2])).toBe('missing_governor_risk');
     expect(missingReason(three, [-2, -2, -2])).toBe('missing_all');
     expect(missingReason(['risk'], [-2])).toBe('missing_risk');
+  });
+});
+
+describe.skipIf(skipRedis)('notify-keyspace-events on the server', () => {
+  let server: RedisServerHandle;
+  beforeAll(async () => {
+    server = await startRedis({ notifyKeyspaceEvents: 'Elg' });
+  });
+  afterAll(() => server?.stop());
+
+  it('when the store changes the setting then it logs from and to, and nothing when it is already set', async () => {
+    const warned: { obj: object; msg?: string }[] = [];
+    const logger = { ...silentLogger, warn: (obj: object, msg?: string) => void warned.push({ obj, msg }) };
+    const first = new RedisStore({ url: server.url, logger });
+    await first.init();
+    await first.close();
+    const changes = warned.filter((w) => 'setting' in w.obj);
+    expect(changes).toEqual([
+      {
+        obj: { setting: 'notify-keyspace-events', from: 'glE', to: 'glEK$hx' },
+        msg: expect.stringContaining('from "glE" to "glEK$hx"'),
+      },
+    ]);
+    const again = new RedisStore({ url: server.url, logger });
+    await again.init();
+    await again.close();
+    expect(warned.filter((w) => 'setting' in w.obj)).toHaveLength(1);
   });
 });

@@ -174,8 +174,16 @@ export class NotificationSetup {
   async ensure(client: Redis): Promise<void> {
     try {
       const reply = (await client.config('GET', 'notify-keyspace-events')) as string[];
-      const merged = mergedFlags(reply[1] ?? '');
-      if (merged !== null) await client.config('SET', 'notify-keyspace-events', merged);
+      const from = reply[1] ?? '';
+      const merged = mergedFlags(from);
+      if (merged !== null) {
+        await client.config('SET', 'notify-keyspace-events', merged);
+        // A server setting other clients share: say what it was, so it can be put back.
+        this.logger.warn(
+          { setting: 'notify-keyspace-events', from, to: merged },
+          `changed the server's notify-keyspace-events from "${from}" to "${merged}" (keyspace notifications for permit and proposal waits)`,
+        );
+      }
       this.active = true;
     } catch (err) {
       this.active = false;
