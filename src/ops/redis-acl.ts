@@ -10,6 +10,12 @@
  */
 export const ACL_SERVICES = ['apply', 'governor', 'p33', 'inspect'] as const;
 export type AclService = (typeof ACL_SERVICES)[number];
+/**
+ * Users with an ACL: the services, and the operator who runs `arm` and `disarm` (it writes the
+ * arm state and the change's audit event on the governor decisions stream, nothing else).
+ */
+export const ACL_ROLES = [...ACL_SERVICES, 'operator'] as const;
+export type AclRole = (typeof ACL_ROLES)[number];
 
 /** Every client: ioredis' ready check (INFO), connection name, db selection, server time, Lua. */
 const COMMON = ['+ping', '+info', '+client|setname', '+select', '+time', '+evalsha', '+eval'];
@@ -17,7 +23,7 @@ const STREAM_READ = ['+xrange', '+xrevrange', '+xlen', '+xinfo|groups', '+xinfo|
 /** Consuming the plan stream through a group; granted on that stream only (selectors). */
 const GROUP_CONSUMER = ['+xgroup|create', '+xreadgroup', '+xack', '+xautoclaim'];
 
-const COMMANDS: Record<AclService, readonly string[]> = {
+const COMMANDS: Record<AclRole, readonly string[]> = {
   apply: [
     ...COMMON,
     ...['+get', '+mget', '+set', '+del', '+pttl', '+exists', '+hget', '+hgetall', '+hset'],
@@ -45,6 +51,8 @@ const COMMANDS: Record<AclService, readonly string[]> = {
     ...['+get', '+mget', '+pttl', '+exists', '+hgetall', '+lrange', '+scan', '+type'],
     ...STREAM_READ,
   ],
+  // HGETALL and HSET on the arm state; XADD on the decisions stream through its selector.
+  operator: [...COMMON.filter((c) => c !== '+evalsha' && c !== '+eval'), '+hgetall', '+hset'],
 };
 
 /**
@@ -52,7 +60,7 @@ const COMMANDS: Record<AclService, readonly string[]> = {
  * 16 hex digits, so `quantum:permit:[0-9a-f]*` is the governor's permit and never P3.3's
  * (`quantum:permit:p33:...`). The authorities' plan stream is in their selectors, not here.
  */
-function keyRules(service: AclService, p: string, cluster: boolean): string[] {
+function keyRules(service: AclRole, p: string, cluster: boolean): string[] {
   switch (service) {
     case 'apply':
       return [
@@ -84,6 +92,8 @@ function keyRules(service: AclService, p: string, cluster: boolean): string[] {
       ];
     case 'inspect':
       return [`%R~${p}quantum:*`];
+    case 'operator':
+      return [`~${p}quantum:apply:arm`];
   }
 }
 
@@ -104,7 +114,7 @@ export const SCRIPT_USERS: Readonly<Record<string, readonly AclService[]>> = {
 };
 
 /** PSUBSCRIBE patterns are matched literally by Redis ACLs: exactly the store's patterns. */
-function channelRules(service: AclService, p: string, db: number): string[] {
+function channelRules(service: AclRole, p: string, db: number): string[] {
   if (service !== 'apply') return [];
   const ch = `__keyspace@${db}__:`;
   return [
@@ -144,7 +154,7 @@ const CLUSTER_CLIENT = ['+cluster|slots', '+cluster|info'];
  *   The group name is no key: an authority can still read or ack the other's group, which
  *   only withholds that authority's permit (no order).
  */
-function selectors(service: AclService, p: string): string[] {
+function selectors(service: AclRole, p: string): string[] {
   const plan = `~${p}quantum:stream:apply.plan`;
   switch (service) {
     case 'apply': {
@@ -162,11 +172,14 @@ function selectors(service: AclService, p: string): string[] {
       return [`(${plan} ${GROUP_CONSUMER.join(' ')})`];
     case 'inspect':
       return [];
+    case 'operator':
+      // The audit event of an arm change: added, never read, trimmed or deleted.
+      return [`(~${p}quantum:stream:governor.decisions +xadd)`];
   }
 }
 
 /** The rules after `ACL SETUSER <name> reset on >password` (no password here). */
-export function aclRules(service: AclService, opts: AclOptions = {}): string[] {
+export function aclRules(service: AclRole, opts: AclOptions = {}): string[] {
   const p = opts.prefix ?? '';
   const cluster = opts.cluster ?? false;
   return [
@@ -184,7 +197,7 @@ export function aclRules(service: AclService, opts: AclOptions = {}): string[] {
 export function aclSetUserArgs(
   user: string,
   password: string,
-  service: AclService,
+  service: AclRole,
   opts: AclOptions = {},
 ): string[] {
   return [user, 'reset', 'on', `>${password}`, 'resetchannels', ...aclRules(service, opts)];

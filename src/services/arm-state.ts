@@ -87,6 +87,23 @@ export class ArmKeyWrongTypeError extends Error {
   }
 }
 
+/**
+ * The arm state was written and is in force, but its audit event (ARMED / DISARMED on the
+ * governor decisions stream) was not: the change happened, only its record is missing.
+ */
+export class ArmAuditError extends Error {
+  constructor(
+    readonly state: ArmState,
+    readonly stream: string,
+    readonly error: string,
+  ) {
+    super(
+      `${state.armed ? 'armed' : 'disarmed'} (the arm state is written and in force), but its audit event was not written to ${stream}: ${error}`,
+    );
+    this.name = 'ArmAuditError';
+  }
+}
+
 export interface ArmChange {
   armed: boolean;
   reason: string;
@@ -97,6 +114,7 @@ export interface ArmChange {
 /**
  * Writes the arm state, then records the change (ARMED / DISARMED) on the governor decisions
  * stream. An arm key of another type is left as it is: ArmKeyWrongTypeError, nothing recorded.
+ * A record that fails after the write: ArmAuditError (the state stays as written).
  */
 export async function setArmState(store: Store, change: ArmChange): Promise<ArmState> {
   const state: ArmState = {
@@ -118,13 +136,19 @@ export async function setArmState(store: Store, change: ArmChange): Promise<ArmS
     const wrongType = wrongTypeError(err);
     throw wrongType === null ? err : new ArmKeyWrongTypeError(key, wrongType);
   }
-  await recordDecision(store, {
-    planId: '',
-    symbol: '',
-    decision: state.armed ? 'ARMED' : 'DISARMED',
-    reason: state.reason,
-    atMs: state.at,
-    by: state.by,
-  });
+  try {
+    await recordDecision(store, {
+      planId: '',
+      symbol: '',
+      decision: state.armed ? 'ARMED' : 'DISARMED',
+      reason: state.reason,
+      atMs: state.at,
+      by: state.by,
+    });
+  } catch (err) {
+    // Not undone: an operator who disarmed wants the apply layer disarmed, record or not.
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ArmAuditError(state, store.keys.governorDecisions(), message.split('\n')[0]!);
+  }
   return state;
 }

@@ -5,13 +5,13 @@
  */
 import { Argument, type Command } from 'commander';
 import { loadApplyConfig } from '../../ops/config.js';
-import { ACL_SERVICES, aclSetUserArgs, type AclService } from '../../ops/redis-acl.js';
+import { ACL_ROLES, aclSetUserArgs, type AclRole } from '../../ops/redis-acl.js';
 import { EXIT_OK, loadOrReport, type CliContext } from '../util.js';
 
 const shellQuote = (s: string) => (/^[A-Za-z0-9_.:@%+=,/-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 export function aclCommands(
-  services: readonly AclService[],
+  services: readonly AclRole[],
   prefix: string,
   db: number,
   cluster = false,
@@ -27,9 +27,11 @@ export function aclCommands(
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('acl')
-    .description("print each service's minimal Redis ACL as redis-cli ACL SETUSER commands (no passwords)")
-    .addArgument(new Argument('[service...]', 'services (default: all)').choices([...ACL_SERVICES]))
-    .action((services: AclService[]) => {
+    .description(
+      "print each service's (and the arm/disarm operator's) minimal Redis ACL as redis-cli ACL SETUSER commands (no passwords)",
+    )
+    .addArgument(new Argument('[service...]', 'services, or operator (default: all)').choices([...ACL_ROLES]))
+    .action((services: AclRole[]) => {
       const cfg = loadOrReport(ctx, 'acl', loadApplyConfig);
       if (cfg === null) return;
       let db = 0;
@@ -38,7 +40,7 @@ export function register(program: Command, ctx: CliContext): void {
       } catch {
         db = 0;
       }
-      const list = services.length > 0 ? services : ACL_SERVICES;
+      const list = services.length > 0 ? services : ACL_ROLES;
       ctx.out(`${aclCommands(list, cfg.redis.keyPrefix, db, cfg.redis.cluster).join('\n')}\n`);
       if (cfg.redis.cluster) ctx.out('# cluster: run these on every node (ACLs are per node)\n');
       ctx.out('# then: ACL SAVE (aclfile) or CONFIG REWRITE; see SECURITY.md "Redis access"\n');

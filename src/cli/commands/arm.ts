@@ -7,7 +7,7 @@ import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { readMode, readRedis, type ApplyMode, type RedisConfig } from '../../ops/config/common.js';
 import { EnvReader, redactUrl, type Env } from '../../ops/config/env.js';
-import { ArmKeyWrongTypeError, setArmState } from '../../services/arm-state.js';
+import { ArmAuditError, ArmKeyWrongTypeError, setArmState } from '../../services/arm-state.js';
 import { openStoreFor } from '../../store/index.js';
 import type { Store } from '../../store/port.js';
 import { EXIT_FAILURE, loadOrReport, type CliContext } from '../util.js';
@@ -21,8 +21,8 @@ export function loadRedisOnly(env: Env): { redis: RedisConfig; mode: ApplyMode }
 }
 
 /**
- * Opens the store, runs `fn`, closes; an unreachable Redis, or an arm key of another type, is
- * reported (exit 1), not thrown.
+ * Opens the store, runs `fn`, closes; an unreachable Redis, an arm key of another type, or an
+ * audit event that could not be written after the change, is reported (exit 1), not thrown.
  */
 export async function withStore(
   ctx: CliContext,
@@ -39,8 +39,14 @@ export async function withStore(
   try {
     await fn(store, cfg.mode);
   } catch (err) {
-    if (!(err instanceof ArmKeyWrongTypeError)) throw err;
+    if (!(err instanceof ArmKeyWrongTypeError) && !(err instanceof ArmAuditError)) throw err;
     ctx.err(`quantum-apply ${name}: ${err.message}\n`);
+    // Exit 1 all the same: the change is in force, but the audit trail lacks it.
+    if (err instanceof ArmAuditError) {
+      ctx.err(
+        `quantum-apply ${name}: record it by hand; the user needs XADD on ${err.stream} (quantum-apply acl operator)\n`,
+      );
+    }
     ctx.exitCode = EXIT_FAILURE;
   } finally {
     await store.close();
