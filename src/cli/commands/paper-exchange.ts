@@ -1,13 +1,20 @@
 /**
  * `quantum-apply paper-exchange --port <p> --positions BTCUSDT=0.5,ETHUSDT=-2`: runs the paper
- * exchange until SIGTERM/SIGINT. Credentials from PAPER_EXCHANGE_API_KEY / _SECRET (defaults
- * `paper-key` / `paper-secret`). Control endpoints (loopback only): GET /paper/state,
- * GET|POST|DELETE /paper/faults, POST /paper/positions, POST /paper/marks.
+ * exchange until SIGTERM/SIGINT. Symbols beyond the built-in ones: `--symbol SYM:step=S:mark=M`
+ * (repeatable) or `--symbols-file markets.json`. Credentials from PAPER_EXCHANGE_API_KEY / _SECRET
+ * (defaults `paper-key` / `paper-secret`). Control endpoints (loopback only): GET /paper/state,
+ * GET /paper/orders, GET|POST|DELETE /paper/faults, POST /paper/positions, POST /paper/marks.
  */
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadPaperConfig } from '../../ops/config.js';
-import { startPaperExchange } from '../../exchange/paper/index.js';
-import { EXIT_FAILURE, EXIT_OK, loadOrReport, type CliContext } from '../util.js';
+import {
+  parseMarketsFile,
+  parseMarketText,
+  startPaperExchange,
+  type PaperMarket,
+} from '../../exchange/paper/index.js';
+import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, loadOrReport, type CliContext } from '../util.js';
 
 /** Parses `SYM=amount,SYM=amount`; throws InvalidArgumentError with the offending pair. */
 export function parseAmounts(text: string): Record<string, number> {
@@ -40,6 +47,28 @@ function parseCount(text: string): number {
   return n;
 }
 
+/** One `--symbol` spec, added to those before it. */
+function collectMarket(text: string, previous: PaperMarket[] = []): PaperMarket[] {
+  const r = parseMarketText(text);
+  if (!r.ok) throw new InvalidArgumentError(r.reason);
+  return [...previous, r.market];
+}
+
+/** The markets of a `--symbols-file`, or null when it is unreadable or invalid (reported, exit 2). */
+function marketsFromFile(ctx: CliContext, path: string): PaperMarket[] | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    ctx.err(`quantum-apply paper-exchange: --symbols-file ${path}: ${(err as Error).message}\n`);
+    return null;
+  }
+  const r = parseMarketsFile(text, path);
+  if (r.ok) return r.markets;
+  ctx.err(`quantum-apply paper-exchange: --symbols-file ${r.reason}\n`);
+  return null;
+}
+
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('paper-exchange')
@@ -52,6 +81,12 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--host <host>', 'listen host (default PAPER_EXCHANGE_HOST or 127.0.0.1)')
     .option('--positions <list>', 'initial positions, e.g. BTCUSDT=0.5,ETHUSDT=-2', parseAmounts)
     .option('--marks <list>', 'mark prices, e.g. BTCUSDT=61000', parseAmounts)
+    .option(
+      '--symbol <spec>',
+      'list another symbol (repeatable), e.g. PEPEUSDT:step=1:mark=0.0000123[:tick=0.0000001]',
+      collectMarket,
+    )
+    .option('--symbols-file <file>', 'list the symbols of a JSON array of {symbol, step, mark, tick?}')
     .option(
       '--synthetic-symbols <n>',
       'also list n synthetic markets SYN0000USDT... (load tests)',
@@ -66,6 +101,8 @@ export function register(program: Command, ctx: CliContext): void {
         host?: string;
         positions?: Record<string, number>;
         marks?: Record<string, number>;
+        symbol?: PaperMarket[];
+        symbolsFile?: string;
         syntheticSymbols?: number;
         syntheticPosition?: number;
         holdPositions?: boolean;
@@ -73,6 +110,11 @@ export function register(program: Command, ctx: CliContext): void {
       }) => {
         const cfg = loadOrReport(ctx, 'paper', loadPaperConfig);
         if (cfg === null) return;
+        const fromFile = o.symbolsFile === undefined ? [] : marketsFromFile(ctx, o.symbolsFile);
+        if (fromFile === null) {
+          ctx.exitCode = EXIT_CONFIG;
+          return;
+        }
         let px;
         try {
           px = await startPaperExchange({
@@ -82,6 +124,7 @@ export function register(program: Command, ctx: CliContext): void {
             apiSecret: cfg.apiSecret,
             positions: o.positions ?? {},
             marks: o.marks ?? {},
+            markets: [...fromFile, ...(o.symbol ?? [])],
             syntheticSymbols: o.syntheticSymbols ?? 0,
             syntheticPosition: o.syntheticPosition ?? 0,
             holdPositions: o.holdPositions ?? false,

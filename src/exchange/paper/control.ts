@@ -1,4 +1,4 @@
-/** The loopback-only control surface of the paper exchange (state, faults, positions, marks). */
+/** The loopback-only control surface of the paper exchange (state, orders, faults, positions, marks). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { faultSchema, type FaultController } from './faults.js';
@@ -36,6 +36,8 @@ export async function handleControl(
   }
   const key = `${method} ${path}`;
   if (key === 'GET /paper/state') return send(res, 200, state.snapshot());
+  // Every order booked, oldest first: what a person checks first (`curl .../paper/orders`).
+  if (key === 'GET /paper/orders') return send(res, 200, state.orders);
   if (key === 'GET /paper/faults') return send(res, 200, faults.list());
   if (key === 'DELETE /paper/faults') {
     faults.clear();

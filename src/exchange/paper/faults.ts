@@ -33,6 +33,9 @@ export const faultSchema = z
 
 export type FaultSpec = z.infer<typeof faultSchema>;
 
+/** A fault as `list()` shows it: its spec, with `remaining` uses and `skip` as they stand now. */
+export type ActiveFaultView = FaultSpec & { remaining?: number };
+
 interface ActiveFault {
   spec: FaultSpec;
   remaining: number;
@@ -65,14 +68,23 @@ export class FaultController {
     this.active = [];
   }
 
-  list(): FaultSpec[] {
-    return this.active.map((a) => a.spec);
+  /**
+   * The faults still armed, each as set plus what remains of it: `remaining` uses of a counted
+   * fault, `skip` requests still let through first. A fault that has used its count is gone, so
+   * `GET /paper/faults` never shows a fault that can no longer fire.
+   */
+  list(): ActiveFaultView[] {
+    return this.active.map((a) => {
+      const view: ActiveFaultView = { ...a.spec };
+      if (a.spec.count !== undefined) view.remaining = a.remaining;
+      if (a.spec.skip !== undefined) view.skip = a.skip;
+      return view;
+    });
   }
 
   /** The first fault matching this request, consuming one of its uses. */
   take(method: string, path: string): FaultSpec | null {
     for (const a of this.active) {
-      if (a.remaining <= 0) continue;
       if (a.spec.method && a.spec.method !== method) continue;
       if (a.spec.endpoint && !path.startsWith(a.spec.endpoint)) continue;
       if (a.spec.probability !== undefined && this.random() >= a.spec.probability) continue;
@@ -81,6 +93,7 @@ export class FaultController {
         continue;
       }
       a.remaining -= 1;
+      if (a.remaining <= 0) this.active = this.active.filter((x) => x !== a);
       return a.spec;
     }
     return null;

@@ -9,3 +9,11 @@ export {
 } from './state.js';
 export { FaultController, faultSchema, type FaultSpec } from './faults.js';
 export { PAPER_MARKETS, syntheticMarkets, type PaperMarket } from './markets.js';
+export {
+  customMarket,
+  marketSpecSchema,
+  parseMarketText,
+  parseMarketsFile,
+  type MarketSpec,
+  type MarketParse,
+} from './custom-markets.js';

@@ -4,7 +4,9 @@
  * body exactly as received, timestamp -1021), weight and order-count headers, runtime fault
  * injection, and a loopback-only control surface for other processes:
  *   GET /paper/state            orders, fills, positions, algo orders, recent request log
- *   GET|POST|DELETE /paper/faults  list / replace (a FaultSpec or an array) / clear the faults
+ *   GET /paper/orders           every order booked, oldest first
+ *   GET|POST|DELETE /paper/faults  list (what remains of each) / replace (a FaultSpec or an
+ *                               array) / clear the faults
  *   POST /paper/positions       {"BTCUSDT": 0.5, ...} sets positions (entry at the mark)
  *   POST /paper/marks           {"BTCUSDT": 61000, ...} sets mark prices
  */
@@ -18,7 +20,7 @@ import { ROUTES, type Route } from './routes.js';
 import { PaperState } from './state.js';
 import { ApiReject } from './trading.js';
 import { handleControl } from './control.js';
-import { syntheticMarkets } from './markets.js';
+import { syntheticMarkets, type PaperMarket } from './markets.js';
 
 export interface PaperExchangeOptions {
   port?: number;
@@ -32,6 +34,8 @@ export interface PaperExchangeOptions {
   random?: () => number;
   /** List this many synthetic markets besides the real-looking ones (SYN0000USDT, ...). */
   syntheticSymbols?: number;
+  /** Markets besides the built-in ones (customMarket()); one with a built-in symbol replaces it. */
+  markets?: readonly PaperMarket[];
   /** Position every synthetic market starts with (default 0). */
   syntheticPosition?: number;
   /** Book fills without changing positions (load tests; see PaperStateOptions). */
@@ -95,7 +99,7 @@ export async function startPaperExchange(opts: PaperExchangeOptions): Promise<Pa
   const positions = { ...opts.positions };
   for (const m of synthetic) positions[m.symbol] ??= opts.syntheticPosition ?? 0;
   const state = new PaperState(positions, opts.marks ?? {}, {
-    extraMarkets: synthetic,
+    extraMarkets: [...synthetic, ...(opts.markets ?? [])],
     holdPositions: opts.holdPositions ?? false,
   });
   const faults = new FaultController(opts.random);

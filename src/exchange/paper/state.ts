@@ -84,7 +84,10 @@ export function decimalOf(n: number): string {
 }
 
 export interface PaperStateOptions {
-  /** Markets listed besides PAPER_MARKETS (e.g. syntheticMarkets(n) for load tests). */
+  /**
+   * Markets listed besides PAPER_MARKETS (syntheticMarkets(n) for load tests, markets given on the
+   * command line); one with a built-in symbol replaces it.
+   */
   extraMarkets?: readonly PaperMarket[];
   /**
    * Load tests: every fill is booked (orders, fills, update time) but the position keeps its size,
@@ -131,15 +134,31 @@ export class PaperState {
     for (const [s, a] of Object.entries(positions)) this.setPosition(s, a);
   }
 
+  /**
+   * The listed symbols, for an unknown symbol's message: the first `limit` of them and how many
+   * more (load tests list thousands of synthetic ones).
+   */
+  knownSymbols(limit = 40): string {
+    const all = [...this.markets.keys()];
+    const more = all.length > limit ? ` and ${all.length - limit} more` : '';
+    return `${all.slice(0, limit).join(', ')}${more}`;
+  }
+
+  private requireMarket(symbol: string): void {
+    if (!this.markets.has(symbol)) {
+      throw new Error(`unknown paper symbol ${symbol}; known: ${this.knownSymbols()}`);
+    }
+  }
+
   setMark(symbol: string, mark: number): void {
-    if (!this.markets.has(symbol)) throw new Error(`unknown paper symbol ${symbol}`);
+    this.requireMarket(symbol);
     if (!(mark > 0)) throw new Error(`mark must be > 0 for ${symbol}`);
     this.marks.set(symbol, mark);
   }
 
   /** Sets a position by hand (entry at the current mark). */
   setPosition(symbol: string, amount: number, now = 0): void {
-    if (!this.markets.has(symbol)) throw new Error(`unknown paper symbol ${symbol}`);
+    this.requireMarket(symbol);
     this.positions.set(symbol, decimalOf(amount));
     this.entryPrices.set(symbol, amount === 0 ? 0 : this.markOf(symbol));
     this.positionUpdateTime.set(symbol, now);

@@ -38,7 +38,8 @@ export function need(p: Params, name: string): string {
 
 export function marketOf(state: PaperState, p: Params): PaperMarket {
   const market = state.markets.get(need(p, 'symbol'));
-  if (!market) throw new ApiReject(-1121, 'Invalid symbol.');
+  // Binance says only "Invalid symbol."; naming the listed ones tells a paper user what to add.
+  if (!market) throw new ApiReject(-1121, `Invalid symbol. Paper symbols: ${state.knownSymbols()}.`);
   return market;
 }
 
