@@ -93,7 +93,8 @@ const SHARE_SLACK = { m: 1_000_000_001n, scale: 9 } as const satisfies Dec;
 
 type Obj = Record<string, PyJson>;
 
-function parseObject(body: unknown): Obj | null {
+/** A JSON object of at most MAX_PERMIT_BODY_CHARS, parsed as Python's json reads it; else null. */
+export function parseObject(body: unknown): Obj | null {
   if (typeof body !== 'string' || body.length > MAX_PERMIT_BODY_CHARS) return null;
   const parsed = pyJsonParse(body);
   const v = parsed?.value;

@@ -66,6 +66,8 @@ function keyRules(service: AclRole, p: string, cluster: boolean): string[] {
       return [
         `%R~${p}quantum:harvest:proposal:*`,
         `~${p}quantum:apply:*`,
+        // A permit wait without a governor permit names the governor's recorded block reason.
+        `%R~${p}quantum:governor:block:*`,
         // Read here; written by XADD alone, through a selector.
         `%R~${p}quantum:stream:apply.plan`,
         `%R~${p}quantum:stream:apply.result`,

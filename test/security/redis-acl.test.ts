@@ -76,6 +76,10 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
     expect(await denied(c.config('GET', 'requirepass'))).toBe('NOPERM');
     expect(await denied(c.flushall())).toBe('NOPERM');
     expect(await denied(c.hgetall(`${prefix}quantum:harvest:proposal:BTCUSDT`))).toBe('allowed');
+    // The governor's block record: read to name its reason in a result, never written.
+    expect(await denied(c.get(`${prefix}quantum:governor:block:${ID}`))).toBe('allowed');
+    expect(await denied(c.set(`${prefix}quantum:governor:block:${ID}`, '{}'))).toBe('NOPERM');
+    expect(await denied(c.get(`${prefix}quantum:governor:decided:${ID}`))).toBe('NOPERM');
     // Consuming reads and deletes permits; creating one is refused, also from inside Lua.
     expect(await denied(c.get(`${prefix}quantum:permit:p33:${ID}`))).toBe('allowed');
     expect(await denied(c.del(`${prefix}quantum:permit:${ID}`))).toBe('allowed');

@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import { floorToStep, plainDecimal } from '../../domain/decimal.js';
+import { governorBlockReason, permitWaitReason } from '../../domain/governor-block.js';
 import type { Plan, Step } from '../../domain/plan.js';
 import { verifyPermitSet } from '../../domain/permit-signing.js';
 import { parseP33Permit, validatePermits } from '../../domain/permits.js';
@@ -75,11 +76,14 @@ export class PlanExecutor {
     if (!chain.ok) {
       const govTtl = chain.ttlMs.governor ?? -2;
       const p33Ttl = chain.ttlMs.p33 ?? -2;
+      // No governor permit: if the governor decided a block, name its reason (one read, on this
+      // failure path only, so the hand-off of a plan that got its permits pays nothing for it).
+      const named = chain.ttlMs.governor === -2 ? await governorBlockOf(store, plan, log) : null;
       log.warn(
         { wait_ms: chain.waitMs, reason: chain.reason, ttl_ms: chain.ttlMs, attempts: chain.attempts },
-        `[PERMIT_WAIT] BLOCK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} reason=${chain.reason} gov_ttl=${govTtl} p33_ttl=${p33Ttl}`,
+        `[PERMIT_WAIT] BLOCK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} reason=${chain.reason} gov_ttl=${govTtl} p33_ttl=${p33Ttl}${named === null ? '' : ` governor_reason=${named}`}`,
       );
-      return outcome('BLOCKED', `permit_timeout_or_missing:${chain.reason}`);
+      return outcome('BLOCKED', `permit_timeout_or_missing:${permitWaitReason(chain.reason, named)}`);
     }
     crashPoint('after_consume');
 
@@ -214,6 +218,20 @@ export class PlanExecutor {
       const arm = parseArmState(await this.arm.read());
       return this.opts.killSwitch || !arm.armed;
     });
+  }
+}
+
+/** The governor's recorded block reason for the plan; null without a readable record. */
+async function governorBlockOf(store: ApplyDeps['store'], plan: Plan, log: Logger): Promise<string | null> {
+  try {
+    return governorBlockReason(
+      await store.get(store.keys.governorBlock(plan.planId, plan.symbol)),
+      plan.symbol,
+    );
+  } catch (err) {
+    // The plan is blocked either way; the result only names no reason.
+    log.warn({ err: (err as Error).message }, 'apply: governor block record not read');
+    return null;
   }
 }
 
