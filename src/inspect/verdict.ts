@@ -74,12 +74,14 @@ function executed(f: Facts): Verdict {
 }
 
 /** Why each missing permit is missing, and which permits still sit unconsumed. */
-function permitStory(f: Facts, t: PlanTrace, missing: string): string[] {
+function permitStory(f: Facts, t: PlanTrace, missing: string, named: string | null): string[] {
   const out: string[] = [];
   const absent = (name: string) =>
     missing === 'missing_both' || missing === 'missing_all' || missing.includes(name);
   if (absent('governor')) {
     if (f.governorBlock) out.push(`the governor blocked it: ${f.governorBlock.reason}`);
+    // The record is gone (expired, deleted) but apply read it when it published the result.
+    else if (named !== null) out.push(`the governor blocked it: ${named}`);
     else if (!f.governorPermit && t.governorDecided.value !== null)
       out.push(`governor decided ${t.governorDecided.value} but its permit is gone (expired unused?)`);
     else if (!f.governorPermit) out.push('no governor decision found: governor down or behind?');
@@ -130,10 +132,14 @@ function blocked(f: Facts, t: PlanTrace, ctx: VerdictContext): Verdict {
   const r = f.result!;
   const error = r.error || f.plan?.reasons.join(',') || 'unknown';
   if (error.startsWith('permit_timeout_or_missing:')) {
-    const missing = error.slice('permit_timeout_or_missing:'.length);
+    // `missing_governor:daily_limit_exceeded`: the wait's reason, then the governor's block reason.
+    const rest = error.slice('permit_timeout_or_missing:'.length);
+    const cut = rest.indexOf(':');
+    const missing = cut < 0 ? rest : rest.slice(0, cut);
+    const named = cut < 0 ? null : rest.slice(cut + 1);
     const special = CHAIN_FAILURES[missing];
     if (special) return verdict('BLOCKED', `${special} (${missing})`, missing);
-    const story = [missing, ...permitStory(f, t, missing)].join('; ');
+    const story = [missing, ...permitStory(f, t, missing, named)].join('; ');
     return verdict('BLOCKED', `permits missing after ${ctx.permitWaitMs} ms (${story})`, missing);
   }
   if (error === 'p33_permit_denied') {

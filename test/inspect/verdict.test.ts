@@ -197,6 +197,25 @@ describe('explain verdicts', () => {
     );
   });
 
+  it('when the result names the governor block reason and its record is gone then the verdict still names it', () => {
+    const x = explainTrace(
+      trace({
+        planEntries: [planEntry(NOW - 90_000)],
+        resultEntries: [
+          resultEntry(NOW - 88_000, {
+            decision: 'BLOCKED',
+            error: 'permit_timeout_or_missing:missing_governor:daily_limit_exceeded',
+          }),
+        ],
+      }),
+      opts,
+    );
+    expect(x.verdict).toMatchObject({
+      line: 'BLOCKED: permits missing after 1200 ms (missing_governor; the governor blocked it: daily_limit_exceeded)',
+      reason: 'missing_governor',
+    });
+  });
+
   it('when apply cancelled the order intent at the last arm check then the timeline says nothing was sent', () => {
     const x = explainTrace(
       trace({
