@@ -53,6 +53,8 @@ export interface ApplyMetricsSink {
   reconcile(outcome: string): void;
   /** Orders whose outcome is still unknown (the reconciler's backlog), at each pass. */
   unresolvedOrders(count: number): void;
+  /** A proposal written under a symbol not in SYMBOLS (never read: no plan). */
+  unknownSymbolProposal(): void;
 }
 
 export const noopMetrics: ApplyMetricsSink = {
@@ -70,6 +72,7 @@ export const noopMetrics: ApplyMetricsSink = {
   orderLookup: () => {},
   reconcile: () => {},
   unresolvedOrders: () => {},
+  unknownSymbolProposal: () => {},
 };
 
 /** A sink that keeps every call, for tests, and passes each on to `forward` when given. */
@@ -125,6 +128,9 @@ export class RecordingMetrics implements ApplyMetricsSink {
   unresolvedOrders(count: number): void {
     this.rec('unresolvedOrders', [count]);
   }
+  unknownSymbolProposal(): void {
+    this.rec('unknownSymbolProposal', []);
+  }
   count(name: keyof ApplyMetricsSink, ...args: unknown[]): number {
     return this.events.filter((e) => e.name === name && args.every((a, i) => e.args[i] === a)).length;
   }
@@ -169,7 +175,14 @@ export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetr
     help: '1 while Redis answers for the arm key with no readable arm hash (another type, or fields that do not parse): read as disarmed, every plan BLOCKED',
     registers: [m.registry],
   });
+  // No symbol label: the symbols are whatever was written, unbounded; the log names each one.
+  const unknownSymbol = new Counter({
+    name: 'quantum_apply_unknown_symbol_proposals_total',
+    help: 'Proposals written under a symbol not in SYMBOLS, which apply never reads (a typo: BTCUSTD, btcusdt); each symbol is logged once an hour',
+    registers: [m.registry],
+  });
   return {
+    unknownSymbolProposal: () => unknownSymbol.inc(),
     permitRejected: (reason) => permitRejected.inc({ reason }),
     orderLookup: (outcome) => orderLookups.inc({ outcome }),
     reconcile: (outcome) => reconciled.inc({ outcome }),

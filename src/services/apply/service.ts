@@ -10,6 +10,7 @@ import { everyPass, OrderReconciler } from './reconciler.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
 import { SymbolScheduler } from './scheduler.js';
+import { UnknownSymbols } from './unknown-symbols.js';
 
 /** A full sweep at least every this many ticks, whatever the probe says (see tick()). */
 export const FULL_SWEEP_EVERY = 12;
@@ -31,6 +32,7 @@ export class ApplyService {
   private readonly handler: ProposalHandler;
   private readonly scheduler: SymbolScheduler;
   private readonly symbols: Set<string>;
+  private readonly unknown: UnknownSymbols;
   private unsubscribe: Unsubscribe | null = null;
   private probeOff: Unsubscribe | null = null;
   /** The cheap sweep's proof state (see tick()). */
@@ -55,6 +57,12 @@ export class ApplyService {
     this.handler = new ProposalHandler(deps, opts);
     this.reconciler = new OrderReconciler(deps, storeIntents(deps, opts.dedupeTtlSec), opts.dedupeTtlSec);
     const metrics = deps.metrics ?? noopMetrics;
+    this.unknown = new UnknownSymbols({
+      symbols: opts.symbols,
+      clock: deps.clock,
+      logger: deps.logger,
+      count: () => metrics.unknownSymbolProposal(),
+    });
     // An arm key Redis answers for with no arm hash blocks every plan: logged once, a gauge for alerts.
     this.handler.arm.report({
       logger: deps.logger,
@@ -118,8 +126,10 @@ export class ApplyService {
       this.unsubscribe = await store.onKeyChange(store.keys.proposalPattern(), (change) => {
         if (!change.key.startsWith(prefix)) return;
         const symbol = change.key.slice(prefix.length);
-        // Only our symbols: the pattern also matches proposals for symbols we do not trade.
+        // Only our symbols: the pattern also matches proposals for symbols we do not trade,
+        // and those written under a typo, which are counted and logged instead.
         if (this.symbols.has(symbol)) this.scheduler.kick(symbol, this.deps.clock.now());
+        else if (change.event === 'hset') this.unknown.seen(symbol);
       });
       await this.handler.arm.start();
       if (store.notificationsActive()) {
