@@ -21,6 +21,7 @@ const COMMANDS: Record<string, Loader> = {
   apply: () => import('./commands/apply.js'),
   all: () => import('./commands/all.js'),
   'paper-exchange': () => import('./commands/paper-exchange.js'),
+  propose: () => import('./commands/propose.js'),
 };
 
 /** The risk authorities and the arm state (kept apart from COMMANDS so edits do not collide). */

@@ -13,6 +13,7 @@ const MODULES: Record<string, string> = {
   apply: '../../src/cli/commands/apply.js',
   all: '../../src/cli/commands/all.js',
   'paper-exchange': '../../src/cli/commands/paper-exchange.js',
+  propose: '../../src/cli/commands/propose.js',
   governor: '../../src/cli/commands/governor.js',
   'position-brain': '../../src/cli/commands/position-brain.js',
   arm: '../../src/cli/commands/arm.js',
