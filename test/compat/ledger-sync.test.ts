@@ -66,8 +66,11 @@ onRedisAndMemory((name, newStore) => {
           r.log.lines().find((l) => String(l.msg).includes('quantum-apply ledger sync')),
         );
         expect(hint).toMatchObject({ symbol: 'BTCUSDT', exchange_amt: 0.5 });
-        expect(await r.metrics.ledgerSyncNeeded.get()).toMatchObject({
-          values: [{ labels: { symbol: 'BTCUSDT' }, value: 1 }],
+        const gauge = (await r.metrics.ledgerSyncNeeded.get()).values;
+        expect(Object.fromEntries(gauge.map((v) => [v.labels.symbol, v.value]))).toEqual({
+          BTCUSDT: 1,
+          ETHUSDT: 0,
+          SOLUSDT: 0,
         });
       } finally {
         await r.p33.stop();

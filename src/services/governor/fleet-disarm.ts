@@ -174,7 +174,8 @@ export async function disarmFleetApply(
     );
     return { done: false, failed, backup, previousModes: edited.previousModes };
   }
-  o.logger.error(
+  // It worked: a warning (a disarm is news), not an error that error counters would count.
+  o.logger.warn(
     { envFile: path, backup, previousModes: edited.previousModes, command: target.restartCommand.join(' ') },
     'fleet apply layer disarmed: APPLY_MODE=dry_run in its env file, and restarted',
   );

@@ -273,9 +273,11 @@ export class PositionBrainService {
     symbols.forEach((symbol, i) => {
       const ledger = parseLedger(hashes[2 * i]!);
       const snap = parseSnapshot(hashes[2 * i + 1]!);
-      if (!ledger.ok || !ledger.value || !snap.ok || !snap.value) return;
-      if (inheritedZeroLedger(ledger.value, snap.value.amount))
+      if (!ledger.ok || !snap.ok || !snap.value) return;
+      // 0 for the others, so a dashboard sees the gauge from the start, not only once it fires.
+      if (ledger.value && inheritedZeroLedger(ledger.value, snap.value.amount))
         this.noteLedgerSync(symbol, { needed: true, exchangeAmt: toNumber(snap.value.amount) });
+      else this.o.metrics?.ledgerSyncNeeded.set({ symbol }, 0);
     });
   }
 
