@@ -129,6 +129,26 @@ export function createApplyMetrics(registry: Registry, clock: Clock = systemCloc
       'Results published, by how the plan ended (decision) and what the plan itself decided (plan_decision)',
       ['symbol', 'decision', 'plan_decision'],
     ),
+    // The arm state as this process last read it (with every plan, and every APPLY_POLL_SEC
+    // between plans), so a manual disarm shows on a dashboard and can be alerted on.
+    armed: gauge(
+      registry,
+      'quantum_apply_armed',
+      '1 while the live arm state (quantum:apply:arm) reads armed, 0 while disarmed or unreadable',
+      [],
+    ),
+    armChangedAt: gauge(
+      registry,
+      'quantum_apply_arm_changed_timestamp_seconds',
+      'Unix time of the last arm or disarm as recorded in the arm state (0: never set, or unreadable)',
+      [],
+    ),
+    killSwitchBlocks: counter(
+      registry,
+      'quantum_apply_kill_switch_blocks_total',
+      'Results BLOCKED kill_switch_active (disarmed, or APPLY_KILL_SWITCH), by what the plan itself decided',
+      ['symbol', 'plan_decision'],
+    ),
   };
 }
 export type ApplyMetrics = ReturnType<typeof createApplyMetrics>;

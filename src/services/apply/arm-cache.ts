@@ -37,6 +37,8 @@ export interface ArmStateReport {
   };
   /** true when an episode starts, false when the key reads as an arm hash again. */
   unreadable(on: boolean): void;
+  /** Every read from Redis: the state as the plans see it (unreadable: disarmed, at 0). */
+  state?(armed: boolean, changedAtMs: number): void;
 }
 
 const quoted = (v: string | undefined) => (v === undefined ? 'absent' : JSON.stringify(v.slice(0, 32)));
@@ -104,11 +106,12 @@ export class ArmStateCache {
     const at = this.clock.now();
     // Redis down or slow throws: the caller waits for it, as before.
     const { hash, wrongType } = await readArmHash(store);
+    const state = parseArmState(hash);
+    this.reporter?.state?.(state.armed, state.at);
     if (wrongType !== null) {
       this.episode(ARM_STATE_WRONG_TYPE, wrongType);
       return hash;
     }
-    const state = parseArmState(hash);
     if (state.reason === ARM_STATE_INVALID) {
       this.episode(ARM_STATE_INVALID, `armed=${quoted(hash.armed)} at=${quoted(hash.at)} do not parse`);
     } else if (this.trouble !== null) {

@@ -45,6 +45,10 @@ export interface ApplyMetricsSink {
   runFailed(symbol: string): void;
   /** The arm key answered with no readable arm hash (true) or with one again (false). */
   armStateUnreadable(unreadable: boolean): void;
+  /** The arm state as read from Redis: armed or not, and when it last changed (ms, 0 unknown). */
+  armState(armed: boolean, changedAtMs: number): void;
+  /** A result BLOCKED kill_switch_active; `planDecision` is what the plan itself decided. */
+  killSwitchBlocked(symbol: string, planDecision: string): void;
   /** A consumed permit refused for its signature (permit_unsigned, permit_tampered, ...). */
   permitRejected?(reason: string): void;
   /** The exchange asked for a plan step's client order id before its first send: absent, found, failed. */
@@ -69,6 +73,8 @@ export const noopMetrics: ApplyMetricsSink = {
   proposalToOrder: () => {},
   runFailed: () => {},
   armStateUnreadable: () => {},
+  armState: () => {},
+  killSwitchBlocked: () => {},
   orderLookup: () => {},
   reconcile: () => {},
   unresolvedOrders: () => {},
@@ -115,6 +121,12 @@ export class RecordingMetrics implements ApplyMetricsSink {
   }
   armStateUnreadable(unreadable: boolean): void {
     this.rec('armStateUnreadable', [unreadable]);
+  }
+  armState(armed: boolean, changedAtMs: number): void {
+    this.rec('armState', [armed, changedAtMs]);
+  }
+  killSwitchBlocked(symbol: string, planDecision: string): void {
+    this.rec('killSwitchBlocked', [symbol, planDecision]);
   }
   permitRejected(reason: string): void {
     this.rec('permitRejected', [reason]);
@@ -204,5 +216,11 @@ export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetr
     proposalToOrder: (_symbol, seconds) => m.proposalToOrder.observe(seconds),
     runFailed: (symbol) => runFailures.inc({ symbol: sym(symbol) }),
     armStateUnreadable: (unreadable) => armStateUnreadable.set(unreadable ? 1 : 0),
+    armState: (armed, changedAtMs) => {
+      m.armed.set(armed ? 1 : 0);
+      m.armChangedAt.set(changedAtMs / 1000);
+    },
+    killSwitchBlocked: (symbol, planDecision) =>
+      m.killSwitchBlocks.inc({ symbol: sym(symbol), plan_decision: planDecision }),
   };
 }

@@ -50,6 +50,8 @@ export class ResultPublisher {
       return;
     }
     this.metrics.result(plan.symbol, r.decision, planned);
+    if (r.decision === 'BLOCKED' && r.error === 'kill_switch_active')
+      this.metrics.killSwitchBlocked(plan.symbol, planned);
     const level = r.decision === 'ERROR' ? 'error' : 'info';
     // The one info line of a plan (besides [PERMIT_WAIT]): what was decided and what came of it.
     const order = r.steps[0]?.order_id;

@@ -67,6 +67,7 @@ export class ApplyService {
     this.handler.arm.report({
       logger: deps.logger,
       unreadable: (on) => metrics.armStateUnreadable(on),
+      state: (armed, atMs) => metrics.armState(armed, atMs),
     });
     this.scheduler = new SymbolScheduler(
       async (symbol, detectedAtMs) => {
@@ -185,6 +186,9 @@ export class ApplyService {
    */
   private tick(): void {
     const { store, clock } = this.deps;
+    // The arm gauges follow the key between plans too (one HGETALL a period; a failure is the
+    // plans' to report).
+    this.handler.arm.read().catch(() => {});
     for (const s of this.again) this.scheduler.kick(s, clock.now());
     this.again.clear();
     const p = this.probe;
