@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCRIPT_USERS, aclRules, aclSetUserArgs, type AclService } from '../../src/ops/redis-acl.js';
+import {
+  ACL_ROLES,
+  SCRIPT_USERS,
+  aclRules,
+  aclSetUserArgs,
+  type AclService,
+} from '../../src/ops/redis-acl.js';
 import { captureLogger } from '../../src/ops/logger.js';
 import { createStore } from '../../src/store/index.js';
 import { freePort, skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
@@ -206,7 +212,7 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
 
   it('when SECURITY.md lists the ACLs then each row names every key pattern, selector and command of its service', () => {
     const doc = readFileSync(join(import.meta.dirname, '..', '..', 'SECURITY.md'), 'utf8');
-    for (const s of ['apply', 'governor', 'p33', 'inspect'] as const) {
+    for (const s of ACL_ROLES) {
       const row = doc.split('\n').find((l) => l.startsWith(`| \`${s}\` |`));
       expect(row, s).toBeDefined();
       const text = row!.replace(/\\\|/g, '|');
@@ -221,7 +227,7 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
   });
 
   it('when the rules are printed then every service denies all but its own commands', () => {
-    for (const s of ['apply', 'governor', 'p33', 'inspect'] as const) {
+    for (const s of ACL_ROLES) {
       const rules = aclRules(s);
       expect(rules).toContain('-@all');
       expect(rules.some((r) => /config|flush|keys$|debug|module/i.test(r) && r.startsWith('+'))).toBe(false);
