@@ -44,7 +44,7 @@ export function loadInspectConfig(env: Env): InspectConfig {
   const cfg: InspectConfig = {
     redis,
     mode,
-    baseUrl: readBinance(r, mode, false).baseUrl,
+    baseUrl: readBinance(r, mode).baseUrl,
     symbols: r.get('SYMBOLS', symbolListField({ nonEmpty: true }), DEFAULT_SYMBOLS),
     allowlist: r.get('APPLY_ALLOWLIST', symbolListField({ nonEmpty: false }), DEFAULT_ALLOWLIST),
     requiredAuthorities: r.get('APPLY_REQUIRED_AUTHORITIES', nameListField(), ['governor', 'p33']),

@@ -235,6 +235,7 @@ describe('config cross-checks and modes', () => {
       credentials: 'live',
       apiKey: 'live-key-1',
       apiSecret: 'live-secret-1',
+      liveKeysIgnored: [],
     });
   });
 
@@ -248,11 +249,11 @@ describe('config cross-checks and modes', () => {
     );
   });
 
-  it('when only the un-prefixed keys are set in testnet mode then apply ignores them and readers use them', () => {
+  it('when only the un-prefixed (live) keys are set in testnet mode then every service ignores them', () => {
+    // Readers no longer fall back to the live pair (test/ops/config-live-keys.test.ts).
     const env = { APPLY_MODE: 'testnet', BINANCE_API_KEY: 'k', BINANCE_API_SECRET: 's' };
-    expect(loadApplyConfig(env).binance).toMatchObject({ apiKey: null, apiSecret: null });
-    expect(loadGovernorConfig(env).binance).toMatchObject({ apiKey: 'k', apiSecret: 's' });
-    expect(loadP33Config(env).binance).toMatchObject({ apiKey: 'k', apiSecret: 's' });
+    for (const load of [loadApplyConfig, loadGovernorConfig, loadP33Config])
+      expect(load(env).binance).toMatchObject({ apiKey: null, apiSecret: null });
   });
 
   it('when BINANCE_FUTURES_BASE_URL is a local URL then it is used without the trailing slash', () => {
@@ -322,7 +323,9 @@ describe('config errors', () => {
         fc.stringMatching(/^[A-Za-z0-9]{16,40}$/),
         fc.constantFrom(' ', '\t'),
         (name, secret, pad) => {
-          const env = { APPLY_MODE: 'testnet', [name]: `${pad}${secret}` };
+          // Each pair is read only in its own mode.
+          const mode = name.startsWith('BINANCE_TESTNET_') ? 'testnet' : 'live';
+          const env = { APPLY_MODE: mode, [name]: `${pad}${secret}` };
           const err = configError(() => loadGovernorConfig(env));
           return err.problems[0]?.variable === name && !err.message.includes(secret);
         },

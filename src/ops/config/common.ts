@@ -33,6 +33,8 @@ export interface BinanceConfig {
   credentials: 'testnet' | 'live';
   apiKey: string | null;
   apiSecret: string | null;
+  /** Outside live mode: the live-pair variables that are set and ignored (names only). */
+  liveKeysIgnored: readonly string[];
 }
 
 export const DEFAULT_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
@@ -61,31 +63,34 @@ export function readMode(r: EnvReader): ApplyMode {
   return r.get('APPLY_MODE', enumField(APPLY_MODES), 'dry_run');
 }
 
+/** The live pair: read only in live mode; outside it, only whether it is set (to warn). */
+export const LIVE_KEY_VARIABLES = ['BINANCE_API_KEY', 'BINANCE_API_SECRET'] as const;
+
 /**
- * Credentials by mode: live → BINANCE_API_KEY/SECRET; otherwise the testnet pair, and a host
- * that may be production is refused (exchange-host.ts). Readers (governor, P3.3) may fall back
- * to the un-prefixed pair, as the fleet's P3.3 did; the apply layer never does, so live keys
- * cannot place orders outside live mode.
+ * Credentials by mode: live → BINANCE_API_KEY/SECRET; otherwise only the testnet pair, and a host
+ * that may be production is refused (exchange-host.ts). Outside live mode the live pair is never
+ * read, so it cannot reach any exchange, whichever service runs; set there, its names go to
+ * `liveKeysIgnored` (configWarnings turns them into a start-up warning: the fleet's readers fell
+ * back to it, so an operator may expect it to be used).
  */
-export function readBinance(r: EnvReader, mode: ApplyMode, fallbackToLiveKeys: boolean): BinanceConfig {
+export function readBinance(r: EnvReader, mode: ApplyMode): BinanceConfig {
   const url = urlField(['https:', 'http:']);
   const baseUrl = r.get(
     'BINANCE_FUTURES_BASE_URL',
     url,
     mode === 'live' ? PRODUCTION_BASE_URL : TESTNET_BASE_URL,
   );
-  const liveKey = r.get('BINANCE_API_KEY', secretField(), null);
-  const liveSecret = r.get('BINANCE_API_SECRET', secretField(), null);
-  if (mode === 'live') return { baseUrl, credentials: 'live', apiKey: liveKey, apiSecret: liveSecret };
+  if (mode === 'live') {
+    const apiKey = r.get('BINANCE_API_KEY', secretField(), null);
+    const apiSecret = r.get('BINANCE_API_SECRET', secretField(), null);
+    return { baseUrl, credentials: 'live', apiKey, apiSecret, liveKeysIgnored: [] };
+  }
   const hostProblem = r.valid('BINANCE_FUTURES_BASE_URL') ? nonLiveHostProblem(baseUrl) : null;
   if (hostProblem !== null) {
     r.problem('BINANCE_FUTURES_BASE_URL', nonLiveHostExpected(hostProblem, baseUrl));
   }
-  let apiKey = r.get('BINANCE_TESTNET_API_KEY', secretField(), null);
-  let apiSecret = r.get('BINANCE_TESTNET_API_SECRET', secretField(), null);
-  if (fallbackToLiveKeys && apiKey === null && apiSecret === null) {
-    apiKey = liveKey;
-    apiSecret = liveSecret;
-  }
-  return { baseUrl, credentials: 'testnet', apiKey, apiSecret };
+  const apiKey = r.get('BINANCE_TESTNET_API_KEY', secretField(), null);
+  const apiSecret = r.get('BINANCE_TESTNET_API_SECRET', secretField(), null);
+  const liveKeysIgnored = LIVE_KEY_VARIABLES.filter((v) => (r.raw(v) ?? '').trim() !== '');
+  return { baseUrl, credentials: 'testnet', apiKey, apiSecret, liveKeysIgnored };
 }

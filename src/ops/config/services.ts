@@ -186,7 +186,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     'PERMIT_SECRET_P33',
     'PERMIT_SECRET_P33_PREVIOUS',
   ]);
-  const binance = readBinance(r, mode, false);
+  const binance = readBinance(r, mode);
   if (mode === 'live') {
     if (r.raw('APPLY_LIVE_CONFIRM') !== LIVE_CONFIRM_PHRASE) {
       r.problem('APPLY_LIVE_CONFIRM', `exactly "${LIVE_CONFIRM_PHRASE}" when APPLY_MODE=live`);
@@ -245,7 +245,7 @@ export function loadGovernorConfig(env: Env = process.env): GovernorConfig {
     metricsPort: r.get('METRICS_PORT', portField(), 8044),
     permitSecret: readSigningSecret(r, 'governor'),
     signedPlans: readSignedPlans(r, 'GOV_REQUIRE_SIGNED_PLANS', ['PERMIT_SECRET_GOVERNOR']),
-    binance: readBinance(r, mode, true),
+    binance: readBinance(r, mode),
   };
   checkFleetStreams(r, redis.keyPrefix);
   r.finish('governor');
@@ -276,7 +276,7 @@ export function loadP33Config(env: Env = process.env): P33Config {
     metricsPort: r.get('P33_METRICS_PORT', portField(), 8045),
     permitSecret: readSigningSecret(r, 'p33'),
     signedPlans: readSignedPlans(r, 'P33_REQUIRE_SIGNED_PLANS', ['PERMIT_SECRET_P33']),
-    binance: readBinance(r, mode, true),
+    binance: readBinance(r, mode),
   };
   r.finish('p33');
   return deepFreeze(cfg);
@@ -296,16 +296,21 @@ export function configWarnings(cfg: unknown): ConfigWarning[] {
   if (!isObject(cfg)) return [];
   const out: ConfigWarning[] = [];
   for (const c of [cfg, ...Object.values(cfg)]) {
-    if (
-      isObject(c) &&
-      c.service === 'p33' &&
-      typeof c.qtyTolerancePct === 'number' &&
-      c.qtyTolerancePct > 100
-    )
+    if (!isObject(c)) continue;
+    if (c.service === 'p33' && typeof c.qtyTolerancePct === 'number' && c.qtyTolerancePct > 100)
       out.push({
         variable: 'P33_QTY_TOLERANCE_PCT',
         message: `P33_QTY_TOLERANCE_PCT=${c.qtyTolerancePct}: above 100 the quantity check passes every ledger amount from 0 to ${1 + c.qtyTolerancePct / 100} times the exchange's, so it is effectively off (accepted, as the fleet accepts it)`,
       });
+    const ignored = isObject(c.binance) ? c.binance.liveKeysIgnored : undefined;
+    for (const variable of Array.isArray(ignored) ? (ignored as string[]) : []) {
+      // `all` holds three configs reading the same variables: one warning each.
+      if (out.some((w) => w.variable === variable)) continue;
+      out.push({
+        variable,
+        message: `${variable} is set but APPLY_MODE=${String(c.mode)}: ignored and never sent anywhere (outside live mode only BINANCE_TESTNET_API_KEY/_SECRET are read)`,
+      });
+    }
   }
   return out;
 }
