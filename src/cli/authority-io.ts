@@ -6,16 +6,20 @@
  */
 import type { PlanSignaturePolicy } from '../domain/governor/plan-input.js';
 import { PermitKey } from '../domain/permit-signing.js';
-import { createBinanceExchange } from '../exchange/binance/index.js';
+import { createBinanceExchange, type BinanceExchange } from '../exchange/binance/index.js';
 import { createExchangeMetrics } from '../ops/metrics.js';
-import type { ExchangePort } from '../exchange/port.js';
 import { openStoreFor } from '../store/index.js';
 import type { Store } from '../store/port.js';
+import type { Heartbeat } from '../services/heartbeat.js';
+import { GOVERNOR_HEARTBEAT_MS, startHeartbeat, withHeartbeat } from './heartbeat.js';
 import type { ServiceKit, StartedService } from './util.js';
 
 const PUBLIC_ONLY = 'public-endpoints-only';
 
 export interface AuthorityConfig {
+  mode: string;
+  /** P3.3's snapshot period, its heartbeat's too; the governor has none (GOVERNOR_HEARTBEAT_MS). */
+  pollSec?: number;
   redis: { url: string; keyPrefix: string; cluster: boolean };
   binance: { baseUrl: string; apiKey: string | null; apiSecret: string | null };
   permitSecret: string | null;
@@ -24,10 +28,12 @@ export interface AuthorityConfig {
 
 export interface AuthorityIo {
   store: Store;
-  exchange: ExchangePort;
+  exchange: BinanceExchange;
   signingKey: PermitKey | null;
   /** Plan-entry verification; null: entries are read unverified, as the fleet's. */
   planSignatures: PlanSignaturePolicy | null;
+  /** Started with the I/O (it probes what the I/O reaches); stopped by close(). */
+  heartbeat: Heartbeat;
   close(): Promise<void>;
 }
 
@@ -36,11 +42,11 @@ export interface AuthorityIo {
  * `shared.exchange`: an adapter opened by the caller (`all`), used as is and left open on close.
  */
 export async function openAuthorityIo(
-  name: string,
+  name: 'governor' | 'position-brain',
   cfg: AuthorityConfig,
   kit: ServiceKit,
   withoutCredentials: string,
-  shared?: { exchange: ExchangePort; store?: Store },
+  shared?: { exchange: BinanceExchange; store?: Store },
 ): Promise<AuthorityIo> {
   const store =
     shared?.store ?? (await openStoreFor(cfg.redis, { logger: kit.logger.child({ component: 'store' }) }));
@@ -59,16 +65,21 @@ export async function openAuthorityIo(
         : `${name}: verifying signed plan entries (unsigned ones still handled)`,
     );
   }
+  const periodMs = cfg.pollSec === undefined ? GOVERNOR_HEARTBEAT_MS : cfg.pollSec * 1000;
+  const heartbeat = startHeartbeat(name, cfg, kit, store, exchange, periodMs);
   return {
     store,
     exchange,
     signingKey,
     planSignatures,
-    close: async () =>
-      void (await Promise.allSettled([
+    heartbeat,
+    close: async () => {
+      await heartbeat.stop();
+      await Promise.allSettled([
         shared ? Promise.resolve() : exchange.close(),
         shared?.store ? Promise.resolve() : store.close(),
-      ])),
+      ]);
+    },
   };
 }
 
@@ -80,25 +91,34 @@ function planSignaturesFrom(c: AuthorityConfig['signedPlans']): PlanSignaturePol
   return keys.length === 0 && !c.required ? null : { keys, required: c.required };
 }
 
-/** A running consumer-group service: stop it, then close its I/O; healthy unless it waits on something. */
+/**
+ * A running consumer-group service: stop it, then close its I/O (the heartbeat with it);
+ * healthy while its consumer waits on nothing and the heartbeat reaches Redis and the exchange.
+ */
 export function startedAuthority(
   service: { stop(): Promise<void>; consumer: { waitingFor: string | null } },
   io: AuthorityIo,
 ): StartedService {
-  return {
-    async stop() {
-      await service.stop();
-      await io.close();
+  return withHeartbeat(
+    {
+      async stop() {
+        await service.stop();
+        await io.close();
+      },
+      health() {
+        const waiting = service.consumer.waitingFor;
+        return {
+          ok: waiting === null,
+          detail: { waitingFor: waiting, reasons: waiting === null ? [] : ['redis_unreachable'] },
+        };
+      },
     },
-    health() {
-      const waiting = service.consumer.waitingFor;
-      return { ok: waiting === null, detail: { waitingFor: waiting } };
-    },
-  };
+    io.heartbeat,
+  );
 }
 
 /** The authority's own adapter (not under `all`), with its usage gauges. */
-function openAuthorityExchange(cfg: AuthorityConfig, kit: ServiceKit): ExchangePort {
+function openAuthorityExchange(cfg: AuthorityConfig, kit: ServiceKit): BinanceExchange {
   const exchange = createBinanceExchange({
     baseUrl: cfg.binance.baseUrl,
     apiKey: cfg.binance.apiKey ?? PUBLIC_ONLY,

@@ -11,8 +11,10 @@ export interface Health {
 export interface OpsServerOptions {
   /** 0 picks a free port (tests). */
   port: number;
+  /** Default 0.0.0.0 (METRICS_HOST sets it). */
   host?: string;
-  registry: Registry;
+  /** Read at every scrape (a service that restarts its start-up swaps its registry). */
+  registry: Pick<Registry, 'contentType' | 'metrics'>;
   health: () => Health | Promise<Health>;
 }
 

@@ -110,9 +110,21 @@ export function keySpace(opts: KeyOptions = {}) {
      * granted_at, plan:<id>); the slot of the symbol's P3.3 permits and decision markers.
      */
     p33Reserved: (symbol: string) => `${p}quantum:p33:reserved:${symbolTag(symbol)}`,
+    /**
+     * Ours: a running service's heartbeat (hash: mode, exchange host, version, pid, host, start
+     * time, config hash, last success), one per process, in the service's own namespace (so each
+     * service's Redis ACL already covers it); `status` reads them (SCAN).
+     */
+    heartbeat: (service: HeartbeatNamespace, instance: string) =>
+      `${p}quantum:${service}:heartbeat:${instance}`,
+    heartbeatPatterns: () => HEARTBEAT_NAMESPACES.map((s) => `${p}quantum:${s}:heartbeat:*`),
     /** Ours: per-symbol ownership lease for apply replicas (the symbol's slot in cluster mode). */
     symbolLease: (symbol: string) => `${p}quantum:apply:lease:${symbolTag(symbol)}`,
   };
 }
+
+/** The key namespaces of the services that publish a heartbeat (apply, governor, P3.3). */
+export const HEARTBEAT_NAMESPACES = ['apply', 'governor', 'p33'] as const;
+export type HeartbeatNamespace = (typeof HEARTBEAT_NAMESPACES)[number];
 
 export const PLAN_GROUPS = { governor: 'governor', p33: 'p33' } as const;

@@ -102,6 +102,12 @@ const BUILDERS: Record<string, (k: KeySpace) => string[]> = {
   notifyProbe: (k) => [k.notifyProbe()],
   p33Reserved: (k) => [k.p33Reserved(SYM)],
   symbolLease: (k) => [k.symbolLease(SYM)],
+  heartbeat: (k) => [
+    k.heartbeat('apply', '<host>-<pid>'),
+    k.heartbeat('governor', '<host>-<pid>'),
+    k.heartbeat('p33', '<host>-<pid>'),
+  ],
+  heartbeatPatterns: (k) => k.heartbeatPatterns(),
 };
 
 function names(k: KeySpace): string[] {

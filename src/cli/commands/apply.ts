@@ -14,7 +14,6 @@ import { PermitKey } from '../../domain/permit-signing.js';
 import { planEntrySigner } from '../../domain/plan-signing.js';
 import { createBinanceExchange, type BinanceExchange } from '../../exchange/binance/index.js';
 import { createExchangeFromConfig } from '../../exchange/index.js';
-import type { ExchangePort } from '../../exchange/port.js';
 import { systemClock } from '../../ops/clock.js';
 import { loadApplyConfig, type ApplyConfig } from '../../ops/config.js';
 import { createApplyMetrics, createExchangeMetrics } from '../../ops/metrics.js';
@@ -23,6 +22,7 @@ import type { ApplyOptions } from '../../services/apply/options.js';
 import { SymbolLeases } from '../../services/apply/lease.js';
 import { ApplyService } from '../../services/apply/service.js';
 import { openStoreFor, type Store } from '../../store/index.js';
+import { startHeartbeat, withHeartbeat } from '../heartbeat.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
 
 const PUBLIC_ONLY = 'public-endpoints-only';
@@ -65,7 +65,7 @@ function signedPermitsFrom(c: ApplyConfig['signedPermits']): ApplyOptions['signe
  * rules: live confirmation, no production URL otherwise), or public endpoints only in dry_run /
  * testnet without credentials. Throws when the mode refuses to start.
  */
-export function openApplyExchange(cfg: ApplyConfig, kit: ServiceKit): ExchangePort {
+export function openApplyExchange(cfg: ApplyConfig, kit: ServiceKit): BinanceExchange {
   const exchangeLogger = kit.logger.child({ component: 'exchange' });
   const started = createExchangeFromConfig(cfg.mode, kit.env, { logger: exchangeLogger });
   let exchange: BinanceExchange;
@@ -88,7 +88,7 @@ export function openApplyExchange(cfg: ApplyConfig, kit: ServiceKit): ExchangePo
 
 /** I/O that `all` opens once for its three services (each closes only what it opened). */
 export interface SharedIo {
-  exchange: ExchangePort;
+  exchange: BinanceExchange;
   /** One store (one command connection) when the three are configured for the same Redis. */
   store?: Store;
 }
@@ -109,7 +109,7 @@ export async function startApply(
   const opts = applyOptionsFrom(cfg);
   const store = shared?.store ?? (await openApplyStore(cfg, kit));
   const closeStore = () => (shared?.store ? Promise.resolve() : store.close());
-  let exchange: ExchangePort;
+  let exchange: BinanceExchange;
   try {
     exchange = shared?.exchange ?? openApplyExchange(cfg, kit);
   } catch (err) {
@@ -165,17 +165,25 @@ export async function startApply(
         : 'apply: no exchange credentials; EXECUTE plans will end in missing_binance_credentials',
     );
   }
-  return {
-    async stop() {
-      await running.stop();
-      await leases?.stop();
-      await Promise.allSettled([closeExchange(), closeStore()]);
+  const heartbeat = startHeartbeat('apply', cfg, kit, store, exchange, cfg.pollSec * 1000);
+  return withHeartbeat(
+    {
+      async stop() {
+        await running.stop();
+        await leases?.stop();
+        await Promise.allSettled([closeExchange(), closeStore()]);
+      },
+      health() {
+        const h = running.health();
+        const reasons = [
+          ...(h.running ? [] : ['not_running']),
+          ...(h.consecutiveFailures > 0 ? ['symbol_runs_failing'] : []),
+        ];
+        return { ok: reasons.length === 0, detail: { ...h, reasons } };
+      },
     },
-    health() {
-      const h = running.health();
-      return { ok: h.running && h.consecutiveFailures === 0, detail: h };
-    },
-  };
+    heartbeat,
+  );
 }
 
 export function register(program: Command, ctx: CliContext): void {
