@@ -69,7 +69,7 @@ function timeout(ms: number): { promise: Promise<'timeout'>; cancel(): void } {
   return { promise, cancel: () => clearTimeout(t) };
 }
 
-export async function runService<C extends { logLevel: string }>(
+export async function runService<C extends { logLevel: string; logFormat?: 'json' | 'pretty' }>(
   ctx: CliContext,
   name: string,
   loadConfig: (env: Env) => C,
@@ -78,7 +78,12 @@ export async function runService<C extends { logLevel: string }>(
 ): Promise<number> {
   const cfg = loadOrReport(ctx, name, loadConfig);
   if (cfg === null) return EXIT_CONFIG;
-  const logger = createLogger({ service: name, level: cfg.logLevel, destination: ctx.logDestination });
+  const logger = createLogger({
+    service: name,
+    level: cfg.logLevel,
+    format: cfg.logFormat,
+    destination: ctx.logDestination,
+  });
   const registry = createRegistry({ processMetrics: opts.processMetrics ?? true });
   let state: 'starting' | 'running' | 'stopping' = 'starting';
   let service: StartedService | null = null;

@@ -4,6 +4,7 @@
  * which no redaction can reach.
  */
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { prettyDestination } from './log-pretty.js';
 
 export type Logger = PinoLogger;
 
@@ -78,6 +79,34 @@ export interface LoggerOptions {
   level?: string;
   /** Defaults to buffered asynchronous stdout (STDOUT_BUFFER); call flushLogger() before exiting. */
   destination?: DestinationStream;
+  /** LOG_FORMAT: `json` (default) or `pretty` (log-pretty.ts), for people at a terminal. */
+  format?: 'json' | 'pretty';
+}
+
+const CHINDINGS = pino.symbols.chindingsSym;
+
+/**
+ * pino appends a child's bindings to its parent's, so a key bound at two levels (`all` binds
+ * `component: 'apply'`, the exchange adapter under it `component: 'exchange'`) appeared twice in
+ * one line, and JSON readers keep either one. Here the child's value replaces the parent's,
+ * except `component`, where both are kept as a path (`apply/exchange`). Only a child that repeats
+ * a key pays for the merge.
+ */
+function mergeRepeatedBindings(child: PinoLogger): void {
+  const c = child as unknown as Record<symbol, string>;
+  const own = c[CHINDINGS];
+  const parent = (Object.getPrototypeOf(child) as Record<symbol, string>)[CHINDINGS];
+  if (own === undefined || parent === undefined || !own.startsWith(parent) || own === parent) return;
+  const added = JSON.parse(`{${own.slice(parent.length + 1)}}`) as Record<string, unknown>;
+  const repeated = Object.keys(added).filter((k) => parent.includes(`${JSON.stringify(k)}:`));
+  if (repeated.length === 0) return;
+  const merged = JSON.parse(`{${parent.slice(1)}}`) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(added)) {
+    const before = merged[k];
+    merged[k] =
+      k === 'component' && typeof before === 'string' && typeof v === 'string' ? `${before}/${v}` : v;
+  }
+  c[CHINDINGS] = `,${JSON.stringify(merged).slice(1, -1)}`;
 }
 
 /**
@@ -90,7 +119,11 @@ export interface LoggerOptions {
 export const STDOUT_BUFFER = { minLength: 4096, periodicFlush: 100 } as const;
 
 export function createLogger(opts: LoggerOptions): Logger {
-  const destination = opts.destination ?? pino.destination({ dest: 1, sync: false, ...STDOUT_BUFFER });
+  // Pretty lines are for a person watching: written as they come, not batched.
+  const destination =
+    opts.format === 'pretty'
+      ? prettyDestination(opts.destination ?? pino.destination({ dest: 1, sync: true }))
+      : (opts.destination ?? pino.destination({ dest: 1, sync: false, ...STDOUT_BUFFER }));
   return pino(
     {
       level: opts.level ?? 'info',
@@ -101,6 +134,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }), log: (o) => scrub(o) },
       // pino applies no formatter to child bindings; top-level paths (cheap, no wildcards) cover them.
       redact: { paths: BINDING_PATHS, censor: '<redacted>' },
+      onChild: mergeRepeatedBindings,
     },
     destination,
   );

@@ -59,6 +59,14 @@ export function readLogLevel(r: EnvReader, serviceVar?: string): LogLevel {
   return serviceVar ? r.get(serviceVar, logLevelField(), common) : common;
 }
 
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** LOG_FORMAT: `json` (one pino object a line, for machines) or `pretty` (for people at a terminal). */
+export function readLogFormat(r: EnvReader): LogFormat {
+  return r.get('LOG_FORMAT', enumField(LOG_FORMATS), 'json');
+}
+
 export function readMode(r: EnvReader): ApplyMode {
   return r.get('APPLY_MODE', enumField(APPLY_MODES), 'dry_run');
 }

@@ -7,6 +7,7 @@ import type { Env } from './env.js';
 
 export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'LOG_LEVEL',
+  'LOG_FORMAT',
   'REDIS_URL',
   'REDIS_HOST',
   'REDIS_PORT',

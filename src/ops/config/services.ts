@@ -7,11 +7,13 @@ import {
   DEFAULT_SYMBOLS,
   LIVE_CONFIRM_PHRASE,
   readBinance,
+  readLogFormat,
   readLogLevel,
   readMode,
   readRedis,
   type ApplyMode,
   type BinanceConfig,
+  type LogFormat,
   type RedisConfig,
 } from './common.js';
 import {
@@ -42,7 +44,7 @@ export type { PermitSecrets, SignedPermitsConfig } from './signing.js';
 export type { SignedPlansConfig } from './plan-signing.js';
 export type { AutoDisarmConfig, FleetApplyDisarmConfig } from './fleet-governor.js';
 export { APPLY_MODES, LIVE_CONFIRM_PHRASE, PRODUCTION_BASE_URL, TESTNET_BASE_URL } from './common.js';
-export type { ApplyMode, BinanceConfig, RedisConfig } from './common.js';
+export type { ApplyMode, BinanceConfig, LogFormat, RedisConfig } from './common.js';
 
 /**
  * APPLY_MAX_PROPOSAL_AGE_SEC's default. The fleet's exit brain writes a proposal anew (a new
@@ -59,6 +61,7 @@ export interface ApplyConfig {
   service: 'apply';
   redis: RedisConfig;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   mode: ApplyMode;
   symbols: readonly string[];
   allowlist: readonly string[];
@@ -87,6 +90,7 @@ export interface GovernorConfig {
   service: 'governor';
   redis: RedisConfig;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   /** APPLY_MODE, read only to choose credentials; limits apply in every mode. */
   mode: ApplyMode;
   maxExecPerHour: number;
@@ -111,6 +115,7 @@ export interface P33Config {
   service: 'p33';
   redis: RedisConfig;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   mode: ApplyMode;
   pollSec: number;
   staleThresholdSec: number;
@@ -131,6 +136,7 @@ export interface P33Config {
 export interface PaperConfig {
   service: 'paper';
   logLevel: LogLevel;
+  logFormat: LogFormat;
   host: string;
   port: number;
   apiKey: string;
@@ -143,6 +149,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   const r = new EnvReader(env);
   const redis = readRedis(r);
   const logLevel = readLogLevel(r, 'APPLY_LOG_LEVEL');
+  const logFormat = readLogFormat(r);
   const mode = readMode(r);
   const symbols = r.get('SYMBOLS', symbolListField({ nonEmpty: true }), DEFAULT_SYMBOLS);
   const allowlist = r.get('APPLY_ALLOWLIST', symbolListField({ nonEmpty: false }), DEFAULT_ALLOWLIST);
@@ -201,6 +208,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     service: 'apply',
     redis,
     logLevel,
+    logFormat,
     mode,
     symbols,
     allowlist,
@@ -233,6 +241,7 @@ export function loadGovernorConfig(env: Env = process.env): GovernorConfig {
     service: 'governor',
     redis,
     logLevel,
+    logFormat: readLogFormat(r),
     mode,
     maxExecPerHour: r.get('GOV_MAX_EXEC_PER_HOUR', count, 3),
     maxExecPer5Min: r.get('GOV_MAX_EXEC_PER_5MIN', count, 2),
@@ -263,6 +272,7 @@ export function loadP33Config(env: Env = process.env): P33Config {
     service: 'p33',
     redis,
     logLevel,
+    logFormat: readLogFormat(r),
     mode,
     pollSec: r.get('P33_POLL_SEC', seconds, 5),
     staleThresholdSec: r.get('P33_STALE_THRESHOLD_SEC', seconds, 10),
@@ -323,6 +333,7 @@ export function loadPaperConfig(env: Env = process.env): PaperConfig {
   const cfg: PaperConfig = {
     service: 'paper',
     logLevel: readLogLevel(r),
+    logFormat: readLogFormat(r),
     host: r.get('PAPER_EXCHANGE_HOST', textField(), '127.0.0.1').trim(),
     port: r.get('PAPER_EXCHANGE_PORT', portField(), 8090),
     apiKey: r.get('PAPER_EXCHANGE_API_KEY', secretField(), null) ?? PAPER_DEFAULT_API_KEY,

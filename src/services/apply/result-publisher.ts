@@ -65,7 +65,10 @@ export class ResultPublisher {
         ...('action' in plan ? { action: plan.action, reasons: plan.reasonCodes } : {}),
         ...(order !== undefined ? { order_id: order, executed_qty: r.steps[0]?.executed_qty } : {}),
       },
-      `apply: result ${plan.planId} ${plan.symbol} ${r.decision}${r.error ? ` (${r.error})` : ''}`,
+      // A dry run's EXECUTE reads like an order at a glance: the line says none was sent.
+      `apply: result ${plan.planId} ${plan.symbol} ${r.decision}${r.error ? ` (${r.error})` : ''}${
+        r.wouldExecute ? ' [dry run: would execute, no order sent]' : ''
+      }`,
     );
   }
 }
