@@ -2,6 +2,7 @@
 import { clean, table, utc } from './render.js';
 import type { StatusReport } from './status.js';
 import { seconds } from './verdict.js';
+import { LEFTOVER_CONSUMER_IDLE_MS } from './status-services.js';
 
 /** A consumer this idle while holding entries has probably died (the services claim after ~30 s). */
 export const STUCK_IDLE_MS = 60_000;
@@ -18,6 +19,38 @@ function armLine(r: StatusReport): string {
   return `${who}${when}: ${clean(a.reason || '-')}`;
 }
 
+/** The running services as their heartbeats describe them. */
+function servicesLines(r: StatusReport): string[] {
+  const L = [
+    '',
+    `running services (their heartbeats${r.servicesComplete ? '' : ', scan stopped at its limit'})`,
+  ];
+  if (r.services.length === 0) {
+    L.push('  (none: no service of ours has written a heartbeat lately; stopped, or unable to reach Redis)');
+    return L;
+  }
+  L.push(
+    ...table([
+      ['SERVICE', 'INSTANCE', 'MODE', 'EXCHANGE', 'VERSION', 'STARTED', 'LAST BEAT', 'LAST OK', 'CONFIG'],
+      ...r.services.map((s) => [
+        clean(s.service),
+        clean(s.instance),
+        clean(s.mode),
+        clean(s.exchangeHost || '?'),
+        clean(s.version || '?'),
+        ago(r.readAtMs, s.startedAtMs),
+        ago(r.readAtMs, s.atMs),
+        s.lastOkAtMs === null ? 'never: exchange or Redis unreachable' : ago(r.readAtMs, s.lastOkAtMs),
+        clean(s.configHash),
+      ]),
+    ]),
+  );
+  const modes = new Set(r.services.map((s) => s.mode));
+  if (modes.size > 1 || !modes.has(r.mode))
+    L.push(`  note: the services run in ${[...modes].join(', ')}; this shell's APPLY_MODE is ${r.mode}`);
+  return L;
+}
+
 export function renderStatusText(r: StatusReport): string {
   const L: string[] = [];
   L.push(`quantum-apply status  read ${utc(r.readAtMs)} UTC`);
@@ -25,8 +58,8 @@ export function renderStatusText(r: StatusReport): string {
   L.push(
     ...table(
       [
-        ['mode', r.mode],
-        ['exchange', clean(r.baseUrl)],
+        ['mode (this shell)', r.mode],
+        ['exchange (this shell)', clean(r.baseUrl)],
         ['redis', `${clean(r.redisUrl)}${r.keyPrefix ? ` (key prefix "${clean(r.keyPrefix)}")` : ''}`],
         ['arm state', armLine(r)],
         ...(r.killSwitchEnv
@@ -36,6 +69,7 @@ export function renderStatusText(r: StatusReport): string {
       '',
     ),
   );
+  L.push(...servicesLines(r));
   L.push('', 'streams');
   L.push(...table([['NAME', 'LENGTH', 'KEY'], ...r.streams.map((s) => [s.name, String(s.length), s.key])]));
   L.push('', 'consumer groups');
@@ -66,6 +100,11 @@ export function renderStatusText(r: StatusReport): string {
   );
   if (consumerRows.length > 0)
     L.push(...table([['GROUP', 'CONSUMER', 'PENDING', 'IDLE', ''], ...consumerRows]));
+  const leftovers = r.groups.reduce((n, g) => n + g.groups.reduce((m, x) => m + x.leftoverConsumers, 0), 0);
+  if (leftovers > 0)
+    L.push(
+      `  ${leftovers} consumer(s) left over from past restarts not shown (nothing pending, idle over ${seconds(LEFTOVER_CONSUMER_IDLE_MS)}, no heartbeat; XGROUP DELCONSUMER removes them)`,
+    );
   const c = r.ledgerCursor;
   L.push(
     `  P3.3 ledger cursor: ${
@@ -159,6 +198,21 @@ export function statusJson(r: StatusReport): Record<string, unknown> {
       stored: r.arm.stored,
       wrong_type: r.arm.wrongType,
     },
+    services: r.services.map((s) => ({
+      service: s.service,
+      instance: s.instance,
+      mode: s.mode,
+      exchange_host: s.exchangeHost,
+      version: s.version,
+      pid: s.pid,
+      host: s.host,
+      started_at: iso(s.startedAtMs),
+      config_hash: s.configHash,
+      period_ms: s.periodMs,
+      at: iso(s.atMs),
+      last_ok_at: iso(s.lastOkAtMs),
+    })),
+    services_complete: r.servicesComplete,
     streams: Object.fromEntries(
       r.streams.map((s) => [s.name.replace(' ', '_'), { key: s.key, length: s.length }]),
     ),
@@ -171,6 +225,7 @@ export function statusJson(r: StatusReport): Record<string, unknown> {
         lag: x.lag,
         last_delivered_id: x.lastDeliveredId,
         consumer_list: x.consumerList.map((c) => ({ name: c.name, pending: c.pending, idle_ms: c.idleMs })),
+        leftover_consumers: x.leftoverConsumers,
       })),
     ),
     ledger_cursor: { id: r.ledgerCursor.id, behind: r.ledgerCursor.behind, at_least: r.ledgerCursor.atLeast },

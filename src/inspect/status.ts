@@ -1,7 +1,8 @@
 /**
  * `status`: the system at a glance, read from Redis with bounded reads only (SCAN with COUNT and
- * a key limit, XREVRANGE pages up to the stream cap). Mode and URLs come from the environment;
- * credentials are never read into the report.
+ * a key limit, XREVRANGE pages up to the stream cap). The running services' mode and exchange
+ * host come from their heartbeats; the caller's own mode and URLs from the environment, labelled
+ * as such. Credentials are never read into the report.
  */
 import { execCounts, utcDay } from '../domain/governor/gates.js';
 import { redactUrl } from '../ops/config/env.js';
@@ -9,6 +10,7 @@ import { parseArmState, readArmHash } from '../services/arm-state.js';
 import type { ConsumerInfo, GroupInfo, Store } from '../store/port.js';
 import { inspectSymbols, type InspectConfig } from './config.js';
 import { entryMs, scanBackwards, type ScanOptions } from './stream-scan.js';
+import { isLeftoverConsumer, readRunningServices, type RunningService } from './status-services.js';
 
 export const PERMIT_SCAN_COUNT = 500;
 export const PERMIT_SCAN_LIMIT = 10_000;
@@ -61,7 +63,14 @@ export interface StatusReport {
     wrongType: string | null;
   };
   streams: { name: string; key: string; length: number }[];
-  groups: { stream: string; groups: (GroupInfo & { consumerList: ConsumerInfo[] })[] }[];
+  /** The services' heartbeats: what is running, with its own mode and exchange host. */
+  services: RunningService[];
+  servicesComplete: boolean;
+  /** Consumers left over from past restarts (see isLeftoverConsumer) are counted, not listed. */
+  groups: {
+    stream: string;
+    groups: (GroupInfo & { consumerList: ConsumerInfo[]; leftoverConsumers: number })[];
+  }[];
   ledgerCursor: { id: string | null; behind: number | null; atLeast: boolean };
   permits: { scanned: number; complete: boolean; byAuthority: PermitCount[] };
   lastExecutions: LastExecution[];
@@ -209,8 +218,16 @@ export async function readStatus(
     store.groups(k.resultStream()),
   ]);
   const arm = parseArmState(armRead.hash);
+  const running = await readRunningServices(store);
+  const live = new Set(running.services.map((s) => s.instance));
   const withConsumers = (stream: string, groups: GroupInfo[]) =>
-    Promise.all(groups.map(async (g) => ({ ...g, consumerList: await store.consumers(stream, g.name) })));
+    Promise.all(
+      groups.map(async (g) => {
+        const all = await store.consumers(stream, g.name);
+        const consumerList = all.filter((c) => !isLeftoverConsumer(c, live));
+        return { ...g, consumerList, leftoverConsumers: all.length - consumerList.length };
+      }),
+    );
   const [cursor, permits, execs, governor, planG, resultG] = await Promise.all([
     ledgerCursor(store),
     countPermits(store, nowMs),
@@ -235,6 +252,8 @@ export async function readStatus(
       key: k.armState(),
       wrongType: armRead.wrongType,
     },
+    services: running.services,
+    servicesComplete: running.complete,
     streams: [
       { name: 'plan', key: k.planStream(), length: planLen },
       { name: 'result', key: k.resultStream(), length: resultLen },

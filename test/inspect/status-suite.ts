@@ -7,7 +7,9 @@ import { utcDay } from '../../src/domain/governor/gates.js';
 import { EXIT_FOUND, statusCommand } from '../../src/inspect/commands.js';
 import { setArmState } from '../../src/services/arm-state.js';
 import { autoDisarmEventFields } from '../../src/services/governor/auto-disarm.js';
+import { Heartbeat } from '../../src/services/heartbeat.js';
 import { PLAN_GROUPS } from '../../src/store/keys.js';
+import { until } from '../helpers/wait.js';
 import type { InspectUnderTest } from './explain-suite.js';
 import { planOf, proposalFields, TraceWriter } from './fixtures.js';
 
@@ -177,7 +179,7 @@ export function statusSuite(name: string, factory: () => Promise<InspectUnderTes
       const r = await run(false);
       expect(r.code).toBe(EXIT_FOUND);
       expect(r.stdout).toMatch(/arm state\s+DISARMED by governor at .*: burst_limit_breach/);
-      expect(r.stdout).toMatch(/mode\s+testnet/);
+      expect(r.stdout).toMatch(/mode \(this shell\)\s+testnet/);
       expect(r.stdout).toMatch(/governor\s+1\s+1\s+2\s+/); // group: consumers, pending, lag
       expect(r.stdout).toMatch(/governor\s+gov-host-1\s+1\s+\d+ ms/);
       expect(r.stdout).toMatch(/BTCUSDT .*SELL 0\.375 filled 0\.375, order 123/);
@@ -199,6 +201,51 @@ export function statusSuite(name: string, factory: () => Promise<InspectUnderTes
       const text = (await run(false)).stdout;
       expect(text).toContain('ARMED (no arm state stored: the default)');
       expect(text).toContain('auto-disarm today: not fired');
+    });
+
+    it("when services beat then status shows their own mode and exchange host, not the shell's", async () => {
+      const hb = new Heartbeat({
+        store: t.store,
+        clock: t.clock,
+        logger: { warn: () => {}, info: () => {} },
+        periodMs: 5000,
+        identity: {
+          service: 'apply',
+          namespace: 'apply',
+          mode: 'live',
+          exchangeHost: 'fapi.binance.com',
+          version: '9.9.9',
+          pid: 4242,
+          host: 'box',
+          startedAtMs: t.clock.now(),
+          configHash: 'abcdef0123456789',
+        },
+        probeExchange: async () => 1,
+      });
+      hb.start();
+      await until(async () => Object.keys(await t.store.hgetall(hb.key)).length > 0);
+      await hb.stop();
+      const j = JSON.parse((await run(true)).stdout) as StatusJson & { services: Record<string, unknown>[] };
+      expect(j.mode).toBe('testnet');
+      expect(j.services).toEqual([
+        expect.objectContaining({
+          service: 'apply',
+          instance: 'box-4242',
+          mode: 'live',
+          exchange_host: 'fapi.binance.com',
+          version: '9.9.9',
+          pid: 4242,
+          config_hash: 'abcdef0123456789',
+        }),
+      ]);
+      const text = (await run(false)).stdout;
+      expect(text).toMatch(/apply\s+box-4242\s+live\s+fapi\.binance\.com\s+9\.9\.9/);
+      expect(text).toContain("note: the services run in live; this shell's APPLY_MODE is testnet");
+    });
+
+    it('when no service beats then status says none runs', async () => {
+      const text = (await run(false)).stdout;
+      expect(text).toContain('(none: no service of ours has written a heartbeat lately');
     });
   });
 }
