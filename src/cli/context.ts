@@ -28,7 +28,8 @@ export interface CliIo {
 }
 
 export interface CliContext {
-  readonly env: Env;
+  /** The environment; `--env-file` fills in what it lacks before a command's action runs. */
+  env: Env;
   out(text: string): void;
   err(text: string): void;
   waitForStop(abort?: AbortSignal): Promise<string>;

@@ -18,7 +18,8 @@ import type { ScanOptions } from './stream-scan.js';
 export const EXIT_FOUND = 0;
 export const EXIT_NOT_FOUND = 1;
 export const EXIT_USAGE = 2;
-export const EXIT_REDIS = 3;
+/** An unreachable Redis is a runtime failure, as for every command (0 ok, 1 failure, 2 usage). */
+export const EXIT_REDIS = 1;
 
 export interface InspectOutput {
   code: number;

@@ -41,14 +41,14 @@ describe('explain and status on the command line', () => {
     }
   });
 
-  it('when Redis cannot be reached then both exit 3 with the URL shown without its password', async () => {
+  it('when Redis cannot be reached then both exit 1 (a runtime failure) with the URL shown without its password', async () => {
     const env = { REDIS_URL: `redis://ops:pw-0042@127.0.0.1:${await freePort()}` };
     for (const args of [
       ['explain', '0123456789abcdef'],
       ['status', '--json'],
     ]) {
       const r = await run(args, env);
-      expect(r.code).toBe(3);
+      expect(r.code).toBe(1);
       expect(r.err).toMatch(/cannot reach Redis at redis:\/\/ops:<redacted>@127\.0\.0\.1:\d+/);
       expect(r.err).not.toContain('pw-0042');
       expect(r.out).toBe('');

@@ -10,64 +10,14 @@
  * the two authorities, then the adapter and the shared store.
  */
 import type { Command } from 'commander';
-import {
-  ConfigError,
-  loadApplyConfig,
-  loadGovernorConfig,
-  loadP33Config,
-  type ApplyConfig,
-  type Env,
-  type GovernorConfig,
-  type P33Config,
-  type RedisConfig,
-} from '../../ops/config.js';
+import { loadAllConfig, type AllConfig } from '../../ops/config/all.js';
+import type { RedisConfig } from '../../ops/config.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
 import { openApplyExchange, openApplyStore, startApply, type SharedIo } from './apply.js';
 import { startGovernor } from './governor.js';
 import { startPositionBrain } from './position-brain.js';
 
-export interface AllConfig {
-  apply: ApplyConfig;
-  governor: GovernorConfig;
-  p33: P33Config;
-  logLevel: string;
-  metricsPort: number;
-}
-
-/**
- * APPLY_MAX_IN_FLIGHT when unset under `all`. The three services share one thread here, so past
- * ~16 plans in flight more mostly queue inside the process: more memory, little more throughput.
- * With the unit's settings over 1,000 symbols (BENCHMARKS.md, Memory of `all`): at 400/s peak
- * RSS ~89 → ~85 MB, the same throughput in most sets (one set on a slow stretch of the host:
- * 345 against 412/s); at 600/s, past what one thread carries, 92.9 → 86.3 MB for ~5 % fewer
- * plans executed. The single apply service keeps 64.
- */
-export const ALL_MAX_IN_FLIGHT = 16;
-
-/** Loads the three configs and reports every problem of all three at once. */
-export function loadAllConfig(env: Env): AllConfig {
-  const problems: ConfigError['problems'][number][] = [];
-  const attempt = <C>(load: (e: Env) => C): C | null => {
-    try {
-      return load(env);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      for (const p of err.problems) {
-        if (!problems.some((q) => q.variable === p.variable)) problems.push(p);
-      }
-      return null;
-    }
-  };
-  const apply = attempt(loadApplyConfig);
-  const governor = attempt(loadGovernorConfig);
-  const p33 = attempt(loadP33Config);
-  if (!apply || !governor || !p33) throw new ConfigError('all', problems);
-  const applyHere =
-    env.APPLY_MAX_IN_FLIGHT === undefined
-      ? Object.freeze({ ...apply, maxInFlight: ALL_MAX_IN_FLIGHT })
-      : apply;
-  return { apply: applyHere, governor, p33, logLevel: apply.logLevel, metricsPort: apply.metricsPort };
-}
+export { ALL_MAX_IN_FLIGHT, loadAllConfig, type AllConfig } from '../../ops/config/all.js';
 
 const sameRedis = (a: RedisConfig, b: RedisConfig) =>
   a.url === b.url && a.keyPrefix === b.keyPrefix && a.cluster === b.cluster;

@@ -50,6 +50,7 @@ export async function startPositionBrain(
 export function register(program: Command, ctx: CliContext): void {
   program
     .command('position-brain')
+    .alias('p33')
     .description(
       'run the Position State Brain (P3.3): exchange snapshots, ledger, one allow/deny permit per plan',
     )
