@@ -1,13 +1,15 @@
 /**
  * What the service commands share: the context (context.ts, re-exported here) and
- * runService(), the lifecycle of a long-running service: config → logger → ops server → start →
- * wait for SIGTERM/SIGINT → graceful stop → flush → exit code.
+ * runService(), the lifecycle of a long-running service: config → logger → ops server → start
+ * (retried while Redis cannot be reached) → wait for SIGTERM/SIGINT → graceful stop → flush →
+ * exit code.
  */
 import type { Registry } from 'prom-client';
 import { ConfigError, configWarnings, describeConfig, ignoredVariables, type Env } from '../ops/config.js';
 import { createLogger, flushLogger, type Logger } from '../ops/logger.js';
 import { createRegistry } from '../ops/metrics.js';
 import { startOpsServer, type Health, type OpsServer } from '../ops/http.js';
+import { isConnectionError } from '../services/plan-consumer.js';
 
 import { EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, type CliContext } from './context.js';
 
@@ -54,11 +56,31 @@ export interface RunServiceOptions<C> {
   opsPort?: (cfg: C) => number | null;
   stopTimeoutMs?: number;
   processMetrics?: boolean;
+  /** Backoff between start attempts while Redis cannot be reached (doubling from min to max). */
+  startRetryMinMs?: number;
+  startRetryMaxMs?: number;
+}
+
+/**
+ * A service whose Redis is down at boot waits for it instead of exiting: systemd gives up on a
+ * unit that keeps failing (StartLimitBurst) and would leave it failed after Redis came back.
+ */
+export const START_RETRY_MIN_MS = 500;
+export const START_RETRY_MAX_MS = 15_000;
+
+export function startRetryDelayMs(attempt: number, minMs: number, maxMs: number): number {
+  return Math.min(minMs * 2 ** Math.min(attempt - 1, 20), maxMs);
 }
 
 function defaultOpsPort(cfg: unknown): number | null {
   const port = (cfg as { metricsPort?: unknown }).metricsPort;
   return typeof port === 'number' ? port : null;
+}
+
+/** The config's `metricsHost` (METRICS_HOST), null when unset. */
+function configuredOpsHost(cfg: unknown): string | null {
+  const host = (cfg as { metricsHost?: unknown }).metricsHost;
+  return typeof host === 'string' ? host : null;
 }
 
 function timeout(ms: number): { promise: Promise<'timeout'>; cancel(): void } {
@@ -84,15 +106,26 @@ export async function runService<C extends { logLevel: string; logFormat?: 'json
     format: cfg.logFormat,
     destination: ctx.logDestination,
   });
-  const registry = createRegistry({ processMetrics: opts.processMetrics ?? true });
-  let state: 'starting' | 'running' | 'stopping' = 'starting';
+  const processMetrics = opts.processMetrics ?? true;
+  // A fresh registry per start attempt: a failed attempt leaves metrics registered behind it.
+  let registry = createRegistry({ processMetrics });
+  const scraped = {
+    get contentType() {
+      return registry.contentType;
+    },
+    metrics: () => registry.metrics(),
+  };
+  let state: 'starting' | 'waiting_for_redis' | 'running' | 'stopping' = 'starting';
+  let startError: string | null = null;
   let service: StartedService | null = null;
   let internalStop: ((reason: string) => void) | null = null;
   const stopRequested = new Promise<string>((resolve) => (internalStop = resolve));
   let exitCode = EXIT_OK;
   const kit: ServiceKit = {
     logger,
-    registry,
+    get registry() {
+      return registry;
+    },
     env: ctx.env,
     requestStop: (reason) => {
       exitCode = EXIT_FAILURE;
@@ -100,6 +133,8 @@ export async function runService<C extends { logLevel: string; logFormat?: 'json
     },
   };
   const health = async (): Promise<Health> => {
+    if (state === 'waiting_for_redis')
+      return { ok: false, detail: { state, reasons: ['redis_unreachable'], why: [startError] } };
     if (state !== 'running' || service === null) return { ok: false, detail: { state } };
     return service.health ? service.health() : { ok: true, detail: { state } };
   };
@@ -116,15 +151,49 @@ export async function runService<C extends { logLevel: string; logFormat?: 'json
   // Listen before starting, so a signal during start-up stops the service once it is up.
   const listening = new AbortController();
   const stopSignal = ctx.waitForStop(listening.signal);
+  const stopping = Promise.race([stopSignal, stopRequested]);
+  let server: OpsServer | null = null;
   try {
-    let ops: OpsServer | null = null;
     try {
       const port = (opts.opsPort ?? defaultOpsPort)(cfg);
-      if (port !== null) ops = await startOpsServer({ port, host: ctx.opsHost, registry, health });
-      service = await start(cfg, kit);
+      if (port !== null)
+        server = await startOpsServer({
+          port,
+          host: configuredOpsHost(cfg) ?? ctx.opsHost,
+          registry: scraped,
+          health,
+        });
+      for (let attempt = 1; service === null; attempt++) {
+        try {
+          service = await start(cfg, kit);
+        } catch (err) {
+          if (!isConnectionError(err)) throw err;
+          registry = createRegistry({ processMetrics });
+          startError = err instanceof Error ? err.message : String(err);
+          state = 'waiting_for_redis';
+          const delayMs = startRetryDelayMs(
+            attempt,
+            opts.startRetryMinMs ?? START_RETRY_MIN_MS,
+            opts.startRetryMaxMs ?? START_RETRY_MAX_MS,
+          );
+          logger.warn(
+            { attempt, retry_in_ms: delayMs, err: startError },
+            `${name} waiting for Redis (${startError}); retry in ${delayMs} ms`,
+          );
+          const wait = timeout(delayMs);
+          const outcome = await Promise.race([wait.promise, stopping]);
+          wait.cancel();
+          if (outcome !== 'timeout') {
+            logger.info({ reason: outcome }, `${name} stopped while waiting for Redis`);
+            await server?.close();
+            await flushLogger(logger);
+            return exitCode;
+          }
+        }
+      }
     } catch (err) {
       logger.fatal({ err }, `${name} failed to start`);
-      await ops?.close();
+      await server?.close();
       await flushLogger(logger);
       ctx.err(
         `quantum-apply ${name}: failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
@@ -132,13 +201,13 @@ export async function runService<C extends { logLevel: string; logFormat?: 'json
       return EXIT_FAILURE;
     }
     state = 'running';
-    logger.info({ opsPort: ops?.port ?? null }, `${name} started`);
+    logger.info({ opsPort: server?.port ?? null }, `${name} started`);
 
-    const reason = await Promise.race([stopSignal, stopRequested]);
+    const reason = await stopping;
     state = 'stopping';
     logger.info({ reason }, `${name} stopping`);
     if (!(await stopWithin(service, opts.stopTimeoutMs ?? 15_000, logger, name))) exitCode = EXIT_FAILURE;
-    await ops?.close();
+    await server?.close();
     logger.info({ exitCode }, `${name} stopped`);
     await flushLogger(logger);
     return exitCode;

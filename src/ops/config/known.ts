@@ -63,6 +63,7 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'STREAM_EVENTS',
   'GOV_MAX_IN_FLIGHT',
   'METRICS_PORT',
+  'METRICS_HOST',
   'P33_LOG_LEVEL',
   'P33_POLL_SEC',
   'P33_STALE_THRESHOLD_SEC',

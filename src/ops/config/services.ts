@@ -39,6 +39,7 @@ import {
 
 import { readPlanSigningSecret, readSignedPlans, type SignedPlansConfig } from './plan-signing.js';
 import { checkFleetStreams, readAutoDisarm, type AutoDisarmConfig } from './fleet-governor.js';
+import { readMetricsHost } from './metrics-host.js';
 
 export type { PermitSecrets, SignedPermitsConfig } from './signing.js';
 export type { SignedPlansConfig } from './plan-signing.js';
@@ -73,6 +74,8 @@ export interface ApplyConfig {
   kBlockWarning: number;
   killSwitch: boolean;
   metricsPort: number;
+  /** METRICS_HOST: the ops server's listen address; null: the default (all interfaces). */
+  metricsHost: string | null;
   permitWaitMs: number;
   permitStepMs: number;
   /** APPLY_LEASE_TTL_MS: symbol lease TTL for apply replicas (0: no leases, a single process). */
@@ -104,6 +107,8 @@ export interface GovernorConfig {
   /** GOV_MAX_IN_FLIGHT: plan entries handled at once (read ahead of a slow batch); past it, reading waits. */
   maxInFlight: number;
   metricsPort: number;
+  /** METRICS_HOST: the ops server's listen address; null: the default (all interfaces). */
+  metricsHost: string | null;
   /** PERMIT_SECRET_GOVERNOR: permits are signed when set. */
   permitSecret: string | null;
   /** GOV_REQUIRE_SIGNED_PLANS, PLAN_SECRET_APPLY (+ _PREVIOUS): plan entries verified. */
@@ -126,6 +131,8 @@ export interface P33Config {
   /** P33_MAX_IN_FLIGHT: plan entries handled at once (read ahead of a slow batch); past it, reading waits. */
   maxInFlight: number;
   metricsPort: number;
+  /** METRICS_HOST: the ops server's listen address; null: the default (all interfaces). */
+  metricsHost: string | null;
   /** PERMIT_SECRET_P33: permits (allow and deny) are signed when set. */
   permitSecret: string | null;
   /** P33_REQUIRE_SIGNED_PLANS, PLAN_SECRET_APPLY (+ _PREVIOUS): plan entries verified. */
@@ -181,6 +188,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   }
   const killSwitch = r.get('APPLY_KILL_SWITCH', boolField(), false);
   const metricsPort = r.get('APPLY_METRICS_PORT', portField(), 8043);
+  const metricsHost = readMetricsHost(r);
   const permitWaitMs = r.get('APPLY_PERMIT_WAIT_MS', numberField({ int: true, min: 0, max: 60_000 }), 1200);
   const permitStepMs = r.get('APPLY_PERMIT_STEP_MS', numberField({ int: true, min: 1, max: 60_000 }), 100);
   const leaseTtlMs = r.get('APPLY_LEASE_TTL_MS', numberField({ int: true, min: 0, max: 600_000 }), 5000);
@@ -219,6 +227,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     kBlockWarning,
     killSwitch,
     metricsPort,
+    metricsHost,
     permitWaitMs,
     permitStepMs,
     leaseTtlMs,
@@ -252,6 +261,7 @@ export function loadGovernorConfig(env: Env = process.env): GovernorConfig {
     autoDisarm: readAutoDisarm(r),
     maxInFlight: r.get('GOV_MAX_IN_FLIGHT', inFlightField, 256),
     metricsPort: r.get('METRICS_PORT', portField(), 8044),
+    metricsHost: readMetricsHost(r),
     permitSecret: readSigningSecret(r, 'governor'),
     signedPlans: readSignedPlans(r, 'GOV_REQUIRE_SIGNED_PLANS', ['PERMIT_SECRET_GOVERNOR']),
     binance: readBinance(r, mode),
@@ -284,6 +294,7 @@ export function loadP33Config(env: Env = process.env): P33Config {
     allowlist: r.get('P33_ALLOWLIST', symbolListField({ nonEmpty: false }), applyAllow),
     maxInFlight: r.get('P33_MAX_IN_FLIGHT', inFlightField, 256),
     metricsPort: r.get('P33_METRICS_PORT', portField(), 8045),
+    metricsHost: readMetricsHost(r),
     permitSecret: readSigningSecret(r, 'p33'),
     signedPlans: readSignedPlans(r, 'P33_REQUIRE_SIGNED_PLANS', ['PERMIT_SECRET_P33']),
     binance: readBinance(r, mode),
