@@ -87,6 +87,8 @@ export async function buildProgram(
     .version(packageVersion())
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.out(s), writeErr: (s) => ctx.err(s) })
+    // Each command's help shows --env-file too: it is the program's, taken after the command.
+    .configureHelp({ showGlobalOptions: true })
     .option(
       '--env-file <path>',
       'read variables from a dotenv-style file (KEY=VALUE, # comments, quotes) before the command runs; a variable already in the environment wins over the file',

@@ -101,6 +101,7 @@ describe('service names', () => {
     async (name) => {
       const r = await run([name, '--help']);
       expect(r.code).toBe(0);
+      expect(r.out).toMatch(/Global Options:[^]*--env-file <path>/);
       const listed = /Environment variables read[^\n]*\n[^\n]*\n([\s\S]*)$/.exec(r.out)?.[1] ?? '';
       expect(listed.split(/\s+/).filter(Boolean).sort()).toEqual(variablesReadBy(SERVICE_CONFIGS[name]));
     },
