@@ -5,6 +5,7 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadApplyConfig, loadGovernorConfig, loadP33Config } from '../../src/ops/config.js';
+import { loadAllConfig } from '../../src/ops/config/all.js';
 import { configError } from '../helpers/config-error.js';
 import { freePort, skipRedis } from '../helpers/redis-server.js';
 import { runCli, startCliRig } from '../helpers/cli.js';
@@ -16,7 +17,7 @@ const ipv6Loopback = await new Promise<boolean>((resolve) => {
   s.listen(0, '::1', () => s.close(() => resolve(true)));
 });
 
-const LOADERS = [loadApplyConfig, loadGovernorConfig, loadP33Config];
+const LOADERS = [loadApplyConfig, loadGovernorConfig, loadP33Config, loadAllConfig];
 
 describe('METRICS_HOST', () => {
   it('when unset then no host is configured (the ops server keeps its default)', () => {

@@ -20,6 +20,7 @@ export interface AllConfig {
   logLevel: LogLevel;
   logFormat: LogFormat;
   metricsPort: number;
+  metricsHost: string | null;
 }
 
 /**
@@ -61,5 +62,6 @@ export function loadAllConfig(env: Env): AllConfig {
     logLevel: apply.logLevel,
     logFormat: apply.logFormat,
     metricsPort: apply.metricsPort,
+    metricsHost: apply.metricsHost,
   };
 }
