@@ -21,6 +21,10 @@ export const RECONCILE_EVERY_MS = 30_000;
 export interface ApplyHealth {
   running: boolean;
   notifications: boolean;
+  /**
+   * The last time intake was seen working: a symbol's run finished, or the sweep probe showed no
+   * change notification was missed. Never when a sweep merely started (0: not yet).
+   */
   lastSweepOkMs: number;
   inFlight: number;
   /** Symbols waiting for a slot (APPLY_MAX_IN_FLIGHT reached): the process is at capacity. */
@@ -91,6 +95,7 @@ export class ApplyService {
         }
         await this.handler.handle(symbol, detectedAtMs);
         this.failures = 0;
+        this.lastSweepOkMs = this.deps.clock.now();
       },
       {
         ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}),
@@ -168,7 +173,6 @@ export class ApplyService {
   sweep(): void {
     const now = this.deps.clock.now();
     for (const s of this.symbols) this.scheduler.kick(s, now);
-    this.lastSweepOkMs = now;
   }
 
   /**

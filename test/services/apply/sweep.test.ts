@@ -52,6 +52,22 @@ describe('apply sweep on the memory store', () => {
     count.reset();
     await until(() => count.reads() >= 3 * 2, 5000, 'backstop sweeps');
   });
+  it('when proposal reads keep failing then lastSweepOkMs stays put: a sweep that starts is no success', async () => {
+    h = await makeHarness('memory', { notifications: false });
+    const { service, store } = h;
+    await service.start();
+    await until(() => service.health().lastSweepOkMs > 0);
+    const prefix = store.keys.proposal('');
+    const original = store.hgetall.bind(store);
+    store.hgetall = (key: string) =>
+      key.startsWith(prefix) ? Promise.reject(new Error('connect ECONNREFUSED')) : original(key);
+    await until(() => service.health().consecutiveFailures >= 3);
+    const frozen = service.health().lastSweepOkMs;
+    await until(() => service.health().consecutiveFailures >= 9);
+    expect(service.health().lastSweepOkMs).toBe(frozen);
+    store.hgetall = original;
+    await until(() => service.health().lastSweepOkMs > frozen);
+  });
 });
 
 describe.skipIf(skipRedis)('apply sweep on Redis', () => {
