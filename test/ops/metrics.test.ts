@@ -60,6 +60,9 @@ describe('metrics', () => {
     m.consume.inc({ outcome: 'consumed' });
     m.inputRejected.inc({ reason: 'missing_kill_score' });
     m.result.inc({ symbol: 'BTCUSDT', decision: 'EXECUTE', plan_decision: 'EXECUTE' });
+    m.armed.set(1);
+    m.armChangedAt.set(1_769_300_000);
+    m.killSwitchBlocks.inc({ symbol: 'BTCUSDT', plan_decision: 'EXECUTE' });
     const s = await scrape(registry);
     expectMetric(s, 'quantum_apply_plan_total', 'counter', ['symbol', 'decision']);
     expectMetric(s, 'quantum_apply_execute_total', 'counter', ['symbol', 'step', 'status']);
@@ -74,7 +77,10 @@ describe('metrics', () => {
     expectMetric(s, 'quantum_apply_plan_created', 'gauge', ['symbol', 'decision']);
     expectMetric(s, 'quantum_apply_execute_created', 'gauge', ['symbol', 'step', 'status']);
     expectMetric(s, 'quantum_apply_dedupe_hits_created', 'gauge', []);
-    expect(s.size).toBe(13);
+    expectMetric(s, 'quantum_apply_armed', 'gauge', []);
+    expectMetric(s, 'quantum_apply_arm_changed_timestamp_seconds', 'gauge', []);
+    expectMetric(s, 'quantum_apply_kill_switch_blocks_total', 'counter', ['symbol', 'plan_decision']);
+    expect(s.size).toBe(16);
   });
 
   it('when governor metrics are used then the scrape shows the contract names and labels exactly', async () => {
