@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../ops/config/env.js';
 import { EnvFileError, readEnvFile, withEnvFile } from '../ops/config/env-file.js';
+import { packageVersion } from './version.js';
 import { createContext, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, type CliContext, type CliIo } from './context.js';
 
 export interface CommandModule {
@@ -46,14 +46,6 @@ const LOADERS: Record<string, Loader> = { ...COMMANDS, ...AUTHORITY_COMMANDS, ..
 
 /** Every command name main() knows, in help order. */
 export const COMMAND_NAMES: readonly string[] = Object.keys(LOADERS);
-
-function packageVersion(): string {
-  // src/cli/main.ts, dist/cli/main.js and dist/bundle/main.js all sit two levels below package.json.
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version?: string;
-  };
-  return pkg.version ?? '0.0.0';
-}
 
 /** Other names of commands (the fleet calls the Position State Brain `p33`). */
 const ALIASES: Record<string, string> = { p33: 'position-brain' };
