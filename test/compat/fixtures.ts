@@ -1,5 +1,6 @@
 /** The fleet's recorded samples (fixtures/README.md), typed for the compatibility suite. */
 import { readFileSync } from 'node:fs';
+import type { OrderFill } from '../../src/exchange/port.js';
 
 export interface StreamSample {
   id: string;
@@ -34,3 +35,16 @@ export const fleet = {
 
 /** The positions the fleet's exchange held when the samples were recorded. */
 export const RECORDED_POSITIONS = { BTCUSDT: 0.5, ETHUSDT: -2, SOLUSDT: 60 } as const;
+
+/** An order as the exchange reports it right after an ACK answer: working, nothing filled yet. */
+export const ackedOrder = (symbol: string, side: 'BUY' | 'SELL', orderId = '4000000001'): OrderFill => ({
+  orderId,
+  clientOrderId: 'fleet',
+  symbol,
+  side,
+  status: 'NEW',
+  origQty: '1',
+  executedQty: '0',
+  avgPrice: '0',
+  reduceOnly: true,
+});

@@ -29,7 +29,7 @@ import { redisStoreOn } from '../helpers/redis-store.js';
 import { govBody, makeHarness, p33Body, planIdFor, proposal } from '../services/apply/harness.js';
 import { rig, type RigOptions } from '../services/governor/harness.js';
 import { p33Rig } from '../services/position-brain/harness.js';
-import { fleet as fleetSamples } from './fixtures.js';
+import { ackedOrder, fleet as fleetSamples } from './fixtures.js';
 import {
   ALLOWLIST,
   applyFleetFill,
@@ -299,20 +299,9 @@ describe.skipIf(skipRedis)('the fleet run replayed through our services', () => 
       new RecordingMetrics(promSink(createApplyMetrics(registry), SYMBOLS)),
     );
     const place = vi.spyOn(exchange, 'placeReduceOnlyMarket');
-    const order = (symbol: string, side: 'BUY' | 'SELL') => ({
-      orderId: '4000000001',
-      clientOrderId: 'x',
-      symbol,
-      side,
-      status: 'NEW',
-      origQty: '1',
-      executedQty: '0',
-      avgPrice: '0',
-      reduceOnly: true,
-    });
     place
       // Binance's default ACK answer: accepted, nothing filled yet.
-      .mockResolvedValueOnce({ kind: 'accepted', order: order('BTCUSDT', 'SELL'), recovered: false })
+      .mockResolvedValueOnce({ kind: 'accepted', order: ackedOrder('BTCUSDT', 'SELL'), recovered: false })
       .mockResolvedValueOnce({ kind: 'rejected', reason: 'reduce_only_rejected', code: -2022, message: 'x' })
       .mockRejectedValueOnce(new Error('socket hang up')); // the request may have left: unknown
     try {

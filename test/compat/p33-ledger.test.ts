@@ -4,11 +4,10 @@
  * then read from the exchange's order, or the ledger takes the position, never dropped.
  */
 import { describe, expect, it } from 'vitest';
-import type { OrderFill } from '../../src/exchange/port.js';
 import type { Store } from '../../src/store/port.js';
 import { counterValue } from '../services/governor/harness.js';
 import { onRedisAndMemory, p33Rig, plan, type P33Rig } from '../services/position-brain/harness.js';
-import { fleet, RECORDED_POSITIONS } from './fixtures.js';
+import { ackedOrder, fleet, RECORDED_POSITIONS } from './fixtures.js';
 
 const ledgerAmt = async (r: P33Rig, symbol: string) =>
   (await r.store.hgetall(r.store.keys.positionLedger(symbol))).last_known_amt;
@@ -94,17 +93,7 @@ function suite(name: string, newStore: () => Promise<Store>) {
     it('when the order ended without a fill then the ledger stays, counted', async () => {
       const r = await recordedRig(await newStore());
       const [btc] = fleet.ackResults();
-      const cancelled: OrderFill = {
-        orderId: '4000000001',
-        clientOrderId: 'fleet',
-        symbol: 'BTCUSDT',
-        side: 'SELL',
-        status: 'EXPIRED',
-        origQty: '0.25',
-        executedQty: '0',
-        avgPrice: '0',
-        reduceOnly: true,
-      };
+      const cancelled = { ...ackedOrder('BTCUSDT', 'SELL'), status: 'EXPIRED' };
       r.exchange.orders.push(cancelled);
       await publish(r, [btc!]);
       expect(await r.p33.ledger.poll()).toBe(1);
@@ -116,19 +105,9 @@ function suite(name: string, newStore: () => Promise<Store>) {
     it('when the order is still working then its entry waits for it, and the position stands in only after a while', async () => {
       const r = await recordedRig(await newStore());
       const [btc, eth] = fleet.ackResults();
-      const working = (symbol: string, side: 'BUY' | 'SELL', orderId: string): OrderFill => ({
-        orderId,
-        clientOrderId: 'fleet',
-        symbol,
-        side,
-        status: 'NEW',
-        origQty: '1',
-        executedQty: '0',
-        avgPrice: '0',
-        reduceOnly: true,
-      });
-      const btcOrder = working('BTCUSDT', 'SELL', '4000000001');
-      r.exchange.orders.push(btcOrder, working('ETHUSDT', 'BUY', '4000000002'));
+
+      const btcOrder = ackedOrder('BTCUSDT', 'SELL', '4000000001');
+      r.exchange.orders.push(btcOrder, ackedOrder('ETHUSDT', 'BUY', '4000000002'));
       const id = await r.store.xadd(r.store.keys.resultStream(), btc!.fields);
       r.clock.set(Number(id.split('-')[0]));
       await expect(r.p33.ledger.poll()).rejects.toThrow(/still working/);

@@ -55,3 +55,14 @@ export async function raw(
   }
   return { status: res.status, body: parsed, headers: res.headers };
 }
+
+/** The parameters of a reduce-only MARKET SELL that answers with its fill (newOrderRespType RESULT). */
+export const reduceOnlySell = (symbol: string, quantity: string, id: string) => ({
+  symbol,
+  side: 'SELL',
+  type: 'MARKET',
+  quantity,
+  reduceOnly: 'true',
+  newClientOrderId: id,
+  newOrderRespType: 'RESULT',
+});

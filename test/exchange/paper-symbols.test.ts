@@ -16,7 +16,7 @@ import {
 } from '../../src/exchange/paper/index.js';
 import { runCli } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';
-import { KEY, raw, SECRET } from './paper-client.js';
+import { KEY, raw, reduceOnlySell, SECRET } from './paper-client.js';
 
 let px: PaperExchange;
 beforeAll(async () => {
@@ -31,16 +31,6 @@ beforeAll(async () => {
 });
 afterAll(() => px.close());
 
-const order = (symbol: string, quantity: string, id: string) => ({
-  symbol,
-  side: 'SELL',
-  type: 'MARKET',
-  quantity,
-  reduceOnly: 'true',
-  newClientOrderId: id,
-  newOrderRespType: 'RESULT',
-});
-
 describe('paper exchange: symbols given on the command line', () => {
   it('when a symbol is given with its step and mark then it is listed, priced and trades on that step', async () => {
     const info = await raw(px.url, 'GET', '/fapi/v1/exchangeInfo', {}, { signed: false });
@@ -54,18 +44,18 @@ describe('paper exchange: symbols given on the command line', () => {
     const mark = await raw(px.url, 'GET', '/fapi/v1/premiumIndex', { symbol: 'PEPEUSDT' }, { signed: false });
     expect(mark.body).toMatchObject({ symbol: 'PEPEUSDT', markPrice: '0.0000123' });
 
-    expect((await raw(px.url, 'POST', '/fapi/v1/order', order('WIFUSDT', '0.15', 'w-1'))).body).toMatchObject(
-      {
-        code: -1111,
-      },
-    );
-    const filled = await raw(px.url, 'POST', '/fapi/v1/order', order('WIFUSDT', '10.5', 'w-2'));
+    expect(
+      (await raw(px.url, 'POST', '/fapi/v1/order', reduceOnlySell('WIFUSDT', '0.15', 'w-1'))).body,
+    ).toMatchObject({
+      code: -1111,
+    });
+    const filled = await raw(px.url, 'POST', '/fapi/v1/order', reduceOnlySell('WIFUSDT', '10.5', 'w-2'));
     expect(filled.body).toMatchObject({ status: 'FILLED', executedQty: '10.5', avgPrice: '2.5' });
     expect(px.state.positions.get('WIFUSDT')).toBe('29.5');
   });
 
   it('when a symbol is unknown then -1121 names the symbols the paper exchange lists', async () => {
-    const r = await raw(px.url, 'POST', '/fapi/v1/order', order('FOOUSDT', '1', 'f-1'));
+    const r = await raw(px.url, 'POST', '/fapi/v1/order', reduceOnlySell('FOOUSDT', '1', 'f-1'));
     expect(r.body).toMatchObject({ code: -1121 });
     const msg = (r.body as { msg: string }).msg;
     expect(msg).toMatch(/^Invalid symbol\./);
@@ -168,7 +158,7 @@ describe('paper exchange: faults and orders over HTTP', () => {
   });
 
   it('when orders were placed then GET /paper/orders lists them, oldest first', async () => {
-    await raw(px.url, 'POST', '/fapi/v1/order', order('PEPEUSDT', '1000', 'p-1'));
+    await raw(px.url, 'POST', '/fapi/v1/order', reduceOnlySell('PEPEUSDT', '1000', 'p-1'));
     const orders = (await (await fetch(`${px.url}/paper/orders`)).json()) as Array<{ clientOrderId: string }>;
     expect(orders.map((o) => o.clientOrderId)).toEqual(px.state.orders.map((o) => o.clientOrderId));
     expect(orders[orders.length - 1]).toMatchObject({

@@ -1,16 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPaperExchange, syntheticMarkets, type PaperExchange } from '../../src/exchange/paper/index.js';
-import { KEY, raw, SECRET } from './paper-client.js';
-
-const sell = (symbol: string, quantity: string, id: string) => ({
-  symbol,
-  side: 'SELL',
-  type: 'MARKET',
-  quantity,
-  reduceOnly: 'true',
-  newClientOrderId: id,
-  newOrderRespType: 'RESULT',
-});
+import { KEY, raw, reduceOnlySell, SECRET } from './paper-client.js';
 
 describe('paper exchange: synthetic markets for load tests', () => {
   let px: PaperExchange;
@@ -40,7 +30,7 @@ describe('paper exchange: synthetic markets for load tests', () => {
   });
 
   it('when positions are not held then a reduce-only fill shrinks the position', async () => {
-    const r = await raw(px.url, 'POST', '/fapi/v1/order', sell('SYN0001USDT', '0.5', 'syn-shrink'));
+    const r = await raw(px.url, 'POST', '/fapi/v1/order', reduceOnlySell('SYN0001USDT', '0.5', 'syn-shrink'));
     expect(r.body).toMatchObject({ status: 'FILLED', executedQty: '0.5' });
     expect(px.state.positionOf('SYN0001USDT')).toBe(1.5);
   });
@@ -62,7 +52,7 @@ describe('paper exchange: held positions', () => {
 
   it('when positions are held then every fill is booked and the position keeps its size', async () => {
     for (const id of ['hold-1', 'hold-2', 'hold-3']) {
-      const r = await raw(px.url, 'POST', '/fapi/v1/order', sell('SYN0000USDT', '0.6', id));
+      const r = await raw(px.url, 'POST', '/fapi/v1/order', reduceOnlySell('SYN0000USDT', '0.6', id));
       expect(r.body).toMatchObject({ status: 'FILLED', executedQty: '0.6' });
     }
     expect(px.state.positionOf('SYN0000USDT')).toBe(1);
@@ -70,14 +60,24 @@ describe('paper exchange: held positions', () => {
   });
 
   it('when usage headers are off then answers carry no weight or order-count headers', async () => {
-    const r = await raw(px.url, 'POST', '/fapi/v1/order', sell('SYN0000USDT', '0.1', 'hold-headers'));
+    const r = await raw(
+      px.url,
+      'POST',
+      '/fapi/v1/order',
+      reduceOnlySell('SYN0000USDT', '0.1', 'hold-headers'),
+    );
     expect(r.status).toBe(200);
     expect(r.headers.get('x-mbx-used-weight-1m')).toBeNull();
     expect(r.headers.get('x-mbx-order-count-1m')).toBeNull();
   });
 
   it('when positions are held then reduce-only checks still use the position (no flip)', async () => {
-    const r = await raw(px.url, 'POST', '/fapi/v1/order', sell('SYN0001USDT', '1.5', 'hold-too-big'));
+    const r = await raw(
+      px.url,
+      'POST',
+      '/fapi/v1/order',
+      reduceOnlySell('SYN0001USDT', '1.5', 'hold-too-big'),
+    );
     expect(r.body).toMatchObject({ code: -2022 });
   });
 });
