@@ -24,6 +24,7 @@ import {
   createStreamMetrics,
   createRegistry,
 } from '../../src/ops/metrics.js';
+import { variablesReadBy } from '../../src/ops/config/per-service.js';
 import { promSink } from '../../src/services/apply/metrics.js';
 
 const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
@@ -241,35 +242,6 @@ function parseEnvExample(text: string): EnvExample {
   return { values, documented };
 }
 
-/** Names a loader reads, found by running it on recording envs that reach every branch. */
-function namesRead(loader: Loader): Set<string> {
-  const seen = new Set<string>();
-  const probes: Env[] = [
-    {},
-    { REDIS_URL: 'redis://127.0.0.1:6379' },
-    { APPLY_MODE: 'live' },
-    { APPLY_MODE: 'live', APPLY_LIVE_CONFIRM: 'yes-real-money' },
-  ];
-  for (const probe of probes) {
-    const env = new Proxy(probe as Record<string, string | undefined>, {
-      get(target, key) {
-        if (typeof key === 'string') seen.add(key);
-        return target[key as string];
-      },
-      has(target, key) {
-        if (typeof key === 'string') seen.add(key);
-        return key in target;
-      },
-    });
-    try {
-      loader(env);
-    } catch {
-      // live mode without credentials is refused; the names were read before that
-    }
-  }
-  return new Set([...seen].filter((k) => /^[A-Z][A-Z0-9_]*$/.test(k)));
-}
-
 describe('env examples', () => {
   const examples = Object.fromEntries(
     Object.keys(LOADERS).map((n) => [n, parseEnvExample(read(`env/${n}.env.example`))]),
@@ -305,7 +277,7 @@ describe('env examples', () => {
 
   for (const [name, loaders] of Object.entries(LOADERS)) {
     it(`when src/ops/config reads variables then ${name}.env.example documents exactly those`, () => {
-      const read = new Set(loaders.flatMap((l) => [...namesRead(l)]));
+      const read = new Set(loaders.flatMap((l) => variablesReadBy(l)));
       const documented = new Set(examples[name]!.values.keys());
       expect([...read].filter((n) => !documented.has(n)).sort(), 'read but undocumented').toEqual([]);
       expect([...documented].filter((n) => !read.has(n)).sort(), 'documented but never read').toEqual([]);
