@@ -8,7 +8,7 @@
  * same-run baseline that polls like the fleet: APPLY_PERMIT_STEP_MS=100 and a 1 s sweep.
  *
  *   npm run bench:apply                # print
- *   npm run bench:apply -- --write     # and rewrite "## Apply" in BENCHMARKS.md
+ *   npm run bench:apply -- --write     # and rewrite its block of BENCHMARKS.md
  */
 import { execSync, fork, type ChildProcess } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -22,7 +22,7 @@ import { ApplyService } from '../src/services/apply/service.js';
 import { createStore } from '../src/store/index.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { runFleet, type FleetReport, type FleetRequest } from './apply-fleet.js';
-import { machineLine, writeSection } from './lib/doc.js';
+import { machineLine, writeMarkedBlock } from './lib/doc.js';
 import { fmt, markdownTable, summarize, type Summary } from './lib/stats.js';
 
 const KEY = 'bench-key';
@@ -155,30 +155,23 @@ async function main(): Promise<void> {
       '',
       `Machine: ${machineLine(redisVersion)}; 1-min load at the end ${loadavg()[0]!.toFixed(1)}.`,
       '',
-      'The real ApplyService (Redis store, Binance adapter) runs alone in one process; a second process',
-      'plays the fleet and hosts the paper exchange: HSET of the proposal, SETEX of the governor permit',
-      'once the plan is on the stream and, 3–8 ms later, SETEX of the P3.3 permit. "Last permit → order"',
-      'runs from just before that last SETEX to the signed POST /fapi/v1/order being read by the paper',
-      'exchange; "proposal → plan" from just before the HSET to a consumer blocked on XREAD receiving the',
-      `plan. ${30} warm-up rounds are dropped from ours, 3 from the baseline.`,
+      `${n} rounds after 30 warm-up rounds; baseline: 3 warm-up rounds.`,
       '',
       table,
       '',
       `Ratios (baseline / ours, p50): last permit → order ${ratio(ours.order.p50, base.order.p50)}, ` +
-        `proposal → plan ${ratio(ours.plan.p50, base.plan.p50)}. The fleet polls permits every 100 ms and ` +
-        'proposals every APPLY_POLL_SEC=5 s; the baseline keeps the 100 ms step and sweeps every 1 s.',
+        `proposal → plan ${ratio(ours.plan.p50, base.plan.p50)}.`,
       '',
       `Where the time goes (ours, p50): ${fmt(ours.service.p50)} ms inside the apply service (permit ` +
         'notification, the atomic consume, validation, one round trip for the order intent and the arm ' +
         `re-check), ${fmt(ours.order.p50 - ours.service.p50)} ms in the Binance adapter's signed request ` +
-        'on a fresh socket (see "## Exchange"). The tails follow the machine load: with other work on ' +
-        'the 2 cores, p99 is scheduling delay more than code.',
+        'on a fresh socket.',
       '',
       `Targets: last permit → order p50 ≤ 2 ms (${verdict(ours.order.p50, 2)}), p99 ≤ 5 ms ` +
         `(${verdict(ours.order.p99, 5)}); proposal → plan p99 ≤ 10 ms (${verdict(ours.plan.p99, 10)}).`,
     ].join('\n');
     process.stdout.write(`${body}\n`);
-    if (write) writeSection('BENCHMARKS.md', 'Apply', body);
+    if (write) writeMarkedBlock('BENCHMARKS.md', 'apply', body);
   } finally {
     await redis.stop();
   }

@@ -16,7 +16,7 @@ import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/port.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { BENCH_SYMBOLS } from './lib/authority-config.js';
-import { machineLine, writeSection } from './lib/doc.js';
+import { machineLine, writeMarkedBlock } from './lib/doc.js';
 import { fmt, markdownTable, summarize, type Summary } from './lib/stats.js';
 import { sleep } from '../test/helpers/wait.js';
 
@@ -172,14 +172,7 @@ async function main(): Promise<void> {
     '',
     `Machine: ${machineLine(redisVersion)}; 1-min load average ${fmt(loadBefore, 1)} before, ${fmt(loadavg()[0]!, 1)} after (other work shared the 2 cores).`,
     '',
-    'Plan XADD on the plan stream → permit `SET` seen by a keyspace subscriber, per authority, over',
-    `${SECONDS} s of evenly paced EXECUTE plans on 3 symbols after a 0.5 s warm-up. The producer and`,
-    'the subscriber share the bench process; each authority runs alone in a child process',
-    '(bench/lib/authority-worker.ts). "double": the recording exchange double inside the worker',
-    '(authority cost alone); "paper (HTTP)": the paper exchange (its own process) through the',
-    'real Binance adapter (the governor shares one position read per symbol per second; P3.3 reads',
-    'snapshots from Redis). Baseline: 50 plans/s in the same run.',
-    'Target: p99 ≤ 5 ms at 500 plans/s.',
+    `${SECONDS} s per row after a 0.5 s warm-up; target: p99 ≤ 5 ms at 500 plans/s.`,
     '',
     table,
     '',
@@ -190,15 +183,9 @@ async function main(): Promise<void> {
           `- ${r.authority} / ${r.exchange}: p99 ${fmt(r.s.p99)} ms (${r.s.p99 <= 5 ? 'met' : 'NOT met'}); ` +
           `p50 ${fmt(r.s.p50)} ms vs ${fmt(rows.find((b) => b.authority === r.authority && b.rate === 50)?.s.p50 ?? NaN)} ms at 50 plans/s.`,
       ),
-    '',
-    'missing: plans whose permit never appeared (lost or undecided). Tails follow the host: runs at',
-    'load average 8–12 (other suites sharing the 2 cores) gave p99 9–122 ms for the same scenario;',
-    'compare the load average above before comparing runs. The p50 is what one decision costs (2',
-    'Redis round trips after the stream read; the governor reads a position at most once per symbol',
-    'per second).',
   ].join('\n');
   process.stdout.write(`${body}\n`);
-  if (WRITE) writeSection('BENCHMARKS.md', 'Authorities', body);
+  if (WRITE) writeMarkedBlock('BENCHMARKS.md', 'authorities', body);
 }
 
 main().catch((err) => {

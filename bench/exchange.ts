@@ -7,14 +7,14 @@
  *   C. time to a recovered fill after a 503 "unknown" that followed a real fill.
  *
  *   npm run bench:exchange                # print
- *   npm run bench:exchange -- --write     # and rewrite "## Exchange" in BENCHMARKS.md
+ *   npm run bench:exchange -- --write     # and rewrite its block of BENCHMARKS.md
  */
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { createBinanceExchange } from '../src/exchange/binance/index.js';
 import { startPaperExchange, type PaperExchange } from '../src/exchange/paper/index.js';
-import { machineLine, writeSection } from './lib/doc.js';
+import { machineLine, writeMarkedBlock } from './lib/doc.js';
 import { fmt, markdownTable, summarize, type Summary } from './lib/stats.js';
 
 const KEY = 'bench-key';
@@ -143,20 +143,14 @@ async function main(): Promise<void> {
     const body = [
       `\`BENCH_EXCHANGE_N=${N} npm run bench:exchange -- --write\` (bench/exchange.ts); ${machineLine()}.`,
       '',
-      'Milliseconds per call, sequential, against the in-process paper exchange on loopback. The',
-      'adapter sends orders on a fresh connection on purpose (a refused connect proves nothing was',
-      'sent; a reused socket the server had closed fails after the bytes left): the "fresh socket"',
-      'row is the floor for that choice. Reads reuse sockets. Both go through node:http',
-      '(src/exchange/binance/http-client.ts), no client library. Earlier builds, same bench: through the',
-      "`binance` SDK's axios path an order cost 1.14 ms at p50 (load ~10) and a read 0.46 ms; orders over",
-      'undici 0.69–0.71 ms (load 0.3–1.8).',
+      'Milliseconds per call.',
       '',
       markdownTable(['path', 'n', 'p50', 'p90', 'p99', 'max', 'p50 vs baseline'], rows),
       '',
       `Fills beyond one per client order id during the recovery run: ${extra}.`,
     ].join('\n');
     process.stdout.write(`${body}\n`);
-    if (process.argv.includes('--write')) writeSection('BENCHMARKS.md', 'Exchange', body);
+    if (process.argv.includes('--write')) writeMarkedBlock('BENCHMARKS.md', 'exchange', body);
   } finally {
     keepAlive.destroy();
     fresh.destroy();

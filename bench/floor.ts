@@ -15,14 +15,14 @@ import { Session, type PhaseResult } from './lib/pipeline-session.js';
 import { isSustained, keptUp } from './lib/pipeline-report.js';
 import { slowClusters } from './lib/feeder.js';
 import { parseBenchArgs } from './lib/args.js';
-import { machineLine, writeSection } from './lib/doc.js';
+import { machineLine, writeMarkedBlock } from './lib/doc.js';
 import { renderFloor, type FloorRow } from './lib/floor/report.js';
 
 const args = parseBenchArgs(process.argv.slice(2), {
   values: ['symbols', 'seconds', 'warmup', 'rates', 'rounds', 'layouts'],
   flags: ['no-build', 'write'],
   usage: `
-npm run bench:floor -- [options]     the contract's floor beside ours, same run (prints; --write: BENCHMARKS.md)
+npm run bench:floor -- [options]     the contract's floor beside ours, same run (prints; --write: its block of BENCHMARKS.md)
   --rates <list>     offered plans/s (default 500,1000,1500,2000,2500); a layout stops at its first unsustained rate
   --rounds <n>       alternating rounds of (floor, ours) (2)
   --layouts <list>   floor,floor-ka,ours (default all three)    --seconds <n> window (8)    --warmup <n> (2)
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   const command = `npm run bench:floor -- ${args.raw.join(' ')}`.trim();
   const text = renderFloor({ machine, command, symbols: SYMBOLS, seconds: SECONDS, rows });
   process.stdout.write(`${text}\n`);
-  if (flag('write')) writeSection('BENCHMARKS.md', "Floor: the contract's work alone, beside ours", text);
+  if (flag('write')) writeMarkedBlock('BENCHMARKS.md', 'floor', text);
 }
 
 await main();

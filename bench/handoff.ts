@@ -12,7 +12,7 @@ import { createStore } from '../src/store/index.js';
 import type { Store } from '../src/store/port.js';
 import { waitAndConsumePermits } from '../src/store/permit-chain.js';
 import { startRedis, type RedisServerHandle } from '../test/helpers/redis-server.js';
-import { machineLine, writeSection } from './lib/doc.js';
+import { machineLine, writeMarkedBlock } from './lib/doc.js';
 import { fmt, markdownTable, summarize, type Summary } from './lib/stats.js';
 import { sleep } from '../test/helpers/wait.js';
 
@@ -210,7 +210,7 @@ async function main() {
         `in the same run: ${fmt(fl.latency.p99)} ms), ${fmt(perConsume(ev))} commands per consume`,
         `(target ≤ 8: ${perConsume(ev) <= 8 ? 'met' : 'missed'}).`,
       ].join(' ');
-      writeSection('BENCHMARKS.md', 'Permit hand-off', report(table, ratios, machine, verdict));
+      writeMarkedBlock('BENCHMARKS.md', 'handoff', report(table, ratios, machine, verdict));
     }
   } finally {
     for (const r of all) {
@@ -225,32 +225,13 @@ function report(table: string, ratios: string, machine: string, verdict: string)
   return [
     '`npm run bench:handoff`' + ` — ${new Date().toISOString().slice(0, 10)}, ${machine}.`,
     '',
-    `${TRIALS} trials per mode after ${WARMUP} warm-up trials; one private redis-server per mode so`,
-    '`INFO commandstats` counts that mode alone. A chain trial writes the governor permit, starts',
-    '`waitAndConsumePermits` (waitMs 1200) and, once its first attempt has answered "missing", writes the',
-    'P3.3 permit with a plain `SETEX` from another connection, uniformly 0–20 ms later (event) or',
-    `0–${STEP_MS} ms later (polling, so the poll phase is random). Latency runs from just before that`,
-    '`SETEX` to the wait returning. The floor is the same hand-off without the chain: a raw subscriber',
-    'runs the consume script once on the keyspace message. Floor and event trials alternate so both see',
-    'the same noise; polling runs 4 trials side by side. Commands per consume: `INFO commandstats` deltas',
-    "(every client, and the calls inside the Lua script) over successful consumes, without the writer's",
-    "`SETEX` and the bench's own `INFO`.",
+    `${TRIALS} trials per mode after ${WARMUP} warm-up trials, event jitter 0–20 ms, polling step ${STEP_MS} ms.`,
     '',
     table,
     '',
     ratios,
     '',
     `This run: ${verdict}`,
-    '',
-    'What profiling changed: counting the calls made inside the Lua script, the first version took 14',
-    'commands per consume (GET of the receipt and of each permit, then PTTL of each, on every attempt);',
-    'one MGET for the receipt and the bodies, and TTLs read only by the last attempt (they are only',
-    "reported on failure), brought it to 8. The PUNSUBSCRIBE write sat on the caller's path and now",
-    'goes out after the wait has returned; and the pattern now lingers subscribed 1 s after its last',
-    'waiter (src/store/redis/key-events.ts), so back-to-back waits share one subscription: 8 → 6',
-    'commands. Above the floor, the chain spends one consume attempt before the write (6 commands vs',
-    '4) and its bookkeeping (~0.05–0.1 ms at p50). The p99 tail follows the host: with the load average',
-    'at 5–11 on 2 cores (other suites running) the floor alone ranged 4–14 ms at p99 across runs.',
   ].join('\n');
 }
 

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { buildCli, WORK } from './lib/pipeline-rig.js';
 import { Session, type PhaseResult, type SessionOptions } from './lib/pipeline-session.js';
 import { isSustained, keptUp, renderReport, summaries, type Report } from './lib/pipeline-report.js';
-import { writeSection } from './lib/doc.js';
+import { writeMarkedBlock } from './lib/doc.js';
 import { perUnit } from './lib/redis-stats.js';
 import { machineLine } from './lib/doc.js';
 import { parseBenchArgs } from './lib/args.js';
@@ -37,7 +37,7 @@ const args = parseBenchArgs(process.argv.slice(2), {
     'venue-limits',
   ],
   usage: `
-npm run bench:pipeline -- [options]          every scenario; rewrites BENCHMARKS.md "## Pipeline" (~7 min)
+npm run bench:pipeline -- [options]          every scenario; rewrites its block of BENCHMARKS.md (~7 min)
   --only <list>       latency,capacity,memory,choices,baseline,ceiling,venue (none: build only); prints
   --write | --no-write  rewrite the section (default: only for a full run)
   --rates <list>      capacity ramp, plans/s (default 100,200,300,400,600,800,1000,1200,1400,1600,2000,2500)
@@ -233,7 +233,8 @@ async function main(): Promise<void> {
   const text = renderReport(report);
   process.stdout.write(`${text}\n`);
   // A partial run (--only) prints; it rewrites the section only when asked (--write).
-  if (flag('write') || (!flag('no-write') && ONLY === 'all')) writeSection('BENCHMARKS.md', 'Pipeline', text);
+  if (flag('write') || (!flag('no-write') && ONLY === 'all'))
+    writeMarkedBlock('BENCHMARKS.md', 'pipeline', text);
 }
 
 main().then(

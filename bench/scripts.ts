@@ -28,7 +28,7 @@ import { Redis } from 'ioredis';
 import { createStore } from '../src/store/index.js';
 import { luaDir } from '../src/store/redis/scripts.js';
 import { startRedis } from '../test/helpers/redis-server.js';
-import { machineLine, writeSection } from './lib/doc.js';
+import { machineLine, writeMarkedBlock } from './lib/doc.js';
 import { cpuSeconds } from './lib/procstat.js';
 import { fmt, markdownTable, summarize } from './lib/stats.js';
 import { commandStats, diffCounts, total } from './lib/redis-stats.js';
@@ -225,26 +225,13 @@ async function main(): Promise<void> {
     '',
     `Machine: ${machine}.`,
     '',
-    `${N} consumes of a two-permit set per row on one private redis-server (consumePermits-3.lua, the`,
-    'operation every EXECUTE plan runs once). evalsha: the script cached on the server, called by its SHA (the',
-    "adapter's way); eval: its text sent with every call; multi: no script, WATCH + MGET + MULTI/DEL/SET/EXEC;",
-    "adapter: the store's consumePermits (evalsha, the reply parsed, a turn's writes sent in one writev).",
-    'In flight 1: one operation at a time; 32: 32 at once (one shared connection for evalsha and eval, whose',
-    'commands leave together; 32 connections for multi, as WATCH is per connection).',
+    `${N} consumes of a two-permit set per row.`,
     '',
     table,
     '',
-    'Reading: caching the script saves sending its text with every call (~2.2 KB → ~240 bytes per consume) and',
-    "the server's hashing of it; no script at all (WATCH/MULTI) costs two more round trips and 2 more commands, and",
-    'retries when a watched key changes. The adapter row is what the services pay: the cached script plus the',
-    "reply's parsing, a timer per command (commandTimeout) and the command connection's writes held to the end of",
-    'the turn, which saves write syscalls when many commands share a turn (the Pipeline section) and costs a turn',
-    'of latency when an operation only starts once the previous one has answered, as here. At 32 in flight single',
-    'runs vary by ±30 % on this shared machine: compare rows of one run.',
-    '',
   ].join('\n');
   process.stdout.write(`${body}\n`);
-  if (!argv.includes('--no-write')) writeSection('BENCHMARKS.md', 'Script caching and pipelining', body);
+  if (!argv.includes('--no-write')) writeMarkedBlock('BENCHMARKS.md', 'scripts', body);
 }
 
 main().then(

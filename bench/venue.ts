@@ -13,8 +13,7 @@ import type { PhaseSummary } from './lib/pipeline-report.js';
 import { fmt, markdownTable, sumWhere } from './lib/stats.js';
 import { parseBenchArgs } from './lib/args.js';
 import { runPipeline } from './lib/pipeline-child.js';
-import { machineLine, writeSection } from './lib/doc.js';
-import { VENUE_NOTES } from './lib/venue-notes.js';
+import { machineLine, writeMarkedBlock } from './lib/doc.js';
 
 const args = parseBenchArgs(process.argv.slice(2), {
   values: ['a', 'b', 'rates', 'seconds'],
@@ -23,7 +22,7 @@ const args = parseBenchArgs(process.argv.slice(2), {
 npm run bench:venue -- [--a <build dir>] [--b <build dir>] [--rates 5,10,15,20] [--seconds 60] [--write]
   --a          a baseline build, run beside --b at every rate (default: none)
   --b          the build measured (default .bench-tmp/pipeline)
-  --write      rewrite BENCHMARKS.md "## Venue limits"`,
+  --write      rewrite its block of BENCHMARKS.md`,
 });
 const { opt, flag } = args;
 const builds = [
@@ -87,15 +86,8 @@ const text = `\`npm run bench:venue -- ${args.raw.join(' ')}\` (bench/venue.ts)
 
 Machine: ${machineLine()}.
 
-The pipeline bench's three services and 1,000 symbols, but the paper exchange sends Binance's
-\`X-MBX-USED-WEIGHT-1M\` and order-count headers, so each adapter refuses locally once one account's
-2,400 weight (less 5 % kept for order recovery) or 1,200 orders a minute are spent, as it would on the
-venue. One fresh session per build and rate, ${seconds} s window after 3 s of warm-up; results are those
-read in the window. The paper exchange charges weight 5 per positionRisk read and none per order (Binance's
-New Order page: 0 on the IP weight, 1 on each order-count window).
+1,000 symbols; one fresh session per build and rate, ${seconds} s window after 3 s of warm-up.
 
-${table}
-
-${VENUE_NOTES}`;
+${table}`;
 process.stdout.write(`${text}\n`);
-if (flag('write')) writeSection('BENCHMARKS.md', 'Venue limits', text);
+if (flag('write')) writeMarkedBlock('BENCHMARKS.md', 'venue', text);

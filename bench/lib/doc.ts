@@ -1,6 +1,6 @@
-/** Shared bench helpers: machine description and rewriting one section of BENCHMARKS.md. */
+/** Shared bench helpers: machine description and rewriting one marked block of BENCHMARKS.md. */
 import { execSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 
 export function machineLine(redisVersion?: string): string {
@@ -22,22 +22,26 @@ export function machineLine(redisVersion?: string): string {
   return parts.join(', ');
 }
 
-const HEADER =
-  '# Benchmarks\n\nEvery figure here was produced by the command shown above it, on the development machine\n' +
-  '(2 cores, shared and noisy, loopback Redis). Each section compares against a baseline measured\n' +
-  'in the same run: read the ratios, not the absolute times.\n';
+const marker = (name: string, end: 'begin' | 'end'): string => `<!-- bench:${name}:${end} -->`;
 
-/** Replaces `## <title>` up to the next `## ` heading (appends the section when absent). */
-export function writeSection(file: string, title: string, body: string): void {
-  const doc = existsSync(file) ? readFileSync(file, 'utf8') : HEADER;
-  const heading = `## ${title}`;
-  const section = `${heading}\n\n${body.trim()}\n\n`;
-  const start = doc.indexOf(`${heading}\n`);
-  if (start < 0) {
-    writeFileSync(file, `${doc.trimEnd()}\n\n${section}`);
-    return;
+/**
+ * The document with the text between `<!-- bench:<name>:begin -->` and `<!-- bench:<name>:end -->`
+ * replaced by `body`; everything outside the markers is kept byte for byte, so the prose a person
+ * wrote around a bench's tables survives every run. Missing or misordered markers throw: a bench
+ * must not guess where its figures go.
+ */
+export function replaceMarkedBlock(doc: string, name: string, body: string): string {
+  const begin = marker(name, 'begin');
+  const end = marker(name, 'end');
+  const from = doc.indexOf(begin);
+  const to = doc.indexOf(end);
+  if (from < 0 || to < 0 || to < from || doc.indexOf(begin, from + 1) >= 0 || doc.indexOf(end, to + 1) >= 0) {
+    throw new Error(`expected exactly one "${begin}" followed by one "${end}"`);
   }
-  const next = doc.indexOf('\n## ', start + heading.length);
-  const end = next < 0 ? doc.length : next + 1;
-  writeFileSync(file, `${doc.slice(0, start)}${section}${doc.slice(end)}`.trimEnd() + '\n');
+  return `${doc.slice(0, from + begin.length)}\n${body.trim()}\n${doc.slice(to)}`;
+}
+
+/** Rewrites the marked block `name` of a document on disk (see replaceMarkedBlock). */
+export function writeMarkedBlock(file: string, name: string, body: string): void {
+  writeFileSync(file, replaceMarkedBlock(readFileSync(file, 'utf8'), name, body));
 }

@@ -1,11 +1,9 @@
-/** Tables of the pipeline bench (the "## Pipeline" section of BENCHMARKS.md). */
+/** Tables of the pipeline bench (its marked block of BENCHMARKS.md; the prose around it lives there). */
 import type { PhaseResult } from './pipeline-session.js';
 import type { Memory } from './procstat.js';
 import { fmt, markdownTable, summarize } from './stats.js';
 import { total } from './redis-stats.js';
 import { unitEnvironment, unitNodeFlags } from './pipeline-rig.js';
-import { EARLIER_ROUNDS } from './pipeline-history.js';
-import { CHANGES_LATEST, COMMAND_BUDGET, FINDINGS } from './pipeline-notes.js';
 
 export interface Report {
   machine: string;
@@ -153,36 +151,15 @@ function targets(r: Report): string[] {
     ]);
   }
   if (rows.length === 0) return [];
-  return [
-    '### Targets',
-    '',
-    markdownTable(['target', 'this run', 'verdict', 'fleet we replace'], rows),
-    '',
-    TARGETS_ELSEWHERE,
-    '',
-  ];
+  return ['### Targets', '', markdownTable(['target', 'this run', 'verdict', 'fleet we replace'], rows), ''];
 }
-
-/** Where the targets stand beyond one run: the floor bench measured them against the contract itself. */
-const TARGETS_ELSEWHERE =
-  'Verdicts are this run\'s, on its host. The section "Floor: the contract\'s work alone, beside ours" (`npm run ' +
-  'bench:floor`) measures the same targets against a plain implementation of the wire contract alone, in the same ' +
-  'rig and run: it issues 21–29 Redis commands per plan by INFO commandstats and tops out at 1,130–1,320 plans/s ' +
-  "on 2 cores; on a slower host (2026-11-28) 485c76f (the build of these tables) and that day's build gave p99 40–57 ms at 100/s, " +
-  'the contract alone 27–53 ms.';
 
 export function renderReport(r: Report): string {
   const out: string[] = [];
   out.push(`\`${r.command}\` (bench/pipeline.ts)`, '');
   out.push(`Machine: ${r.machine}.`, '');
   out.push(
-    `Three services as separate processes (\`quantum-apply apply|governor|position-brain\`, compiled, LOG_LEVEL=info, logs to /dev/null) ` +
-      `on one private redis-server; the bench process writes proposals (HSET, a new computed_at_utc each time) over ${r.symbols} ` +
-      'synthetic symbols, at most one plan in flight per symbol, and hosts the paper exchange, where the order is timed as the ' +
-      'fill is booked. Every plan is PARTIAL_50, kill score 0.3 → EXECUTE; authority limits lifted (GOV_* caps 1e9+, ' +
-      'P33_COOLDOWN_SEC=0); the paper exchange holds positions (`--hold-positions`), so P33_QTY_TOLERANCE_PCT=100 (its ledger ' +
-      `follows the fills). Each phase: ${r.warmup} s warm-up, then a ${r.seconds} s window (20 s at 10/s); latency counts ` +
-      "proposals written in the window, commands and CPU are the window's.",
+    `${r.symbols} synthetic symbols; each phase: ${r.warmup} s warm-up, then a ${r.seconds} s window.`,
     '',
   );
   out.push(...targets(r));
@@ -345,13 +322,8 @@ export function renderReport(r: Report): string {
         rows,
       ),
       '',
-      'Before/after of changes made here (other builds, so not in this run): one XACK per batch instead of per entry ' +
-        '(bench/pipeline-ab.ts, 300/s): commands per plan 57.0 → 45.4, CPU s/1000 governor 0.80 → 0.63, P3.3 0.52 → 0.43, ' +
-        'redis-server 0.47 → 0.36; at low rates a batch holds one entry and nothing changes. Auto-pipelining: see below.',
-      '',
     );
   }
-  out.push(COMMAND_BUDGET, CHANGES_LATEST, ...EARLIER_ROUNDS, FINDINGS);
   return out.join('\n');
 }
 

@@ -2,7 +2,6 @@
 import type { PhaseResult } from '../pipeline-session.js';
 import { perUnit, total } from '../redis-stats.js';
 import { fmt, markdownTable, summarize } from '../stats.js';
-import { FLOOR_NOTES } from './notes.js';
 
 export interface FloorRow {
   /** floor-ka: the floor with orders on kept-alive sockets. */
@@ -146,7 +145,7 @@ export function renderFloor(rep: FloorReport): string {
     '',
     `Machine: ${rep.machine}.`,
     '',
-    `The pipeline bench's rig (bench/lib/pipeline-session.ts: private redis-server, paper exchange and feeder in the bench process, ${rep.symbols} synthetic symbols, one plan in flight per symbol, ${rep.seconds} s windows) with either our three services (compiled bundle, as deployed) or **the floor** in their place: bench/lib/floor, three processes doing only what the wire contract (PROTOCOL.md) asks (its keys, streams, permit bodies and exchange calls, the client order id lookup before a send and the position read after the consume included; ioredis with auto-pipelining; no validation beyond the contract's checks, no logs, metrics, intents, markers, leases or atomic counting: not safe, a yardstick). Layouts alternate by round. CPU is user + system of every process over the window, per executed plan; commands are INFO commandstats (every client, in-script included).`,
+    `${rep.symbols} synthetic symbols, ${rep.seconds} s windows.`,
     '',
     phases,
     '',
@@ -163,7 +162,5 @@ export function renderFloor(rep: FloorReport): string {
     "Commands per executed plan by name, at each layout's highest executed rate:",
     '',
     byCommand,
-    '',
-    FLOOR_NOTES,
   ].join('\n');
 }
