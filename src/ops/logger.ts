@@ -33,7 +33,7 @@ function isPlain(v: object): boolean {
 
 /**
  * Copy-on-write scrub: objects without secrets are returned as they are. Chosen over pino's
- * path redaction, which cost ~20 µs per line with our 33 wildcard paths (vs ~1 µs without).
+ * path redaction, whose wildcard paths cost far more per line than a scrub that finds nothing.
  */
 export function scrub<T>(value: T, depth = 0): T {
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
@@ -111,8 +111,8 @@ function mergeRepeatedBindings(child: PinoLogger): void {
 
 /**
  * stdout is written once 4 KB of lines are buffered, and at least every 100 ms. A write per line
- * was the largest single item of the governor's and P3.3's CPU at 1,000 plans/s (~13 % of their
- * busy time). A line is late by at most 100 ms. Shutdown flushes (flushLogger), and so does any
+ * was the largest single item of the governor's and P3.3's CPU near capacity (BENCHMARKS.md,
+ * Pipeline). A line is late by at most 100 ms. Shutdown flushes (flushLogger), and so does any
  * exit, crashes included (pino flushes synchronously on process exit); a process killed by
  * SIGKILL or the OOM killer loses at most its last 100 ms of lines.
  */

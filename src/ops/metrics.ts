@@ -102,9 +102,9 @@ export function createApplyMetrics(registry: Registry, clock: Clock = systemCloc
       'Unix time of the last successful execution',
       ['symbol'],
     ),
-    // The two latency histograms are over all symbols: with a symbol label, 1,000 symbols made
-    // 30,000 series (15 per label set), ~3 MB of heap in the apply process and ~3 MB of text per
-    // scrape. Per-symbol outcomes stay in the counters above; one plan's timing is in its logs.
+    // The two latency histograms are over all symbols: with a symbol label, every symbol adds 15
+    // series per histogram, which with a thousand symbols weighs on the apply process's heap and
+    // on every scrape. Per-symbol outcomes stay in the counters above; one plan's timing is in its logs.
     permitWait: histogram(
       registry,
       'quantum_apply_permit_wait_seconds',

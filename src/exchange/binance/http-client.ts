@@ -8,9 +8,9 @@
  *   fail *after* the bytes were written (fate unknown).
  * One deadline covers the whole exchange (connect, request, answer, body). Failures reject with
  * an `HttpSendError` carrying a Node error code (ECONNREFUSED, ETIMEDOUT, ECONNRESET, …) for the
- * transport to classify. Measured against undici (BENCHMARKS.md, Memory): undici's llhttp
- * WebAssembly parser cost 20–45 MB of RSS once the first request had been parsed, and the
- * `binance` SDK (axios) 12–15 % of apply's CPU; this does neither.
+ * transport to classify. Chosen over undici, whose WebAssembly HTTP parser grows RSS once the
+ * first request has been parsed, and over the `binance` SDK (axios), a large share of apply's CPU
+ * in profiles (BENCHMARKS.md, Exchange and Pipeline).
  */
 import http from 'node:http';
 import https from 'node:https';

@@ -1,7 +1,7 @@
 /**
  * positionRisk answers without zod: an account-wide read (P3.3's snapshot refresh) returns a row
- * per position (1,000 in the bench), and zod's safeParse of such an answer was ~9 % of a busy
- * reader's CPU in a profile. Same rules and output as `positionRowSchema` in schemas.ts, which
+ * per position, and zod's safeParse of such an answer stood out in a busy reader's CPU profile
+ * (BENCHMARKS.md, Pipeline). Same rules and output as `positionRowSchema` in schemas.ts, which
  * stays the reference: a property test feeds both the same inputs
  * (test/exchange/position-rows.test.ts).
  */

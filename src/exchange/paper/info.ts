@@ -24,7 +24,7 @@ export function premiumIndex(state: PaperState, p: Params, now: number): unknown
 /**
  * One positionRisk row: the fields both versions share, then each version's own, added with
  * Object.assign. Not `{ ...base, more }`: V8 (Node 20) builds a spread followed by more properties
- * over 10× slower, which made an account-wide read of 1,000 rows cost ~30 ms.
+ * much slower, which made an account-wide read of many rows slow the pipeline bench.
  */
 function positionRow(state: PaperState, symbol: string, version: 2 | 3): Record<string, unknown> {
   const amt = state.positions.get(symbol) ?? '0';

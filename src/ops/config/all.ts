@@ -26,10 +26,8 @@ export interface AllConfig {
 /**
  * APPLY_MAX_IN_FLIGHT when unset under `all`. The three services share one thread here, so past
  * ~16 plans in flight more mostly queue inside the process: more memory, little more throughput.
- * With the unit's settings over 1,000 symbols (BENCHMARKS.md, Memory of `all`): at 400/s peak
- * RSS ~89 → ~85 MB, the same throughput in most sets (one set on a slow stretch of the host:
- * 345 against 412/s); at 600/s, past what one thread carries, 92.9 → 86.3 MB for ~5 % fewer
- * plans executed. The single apply service keeps 64.
+ * The figures behind the choice: BENCHMARKS.md, "Memory of `all`". The single apply service
+ * keeps 64.
  */
 export const ALL_MAX_IN_FLIGHT = 16;
 

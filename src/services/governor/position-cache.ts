@@ -5,8 +5,8 @@
  * read can only overstate the notional counted against the daily cap. A failed read is never reused.
  *
  * An account-wide read for every plan was tried and taken back: the governor's batch then waited
- * on an answer of a row per position (1,000 rows from the bench's paper exchange, ~30 ms), and the
- * pipeline's latency and capacity fell. The adapter reads the account only once the minute's
+ * on an answer of a row per position, and the pipeline's latency and capacity fell (BENCHMARKS.md,
+ * Pipeline). The adapter reads the account only once the minute's
  * request weight runs short.
  */
 import type { ExchangePort, Position } from '../../exchange/port.js';
