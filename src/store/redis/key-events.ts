@@ -6,7 +6,7 @@
  * The first listener of a pattern subscribes; once the last one has left, the pattern lingers
  * subscribed for `lingerMs` before it is unsubscribed, so a steady flow of plans (one waiter at a
  * time) neither pays a PSUBSCRIBE round trip before its first attempt nor two commands per plan
- * (measured: pipeline bench, ~1.7 commands per plan at 200 plans/s). ioredis re-subscribes every
+ * (the pipeline bench counts them: BENCHMARKS.md). ioredis re-subscribes every
  * pattern by itself after a reconnect (autoResubscribe, on by default).
  */
 import type { Redis } from 'ioredis';
