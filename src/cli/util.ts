@@ -5,6 +5,7 @@
  * exit code.
  */
 import type { Registry } from 'prom-client';
+import { backoffMs } from '../ops/backoff.js';
 import { ConfigError, configWarnings, describeConfig, ignoredVariables, type Env } from '../ops/config.js';
 import { createLogger, flushLogger, type Logger } from '../ops/logger.js';
 import { createRegistry } from '../ops/metrics.js';
@@ -67,10 +68,6 @@ export interface RunServiceOptions<C> {
  */
 export const START_RETRY_MIN_MS = 500;
 export const START_RETRY_MAX_MS = 15_000;
-
-export function startRetryDelayMs(attempt: number, minMs: number, maxMs: number): number {
-  return Math.min(minMs * 2 ** Math.min(attempt - 1, 20), maxMs);
-}
 
 function defaultOpsPort(cfg: unknown): number | null {
   const port = (cfg as { metricsPort?: unknown }).metricsPort;
@@ -171,11 +168,10 @@ export async function runService<C extends { logLevel: string; logFormat?: 'json
           registry = createRegistry({ processMetrics });
           startError = err instanceof Error ? err.message : String(err);
           state = 'waiting_for_redis';
-          const delayMs = startRetryDelayMs(
-            attempt,
-            opts.startRetryMinMs ?? START_RETRY_MIN_MS,
-            opts.startRetryMaxMs ?? START_RETRY_MAX_MS,
-          );
+          const delayMs = backoffMs(attempt - 1, {
+            minMs: opts.startRetryMinMs ?? START_RETRY_MIN_MS,
+            maxMs: opts.startRetryMaxMs ?? START_RETRY_MAX_MS,
+          });
           logger.warn(
             { attempt, retry_in_ms: delayMs, err: startError },
             `${name} waiting for Redis (${startError}); retry in ${delayMs} ms`,

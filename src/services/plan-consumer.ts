@@ -10,6 +10,7 @@
  * is not held back until that batch finishes.
  */
 import { performance } from 'node:perf_hooks';
+import { backoffMs } from '../ops/backoff.js';
 import type { Store, StreamEntry } from '../store/port.js';
 
 export interface ConsumerLogger {
@@ -41,9 +42,8 @@ export interface PlanConsumerOptions {
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export function backoffMs(failures: number): number {
-  return Math.min(100 * 2 ** Math.min(failures, 5), 3000);
-}
+/** Waiting out a Redis outage: 200 ms after the first failure, doubling to 3 s. */
+const OUTAGE_BACKOFF = { minMs: 100, maxMs: 3000 };
 
 const CONNECTION_ERROR =
   /ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|Connection is closed|connect|timed out|MaxRetriesPerRequest|writeable|LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|READONLY/i;
@@ -250,7 +250,7 @@ export class PlanConsumer {
           this.o.logger.warn({ group: this.o.group, failures, err: errText(err) }, `waiting for ${what}`);
         }
         this.waiting = what;
-        await this.o.sleep(backoffMs(failures));
+        await this.o.sleep(backoffMs(failures, OUTAGE_BACKOFF));
       }
     }
     await this.settle();

@@ -12,6 +12,7 @@
  * `consume_outcome_unknown` and the caller must not act on the plan.
  */
 import { randomUUID } from 'node:crypto';
+import { backoffMs } from '../ops/backoff.js';
 import { systemClock, type Clock } from '../ops/clock.js';
 import type { ConsumeOutcome, Store } from './port.js';
 import { watchPermits, type Change, type PermitWatch } from './permit-watch.js';
@@ -124,7 +125,7 @@ export async function waitAndConsumePermits(
     inFlight = true;
     inFlightChanges.clear();
     let firstErrorAt: number | null = null;
-    let backoff = 20;
+    let failures = 0;
     try {
       for (;;) {
         try {
@@ -134,8 +135,7 @@ export async function waitAndConsumePermits(
           firstErrorAt ??= clock.now();
           const left = firstErrorAt + budget - clock.now();
           if (left <= 0) return null;
-          await sleep(Math.min(backoff, left));
-          backoff = Math.min(backoff * 2, 500);
+          await sleep(Math.min(backoffMs(failures++, { minMs: 20, maxMs: 500 }), left));
         }
       }
     } finally {

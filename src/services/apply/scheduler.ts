@@ -14,6 +14,7 @@
  * (src/cli/commands/all.ts, ALL_MAX_IN_FLIGHT): ~4 MB less at 400/s, a few percent of
  * throughput near one thread's limit.
  */
+import { backoffMs } from '../../ops/backoff.js';
 
 export interface SchedulerOptions {
   /** Runs in flight over all symbols at most (default: unbounded). */
@@ -100,7 +101,10 @@ export class SymbolScheduler {
           st.failures = 0;
         } catch (err) {
           st.failures++;
-          const wait = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** (st.failures - 1));
+          const wait = backoffMs(st.failures - 1, {
+            minMs: this.opts.backoffMinMs,
+            maxMs: this.opts.backoffMaxMs,
+          });
           this.opts.onError(symbol, err, st.failures, wait);
           st.dirty = true;
           if (st.detectedAtMs === null || at < st.detectedAtMs) st.detectedAtMs = at;

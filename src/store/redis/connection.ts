@@ -4,6 +4,7 @@
  */
 import type { Socket } from 'node:net';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import { backoffMs } from '../../ops/backoff.js';
 import { mergedFlags } from './notify-flags.js';
 import { probeNotifications } from './notify-probe.js';
 
@@ -18,7 +19,7 @@ export const silentLogger: StoreLogger = { warn: () => {}, info: () => {}, error
 
 /** Backoff forever: 50 ms doubling to 2 s, with jitter so replicas do not reconnect in step. */
 export function reconnectDelay(times: number): number {
-  return Math.min(50 * 2 ** Math.min(times, 6), 2000) + Math.floor(Math.random() * 100);
+  return backoffMs(times, { minMs: 50, maxMs: 2000, jitterMs: 100 });
 }
 
 export function commandOptions(commandTimeout: number): RedisOptions {
