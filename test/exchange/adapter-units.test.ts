@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { outcomeOf } from '../../src/exchange/binance/orders.js';
+import { Orders, SentIds, outcomeOf } from '../../src/exchange/binance/orders.js';
 import { Reads } from '../../src/exchange/binance/reads.js';
 import type { CallOutcome, Transport } from '../../src/exchange/binance/transport.js';
 import type { OrderFill } from '../../src/exchange/port.js';
+import { ManualClock } from '../../src/ops/clock.js';
 
 const order = (status: string, executedQty: string): OrderFill => ({
   orderId: '1',
@@ -139,5 +140,69 @@ describe('exchangeInfo cache', () => {
     ]);
     expect(rules.map((r) => r.symbol)).toEqual(['BTCUSDT', 'ETHUSDT', 'BTCUSDT']);
     expect(paths).toEqual(['/fapi/v1/exchangeInfo']);
+  });
+});
+
+describe('clock port', () => {
+  /** A transport double on a ManualClock: time answers `serverTime`, order queries say -2013. */
+  function clocked(clock: ManualClock, post: CallOutcome) {
+    const calls: string[] = [];
+    const t = {
+      timeOffsetMs: 0,
+      setTimeOffset(ms: number) {
+        t.timeOffsetMs = ms;
+      },
+      serverNow: () => 5_000_000,
+      async call(method: string, path: string): Promise<CallOutcome> {
+        calls.push(`${method} ${path}`);
+        if (path === '/fapi/v1/time') return { kind: 'ok', status: 200, body: { serverTime: 5_000_000 } };
+        if (method === 'POST') return post;
+        clock.advance(1000); // each recovery query takes a second on this clock
+        return {
+          kind: 'http_error',
+          status: 400,
+          code: -2013,
+          message: 'Order does not exist.',
+          retryAfterSec: null,
+        };
+      },
+    };
+    const reads = new Reads(t as unknown as Transport, {
+      exchangeInfoTtlMs: 1,
+      positionRiskVersion: 3,
+      readRetries: 0,
+      retryBaseMs: 1,
+      exchangeInfoMaxStaleMs: 1,
+      now: () => clock.now(),
+      warn: () => undefined,
+    });
+    return { t, calls, reads };
+  }
+
+  it('when the time is synced then the offset is the server time less the clock port time', async () => {
+    const { t, reads } = clocked(new ManualClock(1_000_000), { kind: 'ok', status: 200, body: {} });
+    expect(await reads.syncTime()).toBe(4_000_000);
+    expect(t.timeOffsetMs).toBe(4_000_000);
+  });
+
+  it('when an order outcome is recovered then its budget is spent on the clock port, not the wall clock', async () => {
+    const clock = new ManualClock(1_000_000);
+    const { t, calls, reads } = clocked(clock, { kind: 'no_response', cause: 'timeout', message: 'timeout' });
+    const orders = new Orders(t as unknown as Transport, reads, new SentIds(), {
+      recvWindow: 60_000,
+      recoveryDelaysMs: [0],
+      recoveryBudgetMs: 2500,
+      absenceMarginMs: 0,
+      now: () => clock.now(),
+      warn: () => undefined,
+    });
+    const out = await orders.placeReduceOnlyMarket({
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      quantity: '0.001',
+      clientOrderId: 'qa-clock-CLOSE_FULL',
+    });
+    expect(out).toMatchObject({ kind: 'unknown', reason: 'unknown_after_timeout' });
+    expect(calls.filter((c) => c === 'GET /fapi/v1/order')).toHaveLength(3);
   });
 });

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Transport } from '../../src/exchange/binance/transport.js';
-import { systemClock } from '../../src/ops/clock.js';
+import { ManualClock, systemClock, type Clock } from '../../src/ops/clock.js';
 
 interface Seen {
   method: string;
@@ -56,14 +56,14 @@ beforeEach(() => {
   handler = json(200, { ok: true });
 });
 
-function transport(timeoutMs = 2000, baseUrl = base) {
+function transport(timeoutMs = 2000, baseUrl = base, clock: Clock = systemClock) {
   return new Transport({
     baseUrl,
     apiKey: 'k-1',
     apiSecret: 's-1',
     recvWindow: 4000,
     timeoutMs,
-    clock: systemClock,
+    clock,
   });
 }
 
@@ -119,6 +119,15 @@ describe('transport signing', () => {
     expect(Number(params.get('timestamp'))).toBeGreaterThan(0);
     expect(req!.url.startsWith('/fapi/v1/order?')).toBe(true);
     expect(req!.apiKey).toBe('k-1');
+  });
+
+  it('when a call is signed then its timestamp is the clock port time plus the synced offset', async () => {
+    const t = transport(2000, base, new ManualClock(1_700_000_000_000));
+    t.setTimeOffset(250);
+    await t.call('GET', '/fapi/v1/order', { symbol: 'BTCUSDT' }, { signed: true });
+    t.close();
+    const url = seen[0]!.url;
+    expect(new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('timestamp')).toBe('1700000000250');
   });
 
   it('when a call is not signed then it carries its parameters only', async () => {

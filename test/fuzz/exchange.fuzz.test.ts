@@ -165,11 +165,14 @@ describe('fuzz: exchange answers', () => {
         async (post, gets) => {
           const { t, calls } = fakeTransport([post, ...gets]);
           const reads = new Reads(t, readOptions);
+          let ms = 0;
           const orders = new Orders(t, reads, new SentIds(), {
             recvWindow: 0,
             recoveryDelaysMs: [0],
             recoveryBudgetMs: 0,
             absenceMarginMs: 0,
+            // Each reading a millisecond on: the zero recovery budget is spent after one query.
+            now: () => ms++,
             warn: () => {},
           });
           const out = await orders.placeReduceOnlyMarket({

@@ -34,8 +34,8 @@ export interface BinanceExchangeOptions {
   /** Per-request timeout (ms). Default 5000. */
   timeoutMs?: number;
   /**
-   * Drives cache TTLs, time re-sync and the 429/418 circuit. Request timestamps are the
-   * transport's own (local time + the offset synced from GET /fapi/v1/time).
+   * Drives cache TTLs, time re-sync, recovery budgets, the 429/418 circuit and request
+   * timestamps (this clock + the offset synced from GET /fapi/v1/time).
    */
   clock?: Clock;
   logger?: ExchangeLogger;
@@ -112,6 +112,7 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     recoveryDelaysMs: opts.recoveryDelaysMs ?? [200, 500, 1000, 2000],
     recoveryBudgetMs: opts.recoveryBudgetMs ?? recvWindow + 4000,
     absenceMarginMs: opts.absenceMarginMs ?? 1000,
+    now: () => clock.now(),
     warn,
   });
   const stops = new Stops(transport, reads, warn);

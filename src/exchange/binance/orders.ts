@@ -32,6 +32,7 @@ export interface OrderOptions {
   recoveryBudgetMs: number;
   /** Slack on top of recvWindow before "absent" is believed (ms). */
   absenceMarginMs: number;
+  now(): number;
   warn(fields: Record<string, unknown>, msg: string): void;
 }
 
@@ -239,7 +240,7 @@ export class Orders {
     sentAt: number | null,
     notExecuted = false,
   ): Promise<OrderOutcome> {
-    const started = Date.now();
+    const started = this.opts.now();
     const absentAfter =
       sentAt === null ? Number.POSITIVE_INFINITY : sentAt + this.opts.recvWindow + this.opts.absenceMarginMs;
     const delays = this.opts.recoveryDelaysMs;
@@ -284,7 +285,7 @@ export class Orders {
       } catch (err) {
         lastError = err instanceof ExchangeError ? err.reason : String(err);
       }
-      const elapsed = Date.now() - started;
+      const elapsed = this.opts.now() - started;
       if (elapsed + (delays[Math.min(i + 1, delays.length - 1)] ?? 500) > this.opts.recoveryBudgetMs) {
         this.opts.warn({ clientOrderId: req.clientOrderId, cause, lastError }, 'order outcome unknown');
         return {

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { ExchangeError, type Position, type SymbolRules } from '../port.js';
 import { maxDecimal, compareDecimal } from '../decimal.js';
+import { backoffMs } from '../../ops/backoff.js';
 import { reasonFor } from './errors.js';
 import { positionRiskParser } from './position-rows.js';
 import * as s from './schemas.js';
@@ -45,9 +46,9 @@ export class Reads {
   ) {}
 
   async syncTime(): Promise<number> {
-    const before = Date.now();
+    const before = this.opts.now();
     const body = await this.get('/fapi/v1/time', {}, false, s.serverTimeSchema, false);
-    const after = Date.now();
+    const after = this.opts.now();
     this.t.setTimeOffset(Math.round(body.serverTime - (before + after) / 2));
     this.timeSyncedAt = this.opts.now();
     return this.t.timeOffsetMs;
@@ -85,7 +86,7 @@ export class Reads {
         out.kind === 'no_response' ||
         (out.kind === 'http_error' && (out.status >= 500 || out.status === 408));
       if (retryable && attempt < this.opts.readRetries) {
-        await sleep(this.opts.retryBaseMs * 2 ** attempt);
+        await sleep(backoffMs(attempt, { minMs: this.opts.retryBaseMs }));
         continue;
       }
       if (out.kind === 'http_error') {

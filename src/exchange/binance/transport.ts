@@ -98,7 +98,7 @@ export class Transport {
     this.http.close();
   }
 
-  /** Server time minus local time (ms), applied to every signed request's timestamp. */
+  /** Server time minus the clock's time (ms), applied to every signed request's timestamp. */
   get timeOffsetMs(): number {
     return this.offsetMs;
   }
@@ -109,7 +109,7 @@ export class Transport {
 
   /** The exchange's clock as this process estimates it (what a signed timestamp carries). */
   serverNow(): number {
-    return Date.now() + this.offsetMs;
+    return this.opts.clock.now() + this.offsetMs;
   }
 
   /**

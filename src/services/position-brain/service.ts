@@ -23,6 +23,7 @@ import {
 import { parseReservations, reservationHashTtlCapSec } from '../../domain/position/reservations.js';
 import type { PermitKey } from '../../domain/permit-signing.js';
 import type { ExchangePort } from '../../exchange/port.js';
+import { backoffMs } from '../../ops/backoff.js';
 import type { Clock } from '../../ops/clock.js';
 import type { Logger } from '../../ops/logger.js';
 import type { P33Metrics } from '../../ops/metrics.js';
@@ -166,7 +167,7 @@ export class PositionBrainService {
     let failures = 0;
     const tick = async () => {
       if (!this.running) return;
-      const startedAt = Date.now();
+      const startedAt = this.o.clock.now();
       const p = fn().then(
         () => (failures = 0),
         (err: Error) => {
@@ -180,7 +181,10 @@ export class PositionBrainService {
       await p;
       this.inFlight = this.inFlight.filter((x) => x !== p);
       if (!this.running) return;
-      const next = failures > 0 ? Math.min(ms * 2 ** failures, 5000) : ms - (Date.now() - startedAt);
+      const next =
+        failures > 0
+          ? backoffMs(failures, { minMs: ms, maxMs: 5000 })
+          : ms - (this.o.clock.now() - startedAt);
       this.timers.push(setTimeout(tick, Math.max(0, next)));
     };
     void tick();

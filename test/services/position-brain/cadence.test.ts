@@ -5,16 +5,19 @@ import { p33Rig, T0 } from './harness.js';
 
 describe('P3.3 refresh cadence', () => {
   it('when an exchange read takes part of the poll then refreshes still start one poll apart', async () => {
+    // The service's Clock port follows the fake timers; Date does not: the poll is counted on
+    // the port, never on the wall clock.
     vi.useFakeTimers({
-      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'Date'],
+      toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'performance'],
     });
     try {
       const store = new MemoryStore({ clock: new ManualClock(T0), sweepMs: 0 });
-      const r = p33Rig(store, { pollSec: 1, resultPollMs: 60_000, blockMs: 60_000 });
+      const clock = { now: () => T0 + performance.now() };
+      const r = p33Rig(store, { pollSec: 1, resultPollMs: 60_000, blockMs: 60_000, clock });
       const starts: number[] = [];
       const read = r.exchange.positions.bind(r.exchange);
       r.exchange.positions = async (symbols: string[]) => {
-        starts.push(Date.now());
+        starts.push(clock.now());
         await new Promise((w) => setTimeout(w, 400)); // the read takes 0.4 s of the 1 s poll
         return read(symbols);
       };
