@@ -9,10 +9,9 @@
 import type { Logger } from 'pino';
 import { floorToStep, plainDecimal } from '../../domain/decimal.js';
 import { governorBlockReason, permitWaitReason } from '../../domain/governor-block.js';
-import type { Plan, Step } from '../../domain/plan.js';
+import type { Plan } from '../../domain/plan.js';
 import { verifyPermitSet } from '../../domain/permit-signing.js';
 import { parseP33Permit, validatePermits } from '../../domain/permits.js';
-import { checkStopPrice, type StopPriceReason } from '../../domain/stop-price.js';
 import { orderSideToReduce, type StepResult } from '../../domain/result.js';
 import { clientOrderIdFor, type Position, type SymbolRules } from '../../exchange/port.js';
 import { waitAndConsumePermits } from '../../store/permit-chain.js';
@@ -23,7 +22,8 @@ import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
 import type { IntentWriter } from './intents.js';
-import { exchangeReason, executeOrderStep, noPosition, outcome, type ExecOutcome } from './orders.js';
+import { executeOrderStep } from './orders.js';
+import { exchangeReason, labelSafe, noPosition, outcome, stepRequest, type ExecOutcome } from './outcome.js';
 import { alreadyExecuted, lookUpPriorOrder } from './prior-order.js';
 
 export class PlanExecutor {
@@ -141,8 +141,7 @@ export class PlanExecutor {
     if (!verdict.ok) {
       // A P3.3 denial carries its own reason (cooldown, mismatch, ...): put it on the grep line.
       const denied = verdict.detail.reason;
-      const why =
-        typeof denied === 'string' ? ` p33_reason=${denied.replace(/[^a-z0-9_]/gi, '_').slice(0, 64)}` : '';
+      const why = typeof denied === 'string' ? ` p33_reason=${labelSafe(denied)}` : '';
       log.warn(
         { wait_ms: chain.waitMs, error: verdict.error, detail: verdict.detail },
         `[PERMIT_WAIT] BLOCK plan=${plan.planId} symbol=${plan.symbol} wait_ms=${chain.waitMs} reason=${verdict.error}${why}`,
@@ -211,12 +210,21 @@ export class PlanExecutor {
       return outcome('EXECUTE', '', [detail], { wouldExecute: true });
     }
     if (side === null) return outcome('BLOCKED', 'position_side_unknown');
-    return executeOrderStep(this.deps, this.intents, plan, step, req, detectedAtMs, log, async () => {
-      // The arm state may flip during the permit wait (auto-disarm, operator): read it again,
-      // in the same round trip as the intent write, right before the order (from memory only
-      // while no change of the arm key has been notified since the copy was read).
-      const arm = parseArmState(await this.arm.read());
-      return this.opts.killSwitch || !arm.armed;
+    return executeOrderStep({
+      deps: this.deps,
+      intents: this.intents,
+      plan,
+      step,
+      req,
+      detectedAtMs,
+      log,
+      disarmed: async () => {
+        // The arm state may flip during the permit wait (auto-disarm, operator): read it again,
+        // in the same round trip as the intent write, right before the order (from memory only
+        // while no change of the arm key has been notified since the copy was read).
+        const arm = parseArmState(await this.arm.read());
+        return this.opts.killSwitch || !arm.armed;
+      },
     });
   }
 }
@@ -239,62 +247,6 @@ function readFailed(err: unknown, log: Logger): ExecOutcome {
   const reason = exchangeReason(err);
   log.warn({ reason, err: (err as Error).message }, `apply: exchange read failed: ${reason}`);
   return outcome('ERROR', `exchange_read_failed:${reason}`);
-}
-
-export interface StepRequest {
-  kind: 'market' | 'stop';
-  side: 'BUY' | 'SELL';
-  quantity: string;
-  /** Stop trigger price, already on the tick grid. */
-  triggerPrice: string | null;
-  clientId: string;
-  describe: string;
-}
-
-/**
- * The order a step sends. A stop's trigger must pass the symbol's PRICE_FILTER and lie on the
- * closing side of the mark (checkStopPrice: rounded to the tick away from the mark, so rounding
- * alone never makes it trigger at once); otherwise it is refused here, not at the venue.
- * `clientId`: the id the exchange was asked about before the send (lookUpPriorOrder), so the
- * order sent is the one that lookup would have found.
- */
-export function stepRequest(
-  plan: Plan,
-  step: Step,
-  clientId: string,
-  side: 'BUY' | 'SELL',
-  quantity: string,
-  rules: SymbolRules,
-  markPrice: number,
-): StepRequest | { refused: StopPriceReason; detail: string } {
-  if (step.type === 'market_reduce_only') {
-    return {
-      kind: 'market',
-      side,
-      quantity,
-      triggerPrice: null,
-      clientId,
-      describe: `reduceOnly MARKET ${side} ${quantity} ${plan.symbol}`,
-    };
-  }
-  const check = checkStopPrice({
-    price: step.price,
-    side,
-    tickSize: rules.tickSize,
-    minPrice: rules.minPrice,
-    maxPrice: rules.maxPrice,
-    markPrice,
-  });
-  if (!check.ok) return { refused: check.reason, detail: check.detail };
-  const price = check.triggerPrice;
-  return {
-    kind: 'stop',
-    side,
-    quantity,
-    triggerPrice: price,
-    clientId,
-    describe: `reduce-only STOP_MARKET ${side} trigger ${price} ${plan.symbol}`,
-  };
 }
 
 /**

@@ -32,7 +32,8 @@ import {
   type ApplyOptions,
 } from './options.js';
 import { storeIntents, type IntentWriter } from './intents.js';
-import { outcome, recoverFromIntent, type ExecOutcome } from './orders.js';
+import { recoverFromIntent } from './orders.js';
+import { outcome, type ExecOutcome } from './outcome.js';
 import { readProposal } from './read-proposal.js';
 import { ResultPublisher } from './result-publisher.js';
 import { watchPermits, type PermitWatch } from '../../store/permit-watch.js';

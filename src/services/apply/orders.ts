@@ -5,105 +5,48 @@
  * exchange for the client order id, never by sending again.
  */
 import type { Logger } from 'pino';
-import type { Decision, Plan, Step } from '../../domain/plan.js';
-import type { StepResult } from '../../domain/result.js';
-import { ExchangeError, type OrderFill, type StopFound } from '../../exchange/port.js';
-import type { CreateIntentOutcome } from '../../store/lease.js';
+import type { Plan, Step } from '../../domain/plan.js';
+import type { OrderFill, StopFound } from '../../exchange/port.js';
 import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps } from './options.js';
-import type { StepRequest } from './execute.js';
 import type { IntentState, IntentWriter } from './intents.js';
+import {
+  failed,
+  filled,
+  labelSafe,
+  outcome,
+  placedStop,
+  type ExecOutcome,
+  type StepRequest,
+} from './outcome.js';
 
-export interface ExecOutcome {
-  decision: Decision;
-  executed: boolean;
-  /** True only for a dry_run plan that would have sent, as the fleet writes it; never once sent. */
-  wouldExecute: boolean;
-  steps: StepResult[];
-  error: string;
-  /**
-   * Replicas: the fenced intent write refused (our symbol lease is gone, or another replica
-   * created the intent). Nothing was sent; the plan's owner publishes its result, we publish none.
-   */
-  abandoned?: Exclude<CreateIntentOutcome, 'written'>;
+const safeReason = (r: string) => labelSafe(r) || 'unknown';
+
+/** What sending one plan step takes. */
+export interface OrderStep {
+  deps: ApplyDeps;
+  intents: IntentWriter;
+  plan: Plan;
+  step: Step;
+  req: StepRequest;
+  /** When the proposal was seen: the proposal-to-order latency is measured from it. */
+  detectedAtMs: number;
+  log: Logger;
+  /** Read with the intent write, right before the order: true stops the send. */
+  disarmed: () => Promise<boolean>;
 }
 
-/** An exchange error's reason, label-safe. */
-export function exchangeReason(err: unknown): string {
-  if (err instanceof ExchangeError) return err.reason.replace(/[^a-z0-9_]/gi, '_').slice(0, 64);
-  return 'exchange_error';
-}
-
-export const outcome = (
-  decision: ExecOutcome['decision'],
-  error: string,
-  steps: StepResult[] = [],
-  flags: { executed?: boolean; wouldExecute?: boolean } = {},
-): ExecOutcome => ({
-  decision,
-  error,
-  steps,
-  executed: flags.executed ?? false,
-  wouldExecute: flags.wouldExecute ?? false,
-});
-
-/** Nothing to close: SKIP `no_position` with the POSITION_CHECK step the fleet writes. */
-export const noPosition = (): ExecOutcome =>
-  outcome('SKIP', 'no_position', [
-    { step: 'POSITION_CHECK', status: 'no_position', details: 'No position to close' },
-  ]);
-
-export function fillStep(step: string, order: OrderFill, status: string, details: string): StepResult {
-  return {
-    step,
-    status,
-    details,
-    order_id: order.orderId,
-    side: order.side,
-    quantity: order.origQty,
-    executed_qty: order.executedQty,
-    reduce_only: order.reduceOnly,
-  };
-}
-
-const filled = (step: string, order: OrderFill, details: string): ExecOutcome => ({
-  decision: 'EXECUTE',
-  executed: true,
-  wouldExecute: false,
-  steps: [fillStep(step, order, 'success', details)],
-  error: '',
-});
-
-/** A working stop: its algo id and side, no fill (the ledger leaves it alone). */
-const placedStop = (step: string, algoId: string, side: string, details: string): ExecOutcome => ({
-  decision: 'EXECUTE',
-  executed: true,
-  wouldExecute: false,
-  steps: [{ step, status: 'success', details, order_id: algoId, side, reduce_only: true }],
-  error: '',
-});
-
-const failed = (step: string, error: string, details: string, side?: string): ExecOutcome => ({
-  decision: 'ERROR',
-  executed: false,
-  wouldExecute: false,
-  steps: [{ step, status: 'error', details, ...(side ? { side } : {}) }],
-  error,
-});
-
-const safeReason = (r: string) => r.replace(/[^a-z0-9_]/gi, '_').slice(0, 64) || 'unknown';
-
-export async function executeOrderStep(
-  deps: ApplyDeps,
-  intents: IntentWriter,
-  plan: Plan,
-  step: Step,
-  req: StepRequest,
-  detectedAtMs: number,
-  log: Logger,
-  disarmed: () => Promise<boolean>,
-): Promise<ExecOutcome> {
+export async function executeOrderStep({
+  deps,
+  intents,
+  plan,
+  step,
+  req,
+  detectedAtMs,
+  log,
+  disarmed,
+}: OrderStep): Promise<ExecOutcome> {
   const { exchange, clock } = deps;
   const metrics = deps.metrics ?? noopMetrics;
   const [isDisarmed, created] = await Promise.all([
@@ -126,24 +69,11 @@ export async function executeOrderStep(
       { fence: created },
       `apply: not sending for ${plan.planId}: ${created} (another replica owns it)`,
     );
-    return {
-      decision: 'ERROR',
-      executed: false,
-      wouldExecute: false,
-      steps: [],
-      error: created,
-      abandoned: created,
-    };
+    return { ...outcome('ERROR', created), abandoned: created };
   }
   if (isDisarmed) {
     await intents.write(plan.planId, plan.symbol, { state: 'cancelled', reason: 'kill_switch_active' });
-    return {
-      decision: 'BLOCKED',
-      executed: false,
-      wouldExecute: false,
-      steps: [],
-      error: 'kill_switch_active',
-    };
+    return outcome('BLOCKED', 'kill_switch_active');
   }
   const answered = () => metrics.proposalToOrder(plan.symbol, (clock.now() - detectedAtMs) / 1000);
   const record = (state: IntentState, extra: Record<string, string> = {}) =>
@@ -232,15 +162,7 @@ export async function recoverFromIntent(
   const clientId = intent.client_order_id ?? '';
   const state = intent.state ?? 'sending';
   log.warn({ intent }, `apply: recovering plan ${plan.planId} from its order intent (state=${state})`);
-  if (state === 'cancelled') {
-    return {
-      decision: 'BLOCKED',
-      executed: false,
-      wouldExecute: false,
-      steps: [],
-      error: intent.reason ?? 'kill_switch_active',
-    };
-  }
+  if (state === 'cancelled') return outcome('BLOCKED', intent.reason ?? 'kill_switch_active');
   if (state === 'rejected') {
     return failed(step, `order_rejected:${safeReason(intent.reason ?? 'unknown')}`, 'recovered');
   }

@@ -9,7 +9,7 @@ import type { Step } from '../../domain/plan.js';
 import type { StepResult } from '../../domain/result.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps } from './options.js';
-import { exchangeReason, outcome, type ExecOutcome } from './orders.js';
+import { exchangeReason, outcome, type ExecOutcome } from './outcome.js';
 
 /** The weight kept in reserve is for recovering orders already sent, not for this lookup. */
 const NOT_A_RECOVERY = { recovery: false } as const;
