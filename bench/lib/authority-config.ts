@@ -1,5 +1,5 @@
 /** What bench/authorities.ts, its worker processes and the soak agree on. */
-import { DEFAULT_GOVERNOR_LIMITS } from '../../src/domain/governor/gates.js';
+import { DEFAULT_GOVERNOR_LIMITS } from '../../src/ops/config.js';
 
 export const BENCH_SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT'];
 export const BENCH_POSITIONS = { BTCUSDT: 0.5, ETHUSDT: -4, SOLUSDT: 300 };

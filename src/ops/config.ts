@@ -17,6 +17,7 @@ export {
   PAPER_DEFAULT_API_SECRET,
   PRODUCTION_BASE_URL,
   TESTNET_BASE_URL,
+  DEFAULT_GOVERNOR_LIMITS,
   configWarnings,
   loadApplyConfig,
   loadGovernorConfig,

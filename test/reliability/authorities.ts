@@ -2,7 +2,8 @@
  * The real governor and position brain, in-process, each on its own Redis connections and its
  * own paper exchange adapter, with the contract's default settings unless a test says otherwise.
  */
-import { DEFAULT_GOVERNOR_LIMITS, type GovernorLimits } from '../../src/domain/governor/gates.js';
+import type { GovernorLimits } from '../../src/domain/governor/gates.js';
+import { DEFAULT_GOVERNOR_LIMITS } from '../../src/ops/config.js';
 import { DEFAULT_P33_LIMITS, type P33Limits } from '../../src/domain/position/checks.js';
 import { systemClock } from '../../src/ops/clock.js';
 import { captureLogger } from '../../src/ops/logger.js';

@@ -40,6 +40,7 @@ import {
 import { readPlanSigningSecret, readSignedPlans, type SignedPlansConfig } from './plan-signing.js';
 import { checkFleetStreams, readAutoDisarm, type AutoDisarmConfig } from './fleet-governor.js';
 import { readMetricsHost } from './metrics-host.js';
+import type { GovernorLimits } from '../../domain/governor/gates.js';
 
 export type { PermitSecrets, SignedPermitsConfig } from './signing.js';
 export type { SignedPlansConfig } from './plan-signing.js';
@@ -54,6 +55,18 @@ export type { ApplyMode, BinanceConfig, LogFormat, RedisConfig } from './common.
  * clock differences and a slow cycle, and is far below the 6 h dedupe TTL.
  */
 export const DEFAULT_MAX_PROPOSAL_AGE_SEC = 300;
+
+/**
+ * The governor's limits when their variables are unset (the fleet's defaults). The one statement
+ * of them: the loader below reads with these, and tests build their limits from them.
+ */
+export const DEFAULT_GOVERNOR_LIMITS: Readonly<GovernorLimits> = Object.freeze({
+  maxExecPerHour: 3,
+  maxExecPer5Min: 2,
+  maxReduceNotionalPerDayUsd: 5000,
+  maxReduceQtyPerDay: 0.02,
+  killScoreCritical: 0.8,
+});
 
 /** Work items a service holds at once (APPLY_/GOV_/P33_MAX_IN_FLIGHT). */
 const inFlightField = numberField({ int: true, min: 1, max: 100_000 });
@@ -252,11 +265,23 @@ export function loadGovernorConfig(env: Env = process.env): GovernorConfig {
     logLevel,
     logFormat: readLogFormat(r),
     mode,
-    maxExecPerHour: r.get('GOV_MAX_EXEC_PER_HOUR', count, 3),
-    maxExecPer5Min: r.get('GOV_MAX_EXEC_PER_5MIN', count, 2),
-    maxReduceNotionalPerDayUsd: r.get('GOV_MAX_REDUCE_NOTIONAL_PER_DAY_USD', amount, 5000),
-    maxReduceQtyPerDay: r.get('GOV_MAX_REDUCE_QTY_PER_DAY', amount, 0.02),
-    killScoreCritical: r.get('GOV_KILL_SCORE_CRITICAL', numberField({ min: 0, max: 1 }), 0.8),
+    maxExecPerHour: r.get('GOV_MAX_EXEC_PER_HOUR', count, DEFAULT_GOVERNOR_LIMITS.maxExecPerHour),
+    maxExecPer5Min: r.get('GOV_MAX_EXEC_PER_5MIN', count, DEFAULT_GOVERNOR_LIMITS.maxExecPer5Min),
+    maxReduceNotionalPerDayUsd: r.get(
+      'GOV_MAX_REDUCE_NOTIONAL_PER_DAY_USD',
+      amount,
+      DEFAULT_GOVERNOR_LIMITS.maxReduceNotionalPerDayUsd,
+    ),
+    maxReduceQtyPerDay: r.get(
+      'GOV_MAX_REDUCE_QTY_PER_DAY',
+      amount,
+      DEFAULT_GOVERNOR_LIMITS.maxReduceQtyPerDay,
+    ),
+    killScoreCritical: r.get(
+      'GOV_KILL_SCORE_CRITICAL',
+      numberField({ min: 0, max: 1 }),
+      DEFAULT_GOVERNOR_LIMITS.killScoreCritical,
+    ),
     autoApprove: r.get('GOV_AUTO_APPROVE', boolField(), false),
     autoDisarm: readAutoDisarm(r),
     maxInFlight: r.get('GOV_MAX_IN_FLIGHT', inFlightField, 256),

@@ -2,7 +2,8 @@
 import { createRegistry, createGovernorMetrics, type GovernorMetrics } from '../../../src/ops/metrics.js';
 import { captureLogger, type CapturedLogger } from '../../../src/ops/logger.js';
 import { ManualClock } from '../../../src/ops/clock.js';
-import { DEFAULT_GOVERNOR_LIMITS, type GovernorLimits } from '../../../src/domain/governor/gates.js';
+import type { GovernorLimits } from '../../../src/domain/governor/gates.js';
+import { DEFAULT_GOVERNOR_LIMITS } from '../../../src/ops/config.js';
 import { GovernorService, type GovernorOptions } from '../../../src/services/governor/service.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { Store } from '../../../src/store/port.js';
