@@ -1,48 +1,51 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DEFAULT_GOVERNOR_LIMITS as L,
+  countingVerdict,
   countSince,
   dailyAmount,
   dailyGate,
-  evaluateGates,
+  killScoreGate,
   parseDailyTotal,
   utcDay,
-  type GateInputs,
+  type CountingInput,
 } from '../../src/domain/governor/gates.js';
 import { actionFraction, parseAuthorityPlan, parsePyFloat } from '../../src/domain/governor/plan-input.js';
+import { DEFAULT_GOVERNOR_LIMITS as L } from '../../src/ops/config.js';
 
 const now = 1_800_000_000;
-const base: GateInputs = {
-  action: 'PARTIAL_50',
-  killScore: 0.5,
+// PARTIAL_50 of 0.01 at 100000: 500 USD against the notional cap.
+const base: CountingInput = {
   execTimestamps: [],
+  dailyTotal: null,
   nowSec: now,
-  dailyTotal: 0,
-  positionAmt: 0.01,
-  markPrice: 100_000,
+  enforce: true,
+  limits: L,
+  amount: 500,
+  cap: L.maxReduceNotionalPerDayUsd,
 };
 
 describe('governor gates', () => {
   it('when kill score is critical and the action is not a close then kill_score_critical_non_close', () => {
-    expect(evaluateGates({ ...base, action: 'UPDATE_SL', killScore: 0.8 }, L)).toEqual({
+    expect(killScoreGate('UPDATE_SL', 0.8, L)).toEqual({
       pass: false,
       reason: 'kill_score_critical_non_close',
     });
   });
   it('when kill score is critical but the action closes then the gate passes', () => {
-    expect(evaluateGates({ ...base, action: 'FULL_CLOSE_PROPOSED', killScore: 0.95 }, L).pass).toBe(true);
+    expect(killScoreGate('FULL_CLOSE_PROPOSED', 0.95, L).pass).toBe(true);
   });
   it('when three executions in the last hour then hourly_limit_exceeded before burst', () => {
     const ts = [now - 10, now - 20, now - 3000].map(String);
-    expect(evaluateGates({ ...base, execTimestamps: ts }, L)).toEqual({
-      pass: false,
+    expect(countingVerdict({ ...base, execTimestamps: ts })).toMatchObject({
+      code: 'hourly_limit_exceeded',
       reason: 'hourly_limit_exceeded',
+      counts: { hour: 3, fiveMin: 2 },
     });
   });
   it('when two executions in five minutes then burst_limit_exceeded', () => {
     const ts = [now - 10, now - 299].map(String);
-    expect(evaluateGates({ ...base, execTimestamps: ts }, L)).toEqual({
-      pass: false,
+    expect(countingVerdict({ ...base, execTimestamps: ts })).toMatchObject({
+      code: 'burst_limit_exceeded',
       reason: 'burst_limit_exceeded',
     });
   });
@@ -51,12 +54,25 @@ describe('governor gates', () => {
     expect(countSince([String(now - 299.5), String(now - 3599)], now, 3600)).toBe(2);
   });
   it('when today plus this notional exceeds the cap then daily_limit_exceeded', () => {
-    // 0.01 × 0.5 × 100000 = 500 USD; 4600 + 500 > 5000
-    expect(evaluateGates({ ...base, dailyTotal: 4600 }, L)).toEqual({
-      pass: false,
-      reason: 'daily_limit_exceeded',
+    expect(countingVerdict({ ...base, dailyTotal: '4600' })).toMatchObject({ code: 'daily_limit_exceeded' });
+    expect(countingVerdict({ ...base, dailyTotal: '4500' })).toMatchObject({
+      code: 'granted',
+      total: 4500,
+      newDailyTotal: 5000,
     });
-    expect(evaluateGates({ ...base, dailyTotal: 4500 }, L).pass).toBe(true);
+  });
+  it('when limits are not enforced then only a stored total that is not a number blocks', () => {
+    const over = {
+      ...base,
+      enforce: false,
+      dailyTotal: '4999',
+      execTimestamps: [String(now)].concat(String(now)),
+    };
+    expect(countingVerdict(over)).toMatchObject({ code: 'granted', newDailyTotal: 5499 });
+    expect(countingVerdict({ ...over, dailyTotal: 'junk' })).toMatchObject({
+      code: 'daily_total_invalid',
+      reason: 'limit_computation_error',
+    });
   });
   it('when no price is known then the quantity cap applies', () => {
     const a = dailyAmount('FULL_CLOSE_PROPOSED', -0.015, null, L);
@@ -67,8 +83,8 @@ describe('governor gates', () => {
     if (a.ok) expect(dailyGate(0.01, a.value)).toEqual({ pass: false, reason: 'daily_limit_exceeded' });
   });
   it('when the position amount is not finite then limit_computation_error', () => {
-    expect(evaluateGates({ ...base, positionAmt: NaN }, L)).toEqual({
-      pass: false,
+    expect(dailyAmount('PARTIAL_50', NaN, 100_000, L)).toEqual({
+      ok: false,
       reason: 'limit_computation_error',
     });
   });

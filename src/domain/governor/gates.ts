@@ -1,7 +1,8 @@
 /**
  * The governor's gates, in the contract's order, as pure functions. This module is the single
- * definition of the rules: the grant script (grantPermit-5.lua) re-checks the counting gates
- * atomically with the same arithmetic, and a test feeds both the same inputs.
+ * definition of the rules: `countingVerdict` is the counting part that a grant runs atomically
+ * (the memory adapter calls it; grantPermit-5.lua is its Redis twin, and
+ * test/store/grant-permit-table.test.ts runs one table of cases against both).
  */
 import { actionFraction, isCloseAction } from './plan-input.js';
 
@@ -12,14 +13,6 @@ export interface GovernorLimits {
   maxReduceNotionalPerDayUsd: number;
   maxReduceQtyPerDay: number;
 }
-
-export const DEFAULT_GOVERNOR_LIMITS: GovernorLimits = Object.freeze({
-  killScoreCritical: 0.8,
-  maxExecPerHour: 3,
-  maxExecPer5Min: 2,
-  maxReduceNotionalPerDayUsd: 5000,
-  maxReduceQtyPerDay: 0.02,
-});
 
 export const HOUR_SEC = 3600;
 export const FIVE_MIN_SEC = 300;
@@ -43,14 +36,24 @@ export function killScoreGate(action: string, killScore: number, limits: Governo
 }
 
 /**
+ * A stored number as the script's `tonumber` reads it, finite values only: blank, garbage and
+ * infinities are null. (Number also reads 0b/0o literals and trims non-ASCII blanks, which
+ * `tonumber` refuses; no writer stores such text: test/store/grant-permit-table.test.ts.)
+ */
+export function storedNumber(text: string): number | null {
+  const v = Number(text);
+  return text.trim() !== '' && Number.isFinite(v) ? v : null;
+}
+
+/**
  * Executions newer than `windowSec` before `nowSec`. Entries that are not numbers are ignored
  * (the script does the same: `tonumber` → nil).
  */
-export function countSince(execTimestamps: string[], nowSec: number, windowSec: number): number {
+export function countSince(execTimestamps: readonly string[], nowSec: number, windowSec: number): number {
   let n = 0;
   for (const t of execTimestamps) {
-    const ts = Number(t);
-    if (t.trim() !== '' && Number.isFinite(ts) && ts > nowSec - windowSec) n++;
+    const ts = storedNumber(t);
+    if (ts !== null && ts > nowSec - windowSec) n++;
   }
   return n;
 }
@@ -60,14 +63,19 @@ export interface ExecCounts {
   fiveMin: number;
 }
 
-export function execCounts(execTimestamps: string[], nowSec: number): ExecCounts {
+export function execCounts(execTimestamps: readonly string[], nowSec: number): ExecCounts {
   return {
     hour: countSince(execTimestamps, nowSec, HOUR_SEC),
     fiveMin: countSince(execTimestamps, nowSec, FIVE_MIN_SEC),
   };
 }
 
-export function rateGates(counts: ExecCounts, limits: GovernorLimits): GateResult {
+export type RateLimits = Pick<GovernorLimits, 'maxExecPerHour' | 'maxExecPer5Min'>;
+
+export type RateResult =
+  { pass: true } | { pass: false; reason: 'hourly_limit_exceeded' | 'burst_limit_exceeded' };
+
+export function rateGates(counts: ExecCounts, limits: RateLimits): RateResult {
   if (counts.hour >= limits.maxExecPerHour) return { pass: false, reason: 'hourly_limit_exceeded' };
   if (counts.fiveMin >= limits.maxExecPer5Min) return { pass: false, reason: 'burst_limit_exceeded' };
   return { pass: true };
@@ -109,12 +117,10 @@ export function dailyAmount(
 
 /** The stored running total (a string written by INCRBYFLOAT); absent or garbage → 0 / null. */
 export function parseDailyTotal(raw: string | null): number | null {
-  if (raw === null) return 0;
-  const v = Number(raw);
-  return raw.trim() !== '' && Number.isFinite(v) ? v : null;
+  return raw === null ? 0 : storedNumber(raw);
 }
 
-export function dailyGate(totalToday: number, amount: DailyAmount): GateResult {
+export function dailyGate(totalToday: number, amount: Pick<DailyAmount, 'amount' | 'cap'>): GateResult {
   if (totalToday + amount.amount > amount.cap) return { pass: false, reason: 'daily_limit_exceeded' };
   return { pass: true };
 }
@@ -124,23 +130,51 @@ export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-export interface GateInputs {
-  action: string;
-  killScore: number;
-  execTimestamps: string[];
+/** What a grant counts against: the stored state of the symbol and the plan's amount and limits. */
+export interface CountingInput {
+  /** The execution list as stored (unix seconds as text, newest first). */
+  execTimestamps: readonly string[];
+  /** The stored daily total; null when the day has none yet. */
+  dailyTotal: string | null;
   nowSec: number;
-  dailyTotal: number;
-  positionAmt: number;
-  markPrice: number | null;
+  /** false only with GOV_AUTO_APPROVE: no counting gate applies. */
+  enforce: boolean;
+  limits: RateLimits;
+  /** What this execution adds to the daily total, and that total's cap (see dailyAmount). */
+  amount: number;
+  cap: number;
 }
 
-/** Every gate in the contract's order (explanations, tests, and the script-equivalence test). */
-export function evaluateGates(input: GateInputs, limits: GovernorLimits): GateResult {
-  const k = killScoreGate(input.action, input.killScore, limits);
-  if (!k.pass) return k;
-  const r = rateGates(execCounts(input.execTimestamps, input.nowSec), limits);
-  if (!r.pass) return r;
-  const a = dailyAmount(input.action, input.positionAmt, input.markPrice, limits);
-  if (!a.ok) return { pass: false, reason: a.reason };
-  return dailyGate(input.dailyTotal, a.value);
+export type CountingCode =
+  | 'granted'
+  | 'hourly_limit_exceeded'
+  | 'burst_limit_exceeded'
+  | 'daily_limit_exceeded'
+  | 'daily_total_invalid';
+
+/**
+ * The verdict and what it writes. Granted: `nowSec` joins the execution list and the daily total
+ * becomes `newDailyTotal`. Blocked: a block record with `reason`, nothing counted.
+ */
+export type CountingVerdict = { counts: ExecCounts } & (
+  | { code: 'granted'; total: number; newDailyTotal: number }
+  | { code: Exclude<CountingCode, 'granted'>; reason: GovernorBlockReason }
+);
+
+/**
+ * The counting gates in the contract's order: hourly, 5-minute, then the daily total. A stored
+ * total that is not a number blocks even without enforcement: nothing could be counted on it.
+ */
+export function countingVerdict(input: CountingInput): CountingVerdict {
+  const counts = execCounts(input.execTimestamps, input.nowSec);
+  if (input.enforce) {
+    const rate = rateGates(counts, input.limits);
+    if (!rate.pass) return { counts, code: rate.reason, reason: rate.reason };
+  }
+  const total = parseDailyTotal(input.dailyTotal);
+  if (total === null) return { counts, code: 'daily_total_invalid', reason: 'limit_computation_error' };
+  if (input.enforce && !dailyGate(total, input).pass) {
+    return { counts, code: 'daily_limit_exceeded', reason: 'daily_limit_exceeded' };
+  }
+  return { counts, code: 'granted', total, newDailyTotal: total + input.amount };
 }

@@ -1,7 +1,9 @@
 /**
  * The governor: one permit decision per EXECUTE plan on the plan stream (group `governor`).
- * Gates in the contract's order; the counting gates are re-checked atomically with the grant
- * (Store.grantPermit), so two governors never both pass a limit or grant one plan twice.
+ * Gates in the contract's order: the kill score here, then the counting rule (countingVerdict in
+ * src/domain/governor/gates.ts: hourly, 5-minute, daily) run by Store.grantPermit atomically with
+ * the grant, so two governors never both pass a limit or grant one plan twice. A plan that the
+ * position read or its amount would block is checked against the same rate gates first.
  * Every failure fails closed with a block record. Services never talk to Redis or HTTP directly.
  */
 import {

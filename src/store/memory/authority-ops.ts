@@ -15,6 +15,7 @@ import type {
   LedgerWriteCode,
   LedgerWriteRequest,
 } from '../port.js';
+import { countingVerdict } from '../../domain/governor/gates.js';
 
 /** Synchronous primitives the memory store exposes to these operations. */
 export interface MemOps {
@@ -34,53 +35,41 @@ export interface MemOps {
   expire(key: string, ttlSec: number): void;
 }
 
-/** Lua's tonumber on a stored string (blank or garbage → null); finite values only count. */
-function luaNumber(v: string): number | null {
-  if (v.trim() === '') return null;
-  const n = Number(v);
-  return Number.isNaN(n) ? null : n;
-}
-
+/** The governor's counting rule (src/domain/governor/gates.ts), atomic with its writes here. */
 export function grantPermitSync(m: MemOps, r: GrantPermitRequest): GrantPermitOutcome {
   if (m.exists(r.decisionKey) || m.exists(r.permitKey) || m.exists(r.blockKey)) {
     return { code: 'already_decided', hourCount: 0, fiveMinCount: 0, dailyTotal: '0' };
   }
-  let hour = 0;
-  let five = 0;
-  for (const v of m.lrange(r.execKey)) {
-    const ts = luaNumber(v);
-    if (ts === null || !Number.isFinite(ts)) continue;
-    if (ts > r.nowSec - 3600) hour++;
-    if (ts > r.nowSec - 300) five++;
-  }
   const raw = m.getString(r.dailyKey);
-  const total = raw === null ? 0 : luaNumber(raw);
-  const out = (code: GrantPermitOutcome['code']): GrantPermitOutcome => ({
-    code,
-    hourCount: hour,
-    fiveMinCount: five,
-    dailyTotal: raw ?? '0',
+  const v = countingVerdict({
+    execTimestamps: m.lrange(r.execKey),
+    dailyTotal: raw,
+    nowSec: r.nowSec,
+    enforce: r.enforce,
+    limits: { maxExecPerHour: r.maxPerHour, maxExecPer5Min: r.maxPer5Min },
+    amount: r.amount,
+    cap: r.cap,
   });
-  const block = (code: GrantPermitOutcome['code'], reason: string) => {
-    m.setString(r.blockKey, JSON.stringify({ reason, timestamp: r.nowSec, symbol: r.symbol }), r.blockTtlSec);
-    m.setString(r.decisionKey, reason, r.blockTtlSec);
-    return out(code);
+  const out: GrantPermitOutcome = {
+    code: v.code,
+    hourCount: v.counts.hour,
+    fiveMinCount: v.counts.fiveMin,
+    dailyTotal: raw ?? '0',
   };
-  if (r.enforce) {
-    if (hour >= r.maxPerHour) return block('hourly_limit_exceeded', 'hourly_limit_exceeded');
-    if (five >= r.maxPer5Min) return block('burst_limit_exceeded', 'burst_limit_exceeded');
+  if (v.code !== 'granted') {
+    const record = { reason: v.reason, timestamp: r.nowSec, symbol: r.symbol };
+    m.setString(r.blockKey, JSON.stringify(record), r.blockTtlSec);
+    m.setString(r.decisionKey, v.reason, r.blockTtlSec);
+    return out;
   }
-  if (total === null || !Number.isFinite(total))
-    return block('daily_total_invalid', 'limit_computation_error');
-  if (r.enforce && total + r.amount > r.cap) return block('daily_limit_exceeded', 'daily_limit_exceeded');
   m.setString(r.permitKey, r.permitBody, r.permitTtlSec);
   m.setString(r.decisionKey, 'granted', r.blockTtlSec);
   const creates = !m.exists(r.execKey);
   m.lpushTrim(r.execKey, String(r.nowSec), r.execKeep);
   if (creates || r.renewHistoryTtl) m.expire(r.execKey, r.historyTtlSec);
-  m.replaceString(r.dailyKey, String(total + r.amount));
+  m.replaceString(r.dailyKey, String(v.newDailyTotal));
   if (raw === null) m.expire(r.dailyKey, r.historyTtlSec); // the day's TTL runs from its first amount
-  return out('granted');
+  return out;
 }
 
 export function decideOnceSync(m: MemOps, r: DecideOnceRequest): boolean {

@@ -2,13 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  dailyAmount,
-  dailyGate,
-  DEFAULT_GOVERNOR_LIMITS,
-  execCounts,
-  rateGates,
-} from '../../../src/domain/governor/gates.js';
+import { countingVerdict } from '../../../src/domain/governor/gates.js';
 import { ManualClock } from '../../../src/ops/clock.js';
 import { GRANT_CODES, type GrantPermitRequest, type Store } from '../../../src/store/port.js';
 import { DECIDE_CODES, parseGrantReply } from '../../../src/store/redis/authority-scripts.js';
@@ -60,7 +54,7 @@ describe('authority script headers', () => {
   });
 });
 
-describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and TS gates agree', () => {
+describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and the domain rule agree', () => {
   let server: RedisServerHandle;
   let redis: RedisStore;
   beforeAll(async () => {
@@ -116,20 +110,15 @@ describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and TS gates agree', (
             );
             results.push(out.code);
           }
-          const limits = { ...DEFAULT_GOVERNOR_LIMITS, maxExecPerHour: perHour, maxExecPer5Min: per5 };
-          const rate = rateGates(execCounts(history.map(String), now), limits);
-          const parsedTotal = total === null ? 0 : Number(total);
-          let ts: string;
-          if (!rate.pass) ts = rate.reason;
-          else if (total !== null && !Number.isFinite(parsedTotal)) ts = 'daily_total_invalid';
-          else {
-            const a = dailyAmount('FULL_CLOSE_PROPOSED', amount, null, {
-              ...limits,
-              maxReduceQtyPerDay: 5000,
-            });
-            const d = a.ok ? dailyGate(parsedTotal, a.value) : { pass: false as const, reason: 'x' };
-            ts = d.pass ? 'granted' : d.reason;
-          }
+          const ts = countingVerdict({
+            execTimestamps: history.map(String),
+            dailyTotal: total,
+            nowSec: now,
+            enforce: true,
+            limits: { maxExecPerHour: perHour, maxExecPer5Min: per5 },
+            amount,
+            cap: 5000,
+          }).code;
           expect(results).toEqual([ts, ts]);
           await mem.close();
         },
