@@ -29,7 +29,6 @@ export const SIGNED_FIELDS = {
 } as const;
 
 export type SigningAuthority = keyof typeof SIGNED_FIELDS;
-export const SIGNING_AUTHORITIES = Object.keys(SIGNED_FIELDS) as SigningAuthority[];
 
 /**
  * Why a permit's signature was refused (a closed set; metrics label by it):

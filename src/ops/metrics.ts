@@ -293,7 +293,6 @@ export function createStreamMetrics(registry: Registry, source: GroupSource, str
     failures,
   };
 }
-export type StreamMetrics = ReturnType<typeof createStreamMetrics>;
 
 /** The exchange adapter's usage this minute, from Binance's usage headers. */
 export interface ExchangeUsageSource {

@@ -64,5 +64,3 @@ export const algoOrderSchema = z.object({
 });
 export type AlgoOrder = z.infer<typeof algoOrderSchema>;
 export const openAlgoOrdersSchema = z.array(algoOrderSchema);
-
-export const errorBodySchema = z.object({ code: z.number().int(), msg: z.string() });
