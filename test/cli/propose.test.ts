@@ -9,24 +9,22 @@ import { planIdOf } from '../../src/domain/plan.js';
 import { computedAtSec, parseProposal } from '../../src/domain/proposal.js';
 import type { RedisStore } from '../../src/store/redis/redis-store.js';
 import { runCli } from '../helpers/cli.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { redisStoreOn } from '../helpers/redis-store.js';
 import { until } from '../helpers/wait.js';
 
-let server: RedisServerHandle;
+const server = usePrivateRedis();
 let store: RedisStore;
 let env: Record<string, string>;
 
 beforeAll(async () => {
   if (skipRedis) return;
-  server = await startRedis();
   const prefix = server.prefix();
   store = await redisStoreOn(server, prefix);
   env = { REDIS_URL: server.url, REDIS_KEY_PREFIX: prefix };
 });
 afterAll(async () => {
   await store?.close();
-  await server?.stop();
 });
 
 async function propose(args: string[]) {

@@ -3,8 +3,8 @@
  * through ours (replay.ts), the plan entries are the fleet's field for field, and each plan's
  * one result is the fleet's first result for it, but for the differences PROTOCOL.md states.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { fleet } from './fixtures.js';
 import { replayThroughApply, type Replay } from './replay.js';
 
@@ -22,14 +22,10 @@ function readerView(stepsJson: string): Record<string, unknown>[] {
 }
 
 describe.skipIf(skipRedis)("our apply's entries as the fleet's readers read them", () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let run: Replay;
   beforeAll(async () => {
-    server = await startRedis();
     run = await replayThroughApply(server);
-  });
-  afterAll(async () => {
-    await server?.stop();
   });
 
   it("when the fleet's proposals are replayed then every plan entry is the fleet's, field for field, in order", () => {

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Registry } from 'prom-client';
 import {
   createApplyMetrics,
@@ -24,7 +24,7 @@ import {
   type SentOutcome,
 } from '../../src/services/apply/metrics.js';
 import { FakeExchange } from '../helpers/fake-exchange.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { redisStoreOn } from '../helpers/redis-store.js';
 import { govBody, makeHarness, p33Body, planIdFor, proposal } from '../services/apply/harness.js';
 import { rig, type RigOptions } from '../services/governor/harness.js';
@@ -257,13 +257,7 @@ function expectCreatedForEveryCounterSeries(
 }
 
 describe.skipIf(skipRedis)('the fleet run replayed through our services', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
 
   it("when apply decides and executes the fleet's proposals then its plan, execute and last-success series are the fleet's", async () => {
     const { registry, started, ended } = await replayThroughApply(server);

@@ -8,6 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REDIS_BIN = process.env.REDIS_SERVER_BIN ?? 'redis-server';
 
@@ -139,5 +140,38 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
       await launch();
     },
     prefix: () => `t${randomBytes(4).toString('hex')}:`,
+  };
+}
+
+/**
+ * A private redis-server for the enclosing file or describe block: started before its first
+ * test, stopped after its last. The handle forwards to that server, so it can be captured at
+ * definition time and read inside tests and hooks.
+ */
+export function usePrivateRedis(opts: RedisServerOptions = {}): RedisServerHandle {
+  let server: RedisServerHandle | undefined;
+  beforeAll(async () => {
+    server = await startRedis(opts);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const started = (): RedisServerHandle => {
+    if (!server) throw new Error('the private redis-server is not started: use it in a test or hook');
+    return server;
+  };
+  return {
+    get port() {
+      return started().port;
+    },
+    get url() {
+      return started().url;
+    },
+    get pid() {
+      return started().pid;
+    },
+    stop: () => started().stop(),
+    restart: () => started().restart(),
+    prefix: () => started().prefix(),
   };
 }

@@ -1,11 +1,11 @@
 /** explain and status run under the read-only `inspect` ACL user (src/ops/redis-acl.ts). */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { systemClock } from '../../src/ops/clock.js';
 import { aclSetUserArgs } from '../../src/ops/redis-acl.js';
 import { createStore } from '../../src/store/index.js';
 import type { RedisStore } from '../../src/store/redis/redis-store.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planOf, proposalFields, TraceWriter } from './fixtures.js';
 
 async function run(args: string[], env: Record<string, string>) {
@@ -20,13 +20,7 @@ async function run(args: string[], env: Record<string, string>) {
 }
 
 describe.skipIf(skipRedis)('inspect under its ACL user', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
 
   it('when only the inspect rules are granted then explain and status still answer and write nothing', async () => {
     const admin = (await createStore({ url: server.url })) as RedisStore;

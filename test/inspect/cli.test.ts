@@ -1,9 +1,9 @@
 /** explain and status through the real CLI entry: registration, exit codes, secrets. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { Env } from '../../src/ops/config.js';
 import { createStore } from '../../src/store/index.js';
-import { freePort, skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { freePort, skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planOf, proposalFields, TraceWriter } from './fixtures.js';
 import { systemClock } from '../../src/ops/clock.js';
 
@@ -57,13 +57,7 @@ describe('explain and status on the command line', () => {
 });
 
 describe.skipIf(skipRedis)('explain and status on the command line against a private Redis', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
 
   it('when a plan is in Redis then explain exits 0, an unknown one 1, and status 0', async () => {
     const prefix = server.prefix();

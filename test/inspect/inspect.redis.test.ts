@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, describe } from 'vitest';
+import { describe } from 'vitest';
 import { systemClock } from '../../src/ops/clock.js';
 import { createStore } from '../../src/store/index.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { explainSuite, type InspectUnderTest } from './explain-suite.js';
 import { statusSuite } from './status-suite.js';
 
 describe.skipIf(skipRedis)('inspect on a private Redis', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
 
   // Each test gets its own key prefix, so the suites share one server without seeing each other.
   const redis = async (): Promise<InspectUnderTest> => {

@@ -8,7 +8,7 @@ import { main } from '../../src/cli/main.js';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planIdFor } from '../services/apply/harness.js';
 import { audit, FakeAuthority, feed, PAPER_KEYS, POSITIONS, report, SYMBOLS, until } from './rig.js';
 
@@ -29,13 +29,12 @@ function runApply(env: Record<string, string>) {
 }
 
 describe.skipIf(skipRedis)('apply replicas through the CLI', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let paper: PaperExchange;
   let store: Store;
   let authority: FakeAuthority;
   let env: Record<string, string>;
   beforeAll(async () => {
-    server = await startRedis();
     paper = await startPaperExchange({ host: '127.0.0.1', port: 0, ...PAPER_KEYS, positions: POSITIONS });
     const prefix = server.prefix();
     store = await createStore({ url: server.url, prefix });
@@ -61,7 +60,6 @@ describe.skipIf(skipRedis)('apply replicas through the CLI', () => {
     await authority?.stop();
     await store?.close();
     await paper?.close();
-    await server?.stop();
   });
 
   it('when two CLI replicas run and the lease holder stops then every plan still has one order and one result', async () => {

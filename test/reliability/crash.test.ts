@@ -3,11 +3,11 @@
  * process on the same Redis and exchange: no second order, the plan ends with exactly one
  * result, and the result tells the truth about the order (recovered by client order id).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { CRASH_BOUNDARIES, type CrashBoundary } from '../../src/services/apply/crash-point.js';
 import { createStore } from '../../src/store/index.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planIdFor } from '../services/apply/harness.js';
 import { baseEnv, killAllWorkers, spawnWorker } from './procs.js';
 import { audit, report, FakeAuthority, feed, PAPER_KEYS, POSITIONS, until } from './rig.js';
@@ -23,14 +23,10 @@ const EXPECTED: Record<CrashBoundary, { orders: number; decision: string; error:
 };
 
 describe.skipIf(skipRedis)('crash at each step boundary', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let paper: PaperExchange;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
   afterAll(async () => {
     killAllWorkers();
-    await server?.stop();
   });
 
   it.each(CRASH_BOUNDARIES.map((b) => [b]))(
@@ -85,13 +81,9 @@ describe.skipIf(skipRedis)('crash at each step boundary', () => {
 });
 
 describe.skipIf(skipRedis)('crash of a single apply process without leases', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
+  const server = usePrivateRedis();
   afterAll(async () => {
     killAllWorkers();
-    await server?.stop();
   });
 
   it.each([

@@ -12,7 +12,7 @@ import { syntheticMarkets } from '../../src/exchange/paper/markets.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
 import { freshComputedAt } from '../helpers/decide.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planIdFor, proposal } from '../services/apply/harness.js';
 import { startAuthorities, type Authorities } from './authorities.js';
 import { exposureOf } from './exposure.js';
@@ -23,14 +23,13 @@ const TRIALS = 50;
 const SYMBOLS = syntheticMarkets(TRIALS).map((m) => m.symbol);
 
 describe.skipIf(skipRedis)('exposure end to end (real services, paper exchange)', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let paper: PaperExchange;
   let store: Store;
   let authorities: Authorities | null = null;
   let apply: Replica | null = null;
   let prefix: string;
   beforeAll(async () => {
-    server = await startRedis();
     paper = await startPaperExchange({ host: '127.0.0.1', port: 0, ...PAPER_KEYS, syntheticSymbols: TRIALS });
   });
   afterEach(async () => {
@@ -42,7 +41,6 @@ describe.skipIf(skipRedis)('exposure end to end (real services, paper exchange)'
   });
   afterAll(async () => {
     await paper?.close();
-    await server?.stop();
   });
 
   /** Apply (no leases: one process) and the authorities, with their default settings. */

@@ -11,7 +11,7 @@ import type { Clock } from '../../src/ops/clock.js';
 import type { ApplyOptions } from '../../src/services/apply/options.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis, type RedisServerHandle } from '../helpers/redis-server.js';
 import { planIdFor } from '../services/apply/harness.js';
 import {
   audit,
@@ -77,7 +77,7 @@ function rig(
   name: string,
   opts: { clocks?: Clock[]; policy?: PermitPolicy; apply?: Partial<ApplyOptions> } = {},
 ) {
-  const ctx = {} as {
+  const ctx = { server: usePrivateRedis() } as {
     server: RedisServerHandle;
     paper: PaperExchange;
     store: Store;
@@ -85,7 +85,6 @@ function rig(
     replicas: Replica[];
   };
   beforeAll(async () => {
-    ctx.server = await startRedis();
     ctx.paper = await startPaperExchange({ host: '127.0.0.1', port: 0, ...PAPER_KEYS, positions: POSITIONS });
     const prefix = ctx.server.prefix();
     ctx.store = await createStore({ url: ctx.server.url, prefix });
@@ -104,7 +103,6 @@ function rig(
     await Promise.allSettled((ctx.replicas ?? []).map((r) => r.stop()));
     await ctx.store?.close();
     await ctx.paper?.close();
-    await ctx.server?.stop();
   });
   return ctx;
 }

@@ -6,12 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/ops/clock.js';
 import { SymbolLeases } from '../../src/services/apply/lease.js';
-import { leaseOpsFor, type LeaseOps } from '../../src/store/lease.js';
+import { leaseOpsFor } from '../../src/store/lease.js';
+import type { LeaseOps } from '../../src/store/lease-port.js';
 import { INTENT_CODES, LEASE_CODES, RELEASE_CODES } from '../../src/store/redis/lease-scripts.js';
 import { luaDir } from '../../src/store/redis/scripts.js';
 import { createStore, MemoryStore, type RedisStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../helpers/wait.js';
@@ -107,11 +108,7 @@ function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => P
 suite('leases on the memory store', async () => new MemoryStore({ clock: systemClock }));
 
 describe.skipIf(skipRedis)('leases on Redis', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(() => server?.stop());
+  const server = usePrivateRedis();
   suite(
     'redis',
     () => createStore({ url: server.url, prefix: server.prefix() }),

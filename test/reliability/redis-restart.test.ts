@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planIdFor } from '../services/apply/harness.js';
 import {
   audit,
@@ -28,14 +28,13 @@ import {
 import { sleep } from '../helpers/wait.js';
 
 describe.skipIf(skipRedis)('Redis restart mid-run', () => {
-  let server: RedisServerHandle;
+  const dir = mkdtempSync(join(tmpdir(), 'qa-aof-'));
+  const server = usePrivateRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir] });
   let paper: PaperExchange;
   let store: Store;
   let authority: FakeAuthority;
   const replicas: Replica[] = [];
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'qa-aof-'));
-    server = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir] });
     paper = await startPaperExchange({ host: '127.0.0.1', port: 0, ...PAPER_KEYS, positions: POSITIONS });
     const prefix = server.prefix();
     store = await createStore({ url: server.url, prefix });
@@ -52,7 +51,6 @@ describe.skipIf(skipRedis)('Redis restart mid-run', () => {
     await Promise.allSettled(replicas.map((r) => r.stop()));
     await store?.close();
     await paper?.close();
-    await server?.stop();
   });
 
   it('when Redis is killed and restarted twice mid-run then every EXECUTE plan ends with one result and at most one order', async () => {

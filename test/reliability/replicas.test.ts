@@ -3,11 +3,11 @@
  * EXECUTE plan, the paper exchange: exactly one order per EXECUTE plan, exactly one result per
  * plan, none lost, also when one replica crashes mid-run (its symbols move after the lease TTL).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { baseEnv, killAllWorkers, spawnWorker, type WorkerProc } from './procs.js';
 import {
   audit,
@@ -46,14 +46,10 @@ async function drive(store: Store, rounds: number, between?: (round: number) => 
 }
 
 describe.skipIf(skipRedis)('apply replicas', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let paper: PaperExchange;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
   afterAll(async () => {
     killAllWorkers();
-    await server?.stop();
   });
 
   async function setup() {
@@ -128,11 +124,7 @@ describe.skipIf(skipRedis)('apply replicas', () => {
 });
 
 describe.skipIf(skipRedis)('apply replicas: a takeover finishes the previous holder’s plans', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(() => server?.stop());
+  const server = usePrivateRedis();
 
   it('when the holder dies mid-plan and the proposal changes before the takeover then the old plan still gets its one result', async () => {
     const paper = await startPaperExchange({

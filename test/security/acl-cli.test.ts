@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { runCli } from '../helpers/cli.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 
 /** The words of a line as a POSIX shell would split it (single quotes, '\'' escapes). */
 function shellWords(line: string): string[] {
@@ -23,15 +23,13 @@ async function acl(args: string[], env: Record<string, string>) {
 }
 
 describe.skipIf(skipRedis)('quantum-apply acl', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let admin: Redis;
   beforeAll(async () => {
-    server = await startRedis();
     admin = new Redis(server.url);
   });
   afterAll(async () => {
     admin?.disconnect();
-    await server?.stop();
   });
 
   it('when the printed commands are run then each user exists with its rules and no password was printed', async () => {

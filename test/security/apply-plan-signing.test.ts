@@ -2,13 +2,13 @@
  * The apply layer signs the plan entries it publishes when it holds PLAN_SECRET_APPLY, and
  * publishes the fleet's entry unchanged when it does not (SECURITY.md "Signed plan entries").
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { applyOptionsFrom } from '../../src/cli/commands/apply.js';
 import { parseCheckedPlan } from '../../src/domain/governor/plan-input.js';
 import { PermitKey } from '../../src/domain/permit-signing.js';
 import { planEntrySigner, signPlanFields, verifyPlanSignature } from '../../src/domain/plan-signing.js';
 import { loadApplyConfig } from '../../src/ops/config.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { makeHarness, PLAN_ENTRY_FIELDS, proposal, type Harness } from '../services/apply/harness.js';
 import { until } from '../helpers/wait.js';
 
@@ -50,14 +50,8 @@ describe('apply publishing plan entries on the memory store', () => {
 });
 
 describe.skipIf(skipRedis)('apply publishing signed plan entries (real Redis)', () => {
-  let redis: RedisServerHandle;
+  const redis = usePrivateRedis();
   let h: Harness | null = null;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
   afterEach(async () => {
     await h?.close();
     h = null;

@@ -11,7 +11,7 @@ import { main } from '../../src/cli/main.js';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { aclSetUserArgs, type AclService } from '../../src/ops/redis-acl.js';
 import type { RedisStore } from '../../src/store/redis/redis-store.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planIdFor, proposal } from '../services/apply/harness.js';
 import { until } from '../helpers/wait.js';
 import { redisStoreOn } from '../helpers/redis-store.js';
@@ -67,7 +67,7 @@ function run(args: string[], env: Record<string, string>): Run {
 describe.skipIf(skipRedis)(
   'secrets never leave the fleet (signed permits, ACL users, paper exchange)',
   () => {
-    let server: RedisServerHandle;
+    const server = usePrivateRedis({ notifyKeyspaceEvents: 'K$hgx' });
     let paper: PaperExchange;
     let admin: RedisStore;
     let prefix: string;
@@ -103,7 +103,6 @@ describe.skipIf(skipRedis)(
     });
 
     beforeAll(async () => {
-      server = await startRedis({ notifyKeyspaceEvents: 'K$hgx' });
       prefix = server.prefix();
       const root = new Redis(server.url);
       for (const s of Object.keys(PASSWORDS) as AclService[]) {
@@ -122,7 +121,6 @@ describe.skipIf(skipRedis)(
     afterAll(async () => {
       await admin?.close();
       await paper?.close();
-      await server?.stop();
     });
 
     it('when the fleet runs hardened then signed plans execute, forged permits are refused, and no output holds a secret', async () => {

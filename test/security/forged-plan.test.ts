@@ -13,7 +13,7 @@ import { aclSetUserArgs, type AclService } from '../../src/ops/redis-acl.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
 import { freshComputedAt } from '../helpers/decide.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { startAuthorities, type Authorities } from '../reliability/authorities.js';
 import { PAPER_KEYS, startReplica, until, type Replica } from '../reliability/rig.js';
 import { planIdFor, proposal } from '../services/apply/harness.js';
@@ -27,7 +27,7 @@ const PASSWORD: Record<AclService, string> = {
 };
 
 describe.skipIf(skipRedis)('a forged plan entry under the printed ACLs', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis({ notifyKeyspaceEvents: 'K$hgx' });
   let paper: PaperExchange;
   let admin: Redis;
   let store: Store;
@@ -37,7 +37,6 @@ describe.skipIf(skipRedis)('a forged plan entry under the printed ACLs', () => {
   const urlAs = (user: AclService) => server.url.replace('redis://', `redis://${user}:${PASSWORD[user]}@`);
 
   beforeAll(async () => {
-    server = await startRedis({ notifyKeyspaceEvents: 'K$hgx' });
     prefix = server.prefix();
     admin = new Redis(server.url);
     for (const s of ['apply', 'governor', 'p33'] as const) {
@@ -65,7 +64,6 @@ describe.skipIf(skipRedis)('a forged plan entry under the printed ACLs', () => {
     await store?.close();
     admin?.disconnect();
     await paper?.close();
-    await server?.stop();
   });
 
   it('when the authorities users try to write the plan stream then Redis refuses them', async () => {

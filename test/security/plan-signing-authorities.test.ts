@@ -4,13 +4,13 @@
  * the requirement on it is refused without deciding the plan id, so the real, signed entry that
  * comes later is evaluated normally; with it off, entries are handled as the fleet's.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PlanSignaturePolicy } from '../../src/domain/governor/plan-input.js';
 import { PermitKey } from '../../src/domain/permit-signing.js';
 import { signPlanFields } from '../../src/domain/plan-signing.js';
 import { ManualClock } from '../../src/ops/clock.js';
 import type { Store, StreamEntry } from '../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { redisStoreOn } from '../helpers/redis-store.js';
 import { counterValue, memoryStore, plan as govPlan, rig, T0 } from '../services/governor/harness.js';
 import { p33Rig, plan as p33Plan } from '../services/position-brain/harness.js';
@@ -163,13 +163,7 @@ describe('P3.3 with signed plans not required', () => {
 });
 
 describe.skipIf(skipRedis)('authorities reading the plan stream on Redis with signed plans required', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
 
   it('when a forged entry is read before the real one then the governor refuses it, acks it and grants the real one', async () => {
     const r = await rig(() => redisStoreOn(server), { planSignatures: REQUIRED });

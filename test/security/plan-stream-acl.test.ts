@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aclSetUserArgs, type AclService } from '../../src/ops/redis-acl.js';
 import { createStore } from '../../src/store/index.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 
 const PW = 'plan-stream-acl-pw-81';
 const ID = '0123456789abcdef';
@@ -19,7 +19,7 @@ const FORGED = ['plan_id', ID, 'symbol', 'BTCUSDT', 'decision', 'EXECUTE', 'acti
 const REFUSED = /NOPERM|user executing the script/;
 
 describe.skipIf(skipRedis)('plan stream: one writer (apply, XADD only), authorities consume', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let admin: Redis;
   let prefix: string;
   const clients: Redis[] = [];
@@ -62,7 +62,6 @@ describe.skipIf(skipRedis)('plan stream: one writer (apply, XADD only), authorit
   };
 
   beforeAll(async () => {
-    server = await startRedis();
     prefix = server.prefix();
     admin = new Redis(server.url);
     for (const s of ['apply', 'governor', 'p33'] as const) {
@@ -73,7 +72,6 @@ describe.skipIf(skipRedis)('plan stream: one writer (apply, XADD only), authorit
   afterAll(async () => {
     for (const c of clients) c.disconnect();
     admin?.disconnect();
-    await server?.stop();
   });
 
   for (const s of AUTHORITIES) {

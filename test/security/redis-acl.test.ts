@@ -18,7 +18,13 @@ import {
 } from '../../src/ops/redis-acl.js';
 import { captureLogger } from '../../src/ops/logger.js';
 import { createStore } from '../../src/store/index.js';
-import { freePort, skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import {
+  freePort,
+  skipRedis,
+  startRedis,
+  type RedisServerHandle,
+  usePrivateRedis,
+} from '../helpers/redis-server.js';
 
 const PASSWORDS: Record<AclService, string> = {
   apply: 'apply-pw-Zq81xx',
@@ -29,7 +35,7 @@ const PASSWORDS: Record<AclService, string> = {
 const ID = '0123456789abcdef';
 
 describe.skipIf(skipRedis)('Redis ACL per service', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis({ notifyKeyspaceEvents: 'K$hgx' });
   let admin: Redis;
   let prefix: string;
   const clients: Redis[] = [];
@@ -56,7 +62,6 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
   };
 
   beforeAll(async () => {
-    server = await startRedis({ notifyKeyspaceEvents: 'K$hgx' });
     prefix = server.prefix();
     admin = new Redis(server.url);
     for (const s of Object.keys(PASSWORDS) as AclService[]) {
@@ -66,7 +71,6 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
   afterAll(async () => {
     for (const c of clients) c.disconnect();
     admin?.disconnect();
-    await server?.stop();
   });
 
   it('when the apply user writes authority or position keys or proposals then Redis refuses', async () => {

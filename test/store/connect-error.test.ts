@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/index.js';
 import { connectTarget, describeRedisError } from '../../src/store/redis/connect-error.js';
 import { runCli } from '../helpers/cli.js';
-import { freePort, skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { freePort, skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 
 const PASSWORD = 'the-right-password-9f2c';
 
@@ -51,16 +51,14 @@ describe('describeRedisError', () => {
 });
 
 describe.skipIf(skipRedis)('a Redis that refuses the connection', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let closedPort: number;
   beforeAll(async () => {
-    server = await startRedis();
     const admin = new Redis(server.url);
     await admin.config('SET', 'requirepass', PASSWORD);
     admin.disconnect();
     closedPort = await freePort();
   });
-  afterAll(() => server?.stop());
 
   const at = () => `127.0.0.1:${server.port}`;
 

@@ -10,7 +10,7 @@ import { GRANT_CLOSE_CODES, type GrantCloseQtyRequest } from '../../src/store/po
 import { parseGrantCloseReply } from '../../src/store/redis/authority-scripts.js';
 import type { RedisStore } from '../../src/store/redis/redis-store.js';
 import { luaDir } from '../../src/store/redis/scripts.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { redisStoreOn } from '../helpers/redis-store.js';
 
 const src = readFileSync(join(luaDir(), 'grantCloseQty-3.lua'), 'utf8');
@@ -45,15 +45,13 @@ describe('grantCloseQty-3.lua header', () => {
 });
 
 describe.skipIf(skipRedis)('grantCloseQty-3.lua on Redis', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let store: RedisStore;
   beforeAll(async () => {
-    server = await startRedis();
     store = await redisStoreOn(server);
   });
   afterAll(async () => {
     await store?.close();
-    await server?.stop();
   });
   const req = (id: string, over: Partial<GrantCloseQtyRequest> = {}): GrantCloseQtyRequest => ({
     decisionKey: store.keys.authorityDecision('p33', id),

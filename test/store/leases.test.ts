@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/ops/clock.js';
 import { createStore, MemoryStore, type RedisStore } from '../../src/store/index.js';
 import { keySpace } from '../../src/store/keys.js';
-import { leaseOpsFor, type LeaseOps } from '../../src/store/lease.js';
+import { leaseOpsFor } from '../../src/store/lease.js';
+import type { LeaseOps } from '../../src/store/lease-port.js';
 import {
   LEASE_BATCH,
   LEASE_CODES,
@@ -17,7 +18,7 @@ import {
 } from '../../src/store/redis/lease-scripts.js';
 import { luaDir } from '../../src/store/redis/scripts.js';
 import type { Store } from '../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 
 describe('acquireLeases-N', () => {
   it('when its header is read then it declares exactly the lease codes and returns only those', () => {
@@ -96,11 +97,7 @@ function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => P
 suite('memory store', async () => new MemoryStore({ clock: systemClock }));
 
 describe.skipIf(skipRedis)('acquireMany on Redis', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(() => server?.stop());
+  const server = usePrivateRedis();
   suite(
     'redis',
     () => createStore({ url: server.url, prefix: server.prefix() }),

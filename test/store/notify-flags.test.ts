@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisStore, silentLogger } from '../../src/store/redis/redis-store.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { globEscape, mergedFlags, missingFlags } from '../../src/store/redis/notify-flags.js';
 import { missingReason } from '../../src/store/permit-chain.js';
 import { globToRegExp } from '../../src/store/memory/stream-ids.js';
@@ -50,11 +50,7 @@ describe('missingReason', () => {
 });
 
 describe.skipIf(skipRedis)('notify-keyspace-events on the server', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis({ notifyKeyspaceEvents: 'Elg' });
-  });
-  afterAll(() => server?.stop());
+  const server = usePrivateRedis({ notifyKeyspaceEvents: 'Elg' });
 
   it('when the store changes the setting then it logs from and to, and nothing when it is already set', async () => {
     const warned: { obj: object; msg?: string }[] = [];

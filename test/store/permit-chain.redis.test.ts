@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createStore } from '../../src/store/index.js';
 import { waitAndConsumePermits } from '../../src/store/permit-chain.js';
 import { RedisStore, type StoreLogger } from '../../src/store/redis/redis-store.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/wait.js';
 import { chainSuite, instrument } from './chain-suite.js';
 
 describe.skipIf(skipRedis)('permit chain on Redis', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
 
   chainSuite(
     'redis',
@@ -63,13 +57,7 @@ describe.skipIf(skipRedis)('permit chain on Redis', () => {
 });
 
 describe.skipIf(skipRedis)('permit chain on Redis when the connection drops mid-consume', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
 
   it('when the connection is killed before the script ran then the re-run consumes once', async () => {
     const prefix = server.prefix();
@@ -101,19 +89,13 @@ describe.skipIf(skipRedis)('permit chain on Redis when the connection drops mid-
 });
 
 describe.skipIf(skipRedis)('permit chain on Redis without keyspace notifications', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis({ notifyKeyspaceEvents: '', args: ['--rename-command', 'CONFIG', ''] });
   const warnings: string[] = [];
   const logger: StoreLogger = {
     warn: (_o, msg) => warnings.push(msg ?? ''),
     info: () => {},
     error: () => {},
   };
-  beforeAll(async () => {
-    server = await startRedis({ notifyKeyspaceEvents: '', args: ['--rename-command', 'CONFIG', ''] });
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
 
   it('when CONFIG is refused then one warning is logged and the wait polls', async () => {
     const prefix = server.prefix();

@@ -1,19 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SUBSCRIBE_LINGER_MS } from '../../src/store/redis/key-events.js';
 import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { createStore } from '../../src/store/index.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, startRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { storeContract } from './contract.js';
 import { sleep, until } from '../helpers/wait.js';
 
 describe.skipIf(skipRedis)('RedisStore', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
 
   storeContract('redis', async () => {
     const store = (await createStore({ url: server.url, prefix: server.prefix() })) as RedisStore;

@@ -13,7 +13,7 @@ import {
   parsePublishPlanReply,
   parsePublishReply,
 } from '../../src/store/redis/scripts.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 
 const lua = (file: string) => readFileSync(join(luaDir(), file), 'utf8');
 const header = (src: string) => src.slice(0, src.indexOf(']]'));
@@ -85,15 +85,13 @@ describe('Lua script headers', () => {
 });
 
 describe.skipIf(skipRedis)('Lua scripts on Redis', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let store: RedisStore;
   beforeAll(async () => {
-    server = await startRedis();
     store = (await createStore({ url: server.url, prefix: server.prefix() })) as RedisStore;
   });
   afterAll(async () => {
     await store?.close();
-    await server?.stop();
   });
 
   it('when the script cache is flushed then both scripts still run (NOSCRIPT fallback)', async () => {

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../../src/ops/clock.js';
 import { ArmStateCache } from '../../../src/services/apply/arm-cache.js';
 import { parseArmState, setArmState } from '../../../src/services/arm-state.js';
 import { createStore } from '../../../src/store/index.js';
 import type { Store } from '../../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { until } from '../../helpers/wait.js';
 
 /** Counts the arm-hash reads that reach the store; `epoch` can be bumped by the test. */
@@ -32,13 +32,7 @@ const arm = (store: Store) =>
   setArmState(store, { armed: true, reason: 'test', by: 'operator', atMs: Date.now() });
 
 describe.skipIf(skipRedis)('ArmStateCache on Redis', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
 
   async function rig(maxAgeMs = 60_000) {
     const store = await createStore({ url: server.url, prefix: server.prefix() });

@@ -2,22 +2,18 @@
  * A disarm is visible to monitoring: apply exports the arm state it reads (also between plans)
  * and counts the results the kill switch blocked.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createApplyMetrics, createRegistry } from '../../../src/ops/metrics.js';
 import { promSink, RecordingMetrics } from '../../../src/services/apply/metrics.js';
 import { setArmState } from '../../../src/services/arm-state.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { until } from '../../helpers/wait.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
 import { HARNESS_POSITIONS, makeHarness, proposal, type Harness } from './harness.js';
 
 describe.skipIf(skipRedis)('the arm state on /metrics', () => {
-  let redis: RedisServerHandle;
+  const redis = usePrivateRedis({ notifyKeyspaceEvents: 'K$hgx' });
   let h: Harness | null = null;
-  beforeAll(async () => {
-    redis = await startRedis({ notifyKeyspaceEvents: 'K$hgx' });
-  });
-  afterAll(() => redis?.stop());
   afterEach(async () => {
     await h?.close();
     h = null;

@@ -12,21 +12,19 @@ import { AutoDisarm } from '../../../src/services/governor/auto-disarm.js';
 import { createStore } from '../../../src/store/index.js';
 import type { Store } from '../../../src/store/port.js';
 import { runCli } from '../../helpers/cli.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 
 describe.skipIf(skipRedis)('an arm key of another type, outside the apply service (real Redis)', () => {
-  let redis: RedisServerHandle;
+  const redis = usePrivateRedis();
   let raw: Redis;
   let prefix: string;
   let store: Store;
   let armKey: string;
   beforeAll(async () => {
-    redis = await startRedis();
     raw = new Redis(redis.url);
   });
   afterAll(async () => {
     raw?.disconnect();
-    await redis?.stop();
   });
   beforeEach(async () => {
     prefix = redis.prefix();

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { setArmState } from '../../../src/services/arm-state.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { logLines, makeHarness, PLAN_ENTRY_FIELDS, planIdFor, proposal, type Harness } from './harness.js';
 
 const VECTORS: [string, Record<string, string>, string][] = [
@@ -42,14 +42,8 @@ const VECTORS: [string, Record<string, string>, string][] = [
 ];
 
 describe.skipIf(skipRedis)('apply decisions (real Redis)', () => {
-  let redis: RedisServerHandle;
+  const redis = usePrivateRedis();
   let h: Harness | null = null;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
   afterEach(async () => {
     await h?.close();
     h = null;

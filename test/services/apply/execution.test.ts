@@ -1,22 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { setArmState } from '../../../src/services/arm-state.js';
 import { clientOrderIdFor } from '../../../src/exchange/port.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
 import { until } from '../../helpers/wait.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { govBody, logLines, makeHarness, p33Body, planIdFor, proposal, type Harness } from './harness.js';
 
 type Over = Parameters<typeof makeHarness>[1];
 
 describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () => {
-  let redis: RedisServerHandle;
+  const redis = usePrivateRedis();
   let h: Harness | null = null;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
   afterEach(async () => {
     await h?.close();
     h = null;

@@ -5,21 +5,19 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { until } from '../../helpers/wait.js';
 import { govBody, logLines, makeHarness, p33Body, planIdFor, proposal, type Harness } from './harness.js';
 
 describe.skipIf(skipRedis)('apply names the governor block reason (real Redis)', () => {
-  let redis: RedisServerHandle;
+  const redis = usePrivateRedis();
   let fleet: Redis;
   let h: Harness | null = null;
   beforeAll(async () => {
-    redis = await startRedis();
     fleet = new Redis(redis.url);
   });
   afterAll(async () => {
     fleet?.disconnect();
-    await redis?.stop();
   });
   afterEach(async () => {
     await h?.close();

@@ -1,19 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { clientOrderIdFor } from '../../../src/exchange/port.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, startRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { govBody, makeHarness, p33Body, planIdFor, proposal, type Harness } from './harness.js';
 import { sleep, until } from '../../helpers/wait.js';
 
 describe.skipIf(skipRedis)('apply lifecycle: duplicates, concurrency, restarts, outages (real Redis)', () => {
-  let redis: RedisServerHandle;
+  const redis = usePrivateRedis();
   let h: Harness | null = null;
-  beforeAll(async () => {
-    redis = await startRedis();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
   afterEach(async () => {
     await h?.close();
     h = null;

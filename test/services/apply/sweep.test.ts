@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { makeHarness, proposal, type Harness } from './harness.js';
 import { sleep, until } from '../../helpers/wait.js';
 
@@ -71,16 +71,14 @@ describe('apply sweep on the memory store', () => {
 });
 
 describe.skipIf(skipRedis)('apply sweep on Redis', () => {
-  let redis: RedisServerHandle;
+  const redis = usePrivateRedis();
   let admin: Redis;
   let h: Harness | null = null;
   beforeAll(async () => {
-    redis = await startRedis();
     admin = new Redis(redis.url);
   });
   afterAll(async () => {
     admin?.disconnect();
-    await redis?.stop();
   });
   afterEach(async () => {
     await admin.config('SET', 'notify-keyspace-events', 'K$hgx');

@@ -2,25 +2,19 @@
  * A proposal under a symbol not in SYMBOLS (a typo: `BTCUSTD`, `btcusdt`) yields no plan; it is
  * counted, and each symbol is logged once an hour with the symbol it likely meant.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { captureLogger } from '../../../src/ops/logger.js';
 import { ManualClock } from '../../../src/ops/clock.js';
 import { UNKNOWN_SYMBOL_LOG_EVERY_MS, UnknownSymbols } from '../../../src/services/apply/unknown-symbols.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { sleep, until } from '../../helpers/wait.js';
 import { logLines, makeHarness, proposal, type Harness } from './harness.js';
 
 const WARNING = 'apply: proposal under';
 
 describe.skipIf(skipRedis)('apply and proposals under unknown symbols (real Redis)', () => {
-  let redis: RedisServerHandle;
+  const redis = usePrivateRedis({ notifyKeyspaceEvents: 'K$hgx' });
   let h: Harness | null = null;
-  beforeAll(async () => {
-    redis = await startRedis({ notifyKeyspaceEvents: 'K$hgx' });
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
   afterEach(async () => {
     await h?.close();
     h = null;

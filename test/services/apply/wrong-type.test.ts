@@ -14,23 +14,21 @@ import { parseArmState, setArmState } from '../../../src/services/arm-state.js';
 import { BoundedSet } from '../../../src/services/bounded.js';
 import { createStore } from '../../../src/store/index.js';
 import type { Store } from '../../../src/store/port.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { govBody, logLines, makeHarness, p33Body, planIdFor, proposal, type Harness } from './harness.js';
 import { sleep, until } from '../../helpers/wait.js';
 
 const WRONGTYPE = /^WRONGTYPE /;
 
 describe.skipIf(skipRedis)('apply with keys of another type (real Redis)', () => {
-  let redis: RedisServerHandle;
+  const redis = usePrivateRedis();
   let raw: Redis;
   let h: Harness | null = null;
   beforeAll(async () => {
-    redis = await startRedis();
     raw = new Redis(redis.url);
   });
   afterAll(async () => {
     raw?.disconnect();
-    await redis?.stop();
   });
   afterEach(async () => {
     await h?.close();

@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { counterValue } from '../governor/harness.js';
 import { p33Rig, plan, T0 } from './harness.js';
 import { redisStoreOn } from '../../helpers/redis-store.js';
 
 describe.skipIf(skipRedis)('P3.3 against Redis', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
   const setup = async (over = {}) => {
     return p33Rig(await redisStoreOn(server), over);
   };

@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { skipRedis, startRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { p33Rig, plan, resultEntry } from './harness.js';
 import { redisStoreOn } from '../../helpers/redis-store.js';
 import { sleep } from '../../helpers/wait.js';
 
 describe.skipIf(skipRedis)('P3.3 consumer group and loops', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
   const setup = async (over = {}) => {
     return p33Rig(await redisStoreOn(server), over);
   };

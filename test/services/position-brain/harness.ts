@@ -1,5 +1,5 @@
 /** Shared set-up for P3.3 tests: a store, a manual clock, the recording exchange double. */
-import { afterAll, beforeAll, describe } from 'vitest';
+import { describe } from 'vitest';
 import { DEFAULT_P33_LIMITS } from '../../../src/domain/position/checks.js';
 import { ManualClock } from '../../../src/ops/clock.js';
 import { captureLogger, type CapturedLogger } from '../../../src/ops/logger.js';
@@ -11,7 +11,7 @@ import {
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import type { Store } from '../../../src/store/port.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { redisStoreOn } from '../../helpers/redis-store.js';
 
 export const T0 = Date.UTC(2026, 0, 25, 12, 0, 0);
@@ -125,15 +125,9 @@ export async function fillAndPublish(
 
 /** Runs `suite` on a private redis-server (skipped without one) and on the memory store. */
 export function onRedisAndMemory(suite: (name: string, newStore: () => Promise<Store>) => void): void {
-  let server: RedisServerHandle | undefined;
   describe.skipIf(skipRedis)('with Redis', () => {
-    beforeAll(async () => {
-      server = await startRedis();
-    });
-    afterAll(async () => {
-      await server?.stop();
-    });
-    suite('redis', () => redisStoreOn(server!));
+    const server = usePrivateRedis();
+    suite('redis', () => redisStoreOn(server));
   });
   suite('memory', async () => new MemoryStore({ clock: new ManualClock(T0), sweepMs: 0 }));
 }
