@@ -1,35 +1,13 @@
 /**
- * Lease operations for apply replicas (one owner per symbol) and the fenced intent write.
- * A capability beside the Store port rather than in it: only the apply layer's replica mode
- * uses it. Redis: three Lua scripts (redis/lease-scripts.ts); memory: one in-process table
- * per store, so in-process replicas sharing a MemoryStore see the same leases.
+ * The lease operations (lease-port.ts) for a store. Redis: four Lua scripts
+ * (redis/lease-scripts.ts); memory: one in-process table per store, so in-process replicas
+ * sharing a MemoryStore see the same leases.
  */
 import { systemClock, type Clock } from '../ops/clock.js';
+import type { LeaseOps, LeaseOutcome } from './lease-port.js';
 import type { Store } from './port.js';
 import { RedisLeaseScripts } from './redis/lease-scripts.js';
 import type { RedisStore } from './redis/redis-store.js';
-
-export type LeaseOutcome = { kind: 'acquired' } | { kind: 'renewed' } | { kind: 'held'; pttlMs: number };
-export type LeaseCode = LeaseOutcome['kind'];
-export type CreateIntentOutcome = 'written' | 'lease_lost' | 'intent_exists';
-
-export interface LeaseOps {
-  acquire(leaseKey: string, token: string, ttlMs: number): Promise<LeaseOutcome>;
-  /**
-   * acquire() for many leases in few calls (Redis: acquireLeases-N.lua per hash slot and chunk);
-   * one code per key, in order. A failed call rejects (ownership then runs out locally).
-   */
-  acquireMany(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]>;
-  release(leaseKey: string, token: string): Promise<boolean>;
-  /** HSET+EXPIRE the intent only while `token` holds `leaseKey` and no intent exists. */
-  createIntent(
-    intentKey: string,
-    leaseKey: string,
-    token: string,
-    fields: Record<string, string>,
-    ttlSec: number,
-  ): Promise<CreateIntentOutcome>;
-}
 
 interface MemLease {
   token: string;

@@ -3,7 +3,7 @@
  * order leaves (through the replica fence when there is one), updated with the answer, read by
  * recovery. orders.ts is the one place that sends; this is where its record lives.
  */
-import type { CreateIntentOutcome } from '../../store/lease.js';
+import type { CreateIntentOutcome } from '../../store/lease-port.js';
 import type { ApplyDeps } from './options.js';
 
 export type IntentState = 'sending' | 'filled' | 'accepted' | 'rejected' | 'unknown' | 'placed' | 'cancelled';

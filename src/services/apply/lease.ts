@@ -10,7 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../../ops/clock.js';
-import { leaseOpsFor, type CreateIntentOutcome, type LeaseOps } from '../../store/lease.js';
+import { leaseOpsFor } from '../../store/lease.js';
+import type { CreateIntentOutcome, LeaseOps } from '../../store/lease-port.js';
 import type { Store } from '../../store/port.js';
 
 /** What the apply service needs from a replica-ownership scheme (ApplyDeps.ownership). */

@@ -8,7 +8,7 @@ import type { Decision, Plan, Step } from '../../domain/plan.js';
 import type { StepResult } from '../../domain/result.js';
 import { checkStopPrice, type StopPriceReason } from '../../domain/stop-price.js';
 import { ExchangeError, type OrderFill, type SymbolRules } from '../../exchange/port.js';
-import type { CreateIntentOutcome } from '../../store/lease.js';
+import type { CreateIntentOutcome } from '../../store/lease-port.js';
 
 /** What orders.ts sends for a plan step; stepRequest() builds it. */
 export interface StepRequest {

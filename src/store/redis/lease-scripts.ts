@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis, type Cluster } from 'ioredis';
-import type { CreateIntentOutcome, LeaseCode, LeaseOps, LeaseOutcome } from '../lease.js';
+import type { CreateIntentOutcome, LeaseCode, LeaseOps, LeaseOutcome } from '../lease-port.js';
 import { hashTag } from './cluster-reads.js';
 import { luaDir, ScriptReplyError } from './scripts.js';
 import { fieldArgs } from './streams.js';
