@@ -6,15 +6,14 @@
  */
 import type { PlanSignaturePolicy } from '../domain/governor/plan-input.js';
 import { PermitKey } from '../domain/permit-signing.js';
-import { createBinanceExchange, type BinanceExchange } from '../exchange/binance/index.js';
+import type { BinanceExchange } from '../exchange/binance/index.js';
+import { openExchange } from '../exchange/index.js';
 import { createExchangeMetrics } from '../ops/metrics.js';
 import { openStoreFor } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import type { Heartbeat } from '../services/heartbeat.js';
 import { GOVERNOR_HEARTBEAT_MS, startHeartbeat, withHeartbeat } from './heartbeat.js';
 import type { ServiceKit, StartedService } from './util.js';
-
-const PUBLIC_ONLY = 'public-endpoints-only';
 
 export interface AuthorityConfig {
   mode: string;
@@ -119,10 +118,7 @@ export function startedAuthority(
 
 /** The authority's own adapter (not under `all`), with its usage gauges. */
 function openAuthorityExchange(cfg: AuthorityConfig, kit: ServiceKit): BinanceExchange {
-  const exchange = createBinanceExchange({
-    baseUrl: cfg.binance.baseUrl,
-    apiKey: cfg.binance.apiKey ?? PUBLIC_ONLY,
-    apiSecret: cfg.binance.apiSecret ?? PUBLIC_ONLY,
+  const { exchange } = openExchange(cfg.mode, cfg.binance, {
     logger: kit.logger.child({ component: 'exchange' }),
   });
   createExchangeMetrics(kit.registry, exchange);

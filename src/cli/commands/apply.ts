@@ -12,8 +12,8 @@
 import type { Command } from 'commander';
 import { PermitKey } from '../../domain/permit-signing.js';
 import { planEntrySigner } from '../../domain/plan-signing.js';
-import { createBinanceExchange, type BinanceExchange } from '../../exchange/binance/index.js';
-import { createExchangeFromConfig } from '../../exchange/index.js';
+import type { BinanceExchange } from '../../exchange/binance/index.js';
+import { openExchange } from '../../exchange/index.js';
 import { systemClock } from '../../ops/clock.js';
 import { loadApplyConfig, type ApplyConfig } from '../../ops/config.js';
 import { createApplyMetrics, createExchangeMetrics } from '../../ops/metrics.js';
@@ -24,8 +24,6 @@ import { ApplyService } from '../../services/apply/service.js';
 import { openStoreFor, type Store } from '../../store/index.js';
 import { startHeartbeat, withHeartbeat } from '../heartbeat.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
-
-const PUBLIC_ONLY = 'public-endpoints-only';
 
 export function applyOptionsFrom(cfg: ApplyConfig): ApplyOptions {
   return {
@@ -61,29 +59,17 @@ function signedPermitsFrom(c: ApplyConfig['signedPermits']): ApplyOptions['signe
 }
 
 /**
- * The adapter apply orders through: the mode's credentials (the factory re-checks the real-money
- * rules: live confirmation, no production URL otherwise), or public endpoints only in dry_run /
- * testnet without credentials. Throws when the mode refuses to start.
+ * The adapter apply orders through, from the config loadApplyConfig checked (the real-money
+ * rules live there): the mode's credentials, or public endpoints only in dry_run / testnet
+ * without them.
  */
 export function openApplyExchange(cfg: ApplyConfig, kit: ServiceKit): BinanceExchange {
-  const exchangeLogger = kit.logger.child({ component: 'exchange' });
-  const started = createExchangeFromConfig(cfg.mode, kit.env, { logger: exchangeLogger });
-  let exchange: BinanceExchange;
-  if (started.ok) {
-    kit.logger.info({ base_url: started.baseUrl, live: started.live }, started.message);
-    exchange = started.exchange;
-  } else if (started.reason === 'missing_binance_credentials' && cfg.mode !== 'live') {
-    exchange = createBinanceExchange({
-      baseUrl: cfg.binance.baseUrl,
-      apiKey: PUBLIC_ONLY,
-      apiSecret: PUBLIC_ONLY,
-      logger: exchangeLogger,
-    });
-  } else {
-    throw new Error(started.message);
+  const opened = openExchange(cfg.mode, cfg.binance, { logger: kit.logger.child({ component: 'exchange' }) });
+  if (opened.credentialed) {
+    kit.logger.info({ base_url: cfg.binance.baseUrl, live: cfg.mode === 'live' }, opened.message);
   }
-  createExchangeMetrics(kit.registry, exchange);
-  return exchange;
+  createExchangeMetrics(kit.registry, opened.exchange);
+  return opened.exchange;
 }
 
 /** I/O that `all` opens once for its three services (each closes only what it opened). */
