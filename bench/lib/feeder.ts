@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import type { PaperExchange, PaperFill } from '../../src/exchange/paper/index.js';
 import { keySpace } from '../../src/store/keys.js';
+import { sleep } from '../../test/helpers/wait.js';
 
 interface InFlight {
   t0: number;
@@ -104,7 +105,7 @@ export class Feeder {
         )) as [string, [string, string[]][]][] | null;
       } catch {
         if (!this.reading) return;
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
         continue;
       }
       for (const [id, flat] of reply?.[0]?.[1] ?? []) {
@@ -203,7 +204,7 @@ export class Feeder {
     });
     const drainUntil = performance.now() + (hooks.drainMs ?? 5000);
     while (performance.now() < drainUntil && [...this.inFlight.values()].some((f) => f.measured)) {
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
     stats.unfinished = [...this.inFlight.values()].filter((f) => f.measured).length;
     // Whatever is still in flight belongs to no window from here on.
@@ -215,7 +216,7 @@ export class Feeder {
   /** Waits until no plan is in flight (between phases), up to `ms`. */
   async settle(ms = 5000): Promise<number> {
     const until = performance.now() + ms;
-    while (this.inFlight.size > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+    while (this.inFlight.size > 0 && performance.now() < until) await sleep(20);
     const left = this.inFlight.size;
     // Lost plans (no result): free their symbols so the next phase is not starved by them.
     for (const s of this.inFlight.keys()) this.idle.push(s);

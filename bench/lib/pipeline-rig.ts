@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../test/helpers/redis-server.js';
+import { sleep } from '../../test/helpers/wait.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 /** BENCH_PIPELINE_DIR: another build to compare (A/B); it must sit inside the repo (node_modules). */
@@ -169,7 +170,7 @@ export async function spawnService(
       await proc.stop(1000);
       throw new Error(`${command} not healthy within 30 s; see ${errFile}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 

@@ -13,6 +13,7 @@ import { spawnFloor } from './floor/spawn.js';
 import { pipelineEnv, spawnService, type ServiceProcess, type SpawnOptions } from './pipeline-rig.js';
 import { cpuMeter, memory, type Memory } from './procstat.js';
 import { commandStats, diffCounts, monitor, type CommandCounts, type MonitorCount } from './redis-stats.js';
+import { sleep } from '../../test/helpers/wait.js';
 
 const KEY = 'bench-key';
 const SECRET = 'bench-secret';
@@ -112,7 +113,7 @@ export class Session {
     const deadline = Date.now() + 30_000;
     while ((await this.admin.exists(last)) === 0) {
       if (Date.now() > deadline) throw new Error('P3.3 wrote no snapshots within 30 s');
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 

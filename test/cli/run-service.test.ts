@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createContext, runService, waitForSignal, type StartedService } from '../../src/cli/util.js';
 import { ConfigError, loadApplyConfig, type Env } from '../../src/ops/config.js';
 import type { Health } from '../../src/ops/http.js';
+import { until } from '../helpers/wait.js';
 
 interface Harness {
   ctx: ReturnType<typeof createContext>;
@@ -42,11 +43,8 @@ const testConfig = (env: Env) => {
 };
 
 async function untilStarted(h: Harness): Promise<number> {
-  for (;;) {
-    const line = h.lines().find((l) => l.msg === 'svc started');
-    if (line) return line.opsPort as number;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const line = await until(() => h.lines().find((l) => l.msg === 'svc started'), 8000, 'svc started');
+  return line.opsPort as number;
 }
 
 describe('runService', () => {

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleCli, ROOT } from '../../scripts/bundle.js';
 import { freePort, skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
-import { until } from '../helpers/wait.js';
+import { until, sleep } from '../helpers/wait.js';
 
 const HEADING = '## Run it for real';
 const README_REDIS_PORT = '6390';
@@ -108,7 +108,7 @@ afterAll(async () => {
     if (s.child.exitCode !== null || s.child.signalCode !== null) continue;
     const exited = new Promise((r) => s.child.once('exit', r));
     s.child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    await Promise.race([exited, sleep(5000)]);
     if (s.child.exitCode === null && s.child.signalCode === null) s.child.kill('SIGKILL');
   }
   await redis?.stop();

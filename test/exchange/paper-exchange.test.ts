@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { KEY, raw, SECRET } from './paper-client.js';
+import { sleep } from '../helpers/wait.js';
 
 let px: PaperExchange;
 beforeAll(async () => {
@@ -145,7 +146,7 @@ describe('paper exchange: orders', () => {
       [h.get('x-mbx-order-count-10s'), h.get('x-mbx-order-count-1m')].map(Number);
     // The IP weight and the 1min count restart with each clock minute: keep clear of its end.
     const toNextMinute = 60_000 - (Date.now() % 60_000);
-    if (toNextMinute < 3000) await new Promise((r) => setTimeout(r, toNextMinute + 50));
+    if (toNextMinute < 3000) await sleep(toNextMinute + 50);
     const w0 = await weight();
     const first = await raw(
       px.url,

@@ -16,6 +16,7 @@ import { freshComputedAt } from '../helpers/decide.js';
 import { FakeExchange } from '../helpers/fake-exchange.js';
 import { BASE_OPTIONS } from '../services/apply/harness.js';
 import { bodyOf, govObject, mustRefuse, p33Object } from './permit-oracle.js';
+import { sleep, until } from '../helpers/wait.js';
 
 const E2E_RUNS = Number(process.env.FUZZ_E2E_RUNS ?? 300);
 const ALLOW = ['BTCUSDT', 'ETHUSDT'];
@@ -138,7 +139,7 @@ describe('fuzz: proposals and permits through the apply service', () => {
           }
           // Re-reading the same proposal never yields a second result or order.
           service.sweep();
-          await new Promise((r) => setTimeout(r, 1));
+          await sleep(1);
           expect(await resultsFor(store, planId)).toHaveLength(1);
           expect(orderCalls().length).toBe(before + calls.length);
         },
@@ -157,10 +158,13 @@ async function resultsFor(store: MemoryStore, planId: string) {
 }
 
 async function waitForResult(store: MemoryStore, planId: string) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const r = await resultsFor(store, planId);
-    if (r.length > 0 || Date.now() > deadline) return r;
-    await new Promise((res) => setTimeout(res, 2));
-  }
+  return until(
+    async () => {
+      const r = await resultsFor(store, planId);
+      return r.length > 0 && r;
+    },
+    15_000,
+    `a result for plan ${planId}`,
+    2,
+  );
 }

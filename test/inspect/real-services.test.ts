@@ -13,6 +13,7 @@ import {
   proposal,
   type Harness,
 } from '../services/apply/harness.js';
+import { until } from '../helpers/wait.js';
 
 describe('explain over the real apply service', () => {
   let h: Harness | null = null;
@@ -26,8 +27,7 @@ describe('explain over the real apply service', () => {
     await h.service.start();
     const id = planIdFor('BTCUSDT', fields);
     await h.writeProposal('BTCUSDT', fields);
-    for (let i = 0; i < 400 && (await h.plans()).length === 0; i++)
-      await new Promise((r) => setTimeout(r, 5));
+    await until(async () => (await h!.plans()).length > 0, 2000, 'the plan');
     if (permits.gov) await h.setPermit('governor', id, permits.gov);
     if (permits.p33) await h.setPermit('p33', id, permits.p33);
     await h.waitForResults(1);

@@ -10,7 +10,8 @@ import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/port.js';
 import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planIdFor } from '../services/apply/harness.js';
-import { audit, FakeAuthority, feed, PAPER_KEYS, POSITIONS, report, SYMBOLS, until } from './rig.js';
+import { audit, FakeAuthority, feed, PAPER_KEYS, POSITIONS, report, SYMBOLS } from './rig.js';
+import { until } from '../helpers/wait.js';
 
 function runApply(env: Record<string, string>) {
   let release: (r: string) => void = () => {};
@@ -65,20 +66,25 @@ describe.skipIf(skipRedis)('apply replicas through the CLI', () => {
   it('when two CLI replicas run and the lease holder stops then every plan still has one order and one result', async () => {
     const a = runApply(env);
     await until(
-      'a holds the leases',
       async () => (await store.get(store.keys.symbolLease('SOLUSDT'))) !== null,
+      10_000,
+      'a holds the leases',
     );
     const b = runApply(env);
     const ids: string[] = [];
     const round = async () => {
       const batch = await Promise.all(SYMBOLS.map(async (s) => planIdFor(s, await feed(store, s))));
       ids.push(...batch);
-      await until('results', async () => {
-        const have = new Set(
-          (await store.xrange(store.keys.resultStream(), '-', '+')).map((e) => e.fields.plan_id),
-        );
-        return batch.every((id) => have.has(id));
-      });
+      await until(
+        async () => {
+          const have = new Set(
+            (await store.xrange(store.keys.resultStream(), '-', '+')).map((e) => e.fields.plan_id),
+          );
+          return batch.every((id) => have.has(id));
+        },
+        10_000,
+        'results',
+      );
     };
     try {
       await round();

@@ -10,7 +10,8 @@ import { createStore } from '../../src/store/index.js';
 import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planIdFor } from '../services/apply/harness.js';
 import { baseEnv, killAllWorkers, spawnWorker } from './procs.js';
-import { audit, report, FakeAuthority, feed, PAPER_KEYS, POSITIONS, until } from './rig.js';
+import { audit, report, FakeAuthority, feed, PAPER_KEYS, POSITIONS } from './rig.js';
+import { until, sleep } from '../helpers/wait.js';
 
 /** What the restarted process must report for a plan killed at each boundary. */
 const EXPECTED: Record<CrashBoundary, { orders: number; decision: string; error: RegExp }> = {
@@ -48,11 +49,15 @@ describe.skipIf(skipRedis)('crash at each step boundary', () => {
 
         const next = spawnWorker(`after-${boundary}`, env);
         await next.waitReady();
-        const [result] = await until('the recovered result', async () => {
-          const r = await store.xrange(store.keys.resultStream(), '-', '+');
-          return r.length > 0 ? r : null;
-        });
-        await new Promise((r) => setTimeout(r, 400)); // a second result would show up by now
+        const [result] = await until(
+          async () => {
+            const r = await store.xrange(store.keys.resultStream(), '-', '+');
+            return r.length > 0 ? r : null;
+          },
+          10_000,
+          'the recovered result',
+        );
+        await sleep(400); // a second result would show up by now
         const a = await audit(store, paper);
         report(`crash-${boundary}`, a, { decision: result!.fields.decision, error: result!.fields.error });
         await next.stop();
@@ -111,11 +116,15 @@ describe.skipIf(skipRedis)('crash of a single apply process without leases', () 
         const next = planIdFor('BTCUSDT', await feed(store, 'BTCUSDT'));
         const again = spawnWorker(`solo-after-${boundary}`, env);
         await again.waitReady();
-        const byId = await until('both results', async () => {
-          const r = await store.xrange(store.keys.resultStream(), '-', '+');
-          const m = new Map(r.map((e) => [e.fields.plan_id, e.fields]));
-          return m.has(old) && m.has(next) ? m : null;
-        });
+        const byId = await until(
+          async () => {
+            const r = await store.xrange(store.keys.resultStream(), '-', '+');
+            const m = new Map(r.map((e) => [e.fields.plan_id, e.fields]));
+            return m.has(old) && m.has(next) ? m : null;
+          },
+          10_000,
+          'both results',
+        );
         await again.stop();
         expect(byId.get(old)?.decision).toBe(decision);
         expect(byId.get(old)?.error).toMatch(error);

@@ -16,7 +16,8 @@ import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planIdFor, proposal } from '../services/apply/harness.js';
 import { startAuthorities, type Authorities } from './authorities.js';
 import { exposureOf } from './exposure.js';
-import { PAPER_KEYS, startReplica, until, type Replica } from './rig.js';
+import { PAPER_KEYS, startReplica, type Replica } from './rig.js';
+import { until } from '../helpers/wait.js';
 
 /** Synthetic markets: mark 100, step 0.001, as in the report (position 10). */
 const TRIALS = 50;
@@ -54,15 +55,22 @@ describe.skipIf(skipRedis)('exposure end to end (real services, paper exchange)'
       opts: { symbols: SYMBOLS, allowlist: SYMBOLS },
     });
     // P3.3 allows nothing before its first snapshot of a symbol.
-    await until('P3.3 snapshots', async () => {
-      const snaps = await Promise.all(SYMBOLS.map((s) => store.hgetall(store.keys.positionSnapshot(s))));
-      return snaps.every((h) => h.position_amt === '10');
-    });
+    await until(
+      async () => {
+        const snaps = await Promise.all(SYMBOLS.map((s) => store.hgetall(store.keys.positionSnapshot(s))));
+        return snaps.every((h) => h.position_amt === '10');
+      },
+      10_000,
+      'P3.3 snapshots',
+    );
   }
 
   const resultOf = (planId: string) =>
-    until(`the result of ${planId}`, async () =>
-      (await store.xrange(store.keys.resultStream(), '-', '+')).find((e) => e.fields.plan_id === planId),
+    until(
+      async () =>
+        (await store.xrange(store.keys.resultStream(), '-', '+')).find((e) => e.fields.plan_id === planId),
+      10_000,
+      `the result of ${planId}`,
     );
 
   /** Writes a proposal (DEL + HSET, as upstream does) and returns its plan id. */
@@ -158,10 +166,13 @@ describe.skipIf(skipRedis)('exposure end to end (real services, paper exchange)'
       opts: { symbols: SYMBOLS, allowlist: SYMBOLS },
     });
     for (const id of ids) {
-      await until(`a second result for ${id}`, async () =>
-        (await store.xrange(store.keys.resultStream(), '-', '+')).some(
-          (e) => e.fields.plan_id === id && e.fields.error === 'stale_proposal',
-        ),
+      await until(
+        async () =>
+          (await store.xrange(store.keys.resultStream(), '-', '+')).some(
+            (e) => e.fields.plan_id === id && e.fields.error === 'stale_proposal',
+          ),
+        10_000,
+        `a second result for ${id}`,
       );
     }
     expect(ordersOf(ids)).toHaveLength(3);
@@ -181,10 +192,13 @@ describe.skipIf(skipRedis)('exposure end to end (real services, paper exchange)'
       opts: { symbols: SYMBOLS, allowlist: SYMBOLS, maxProposalAgeSec: 7 * 3600 },
     });
     for (const id of ids) {
-      await until(`a second result for ${id}`, async () =>
-        (await store.xrange(store.keys.resultStream(), '-', '+')).find(
-          (e) => e.fields.plan_id === id && e.fields.error === 'already_executed',
-        ),
+      await until(
+        async () =>
+          (await store.xrange(store.keys.resultStream(), '-', '+')).find(
+            (e) => e.fields.plan_id === id && e.fields.error === 'already_executed',
+          ),
+        10_000,
+        `a second result for ${id}`,
       );
     }
     expect(ordersOf(ids)).toHaveLength(3);
@@ -200,7 +214,6 @@ describe.skipIf(skipRedis)('exposure end to end (real services, paper exchange)'
     await apply!.stop();
     await server.restart(); // no persistence: every key is gone
     await until(
-      'P3.3 snapshots again',
       async () => {
         try {
           const snaps = await Promise.all(sixteen.map((s) => store.hgetall(store.keys.positionSnapshot(s))));
@@ -210,15 +223,20 @@ describe.skipIf(skipRedis)('exposure end to end (real services, paper exchange)'
         }
       },
       20_000,
+      'P3.3 snapshots again',
     );
     // The authorities re-create their groups on the empty server before any plan is published.
-    await until('both consumer groups again', async () => {
-      try {
-        return (await store.groups(store.keys.planStream())).length === 2;
-      } catch {
-        return false;
-      }
-    });
+    await until(
+      async () => {
+        try {
+          return (await store.groups(store.keys.planStream())).length === 2;
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'both consumer groups again',
+    );
     await Promise.all(sixteen.map((s, i) => write(s, fields[i]!)));
     apply = await startReplica('after', server.url, prefix, paper, {
       leases: false,

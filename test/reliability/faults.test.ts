@@ -22,10 +22,10 @@ import {
   PAPER_KEYS,
   POSITIONS,
   startReplica,
-  until,
   type PermitPolicy,
   type Replica,
 } from './rig.js';
+import { until, sleep } from '../helpers/wait.js';
 
 const ORDER = { endpoint: '/fapi/v1/order', method: 'POST' } as const;
 
@@ -63,13 +63,13 @@ const EXCHANGE_FAULTS: Array<[string, FaultSpec[], boolean]> = [
 
 async function oneResult(store: Store, planId: string) {
   return until(
-    `result of ${planId}`,
     async () => {
       const r = await store.xrange(store.keys.resultStream(), '-', '+');
       const mine = r.filter((e) => e.fields.plan_id === planId);
       return mine.length > 0 ? mine : null;
     },
     15_000,
+    `result of ${planId}`,
   );
 }
 
@@ -133,7 +133,7 @@ describe.skipIf(skipRedis)('exchange faults', () => {
   );
 
   it('when every fault scenario has run then the books show no lost, duplicate or unpermitted order', async () => {
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const a = await audit(ctx.store, ctx.paper);
     report('exchange-faults', a);
     expect(a.executePlans).toBe(EXCHANGE_FAULTS.length);

@@ -22,10 +22,9 @@ import {
   POSITIONS,
   startReplica,
   SYMBOLS,
-  until,
   type Replica,
 } from './rig.js';
-import { sleep } from '../helpers/wait.js';
+import { sleep, until } from '../helpers/wait.js';
 
 describe.skipIf(skipRedis)('Redis restart mid-run', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qa-aof-'));
@@ -64,7 +63,6 @@ describe.skipIf(skipRedis)('Redis restart mid-run', () => {
         await server.restart();
       }
       await until(
-        `round ${round}`,
         async () => {
           try {
             const r = await store.xrange(store.keys.resultStream(), '-', '+');
@@ -75,6 +73,7 @@ describe.skipIf(skipRedis)('Redis restart mid-run', () => {
           }
         },
         20_000,
+        `round ${round}`,
       );
     }
     await sleep(300);

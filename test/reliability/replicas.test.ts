@@ -19,9 +19,9 @@ import {
   POSITIONS,
   startReplica,
   SYMBOLS,
-  until,
   type Replica,
 } from './rig.js';
+import { until } from '../helpers/wait.js';
 import { planIdFor, proposal } from '../services/apply/harness.js';
 import { freshComputedAt } from '../helpers/decide.js';
 
@@ -33,13 +33,13 @@ async function drive(store: Store, rounds: number, between?: (round: number) => 
     const batch = await Promise.all(SYMBOLS.map(async (s) => planIdFor(s, await feed(store, s))));
     ids.push(...batch);
     await until(
-      `results of round ${r}`,
       async () => {
         const res = await store.xrange(store.keys.resultStream(), '-', '+');
         const have = new Set(res.map((e) => e.fields.plan_id));
         return batch.every((id) => have.has(id));
       },
       15_000,
+      `results of round ${r}`,
     );
   }
   return ids;
@@ -149,17 +149,24 @@ describe.skipIf(skipRedis)('apply replicas: a takeover finishes the previous hol
       const old = planIdFor('BTCUSDT', proposal('PARTIAL_50', '0.3', { computed_at_utc: at }));
       stalled.add(old);
       await feed(store, 'BTCUSDT', 'PARTIAL_50', '0.3', { computed_at_utc: at });
-      await until('the old plan on the stream', async () =>
-        (await store.xrange(store.keys.planStream(), '-', '+')).some((e) => e.fields.plan_id === old),
+      await until(
+        async () =>
+          (await store.xrange(store.keys.planStream(), '-', '+')).some((e) => e.fields.plan_id === old),
+        10_000,
+        'the old plan on the stream',
       );
       await replicas[0]!.kill(); // waiting for permits that never come: no intent, no result
       const next = planIdFor('BTCUSDT', await feed(store, 'BTCUSDT'));
       replicas.push(await startReplica('taker', server.url, prefix, paper));
-      const results = await until('both results', async () => {
-        const r = await store.xrange(store.keys.resultStream(), '-', '+');
-        const byId = new Map(r.map((e) => [e.fields.plan_id, e.fields]));
-        return byId.has(old) && byId.has(next) ? byId : null;
-      });
+      const results = await until(
+        async () => {
+          const r = await store.xrange(store.keys.resultStream(), '-', '+');
+          const byId = new Map(r.map((e) => [e.fields.plan_id, e.fields]));
+          return byId.has(old) && byId.has(next) ? byId : null;
+        },
+        10_000,
+        'both results',
+      );
       expect(results.get(old)).toMatchObject({
         decision: 'ERROR',
         error: 'interrupted_before_send',

@@ -25,20 +25,6 @@ export const POSITIONS: Record<string, number> = { BTCUSDT: 50, ETHUSDT: -400, S
 export const SAFE_QTY: Record<string, string> = { BTCUSDT: '0.002', ETHUSDT: '0.01', SOLUSDT: '1' };
 export const PAPER_KEYS = { apiKey: 'paper-key', apiSecret: 'paper-secret' };
 
-export async function until<T>(
-  what: string,
-  f: () => Promise<T | null | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 export function paperAdapter(
   paper: { url: string },
   clock: Clock = systemClock,

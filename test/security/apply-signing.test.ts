@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PermitKey, signPermitBody, type SigningAuthority } from '../../src/domain/permit-signing.js';
 import type { ApplyOptions } from '../../src/services/apply/options.js';
 import { logLines, makeHarness, planIdFor, proposal, type Harness } from '../services/apply/harness.js';
+import { until } from '../helpers/wait.js';
 
 const GOV = new PermitKey('governor-current-secret-0123456789abcdef');
 const GOV_OLD = new PermitKey('governor-previous-secret-0123456789abcdef');
@@ -66,8 +67,7 @@ describe('apply with signed permits required', () => {
     const fields = proposal('FULL_CLOSE_PROPOSED', '0.3');
     const id = planIdFor('BTCUSDT', fields);
     await h.writeProposal('BTCUSDT', fields);
-    for (let i = 0; i < 400 && (await h.plans()).length === 0; i++)
-      await new Promise((r) => setTimeout(r, 5));
+    await until(async () => (await h!.plans()).length > 0, 2000, 'the plan');
     await h.setPermit('governor', id, JSON.stringify((permits.gov ?? good.gov)(id)));
     await h.setPermit('p33', id, JSON.stringify((permits.p33 ?? good.p33)(id)));
     const [res] = await h.waitForResults(1);

@@ -15,7 +15,8 @@ import type { Store } from '../../src/store/port.js';
 import { freshComputedAt } from '../helpers/decide.js';
 import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { startAuthorities, type Authorities } from '../reliability/authorities.js';
-import { PAPER_KEYS, startReplica, until, type Replica } from '../reliability/rig.js';
+import { PAPER_KEYS, startReplica, type Replica } from '../reliability/rig.js';
+import { until } from '../helpers/wait.js';
 import { planIdFor, proposal } from '../services/apply/harness.js';
 
 const SYMBOL = 'BTCUSDT';
@@ -54,8 +55,11 @@ describe.skipIf(skipRedis)('a forged plan entry under the printed ACLs', () => {
       p33RedisUrl: urlAs('p33'),
     });
     apply = await startReplica('apply', urlAs('apply'), prefix, paper, { leases: false });
-    await until('the P3.3 snapshot', async () =>
-      (await store.hgetall(store.keys.positionSnapshot(SYMBOL))).position_amt === '10' ? true : null,
+    await until(
+      async () =>
+        (await store.hgetall(store.keys.positionSnapshot(SYMBOL))).position_amt === '10' ? true : null,
+      10_000,
+      'the P3.3 snapshot',
     );
   });
   afterAll(async () => {
@@ -95,14 +99,19 @@ describe.skipIf(skipRedis)('a forged plan entry under the printed ACLs', () => {
       }).flat(),
     );
     // Both authorities grant it: P3.3 for the whole position.
-    const p33Permit = await until('the forged entry granted', async () =>
-      store.get(store.keys.p33Permit(id, SYMBOL)),
+    const p33Permit = await until(
+      async () => store.get(store.keys.p33Permit(id, SYMBOL)),
+      10_000,
+      'the forged entry granted',
     );
     expect(JSON.parse(p33Permit)).toMatchObject({ allow: true, safe_close_qty: 10 });
     // The real plan: apply consumes those permits and refuses them against its own plan.
     await store.hset(store.keys.proposal(SYMBOL), fields);
-    const result = await until('the real plan result', async () =>
-      (await store.xrange(store.keys.resultStream(), '-', '+')).find((e) => e.fields.plan_id === id),
+    const result = await until(
+      async () =>
+        (await store.xrange(store.keys.resultStream(), '-', '+')).find((e) => e.fields.plan_id === id),
+      10_000,
+      'the real plan result',
     );
     expect(result.fields).toMatchObject({ decision: 'BLOCKED', error: 'permit_qty_exceeds_plan' });
     expect(paper.state.orders).toEqual([]);

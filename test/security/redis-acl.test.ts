@@ -25,6 +25,7 @@ import {
   type RedisServerHandle,
   usePrivateRedis,
 } from '../helpers/redis-server.js';
+import { until } from '../helpers/wait.js';
 
 const PASSWORDS: Record<AclService, string> = {
   apply: 'apply-pw-Zq81xx',
@@ -157,7 +158,7 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
       const off = await s.onKeyChange(s.keys.permitPattern(), (c) => void changes.push(c.event));
       await admin.set(`${prefix}quantum:permit:${ID}`, '{"granted": true}');
       await admin.set(`${prefix}quantum:permit:p33:${ID}`, '{"allow": true}');
-      for (let i = 0; i < 100 && changes.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      await until(() => changes.length >= 2, 1000, 'two permit events');
       expect(changes).toEqual(['set', 'set']);
       await off();
       const out = await s.consumePermits(
@@ -173,7 +174,7 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
         keys: [s.keys.armState()],
       });
       await admin.hset(s.keys.armState(), 'armed', 'false');
-      for (let i = 0; i < 100 && armEvents.length < 1; i++) await new Promise((r) => setTimeout(r, 10));
+      await until(() => armEvents.length >= 1, 1000, 'the arm event');
       expect(armEvents).toEqual(['hset']);
       await armOff();
     } finally {

@@ -22,7 +22,7 @@ describe('plan consumer: acknowledgements per batch', () => {
   it('when a batch is handled then every entry is acknowledged in one XACK, after its handler returned', async () => {
     const handled: string[] = [];
     const { store, consumer, acks } = setup(async (e) => {
-      await new Promise((r) => setTimeout(r, 1));
+      await sleep(1);
       handled.push(e.id);
     });
     await consumer.ensureGroup();

@@ -5,7 +5,7 @@ import { parseArmState, setArmState } from '../../../src/services/arm-state.js';
 import { createStore } from '../../../src/store/index.js';
 import type { Store } from '../../../src/store/port.js';
 import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
-import { until } from '../../helpers/wait.js';
+import { until, sleep } from '../../helpers/wait.js';
 
 /** Counts the arm-hash reads that reach the store; `epoch` can be bumped by the test. */
 function counting(store: Store): { store: Store; reads: () => number; bumpEpoch: () => void } {
@@ -97,7 +97,7 @@ describe.skipIf(skipRedis)('ArmStateCache on Redis', () => {
     const r = await rig(30);
     try {
       await r.cache.read();
-      await new Promise((res) => setTimeout(res, 60));
+      await sleep(60);
       await r.cache.read();
       expect(r.reads()).toBe(2);
     } finally {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { setArmState } from '../../../src/services/arm-state.js';
 import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { logLines, makeHarness, PLAN_ENTRY_FIELDS, planIdFor, proposal, type Harness } from './harness.js';
+import { sleep } from '../../helpers/wait.js';
 
 const VECTORS: [string, Record<string, string>, string][] = [
   [
@@ -250,7 +251,7 @@ describe.skipIf(skipRedis)('apply decisions (real Redis)', () => {
     await t.writeProposal('SOLUSDT', proposal('HOLD', '0.1'));
     await t.waitForResults(1);
     // several sweeps (50 ms each) pass over the same bad proposals
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     expect(await t.plans()).toHaveLength(1);
     expect(t.metrics.count('inputRejected', 'missing_harvest_action')).toBe(1);
     expect(t.metrics.count('inputRejected', 'invalid_kill_score')).toBe(1);

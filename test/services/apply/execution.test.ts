@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { setArmState } from '../../../src/services/arm-state.js';
 import { clientOrderIdFor } from '../../../src/exchange/port.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
-import { until } from '../../helpers/wait.js';
+import { until, sleep } from '../../helpers/wait.js';
 import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { govBody, logLines, makeHarness, p33Body, planIdFor, proposal, type Harness } from './harness.js';
 
@@ -29,8 +29,7 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
   ) => {
     const id = planIdFor(symbol, fields);
     await t.writeProposal(symbol, fields);
-    for (let i = 0; i < 200 && (await t.plans()).length === 0; i++)
-      await new Promise((r) => setTimeout(r, 5));
+    await until(async () => (await t.plans()).length > 0, 1000, 'the plan');
     if (permits.gov !== null) await t.setPermit('governor', id, permits.gov ?? govBody(symbol));
     if (permits.p33 !== null) await t.setPermit('p33', id, permits.p33 ?? p33Body(symbol, 0.0076));
     const [res] = await t.waitForResults(1);
@@ -356,7 +355,7 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     expect(res).toMatchObject({ decision: 'ERROR', error: 'order_status_unknown' });
     expect(await t.store.hgetall(t.store.keys.orderIntent(id))).toMatchObject({ state: 'unknown' });
     await t.restartService();
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     expect(ex.calls.filter((c) => c.method === 'placeReduceOnlyMarket')).toHaveLength(1);
     expect(await t.results()).toHaveLength(1);
   });
@@ -395,7 +394,7 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     });
     expect(await t.store.hgetall(t.store.keys.unresolvedOrders())).toEqual({});
     expect(t.metrics.count('reconcile', 'filled')).toBe(1);
-    await new Promise((r) => setTimeout(r, 150)); // more passes: nothing more to record
+    await sleep(150); // more passes: nothing more to record
     expect(await t.store.xlen(t.store.keys.reconciledStream())).toBe(1);
     expect(await t.results()).toHaveLength(1);
     expect(ex.calls.filter((c) => c.method === 'placeReduceOnlyMarket')).toHaveLength(1);
@@ -406,8 +405,7 @@ describe.skipIf(skipRedis)('apply execution (real Redis, exchange double)', () =
     const fields = proposal('FULL_CLOSE_PROPOSED', '0.1');
     const id = planIdFor('BTCUSDT', fields);
     await t.writeProposal('BTCUSDT', fields);
-    for (let i = 0; i < 200 && (await t.plans()).length === 0; i++)
-      await new Promise((r) => setTimeout(r, 5));
+    await until(async () => (await t.plans()).length > 0, 1000, 'the plan');
     await setArmState(t.store, { armed: false, reason: 'operator', by: 'test', atMs: Date.now() });
     await t.setPermit('governor', id, govBody('BTCUSDT'));
     await t.setPermit('p33', id, p33Body('BTCUSDT', 0.005));

@@ -16,6 +16,7 @@ import type { Store, StreamEntry } from '../../../src/store/port.js';
 import type { ExchangePort } from '../../../src/exchange/port.js';
 import { freshComputedAt } from '../../helpers/decide.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
+import { until } from '../../helpers/wait.js';
 
 export const BASE_OPTIONS: ApplyOptions = {
   mode: 'testnet',
@@ -176,13 +177,15 @@ export async function makeHarness(
     plans: () => store.xrange(store.keys.planStream(), '-', '+'),
     results: () => store.xrange(store.keys.resultStream(), '-', '+'),
     async waitForResults(n, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const r = await h.results();
-        if (r.length >= n) return r;
-        if (Date.now() > deadline) throw new Error(`expected ${n} results, have ${r.length}`);
-        await new Promise((res) => setTimeout(res, 10));
-      }
+      return until(
+        async () => {
+          const r = await h.results();
+          return r.length >= n && r;
+        },
+        timeoutMs,
+        `${n} results`,
+        10,
+      );
     },
     async close() {
       await h.service.stop();

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { govBody, makeHarness, p33Body, planIdFor, proposal, type Harness } from './harness.js';
+import { sleep } from '../../helpers/wait.js';
 
 describe('apply service on the memory store', () => {
   let h: Harness | null = null;
@@ -22,7 +23,7 @@ describe('apply service on the memory store', () => {
     expect(res?.fields).toMatchObject({ plan_id: id, decision: 'EXECUTE', executed: 'True' });
     expect(h.exchange.orders.map((o) => [o.side, o.executedQty])).toEqual([['SELL', '0.007']]);
     await h.restartService();
-    await new Promise((r) => setTimeout(r, 150));
+    await sleep(150);
     expect(await h.results()).toHaveLength(1);
     expect(await h.plans()).toHaveLength(1);
   });
@@ -53,7 +54,7 @@ describe('apply service on the memory store', () => {
     await h.writeProposal('XRPUSDT', proposal('FULL_CLOSE_PROPOSED', '0.1'));
     await h.writeProposal('SOLUSDT', proposal('HOLD', '0.1'));
     const results = await h.waitForResults(1);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     expect((await h.results()).map((r) => r.fields.symbol)).toEqual(['SOLUSDT']);
     expect(results).toHaveLength(1);
   });
