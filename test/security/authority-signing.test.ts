@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { PermitKey, verifyPermitSignature } from '../../src/domain/permit-signing.js';
 import { ManualClock } from '../../src/ops/clock.js';
-import { memoryStore, plan as govPlan, rig, T0 } from '../services/governor/harness.js';
+import { memoryStore, plan as govPlan, rig } from '../services/governor/harness.js';
 import { p33Rig, plan as p33Plan } from '../services/position-brain/harness.js';
+import { T0 } from '../helpers/clock.js';
 
 const GOV_KEY = new PermitKey('governor-test-secret-0123456789abcdef');
 const P33_KEY = new PermitKey('p33-test-secret-0123456789abcdef-xyz');

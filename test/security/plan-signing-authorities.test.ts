@@ -12,8 +12,9 @@ import { ManualClock } from '../../src/ops/clock.js';
 import type { Store, StreamEntry } from '../../src/store/port.js';
 import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { redisStoreOn } from '../helpers/redis-store.js';
-import { counterValue, memoryStore, plan as govPlan, rig, T0 } from '../services/governor/harness.js';
+import { counterValue, memoryStore, plan as govPlan, rig } from '../services/governor/harness.js';
 import { p33Rig, plan as p33Plan } from '../services/position-brain/harness.js';
+import { T0 } from '../helpers/clock.js';
 
 const PLAN_KEY = new PermitKey('plan-secret-0123456789abcdef-current');
 const PLAN_OLD = new PermitKey('plan-secret-0123456789abcdef-previous');

@@ -15,9 +15,9 @@ import {
 } from '../../../src/services/apply/reconciler.js';
 import { MemoryStore } from '../../../src/store/index.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
+import { T0 } from '../../helpers/clock.js';
 
 const PLAN = '0123456789abcdef';
-const T0 = 1_800_000_000_000;
 
 async function setup(kind: 'market' | 'stop' = 'market') {
   const clock = new ManualClock(T0);

@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { readArmState, setArmState } from '../../../src/services/arm-state.js';
 import { PLAN_GROUPS } from '../../../src/store/keys.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, startRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { governorDisarmFrom } from '../../../src/cli/commands/governor.js';
 import { loadGovernorConfig } from '../../../src/ops/config.js';
-import { counterValue, plan, redisStore, rig, T0, type Rig } from './harness.js';
+import { counterValue, plan, redisStore, rig, type Rig } from './harness.js';
+import { T0 } from '../../helpers/clock.js';
+import { sleep } from '../../helpers/wait.js';
 
 describe.skipIf(skipRedis)('governor consumer group', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
   const setup = (opts: Parameters<typeof rig>[1] = {}) => rig(() => redisStore(server), opts);
 
   it('when plans arrive then the group is created at $, each EXECUTE plan decided once and every entry acked', async () => {
@@ -220,7 +216,7 @@ describe.skipIf(skipRedis)('governor consumer group', () => {
     r.gov.start();
     await r.gov.consumer.ensureGroup();
     await own.restart(); // data gone, group gone: the consumer must recreate it
-    await new Promise((res) => setTimeout(res, 300));
+    await sleep(300);
     const p = plan();
     for (
       let i = 0;
@@ -228,7 +224,7 @@ describe.skipIf(skipRedis)('governor consumer group', () => {
       i++
     ) {
       await r.store.xadd(r.store.keys.planStream(), plan({ plan_id: p.plan_id! })).catch(() => undefined);
-      await new Promise((res) => setTimeout(res, 100));
+      await sleep(100);
     }
     expect(await r.store.exists(r.store.keys.governorPermit(p.plan_id!))).toBe(true);
     await r.gov.stop();

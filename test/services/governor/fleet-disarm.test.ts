@@ -6,14 +6,15 @@
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { governorDisarmFrom } from '../../../src/cli/commands/governor.js';
 import { loadGovernorConfig } from '../../../src/ops/config.js';
 import { captureLogger } from '../../../src/ops/logger.js';
 import { readArmState } from '../../../src/services/arm-state.js';
 import { disarmEnvText, disarmFleetApply } from '../../../src/services/governor/fleet-disarm.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
-import { counterValue, plan, redisStore, rig, T0 } from './harness.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
+import { counterValue, plan, redisStore, rig } from './harness.js';
+import { T0 } from '../../helpers/clock.js';
 
 const FLEET_ENV = [
   '# P3 Apply Layer Configuration',
@@ -163,13 +164,7 @@ describe('disarmFleetApply', () => {
 });
 
 describe.skipIf(skipRedis)('the governor disarms the fleet apply layer too when configured', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
 
   const governorFor = (restartCommand: string) =>
     rig(

@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { describe, expect, it } from 'vitest';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { TTL_RENEW_MS } from '../../../src/services/recent-symbols.js';
-import { counterValue, plan, redisStore, rig, T0 } from './harness.js';
+import { counterValue, plan, redisStore, rig } from './harness.js';
+import { T0 } from '../../helpers/clock.js';
 
 describe.skipIf(skipRedis)('governor gates against Redis', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
   const setup = (opts: Parameters<typeof rig>[1] = {}) => rig(() => redisStore(server), opts);
 
   it('when an EXECUTE plan passes every gate then a permit with the contract body and TTL 60 is written and counted', async () => {
@@ -282,13 +277,7 @@ describe.skipIf(skipRedis)('governor gates against Redis', () => {
 });
 
 describe.skipIf(skipRedis)('governor position reads', () => {
-  let server: RedisServerHandle;
-  beforeAll(async () => {
-    server = await startRedis();
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePrivateRedis();
 
   it('when plans of one symbol arrive within a second then they share one position read; later ones read again', async () => {
     const r = await rig(() => redisStore(server), { limits: { maxExecPer5Min: 100, maxExecPerHour: 100 } });

@@ -8,7 +8,7 @@ import { GRANT_CODES, type GrantPermitRequest, type Store } from '../../../src/s
 import { DECIDE_CODES, parseGrantReply } from '../../../src/store/redis/authority-scripts.js';
 import type { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { luaDir } from '../../../src/store/redis/scripts.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { memoryStore } from './harness.js';
 import { redisStoreOn } from '../../helpers/redis-store.js';
 
@@ -55,15 +55,13 @@ describe('authority script headers', () => {
 });
 
 describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and the domain rule agree', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let redis: RedisStore;
   beforeAll(async () => {
-    server = await startRedis();
     redis = await redisStoreOn(server);
   });
   afterAll(async () => {
     await redis?.close();
-    await server?.stop();
   });
 
   it('when the same history, total and amount are given then all three reach the same decision', async () => {

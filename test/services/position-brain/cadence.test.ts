@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../../src/ops/clock.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
-import { p33Rig, T0 } from './harness.js';
+import { p33Rig } from './harness.js';
+import { T0 } from '../../helpers/clock.js';
 
 describe('P3.3 refresh cadence', () => {
   it('when an exchange read takes part of the poll then refreshes still start one poll apart', async () => {

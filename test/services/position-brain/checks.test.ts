@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { counterValue } from '../governor/harness.js';
-import { p33Rig, plan, T0 } from './harness.js';
+import { p33Rig, plan } from './harness.js';
 import { redisStoreOn } from '../../helpers/redis-store.js';
+import { T0 } from '../../helpers/clock.js';
 
 describe.skipIf(skipRedis)('P3.3 against Redis', () => {
   const server = usePrivateRedis();

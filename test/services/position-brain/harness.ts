@@ -13,8 +13,7 @@ import type { Store } from '../../../src/store/port.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
 import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
 import { redisStoreOn } from '../../helpers/redis-store.js';
-
-export const T0 = Date.UTC(2026, 0, 25, 12, 0, 0);
+import { T0 } from '../../helpers/clock.js';
 
 export interface P33Rig {
   store: Store;

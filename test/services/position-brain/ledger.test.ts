@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Store } from '../../../src/store/port.js';
 import { counterValue } from '../governor/harness.js';
 import { TTL_RENEW_MS } from '../../../src/services/recent-symbols.js';
-import { fillAndPublish, onRedisAndMemory, p33Rig, plan, resultEntry, T0, type P33Rig } from './harness.js';
+import { fillAndPublish, onRedisAndMemory, p33Rig, plan, resultEntry, type P33Rig } from './harness.js';
+import { T0 } from '../../helpers/clock.js';
 
 function ledgerSuite(name: string, newStore: () => Promise<Store>) {
   describe(`P3.3 ledger (${name})`, () => {
