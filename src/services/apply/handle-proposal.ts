@@ -10,14 +10,7 @@
  * switch) is final for its plan id; upstream issues a new proposal (new computed_at_utc) to retry.
  */
 import { createHash } from 'node:crypto';
-import {
-  decide,
-  markDuplicate,
-  PLAN_ID_PATTERN,
-  planIdOf,
-  planStreamFields,
-  type Plan,
-} from '../../domain/plan.js';
+import { decide, markDuplicate, planIdOf, planStreamFields, type Plan } from '../../domain/plan.js';
 import { parseProposal } from '../../domain/proposal.js';
 import { parseArmState } from '../arm-state.js';
 import { ArmStateCache } from './arm-cache.js';
@@ -32,7 +25,7 @@ import {
   type ApplyOptions,
 } from './options.js';
 import { storeIntents, type IntentWriter } from './intents.js';
-import { recoverFromIntent } from './orders.js';
+import { recoverFromIntent, recoverOrphans } from './recovery.js';
 import { outcome, type ExecOutcome } from './outcome.js';
 import { readProposal } from './read-proposal.js';
 import { ResultPublisher } from './result-publisher.js';
@@ -183,75 +176,10 @@ export class ProposalHandler {
     await this.results.publish(plan, plan.decision, result, log);
   }
 
-  /**
-   * Pass over the newest EXECUTE entries of the plan stream (all symbols at start-up; one symbol
-   * when a replica takes its lease over) for plans of ours left without a result, whose proposal
-   * may have changed since, so the normal path will never see them again:
-   * - with an order intent: the result comes from the exchange's record of the order;
-   * - without one: no order was sent and none can be (the intent is written through the fence
-   *   before any send), so the plan ends ERROR interrupted_before_send instead of never.
-   * A plan with a result entry on the stream (ours or the fleet's) is done. Runs before intake,
-   * or inside the symbol's serial run, so it cannot race this process's own worker.
-   */
-  async recoverOrphans(limit: number, onlySymbol?: string): Promise<{ recovered: number; deferred: number }> {
-    const { store, logger, ownership } = this.deps;
-    const k = store.keys;
-    const [entries, results] = await Promise.all([
-      store.xrevrange(k.planStream(), '+', '-', limit),
-      store.xrevrange(k.resultStream(), '+', '-', limit * 2),
-    ]);
-    const withResult = new Set(results.map((e) => e.fields.plan_id));
-    const candidates = entries
-      .map((e) => ({
-        planId: e.fields.plan_id ?? '',
-        symbol: e.fields.symbol ?? '',
-        decision: e.fields.decision,
-      }))
-      .filter(
-        (p) =>
-          p.decision === 'EXECUTE' &&
-          PLAN_ID_PATTERN.test(p.planId) &&
-          p.symbol !== '' &&
-          (onlySymbol === undefined || p.symbol === onlySymbol) &&
-          !withResult.has(p.planId) &&
-          !this.results.handled.has(p.planId) &&
-          // Replicas: another replica's symbol may be mid-plan; only its owner recovers it.
-          (!ownership || ownership.owns(p.symbol)),
-      );
-    const checks = await Promise.all(
-      candidates.map(async (p) => {
-        const [done, intent] = await Promise.all([
-          store.exists(k.resultPublished(p.planId)),
-          this.intents.read(p.planId, p.symbol),
-        ]);
-        return { p, done, intent };
-      }),
-    );
-    let recovered = 0;
-    let deferred = 0;
-    for (const { p, done, intent } of checks) {
-      if (done) continue;
-      const log = logger.child({ plan: p.planId, symbol: p.symbol });
-      let result: ExecOutcome;
-      if (Object.keys(intent).length === 0) {
-        // Our own worker may still be on it (it set the dedupe key): it publishes the result.
-        if (this.owned.has(p.planId)) continue;
-        log.warn('apply: plan left without an intent or a result; no order was sent');
-        result = outcome('ERROR', 'interrupted_before_send');
-      } else {
-        try {
-          result = await recoverFromIntent(this.deps, this.intents, p, intent, log);
-        } catch (err) {
-          log.warn({ err: (err as Error).message }, 'apply: recovery of this plan deferred');
-          deferred++;
-          continue;
-        }
-      }
-      // Only EXECUTE plans leave an owned dedupe key or an intent to recover.
-      await this.results.publish(p, 'EXECUTE', result, log);
-      recovered++;
-    }
-    return { recovered, deferred };
+  /** Recovers plans of ours left without a result (recovery.ts, recoverOrphans). */
+  recoverOrphans(limit: number, onlySymbol?: string): Promise<{ recovered: number; deferred: number }> {
+    const scan = { deps: this.deps, intents: this.intents, results: this.results, owned: this.owned };
+    return recoverOrphans(scan, limit, onlySymbol);
   }
 
   /** Logs a proposal that yields no plan once per (symbol, reason, content), counts every sighting once. */

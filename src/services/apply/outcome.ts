@@ -67,6 +67,9 @@ export function stepRequest(
   };
 }
 
+/** What recovery needs of a plan: a full Plan, or only the ids read back from the plan stream. */
+export type PlanRef = Pick<Plan, 'planId' | 'symbol'> & { steps?: readonly Step[] };
+
 export interface ExecOutcome {
   decision: Decision;
   executed: boolean;
@@ -83,6 +86,9 @@ export interface ExecOutcome {
 
 /** Free text as a reason part metrics can label by: [A-Za-z0-9_] only, at most 64 characters. */
 export const labelSafe = (text: string): string => text.replace(/[^a-z0-9_]/gi, '_').slice(0, 64);
+
+/** labelSafe(), or `unknown` when nothing is left: the tail of an order's refusal reason. */
+export const safeReason = (text: string): string => labelSafe(text) || 'unknown';
 
 /** An exchange error's reason, label-safe. */
 export function exchangeReason(err: unknown): string {

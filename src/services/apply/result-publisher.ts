@@ -8,8 +8,7 @@ import { resultFields } from '../../domain/result.js';
 import { BoundedSet } from '../bounded.js';
 import type { ApplyMetricsSink } from './metrics.js';
 import { PLAN_STREAM_MAXLEN, type ApplyDeps } from './options.js';
-import type { PlanRef } from './orders.js';
-import type { ExecOutcome } from './outcome.js';
+import type { ExecOutcome, PlanRef } from './outcome.js';
 import { rememberUnresolved } from './reconciler.js';
 
 export class ResultPublisher {
