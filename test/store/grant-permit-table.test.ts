@@ -10,7 +10,7 @@ import { ManualClock } from '../../src/ops/clock.js';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import type { GrantCode, GrantPermitRequest, Store } from '../../src/store/port.js';
 import type { RedisStore } from '../../src/store/redis/redis-store.js';
-import { skipRedis, startRedis, type RedisServerHandle } from '../helpers/redis-server.js';
+import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { redisStoreOn } from '../helpers/redis-store.js';
 
 const NOW = 1_769_342_400;
@@ -259,15 +259,13 @@ describe('grantPermit: one table for the script, the memory adapter and the doma
 });
 
 describe.skipIf(skipRedis)('grantPermit: the table against grantPermit-5.lua', () => {
-  let server: RedisServerHandle;
+  const server = usePrivateRedis();
   let redis: RedisStore;
   beforeAll(async () => {
-    server = await startRedis();
     redis = await redisStoreOn(server);
   });
   afterAll(async () => {
     await redis?.close();
-    await server?.stop();
   });
 
   it.each(CASES.map((c, i) => ({ ...c, i })))(

@@ -3,6 +3,7 @@ import { ManualClock } from '../../../src/ops/clock.js';
 import { MemoryStore } from '../../../src/store/memory/memory-store.js';
 import { p33Rig } from './harness.js';
 import { T0 } from '../../helpers/clock.js';
+import { sleep } from '../../helpers/wait.js';
 
 describe('P3.3 refresh cadence', () => {
   it('when an exchange read takes part of the poll then refreshes still start one poll apart', async () => {
@@ -19,7 +20,7 @@ describe('P3.3 refresh cadence', () => {
       const read = r.exchange.positions.bind(r.exchange);
       r.exchange.positions = async (symbols: string[]) => {
         starts.push(clock.now());
-        await new Promise((w) => setTimeout(w, 400)); // the read takes 0.4 s of the 1 s poll
+        await sleep(400); // the read takes 0.4 s of the 1 s poll
         return read(symbols);
       };
       r.p33.start();
