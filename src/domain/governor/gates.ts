@@ -116,8 +116,12 @@ export function dailyAmount(
 }
 
 /** The stored running total (a string written by INCRBYFLOAT); absent or garbage → 0 / null. */
+/** A stored daily total as INCRBYFLOAT writes it: a plain decimal, no blanks, no hex. */
+const DAILY_TOTAL = /^-?\d+\.?\d*(?:[eE][-+]?\d+)?$/;
+
 export function parseDailyTotal(raw: string | null): number | null {
-  return raw === null ? 0 : storedNumber(raw);
+  if (raw === null) return 0;
+  return DAILY_TOTAL.test(raw) ? storedNumber(raw) : null;
 }
 
 export function dailyGate(totalToday: number, amount: Pick<DailyAmount, 'amount' | 'cap'>): GateResult {

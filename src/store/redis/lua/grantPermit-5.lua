@@ -29,7 +29,7 @@
     'hourly_limit_exceeded'   block record + marker written, nothing counted
     'burst_limit_exceeded'    likewise
     'daily_limit_exceeded'    likewise
-    'daily_total_invalid'     the stored daily total is not a number: block record (limit_computation_error)
+    'daily_total_invalid'     the stored daily total is not a plain decimal: block record (limit_computation_error)
 ]]
 if redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3]) > 0 then
   return {'already_decided', '0', '0', '0'}
@@ -47,7 +47,16 @@ end
 
 local raw = redis.call('GET', KEYS[5])
 local total = 0
-if raw then total = tonumber(raw) end
+-- Only a plain decimal, as INCRBYFLOAT writes it: blanks, hex and the like are refused here,
+-- before any write, since INCRBYFLOAT would refuse them after the permit was written (a script
+-- does not roll back), leaving a permit whose amount no daily total counts.
+if raw then
+  if string.match(raw, '^%-?%d+%.?%d*$') or string.match(raw, '^%-?%d+%.?%d*[eE][%-+]?%d+$') then
+    total = tonumber(raw)
+  else
+    total = nil
+  end
+end
 
 local function block(code, reason)
   local body = cjson.encode({reason = reason, timestamp = now, symbol = ARGV[10]})
