@@ -1,7 +1,7 @@
 /**
- * `npm run test:unit`: the suites that need no Redis, PostgreSQL, child process or service,
- * so they run in seconds anywhere (the property-based fuzz suites run
- * with `npm run test:reliability`). A suite that starts any of those belongs in `npm test` only:
+ * `npm run test:unit`: the suites that need no Redis, PostgreSQL, child process or service, so
+ * they run anywhere, in about a third of the time of `npm test` (the property-based fuzz suites
+ * run with `npm run test:reliability`). A suite that starts any of those belongs in `npm test` only:
  * list it under `exclude`.
  */
 import { defineConfig } from 'vitest/config';
