@@ -1,7 +1,7 @@
 /**
  * One apply replica in its own process, configured only through its environment like the CLI
  * (REDIS_URL, REDIS_KEY_PREFIX, APPLY_*, BINANCE_FUTURES_BASE_URL), plus APPLY_LEASE_TTL_MS and
- * QUANTUM_TEST_CRASH_AT (read by src/services/apply/crash-point.ts). Logs JSON to stdout;
+ * QUANTUM_TEST_CRASH_AT (read by src/services/apply/orders.ts). Logs JSON to stdout;
  * prints {"msg":"worker ready"} once running; stops gracefully on SIGTERM.
  *   node --import tsx test/reliability/apply-worker.ts
  */

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
-import { CRASH_BOUNDARIES, type CrashBoundary } from '../../src/services/apply/crash-point.js';
+import { CRASH_BOUNDARIES, type CrashBoundary } from '../../src/services/apply/orders.js';
 import { createStore } from '../../src/store/index.js';
 import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planIdFor } from '../services/apply/harness.js';

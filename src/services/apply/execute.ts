@@ -18,11 +18,9 @@ import { waitAndConsumePermits } from '../../store/permit-chain.js';
 import type { PermitWatch } from '../../store/permit-watch.js';
 import { parseArmState } from '../arm-state.js';
 import type { ArmStateCache } from './arm-cache.js';
-import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
-import type { IntentWriter } from './intents.js';
-import { executeOrderStep } from './orders.js';
+import { crashPoint, executeOrderStep, type IntentWriter } from './orders.js';
 import { exchangeReason, labelSafe, noPosition, outcome, stepRequest, type ExecOutcome } from './outcome.js';
 import { alreadyExecuted, lookUpPriorOrder } from './prior-order.js';
 

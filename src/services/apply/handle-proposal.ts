@@ -15,7 +15,6 @@ import { parseProposal } from '../../domain/proposal.js';
 import { parseArmState } from '../arm-state.js';
 import { ArmStateCache } from './arm-cache.js';
 import { BoundedSet } from '../bounded.js';
-import { crashPoint } from './crash-point.js';
 import { PlanExecutor } from './execute.js';
 import { noopMetrics, type ApplyMetricsSink } from './metrics.js';
 import {
@@ -24,7 +23,7 @@ import {
   type ApplyDeps,
   type ApplyOptions,
 } from './options.js';
-import { storeIntents, type IntentWriter } from './intents.js';
+import { crashPoint, storeIntents, type IntentWriter } from './orders.js';
 import { recoverFromIntent, recoverOrphans } from './recovery.js';
 import { outcome, type ExecOutcome } from './outcome.js';
 import { readProposal } from './read-proposal.js';

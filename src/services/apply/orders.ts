@@ -1,15 +1,14 @@
 /**
- * The one place that sends orders. Exactly once per plan step: the intent hash
- * (`keys.orderIntent(planId)`) is written with state=sending BEFORE the request, updated with
- * the answer after it; an intent found later without a result is recovered (recovery.ts) by
- * asking the exchange for the client order id, never by sending again.
+ * The one place that sends orders, with its record and its crash points. Exactly once per plan
+ * step: the intent hash (`keys.orderIntent(planId)`) is written with state=sending BEFORE the
+ * request, updated with the answer after it; an intent found later without a result is recovered
+ * (recovery.ts) by asking the exchange for the client order id, never by sending again.
  */
 import type { Logger } from 'pino';
 import type { Plan, Step } from '../../domain/plan.js';
-import { crashPoint } from './crash-point.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps } from './options.js';
-import type { IntentState, IntentWriter } from './intents.js';
+import type { CreateIntentOutcome } from '../../store/lease-port.js';
 import {
   failed,
   filled,
@@ -19,6 +18,51 @@ import {
   type ExecOutcome,
   type StepRequest,
 } from './outcome.js';
+
+/**
+ * Test-only crash points for the fault suite (test/reliability). With
+ * QUANTUM_TEST_CRASH_AT=<boundary> in the environment at start-up, the process SIGKILLs itself
+ * the first time it reaches that boundary; without it (production) every call is a no-op.
+ * Boundaries: after_consume (permits consumed), after_send (order answered, nothing recorded),
+ * after_fill (intent records the fill), before_result (result not yet published).
+ */
+export const CRASH_BOUNDARIES = ['after_consume', 'after_send', 'after_fill', 'before_result'] as const;
+export type CrashBoundary = (typeof CRASH_BOUNDARIES)[number];
+
+const armed: string | undefined = process.env.QUANTUM_TEST_CRASH_AT;
+
+export function crashPoint(boundary: CrashBoundary): void {
+  if (armed === boundary) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * The order intent record of a plan (`keys.orderIntent`): written with state=sending before an
+ * order leaves (through the replica fence when there is one), updated with the answer, read by
+ * recovery.
+ */
+export type IntentState = 'sending' | 'filled' | 'accepted' | 'rejected' | 'unknown' | 'placed' | 'cancelled';
+
+export interface IntentWriter {
+  /** The first write (state=sending): through the replica fence when there is one. */
+  create(planId: string, symbol: string, fields: Record<string, string>): Promise<CreateIntentOutcome>;
+  write(planId: string, symbol: string, fields: Record<string, string>): Promise<void>;
+  read(planId: string, symbol: string): Promise<Record<string, string>>;
+}
+
+export function storeIntents(deps: ApplyDeps, ttlSec: number): IntentWriter {
+  const { store } = deps;
+  const { ownership } = deps;
+  return {
+    create: async (planId, symbol, fields) => {
+      if (ownership) return ownership.createIntent(symbol, planId, fields, ttlSec);
+      await store.hset(store.keys.orderIntent(planId, symbol), fields, ttlSec);
+      return 'written';
+    },
+    // The intent was created with its TTL; an update keeps it (one command, not HSET + EXPIRE).
+    write: (planId, symbol, fields) => store.hupdate(store.keys.orderIntent(planId, symbol), fields, ttlSec),
+    read: (planId, symbol) => store.hgetall(store.keys.orderIntent(planId, symbol)),
+  };
+}
 
 /** What sending one plan step takes. */
 export interface OrderStep {

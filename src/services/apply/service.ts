@@ -5,7 +5,7 @@
  */
 import type { Unsubscribe } from '../../store/port.js';
 import { ProposalHandler } from './handle-proposal.js';
-import { storeIntents } from './intents.js';
+import { storeIntents } from './orders.js';
 import { everyPass, OrderReconciler } from './reconciler.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
