@@ -142,7 +142,7 @@ export class PlanConsumer {
 
   /**
    * Handles entries concurrently, then acknowledges every entry whose handler returned in one
-   * XACK (measured: one XACK per entry was 2 of the ~55 Redis commands per plan across the two
+   * XACK (one XACK per entry was a visible share of the Redis commands per plan across the two
    * authorities). An entry whose handler threw stays pending; the first such error is rethrown
    * after the others are acknowledged. Returns how many were acked.
    */

@@ -7,12 +7,10 @@
  *
  * At most `maxInFlight` runs at once over all symbols (APPLY_MAX_IN_FLIGHT, default 64): past
  * it, kicked symbols wait their turn (still coalescing), so an overloaded process holds its
- * intake back instead of publishing plans whose permits cannot come within the wait. Measured
- * (BENCHMARKS.md, Memory of all): `all` at 600/s with its unit's settings executed 34/s without
- * a bound (it published every plan, starved its own authorities, and ended nearly every plan
- * BLOCKED permit_timeout), 551/s with 256 and 628/s with 64. `all` now defaults to 16
- * (src/cli/commands/all.ts, ALL_MAX_IN_FLIGHT): ~4 MB less at 400/s, a few percent of
- * throughput near one thread's limit.
+ * intake back instead of publishing plans whose permits cannot come within the wait. Without a
+ * bound, `all` past capacity published every plan, starved its own authorities and ended nearly
+ * every plan BLOCKED permit_timeout; `all` defaults lower (src/cli/commands/all.ts,
+ * ALL_MAX_IN_FLIGHT), trading a little throughput for memory. Figures: BENCHMARKS.md.
  */
 import { backoffMs } from '../../ops/backoff.js';
 

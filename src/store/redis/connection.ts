@@ -107,8 +107,8 @@ export function createCommandClient(target: ClientTarget, base: RedisOptions): C
  * corks the socket and the turn's end (setImmediate) uncorks it, so the kernel sees one writev.
  * Each command is still sent, queued and answered on its own, in order (unlike ioredis'
  * enableAutoPipelining, which wraps every command in a pipeline object, keeps one pipeline in
- * flight at a time, and measured 10-20 % more CPU per plan in the governor and P3.3, whose
- * commands seldom share a turn).
+ * flight at a time, and cost more CPU per plan in the governor and P3.3, whose commands seldom
+ * share a turn: BENCHMARKS.md).
  *
  * Only the command connection. Never a subscriber: ioredis' auto-pipelining, tried there, sent
  * a PUNSUBSCRIBE after the next waiter's PSUBSCRIBE of the same pattern (its exemption list
