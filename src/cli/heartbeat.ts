@@ -26,6 +26,25 @@ export interface HeartbeatConfig {
   binance: { baseUrl: string };
 }
 
+/** The last probe of each exchange adapter, and when it was sent. */
+const lastProbe = new WeakMap<ExchangeProbe, { atMs: number; answer: Promise<unknown> }>();
+
+/**
+ * The exchange probe of a service beating every `periodMs`: services that share one adapter
+ * (`all`) share a probe sent less than half a period ago instead of asking again, so one
+ * process asks the exchange once per period, not once per service.
+ */
+function sharedProbe(exchange: ExchangeProbe, periodMs: number): () => Promise<unknown> {
+  return () => {
+    const now = systemClock.now();
+    const last = lastProbe.get(exchange);
+    if (last && now - last.atMs < periodMs / 2) return last.answer;
+    const answer = exchange.syncTime();
+    lastProbe.set(exchange, { atMs: now, answer });
+    return answer;
+  };
+}
+
 /** sha256 of the redacted config, 16 hex: equal settings, equal hashes; no secret can be recovered. */
 export function configHash(cfg: object): string {
   return createHash('sha256')
@@ -51,11 +70,12 @@ export function startHeartbeat(
   exchange: ExchangeProbe,
   periodMs: number,
 ): Heartbeat {
+  const period = Math.max(1, Math.round(periodMs));
   const hb = new Heartbeat({
     store,
     clock: systemClock,
     logger: kit.logger,
-    periodMs: Math.max(1, Math.round(periodMs)),
+    periodMs: period,
     identity: {
       service,
       namespace: service === 'position-brain' ? 'p33' : service,
@@ -67,7 +87,7 @@ export function startHeartbeat(
       startedAtMs: systemClock.now(),
       configHash: configHash(cfg),
     },
-    probeExchange: () => exchange.syncTime(),
+    probeExchange: sharedProbe(exchange, period),
   });
   hb.start();
   return hb;
