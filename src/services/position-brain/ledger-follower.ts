@@ -271,8 +271,10 @@ export class LedgerFollower {
       const key = store.keys.positionLedger(p.symbol);
       const nowSec = clock.now() / 1000;
       const raw = amt.get(p.symbol);
+      // An entry with a symbol has a fill or a resync (resolveUnfilled sets the symbol so): without
+      // a resync, `last` is there.
       const last = p.fills[p.fills.length - 1];
-      if (raw === undefined || p.resync || !last) {
+      if (raw === undefined || p.resync !== null) {
         // Seed from the exchange now: the fill this result reports is already in that amount.
         // A resync takes it too: the exchange alone knows what an unresolved order filled.
         let seed: Dec | null;
@@ -285,9 +287,9 @@ export class LedgerFollower {
         }
         const previous = raw === undefined ? null : parseDec(raw);
         const fields =
-          p.resync || !last
-            ? ledgerFieldsResynced(previous, seed, p.resync ?? p.unfilled[0]!, nowSec)
-            : { ...ledgerFieldsAfter(seed, last, nowSec), last_known_amt: toText(seed) };
+          p.resync !== null
+            ? ledgerFieldsResynced(previous, seed, p.resync, nowSec)
+            : { ...ledgerFieldsAfter(seed, last!, nowSec), last_known_amt: toText(seed) };
         writes.push({
           entryId: p.id,
           ledgerKey: key,
@@ -318,7 +320,7 @@ export class LedgerFollower {
       }
       let next: Dec = current;
       for (const f of p.fills) next = applyFill(next, f.side, f.executedQty);
-      const fields = { ...ledgerFieldsAfter(current, last, nowSec), last_known_amt: toText(next) };
+      const fields = { ...ledgerFieldsAfter(current, last!, nowSec), last_known_amt: toText(next) };
       writes.push({
         entryId: p.id,
         ledgerKey: key,
