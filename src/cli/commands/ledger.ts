@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { parseDec } from '../../domain/position/dec.js';
 import { ledgerSyncRow, seededLedgerFields, type LedgerSyncRow } from '../../domain/position/ledger.js';
 import { isValidSymbol } from '../../domain/proposal.js';
+import { table } from '../../inspect/render.js';
 import { createBinanceExchange } from '../../exchange/binance/index.js';
 import type { ExchangePort } from '../../exchange/port.js';
 import { loadP33Config, type P33Config } from '../../ops/config.js';
@@ -30,7 +31,7 @@ const WRITER_TEXT: Record<LedgerSyncRow['writtenBy'], string> = {
   none: '-',
 };
 
-function table(rows: LedgerSyncRow[]): string {
+function syncTable(rows: LedgerSyncRow[]): string {
   const head = ['symbol', 'ledger', 'written_by', 'exchange', 'action'];
   const cells = rows.map((r) => [
     r.symbol,
@@ -39,17 +40,7 @@ function table(rows: LedgerSyncRow[]): string {
     r.exchange,
     r.action,
   ]);
-  const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  return (
-    [head, ...cells]
-      .map((c) =>
-        c
-          .map((x, i) => x.padEnd(width[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n'
-  );
+  return `${table([head, ...cells], '').join('\n')}\n`;
 }
 
 async function readRows(store: Store, exchange: ExchangePort, symbols: string[]): Promise<LedgerSyncRow[]> {
@@ -111,7 +102,7 @@ async function sync(ctx: CliContext, opts: SyncOptions): Promise<void> {
       ctx.out(`${JSON.stringify({ rows, written: write ? todo.map((r) => r.symbol) : [] })}\n`);
       return;
     }
-    ctx.out(table(rows));
+    ctx.out(syncTable(rows));
     if (todo.length === 0) ctx.out('every ledger matches the exchange; nothing to do\n');
     else if (write)
       ctx.out(`seeded ${todo.length} ledger(s) from the exchange: ${todo.map((r) => r.symbol).join(', ')}\n`);
