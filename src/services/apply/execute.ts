@@ -181,15 +181,15 @@ export class PlanExecutor {
         }
       }
     }
-    const req = stepRequest(
+    const req = stepRequest({
       plan,
       step,
       clientId,
-      side ?? 'SELL',
-      verdict.quantity ?? safeQty,
+      side: side ?? 'SELL',
+      quantity: verdict.quantity ?? safeQty,
       rules,
       markPrice,
-    );
+    });
     if ('refused' in req) {
       log.warn({ reason: req.refused, detail: req.detail }, `apply: stop not placed: ${req.refused}`);
       return outcome('BLOCKED', req.refused);

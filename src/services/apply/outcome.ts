@@ -28,15 +28,27 @@ export interface StepRequest {
  * `clientId`: the id the exchange was asked about before the send (lookUpPriorOrder), so the
  * order sent is the one that lookup would have found.
  */
-export function stepRequest(
-  plan: Plan,
-  step: Step,
-  clientId: string,
-  side: 'BUY' | 'SELL',
-  quantity: string,
-  rules: SymbolRules,
-  markPrice: number,
-): StepRequest | { refused: StopPriceReason; detail: string } {
+export interface StepOrder {
+  plan: Plan;
+  step: Step;
+  clientId: string;
+  side: 'BUY' | 'SELL';
+  /** Decimal text, as sized against the live position. */
+  quantity: string;
+  rules: SymbolRules;
+  /** The mark a stop's trigger is judged against (unused for a market step). */
+  markPrice: number;
+}
+
+export function stepRequest({
+  plan,
+  step,
+  clientId,
+  side,
+  quantity,
+  rules,
+  markPrice,
+}: StepOrder): StepRequest | { refused: StopPriceReason; detail: string } {
   if (step.type === 'market_reduce_only') {
     return {
       kind: 'market',
