@@ -1,12 +1,15 @@
 /**
- * Soak: `npm run soak -- --minutes N [--seed S] [--no-chaos]`. Three apply replicas (in-process,
+ * Soak: `npm run soak -- --minutes N [--seed S] [--no-chaos] [--no-write]`. Three apply replicas (in-process,
  * each on its own Redis connections, symbol leases), the real governor and position brain, the
  * paper exchange with random faults on every order and some reads, a proposal feeder, and (with
  * chaos) a replica crashed and replaced every 20 s. At the end: lost plans, duplicate results,
  * duplicate orders, unpermitted orders, closes beyond their plan and client ids filled twice
  * (all must be 0), plus throughput. Exit code 1 if any
- * invariant fails. Private redis-server on a free loopback port; nothing is left running.
+ * invariant fails. The run's row goes into RELIABILITY.md's soak table (the last three kept)
+ * unless --no-write. Private redis-server on a free loopback port; nothing is left running.
  */
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { startPaperExchange, type FaultSpec } from '../src/exchange/paper/index.js';
@@ -20,6 +23,8 @@ import { createStore } from '../src/store/index.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { mulberry32 } from '../test/helpers/seeded-random.js';
 import { LIFTED_GOVERNOR_LIMITS } from './lib/authority-config.js';
+import { readMarkedBlock, writeMarkedBlock } from './lib/doc.js';
+import { nextSoakBlock } from './lib/soak-table.js';
 import {
   audit,
   feed,
@@ -36,6 +41,7 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '1' },
     seed: { type: 'string', default: '1' },
     'no-chaos': { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
     /** The authorities' info log (JSON lines) to this file; they are silent otherwise. */
     'authority-log': { type: 'string' },
   },
@@ -44,6 +50,7 @@ const minutes = Number(values.minutes);
 if (!(minutes > 0)) throw new Error('--minutes must be > 0');
 
 const random = mulberry32(Number(values.seed));
+const DOC = 'RELIABILITY.md';
 
 const ORDER = { endpoint: '/fapi/v1/order', method: 'POST' } as const;
 const FAULTS: FaultSpec[] = [
@@ -259,6 +266,13 @@ async function main(): Promise<void> {
           double_filled: a.doubleFilled,
         })}\n`,
   );
+  if (!values['no-write']) {
+    const run = `${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model?.trim() ?? 'unknown CPU'}`;
+    const args = `--minutes ${minutes} --seed ${report.seed}${values['no-chaos'] ? ' --no-chaos' : ''}`;
+    const previous = readMarkedBlock(readFileSync(DOC, 'utf8'), 'soak');
+    writeMarkedBlock(DOC, 'soak', nextSoakBlock(previous, report, run, args));
+    out(`[soak] row written to ${DOC}\n`);
+  }
   await Promise.allSettled([store.close(), ...authorityStores.map((s) => s.close()), paper.close()]);
   await server.stop();
   process.exit(ok ? 0 : 1);
