@@ -4,27 +4,20 @@
  * Here a stand-in for apply publishes results, so the wait is tested without the services (the
  * README test runs it against the real ones).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { planIdOf } from '../../src/domain/plan.js';
 import { computedAtSec, parseProposal } from '../../src/domain/proposal.js';
-import type { RedisStore } from '../../src/store/redis/redis-store.js';
 import { runCli } from '../helpers/cli.js';
-import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
-import { redisStoreOn } from '../helpers/redis-store.js';
+import { skipRedis } from '../helpers/redis-server.js';
+import { usePrivateRedisStore } from '../helpers/redis-store.js';
 import { until } from '../helpers/wait.js';
 
-const server = usePrivateRedis();
-let store: RedisStore;
+const { server, store } = usePrivateRedisStore();
 let env: Record<string, string>;
 
-beforeAll(async () => {
+beforeAll(() => {
   if (skipRedis) return;
-  const prefix = server.prefix();
-  store = await redisStoreOn(server, prefix);
-  env = { REDIS_URL: server.url, REDIS_KEY_PREFIX: prefix };
-});
-afterAll(async () => {
-  await store?.close();
+  env = { REDIS_URL: server.url, REDIS_KEY_PREFIX: store.keys.prefix };
 });
 
 async function propose(args: string[]) {

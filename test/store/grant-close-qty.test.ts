@@ -5,13 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GRANT_CLOSE_CODES, type GrantCloseQtyRequest } from '../../src/store/port.js';
 import { parseGrantCloseReply } from '../../src/store/redis/authority-scripts.js';
-import type { RedisStore } from '../../src/store/redis/redis-store.js';
 import { luaDir } from '../../src/store/redis/scripts.js';
-import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
-import { redisStoreOn } from '../helpers/redis-store.js';
+import { skipRedis } from '../helpers/redis-server.js';
+import { usePrivateRedisStore } from '../helpers/redis-store.js';
 
 const src = readFileSync(join(luaDir(), 'grantCloseQty-3.lua'), 'utf8');
 const header = src.slice(0, src.indexOf(']]'));
@@ -45,14 +44,7 @@ describe('grantCloseQty-3.lua header', () => {
 });
 
 describe.skipIf(skipRedis)('grantCloseQty-3.lua on Redis', () => {
-  const server = usePrivateRedis();
-  let store: RedisStore;
-  beforeAll(async () => {
-    store = await redisStoreOn(server);
-  });
-  afterAll(async () => {
-    await store?.close();
-  });
+  const { store } = usePrivateRedisStore();
   const req = (id: string, over: Partial<GrantCloseQtyRequest> = {}): GrantCloseQtyRequest => ({
     decisionKey: store.keys.authorityDecision('p33', id),
     permitKey: store.keys.p33Permit(id),

@@ -4,14 +4,14 @@
  * A case with `memory` records where the memory adapter (which runs the domain rule) differs
  * from the script today: a finding of issue 24, reported, not changed.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countingVerdict } from '../../src/domain/governor/gates.js';
 import { ManualClock } from '../../src/ops/clock.js';
 import { MemoryStore } from '../../src/store/memory/memory-store.js';
 import type { GrantCode, GrantPermitRequest, Store } from '../../src/store/port.js';
 import type { RedisStore } from '../../src/store/redis/redis-store.js';
-import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
-import { redisStoreOn } from '../helpers/redis-store.js';
+import { skipRedis } from '../helpers/redis-server.js';
+import { usePrivateRedisStore } from '../helpers/redis-store.js';
 
 const NOW = 1_769_342_400;
 const at = (secondsAgo: number) => String(NOW - secondsAgo);
@@ -263,14 +263,7 @@ describe('grantPermit: one table for the script, the memory adapter and the doma
 });
 
 describe.skipIf(skipRedis)('grantPermit: the table against grantPermit-5.lua', () => {
-  const server = usePrivateRedis();
-  let redis: RedisStore;
-  beforeAll(async () => {
-    redis = await redisStoreOn(server);
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
+  const { store: redis } = usePrivateRedisStore();
 
   it.each(CASES.map((c, i) => ({ ...c, i })))(
     'when $name then the script gives the table outcome',

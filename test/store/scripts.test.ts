@@ -1,9 +1,7 @@
 /** The Lua scripts, called directly on a private Redis, and their headers. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStore } from '../../src/store/index.js';
-import { RedisStore } from '../../src/store/redis/redis-store.js';
+import { describe, expect, it } from 'vitest';
 import {
   CONSUME_CODES,
   PUBLISH_CODES,
@@ -13,7 +11,8 @@ import {
   parsePublishPlanReply,
   parsePublishReply,
 } from '../../src/store/redis/scripts.js';
-import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
+import { skipRedis } from '../helpers/redis-server.js';
+import { usePrivateRedisStore } from '../helpers/redis-store.js';
 
 const lua = (file: string) => readFileSync(join(luaDir(), file), 'utf8');
 const header = (src: string) => src.slice(0, src.indexOf(']]'));
@@ -85,14 +84,7 @@ describe('Lua script headers', () => {
 });
 
 describe.skipIf(skipRedis)('Lua scripts on Redis', () => {
-  const server = usePrivateRedis();
-  let store: RedisStore;
-  beforeAll(async () => {
-    store = (await createStore({ url: server.url, prefix: server.prefix() })) as RedisStore;
-  });
-  afterAll(async () => {
-    await store?.close();
-  });
+  const { store } = usePrivateRedisStore();
 
   it('when the script cache is flushed then both scripts still run (NOSCRIPT fallback)', async () => {
     const k = store.keys;

@@ -12,9 +12,8 @@ import { RecordingMetrics } from '../../../src/services/apply/metrics.js';
 import { readProposal } from '../../../src/services/apply/read-proposal.js';
 import { parseArmState, setArmState } from '../../../src/services/arm-state.js';
 import { BoundedSet } from '../../../src/services/bounded.js';
-import { createStore } from '../../../src/store/index.js';
-import type { Store } from '../../../src/store/port.js';
 import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
+import { usePrivateRedisStore } from '../../helpers/redis-store.js';
 import { govBody, logLines, makeHarness, p33Body, planIdFor, proposal, type Harness } from './harness.js';
 import { sleep, until } from '../../helpers/wait.js';
 
@@ -155,13 +154,7 @@ describe.skipIf(skipRedis)('apply with keys of another type (real Redis)', () =>
   });
 
   describe('the reads on their own', () => {
-    let store: Store;
-    beforeAll(async () => {
-      store = await createStore({ url: redis.url, prefix: redis.prefix() });
-    });
-    afterAll(async () => {
-      await store?.close();
-    });
+    const { store } = usePrivateRedisStore({ server: redis });
 
     it('when the arm key holds a list then every read yields a hash that parses as disarmed, as the pre-order check needs', async () => {
       const cache = new ArmStateCache(store, systemClock, 60_000);

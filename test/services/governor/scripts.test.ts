@@ -1,16 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { countingVerdict } from '../../../src/domain/governor/gates.js';
 import { ManualClock } from '../../../src/ops/clock.js';
 import { GRANT_CODES, type GrantPermitRequest, type Store } from '../../../src/store/port.js';
 import { DECIDE_CODES, parseGrantReply } from '../../../src/store/redis/authority-scripts.js';
-import type { RedisStore } from '../../../src/store/redis/redis-store.js';
 import { luaDir } from '../../../src/store/redis/scripts.js';
-import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
+import { skipRedis } from '../../helpers/redis-server.js';
 import { memoryStore } from './harness.js';
-import { redisStoreOn } from '../../helpers/redis-store.js';
+import { usePrivateRedisStore } from '../../helpers/redis-store.js';
 
 function headerCodes(file: string): string[] {
   const header = readFileSync(join(luaDir(), file), 'utf8').split(']]')[0]!;
@@ -55,14 +54,7 @@ describe('authority script headers', () => {
 });
 
 describe.skipIf(skipRedis)('grantPermit: Lua, memory twin and the domain rule agree', () => {
-  const server = usePrivateRedis();
-  let redis: RedisStore;
-  beforeAll(async () => {
-    redis = await redisStoreOn(server);
-  });
-  afterAll(async () => {
-    await redis?.close();
-  });
+  const { store: redis } = usePrivateRedisStore();
 
   it('when the same history, total and amount are given then all three reach the same decision', async () => {
     const now = 1_769_342_400;
