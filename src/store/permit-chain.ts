@@ -35,14 +35,15 @@ export interface PermitWaitOptions {
   /** The plan's symbol: part of the permit key names in cluster key mode (required there). */
   symbol?: string;
   /**
-   * A watch opened (watchPermits) before the plan's entry was published: the wait takes it over
-   * instead of subscribing, and, with `publishedAfterWatch`, skips the first consume when the
-   * watch has seen no write of a missing permit (none can exist yet: the authorities write them
-   * only after reading the entry). The caller closes the watch.
+   * A watch of these permit keys (watchPermits) the caller opened earlier: the wait takes it over
+   * instead of subscribing. The caller closes it.
    */
   watch?: PermitWatch | null;
-  /** The plan's entry was first published after `watch` opened (not a replay of an old plan). */
-  publishedAfterWatch?: boolean;
+  /**
+   * The caller vouches that no permit of this plan was written before `watch` opened: the first
+   * consume is then skipped while the watch has seen no write of a missing permit.
+   */
+  noPermitBeforeWatch?: boolean;
 }
 
 export type PermitVia = 'event' | 'poll' | 'immediate';
@@ -162,7 +163,7 @@ export async function waitAndConsumePermits(
     else if (kind === 'remove') awaiting.add(key);
     else if (awaiting.delete(key) && awaiting.size === 0) wake?.();
   };
-  /** No consume before a missing permit is written (see `publishedAfterWatch`). */
+  /** No consume before a missing permit is written (see `noPermitBeforeWatch`). */
   let skipFirst = false;
   /** A watch this wait opened itself (the caller brought none): closed when it ends. */
   let own: PermitWatch | null = null;
@@ -180,7 +181,7 @@ export async function waitAndConsumePermits(
     if (watch) for (const [key, kind] of watch.take(onChange)) onChange(key, kind);
     skipFirst =
       given !== null &&
-      opts.publishedAfterWatch === true &&
+      opts.noPermitBeforeWatch === true &&
       awaiting.size > 0 &&
       store.notificationEpoch() === given.epoch &&
       clock.now() < deadline;

@@ -170,14 +170,14 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       on: Store,
       id: string,
       watch: PermitWatch | null,
-      publishedAfterWatch: boolean,
+      noPermitBeforeWatch: boolean,
     ) => {
       try {
         return await waitAndConsumePermits(on, id, undefined, {
           waitMs: 10_000,
           stepMs: 5000,
           watch,
-          publishedAfterWatch,
+          noPermitBeforeWatch,
         });
       } finally {
         await watch?.close();

@@ -67,7 +67,10 @@ export class PlanExecutor {
       clock,
       events: this.opts.notifications !== false,
       symbol: plan.symbol,
-      ...watched,
+      watch: watched.watch,
+      // The authorities write a plan's permits only after reading its entry: an entry first
+      // published after the watch opened has none from before it.
+      noPermitBeforeWatch: watched.publishedAfterWatch,
     });
     metrics.permitWait(plan.symbol, chain.waitMs / 1000, chain.ok ? 'ok' : 'block');
     metrics.consume(chain.ok ? 'consumed' : chain.reason);
