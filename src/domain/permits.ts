@@ -2,9 +2,8 @@
  * Permit bodies (PROTOCOL.md "Permits") parsed and checked after an atomic consume. A permit set
  * authorises an order only when every check passes; any doubt is a refusal with a stable reason.
  */
-import { floorToStep } from './decimal.js';
 import { actionFractionText, type Plan } from './plan.js';
-import { abs, cmp, min, mul, parseDec, sign, toText, type Dec } from './position/dec.js';
+import { abs, cmp, min, mul, parseDec, quantityAtStep, sign, toText, type Dec } from './decimal.js';
 import { parsePyFloat } from './pyfloat.js';
 import { pyJsonParse, type PyJson } from './pyjson.js';
 
@@ -267,7 +266,7 @@ export function validatePermits(args: {
     });
   }
   const planShare = fraction === null ? null : share(live);
-  const quantity = floorToStep(toText(planShare === null ? safe : min(safe, planShare)), args.stepSize);
+  const quantity = quantityAtStep(toText(planShare === null ? safe : min(safe, planShare)), args.stepSize);
   if (quantity === null) return refuse('invalid_step_size', { step_size: args.stepSize });
   if (!/[1-9]/.test(quantity)) {
     return refuse('qty_below_step', {

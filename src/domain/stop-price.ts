@@ -11,6 +11,7 @@
  * Exact decimal arithmetic on scaled bigints; the work is bounded whatever the input (1e308 is
  * refused from its exponent, 5e-324 from its digit count, never expanded into 300 digits).
  */
+import { atScale, normalize, parsePlainDecimal, toText, type Dec } from './decimal.js';
 import { shortestDigits } from './pyfloat.js';
 
 export const STOP_PRICE_REASONS = [
@@ -42,28 +43,19 @@ const FILTER_TEXT = /^(\d{1,40})(?:\.(\d{1,40}))?$/;
 /** Prices of 10^40 and more are refused before any arithmetic: no maxPrice we parse comes near. */
 const MAX_INTEGER_DIGITS = 40;
 
-/** value = units / 10^scale, units ≥ 0; `decimals`: fraction digits once trailing zeros go. */
-interface Scaled {
-  units: bigint;
-  scale: number;
-  decimals: number;
-}
-
 /** A positive number as shortest-repr digits: value = 0.DIGITS × 10^point (no leading/trailing zeros). */
 interface Digits {
   digits: string;
   point: number;
 }
 
-function parseFilter(text: string): Scaled | null {
-  const m = typeof text === 'string' ? FILTER_TEXT.exec(text) : null;
-  if (!m) return null;
-  const frac = m[2] ?? '';
-  return { units: BigInt(`${m[1]}${frac}`), scale: frac.length, decimals: frac.replace(/0+$/, '').length };
+/** A filter value (unsigned, bounded digits), at its own scale. */
+function parseFilter(text: string): Dec | null {
+  return typeof text === 'string' && FILTER_TEXT.test(text) ? parsePlainDecimal(text) : null;
 }
 
-function at(v: Scaled, scale: number): bigint {
-  return v.units * 10n ** BigInt(scale - v.scale);
+function at(v: Dec, scale: number): bigint {
+  return atScale(v, scale).m;
 }
 
 /** Exact order of two positive values given as digits: magnitude first, then the digits. */
@@ -73,13 +65,6 @@ function compareDigits(a: Digits, b: Digits): -1 | 0 | 1 {
   const x = a.digits.padEnd(len, '0');
   const y = b.digits.padEnd(len, '0');
   return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** `units` at `scale` as plain text with `decimals` fraction digits (the tick's: units are on its grid). */
-function format(units: bigint, scale: number, decimals: number): string {
-  const shown = units / 10n ** BigInt(scale - decimals);
-  const digits = shown.toString().padStart(decimals + 1, '0');
-  return decimals === 0 ? digits : `${digits.slice(0, -decimals)}.${digits.slice(-decimals)}`;
 }
 
 const refuse = (reason: StopPriceReason, detail: string): StopPriceCheck => ({ ok: false, reason, detail });
@@ -94,7 +79,7 @@ export function checkStopPrice(input: StopPriceInput): StopPriceCheck {
   const tick = parseFilter(input.tickSize);
   const min = parseFilter(input.minPrice);
   const max = parseFilter(input.maxPrice);
-  if (!tick || !min || !max || tick.units === 0n) {
+  if (!tick || !min || !max || tick.m === 0n) {
     return refuse(
       'invalid_price_filter',
       `tickSize ${input.tickSize} minPrice ${input.minPrice} maxPrice ${input.maxPrice}`,
@@ -169,5 +154,7 @@ export function checkStopPrice(input: StopPriceInput): StopPriceCheck {
       `${side} stop ${String(price)} ${side === 'SELL' ? 'not below' : 'not above'} mark ${String(markPrice)}`,
     );
   }
-  return { ok: true, triggerPrice: format(rounded, scale, tick.decimals) };
+  // Shown with the tick's decimals (trailing zeros of the tick dropped): the price is on its grid.
+  const triggerPrice = toText(atScale({ m: rounded, scale }, normalize(tick).scale));
+  return { ok: true, triggerPrice };
 }

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededLedgerFields } from '../../src/domain/position/ledger.js';
-import { parseDec } from '../../src/domain/position/dec.js';
+import { parseDec } from '../../src/domain/decimal.js';
 import { runCli, startCliRig } from '../helpers/cli.js';
 import { skipRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/wait.js';

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareDecimal, floorToStep, isDecimal, plainDecimal } from '../../src/domain/decimal.js';
+import {
+  compareDecimal,
+  floorToStep,
+  parseDec,
+  parsePlainDecimal,
+  plainDecimal,
+  quantityAtStep,
+  toText,
+} from '../../src/domain/decimal.js';
 
 /** Test-side scaling: decimal text (no exponent) → integer count of 10^-scale units. */
 function units(text: string, scale: number): bigint {
@@ -14,7 +22,7 @@ function units(text: string, scale: number): bigint {
 const STEPS = ['1', '0.1', '0.001', '0.00001', '1e-3', '0.5', '10', '0.00100000', '25', '0.0001'];
 const decimalsOf = (...texts: string[]) => Math.max(...texts.map((t) => (t.split('.')[1] ?? '').length));
 
-describe('floorToStep', () => {
+describe('quantityAtStep', () => {
   it('when the contract-style examples are rounded then they go down to the step', () => {
     const cases: [number | string, string, string | null][] = [
       [0.3, '0.1', '0.3'],
@@ -33,7 +41,7 @@ describe('floorToStep', () => {
       [0.0465, '0.001', '0.046'],
     ];
     for (const [qty, step, want] of cases)
-      expect({ qty, step, got: floorToStep(qty, step) }).toEqual({ qty, step, got: want });
+      expect({ qty, step, got: quantityAtStep(qty, step) }).toEqual({ qty, step, got: want });
   });
   it('when the input is not a finite non-negative decimal or the step is not positive then the result is null', () => {
     const cases: [number | string, string][] = [
@@ -53,12 +61,12 @@ describe('floorToStep', () => {
       ['1e99999', '1'],
     ];
     for (const [qty, step] of cases)
-      expect({ qty, step, got: floorToStep(qty, step) }).toEqual({ qty, step, got: null });
+      expect({ qty, step, got: quantityAtStep(qty, step) }).toEqual({ qty, step, got: null });
   });
   it('when any non-negative number is rounded then the result never exceeds it, is a step multiple and is within one step', () => {
     fc.assert(
       fc.property(fc.double({ min: 0, max: 1e9, noNaN: true }), fc.constantFrom(...STEPS), (qty, step) => {
-        const out = floorToStep(qty, step);
+        const out = quantityAtStep(qty, step);
         if (out === null) return false;
         const qText = plainDecimal(qty) as string;
         const sText = plainDecimal(Number(step)) as string;
@@ -78,7 +86,7 @@ describe('floorToStep', () => {
       });
     fc.assert(
       fc.property(text, fc.constantFrom(...STEPS), (qty, step) => {
-        const out = floorToStep(qty, step);
+        const out = quantityAtStep(qty, step);
         if (out === null) return false;
         const sText = plainDecimal(Number(step)) as string;
         const scale = decimalsOf(qty, sText, out);
@@ -89,8 +97,8 @@ describe('floorToStep', () => {
     );
   });
   it('when the step has trailing zeros then the output has only its significant decimals', () => {
-    expect(floorToStep('0.12345', '0.00100000')).toBe('0.123');
-    expect(floorToStep('5', '1.000')).toBe('5');
+    expect(quantityAtStep('0.12345', '0.00100000')).toBe('0.123');
+    expect(quantityAtStep('5', '1.000')).toBe('5');
   });
 });
 
@@ -122,7 +130,37 @@ describe('compareDecimal', () => {
   });
   it('when an input is not a decimal then it throws instead of guessing', () => {
     expect(() => compareDecimal('abc', '1')).toThrow(RangeError);
-    expect(isDecimal('abc')).toBe(false);
-    expect(isDecimal('-1.5e-3')).toBe(true);
+    expect(() => compareDecimal('1', '0x1')).toThrow(RangeError);
+  });
+  it('when exchange text has surrounding whitespace then it compares by its value', () => {
+    expect(compareDecimal(' 0.010 ', '0.01')).toBe(0);
+  });
+});
+
+describe('the readers', () => {
+  it('when a field is read then exponents are accepted and the value normalized; junk and overlong text are null', () => {
+    expect(parseDec(' -1.5e-3 ')).toEqual({ m: -15n, scale: 4 });
+    expect(parseDec('0.0100')).toEqual({ m: 1n, scale: 2 });
+    for (const bad of ['abc', '', '.', '1e', [], true, null, `0.${'1'.repeat(59)}`, `1e-41`]) {
+      expect(parseDec(bad)).toBeNull();
+    }
+  });
+  it('when exchange text is read then its own scale is kept and an exponent is refused', () => {
+    expect(parsePlainDecimal('0.0010')).toEqual({ m: 10n, scale: 4 });
+    expect(parsePlainDecimal(' -2.50 ')).toEqual({ m: -250n, scale: 2 });
+    expect(parsePlainDecimal('1e-3')).toBeNull();
+  });
+});
+
+describe('floorToStep', () => {
+  it('when a value is floored then it goes toward minus infinity onto the step grid', () => {
+    const floor = (v: string, step: string) => {
+      const r = floorToStep(parseDec(v)!, parseDec(step)!);
+      return r && toText(r);
+    };
+    expect(floor('0.0029', '0.001')).toBe('0.002');
+    expect(floor('-0.0021', '0.001')).toBe('-0.003');
+    expect(floor('5', '0')).toBeNull();
+    expect(floor('5', '-1')).toBeNull();
   });
 });

@@ -8,7 +8,7 @@ import {
   safeCloseQty,
   type CheckInput,
 } from '../../src/domain/position/checks.js';
-import { floorToStep, parseDec, toText } from '../../src/domain/position/dec.js';
+import { floorToStep, parseDec, toText } from '../../src/domain/decimal.js';
 import { applyFill, parseResultEntry } from '../../src/domain/position/ledger.js';
 import { parseReservations } from '../../src/domain/position/reservations.js';
 

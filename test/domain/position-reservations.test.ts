@@ -7,7 +7,7 @@ import {
   parseSnapshot,
   type CheckInput,
 } from '../../src/domain/position/checks.js';
-import { add, cmp, mul, parseDec, toText, ZERO, type Dec } from '../../src/domain/position/dec.js';
+import { add, cmp, mul, parseDec, toText, ZERO, type Dec } from '../../src/domain/decimal.js';
 import { reservationRelease } from '../../src/domain/position/ledger.js';
 import {
   closeQty,

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { plainDecimal } from '../../src/domain/decimal.js';
 import { checkStopPrice, STOP_PRICE_REASONS, type StopPriceInput } from '../../src/domain/stop-price.js';
-import { addDecimal, compareDecimal, isMultipleOf } from '../../src/exchange/decimal.js';
+import { addDecimal, compareDecimal, isMultipleOf } from '../../src/domain/decimal.js';
 
 // PRICE_FILTERs as Binance USD-M lists them (BTCUSDT, ETHUSDT, DOGEUSDT), and one without bounds.
 const BTC = { tickSize: '0.10', minPrice: '556.80', maxPrice: '4529764' };

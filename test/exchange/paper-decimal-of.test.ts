@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatScaled, parseDecimal } from '../../src/exchange/decimal.js';
+import { canonicalText, parsePlainDecimal } from '../../src/domain/decimal.js';
 import { decimalOf } from '../../src/exchange/paper/state.js';
 
 /** The exact definition decimalOf stands for: toFixed(10) through the exact decimal parser. */
 function reference(n: number): string {
-  const parsed = parseDecimal(n.toFixed(10));
-  return parsed ? formatScaled(parsed) : '0';
+  const parsed = parsePlainDecimal(n.toFixed(10));
+  return parsed ? canonicalText(parsed) : '0';
 }
 
 describe('paper exchange: decimalOf', () => {

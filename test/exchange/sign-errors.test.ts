@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { signPayload, verifySignature } from '../../src/exchange/binance/sign.js';
 import { CODE_REASONS, isOrderOutcomeUnknown, reasonFor } from '../../src/exchange/binance/errors.js';
 import { toRules } from '../../src/exchange/binance/reads.js';
-import { addDecimal, compareDecimal, isMultipleOf, roundToStep } from '../../src/exchange/decimal.js';
+import { addDecimal, compareDecimal, isMultipleOf, roundToStep } from '../../src/domain/decimal.js';
 
 const SECRET = '2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9';
 const MESSAGE =

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAuthorityPlan } from '../../src/domain/governor/plan-input.js';
 import { parseLedger, parseSnapshot } from '../../src/domain/position/checks.js';
 import { parseResultEntry } from '../../src/domain/position/ledger.js';
-import { sign } from '../../src/domain/position/dec.js';
+import { sign } from '../../src/domain/decimal.js';
 import { actionArb, fieldMap, jsonish, mostly, nastyText, numText, RUNS, symbolArb } from './arbitraries.js';
 
 const REASON = /^[a-z][a-z0-9_]*$/;

@@ -4,7 +4,7 @@
  *   step is in the client order id: CLOSE_PARTIAL_50 may take half, CLOSE_FULL all of it);
  * - no client order id fills twice.
  */
-import { abs, cmp, mul, parseDec } from '../../src/domain/position/dec.js';
+import { abs, cmp, mul, parseDec } from '../../src/domain/decimal.js';
 import type { PaperFill } from '../../src/exchange/paper/state.js';
 
 const STEP_FRACTION: Record<string, string> = {

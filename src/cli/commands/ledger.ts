@@ -6,7 +6,7 @@
  * Redis, its exchange credentials, its allowlist.
  */
 import type { Command } from 'commander';
-import { parseDec } from '../../domain/position/dec.js';
+import { parseDec } from '../../domain/decimal.js';
 import { ledgerSyncRow, seededLedgerFields, type LedgerSyncRow } from '../../domain/position/ledger.js';
 import { isValidSymbol } from '../../domain/proposal.js';
 import { table } from '../../inspect/render.js';

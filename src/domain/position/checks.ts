@@ -1,9 +1,9 @@
 /**
  * P3.3 sanity checks, in the contract's order, as pure functions over parsed Redis state, then
  * ours: the grant cooldown and, for closes, the quantity still free of reservations
- * (reservations.ts). Quantities stay decimal (dec.ts); the permit body gets plain JSON numbers.
+ * (reservations.ts). Quantities stay decimal (../decimal.ts); the permit body gets plain JSON numbers.
  */
-import { abs, cmp, parseDec, sign, toNumber, toText, type Dec } from './dec.js';
+import { abs, cmp, parseDec, sign, toNumber, toText, type Dec } from '../decimal.js';
 import { LEDGER_WRITER } from './ledger.js';
 import {
   closeQty,

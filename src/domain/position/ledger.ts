@@ -3,7 +3,7 @@
  * a SELL lowers a long, a BUY lowers a short, never past zero; anything else leaves it as it is.
  */
 import { entryTooLarge } from '../entry-limits.js';
-import { abs, add, cmp, max, min, parseDec, sign, sub, toText, ZERO, type Dec } from './dec.js';
+import { abs, add, cmp, max, min, parseDec, sign, sub, toText, ZERO, type Dec } from '../decimal.js';
 import { AUTHORITY_PLAN_ID } from '../governor/plan-input.js';
 import { isValidSymbol } from '../proposal.js';
 

@@ -13,7 +13,7 @@
  * the exchange amount alone, so a ledger that drifts (fills the exchange never shows) never
  * shrinks what is granted; a snapshot taken after `done` holds the fill itself.
  */
-import { abs, add, cmp, floorToStep, min, mul, parseDec, sign, sub, ZERO, type Dec } from './dec.js';
+import { abs, add, cmp, floorToStep, min, mul, parseDec, sign, sub, ZERO, type Dec } from '../decimal.js';
 
 /**
  * Seconds a reservation outlives its permit: the permit's last consume can still lead to a fill

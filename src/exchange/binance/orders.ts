@@ -16,7 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MarketReduceRequest, OrderFill, OrderOutcome } from '../port.js';
 import { ExchangeError } from '../port.js';
-import { parseDecimal } from '../decimal.js';
+import { parsePlainDecimal } from '../../domain/decimal.js';
 import { isDefinitelyNotExecuted, isOrderOutcomeUnknown, reasonFor } from './errors.js';
 import { orderSchema, type BinanceOrder } from './schemas.js';
 import type { Reads } from './reads.js';
@@ -86,8 +86,8 @@ export function outcomeOf(order: OrderFill, recovered: boolean): OrderOutcome {
   if (order.status === 'FILLED') return { kind: 'filled', order, recovered };
   if (order.status === 'NEW' || order.status === 'PARTIALLY_FILLED')
     return { kind: 'accepted', order, recovered };
-  const executed = parseDecimal(order.executedQty);
-  if (executed && executed.units > 0n) return { kind: 'filled', order, recovered };
+  const executed = parsePlainDecimal(order.executedQty);
+  if (executed && executed.m > 0n) return { kind: 'filled', order, recovered };
   return {
     kind: 'rejected',
     reason: `order_${order.status.toLowerCase()}`.replace(/[^a-z_]/g, '_'),
@@ -301,9 +301,9 @@ export class Orders {
 function validate(req: MarketReduceRequest): string | null {
   if (!/^[A-Z0-9]{2,30}$/.test(req.symbol)) return 'invalid_symbol';
   if (req.side !== 'BUY' && req.side !== 'SELL') return 'bad_parameter';
-  const q = parseDecimal(req.quantity);
+  const q = parsePlainDecimal(req.quantity);
   if (!q || /e/i.test(req.quantity) || req.quantity.trim() !== req.quantity) return 'bad_parameter';
-  if (q.units <= 0n) return 'quantity_not_positive';
+  if (q.m <= 0n) return 'quantity_not_positive';
   if (!CLIENT_ID.test(req.clientOrderId)) return 'invalid_client_order_id';
   return null;
 }

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
 import { ExchangeError, type Position, type SymbolRules } from '../port.js';
-import { maxDecimal, compareDecimal } from '../decimal.js';
+import { maxDecimal, compareDecimal } from '../../domain/decimal.js';
 import { backoffMs } from '../../ops/backoff.js';
 import { reasonFor } from './errors.js';
 import { positionRiskParser } from './position-rows.js';

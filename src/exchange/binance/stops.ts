@@ -12,7 +12,7 @@
  * never makes a stop fire at once. One outside PRICE_FILTER's bounds is refused here, unsent.
  */
 import { ExchangeError, type StopFound, type StopLossRequest, type StopOutcome } from '../port.js';
-import { compareDecimal, parseDecimal, roundToStep } from '../decimal.js';
+import { compareDecimal, parsePlainDecimal, roundToStep } from '../../domain/decimal.js';
 import { isOrderOutcomeUnknown, reasonFor } from './errors.js';
 import type { Reads } from './reads.js';
 import { algoOrderSchema, openAlgoOrdersSchema, type AlgoOrder } from './schemas.js';
@@ -29,8 +29,8 @@ export class Stops {
   ) {}
 
   async placeStopLoss(req: StopLossRequest): Promise<StopOutcome> {
-    const trigger = parseDecimal(req.triggerPrice);
-    if (!trigger || trigger.units <= 0n || /e/i.test(req.triggerPrice)) {
+    const trigger = parsePlainDecimal(req.triggerPrice);
+    if (!trigger || trigger.m <= 0n || /e/i.test(req.triggerPrice)) {
       return {
         kind: 'rejected',
         reason: 'bad_parameter',

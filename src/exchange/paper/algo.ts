@@ -2,7 +2,13 @@
  * Conditional (algo) orders of the paper exchange: `/fapi/v1/algoOrder` and friends, shaped like
  * Binance's Algo Service answers. Orders rest until cancelled (the paper exchange never triggers).
  */
-import { addDecimal, compareDecimal, formatScaled, isMultipleOf, parseDecimal } from '../decimal.js';
+import {
+  addDecimal,
+  compareDecimal,
+  canonicalText,
+  isMultipleOf,
+  parsePlainDecimal,
+} from '../../domain/decimal.js';
 import type { PaperMarket } from './markets.js';
 import type { PaperAlgoOrder, PaperState } from './state.js';
 import {
@@ -54,9 +60,9 @@ function algoView(a: PaperAlgoOrder): Record<string, unknown> {
  * grid -4014 (what traders report from Binance for the two cases).
  */
 function checkTriggerPrice(market: PaperMarket, trigger: string): void {
-  const parsed = parseDecimal(trigger);
-  if (!parsed || parsed.units <= 0n) throw new ApiReject(-1102, "Parameter 'triggerPrice' was malformed.");
-  const decimals = (formatScaled(parsed).split('.')[1] ?? '').length;
+  const parsed = parsePlainDecimal(trigger);
+  if (!parsed || parsed.m <= 0n) throw new ApiReject(-1102, "Parameter 'triggerPrice' was malformed.");
+  const decimals = (canonicalText(parsed).split('.')[1] ?? '').length;
   if (decimals > market.pricePrecision)
     throw new ApiReject(-1111, 'Precision is over the maximum defined for this asset.');
   const minBound = compareDecimal(market.minPrice, '0') > 0;

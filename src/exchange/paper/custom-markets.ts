@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { SYMBOL_PATTERN } from '../../domain/proposal.js';
-import { parseDecimal } from '../decimal.js';
+import { parsePlainDecimal } from '../../domain/decimal.js';
 import type { PaperMarket } from './markets.js';
 
 /** A positive plain decimal (no exponent): steps and ticks are compared exactly as text. */
@@ -15,8 +15,8 @@ const positiveDecimal = z
   .union([z.string(), z.number()])
   .transform((v) => String(v).trim())
   .refine((t) => {
-    const d = parseDecimal(t);
-    return d !== null && d.units > 0n;
+    const d = parsePlainDecimal(t);
+    return d !== null && d.m > 0n;
   }, 'a positive plain decimal, e.g. 0.001');
 
 export const marketSpecSchema = z
@@ -37,7 +37,7 @@ function pow10Text(e: number): string {
 
 /** Digits after the decimal point of a plain decimal's text. */
 function decimalsOf(text: string): number {
-  return parseDecimal(text)?.scale ?? 0;
+  return parsePlainDecimal(text)?.scale ?? 0;
 }
 
 /**
@@ -49,7 +49,7 @@ export function customMarket(spec: MarketSpec): PaperMarket {
   const magnitude = Math.floor(Math.log10(spec.mark));
   const tick = spec.tick ?? pow10Text(Math.min(0, Math.max(-8, magnitude - 5)));
   const base = spec.symbol.replace(/(USDT|USDC|BUSD)$/, '') || spec.symbol;
-  const step = parseDecimal(spec.step)!;
+  const step = parsePlainDecimal(spec.step)!;
   return {
     symbol: spec.symbol,
     baseAsset: base,

@@ -3,7 +3,7 @@
  * fills, algo orders and a request log. Tests read it to prove, e.g., that a fault did not
  * produce a second fill.
  */
-import { addDecimal, parseDecimal, formatScaled } from '../decimal.js';
+import { addDecimal, parsePlainDecimal, canonicalText } from '../../domain/decimal.js';
 import { PAPER_MARKETS, type PaperMarket } from './markets.js';
 
 export interface PaperOrder {
@@ -73,8 +73,8 @@ export function decimalOf(n: number): string {
   if (!Number.isFinite(n)) throw new Error(`not a finite amount: ${n}`);
   const text = n.toFixed(10);
   if (text.includes('e')) {
-    const parsed = parseDecimal(text);
-    return parsed ? formatScaled(parsed) : '0';
+    const parsed = parsePlainDecimal(text);
+    return parsed ? canonicalText(parsed) : '0';
   }
   let end = text.length;
   while (text.charCodeAt(end - 1) === 48 /* 0 */) end--;

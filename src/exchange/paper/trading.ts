@@ -3,7 +3,7 @@
  * the mark at once; LIMIT orders rest; conditional types belong on the algo endpoint (-4120);
  * client order ids are unique among open orders only (-4116), so a MARKET id can be reused.
  */
-import { addDecimal, compareDecimal, isMultipleOf, parseDecimal } from '../decimal.js';
+import { addDecimal, compareDecimal, isMultipleOf, parsePlainDecimal } from '../../domain/decimal.js';
 import type { PaperMarket } from './markets.js';
 import { decimalOf, type PaperOrder, type PaperState } from './state.js';
 
@@ -58,9 +58,9 @@ export function boolParam(p: Params, name: string): boolean {
 }
 
 export function checkQuantity(market: PaperMarket, qty: string, type: string): void {
-  const parsed = parseDecimal(qty);
+  const parsed = parsePlainDecimal(qty);
   if (!parsed || /e/i.test(qty)) throw new ApiReject(-1102, "Parameter 'quantity' was malformed.");
-  if (parsed.units <= 0n) throw new ApiReject(-4003, 'Quantity less than or equal to zero.');
+  if (parsed.m <= 0n) throw new ApiReject(-4003, 'Quantity less than or equal to zero.');
   const [step, min, max] =
     type === 'MARKET'
       ? [market.marketStepSize, market.marketMinQty, market.marketMaxQty]

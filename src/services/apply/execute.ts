@@ -7,7 +7,7 @@
  * sending again.
  */
 import type { Logger } from 'pino';
-import { floorToStep, plainDecimal } from '../../domain/decimal.js';
+import { plainDecimal, quantityAtStep } from '../../domain/decimal.js';
 import { governorBlockReason, permitWaitReason } from '../../domain/governor-block.js';
 import type { Plan } from '../../domain/plan.js';
 import { verifyPermitSet } from '../../domain/permit-signing.js';
@@ -153,7 +153,7 @@ export class PlanExecutor {
       if (verdict.error === 'p33_permit_denied' && denied === 'no_position' && flat) return noPosition();
       return outcome('BLOCKED', verdict.error);
     }
-    const safeQty = floorToStep(verdict.safeCloseQty, rules.stepSize) ?? String(verdict.safeCloseQty);
+    const safeQty = quantityAtStep(verdict.safeCloseQty, rules.stepSize) ?? String(verdict.safeCloseQty);
     log.info(
       {
         wait_ms: chain.waitMs,

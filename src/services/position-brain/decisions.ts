@@ -6,7 +6,7 @@
 import { isCloseAction, type AuthorityPlan } from '../../domain/governor/plan-input.js';
 import { signPermitBody, type PermitKey } from '../../domain/permit-signing.js';
 import type { CheckResult, P33Limits } from '../../domain/position/checks.js';
-import { add, parseDec, toNumber, ZERO } from '../../domain/position/dec.js';
+import { add, parseDec, toNumber, ZERO } from '../../domain/decimal.js';
 import {
   lapsedFields,
   reservationField,

@@ -13,7 +13,7 @@
  * was not placed releases it; a fill marks it done once the ledger holds the fill, and it keeps
  * counting against snapshots read before that (they may not show the fill yet).
  */
-import { parseDec, toNumber, toText, type Dec } from '../../domain/position/dec.js';
+import { parseDec, toNumber, toText, type Dec } from '../../domain/decimal.js';
 import {
   applyFill,
   fillFromOrder,

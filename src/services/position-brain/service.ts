@@ -4,7 +4,7 @@
  * evaluation (operators repair the ledger by hand). Snapshots refresh every pollSec; the
  * ledger follows executed results exactly once. A permit is written at most once per plan.
  */
-import { toNumber } from '../../domain/position/dec.js';
+import { toNumber } from '../../domain/decimal.js';
 import {
   parseCheckedPlan,
   actionFractionText,

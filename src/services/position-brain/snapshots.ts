@@ -4,7 +4,7 @@
  * the exchange amount (never from zero). An unreachable exchange writes nothing: snapshots age
  * and evaluations deny as stale, never allow on old data.
  */
-import { parseDec, type Dec } from '../../domain/position/dec.js';
+import { parseDec, type Dec } from '../../domain/decimal.js';
 import { seededLedgerFields } from '../../domain/position/ledger.js';
 import type { ExchangePort, Position } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
