@@ -1,6 +1,6 @@
 /**
  * Script caching and pipelining, before and after, on the operation the whole design hangs on:
- * consuming a plan's two permits at once (consumePermits-3.lua). One private redis-server; every
+ * consuming a plan's two permits at once (consumePermits-N.lua). One private redis-server; every
  * mode consumes the same number of pre-written permit sets:
  *
  *   evalsha   the script cached on the server, called by its SHA (what the adapter does: ioredis
@@ -40,7 +40,7 @@ const WIDTH = 32;
 const log = (s: string) => void process.stderr.write(s);
 
 type Mode = 'evalsha' | 'eval' | 'multi' | 'adapter';
-const LUA = readFileSync(join(luaDir(), 'consumePermits-3.lua'), 'utf8');
+const LUA = readFileSync(join(luaDir(), 'consumePermits-N.lua'), 'utf8');
 const BODY_G = JSON.stringify({
   granted: true,
   symbol: 'BTCUSDT',

@@ -29,7 +29,7 @@ const S = 'BTCUSDT';
 
 /** Every multi-key script call the services make, with the keys they pass. */
 const MULTI_KEY_OPS: Record<string, string[]> = {
-  'consumePermits-3': [k.permitReceipt(ID, S), k.permit('governor', ID, S), k.permit('p33', ID, S)],
+  'consumePermits-N': [k.permitReceipt(ID, S), k.permit('governor', ID, S), k.permit('p33', ID, S)],
   'consumePermits-4 (a third authority)': [
     k.permitReceipt(ID, S),
     k.permit('governor', ID, S),
@@ -98,7 +98,7 @@ describe.skipIf(skipRedis || !clusterAvailable)('Redis Cluster key mode on a loc
 
   it('when plans of many ids are spread over the masters then consume, lease and fenced intent scripts run on every node', async () => {
     const leases = new RedisLeaseScripts(client);
-    const consume = readFileSync(join(luaDir(), 'consumePermits-3.lua'), 'utf8');
+    const consume = readFileSync(join(luaDir(), 'consumePermits-N.lua'), 'utf8');
     const nodes = new Set<string>();
     for (let i = 0; i < 12; i++) {
       const id = `${i.toString(16).padStart(2, '0')}${ID.slice(2)}`;

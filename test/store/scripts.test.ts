@@ -1,5 +1,5 @@
 /** The Lua scripts, called directly on a private Redis, and their headers. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -29,8 +29,26 @@ function returnedCodes(src: string): string[] {
 }
 
 describe('Lua script headers', () => {
+  it('when a script is named <verbNoun>-<N>.lua then its body uses exactly N keys, or KEYS by count for -N', () => {
+    const files = readdirSync(luaDir()).filter((f) => f.endsWith('.lua'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const m = /^[a-z][A-Za-z]*-(\d+|N)\.lua$/.exec(file);
+      expect({ file, named: m !== null }).toEqual({ file, named: true });
+      const body = lua(file).slice(lua(file).indexOf(']]'));
+      const highest = Math.max(0, ...[...body.matchAll(/KEYS\[(\d+)\]/g)].map((k) => Number(k[1])));
+      // A -N script reaches its keys through #KEYS, unpack(KEYS) or an index it computes.
+      if (m?.[1] === 'N')
+        expect({ file, byCount: /#KEYS|unpack\(KEYS|KEYS\[[^\d]/.test(body) }).toEqual({
+          file,
+          byCount: true,
+        });
+      else expect({ file, highest }).toEqual({ file, highest: Number(m?.[1]) });
+    }
+  });
+
   for (const [file, codes] of [
-    ['consumePermits-3.lua', CONSUME_CODES],
+    ['consumePermits-N.lua', CONSUME_CODES],
     ['publishOnce-2.lua', PUBLISH_CODES],
     ['publishPlan-4.lua', PUBLISH_PLAN_CODES],
   ] as const) {

@@ -1,11 +1,8 @@
 /**
  * The authorities' Lua scripts (grantPermit-5, decideOnce-3, grantCloseQty-3,
- * applyLedgerResults-N, seedLedgers-N) on an ioredis
- * client: defineCommand (EVALSHA with NOSCRIPT fallback) and the one place that turns their
- * closed sets of return codes into typed outcomes.
+ * applyLedgerResults-N, seedLedgers-N) on an ioredis client (scripts.ts loads them), and the one
+ * place that turns their closed sets of return codes into typed outcomes.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { CommandClient } from './connection.js';
 import {
   GRANT_CLOSE_CODES,
@@ -21,24 +18,13 @@ import {
   type LedgerSeedRequest,
   type LedgerWriteCode,
 } from '../port.js';
-import { luaDir, ScriptReplyError } from './scripts.js';
+import { defineScript, ScriptReplyError, type ScriptRunner } from './scripts.js';
 import { fieldArgs } from './streams.js';
 
 export const DECIDE_CODES = ['written', 'already_decided'] as const;
 
-export const AUTHORITY_SCRIPTS = {
-  grantPermit: { name: 'qaGrantPermit', file: 'grantPermit-5.lua', keys: 5 },
-  decideOnce: { name: 'qaDecideOnce', file: 'decideOnce-3.lua', keys: 3 },
-  grantCloseQty: { name: 'qaGrantCloseQty', file: 'grantCloseQty-3.lua', keys: 3 },
-  // Variable key counts: the caller passes numkeys first.
-  applyLedgerResults: { name: 'qaApplyLedgerResults', file: 'applyLedgerResults-N.lua', keys: null },
-  seedLedgers: { name: 'qaSeedLedgers', file: 'seedLedgers-N.lua', keys: null },
-} as const;
-
 /** Ledgers per seedLedgers-N call: each call stays short on the server. */
 export const SEED_BATCH = 500;
-
-type Runner = (...args: (string | number)[]) => Promise<unknown>;
 
 function text(v: unknown): string | null {
   if (typeof v === 'string') return v;
@@ -94,20 +80,23 @@ export function parseSeedReply(reply: unknown, ledgers: number): boolean[] {
 }
 
 export class AuthorityScripts {
-  constructor(private readonly client: CommandClient) {
-    const dir = luaDir();
-    for (const s of Object.values(AUTHORITY_SCRIPTS)) {
-      const lua = readFileSync(join(dir, s.file), 'utf8');
-      client.defineCommand(s.name, s.keys === null ? { lua } : { lua, numberOfKeys: s.keys });
-    }
-  }
+  private readonly run: Record<
+    'grantPermit' | 'decideOnce' | 'grantCloseQty' | 'applyLedgerResults' | 'seedLedgers',
+    ScriptRunner
+  >;
 
-  private run(name: string): Runner {
-    return (this.client as unknown as Record<string, Runner>)[name]!.bind(this.client);
+  constructor(private readonly client: CommandClient) {
+    this.run = {
+      grantPermit: defineScript(client, 'grantPermit-5.lua'),
+      decideOnce: defineScript(client, 'decideOnce-3.lua'),
+      grantCloseQty: defineScript(client, 'grantCloseQty-3.lua'),
+      applyLedgerResults: defineScript(client, 'applyLedgerResults-N.lua'),
+      seedLedgers: defineScript(client, 'seedLedgers-N.lua'),
+    };
   }
 
   async grantPermit(r: GrantPermitRequest): Promise<GrantPermitOutcome> {
-    const reply = await this.run(AUTHORITY_SCRIPTS.grantPermit.name)(
+    const reply = await this.run.grantPermit(
       r.decisionKey,
       r.permitKey,
       r.blockKey,
@@ -131,7 +120,7 @@ export class AuthorityScripts {
   }
 
   async decideOnce(r: DecideOnceRequest): Promise<boolean> {
-    const reply = await this.run(AUTHORITY_SCRIPTS.decideOnce.name)(
+    const reply = await this.run.decideOnce(
       r.decisionKey,
       r.recordKey,
       r.guardKey,
@@ -144,7 +133,7 @@ export class AuthorityScripts {
   }
 
   async grantCloseQty(r: GrantCloseQtyRequest): Promise<GrantCloseCode> {
-    const reply = await this.run(AUTHORITY_SCRIPTS.grantCloseQty.name)(
+    const reply = await this.run.grantCloseQty(
       r.decisionKey,
       r.permitKey,
       r.reservationKey,
@@ -179,12 +168,7 @@ export class AuthorityScripts {
           ],
     );
     const keys = [r.cursorKey, ...ledgers];
-    const reply = await this.run(AUTHORITY_SCRIPTS.applyLedgerResults.name)(
-      keys.length,
-      ...keys,
-      r.ttlSec,
-      ...args,
-    );
+    const reply = await this.run.applyLedgerResults(keys.length, ...keys, r.ttlSec, ...args);
     return parseLedgerBatchReply(reply, r.entries.length);
   }
 
@@ -199,7 +183,7 @@ export class AuthorityScripts {
         for (let k = 0; k < part.length; k++) out.push(false);
         continue;
       }
-      const reply = await this.run(AUTHORITY_SCRIPTS.seedLedgers.name)(
+      const reply = await this.run.seedLedgers(
         part.length,
         ...part.map((l) => l.ledgerKey),
         r.ttlSec,

@@ -1,29 +1,25 @@
-/**
- * consumePermits-3, publishOnce-2 and publishPlan-4 on an ioredis client: defineCommand (EVAL once per
- * connection, then EVALSHA, re-sent on NOSCRIPT), never inside MULTI.
- */
+/** consumePermits-N, publishOnce-2 and publishPlan-4 on an ioredis client (scripts.ts loads them). */
 import type { CommandClient } from './connection.js';
 import type { ConsumeOutcome, PublishPlanOutcome, PublishPlanRequest } from '../port.js';
-import { loadScripts, parseConsumeReply, parsePublishPlanReply, parsePublishReply } from './scripts.js';
+import {
+  defineScript,
+  parseConsumeReply,
+  parsePublishPlanReply,
+  parsePublishReply,
+  type ScriptRunner,
+} from './scripts.js';
 import { fieldArgs } from './streams.js';
-
-type Runner = (...a: (string | number)[]) => Promise<unknown>;
 
 export class CoreScripts {
   private readonly inFlight = new Set<() => void>();
-  private readonly consume: Runner;
-  private readonly publish: Runner;
-  private readonly plan: Runner;
+  private readonly consume: ScriptRunner;
+  private readonly publish: ScriptRunner;
+  private readonly plan: ScriptRunner;
 
   constructor(client: CommandClient) {
-    const s = loadScripts();
-    client.defineCommand(s.consumePermits.name, { lua: s.consumePermits.lua });
-    client.defineCommand(s.publishOnce.name, { lua: s.publishOnce.lua, numberOfKeys: 2 });
-    client.defineCommand(s.publishPlan.name, { lua: s.publishPlan.lua, numberOfKeys: 4 });
-    const runner = (name: string) => (client as unknown as Record<string, Runner>)[name]!.bind(client);
-    this.consume = runner(s.consumePermits.name);
-    this.publish = runner(s.publishOnce.name);
-    this.plan = runner(s.publishPlan.name);
+    this.consume = defineScript(client, 'consumePermits-N.lua');
+    this.publish = defineScript(client, 'publishOnce-2.lua');
+    this.plan = defineScript(client, 'publishPlan-4.lua');
     // ioredis never settles a command whose connection closed (autoResend is off) until its
     // timeout; a consume in flight is told at once so the caller can start resolving it.
     client.on('close', () => {

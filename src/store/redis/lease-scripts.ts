@@ -1,18 +1,13 @@
 /**
  * acquireLease-1, acquireLeases-N, releaseLease-1 and createIntent-2 on an ioredis client or
- * cluster (defineCommand: EVAL once per connection, then EVALSHA, re-sent on NOSCRIPT). In
- * cluster key mode the lease and the plan's intent both carry the symbol's hash tag, so the fence
+ * cluster (scripts.ts loads them). In cluster key mode the lease and the plan's intent both carry the symbol's hash tag, so the fence
  * stays one script in one slot, and a batch of leases is split by hash tag.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Redis, type Cluster } from 'ioredis';
 import type { CreateIntentOutcome, LeaseCode, LeaseOps, LeaseOutcome } from '../lease-port.js';
 import { hashTag } from './cluster-reads.js';
-import { luaDir, ScriptReplyError } from './scripts.js';
+import { defineScript, ScriptReplyError, type ScriptRunner } from './scripts.js';
 import { fieldArgs } from './streams.js';
-
-type Runner = (...a: (string | number)[]) => Promise<unknown>;
 
 export const LEASE_CODES = ['acquired', 'renewed', 'held'] as const;
 /** Leases per acquireLeases-N call: each call stays short on the server (it runs alone there). */
@@ -59,23 +54,16 @@ export function parseIntentReply(reply: unknown): CreateIntentOutcome {
 }
 
 export class RedisLeaseScripts implements LeaseOps {
-  private readonly run: Record<'acquire' | 'acquireMany' | 'release' | 'intent', Runner>;
+  private readonly run: Record<'acquire' | 'acquireMany' | 'release' | 'intent', ScriptRunner>;
   private readonly cluster: boolean;
 
   constructor(client: Redis | Cluster) {
     this.cluster = !(client instanceof Redis);
-    const dir = luaDir();
-    const def = (name: string, file: string, numberOfKeys?: number): Runner => {
-      const lua = readFileSync(join(dir, file), 'utf8');
-      const c = client as unknown as Record<string, Runner | undefined>;
-      if (!c[name]) client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
-      return (client as unknown as Record<string, Runner>)[name]!.bind(client);
-    };
     this.run = {
-      acquire: def('qaAcquireLease', 'acquireLease-1.lua', 1),
-      acquireMany: def('qaAcquireLeases', 'acquireLeases-N.lua'),
-      release: def('qaReleaseLease', 'releaseLease-1.lua', 1),
-      intent: def('qaCreateIntent', 'createIntent-2.lua', 2),
+      acquire: defineScript(client, 'acquireLease-1.lua'),
+      acquireMany: defineScript(client, 'acquireLeases-N.lua'),
+      release: defineScript(client, 'releaseLease-1.lua'),
+      intent: defineScript(client, 'createIntent-2.lua'),
     };
   }
 

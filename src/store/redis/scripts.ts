@@ -1,10 +1,12 @@
 /**
- * The Lua scripts of the Redis adapter (one file per atomic operation, see lua/) and the one
- * place that turns each script's closed set of return codes into a typed outcome.
+ * The Lua scripts of the Redis adapter (one file per atomic operation, see lua/): the one loader,
+ * and the typed outcomes of apply's core scripts (the authorities' and the leases' sit beside
+ * the code that runs them).
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { CommandClient } from './connection.js';
 import type { ConsumeOutcome, PublishPlanOutcome } from '../port.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -15,33 +17,33 @@ const here = dirname(fileURLToPath(import.meta.url));
  */
 export function luaDir(): string {
   const candidates = [join(here, 'lua'), join(here, '../../../src/store/redis/lua')];
-  const found = candidates.find((d) => existsSync(join(d, 'consumePermits-3.lua')));
+  const found = candidates.find((d) => existsSync(join(d, 'consumePermits-N.lua')));
   if (!found) throw new Error(`Lua scripts not found; looked in ${candidates.join(', ')}`);
   return found;
 }
 
-export interface ScriptDef {
-  /** ioredis command name registered with defineCommand. */
-  name: string;
-  file: string;
-  lua: string;
-}
+/** A script bound to its client: the keys, then the arguments (numkeys first for a -N script). */
+export type ScriptRunner = (...args: (string | number)[]) => Promise<unknown>;
 
-export function loadScripts(dir = luaDir()): {
-  consumePermits: ScriptDef;
-  publishOnce: ScriptDef;
-  publishPlan: ScriptDef;
-} {
-  const load = (name: string, file: string): ScriptDef => ({
-    name,
-    file,
-    lua: readFileSync(join(dir, file), 'utf8'),
-  });
-  return {
-    consumePermits: load('qaConsumePermits', 'consumePermits-3.lua'),
-    publishOnce: load('qaPublishOnce', 'publishOnce-2.lua'),
-    publishPlan: load('qaPublishPlan', 'publishPlan-4.lua'),
-  };
+const SCRIPT_FILE = /^([a-z][A-Za-z]*)-(\d+|N)\.lua$/;
+
+/**
+ * The one loader: `lua/<verbNoun>-<N>.lua` becomes the client's command `qa<VerbNoun>` taking
+ * N keys; for `-N` the caller passes the key count first. ioredis's defineCommand sends EVAL
+ * once per connection, then EVALSHA, re-sent on NOSCRIPT (never inside MULTI). A client that
+ * has the command already keeps it, so adapters sharing a client define each script once.
+ */
+export function defineScript(client: CommandClient, file: string): ScriptRunner {
+  const m = SCRIPT_FILE.exec(file);
+  if (!m) throw new Error(`Lua script ${file}: expected <verbNoun>-<N>.lua`);
+  const [, verb = '', keys] = m;
+  const name = `qa${verb.charAt(0).toUpperCase()}${verb.slice(1)}`;
+  const commands = client as unknown as Record<string, ScriptRunner | undefined>;
+  if (!commands[name]) {
+    const lua = readFileSync(join(luaDir(), file), 'utf8');
+    client.defineCommand(name, keys === 'N' ? { lua } : { lua, numberOfKeys: Number(keys) });
+  }
+  return commands[name]!.bind(client);
 }
 
 /** Return codes each script declares in its header (tests compare them with the Lua files). */
