@@ -7,6 +7,7 @@
  * method each here; the memory adapter implements the same semantics in-process.
  */
 import type { KeySpace } from './keys.js';
+import type { StoreLeases } from './lease-port.js';
 
 export interface StreamEntry {
   id: string;
@@ -63,7 +64,8 @@ export interface KeyChange {
 
 export type Unsubscribe = () => Promise<void>;
 
-export interface Store {
+/** Every adapter also has the apply replicas' leases and the fenced intent write (lease-port.ts). */
+export interface Store extends StoreLeases {
   readonly keys: KeySpace;
   readonly kind: 'redis' | 'memory';
 

@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/ops/clock.js';
 import { SymbolLeases } from '../../src/services/apply/lease.js';
-import { leaseOpsFor } from '../../src/store/lease.js';
-import type { LeaseOps } from '../../src/store/lease-port.js';
+import { storeIntents } from '../../src/services/apply/orders.js';
 import { INTENT_CODES, LEASE_CODES, RELEASE_CODES } from '../../src/store/redis/lease-scripts.js';
 import { luaDir } from '../../src/store/redis/scripts.js';
 import { createStore, MemoryStore, type RedisStore } from '../../src/store/index.js';
@@ -22,46 +21,46 @@ const quiet = { info: () => {}, warn: () => {} };
 function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => Promise<void>) {
   describe(name, () => {
     let store: Store;
-    let ops: LeaseOps;
     beforeAll(async () => {
       store = await make();
-      ops = leaseOpsFor(store);
     });
     afterAll(() => store.close());
+    /** The intent writer apply uses: through `owner`'s lease fence. */
+    const intents = (owner: SymbolLeases) => storeIntents({ store, ownership: owner }, 60);
 
     it('when a lease is free then the first token acquires it, renews it, and a second token is told it is held', async () => {
       const key = store.keys.symbolLease('BTCUSDT');
-      expect(await ops.acquire(key, 'a', 2000)).toEqual({ kind: 'acquired' });
-      expect(await ops.acquire(key, 'a', 2000)).toEqual({ kind: 'renewed' });
-      const held = await ops.acquire(key, 'b', 2000);
+      expect(await store.acquireLease(key, 'a', 2000)).toEqual({ kind: 'acquired' });
+      expect(await store.acquireLease(key, 'a', 2000)).toEqual({ kind: 'renewed' });
+      const held = await store.acquireLease(key, 'b', 2000);
       expect(held.kind).toBe('held');
-      expect(await ops.release(key, 'b')).toBe(false);
-      expect(await ops.release(key, 'a')).toBe(true);
-      expect((await ops.acquire(key, 'b', 2000)).kind).toBe('acquired');
+      expect(await store.releaseLease(key, 'b')).toBe(false);
+      expect(await store.releaseLease(key, 'a')).toBe(true);
+      expect((await store.acquireLease(key, 'b', 2000)).kind).toBe('acquired');
     });
 
     it('when the lease token no longer matches then no intent is written; with it, one intent, once', async () => {
       const lease = store.keys.symbolLease('ETHUSDT');
       const intent = store.keys.orderIntent('p1');
-      await ops.acquire(lease, 'owner', 5000);
-      expect(await ops.createIntent(intent, lease, 'paused', { state: 'sending' }, 60)).toBe('lease_lost');
+      await store.acquireLease(lease, 'owner', 5000);
+      expect(await store.createIntent(intent, lease, 'paused', { state: 'sending' }, 60)).toBe('lease_lost');
       expect(await store.hgetall(intent)).toEqual({});
       if (flush) await flush(store);
       expect(
-        await ops.createIntent(intent, lease, 'owner', { state: 'sending', step: 'CLOSE_FULL' }, 60),
+        await store.createIntent(intent, lease, 'owner', { state: 'sending', step: 'CLOSE_FULL' }, 60),
       ).toBe('written');
-      expect(await ops.createIntent(intent, lease, 'owner', { state: 'other' }, 60)).toBe('intent_exists');
+      expect(await store.createIntent(intent, lease, 'owner', { state: 'other' }, 60)).toBe('intent_exists');
       expect(await store.hgetall(intent)).toEqual({ state: 'sending', step: 'CLOSE_FULL' });
       expect(await store.pttl(intent)).toBeGreaterThan(0);
     });
 
     it('when a lease expires then another token acquires it and the old owner is fenced', async () => {
       const lease = store.keys.symbolLease('SOLUSDT');
-      await ops.acquire(lease, 'old', 60);
+      await store.acquireLease(lease, 'old', 60);
       await sleep(120);
-      expect((await ops.acquire(lease, 'new', 5000)).kind).toBe('acquired');
+      expect((await store.acquireLease(lease, 'new', 5000)).kind).toBe('acquired');
       expect(
-        await ops.createIntent(store.keys.orderIntent('p2'), lease, 'old', { state: 'sending' }, 60),
+        await store.createIntent(store.keys.orderIntent('p2'), lease, 'old', { state: 'sending' }, 60),
       ).toBe('lease_lost');
     });
 
@@ -75,12 +74,12 @@ function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => P
         for (const s of symbols) expect(Number(a.owns(s)) + Number(b.owns(s))).toBe(1);
         expect(a.owned()).toEqual(symbols);
         a.halt(); // a crash: no release
-        expect(await a.createIntent('AAAUSDT', 'p3', { state: 'sending' }, 60)).toBe('written');
+        expect(await intents(a).create('p3', 'AAAUSDT', { state: 'sending' })).toBe('written');
         await sleep(450);
         expect(a.owns('AAAUSDT')).toBe(false);
         expect(b.owned()).toEqual(symbols);
-        expect(await a.createIntent('BBBUSDT', 'p4', { state: 'sending' }, 60)).toBe('lease_lost');
-        expect(await b.createIntent('BBBUSDT', 'p4', { state: 'sending' }, 60)).toBe('written');
+        expect(await intents(a).create('p4', 'BBBUSDT', { state: 'sending' })).toBe('lease_lost');
+        expect(await intents(b).create('p4', 'BBBUSDT', { state: 'sending' })).toBe('written');
       } finally {
         await Promise.all([a.stop(), b.stop()]);
       }

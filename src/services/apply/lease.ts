@@ -10,21 +10,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../../ops/clock.js';
-import { leaseOpsFor } from '../../store/lease.js';
-import type { CreateIntentOutcome, LeaseOps } from '../../store/lease-port.js';
 import type { Store } from '../../store/port.js';
 
 /** What the apply service needs from a replica-ownership scheme (ApplyDeps.ownership). */
 export interface ApplyOwnership {
   /** True while this replica may handle `symbol` (checked before every run). */
   owns(symbol: string): boolean;
-  /** Writes the plan's first intent only while the symbol's lease is ours and no intent exists. */
-  createIntent(
-    symbol: string,
-    planId: string,
-    fields: Record<string, string>,
-    ttlSec: number,
-  ): Promise<CreateIntentOutcome>;
+  /** The token our leases hold: the plan's first intent is written only while it still does. */
+  readonly token: string;
   /**
    * How long a `sending` intent of another replica is given before recovery believes an order
    * absent from the exchange was never sent (it may be paused between its fence and its send).
@@ -44,7 +37,6 @@ export interface SymbolLeaseOptions {
   token?: string;
   clock: Clock;
   logger: Pick<Logger, 'info' | 'warn'>;
-  ops?: LeaseOps;
   /** Called when a symbol is newly acquired (the service kicks it at once). */
   onAcquired?: (symbol: string) => void;
 }
@@ -52,7 +44,6 @@ export interface SymbolLeaseOptions {
 export class SymbolLeases implements ApplyOwnership {
   readonly token: string;
   readonly intentGraceMs: number;
-  private readonly ops: LeaseOps;
   private readonly validUntil = new Map<string, number>();
   private readonly leaseKeys: string[];
   private timer: NodeJS.Timeout | null = null;
@@ -67,7 +58,6 @@ export class SymbolLeases implements ApplyOwnership {
   ) {
     if (!(opts.ttlMs > 0)) throw new Error('SymbolLeases: ttlMs must be > 0');
     this.token = opts.token ?? randomUUID();
-    this.ops = opts.ops ?? leaseOpsFor(store, { clock: opts.clock });
     this.intentGraceMs = opts.intentGraceMs ?? 2 * opts.ttlMs + 10_000;
     this.leaseKeys = symbols.map((s) => store.keys.symbolLease(s));
   }
@@ -90,23 +80,6 @@ export class SymbolLeases implements ApplyOwnership {
     return this.symbols.filter((s) => this.owns(s));
   }
 
-  async createIntent(
-    symbol: string,
-    planId: string,
-    fields: Record<string, string>,
-    ttlSec: number,
-  ): Promise<CreateIntentOutcome> {
-    if (!this.owns(symbol)) return 'lease_lost';
-    const k = this.store.keys;
-    return this.ops.createIntent(
-      k.orderIntent(planId, symbol),
-      k.symbolLease(symbol),
-      this.token,
-      fields,
-      ttlSec,
-    );
-  }
-
   /** Stops renewing WITHOUT releasing: what a crash or a long pause looks like to the others. */
   halt(): void {
     this.stopped = true;
@@ -122,7 +95,9 @@ export class SymbolLeases implements ApplyOwnership {
     await this.round;
     const mine = [...this.validUntil.keys()];
     this.validUntil.clear();
-    await Promise.allSettled(mine.map((s) => this.ops.release(this.store.keys.symbolLease(s), this.token)));
+    await Promise.allSettled(
+      mine.map((s) => this.store.releaseLease(this.store.keys.symbolLease(s), this.token)),
+    );
   }
 
   /** One round: every symbol's lease acquired or renewed in a few batched script calls. */
@@ -134,7 +109,7 @@ export class SymbolLeases implements ApplyOwnership {
     const startedAt = clock.now();
     let codes;
     try {
-      codes = await this.ops.acquireMany(this.leaseKeys, this.token, ttlMs);
+      codes = await this.store.acquireLeases(this.leaseKeys, this.token, ttlMs);
       this.errorLogged = false;
     } catch (err) {
       // Ownership simply runs out locally at validUntil; nothing to undo.

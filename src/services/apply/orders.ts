@@ -49,13 +49,23 @@ export interface IntentWriter {
   read(planId: string, symbol: string): Promise<Record<string, string>>;
 }
 
-export function storeIntents(deps: ApplyDeps, ttlSec: number): IntentWriter {
-  const { store } = deps;
-  const { ownership } = deps;
+export function storeIntents(deps: Pick<ApplyDeps, 'store' | 'ownership'>, ttlSec: number): IntentWriter {
+  const { store, ownership } = deps;
+  const k = store.keys;
   return {
     create: async (planId, symbol, fields) => {
-      if (ownership) return ownership.createIntent(symbol, planId, fields, ttlSec);
-      await store.hset(store.keys.orderIntent(planId, symbol), fields, ttlSec);
+      if (ownership) {
+        if (!ownership.owns(symbol)) return 'lease_lost';
+        // Fenced in the store: written only while our token still holds the symbol's lease.
+        return store.createIntent(
+          k.orderIntent(planId, symbol),
+          k.symbolLease(symbol),
+          ownership.token,
+          fields,
+          ttlSec,
+        );
+      }
+      await store.hset(k.orderIntent(planId, symbol), fields, ttlSec);
       return 'written';
     },
     // The intent was created with its TTL; an update keeps it (one command, not HSET + EXPIRE).

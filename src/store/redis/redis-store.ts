@@ -7,6 +7,7 @@
  */
 import { Redis } from 'ioredis';
 import { keySpace, type KeySpace } from '../keys.js';
+import type { CreateIntentOutcome, LeaseCode, LeaseOutcome } from '../lease-port.js';
 import type {
   ConsumeOutcome,
   ConsumerInfo,
@@ -41,6 +42,7 @@ import {
 import { mgetByTag, scanNodes } from './cluster-reads.js';
 import { KeyEventHub } from './key-events.js';
 import { CoreScripts } from './core-scripts.js';
+import { RedisLeaseScripts } from './lease-scripts.js';
 import { connectTarget, describeRedisError, RedisConnectError } from './connect-error.js';
 import { RedisStreams } from './streams.js';
 
@@ -71,6 +73,7 @@ export class RedisStore implements Store {
   private subEpoch = 0;
   private readonly blocking = new Map<string, CommandClient>();
   private readonly core: CoreScripts;
+  private readonly leases: RedisLeaseScripts;
   private readonly authority: AuthorityScripts;
   private readonly streams: RedisStreams;
   private readonly logger: StoreLogger;
@@ -88,6 +91,7 @@ export class RedisStore implements Store {
     this.cmd = createCommandClient(opts, base);
     this.db = this.cmd instanceof Redis ? (this.cmd.options.db ?? 0) : 0;
     this.core = new CoreScripts(this.cmd);
+    this.leases = new RedisLeaseScripts(this.cmd);
     this.authority = new AuthorityScripts(this.cmd);
     this.streams = new RedisStreams(this.cmd, (id) => this.blockingConnection(id));
     this.notify = new NotificationSetup(this.logger, opts.pollStepMs ?? 100, this.keys.notifyProbe());
@@ -282,6 +286,29 @@ export class RedisStore implements Store {
     maxLen: number,
   ): Promise<string | null> {
     return this.core.publishOnce(markerKey, markerTtlSec, stream, fields, maxLen);
+  }
+
+  acquireLease(leaseKey: string, token: string, ttlMs: number): Promise<LeaseOutcome> {
+    return this.leases.acquireLease(leaseKey, token, ttlMs);
+  }
+
+  acquireLeases(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]> {
+    return this.leases.acquireLeases(leaseKeys, token, ttlMs);
+  }
+
+  releaseLease(leaseKey: string, token: string): Promise<boolean> {
+    return this.leases.releaseLease(leaseKey, token);
+  }
+
+  /** The order intent's first write, fenced by the symbol's lease (createIntent-2.lua). */
+  createIntent(
+    intentKey: string,
+    leaseKey: string,
+    token: string,
+    fields: Record<string, string>,
+    ttlSec: number,
+  ): Promise<CreateIntentOutcome> {
+    return this.leases.createIntent(intentKey, leaseKey, token, fields, ttlSec);
   }
 
   async publishPlan(r: PublishPlanRequest): Promise<PublishPlanOutcome> {
