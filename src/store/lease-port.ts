@@ -1,22 +1,22 @@
 /**
- * The lease operations every store adapter has (Store extends StoreLeases): apply replicas' symbol
- * leases (one owner per symbol) and the fenced intent write. Their own module so that the Redis
- * script runner and the port both import them without importing each other.
+ * The lease operations every store adapter has (`store.leases`): apply replicas' symbol leases
+ * (one owner per symbol) and the fenced intent write. Their own module so that the adapters'
+ * implementations and the port both import them without importing each other.
  */
 export type LeaseOutcome = { kind: 'acquired' } | { kind: 'renewed' } | { kind: 'held'; pttlMs: number };
 export type LeaseCode = LeaseOutcome['kind'];
 export type CreateIntentOutcome = 'written' | 'lease_lost' | 'intent_exists';
 
-export interface StoreLeases {
+export interface LeaseOps {
   /** SET NX PX with `token`, or renew it when `token` holds it; 'held' with its PTTL otherwise. */
-  acquireLease(leaseKey: string, token: string, ttlMs: number): Promise<LeaseOutcome>;
+  acquire(leaseKey: string, token: string, ttlMs: number): Promise<LeaseOutcome>;
   /**
-   * acquireLease() for many leases in few calls (Redis: acquireLeases-N.lua per hash slot and
+   * acquire() for many leases in few calls (Redis: acquireLeases-N.lua per hash slot and
    * chunk); one code per key, in order. A failed call rejects (ownership then runs out locally).
    */
-  acquireLeases(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]>;
+  acquireMany(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]>;
   /** Deletes the lease only while `token` holds it. */
-  releaseLease(leaseKey: string, token: string): Promise<boolean>;
+  release(leaseKey: string, token: string): Promise<boolean>;
   /** HSET+EXPIRE the intent only while `token` holds `leaseKey` and no intent exists. */
   createIntent(
     intentKey: string,

@@ -7,7 +7,7 @@
  * method each here; the memory adapter implements the same semantics in-process.
  */
 import type { KeySpace } from './keys.js';
-import type { StoreLeases } from './lease-port.js';
+import type { LeaseOps } from './lease-port.js';
 
 export interface StreamEntry {
   id: string;
@@ -64,10 +64,11 @@ export interface KeyChange {
 
 export type Unsubscribe = () => Promise<void>;
 
-/** Every adapter also has the apply replicas' leases and the fenced intent write (lease-port.ts). */
-export interface Store extends StoreLeases {
+export interface Store {
   readonly keys: KeySpace;
   readonly kind: 'redis' | 'memory';
+  /** Apply replicas' symbol leases and the fenced intent write (lease-port.ts). */
+  readonly leases: LeaseOps;
 
   // strings
   get(key: string): Promise<string | null>;

@@ -113,7 +113,7 @@ describe.skipIf(skipRedis || !clusterAvailable)('Redis Cluster key mode on a loc
 
       const lease = k.symbolLease(sym);
       const intent = k.orderIntent(id, sym);
-      expect((await leases.acquireLease(lease, 'me', 5000)).kind).toBe('acquired');
+      expect((await leases.acquire(lease, 'me', 5000)).kind).toBe('acquired');
       expect(await leases.createIntent(intent, lease, 'other', { state: 'sending' }, 60)).toBe('lease_lost');
       expect(await leases.createIntent(intent, lease, 'me', { state: 'sending' }, 60)).toBe('written');
       expect(await leases.createIntent(intent, lease, 'me', { state: 'sending' }, 60)).toBe('intent_exists');

@@ -30,37 +30,41 @@ function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => P
 
     it('when a lease is free then the first token acquires it, renews it, and a second token is told it is held', async () => {
       const key = store.keys.symbolLease('BTCUSDT');
-      expect(await store.acquireLease(key, 'a', 2000)).toEqual({ kind: 'acquired' });
-      expect(await store.acquireLease(key, 'a', 2000)).toEqual({ kind: 'renewed' });
-      const held = await store.acquireLease(key, 'b', 2000);
+      expect(await store.leases.acquire(key, 'a', 2000)).toEqual({ kind: 'acquired' });
+      expect(await store.leases.acquire(key, 'a', 2000)).toEqual({ kind: 'renewed' });
+      const held = await store.leases.acquire(key, 'b', 2000);
       expect(held.kind).toBe('held');
-      expect(await store.releaseLease(key, 'b')).toBe(false);
-      expect(await store.releaseLease(key, 'a')).toBe(true);
-      expect((await store.acquireLease(key, 'b', 2000)).kind).toBe('acquired');
+      expect(await store.leases.release(key, 'b')).toBe(false);
+      expect(await store.leases.release(key, 'a')).toBe(true);
+      expect((await store.leases.acquire(key, 'b', 2000)).kind).toBe('acquired');
     });
 
     it('when the lease token no longer matches then no intent is written; with it, one intent, once', async () => {
       const lease = store.keys.symbolLease('ETHUSDT');
       const intent = store.keys.orderIntent('p1');
-      await store.acquireLease(lease, 'owner', 5000);
-      expect(await store.createIntent(intent, lease, 'paused', { state: 'sending' }, 60)).toBe('lease_lost');
+      await store.leases.acquire(lease, 'owner', 5000);
+      expect(await store.leases.createIntent(intent, lease, 'paused', { state: 'sending' }, 60)).toBe(
+        'lease_lost',
+      );
       expect(await store.hgetall(intent)).toEqual({});
       if (flush) await flush(store);
       expect(
-        await store.createIntent(intent, lease, 'owner', { state: 'sending', step: 'CLOSE_FULL' }, 60),
+        await store.leases.createIntent(intent, lease, 'owner', { state: 'sending', step: 'CLOSE_FULL' }, 60),
       ).toBe('written');
-      expect(await store.createIntent(intent, lease, 'owner', { state: 'other' }, 60)).toBe('intent_exists');
+      expect(await store.leases.createIntent(intent, lease, 'owner', { state: 'other' }, 60)).toBe(
+        'intent_exists',
+      );
       expect(await store.hgetall(intent)).toEqual({ state: 'sending', step: 'CLOSE_FULL' });
       expect(await store.pttl(intent)).toBeGreaterThan(0);
     });
 
     it('when a lease expires then another token acquires it and the old owner is fenced', async () => {
       const lease = store.keys.symbolLease('SOLUSDT');
-      await store.acquireLease(lease, 'old', 60);
+      await store.leases.acquire(lease, 'old', 60);
       await sleep(120);
-      expect((await store.acquireLease(lease, 'new', 5000)).kind).toBe('acquired');
+      expect((await store.leases.acquire(lease, 'new', 5000)).kind).toBe('acquired');
       expect(
-        await store.createIntent(store.keys.orderIntent('p2'), lease, 'old', { state: 'sending' }, 60),
+        await store.leases.createIntent(store.keys.orderIntent('p2'), lease, 'old', { state: 'sending' }, 60),
       ).toBe('lease_lost');
     });
 

@@ -1,6 +1,6 @@
 /**
- * acquireLeases (acquireLeases-N.lua on Redis): the batched acquire-or-renew a replica runs every
- * ttl/3 over all its symbols, with the same outcomes as acquireLease() one lease at a time.
+ * acquireMany (acquireLeases-N.lua on Redis): the batched acquire-or-renew a replica runs every
+ * ttl/3 over all its symbols, with the same outcomes as acquire() one lease at a time.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,7 +51,7 @@ describe('acquireLeases-N', () => {
 });
 
 function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => Promise<void>) {
-  describe(`acquireLeases: ${name}`, () => {
+  describe(`acquireMany: ${name}`, () => {
     let store: Store;
     beforeAll(async () => {
       store = await make();
@@ -62,30 +62,30 @@ function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => P
       const [free, ours, theirs] = ['FREEUSDT', 'OURSUSDT', 'THEIRSUSDT'].map((s) =>
         store.keys.symbolLease(s),
       );
-      expect((await store.acquireLease(ours!, 'me', 1000)).kind).toBe('acquired');
-      expect((await store.acquireLease(theirs!, 'other', 1000)).kind).toBe('acquired');
+      expect((await store.leases.acquire(ours!, 'me', 1000)).kind).toBe('acquired');
+      expect((await store.leases.acquire(theirs!, 'other', 1000)).kind).toBe('acquired');
       if (flush) await flush(store);
-      expect(await store.acquireLeases([free!, ours!, theirs!], 'me', 60_000)).toEqual([
+      expect(await store.leases.acquireMany([free!, ours!, theirs!], 'me', 60_000)).toEqual([
         'acquired',
         'renewed',
         'held',
       ]);
-      expect((await store.acquireLease(free!, 'other', 1000)).kind).toBe('held');
-      expect((await store.acquireLease(ours!, 'other', 1000)).kind).toBe('held');
+      expect((await store.leases.acquire(free!, 'other', 1000)).kind).toBe('held');
+      expect((await store.leases.acquire(ours!, 'other', 1000)).kind).toBe('held');
       // The other token's lease kept its own TTL and stays its own.
-      const held = await store.acquireLease(theirs!, 'me', 1000);
+      const held = await store.leases.acquire(theirs!, 'me', 1000);
       expect(held.kind).toBe('held');
       if (held.kind === 'held') expect(held.pttlMs).toBeLessThanOrEqual(1000);
-      expect((await store.acquireLease(theirs!, 'other', 1000)).kind).toBe('renewed');
+      expect((await store.leases.acquire(theirs!, 'other', 1000)).kind).toBe('renewed');
     });
 
     it('when more leases than one batch are renewed then every one is acquired, then renewed', async () => {
       const keys = Array.from({ length: LEASE_BATCH + 37 }, (_, i) => store.keys.symbolLease(`MANY${i}USDT`));
-      expect(new Set(await store.acquireLeases(keys, 'bulk', 60_000))).toEqual(new Set(['acquired']));
-      const again = await store.acquireLeases(keys, 'bulk', 60_000);
+      expect(new Set(await store.leases.acquireMany(keys, 'bulk', 60_000))).toEqual(new Set(['acquired']));
+      const again = await store.leases.acquireMany(keys, 'bulk', 60_000);
       expect(again).toHaveLength(keys.length);
       expect(new Set(again)).toEqual(new Set(['renewed']));
-      expect(new Set(await store.acquireLeases(keys, 'intruder', 60_000))).toEqual(new Set(['held']));
+      expect(new Set(await store.leases.acquireMany(keys, 'intruder', 60_000))).toEqual(new Set(['held']));
     });
   });
 }
@@ -105,7 +105,7 @@ describe.skipIf(skipRedis)('acquireMany on Redis', () => {
     try {
       const key = s.keys.symbolLease('ODDUSDT');
       await s.hset(key, { not: 'a lease' });
-      expect(await s.acquireLeases([key], 'me', 5000)).toEqual(['held']);
+      expect(await s.leases.acquireMany([key], 'me', 5000)).toEqual(['held']);
       expect(await s.hgetall(key)).toEqual({ not: 'a lease' });
     } finally {
       await s.close();

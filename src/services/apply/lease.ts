@@ -96,7 +96,7 @@ export class SymbolLeases implements ApplyOwnership {
     const mine = [...this.validUntil.keys()];
     this.validUntil.clear();
     await Promise.allSettled(
-      mine.map((s) => this.store.releaseLease(this.store.keys.symbolLease(s), this.token)),
+      mine.map((s) => this.store.leases.release(this.store.keys.symbolLease(s), this.token)),
     );
   }
 
@@ -109,7 +109,7 @@ export class SymbolLeases implements ApplyOwnership {
     const startedAt = clock.now();
     let codes;
     try {
-      codes = await this.store.acquireLeases(this.leaseKeys, this.token, ttlMs);
+      codes = await this.store.leases.acquireMany(this.leaseKeys, this.token, ttlMs);
       this.errorLogged = false;
     } catch (err) {
       // Ownership simply runs out locally at validUntil; nothing to undo.

@@ -57,7 +57,7 @@ export function storeIntents(deps: Pick<ApplyDeps, 'store' | 'ownership'>, ttlSe
       if (ownership) {
         if (!ownership.owns(symbol)) return 'lease_lost';
         // Fenced in the store: written only while our token still holds the symbol's lease.
-        return store.createIntent(
+        return store.leases.createIntent(
           k.orderIntent(planId, symbol),
           k.symbolLease(symbol),
           ownership.token,

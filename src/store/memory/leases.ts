@@ -3,7 +3,7 @@
  * store on its clock, so in-process replicas sharing a MemoryStore see the same leases.
  */
 import type { Clock } from '../../ops/clock.js';
-import type { CreateIntentOutcome, LeaseCode, LeaseOutcome, StoreLeases } from '../lease-port.js';
+import type { CreateIntentOutcome, LeaseCode, LeaseOps, LeaseOutcome } from '../lease-port.js';
 import type { Store } from '../port.js';
 
 interface MemLease {
@@ -11,7 +11,7 @@ interface MemLease {
   expiresAt: number;
 }
 
-export class MemLeases implements StoreLeases {
+export class MemLeases implements LeaseOps {
   private readonly table = new Map<string, MemLease>();
 
   constructor(
@@ -25,22 +25,22 @@ export class MemLeases implements StoreLeases {
     return this.table.get(key);
   }
 
-  private acquire(key: string, token: string, ttlMs: number): LeaseOutcome {
+  private take(key: string, token: string, ttlMs: number): LeaseOutcome {
     const cur = this.live(key);
     if (cur && cur.token !== token) return { kind: 'held', pttlMs: cur.expiresAt - this.clock.now() };
     this.table.set(key, { token, expiresAt: this.clock.now() + ttlMs });
     return { kind: cur ? 'renewed' : 'acquired' };
   }
 
-  async acquireLease(key: string, token: string, ttlMs: number): Promise<LeaseOutcome> {
-    return this.acquire(key, token, ttlMs);
+  async acquire(key: string, token: string, ttlMs: number): Promise<LeaseOutcome> {
+    return this.take(key, token, ttlMs);
   }
 
-  async acquireLeases(keys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]> {
-    return keys.map((key) => this.acquire(key, token, ttlMs).kind);
+  async acquireMany(keys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]> {
+    return keys.map((key) => this.take(key, token, ttlMs).kind);
   }
 
-  async releaseLease(key: string, token: string): Promise<boolean> {
+  async release(key: string, token: string): Promise<boolean> {
     if (this.live(key)?.token !== token) return false;
     this.table.delete(key);
     return true;

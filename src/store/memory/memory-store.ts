@@ -7,7 +7,6 @@
  */
 import { systemClock, type Clock } from '../../ops/clock.js';
 import { keySpace, type KeySpace } from '../keys.js';
-import type { CreateIntentOutcome, LeaseCode, LeaseOutcome } from '../lease-port.js';
 import type {
   ConsumeOutcome,
   ConsumerInfo,
@@ -52,7 +51,7 @@ export class MemoryStore implements Store {
   readonly keys: KeySpace;
   readonly kind = 'memory' as const;
   private readonly ks: MemKeyspace;
-  private readonly leases: MemLeases;
+  readonly leases: MemLeases;
   private readonly xaddWaiters = new Map<string, Set<() => void>>();
   private readonly timer: NodeJS.Timeout | null;
   private closed = false;
@@ -231,28 +230,6 @@ export class MemoryStore implements Store {
   /** Delivery count / idle time of a pending entry (what XPENDING shows); tests and tools. */
   pendingInfo(stream: string, group: string, id: string) {
     return this.ks.stream(stream, false)?.pendingInfo(group, id, this.now) ?? null;
-  }
-
-  acquireLease(leaseKey: string, token: string, ttlMs: number): Promise<LeaseOutcome> {
-    return this.leases.acquireLease(leaseKey, token, ttlMs);
-  }
-
-  acquireLeases(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]> {
-    return this.leases.acquireLeases(leaseKeys, token, ttlMs);
-  }
-
-  releaseLease(leaseKey: string, token: string): Promise<boolean> {
-    return this.leases.releaseLease(leaseKey, token);
-  }
-
-  createIntent(
-    intentKey: string,
-    leaseKey: string,
-    token: string,
-    fields: Record<string, string>,
-    ttlSec: number,
-  ): Promise<CreateIntentOutcome> {
-    return this.leases.createIntent(intentKey, leaseKey, token, fields, ttlSec);
   }
 
   async consumePermits(

@@ -4,7 +4,7 @@
  * stays one script in one slot, and a batch of leases is split by hash tag.
  */
 import { Redis, type Cluster } from 'ioredis';
-import type { CreateIntentOutcome, LeaseCode, LeaseOutcome, StoreLeases } from '../lease-port.js';
+import type { CreateIntentOutcome, LeaseCode, LeaseOps, LeaseOutcome } from '../lease-port.js';
 import { hashTag } from './cluster-reads.js';
 import { defineScript, ScriptReplyError, type ScriptRunner } from './scripts.js';
 import { fieldArgs } from './streams.js';
@@ -53,7 +53,7 @@ export function parseIntentReply(reply: unknown): CreateIntentOutcome {
   throw new ScriptReplyError('createIntent', reply);
 }
 
-export class RedisLeaseScripts implements StoreLeases {
+export class RedisLeaseScripts implements LeaseOps {
   private readonly run: Record<'acquire' | 'acquireMany' | 'release' | 'intent', ScriptRunner>;
   private readonly cluster: boolean;
 
@@ -67,11 +67,11 @@ export class RedisLeaseScripts implements StoreLeases {
     };
   }
 
-  async acquireLease(leaseKey: string, token: string, ttlMs: number): Promise<LeaseOutcome> {
+  async acquire(leaseKey: string, token: string, ttlMs: number): Promise<LeaseOutcome> {
     return parseLeaseReply(await this.run.acquire(leaseKey, token, Math.max(1, Math.round(ttlMs))));
   }
 
-  async acquireLeases(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]> {
+  async acquireMany(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]> {
     const ttl = Math.max(1, Math.round(ttlMs));
     const out = new Array<LeaseCode>(leaseKeys.length);
     await Promise.all(
@@ -87,7 +87,7 @@ export class RedisLeaseScripts implements StoreLeases {
     return out;
   }
 
-  async releaseLease(leaseKey: string, token: string): Promise<boolean> {
+  async release(leaseKey: string, token: string): Promise<boolean> {
     const reply = await this.run.release(leaseKey, token);
     return Array.isArray(reply) && text(reply[0]) === 'released';
   }

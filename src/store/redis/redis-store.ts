@@ -7,7 +7,6 @@
  */
 import { Redis } from 'ioredis';
 import { keySpace, type KeySpace } from '../keys.js';
-import type { CreateIntentOutcome, LeaseCode, LeaseOutcome } from '../lease-port.js';
 import type {
   ConsumeOutcome,
   ConsumerInfo,
@@ -73,7 +72,7 @@ export class RedisStore implements Store {
   private subEpoch = 0;
   private readonly blocking = new Map<string, CommandClient>();
   private readonly core: CoreScripts;
-  private readonly leases: RedisLeaseScripts;
+  readonly leases: RedisLeaseScripts;
   private readonly authority: AuthorityScripts;
   private readonly streams: RedisStreams;
   private readonly logger: StoreLogger;
@@ -286,29 +285,6 @@ export class RedisStore implements Store {
     maxLen: number,
   ): Promise<string | null> {
     return this.core.publishOnce(markerKey, markerTtlSec, stream, fields, maxLen);
-  }
-
-  acquireLease(leaseKey: string, token: string, ttlMs: number): Promise<LeaseOutcome> {
-    return this.leases.acquireLease(leaseKey, token, ttlMs);
-  }
-
-  acquireLeases(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]> {
-    return this.leases.acquireLeases(leaseKeys, token, ttlMs);
-  }
-
-  releaseLease(leaseKey: string, token: string): Promise<boolean> {
-    return this.leases.releaseLease(leaseKey, token);
-  }
-
-  /** The order intent's first write, fenced by the symbol's lease (createIntent-2.lua). */
-  createIntent(
-    intentKey: string,
-    leaseKey: string,
-    token: string,
-    fields: Record<string, string>,
-    ttlSec: number,
-  ): Promise<CreateIntentOutcome> {
-    return this.leases.createIntent(intentKey, leaseKey, token, fields, ttlSec);
   }
 
   async publishPlan(r: PublishPlanRequest): Promise<PublishPlanOutcome> {
