@@ -3,7 +3,7 @@
  * store on its clock, so in-process replicas sharing a MemoryStore see the same leases.
  */
 import type { Clock } from '../../ops/clock.js';
-import type { CreateIntentOutcome, LeaseCode, LeaseOps, LeaseOutcome } from '../lease-port.js';
+import type { LeaseCode, LeaseOps, LeaseOutcome } from '../lease-port.js';
 import type { Store } from '../port.js';
 
 interface MemLease {
@@ -46,13 +46,7 @@ export class MemLeases implements LeaseOps {
     return true;
   }
 
-  async createIntent(
-    intentKey: string,
-    leaseKey: string,
-    token: string,
-    fields: Record<string, string>,
-    ttlSec: number,
-  ): Promise<CreateIntentOutcome> {
+  readonly createIntent: LeaseOps['createIntent'] = async (intentKey, leaseKey, token, fields, ttlSec) => {
     // Checked and written without an await in between: atomic on the one JS thread.
     if (this.live(leaseKey)?.token !== token) return 'lease_lost';
     const exists = this.store.exists(intentKey);
@@ -60,5 +54,5 @@ export class MemLeases implements LeaseOps {
     if (this.live(leaseKey)?.token !== token) return 'lease_lost';
     await this.store.hset(intentKey, fields, ttlSec);
     return 'written';
-  }
+  };
 }
