@@ -22,6 +22,7 @@ export default defineConfig({
       'test/docs/protocol.test.ts',
       'test/cli/run-service.test.ts',
       'test/helpers/wait.test.ts',
+      'test/bench/*.test.ts',
     ],
     exclude: [
       // child processes: the CLI, a Python check, a logger in a subprocess
