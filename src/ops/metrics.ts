@@ -179,6 +179,12 @@ export function createGovernorMetrics(registry: Registry, clock: Clock = systemC
       'Plan entries rejected at parse',
       ['reason'],
     ),
+    canary: counter(
+      registry,
+      'quantum_govern_canary_total',
+      'Canary plans judged (counted towards no limit): granted, or the block reason',
+      ['outcome'],
+    ),
     fleetDisarmFailures: counter(
       registry,
       'quantum_govern_fleet_disarm_failures_total',
@@ -218,6 +224,12 @@ export function createP33Metrics(registry: Registry, clock: Clock = systemClock)
       'p33_ledger_fill_resolved_total',
       'Executed results without a fill quantity, resolved from the exchange (via: order, order_unfilled, position)',
       ['symbol', 'via'],
+    ),
+    canary: counter(
+      registry,
+      'p33_canary_total',
+      'Canary plans judged (reserving nothing): allow, or the deny reason',
+      ['outcome'],
     ),
     ledgerSyncNeeded: gauge(
       registry,
