@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canaryCommand, type CanaryArgs } from '../../src/cli/commands/canary.js';
+import { explainCommand, statusCommand } from '../../src/inspect/commands.js';
 import type { GovernorLimits } from '../../src/domain/governor/gates.js';
 import { DEFAULT_P33_LIMITS } from '../../src/domain/position/checks.js';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
@@ -177,6 +178,21 @@ describe.skipIf(skipRedis)('canary through the live permit chain', () => {
     expect(paper.state.algoOrders).toEqual([]);
     expect(paper.state.requestCounts.get('POST /fapi/v1/order')).toBeUndefined();
     expect(paper.state.positionOf(SYMBOL)).toBe(0.5);
+
+    // Visible to the operator views.
+    const inspect = { env: env(), openStore: async () => store, closeStore: false };
+    const x = await explainCommand(inspect, rep!.plan_id, true);
+    expect(x.code).toBe(0);
+    const verdict = (JSON.parse(x.stdout) as { verdict: { line: string } }).verdict.line;
+    expect(verdict).toMatch(
+      /^CANARY: passed the permit chain: permits consumed atomically after \d+ ms, P3\.3 would have permitted 0\.5; no order/,
+    );
+    const st = await statusCommand(inspect, true);
+    expect((JSON.parse(st.stdout) as { canary: unknown }).canary).toMatchObject({
+      entries: 1,
+      last: { plan_id: rep!.plan_id, symbol: SYMBOL, passed: true, error: '' },
+    });
+    expect((await statusCommand(inspect, false)).stdout).toContain(`newest ${rep!.plan_id} BTCUSDT`);
   });
 
   it('when the governor blocks for a burst then the canary fails with its reason, and nothing disarms', async () => {
