@@ -3,6 +3,7 @@
  * and Prometheus text for node_exporter's textfile collector (the timer's alert reads it).
  */
 import { renameSync, writeFileSync } from 'node:fs';
+import { createCanaryMetrics, createRegistry } from '../ops/metrics.js';
 import type { CanaryReport } from '../services/apply/canary.js';
 
 const ms = (v: number | null | undefined) => (v === null || v === undefined ? '-' : `${v} ms`);
@@ -39,30 +40,19 @@ export function renderCanaryText(reports: readonly CanaryReport[], permitWaitMs:
 }
 
 /**
- * Gauges of the last run (names of our own, never a fleet metric's): whether every canary
- * passed, when the run ended, the slowest wait, and per authority whether it answered.
+ * The last run's gauges as Prometheus text: whether every canary passed, when the run ended, the
+ * slowest wait, and per authority whether it answered every canary.
  */
-export function renderCanaryMetrics(reports: readonly CanaryReport[], nowMs: number): string {
-  const passed = reports.length > 0 && reports.every((r) => r.passed);
-  const worst = Math.max(0, ...reports.map((r) => r.wait_ms));
+export async function renderCanaryMetrics(reports: readonly CanaryReport[], nowMs: number): Promise<string> {
+  const m = createCanaryMetrics(createRegistry());
   const answered = (a: 'governor' | 'p33') =>
     reports.length > 0 && reports.every((r) => r[a].verdict !== 'missing') ? 1 : 0;
-  return [
-    '# HELP quantum_canary_passed 1 when every canary of the last run passed the whole permit chain in time',
-    '# TYPE quantum_canary_passed gauge',
-    `quantum_canary_passed ${passed ? 1 : 0}`,
-    '# HELP quantum_canary_last_run_timestamp_seconds When the last canary run ended (unix s)',
-    '# TYPE quantum_canary_last_run_timestamp_seconds gauge',
-    `quantum_canary_last_run_timestamp_seconds ${Math.floor(nowMs / 1000)}`,
-    '# HELP quantum_canary_wait_seconds The slowest permit wait of the last run',
-    '# TYPE quantum_canary_wait_seconds gauge',
-    `quantum_canary_wait_seconds ${worst / 1000}`,
-    '# HELP quantum_canary_authority_answered 1 when the authority answered every canary of the last run',
-    '# TYPE quantum_canary_authority_answered gauge',
-    `quantum_canary_authority_answered{authority="governor"} ${answered('governor')}`,
-    `quantum_canary_authority_answered{authority="p33"} ${answered('p33')}`,
-    '',
-  ].join('\n');
+  m.passed.set(reports.length > 0 && reports.every((r) => r.passed) ? 1 : 0);
+  m.lastRun.set(Math.floor(nowMs / 1000));
+  m.waitSeconds.set(Math.max(0, ...reports.map((r) => r.wait_ms)) / 1000);
+  m.answered.set({ authority: 'governor' }, answered('governor'));
+  m.answered.set({ authority: 'p33' }, answered('p33'));
+  return m.registry.metrics();
 }
 
 /** Writes beside the target and renames, so a scraper never reads half a file. */

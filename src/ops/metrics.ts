@@ -241,6 +241,41 @@ export function createP33Metrics(registry: Registry, clock: Clock = systemClock)
 }
 export type P33Metrics = ReturnType<typeof createP33Metrics>;
 
+/**
+ * The `canary` command's gauges of its last run, written as Prometheus text for node_exporter's
+ * textfile collector (the command is not scraped): names of our own, never a fleet metric's.
+ */
+export function createCanaryMetrics(registry: Registry) {
+  return {
+    registry,
+    passed: gauge(
+      registry,
+      'quantum_canary_passed',
+      '1 when every canary of the last run passed the whole permit chain within APPLY_PERMIT_WAIT_MS',
+      [],
+    ),
+    lastRun: gauge(
+      registry,
+      'quantum_canary_last_run_timestamp_seconds',
+      'When the last canary run ended (unix s)',
+      [],
+    ),
+    waitSeconds: gauge(
+      registry,
+      'quantum_canary_wait_seconds',
+      'The slowest permit wait of the last canary run',
+      [],
+    ),
+    answered: gauge(
+      registry,
+      'quantum_canary_authority_answered',
+      '1 when the authority answered (permit or block record) every canary of the last run',
+      ['authority'],
+    ),
+  };
+}
+export type CanaryMetrics = ReturnType<typeof createCanaryMetrics>;
+
 /** What the stream gauges need from the store (Store satisfies it). */
 export interface GroupSource {
   groups(stream: string): Promise<GroupInfo[]>;

@@ -4,6 +4,9 @@
  * mode, all on a private Redis, against the paper exchange. The canary command itself runs
  * with a live-mode apply configuration pointed at the paper exchange.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canaryCommand, type CanaryArgs } from '../../src/cli/commands/canary.js';
 import { explainCommand, statusCommand } from '../../src/inspect/commands.js';
@@ -216,6 +219,32 @@ describe.skipIf(skipRedis)('canary through the live permit chain', () => {
     expect(await store.xrange(store.keys.governorEvents(), '-', '+')).toEqual([]);
     expect(await metric(govRegistry, 'quantum_govern_block_total')).toEqual([]);
     expect(paper.state.algoOrders).toEqual([]);
+  });
+
+  it('when the authorities are down then the canary fails missing_both and its metrics file says neither answered', async () => {
+    await startChain();
+    await stopAuthorities?.();
+    stopAuthorities = null;
+    const dir = mkdtempSync(join(tmpdir(), 'canary-'));
+    try {
+      const file = join(dir, 'quantum_canary.prom');
+      const r = await canary({ metricsFile: file }, { APPLY_PERMIT_WAIT_MS: '300' });
+      expect(r.code).toBe(1);
+      expect(r.reports[0]).toMatchObject({
+        reason: 'permit_timeout_or_missing:missing_both',
+        consumed: false,
+        governor: { verdict: 'missing' },
+        p33: { verdict: 'missing', safe_close_qty: null },
+      });
+      expect(r.stdout).toContain('FAIL permit_timeout_or_missing:missing_both');
+      const text = readFileSync(file, 'utf8');
+      expect(text).toMatch(/^quantum_canary_passed 0$/m);
+      expect(text).toMatch(/^quantum_canary_authority_answered\{authority="governor"\} 0$/m);
+      expect(text).toMatch(/^quantum_canary_authority_answered\{authority="p33"\} 0$/m);
+      expect(text).toMatch(/^quantum_canary_last_run_timestamp_seconds \d{10}$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('when a run follows another within APPLY_CANARY_MIN_INTERVAL_SEC then it is refused before publishing', async () => {

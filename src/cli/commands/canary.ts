@@ -116,7 +116,7 @@ export async function canaryCommand(deps: CanaryDeps, args: CanaryArgs): Promise
   let stderr = '';
   if (args.metricsFile !== undefined) {
     try {
-      writeFileAtomic(args.metricsFile, renderCanaryMetrics(reports, clock.now()));
+      writeFileAtomic(args.metricsFile, await renderCanaryMetrics(reports, clock.now()));
     } catch (err) {
       stderr = `quantum-apply canary: metrics file not written: ${(err as Error).message}\n`;
     }
