@@ -82,11 +82,22 @@ export async function canaryCommand(deps: CanaryDeps, args: CanaryArgs): Promise
       level: cfg.logLevel,
       destination: pino.destination({ dest: 2, sync: true }),
     });
+  // A run that could not reach Redis still writes its gauges: the chain did not answer.
+  const metricsFile = async (reports: CanaryReport[]): Promise<string> => {
+    if (args.metricsFile === undefined) return '';
+    try {
+      writeFileAtomic(args.metricsFile, await renderCanaryMetrics(reports, clock.now()));
+      return '';
+    } catch (err) {
+      return `quantum-apply canary: metrics file not written: ${(err as Error).message}\n`;
+    }
+  };
   let store: Store;
   try {
     store = await (deps.openStore ?? ((c) => openStoreFor(c.redis, { pollStepMs: c.permitStepMs })))(cfg);
   } catch (err) {
-    return failed(`cannot reach redis at ${redactUrl(cfg.redis.url)}: ${(err as Error).message}`);
+    const out = failed(`cannot reach redis at ${redactUrl(cfg.redis.url)}: ${(err as Error).message}`);
+    return { ...out, stderr: out.stderr + (await metricsFile([])) };
   }
   const reports: CanaryReport[] = [];
   try {
@@ -107,20 +118,14 @@ export async function canaryCommand(deps: CanaryDeps, args: CanaryArgs): Promise
       reports.push(await runCanary({ store, clock, logger }, opts, { symbol, action }));
     }
   } catch (err) {
-    return { ...failed(`redis failed during the canary: ${(err as Error).message}`), reports };
+    const out = failed(`redis failed during the canary: ${(err as Error).message}`);
+    return { ...out, stderr: out.stderr + (await metricsFile([])), reports };
   } finally {
     await store.close().catch(() => {});
     if (!deps.logger) await flushLogger(logger);
   }
   const ok = reports.every((r) => r.passed);
-  let stderr = '';
-  if (args.metricsFile !== undefined) {
-    try {
-      writeFileAtomic(args.metricsFile, await renderCanaryMetrics(reports, clock.now()));
-    } catch (err) {
-      stderr = `quantum-apply canary: metrics file not written: ${(err as Error).message}\n`;
-    }
-  }
+  const stderr = await metricsFile(reports);
   const stdout = args.json
     ? `${JSON.stringify({ passed: ok, permit_wait_ms: cfg.permitWaitMs, canaries: reports }, null, 2)}\n`
     : renderCanaryText(reports, cfg.permitWaitMs);
