@@ -19,7 +19,9 @@ import { captureLogger } from '../../src/ops/logger.js';
 import { createGovernorMetrics, createP33Metrics, createRegistry } from '../../src/ops/metrics.js';
 import { GovernorService } from '../../src/services/governor/service.js';
 import { PositionBrainService } from '../../src/services/position-brain/service.js';
+import { aclSetUserArgs } from '../../src/ops/redis-acl.js';
 import { createStore } from '../../src/store/index.js';
+import { Redis } from 'ioredis';
 import type { Store } from '../../src/store/port.js';
 import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/wait.js';
@@ -51,15 +53,20 @@ describe.skipIf(skipRedis)('canary through the live permit chain', () => {
     await paper?.close();
   });
 
-  async function startChain(governor: Partial<GovernorLimits> = {}) {
-    prefix = server.prefix();
+  /** `o.urls`: each authority's Redis URL (its ACL user), default the admin's; `o.prefix`: default a fresh one. */
+  async function startChain(
+    governor: Partial<GovernorLimits> = {},
+    o: { urls?: { governor?: string; p33?: string }; prefix?: string } = {},
+  ) {
+    const urls = o.urls ?? {};
+    prefix = o.prefix ?? server.prefix();
     store = await createStore({ url: server.url, prefix });
     paper.state.setPosition(SYMBOL, 0.5);
     govRegistry = createRegistry();
     p33Registry = createRegistry();
     const stores = [
-      await createStore({ url: server.url, prefix }),
-      await createStore({ url: server.url, prefix }),
+      await createStore({ url: urls.governor ?? server.url, prefix }),
+      await createStore({ url: urls.p33 ?? server.url, prefix }),
     ];
     const exchanges = [paperAdapter(paper), paperAdapter(paper)];
     const logs = captureLogger({ level: 'info' });
@@ -244,6 +251,25 @@ describe.skipIf(skipRedis)('canary through the live permit chain', () => {
       expect(text).toMatch(/^quantum_canary_last_run_timestamp_seconds \d{10}$/m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('when the governor, P3.3 and the canary each run as their ACL user then the canary still passes', async () => {
+    const admin = new Redis(server.url);
+    const url = (user: string) => `redis://${user}:pw-${user}-81x@127.0.0.1:${server.port}`;
+    try {
+      const users = ['apply', 'governor', 'p33'] as const;
+      // The rules carry the key prefix: chosen here, and the chain started under it.
+      const chosen = server.prefix();
+      for (const u of users)
+        await admin.call('ACL', 'SETUSER', ...aclSetUserArgs(u, `pw-${u}-81x`, u, { prefix: chosen }));
+      await startChain({}, { urls: { governor: url('governor'), p33: url('p33') }, prefix: chosen });
+      const r = await canary({}, { REDIS_URL: url('apply') });
+      expect(r.stderr).toBe('');
+      expect(r.reports[0]).toMatchObject({ passed: true, consumed: true });
+    } finally {
+      for (const u of ['apply', 'governor', 'p33']) await admin.call('ACL', 'DELUSER', u);
+      admin.disconnect();
     }
   });
 
