@@ -11,21 +11,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { canaryCommand, type CanaryArgs } from '../../src/cli/commands/canary.js';
 import { explainCommand, statusCommand } from '../../src/inspect/commands.js';
 import type { GovernorLimits } from '../../src/domain/governor/gates.js';
-import { DEFAULT_P33_LIMITS } from '../../src/domain/position/checks.js';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
-import { systemClock } from '../../src/ops/clock.js';
-import { DEFAULT_GOVERNOR_LIMITS, LIVE_CONFIRM_PHRASE } from '../../src/ops/config.js';
+import { LIVE_CONFIRM_PHRASE } from '../../src/ops/config.js';
 import { captureLogger } from '../../src/ops/logger.js';
 import { createGovernorMetrics, createP33Metrics, createRegistry } from '../../src/ops/metrics.js';
-import { GovernorService } from '../../src/services/governor/service.js';
-import { PositionBrainService } from '../../src/services/position-brain/service.js';
 import { aclSetUserArgs } from '../../src/ops/redis-acl.js';
 import { createStore } from '../../src/store/index.js';
 import { Redis } from 'ioredis';
 import type { Store } from '../../src/store/port.js';
 import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/wait.js';
-import { PAPER_KEYS, paperAdapter, startReplica, type Replica } from '../reliability/rig.js';
+import { startAuthorities } from '../reliability/authorities.js';
+import { PAPER_KEYS, startReplica, type Replica } from '../reliability/rig.js';
 
 const SYMBOL = 'BTCUSDT';
 
@@ -64,41 +61,13 @@ describe.skipIf(skipRedis)('canary through the live permit chain', () => {
     paper.state.setPosition(SYMBOL, 0.5);
     govRegistry = createRegistry();
     p33Registry = createRegistry();
-    const stores = [
-      await createStore({ url: urls.governor ?? server.url, prefix }),
-      await createStore({ url: urls.p33 ?? server.url, prefix }),
-    ];
-    const exchanges = [paperAdapter(paper), paperAdapter(paper)];
-    const logs = captureLogger({ level: 'info' });
-    const gov = new GovernorService({
-      store: stores[0]!,
-      exchange: exchanges[0]!,
-      clock: systemClock,
-      logger: logs.logger.child({ service: 'governor' }),
-      metrics: createGovernorMetrics(govRegistry),
-      limits: { ...DEFAULT_GOVERNOR_LIMITS, maxReduceNotionalPerDayUsd: 1e9, ...governor },
-      autoApprove: false,
-      consumer: 'test-governor',
-    });
-    const p33 = new PositionBrainService({
-      store: stores[1]!,
-      exchange: exchanges[1]!,
-      clock: systemClock,
-      logger: logs.logger.child({ service: 'p33' }),
-      metrics: createP33Metrics(p33Registry),
-      allowlist: [SYMBOL],
-      limits: DEFAULT_P33_LIMITS,
+    const authorities = await startAuthorities(urls.governor ?? server.url, prefix, paper, [SYMBOL], {
+      governor: { maxReduceNotionalPerDayUsd: 1e9, ...governor },
       pollSec: 0.2,
-      permitTtlSec: 60,
-      consumer: 'test-p33',
+      ...(urls.p33 ? { p33RedisUrl: urls.p33 } : {}),
+      metrics: { governor: createGovernorMetrics(govRegistry), p33: createP33Metrics(p33Registry) },
     });
-    await Promise.all([gov.consumer.ensureGroup(), p33.consumer.ensureGroup()]);
-    gov.start();
-    p33.start();
-    stopAuthorities = async () => {
-      await Promise.allSettled([gov.stop(), p33.stop()]);
-      await Promise.allSettled([...exchanges.map((e) => e.close()), ...stores.map((s) => s.close())]);
-    };
+    stopAuthorities = () => authorities.stop();
     // A running apply layer in live mode, sending to the paper exchange: it must leave canaries alone.
     apply = await startReplica('live', server.url, prefix, paper, {
       leases: false,

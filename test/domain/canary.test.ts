@@ -14,6 +14,7 @@ import { decide, PLAN_ID_PATTERN } from '../../src/domain/plan.js';
 import { signPlanFields, verifyPlanSignature } from '../../src/domain/plan-signing.js';
 import { parseProposal } from '../../src/domain/proposal.js';
 import { parsePyFloat } from '../../src/domain/pyfloat.js';
+import { PLAN_ENTRY_FIELDS } from '../services/apply/harness.js';
 
 const ID = canaryPlanId('00112233445566ff');
 const fields = canaryEntryFields({
@@ -57,24 +58,7 @@ describe('canary plans', () => {
   });
 
   it("when the entry is built then it has the fleet's fields in order, decision CANARY and a kill score float() reads", () => {
-    expect(Object.keys(fields)).toEqual([
-      'plan_id',
-      'symbol',
-      'action',
-      'kill_score',
-      'k_regime_flip',
-      'k_sigma_spike',
-      'k_ts_drop',
-      'k_age_penalty',
-      'new_sl_proposed',
-      'R_net',
-      'decision',
-      'reason_codes',
-      'steps',
-      'close_qty',
-      'price',
-      'timestamp',
-    ]);
+    expect(Object.keys(fields)).toEqual(PLAN_ENTRY_FIELDS);
     expect(fields).toMatchObject({
       decision: 'CANARY',
       reason_codes: 'canary',
