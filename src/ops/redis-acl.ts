@@ -58,7 +58,8 @@ const COMMANDS: Record<AclRole, readonly string[]> = {
 /**
  * Key patterns: `~` read and write, `%R~` read only, `%W~` write only (Redis 7). A plan id is
  * 16 hex digits and a canary's `canary-<16 hex>` (PROTOCOL.md "Canary plans"), so
- * `quantum:permit:[0-9a-f]*` is the governor's permit and never P3.3's (`quantum:permit:p33:...`). The authorities' plan stream is in their selectors, not here.
+ * `quantum:permit:[0-9a-f]*` is the governor's permit and never P3.3's
+ * (`quantum:permit:p33:...`). The authorities' plan stream is in their selectors, not here.
  */
 function keyRules(service: AclRole, p: string, cluster: boolean): string[] {
   switch (service) {
