@@ -183,7 +183,11 @@ describe.skipIf(skipRedis)('canary through the live permit chain', () => {
       passed: false,
       consumed: false,
       reason: 'permit_timeout_or_missing:missing_governor:burst_limit_exceeded',
-      governor: { verdict: 'blocked', reason: 'burst_limit_exceeded' },
+      governor: {
+        verdict: 'blocked',
+        reason: 'burst_limit_exceeded',
+        gates: ['kill_score', 'hourly', 'burst'],
+      },
       p33: { verdict: 'allow', safe_close_qty: 0.5 },
     });
     expect(rep!.permit_wait_line).toMatch(

@@ -81,7 +81,8 @@ export async function runCanary(
   const watch = events ? await watchPermits(store, planId, authorities, c.symbol) : null;
   const base = canaryEntryFields({ planId, symbol: c.symbol, action: c.action, nowSec: clock.now() / 1000 });
   const fields = (opts.signPlanEntry ?? ((f) => f))(base);
-  let publishedAt = clock.now();
+  // Per-authority waits count from the moment the entry left (the authorities may answer before publishOnce returns).
+  const publishedAt = clock.now();
   let chain: Awaited<ReturnType<typeof waitAndConsumePermits>>;
   try {
     await store.publishOnce(
@@ -91,7 +92,6 @@ export async function runCanary(
       fields,
       PLAN_STREAM_MAXLEN,
     );
-    publishedAt = clock.now();
     chain = await waitAndConsumePermits(store, planId, authorities, {
       waitMs: opts.permitWaitMs,
       stepMs: opts.permitStepMs,
@@ -127,17 +127,18 @@ export async function runCanary(
 
   if (!chain.ok) {
     // Nothing was consumed: read what each authority left (a block record, a permit left to expire).
-    const [block, p33Left] = await Promise.all([
+    const [block, govLeft, p33Left] = await Promise.all([
       store.get(k.governorBlock(planId, c.symbol)),
+      store.get(k.governorPermit(planId, c.symbol)),
       store.get(k.p33Permit(planId, c.symbol)),
     ]);
     const named = governorBlockReason(block, c.symbol);
-    const govLeft = chain.ttlMs.governor !== undefined && chain.ttlMs.governor !== -2;
+    const govRecord = named !== null ? block : govLeft;
     report.governor =
       named !== null
         ? { verdict: 'blocked', reason: named, gates: canaryGatesOf(block) }
-        : { verdict: govLeft ? 'granted' : 'missing', reason: null, gates: [] };
-    report.authority_wait_ms.governor = named !== null ? since(block) : null;
+        : { verdict: govLeft === null ? 'missing' : 'granted', reason: null, gates: canaryGatesOf(govLeft) };
+    report.authority_wait_ms.governor = govRecord === null ? null : since(govRecord);
     describeP33(report, p33Left);
     report.authority_wait_ms.p33 = p33Left === null ? null : since(p33Left);
     report.reason = `permit_timeout_or_missing:${permitWaitReason(chain.reason, named)}`;

@@ -83,7 +83,11 @@ export async function evaluateCanary(d: CanaryDeps, plan: AuthorityPlan): Promis
         amount: amount.value.amount,
         cap: amount.value.cap,
       });
-      if (enforce) gates.gates.push('hourly', 'burst', 'daily');
+      // The counting gates in order, up to the one that blocked (a stored total that is not a
+      // number blocks before the daily comparison, in every mode).
+      const counted = ['hourly', 'burst', 'daily'];
+      const upTo = { hourly_limit_exceeded: 1, burst_limit_exceeded: 2 } as Record<string, number>;
+      if (enforce) gates.gates.push(...counted.slice(0, upTo[v.code] ?? 3));
       Object.assign(gates, {
         exec_hour: v.counts.hour,
         exec_5min: v.counts.fiveMin,
