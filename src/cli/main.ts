@@ -35,6 +35,7 @@ const AUTHORITY_COMMANDS: Record<string, Loader> = {
   status: () => import('./commands/status.js'),
   ledger: () => import('./commands/ledger.js'),
   explain: () => import('./commands/explain.js'),
+  canary: () => import('./commands/canary.js'),
 };
 
 /** Security tooling (SECURITY.md). */

@@ -89,6 +89,12 @@ export function isCloseAction(action: string): boolean {
   return actionFraction(action) !== null;
 }
 
+/** A close action's one step, as an EXECUTE plan carries it; null for any other action. */
+export function closeStepOf(action: string): Step | null {
+  const close = closeAction(action);
+  return close ? { step: close.step, type: 'market_reduce_only', side: 'close', pct: close.pct } : null;
+}
+
 /** An apply plan id: the first 16 hex digits of the fingerprint's SHA-256 (planIdOf). */
 export const PLAN_ID_PATTERN = /^[0-9a-f]{16}$/;
 
@@ -155,12 +161,8 @@ function decideRules(p: Proposal, cfg: DecisionConfig): Plan {
     if (!isCloseAction(p.harvestAction)) return plan('BLOCKED', ['kill_score_warning_risk_increase']);
     reasons.push('kill_score_warning_close_ok');
   }
-  const close = closeAction(p.harvestAction);
-  if (close) {
-    return plan('EXECUTE', reasons, [
-      { step: close.step, type: 'market_reduce_only', side: 'close', pct: close.pct },
-    ]);
-  }
+  const close = closeStepOf(p.harvestAction);
+  if (close) return plan('EXECUTE', reasons, [close]);
   if (p.harvestAction === 'UPDATE_SL') {
     if (p.newSl === null || p.newSl === 0) return plan('ERROR', [...reasons, 'missing_new_sl']);
     // A NaN, infinite or negative stop price cannot be sent; the seed would have tried.

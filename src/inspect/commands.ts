@@ -8,6 +8,7 @@
 import { ConfigError, type Env } from '../ops/config/env.js';
 import type { Store } from '../store/port.js';
 import { loadInspectConfig, openInspectStore, shownRedisUrl, type InspectConfig } from './config.js';
+import { isCanaryPlanId } from '../domain/canary.js';
 import { PLAN_ID_PATTERN } from '../domain/plan.js';
 import { explainPlan } from './explain.js';
 import { explainJson, renderExplainText } from './render.js';
@@ -83,10 +84,10 @@ export async function explainCommand(
   json: boolean,
 ): Promise<InspectOutput> {
   const planId = planIdArg.trim().toLowerCase();
-  if (!PLAN_ID_PATTERN.test(planId)) {
+  if (!PLAN_ID_PATTERN.test(planId) && !isCanaryPlanId(planId)) {
     return fail(
       EXIT_USAGE,
-      `quantum-apply explain: invalid_plan_id: expected 16 hex digits, got ${JSON.stringify(planIdArg.slice(0, 40))}`,
+      `quantum-apply explain: invalid_plan_id: expected 16 hex digits (or canary-<16 hex>), got ${JSON.stringify(planIdArg.slice(0, 40))}`,
     );
   }
   return withStore('explain', deps, async (store, cfg) => {

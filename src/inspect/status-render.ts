@@ -178,6 +178,13 @@ export function renderStatusText(r: StatusReport): string {
         : 'not fired'
     }`,
   );
+  const canary = r.canary.last;
+  L.push(
+    '',
+    canary === null
+      ? 'canaries: none on the canary stream'
+      : `canaries: ${r.canary.entries} on the canary stream; newest ${clean(canary.planId)} ${clean(canary.symbol)} ${canary.atMs === null ? '?' : `${utc(canary.atMs)} UTC (${ago(r.readAtMs, canary.atMs)})`}: ${canary.passed ? 'PASSED' : `FAILED ${clean(canary.error || '?')}`}${canary.waitMs === null ? '' : `, wait_ms=${canary.waitMs}`}`,
+  );
   return `${L.join('\n')}\n`;
 }
 
@@ -264,6 +271,20 @@ export function statusJson(r: StatusReport): Record<string, unknown> {
         reason: r.governor.disarm.reason,
         at: iso(r.governor.disarm.atMs),
       },
+    },
+    canary: {
+      entries: r.canary.entries,
+      last:
+        r.canary.last === null
+          ? null
+          : {
+              plan_id: r.canary.last.planId,
+              symbol: r.canary.last.symbol,
+              at: iso(r.canary.last.atMs),
+              passed: r.canary.last.passed,
+              error: r.canary.last.error,
+              wait_ms: r.canary.last.waitMs,
+            },
     },
   };
 }

@@ -80,6 +80,39 @@ export interface StatusReport {
     symbols: SymbolCounts[];
     disarm: { fired: boolean; reason: string | null; atMs: number | null };
   };
+  /** Canaries (PROTOCOL.md "Canary plans"): entries on the canary stream and the newest one. */
+  canary: { entries: number; last: LastCanary | null };
+}
+
+export interface LastCanary {
+  planId: string;
+  symbol: string;
+  atMs: number | null;
+  passed: boolean;
+  error: string;
+  waitMs: number | null;
+}
+
+async function lastCanary(store: Store): Promise<StatusReport['canary']> {
+  const k = store.keys;
+  const [entries, newest] = await Promise.all([
+    store.xlen(k.canaryStream()),
+    store.xrevrange(k.canaryStream(), '+', '-', 1),
+  ]);
+  const e = newest[0];
+  if (!e) return { entries, last: null };
+  const wait = Number(e.fields.wait_ms);
+  return {
+    entries,
+    last: {
+      planId: e.fields.plan_id ?? '',
+      symbol: e.fields.symbol ?? '',
+      atMs: entryMs(e.id),
+      passed: e.fields.passed === 'True',
+      error: e.fields.error ?? '',
+      waitMs: e.fields.wait_ms !== undefined && Number.isFinite(wait) ? wait : null,
+    },
+  };
 }
 
 function jsonObject(text: string | null | undefined): Record<string, unknown> | null {
@@ -228,13 +261,14 @@ export async function readStatus(
         return { ...g, consumerList, leftoverConsumers: all.length - consumerList.length };
       }),
     );
-  const [cursor, permits, execs, governor, planG, resultG] = await Promise.all([
+  const [cursor, permits, execs, governor, planG, resultG, canary] = await Promise.all([
     ledgerCursor(store),
     countPermits(store, nowMs),
     lastExecutions(store, symbols, opts),
     governorCounts(store, symbols, nowMs),
     withConsumers(k.planStream(), planGroups),
     withConsumers(k.resultStream(), resultGroups),
+    lastCanary(store),
   ]);
   return {
     readAtMs: nowMs,
@@ -269,5 +303,6 @@ export async function readStatus(
     lastExecutions: execs.list,
     executionScan: execs.scan,
     governor,
+    canary,
   };
 }

@@ -3,6 +3,7 @@
  * stream entries found by bounded scans, the per-plan keys with their TTLs, the current
  * proposals of the candidate symbols and the arm state. explain.ts turns it into a story.
  */
+import { isCanaryPlanId } from '../domain/canary.js';
 import { readArmHash } from '../services/arm-state.js';
 import type { Store, StreamEntry } from '../store/port.js';
 import { findPlanEntries, scanBackwards, type ScanOptions } from './stream-scan.js';
@@ -98,7 +99,8 @@ export async function readPlanTrace(
   const others = (opts.authorities ?? ['governor', 'p33']).filter((a) => a !== 'governor' && a !== 'p33');
   const [plans, results, decisions, events, readAtMs] = await Promise.all([
     findPlanEntries(store, k.planStream(), planId, opts),
-    findPlanEntries(store, k.resultStream(), planId, opts),
+    // A canary's one entry is on the canary stream, never on the result stream.
+    findPlanEntries(store, isCanaryPlanId(planId) ? k.canaryStream() : k.resultStream(), planId, opts),
     findPlanEntries(store, k.governorDecisions(), planId, opts),
     scanBackwards(store, k.governorEvents(), (e) => eventMentions(e, planId), opts),
     store.serverTimeMs(),

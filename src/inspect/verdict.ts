@@ -10,6 +10,7 @@ import type { PlanTrace } from './trace.js';
 export const VERDICT_KINDS = [
   'EXECUTED',
   'DRY_RUN',
+  'CANARY',
   'BLOCKED',
   'SKIP',
   'ERROR',
@@ -230,8 +231,27 @@ function errored(f: Facts, t: PlanTrace): Verdict {
   return verdict('ERROR', e, e);
 }
 
+/** A canary's entry (PROTOCOL.md "Canary plans"): whether the chain passed; never an order. */
+function canary(f: Facts): Verdict {
+  const e = f.result!.entry.fields;
+  if (e.passed !== 'True')
+    return verdict('CANARY', `failed the permit chain (${e.error || '?'}); no order`, e.error || null);
+  let qty = '?';
+  try {
+    const r = JSON.parse(e.report ?? '{}') as { p33?: { safe_close_qty?: unknown } };
+    qty = String(r.p33?.safe_close_qty ?? '?');
+  } catch {
+    // the line says '?'
+  }
+  return verdict(
+    'CANARY',
+    `passed the permit chain: permits consumed atomically after ${e.wait_ms ?? '?'} ms, P3.3 would have permitted ${qty}; no order (a canary never orders)`,
+  );
+}
+
 export function verdictOf(f: Facts, t: PlanTrace, ctx: VerdictContext): Verdict {
   const r = f.result;
+  if (r?.decision === 'CANARY') return canary(f);
   if (r) {
     if (r.executed) return executed(f);
     if (r.decision === 'EXECUTE' && r.wouldExecute) {

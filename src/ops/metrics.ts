@@ -179,6 +179,12 @@ export function createGovernorMetrics(registry: Registry, clock: Clock = systemC
       'Plan entries rejected at parse',
       ['reason'],
     ),
+    canary: counter(
+      registry,
+      'quantum_govern_canary_total',
+      'Canary plans judged (counted towards no limit): granted, or the block reason',
+      ['outcome'],
+    ),
     fleetDisarmFailures: counter(
       registry,
       'quantum_govern_fleet_disarm_failures_total',
@@ -219,6 +225,12 @@ export function createP33Metrics(registry: Registry, clock: Clock = systemClock)
       'Executed results without a fill quantity, resolved from the exchange (via: order, order_unfilled, position)',
       ['symbol', 'via'],
     ),
+    canary: counter(
+      registry,
+      'p33_canary_total',
+      'Canary plans judged (reserving nothing): allow, or the deny reason',
+      ['outcome'],
+    ),
     ledgerSyncNeeded: gauge(
       registry,
       'p33_ledger_sync_needed',
@@ -228,6 +240,41 @@ export function createP33Metrics(registry: Registry, clock: Clock = systemClock)
   };
 }
 export type P33Metrics = ReturnType<typeof createP33Metrics>;
+
+/**
+ * The `canary` command's gauges of its last run, written as Prometheus text for node_exporter's
+ * textfile collector (the command is not scraped): names of our own, never a fleet metric's.
+ */
+export function createCanaryMetrics(registry: Registry) {
+  return {
+    registry,
+    passed: gauge(
+      registry,
+      'quantum_canary_passed',
+      '1 when every canary of the last run passed the whole permit chain within APPLY_PERMIT_WAIT_MS',
+      [],
+    ),
+    lastRun: gauge(
+      registry,
+      'quantum_canary_last_run_timestamp_seconds',
+      'When the last canary run ended (unix s)',
+      [],
+    ),
+    waitSeconds: gauge(
+      registry,
+      'quantum_canary_wait_seconds',
+      'The slowest permit wait of the last canary run',
+      [],
+    ),
+    answered: gauge(
+      registry,
+      'quantum_canary_authority_answered',
+      '1 when the authority answered (permit or block record) every canary of the last run',
+      ['authority'],
+    ),
+  };
+}
+export type CanaryMetrics = ReturnType<typeof createCanaryMetrics>;
 
 /** What the stream gauges need from the store (Store satisfies it). */
 export interface GroupSource {

@@ -57,7 +57,8 @@ const COMMANDS: Record<AclRole, readonly string[]> = {
 
 /**
  * Key patterns: `~` read and write, `%R~` read only, `%W~` write only (Redis 7). A plan id is
- * 16 hex digits, so `quantum:permit:[0-9a-f]*` is the governor's permit and never P3.3's
+ * 16 hex digits and a canary's `canary-<16 hex>` (PROTOCOL.md "Canary plans"), so
+ * `quantum:permit:[0-9a-f]*` is the governor's permit and never P3.3's
  * (`quantum:permit:p33:...`). The authorities' plan stream is in their selectors, not here.
  */
 function keyRules(service: AclRole, p: string, cluster: boolean): string[] {
@@ -72,6 +73,7 @@ function keyRules(service: AclRole, p: string, cluster: boolean): string[] {
         `%R~${p}quantum:stream:apply.plan`,
         `%R~${p}quantum:stream:apply.result`,
         `%R~${p}quantum:stream:apply.reconciled`,
+        `%R~${p}quantum:stream:apply.canary`,
       ];
     case 'governor':
       return [
@@ -161,7 +163,7 @@ function selectors(service: AclRole, p: string): string[] {
   switch (service) {
     case 'apply': {
       const permits = `~${p}quantum:permit:* ~${p}quantum:apply:consumed:*`;
-      const streams = `${plan} ~${p}quantum:stream:apply.result ~${p}quantum:stream:apply.reconciled ~${p}quantum:apply:*`;
+      const streams = `${plan} ~${p}quantum:stream:apply.result ~${p}quantum:stream:apply.reconciled ~${p}quantum:stream:apply.canary ~${p}quantum:apply:*`;
       return [
         `(${permits} +evalsha +eval +get +mget +exists +pttl +del)`,
         `(${streams} +evalsha +eval +xadd)`,

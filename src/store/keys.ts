@@ -35,6 +35,7 @@ export function keySpace(opts: KeyOptions = {}) {
   const planStream = `${p}quantum:stream:apply.plan`;
   const resultStream = `${p}quantum:stream:apply.result`;
   const reconciledStream = `${p}quantum:stream:apply.reconciled`;
+  const canaryStream = `${p}quantum:stream:apply.canary`;
   /** Marker guarding a stream: in cluster mode tagged with the stream's name (same slot). */
   const streamMarker = (name: string, stream: string, planId: string) =>
     cluster ? `${p}quantum:apply:${name}:{${stream}}:${planId}` : `${p}quantum:apply:${name}:${planId}`;
@@ -118,6 +119,15 @@ export function keySpace(opts: KeyOptions = {}) {
     heartbeat: (service: HeartbeatNamespace, instance: string) =>
       `${p}quantum:${service}:heartbeat:${instance}`,
     heartbeatPatterns: () => HEARTBEAT_NAMESPACES.map((s) => `${p}quantum:${s}:heartbeat:*`),
+    /**
+     * Ours: one entry per canary plan, in the result entry's format plus the canary's report
+     * (never the fleet's result stream, whose readers scan only its newest entries).
+     */
+    canaryStream: () => canaryStream,
+    /** Ours: marks a canary whose entry is on the canary stream (once per canary). */
+    canaryPublished: (planId: string) => streamMarker('canary_published', canaryStream, planId),
+    /** Ours: held for APPLY_CANARY_MIN_INTERVAL_SEC by the last canary run (SET NX): the rate limit. */
+    canaryRun: () => `${p}quantum:apply:canary_run`,
     /** Ours: per-symbol ownership lease for apply replicas (the symbol's slot in cluster mode). */
     symbolLease: (symbol: string) => `${p}quantum:apply:lease:${symbolTag(symbol)}`,
   };

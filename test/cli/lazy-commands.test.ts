@@ -21,6 +21,7 @@ const MODULES: Record<string, string> = {
   status: '../../src/cli/commands/status.js',
   ledger: '../../src/cli/commands/ledger.js',
   explain: '../../src/cli/commands/explain.js',
+  canary: '../../src/cli/commands/canary.js',
   acl: '../../src/cli/commands/acl.js',
 };
 

@@ -18,6 +18,7 @@ import {
 } from '../../src/ops/config.js';
 import {
   createApplyMetrics,
+  createCanaryMetrics,
   createExchangeMetrics,
   createGovernorMetrics,
   createP33Metrics,
@@ -84,10 +85,38 @@ function parseUnit(text: string): Map<string, Map<string, string[]>> {
 const one = (u: Map<string, Map<string, string[]>>, section: string, key: string) =>
   u.get(section)?.get(key)?.at(-1);
 
+/** The canary's oneshot service and its timer (off until enabled): hardened like the services, never restarted. */
+const CANARY_UNIT = 'quantum-apply-canary.service';
+const CANARY_TIMER = 'quantum-apply-canary.timer';
+
 describe('systemd units', () => {
   it('when the unit directory is listed then it holds exactly the expected units', () => {
     const files = readdirSync(join(DEPLOY, 'systemd')).filter((f) => f.endsWith('.service'));
-    expect(files.sort()).toEqual(Object.keys(UNITS).sort());
+    expect(files.sort()).toEqual([...Object.keys(UNITS), CANARY_UNIT].sort());
+    const timers = readdirSync(join(DEPLOY, 'systemd')).filter((f) => f.endsWith('.timer'));
+    expect(timers).toEqual([CANARY_TIMER]);
+  });
+
+  it('when the canary unit and timer are read then the unit is a hardened oneshot canary that writes its gauges, never restarted', () => {
+    const text = read(`systemd/${CANARY_UNIT}`);
+    const lines = new Set(text.split('\n').map((l) => l.trim()));
+    for (const required of HARDENING.filter((h) => !h.startsWith('Restart=')))
+      expect(lines, `${CANARY_UNIT}: ${required}`).toContain(required);
+    const u = parseUnit(text);
+    expect(one(u, 'Service', 'Type')).toBe('oneshot');
+    expect(one(u, 'Service', 'Restart')).toBeUndefined();
+    expect(one(u, 'Service', 'EnvironmentFile')).toBe('/etc/quantum-apply/apply.env');
+    const file = '/var/lib/node_exporter/textfile_collector/quantum_canary.prom';
+    expect(one(u, 'Service', 'ExecStart')).toBe(
+      `/usr/bin/env node /opt/quantum-apply/bin/quantum-apply.js canary --metrics-file ${file}`,
+    );
+    expect(one(u, 'Service', 'ReadWritePaths')).toBe(file.slice(0, file.lastIndexOf('/')));
+    expect(one(u, 'Service', 'UMask')).toBe('0022');
+    const t = parseUnit(read(`systemd/${CANARY_TIMER}`));
+    expect(one(t, 'Timer', 'Unit')).toBe(CANARY_UNIT);
+    // Runs spaced wider than APPLY_CANARY_MIN_INTERVAL_SEC's default, or they are refused.
+    expect(Number.parseInt(one(t, 'Timer', 'OnUnitActiveSec') ?? '', 10) * 60).toBeGreaterThan(60);
+    expect(one(t, 'Install', 'WantedBy')).toBe('timers.target');
   });
 
   for (const [name, { cmd, env, node }] of Object.entries(UNITS)) {
@@ -148,6 +177,7 @@ describe('systemd units', () => {
       .join('\n');
     const defined = new Set([...source.matchAll(/\.command\('([a-z-]+)/g)].map((m) => m[1]));
     for (const { cmd } of Object.values(UNITS)) expect(defined, cmd).toContain(cmd);
+    expect(defined).toContain('canary');
   });
 
   it('when the sysusers snippet is read then it creates the quantum system user', () => {
@@ -156,7 +186,7 @@ describe('systemd units', () => {
 
   const analyze = spawnSync('systemd-analyze', ['--version'], { stdio: 'ignore' }).status === 0;
   it.skipIf(!analyze)('when systemd-analyze verifies the units then it reports nothing about them', () => {
-    const files = Object.keys(UNITS).map((f) => join(DEPLOY, 'systemd', f));
+    const files = [...Object.keys(UNITS), CANARY_UNIT, CANARY_TIMER].map((f) => join(DEPLOY, 'systemd', f));
     const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...files], { encoding: 'utf8' });
     const ours = `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes('quantum-apply'));
     expect(ours).toEqual([]);
@@ -335,6 +365,9 @@ const KNOWN_METRICS = [
   'quantum_stream_metrics_read_failures_total',
   'quantum_exchange_used_weight_1m',
   'quantum_exchange_order_count_1m',
+  'quantum_canary_passed',
+  'quantum_canary_last_run_timestamp_seconds',
+  'quantum_canary_authority_answered',
 ];
 const HISTOGRAMS = new Set([
   'quantum_apply_permit_wait_seconds',
@@ -367,6 +400,7 @@ async function registeredLabels(): Promise<Map<string, readonly string[]>> {
     apply,
     createGovernorMetrics(createRegistry()),
     createP33Metrics(createRegistry()),
+    createCanaryMetrics(createRegistry()),
     streams,
     { registry: exchangeRegistry },
   ]) {

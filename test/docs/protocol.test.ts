@@ -102,6 +102,9 @@ const BUILDERS: Record<string, (k: KeySpace) => string[]> = {
   notifyProbe: (k) => [k.notifyProbe()],
   p33Reserved: (k) => [k.p33Reserved(SYM)],
   symbolLease: (k) => [k.symbolLease(SYM)],
+  canaryStream: (k) => [k.canaryStream()],
+  canaryPublished: (k) => [k.canaryPublished(ID)],
+  canaryRun: (k) => [k.canaryRun()],
   heartbeat: (k) => [
     k.heartbeat('apply', '<host>-<pid>'),
     k.heartbeat('governor', '<host>-<pid>'),

@@ -95,6 +95,7 @@ describe('metrics', () => {
     m.inputRejected.inc({ reason: 'missing_plan_id' });
     m.positionReads.inc();
     m.fleetDisarmFailures.inc({ step: 'restart' });
+    m.canary.inc({ outcome: 'granted' });
     const s = await scrape(registry);
     expectMetric(s, 'quantum_govern_allow_total', 'counter', ['symbol']);
     expectMetric(s, 'quantum_govern_block_total', 'counter', ['symbol', 'reason']);
@@ -108,7 +109,8 @@ describe('metrics', () => {
     expectMetric(s, 'quantum_govern_block_created', 'gauge', ['symbol', 'reason']);
     expectMetric(s, 'quantum_govern_disarm_created', 'gauge', ['reason']);
     expectMetric(s, 'quantum_govern_fleet_disarm_failures_total', 'counter', ['step']);
-    expect(s.size).toBe(12);
+    expectMetric(s, 'quantum_govern_canary_total', 'counter', ['outcome']);
+    expect(s.size).toBe(13);
   });
 
   it('when P3.3 metrics are used then the scrape shows the contract names and labels exactly', async () => {
@@ -123,6 +125,7 @@ describe('metrics', () => {
     m.evalSeconds.observe(0.0007);
     m.inputRejected.inc({ reason: 'bad_symbol' });
     m.ledgerApplied.inc({ symbol: 'BTCUSDT' });
+    m.canary.inc({ outcome: 'allow' });
     const s = await scrape(registry);
     expectMetric(s, 'p33_permit_allow_total', 'counter', ['symbol']);
     expectMetric(s, 'p33_permit_deny_total', 'counter', ['symbol', 'reason']);
@@ -135,7 +138,8 @@ describe('metrics', () => {
     expectMetric(s, 'p33_reserved_qty', 'gauge', ['symbol']);
     expectMetric(s, 'p33_permit_allow_created', 'gauge', ['symbol']);
     expectMetric(s, 'p33_permit_deny_created', 'gauge', ['symbol', 'reason']);
-    expect(s.size).toBe(13);
+    expectMetric(s, 'p33_canary_total', 'counter', ['outcome']);
+    expect(s.size).toBe(14);
   });
 
   it('when a label outside the declared set is used then prom-client refuses it', () => {

@@ -7,6 +7,7 @@ import { DEFAULT_GOVERNOR_LIMITS } from '../../src/ops/config.js';
 import { DEFAULT_P33_LIMITS, type P33Limits } from '../../src/domain/position/checks.js';
 import { systemClock } from '../../src/ops/clock.js';
 import { captureLogger } from '../../src/ops/logger.js';
+import type { GovernorMetrics, P33Metrics } from '../../src/ops/metrics.js';
 import { GovernorService } from '../../src/services/governor/service.js';
 import { PositionBrainService } from '../../src/services/position-brain/service.js';
 import { createStore } from '../../src/store/index.js';
@@ -30,6 +31,7 @@ export async function startAuthorities(
     pollSec?: number;
     /** P3.3's own Redis URL (its ACL user); default: `redisUrl`, the governor's. */
     p33RedisUrl?: string;
+    metrics?: { governor?: GovernorMetrics; p33?: P33Metrics };
   } = {},
 ): Promise<Authorities> {
   const logs = captureLogger({ level: 'info' });
@@ -43,6 +45,7 @@ export async function startAuthorities(
     exchange: exchanges[0]!,
     clock: systemClock,
     logger: logs.logger.child({ service: 'governor' }),
+    metrics: over.metrics?.governor,
     limits: { ...DEFAULT_GOVERNOR_LIMITS, ...over.governor },
     autoApprove: false,
     consumer: 'test-governor',
@@ -52,6 +55,7 @@ export async function startAuthorities(
     exchange: exchanges[1]!,
     clock: systemClock,
     logger: logs.logger.child({ service: 'p33' }),
+    metrics: over.metrics?.p33,
     allowlist: symbols,
     limits: { ...DEFAULT_P33_LIMITS, ...over.p33 },
     pollSec: over.pollSec ?? 5,

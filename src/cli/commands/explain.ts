@@ -7,7 +7,10 @@ export function register(program: Command, ctx: CliContext): void {
   program
     .command('explain')
     .description("tell one plan's story from Redis, in time order, and why it ended where it did")
-    .argument('<plan_id>', '16 hex digits, as on the plan/result streams and in the logs')
+    .argument(
+      '<plan_id>',
+      '16 hex digits, as on the plan/result streams and in the logs (or a canary-<16 hex> id)',
+    )
     .option('--json', 'one JSON object (timeline array + verdict) instead of text')
     .addHelpText(
       'after',

@@ -8,6 +8,7 @@ import {
   actionFractionText as closeFractionText,
   isCloseAction,
 } from '../plan.js';
+import { canaryIdProblem } from '../canary.js';
 import { entryTooLarge } from '../entry-limits.js';
 import type { PermitKey } from '../permit-signing.js';
 import { PLAN_SIG_FIELD, verifyPlanSignature, type PlanSignatureReason } from '../plan-signing.js';
@@ -82,6 +83,8 @@ export function parseAuthorityPlan(fields: Record<string, string>): PlanParse {
   const decision = fields.decision;
   if (decision === undefined || decision === '') return { ok: false, reason: 'missing_decision' };
   if (!WORD.test(decision)) return { ok: false, reason: 'invalid_decision' };
+  const canaryId = canaryIdProblem(decision, planId);
+  if (canaryId !== null) return { ok: false, reason: canaryId };
   const action = fields.action ?? '';
   if (action !== '' && !WORD.test(action)) return { ok: false, reason: 'invalid_action' };
   const ks = parsePyFloat(fields.kill_score);

@@ -40,6 +40,7 @@ import {
 import { readPlanSigningSecret, readSignedPlans, type SignedPlansConfig } from './plan-signing.js';
 import { checkFleetStreams, readAutoDisarm, type AutoDisarmConfig } from './fleet-governor.js';
 import { readMetricsHost } from './metrics-host.js';
+import { readCanary, type CanaryConfig } from './canary.js';
 import type { GovernorLimits } from '../../domain/governor/gates.js';
 
 export type { PermitSecrets, SignedPermitsConfig } from './signing.js';
@@ -99,6 +100,8 @@ export interface ApplyConfig {
   signedPermits: SignedPermitsConfig;
   /** PLAN_SECRET_APPLY: plan entries are signed when set. */
   planSecret: string | null;
+  /** APPLY_CANARY_*: the `canary` command's rate limit. */
+  canary: CanaryConfig;
   binance: BinanceConfig;
 }
 
@@ -214,6 +217,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     'PERMIT_SECRET_P33',
     'PERMIT_SECRET_P33_PREVIOUS',
   ]);
+  const canary = readCanary(r);
   const binance = readBinance(r, mode);
   if (mode === 'live') {
     if (r.raw('APPLY_LIVE_CONFIRM') !== LIVE_CONFIRM_PHRASE) {
@@ -248,6 +252,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     requiredAuthorities,
     signedPermits,
     planSecret,
+    canary,
     binance,
   });
 }

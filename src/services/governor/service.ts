@@ -29,6 +29,8 @@ import type { Store, StreamEntry } from '../../store/port.js';
 import type { PlanConsumer } from '../plan-consumer.js';
 import { planStreamConsumer, readPlanEntry } from '../plan-reader.js';
 import { AutoDisarm } from './auto-disarm.js';
+import { evaluateCanary, type CanaryOutcome } from './canary.js';
+import { CANARY_DECISION } from '../../domain/canary.js';
 import type { FleetApplyDisarm } from './fleet-disarm.js';
 import { GovernorBlocks, noteDecision, type BlockOutcome } from './blocks.js';
 import { PositionCache } from './position-cache.js';
@@ -73,6 +75,7 @@ export interface GovernorOptions {
 export type GovernorOutcome =
   | { kind: 'granted'; qty: number; notional: number | null }
   | BlockOutcome
+  | CanaryOutcome
   | { kind: 'skipped'; decision: string }
   | { kind: 'garbage'; reason: string };
 
@@ -152,6 +155,7 @@ export class GovernorService {
     const parsed = readPlanEntry(fields, this.o);
     if (!parsed.ok) return { kind: 'garbage', reason: parsed.reason };
     const plan = parsed.plan;
+    if (plan.decision === CANARY_DECISION) return this.canary(plan);
     if (plan.decision !== 'EXECUTE') return { kind: 'skipped', decision: plan.decision };
     const out = await this.decide(plan);
     this.o.metrics?.evalSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
@@ -181,12 +185,7 @@ export class GovernorService {
     let positionAmt: number;
     let mark: number | null;
     try {
-      const pos = await this.positions.get(plan.symbol);
-      positionAmt = pos.amount;
-      mark =
-        pos.markPrice > 0 && Number.isFinite(pos.markPrice)
-          ? pos.markPrice
-          : await this.premiumIndex(plan.symbol);
+      ({ amount: positionAmt, mark } = await this.positionAndMark(plan.symbol));
     } catch (err) {
       const rate = await this.rateBlock(plan, enforce);
       if (rate) return rate;
@@ -274,6 +273,19 @@ export class GovernorService {
     }
   }
 
+  /** A canary: the same gates and reads, read-only, counted nowhere (canary.ts). */
+  private canary(plan: AuthorityPlan): Promise<GovernorOutcome> {
+    return evaluateCanary(
+      {
+        ...this.o,
+        permitTtlSec: this.permitTtl,
+        blockTtlSec: this.blockTtl,
+        position: (symbol) => this.positionAndMark(symbol),
+      },
+      plan,
+    );
+  }
+
   /**
    * The hourly and 5-minute gates from the stored history, for a plan that a later gate would
    * block: the block for a rate limit when one is exceeded, else null. (A plan that passes the
@@ -289,6 +301,14 @@ export class GovernorService {
     if (rate.pass) return null;
     this.rateLimited.note(plan.symbol);
     return this.blocks.block(plan, rate.reason, { exec_hour: counts.hour, exec_5min: counts.fiveMin });
+  }
+
+  /** The position (the shared read) and its mark, from premiumIndex when the row has none. */
+  private async positionAndMark(symbol: string): Promise<{ amount: number; mark: number | null }> {
+    const pos = await this.positions.get(symbol);
+    const mark =
+      pos.markPrice > 0 && Number.isFinite(pos.markPrice) ? pos.markPrice : await this.premiumIndex(symbol);
+    return { amount: pos.amount, mark };
   }
 
   private async premiumIndex(symbol: string): Promise<number | null> {

@@ -41,9 +41,8 @@ const MAX_DROP = 100;
 export class DecisionWriter {
   constructor(private readonly o: DecisionWriterOptions) {}
 
-  /** Writes the decision; 'conflict': a close grant lost to another grant of its symbol. */
-  async write(plan: AuthorityPlan, r: CheckResult, nowSec: number): Promise<P33Outcome | 'conflict'> {
-    const { store } = this.o;
+  /** The permit body of a check result, signed when P3.3 holds a key. */
+  private permitBody(plan: AuthorityPlan, r: CheckResult, nowSec: number, extra: object = {}): string {
     const body = r.allow
       ? {
           allow: true,
@@ -55,11 +54,50 @@ export class DecisionWriter {
           reason: 'sanity_checks_passed',
         }
       : { allow: false, symbol: plan.symbol, reason: r.reason, context: r.context, created_at: nowSec };
-    const permitBody = JSON.stringify(
+    const full = { ...body, ...extra };
+    return JSON.stringify(
       this.o.signingKey
-        ? signPermitBody('p33', plan.planId, body, nowSec + this.o.permitTtlSec, this.o.signingKey)
-        : body,
+        ? signPermitBody('p33', plan.planId, full, nowSec + this.o.permitTtlSec, this.o.signingKey)
+        : full,
     );
+  }
+
+  /**
+   * A canary's permit (PROTOCOL.md "Canary plans"): the allow or deny a real plan would get,
+   * marked `canary: true`, written once per canary id with no reservation, no grant time (no
+   * cooldown) and no fleet metric.
+   */
+  async writeCanary(plan: AuthorityPlan, r: CheckResult, nowSec: number): Promise<P33Outcome> {
+    const { store } = this.o;
+    const written = await store.decideOnce({
+      decisionKey: store.keys.authorityDecision('p33', plan.planId, plan.symbol),
+      recordKey: store.keys.p33Permit(plan.planId, plan.symbol),
+      guardKey: store.keys.p33Permit(plan.planId, plan.symbol),
+      markerValue: r.allow ? 'canary_allow' : r.reason,
+      markerTtlSec: this.o.decisionTtlSec ?? 3600,
+      body: this.permitBody(plan, r, nowSec, { canary: true }),
+      ttlSec: this.o.permitTtlSec,
+    });
+    if (!written) return { kind: 'already_decided' };
+    const outcome = r.allow ? 'allow' : r.reason;
+    this.o.metrics?.canary.inc({ outcome });
+    this.o.logger.info(
+      {
+        plan: plan.planId,
+        symbol: plan.symbol,
+        canary: true,
+        outcome,
+        ...(r.allow ? { safe_close_qty: r.safeCloseQty } : { context: r.context }),
+      },
+      `P3.3 canary ${outcome} (reserves nothing)`,
+    );
+    return r.allow ? { kind: 'allowed', safeCloseQty: r.safeCloseQty } : { kind: 'denied', reason: r.reason };
+  }
+
+  /** Writes the decision; 'conflict': a close grant lost to another grant of its symbol. */
+  async write(plan: AuthorityPlan, r: CheckResult, nowSec: number): Promise<P33Outcome | 'conflict'> {
+    const { store } = this.o;
+    const permitBody = this.permitBody(plan, r, nowSec);
     const decisionKey = store.keys.authorityDecision('p33', plan.planId, plan.symbol);
     const permitKey = store.keys.p33Permit(plan.planId, plan.symbol);
     const markerTtlSec = this.o.decisionTtlSec ?? 3600;

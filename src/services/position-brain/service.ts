@@ -4,6 +4,7 @@
  * evaluation (operators repair the ledger by hand). Snapshots refresh every pollSec; the
  * ledger follows executed results exactly once. A permit is written at most once per plan.
  */
+import { CANARY_DECISION } from '../../domain/canary.js';
 import { toNumber } from '../../domain/decimal.js';
 import {
   parseCheckedPlan,
@@ -214,8 +215,11 @@ export class PositionBrainService {
     const parsed = readPlanEntry(fields, this.o);
     if (!parsed.ok) return { kind: 'garbage', reason: parsed.reason };
     const plan = parsed.plan;
-    if (plan.decision !== 'EXECUTE') return { kind: 'skipped', why: 'not_execute' };
+    const canary = plan.decision === CANARY_DECISION;
+    if (plan.decision !== 'EXECUTE' && !canary) return { kind: 'skipped', why: 'not_execute' };
     if (!this.allowed.has(plan.symbol)) return { kind: 'skipped', why: 'not_in_allowlist' };
+    // A canary is judged from the same reads and checks, and written without a reservation.
+    if (canary) return this.evaluateOnce(plan, true) as Promise<P33Outcome>;
     for (let attempt = 1; ; attempt++) {
       const out = await this.evaluateOnce(plan);
       if (out !== 'conflict') {
@@ -229,7 +233,7 @@ export class PositionBrainService {
   }
 
   /** One evaluation from fresh reads; 'conflict' when another grant of the symbol came first. */
-  private async evaluateOnce(plan: AuthorityPlan): Promise<P33Outcome | 'conflict'> {
+  private async evaluateOnce(plan: AuthorityPlan, canary = false): Promise<P33Outcome | 'conflict'> {
     const { store, clock } = this.o;
     const k = store.keys;
     // The reservations are read before the ledger: the ledger follower releases a reservation
@@ -260,6 +264,7 @@ export class PositionBrainService {
       },
       this.o.limits,
     );
+    if (canary) return this.decisions.writeCanary(plan, result, nowSec);
     this.noteLedgerSync(plan.symbol, this.ledgerSyncOf(result));
     return this.decisions.write(plan, result, nowSec);
   }

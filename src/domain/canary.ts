@@ -1,0 +1,124 @@
+/**
+ * Canary plans (PROTOCOL.md "Canary plans"): a plan entry the authorities judge with their real
+ * gates and reads, whose permits apply consumes and then drops. Nothing of a canary counts
+ * (limits, ledger, reservations, cooldown) and nothing of it can become an order:
+ *  - its decision is `CANARY`: the fleet's governor and P3.3 act only on `EXECUTE` and skip it;
+ *  - its plan id is `canary-<16 hex>`, never a real plan id (16 hex digits, the proposal's hash),
+ *    so no canary key can stand for a real plan's and no real plan's for a canary's; an entry
+ *    whose decision and id disagree is refused by our authorities (canaryIdProblem);
+ *  - its permits say so: the governor's `decision` is `CANARY` (apply's order path refuses any
+ *    other than EXECUTE), and both carry `canary: true`.
+ */
+import { parseGovernorPermit, parseObject, parseP33Permit } from './permits.js';
+import { closeStepOf } from './plan.js';
+import { pyJsonDumps } from './pyjson.js';
+
+export const CANARY_DECISION = 'CANARY';
+export const CANARY_PLAN_ID = /^canary-[0-9a-f]{16}$/;
+/** The actions a canary may stand for: the closes (a stop move reserves nothing to report). */
+export const CANARY_ACTIONS = ['FULL_CLOSE_PROPOSED', 'PARTIAL_75', 'PARTIAL_50'] as const;
+export type CanaryAction = (typeof CANARY_ACTIONS)[number];
+
+export function isCanaryPlanId(planId: string): boolean {
+  return CANARY_PLAN_ID.test(planId);
+}
+
+/** A canary plan id from 8 random bytes (as 16 lower-case hex digits). */
+export function canaryPlanId(randomHex: string): string {
+  const id = `canary-${randomHex}`;
+  if (!isCanaryPlanId(id)) throw new Error('canary plan id needs 16 lower-case hex digits');
+  return id;
+}
+
+/**
+ * Why an authority must refuse an entry for the pairing of its decision and plan id, or null:
+ * a CANARY entry with a real plan's id would pre-empt that plan's decision markers, and an
+ * EXECUTE entry with a canary's id is a canary replayed as a real plan.
+ */
+export function canaryIdProblem(decision: string, planId: string): string | null {
+  const canaryId = isCanaryPlanId(planId);
+  if (decision === CANARY_DECISION && !canaryId) return 'canary_plan_id_required';
+  if (decision !== CANARY_DECISION && canaryId) return 'canary_plan_id_reserved';
+  return null;
+}
+
+/**
+ * The canary's plan stream entry: the fleet's fields in the fleet's order, a neutral kill score,
+ * decision `CANARY`, reason `canary`, the close's step (the authorities size from the action).
+ */
+export function canaryEntryFields(c: {
+  planId: string;
+  symbol: string;
+  action: CanaryAction;
+  nowSec: number;
+}): Record<string, string> {
+  return {
+    plan_id: c.planId,
+    symbol: c.symbol,
+    action: c.action,
+    kill_score: '0.0',
+    k_regime_flip: '0.0',
+    k_sigma_spike: '0.0',
+    k_ts_drop: '0.0',
+    k_age_penalty: '0.0',
+    new_sl_proposed: '',
+    R_net: 'None',
+    decision: CANARY_DECISION,
+    reason_codes: 'canary',
+    steps: pyJsonDumps([closeStepOf(c.action)]),
+    close_qty: '0.0',
+    price: '',
+    timestamp: String(Math.floor(c.nowSec)),
+  };
+}
+
+/** What the governor records of a canary's gates (in its permit or block record, `canary`). */
+export interface CanaryGates {
+  /** The gates evaluated, in order (none with GOV_AUTO_APPROVE). */
+  gates: string[];
+  exec_hour?: number;
+  exec_5min?: number;
+  daily_total?: number | null;
+  amount?: number;
+  cap?: number;
+}
+
+export type CanaryVerdict =
+  | {
+      pass: true;
+      safeCloseQty: number;
+      gates: string[];
+      exchangePositionAmt: number | null;
+    }
+  | { pass: false; reason: string; gates: string[]; p33Reason?: string };
+
+/** The gates a governor record of a canary lists (its permit or block record); [] if none. */
+export function canaryGatesOf(body: string | null): string[] {
+  const o = parseObject(body);
+  const c = o?.canary;
+  const g = c !== null && typeof c === 'object' && !Array.isArray(c) ? c.gates : undefined;
+  return Array.isArray(g) ? g.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/**
+ * A consumed canary permit set: passed when the governor granted this canary (decision CANARY,
+ * the plan's symbol) and P3.3 allowed a finite positive quantity for the plan's symbol.
+ */
+export function judgeCanary(symbol: string, governorBody: string, p33Body: string): CanaryVerdict {
+  const gates = canaryGatesOf(governorBody);
+  const gov = parseGovernorPermit(governorBody);
+  if (!gov.ok) return { pass: false, reason: gov.reason, gates };
+  if (gov.permit.granted !== true) return { pass: false, reason: 'governor_permit_not_granted', gates };
+  if (gov.permit.decision !== CANARY_DECISION)
+    return { pass: false, reason: 'governor_permit_not_canary', gates };
+  const p33 = parseP33Permit(p33Body);
+  if (!p33.ok) return { pass: false, reason: p33.reason, gates };
+  if (!p33.permit.allow)
+    return { pass: false, reason: 'p33_permit_denied', gates, p33Reason: p33.permit.reason };
+  if (gov.permit.symbol !== symbol || p33.permit.symbol !== symbol)
+    return { pass: false, reason: 'permit_symbol_mismatch', gates };
+  const q = p33.permit.safeCloseQty;
+  if (q === null || !Number.isFinite(q) || q <= 0)
+    return { pass: false, reason: 'invalid_safe_close_qty', gates };
+  return { pass: true, safeCloseQty: q, gates, exchangePositionAmt: p33.permit.exchangePositionAmt };
+}
