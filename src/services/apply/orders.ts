@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Plan, Step } from '../../domain/plan.js';
 import { noopMetrics } from './metrics.js';
+import { publishOrderEvent } from './order-events.js';
 import type { ApplyDeps } from './options.js';
 import type { CreateIntentOutcome } from '../../store/lease-port.js';
 import {
@@ -50,16 +51,22 @@ export interface IntentWriter {
 }
 
 export function storeIntents(deps: ApplyDeps, ttlSec: number): IntentWriter {
-  const { store } = deps;
-  const { ownership } = deps;
+  const { store, ownership, logger, clock } = deps;
+  const published = (planId: string, symbol: string, fields: Record<string, string>) =>
+    publishOrderEvent(store, logger, planId, symbol, fields, clock.now());
   return {
     create: async (planId, symbol, fields) => {
-      if (ownership) return ownership.createIntent(symbol, planId, fields, ttlSec);
-      await store.hset(store.keys.orderIntent(planId, symbol), fields, ttlSec);
-      return 'written';
+      let created: CreateIntentOutcome = 'written';
+      if (ownership) created = await ownership.createIntent(symbol, planId, fields, ttlSec);
+      else await store.hset(store.keys.orderIntent(planId, symbol), fields, ttlSec);
+      if (created === 'written') published(planId, symbol, fields);
+      return created;
     },
     // The intent was created with its TTL; an update keeps it (one command, not HSET + EXPIRE).
-    write: (planId, symbol, fields) => store.hupdate(store.keys.orderIntent(planId, symbol), fields, ttlSec),
+    write: async (planId, symbol, fields) => {
+      await store.hupdate(store.keys.orderIntent(planId, symbol), fields, ttlSec);
+      published(planId, symbol, fields);
+    },
     read: (planId, symbol) => store.hgetall(store.keys.orderIntent(planId, symbol)),
   };
 }
@@ -166,7 +173,11 @@ export async function executeOrderStep({
   crashPoint('after_send');
   metrics.execute(plan.symbol, step.step, res.kind);
   if (res.kind === 'filled' || res.kind === 'accepted') {
-    await record(res.kind, { order_id: res.order.orderId, executed_qty: res.order.executedQty });
+    await record(res.kind, {
+      order_id: res.order.orderId,
+      executed_qty: res.order.executedQty,
+      avg_price: res.order.avgPrice,
+    });
     crashPoint('after_fill');
     metrics.lastSuccess(plan.symbol, Math.floor(clock.now() / 1000));
     // Debug: the plan's result line (info) carries the order id and the executed quantity.
