@@ -22,6 +22,7 @@ const MODULES: Record<string, string> = {
   ledger: '../../src/cli/commands/ledger.js',
   explain: '../../src/cli/commands/explain.js',
   acl: '../../src/cli/commands/acl.js',
+  history: '../../src/cli/commands/history.js',
 };
 
 const loaded: string[] = [];
