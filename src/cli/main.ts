@@ -45,6 +45,7 @@ const SECURITY_COMMANDS: Record<string, Loader> = {
 /** The history database: what was recorded, and what other settings would have changed. */
 const HISTORY_COMMANDS: Record<string, Loader> = {
   history: () => import('./commands/history.js'),
+  replay: () => import('./commands/replay.js'),
 };
 
 const LOADERS: Record<string, Loader> = {

@@ -7,6 +7,7 @@ import { add, floorToStep, mul, parseDec, sign, toText, ZERO, type Dec } from '.
 import { utcDay } from '../domain/governor/gates.js';
 import { percentile } from '../demo/report.js';
 import type { PlanStory } from './query.js';
+import type { OrderRow } from './schema.js';
 
 /** Who ended a plan that did not execute; `none` for an executed one, `pending` without a result. */
 export type StoppedBy = 'apply' | 'governor' | 'p33' | 'none' | 'pending';
@@ -33,16 +34,24 @@ export function planReason(reasonCodes: string): string {
     .join(',');
 }
 
-export function planEnd(s: PlanStory): PlanEnd {
+/** What a plan's market orders closed: quantity, notional, and whether a fill had no price. */
+export function fillsOf(orders: readonly OrderRow[]): { qty: Dec; notional: Dec; unpriced: boolean } {
   let qty = ZERO;
   let notional = ZERO;
-  for (const o of s.orders) {
+  let unpriced = false;
+  for (const o of orders) {
     const q = parseDec(o.executed_qty);
     if (o.kind !== 'market' || q === null || sign(q) <= 0) continue;
     qty = add(qty, q);
     const price = parseDec(o.avg_price);
-    if (price !== null) notional = add(notional, mul(q, price));
+    if (price !== null && sign(price) > 0) notional = add(notional, mul(q, price));
+    else unpriced = true;
   }
+  return { qty, notional, unpriced };
+}
+
+export function planEnd(s: PlanStory): PlanEnd {
+  const { qty, notional } = fillsOf(s.orders);
   const grants = s.decisions.filter((d) => GRANTS[d.verdict] === true).map((d) => d.at_ms);
   const firstOrder = s.orders[0];
   const handoffMs =

@@ -23,6 +23,7 @@ const MODULES: Record<string, string> = {
   explain: '../../src/cli/commands/explain.js',
   acl: '../../src/cli/commands/acl.js',
   history: '../../src/cli/commands/history.js',
+  replay: '../../src/cli/commands/replay.js',
 };
 
 const loaded: string[] = [];

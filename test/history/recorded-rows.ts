@@ -17,7 +17,7 @@ export const C = 'c000000000000003';
 export const D = 'd000000000000004';
 export const DAY = 86_400_000;
 
-function plan(
+export function plan(
   plan_id: string,
   symbol: string,
   action: string,
@@ -47,7 +47,7 @@ function plan(
   };
 }
 
-function decision(
+export function decision(
   authority: 'governor' | 'p33',
   plan_id: string,
   symbol: string,
@@ -68,7 +68,7 @@ function decision(
   };
 }
 
-function order(plan_id: string, symbol: string, qty: string, price: string, at: number): OrderRow {
+export function order(plan_id: string, symbol: string, qty: string, price: string, at: number): OrderRow {
   return {
     client_order_id: `qa-${plan_id}-CLOSE`,
     plan_id,
@@ -90,7 +90,7 @@ function order(plan_id: string, symbol: string, qty: string, price: string, at: 
   };
 }
 
-function result(
+export function result(
   plan_id: string,
   symbol: string,
   decisionText: string,
@@ -147,14 +147,14 @@ export const ROWS = {
   ],
 };
 
-/** Creates the schema at `url` and writes ROWS. */
-export async function seedHistory(url: string): Promise<void> {
+/** Creates the schema at `url` and writes `rows` (default ROWS). */
+export async function seedHistory(url: string, rows: Partial<typeof ROWS> = ROWS): Promise<void> {
   const h = await openHistory(url);
   try {
-    await h.db.insertInto('plans').values(ROWS.plans).execute();
-    await h.db.insertInto('decisions').values(ROWS.decisions).execute();
-    await h.db.insertInto('orders').values(ROWS.orders).execute();
-    await h.db.insertInto('results').values(ROWS.results).execute();
+    if (rows.plans?.length) await h.db.insertInto('plans').values(rows.plans).execute();
+    if (rows.decisions?.length) await h.db.insertInto('decisions').values(rows.decisions).execute();
+    if (rows.orders?.length) await h.db.insertInto('orders').values(rows.orders).execute();
+    if (rows.results?.length) await h.db.insertInto('results').values(rows.results).execute();
   } finally {
     await h.close();
   }
