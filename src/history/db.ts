@@ -54,6 +54,14 @@ function sqliteDialect(path: string, readOnly: boolean): SqliteDialect {
   return new SqliteDialect({ database: file });
 }
 
+function pgPool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, types: pgTypes });
+  // An idle connection the server (or the network) drops is reported here; unheard, the event
+  // would end the process. The pool discards it, and the next query that fails says why.
+  pool.on('error', () => {});
+  return pool;
+}
+
 export async function openHistory(url: string, opts: OpenHistoryOptions = {}): Promise<History> {
   const dialect = historyDialectOf(url);
   if (typeof dialect !== 'string') throw new HistoryUrlError(`HISTORY_URL: ${dialect.error}`);
@@ -62,9 +70,7 @@ export async function openHistory(url: string, opts: OpenHistoryOptions = {}): P
     dialect:
       dialect === 'sqlite'
         ? sqliteDialect(url.slice('sqlite:'.length), readOnly)
-        : new PostgresDialect({
-            pool: new pg.Pool({ connectionString: url, max: opts.poolMax ?? 4, types: pgTypes }),
-          }),
+        : new PostgresDialect({ pool: pgPool(url, opts.poolMax ?? 4) }),
   });
   if (!readOnly) {
     try {
