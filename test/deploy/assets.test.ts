@@ -19,6 +19,7 @@ import {
 import {
   createApplyMetrics,
   createExchangeMetrics,
+  createHistoryMetrics,
   createGovernorMetrics,
   createP33Metrics,
   createStreamMetrics,
@@ -335,6 +336,7 @@ const KNOWN_METRICS = [
   'quantum_stream_metrics_read_failures_total',
   'quantum_exchange_used_weight_1m',
   'quantum_exchange_order_count_1m',
+  'quantum_history_lag_seconds',
 ];
 const HISTOGRAMS = new Set([
   'quantum_apply_permit_wait_seconds',
@@ -369,6 +371,7 @@ async function registeredLabels(): Promise<Map<string, readonly string[]>> {
     createP33Metrics(createRegistry()),
     streams,
     { registry: exchangeRegistry },
+    createHistoryMetrics(createRegistry(), { lag: async () => [] }),
   ]) {
     for (const { name } of (await m.registry.getMetricsAsJSON()) as { name: string }[]) {
       const metric = m.registry.getSingleMetric(name) as unknown as { labelNames?: readonly string[] };
