@@ -46,6 +46,7 @@ const SECURITY_COMMANDS: Record<string, Loader> = {
 const HISTORY_COMMANDS: Record<string, Loader> = {
   history: () => import('./commands/history.js'),
   replay: () => import('./commands/replay.js'),
+  recorder: () => import('./commands/recorder.js'),
 };
 
 const LOADERS: Record<string, Loader> = {

@@ -1,7 +1,7 @@
 /**
  * `quantum-apply history [filters] [--json|--csv]`, `history stats [--by …]`: what the history
- * database (HISTORY_URL) recorded, read-only. Exit codes: 0 read, 1 the database failed, 2 usage
- * or configuration.
+ * database (HISTORY_URL) recorded, read-only; `history backfill`: what the streams still hold,
+ * written into it. Exit codes: 0 done, 1 the database or Redis failed, 2 usage or configuration.
  */
 import type { Command } from 'commander';
 import { openHistory, type History } from '../../history/db.js';
@@ -14,6 +14,9 @@ import { loadHistoryConfig } from '../../ops/config/history-url.js';
 import { redactUrl } from '../../ops/config/env.js';
 import { EXIT_CONFIG, EXIT_FAILURE, loadOrReport, type CliContext } from '../util.js';
 import { plansInWindow } from '../../history/query.js';
+import { backfill } from '../../history/backfill.js';
+import { loadRecorderConfig } from '../../ops/config/recorder.js';
+import { openStoreOrReport } from './arm.js';
 
 const DECISIONS = ['EXECUTE', 'SKIP', 'BLOCKED', 'ERROR'];
 
@@ -80,12 +83,19 @@ export function filterFrom(
   return f;
 }
 
-/** Opens HISTORY_URL read-only, or reports why not (2: configuration, 1: the database). */
-export async function openHistoryOrReport(ctx: CliContext, name: string): Promise<History | null> {
+/**
+ * Opens HISTORY_URL (read-only unless `write`: then its schema is brought up to date), or reports
+ * why not (2: configuration, 1: the database).
+ */
+export async function openHistoryOrReport(
+  ctx: CliContext,
+  name: string,
+  write = false,
+): Promise<History | null> {
   const cfg = loadOrReport(ctx, name, loadHistoryConfig);
   if (cfg === null) return null;
   try {
-    return await openHistory(cfg.url, { readOnly: true, poolMax: 2 });
+    return await openHistory(cfg.url, { readOnly: !write, poolMax: 2 });
   } catch (err) {
     ctx.err(
       `quantum-apply ${name}: cannot open the history at ${redactUrl(cfg.url)}: ${(err as Error).message}\n`,
@@ -100,8 +110,9 @@ export async function withHistory(
   ctx: CliContext,
   name: string,
   read: (h: History) => Promise<void>,
+  write = false,
 ): Promise<void> {
-  const h = await openHistoryOrReport(ctx, name);
+  const h = await openHistoryOrReport(ctx, name, write);
   if (h === null) return;
   try {
     await read(h);
@@ -242,7 +253,7 @@ export function register(program: Command, ctx: CliContext): void {
   const history = program
     .command('history')
     .description('what the history database (HISTORY_URL) recorded: plans, stats')
-    .addHelpText('after', '\nExit codes: 0 read, 1 the database failed, 2 usage or configuration.');
+    .addHelpText('after', '\nExit codes: 0 done, 1 the database or Redis failed, 2 usage or configuration.');
   // The default subcommand: `history --symbol S` lists.
   withFilters(
     history
@@ -276,4 +287,37 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.out(o.json ? `${JSON.stringify(s, null, 2)}\n` : renderStats(s));
     });
   });
+  history
+    .command('backfill')
+    .description("record what Redis's streams still hold (rows already recorded stay as they are)")
+    .option('--json', 'the report as one JSON object')
+    .action(async (o: { json?: boolean }) => backfillCommand(ctx, o.json === true));
+}
+
+/** `history backfill`: the recorder's config (Redis and HISTORY_URL), then backfill(). */
+async function backfillCommand(ctx: CliContext, json: boolean): Promise<void> {
+  const name = 'history backfill';
+  const cfg = loadOrReport(ctx, name, loadRecorderConfig);
+  if (cfg === null) return;
+  const store = await openStoreOrReport(ctx, name, cfg.redis);
+  if (store === null) return;
+  try {
+    await withHistory(
+      ctx,
+      name,
+      async (h) => {
+        const r = await backfill(store, h);
+        if (json) return void ctx.out(`${JSON.stringify(r, null, 2)}\n`);
+        const read = Object.entries(r.read).map(([k, v]) => `${k} ${v}`);
+        const written = Object.entries(r.written).map(([k, v]) => `${k} ${v}`);
+        const skipped = Object.entries(r.skipped).map(([k, v]) => `${k} ${v}`);
+        ctx.out(
+          `read: ${read.join(', ')}\nnew rows: ${written.join(', ')}\nskipped: ${skipped.join(', ') || 'none'}\n`,
+        );
+      },
+      true,
+    );
+  } finally {
+    await store.close().catch(() => {});
+  }
 }
