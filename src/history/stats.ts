@@ -9,8 +9,11 @@ import { percentile } from '../demo/report.js';
 import type { PlanStory } from './query.js';
 import type { OrderRow } from './schema.js';
 
-/** Who ended a plan that did not execute; `none` for an executed one, `pending` without a result. */
-export type StoppedBy = 'apply' | 'governor' | 'p33' | 'none' | 'pending';
+/**
+ * Who ended a plan that did not execute; `none` for an executed one, `dry_run` for one that would
+ * have (APPLY_MODE=dry_run), `pending` without a result.
+ */
+export type StoppedBy = 'apply' | 'governor' | 'p33' | 'none' | 'dry_run' | 'pending';
 
 export interface PlanEnd {
   executed: boolean;
@@ -66,6 +69,7 @@ export function planEnd(s: PlanStory): PlanEnd {
   });
   const result = s.results[s.results.length - 1];
   if (result?.executed === 1) return end(true, 'none', '');
+  if (result?.would_execute === 1) return end(false, 'dry_run', 'dry_run');
   if (s.plan.decision !== 'EXECUTE') return end(false, 'apply', planReason(s.plan.reason_codes));
   const stop = s.decisions.find((d) => STOPS[d.verdict] === true && d.plan_id === s.plan.plan_id);
   if (stop !== undefined) return end(false, stop.authority === 'p33' ? 'p33' : 'governor', stop.reason);

@@ -63,9 +63,8 @@ const SOURCES: Record<string, Source> = { governor: 'governor', p33: 'p33' };
 /** The verdict the history's rows give (planEnd), in explain's kinds. */
 function storyVerdict(s: PlanStory): Verdict {
   const e = planEnd(s);
-  const last = s.results[s.results.length - 1];
   if (e.executed) return { kind: 'EXECUTED', line: 'EXECUTED: the result says executed', reason: null };
-  if (last?.would_execute === 1)
+  if (e.stoppedBy === 'dry_run')
     return { kind: 'DRY_RUN', line: 'DRY RUN: would have executed, no order sent', reason: null };
   if (e.stoppedBy === 'pending')
     return { kind: 'INCOMPLETE', line: 'INCOMPLETE: the history holds no result for it', reason: null };

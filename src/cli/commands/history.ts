@@ -135,7 +135,11 @@ export function planLine(s: PlanStory) {
     kill_score: s.plan.kill_score,
     decision: s.plan.decision,
     reason_codes: s.plan.reason_codes,
-    ended: e.executed ? 'executed' : e.stoppedBy === 'pending' ? 'pending' : `stopped_by_${e.stoppedBy}`,
+    ended: e.executed
+      ? 'executed'
+      : e.stoppedBy === 'pending' || e.stoppedBy === 'dry_run'
+        ? e.stoppedBy
+        : `stopped_by_${e.stoppedBy}`,
     reason: e.reason,
     qty_closed: toText(e.qtyClosed),
     notional_closed: toText(e.notionalClosed),
