@@ -7,7 +7,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { History } from './db.js';
 import type { OrderEvent } from './rows.js';
-import type { Database, DecisionRow, PlanRow, ResultRow } from './schema.js';
+import type { Database, DecisionRow, OrderRow, PlanRow, ResultRow } from './schema.js';
 
 export interface RowBatch {
   plans: PlanRow[];
@@ -53,18 +53,76 @@ async function insertNew<T extends 'plans' | 'decisions' | 'results'>(
   return n;
 }
 
-async function writeOrders(tx: Transaction<Database>, events: readonly OrderEvent[]): Promise<number> {
-  let n = 0;
+type OrderUpdate = Extract<OrderEvent, { kind: 'update' }>;
+
+/**
+ * An intent and the answers after it in the same batch become one row (one INSERT for the batch
+ * rather than one UPDATE per answer): `folded` rows carry a later state than their intent.
+ */
+function foldOrders(events: readonly OrderEvent[]): {
+  rows: OrderRow[];
+  folded: OrderRow[];
+  updates: OrderUpdate[];
+} {
+  const intents = new Map<string, { row: OrderRow; folded: boolean }>();
+  const updates: OrderUpdate[] = [];
   for (const e of events) {
     if (e.kind === 'intent') {
-      const res = await tx
-        .insertInto('orders')
-        .values(e.row)
-        .onConflict((oc) => oc.doNothing())
-        .executeTakeFirst();
-      n += Number(res.numInsertedOrUpdatedRows ?? 0n);
+      if (!intents.has(e.row.plan_id)) intents.set(e.row.plan_id, { row: { ...e.row }, folded: false });
       continue;
     }
+    const held = intents.get(e.planId);
+    if (!held) {
+      updates.push(e);
+      continue;
+    }
+    Object.assign(held.row, e.set, { updated_at_ms: e.atMs, stream_id: e.streamId, fields: e.fields });
+    held.folded = true;
+  }
+  const all = [...intents.values()];
+  return {
+    rows: all.filter((x) => !x.folded).map((x) => x.row),
+    folded: all.filter((x) => x.folded).map((x) => x.row),
+    updates,
+  };
+}
+
+async function writeOrders(tx: Transaction<Database>, events: readonly OrderEvent[]): Promise<number> {
+  const { rows, folded, updates } = foldOrders(events);
+  let n = 0;
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    const res = await tx
+      .insertInto('orders')
+      .values(rows.slice(i, i + CHUNK))
+      .onConflict((oc) => oc.doNothing())
+      .executeTakeFirst();
+    n += Number(res.numInsertedOrUpdatedRows ?? 0n);
+  }
+  for (let i = 0; i < folded.length; i += CHUNK) {
+    // The intent may be recorded already (a batch written, not acked, read again with its answer).
+    const res = await tx
+      .insertInto('orders')
+      .values(folded.slice(i, i + CHUNK))
+      .onConflict((oc) =>
+        oc
+          .column('client_order_id')
+          .doUpdateSet((eb) => ({
+            state: eb.ref('excluded.state'),
+            order_id: eb.ref('excluded.order_id'),
+            executed_qty: eb.ref('excluded.executed_qty'),
+            avg_price: eb.ref('excluded.avg_price'),
+            reason: eb.ref('excluded.reason'),
+            updated_at_ms: eb.ref('excluded.updated_at_ms'),
+            stream_id: eb.ref('excluded.stream_id'),
+            fields: eb.ref('excluded.fields'),
+          }))
+          .where('orders.updated_at_ms', '<=', (eb) => eb.ref('excluded.updated_at_ms'))
+          .where('orders.stream_id', '!=', (eb) => eb.ref('excluded.stream_id')),
+      )
+      .executeTakeFirst();
+    n += Number(res.numInsertedOrUpdatedRows ?? 0n);
+  }
+  for (const e of updates) {
     const res = await tx
       .updateTable('orders')
       .set({ ...e.set, updated_at_ms: e.atMs, stream_id: e.streamId, fields: e.fields })

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { backfill } from '../../src/history/backfill.js';
 import { openHistory, type History } from '../../src/history/db.js';
-import { HISTORY_GROUP, Recorder } from '../../src/history/recorder.js';
+import { addEntries, HISTORY_GROUP, Recorder } from '../../src/history/recorder.js';
 import { DAY_MS, pruneHistory, retentionCutoff } from '../../src/history/retention.js';
 import { countRows, emptyBatch, writeBatch } from '../../src/history/write.js';
 import { systemClock } from '../../src/ops/clock.js';
@@ -202,10 +202,16 @@ function recorderSuite(url: () => string) {
     expect(row).toMatchObject({ plan_id: hex(2), decision: 'SKIP', reason_codes: 'kill_score_critical' });
   });
 
-  it('an older answer written again after a newer one leaves the newer', async () => {
+  it('an answer read again with its intent after the intent alone was written is applied; an older one never', async () => {
     await fresh();
     await publishPlan(store, 1);
+    const events = await store.xrange(store.keys.orderEvents(), '-', '+');
+    const intentOnly = emptyBatch();
+    addEntries(intentOnly, 'apply.orders', events.slice(0, 1));
+    await writeBatch(history, intentOnly);
+    expect(await history.db.selectFrom('orders').select('state').execute()).toEqual([{ state: 'sending' }]);
     await backfill(store, history);
+    expect(await history.db.selectFrom('orders').select('state').execute()).toEqual([{ state: 'filled' }]);
     const stale = { state: 'unknown' };
     const written = await writeBatch(history, {
       ...emptyBatch(),
@@ -219,9 +225,10 @@ function recorderSuite(url: () => string) {
   it('backfill records what the streams hold, once; retention prunes rows past the cutoff', async () => {
     await fresh();
     for (let i = 1; i <= 4; i++) await publishPlan(store, i);
-    const first = await backfill(store, history, { page: 3 });
+    const first = await backfill(store, history);
     expect(first.read).toMatchObject({ 'apply.plan': 4, 'apply.orders': 8, 'p33.decisions': 4 });
-    expect(first.written).toEqual({ plans: 4, decisions: 8, results: 4, orders: 8 });
+    // Each order's intent and answer are one row, written once.
+    expect(first.written).toEqual({ plans: 4, decisions: 8, results: 4, orders: 4 });
     const second = await backfill(store, history, { page: 3 });
     expect(second.written).toEqual({ plans: 0, decisions: 0, results: 0, orders: 0 });
     expect(await countRows(history.db)).toEqual({ plans: 4, decisions: 8, results: 4, orders: 4 });
