@@ -5,7 +5,13 @@
  */
 import type { Command } from 'commander';
 import { openHistory, type History } from '../../history/db.js';
-import { listPlans, parseTimeArg, type HistoryFilter, type PlanStory } from '../../history/query.js';
+import {
+  listPlans,
+  parseTimeArg,
+  plansInWindow,
+  type HistoryFilter,
+  type PlanStory,
+} from '../../history/query.js';
 import { historyStats, planEnd, STATS_BY, type StatsBy, type StatsRow } from '../../history/stats.js';
 import { toText } from '../../domain/position/dec.js';
 import { isValidSymbol } from '../../domain/proposal.js';
@@ -13,7 +19,6 @@ import { clean, table, utc } from '../../inspect/render.js';
 import { loadHistoryConfig } from '../../ops/config/history-url.js';
 import { redactUrl } from '../../ops/config/env.js';
 import { EXIT_CONFIG, EXIT_FAILURE, loadOrReport, type CliContext } from '../util.js';
-import { plansInWindow } from '../../history/query.js';
 import { backfill } from '../../history/backfill.js';
 import { loadRecorderConfig } from '../../ops/config/recorder.js';
 import { openStoreOrReport } from './arm.js';

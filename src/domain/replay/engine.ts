@@ -9,7 +9,7 @@
  * and a governor block for a failed position read or evaluation (after the rate gates, which
  * the governor checks first for such a plan too).
  */
-import { countingVerdict, killScoreGate, utcDay, type GovernorLimits } from '../governor/gates.js';
+import { countingVerdict, HOUR_SEC, killScoreGate, utcDay, type GovernorLimits } from '../governor/gates.js';
 import { decide, type Decision } from '../plan.js';
 import type { Proposal } from '../proposal.js';
 
@@ -113,8 +113,8 @@ class GovernorState {
   private readonly daily = new Map<string, number>();
 
   execTimestamps(symbol: string, nowSec: number): string[] {
-    // Only the last hour counts (HOUR_SEC is the widest window): older grants are dropped.
-    const kept = (this.execs.get(symbol) ?? []).filter((t) => t > nowSec - 3600);
+    // Only the last hour counts (the widest window): older grants are dropped.
+    const kept = (this.execs.get(symbol) ?? []).filter((t) => t > nowSec - HOUR_SEC);
     this.execs.set(symbol, kept);
     return kept.map(String);
   }
