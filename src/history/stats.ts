@@ -125,10 +125,13 @@ function row(key: string, items: { story: PlanStory; end: PlanEnd }[]): StatsRow
 
 const stopKey = (e: PlanEnd) => `${e.stoppedBy}:${e.reason || '-'}`;
 
+/** `executed`, or who stopped the plan and why (`p33:cooldown_in_flight`). */
+export const endLabel = (e: PlanEnd): string => (e.executed ? 'executed' : stopKey(e));
+
 const GROUP_KEY: Record<StatsBy, (s: PlanStory, e: PlanEnd) => string> = {
   symbol: (s) => s.plan.symbol,
   day: (s) => utcDay(s.plan.at_ms),
-  reason: (_s, e) => (e.executed ? 'executed' : stopKey(e)),
+  reason: (_s, e) => endLabel(e),
   authority: (_s, e) => (e.executed ? 'executed' : e.stoppedBy),
 };
 

@@ -8,7 +8,7 @@ import { sign, toNumber } from '../domain/position/dec.js';
 import { parsePyFloat } from '../domain/pyfloat.js';
 import type { ReplayPlan } from '../domain/replay/engine.js';
 import type { PlanStory } from '../history/query.js';
-import { fillsOf } from '../history/stats.js';
+import { endLabel, fillsOf, planEnd } from '../history/stats.js';
 
 const fieldsSchema = z.record(z.string(), z.string());
 
@@ -87,6 +87,7 @@ export function replayPlans(stories: readonly PlanStory[]): ReplayPlan[] {
       reasons: s.plan.reason_codes.split(',').filter((r) => r !== ''),
       governor: gov ? { granted: gov.verdict === 'GRANTED', reason: gov.reason, atMs: gov.at_ms } : null,
       amount: amountOf(s, prices),
+      recordedEnd: endLabel(planEnd(s)),
     };
   });
 }

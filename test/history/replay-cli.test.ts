@@ -111,6 +111,10 @@ function suite(url: () => string) {
     expect(text).toContain('flips: 1 (0 would now execute, 1 would now not)');
     expect(text).toMatch(/EXECUTE -> BLOCKED governor:hourly_limit_exceeded\s+1/);
     expect(text).toMatch(/BTCUSDT\s+0\s+1/);
+    // Plan 4 really executed: the flip says so.
+    expect(text).toMatch(
+      new RegExp(`${id(4)}.*EXECUTE\\s+BLOCKED governor:hourly_limit_exceeded\\s+executed`),
+    );
   });
 }
 

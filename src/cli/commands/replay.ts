@@ -34,6 +34,7 @@ function renderReport(r: ReplayReport, sets: Record<string, string>, fromMs: num
     `replay of ${r.plans} plan(s) from ${utc(fromMs)} UTC with ${changed || '(no change)'}`,
     `the current settings reproduce ${r.fidelity.matching} of ${r.fidelity.compared} recorded decisions`,
     `flips: ${t.flips} (${t.nowExecute} would now execute, ${t.nowStopped} would now not); ${t.reasonChanged} more stay stopped for another reason`,
+    'EXECUTE: passes apply and the governor; what P3.3 and the exchange did after is the recorded end',
   ];
   if (r.dailyUnchecked > 0)
     lines.push(
@@ -53,10 +54,17 @@ function renderReport(r: ReplayReport, sets: Record<string, string>, fromMs: num
       '',
       `plans that flip${r.flips.length > listed ? ` (first ${listed}; --json lists all)` : ''}`,
       ...table([
-        ['TIME (UTC)', 'PLAN', 'SYMBOL', 'WAS', 'WOULD BE'],
+        ['TIME (UTC)', 'PLAN', 'SYMBOL', 'WAS', 'WOULD BE', 'RECORDED END'],
         ...r.flips
           .slice(0, listed)
-          .map((f) => [utc(f.atMs), f.planId, f.symbol, outcomeLabel(f.from), outcomeLabel(f.to)]),
+          .map((f) => [
+            utc(f.atMs),
+            f.planId,
+            f.symbol,
+            outcomeLabel(f.from),
+            outcomeLabel(f.to),
+            f.recordedEnd ?? '-',
+          ]),
       ]),
     );
   }

@@ -43,6 +43,8 @@ export interface ReplayPlan {
   governor: { granted: boolean; reason: string; atMs: number } | null;
   /** What executing it adds to the governor's daily totals (its permit's figures); null: unknown. */
   amount: { qty: number; notional: number | null } | null;
+  /** How it really ended, for the report (`executed`, `p33:cooldown_in_flight`); not replayed. */
+  recordedEnd?: string;
 }
 
 export type Stage = 'apply' | 'governor';

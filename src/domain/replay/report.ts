@@ -12,6 +12,8 @@ export interface Flip {
   atMs: number;
   from: Outcome;
   to: Outcome;
+  /** How the plan really ended (what came after the governor is as recorded). */
+  recordedEnd: string | null;
 }
 
 export interface Tally {
@@ -83,7 +85,15 @@ export function compareReplays(
     if (w.outcome.dailyUnchecked) dailyUnchecked++;
     if (b.outcome.decision !== w.outcome.decision) {
       const p = b.plan;
-      flips.push({ planId: p.planId, symbol: p.symbol, atMs: p.atMs, from: b.outcome, to: w.outcome });
+      const recordedEnd = p.recordedEnd ?? null;
+      flips.push({
+        planId: p.planId,
+        symbol: p.symbol,
+        atMs: p.atMs,
+        from: b.outcome,
+        to: w.outcome,
+        recordedEnd,
+      });
     } else if (!sameOutcome(b.outcome, w.outcome)) reasonChanged++;
   });
   const symbols = new Map<string, SymbolTally>();
