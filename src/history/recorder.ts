@@ -12,6 +12,7 @@
 import { backoffMs, type Backoff } from '../ops/backoff.js';
 import type { Clock } from '../ops/clock.js';
 import type { HistoryMetrics } from '../ops/metrics.js';
+import type { ConsumerLogger } from '../services/plan-consumer.js';
 import type { Store, StreamEntry } from '../store/port.js';
 import type { History } from './db.js';
 import {
@@ -35,11 +36,8 @@ export interface HistoryLag {
   seconds: number;
 }
 
-export interface RecorderLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/** A pino logger, or anything with its three levels. */
+export type RecorderLogger = ConsumerLogger;
 
 export interface RecorderOptions {
   store: Store;
@@ -173,6 +171,8 @@ export class Recorder {
         failures = 0;
         if (n === 0 && !this.stopped) await this.o.sleep(this.o.idleMs);
       } catch (err) {
+        // A stream deleted under us (its groups with it; Redis lost its data): create them again.
+        if (/NOGROUP/.test((err as Error).message)) this.groupsReady = false;
         const what = `Redis (${(err as Error).message})`;
         if (this.waiting !== what)
           this.o.logger.warn({ err: (err as Error).message }, 'history recorder: waiting for Redis');

@@ -202,6 +202,18 @@ function recorderSuite(url: () => string) {
     expect(row).toMatchObject({ plan_id: hex(2), decision: 'SKIP', reason_codes: 'kill_score_critical' });
   });
 
+  it('a stream deleted under a running recorder gets its group again and goes on recording', async () => {
+    await fresh();
+    await publishPlan(store, 1);
+    const { recorder } = recorderOn(store, history);
+    recorder.start();
+    await until(async () => (await countRows(history.db)).plans === 1, 8000, 'plan 1');
+    await store.del([store.keys.planStream()]);
+    await store.xadd(store.keys.planStream(), planFields(2));
+    await until(async () => (await countRows(history.db)).plans === 2, 8000, 'plan 2 after the delete');
+    await recorder.stop();
+  });
+
   it('an answer read again with its intent after the intent alone was written is applied; an older one never', async () => {
     await fresh();
     await publishPlan(store, 1);
