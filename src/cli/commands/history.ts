@@ -75,8 +75,8 @@ export function filterFrom(
     f.decision = d;
   }
   if (o.reason !== undefined) {
-    if (!/^[A-Za-z0-9_:]{1,64}$/.test(o.reason))
-      return usage(ctx, name, '--reason: expected a snake_case reason');
+    if (!/^[A-Za-z0-9_:.-]{1,96}$/.test(o.reason))
+      return usage(ctx, name, '--reason: expected a reason (letters, digits, _ : . -)');
     f.reason = o.reason;
   }
   if (o.limit !== undefined) {
