@@ -218,8 +218,8 @@ export class Recorder {
     for (const s of HISTORY_STREAMS) {
       const key = this.keys[s];
       const g = (await store.groups(key)).find((x) => x.name === HISTORY_GROUP);
-      if (!g) continue;
-      const entries = (g.lag ?? 0) + g.pending;
+      // No group yet (before the first round): nothing the stream holds is recorded.
+      const entries = g ? (g.lag ?? 0) + g.pending : await store.xlen(key);
       let seconds = 0;
       if (entries > 0) {
         const after = this.lastAcked.get(s);

@@ -74,8 +74,11 @@ export function startHistoryService(o: HistoryServiceOptions): HistoryService {
         openError = (err as Error).message;
         o.logger.warn({ err: openError, attempt }, 'history: database not open yet; retrying');
         await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, backoffMs(attempt, { minMs: o.openRetryMinMs ?? 500, maxMs: 30_000 }));
+          const timer = setTimeout(r, backoffMs(attempt, { minMs: o.openRetryMinMs ?? 500, maxMs: 30_000 }));
+          wake = () => {
+            clearTimeout(timer);
+            r();
+          };
         });
       }
     }
