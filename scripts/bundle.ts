@@ -49,6 +49,9 @@ export async function bundleCli(outdir = join(ROOT, 'dist', 'bundle')): Promise<
     sourcemap: 'linked',
     legalComments: 'none',
     logLevel: 'warning',
+    // better-sqlite3 finds its native module relative to its own package, and pg requires the
+    // optional pg-native only when asked: both stay in node_modules, loaded at run time.
+    external: ['better-sqlite3', 'pg-native'],
     // CommonJS packages (ioredis, pino, prom-client, commander) call require() for node's own modules.
     banner: {
       js: "import { createRequire as __qaCreateRequire } from 'node:module'; const require = __qaCreateRequire(import.meta.url);",

@@ -43,7 +43,19 @@ const SECURITY_COMMANDS: Record<string, Loader> = {
   acl: () => import('./commands/acl.js'),
 };
 
-const LOADERS: Record<string, Loader> = { ...COMMANDS, ...AUTHORITY_COMMANDS, ...SECURITY_COMMANDS };
+/** The history database: what was recorded, and what other settings would have changed. */
+const HISTORY_COMMANDS: Record<string, Loader> = {
+  history: () => import('./commands/history.js'),
+  replay: () => import('./commands/replay.js'),
+  recorder: () => import('./commands/recorder.js'),
+};
+
+const LOADERS: Record<string, Loader> = {
+  ...COMMANDS,
+  ...AUTHORITY_COMMANDS,
+  ...SECURITY_COMMANDS,
+  ...HISTORY_COMMANDS,
+};
 
 /** Every command name main() knows, in help order. */
 export const COMMAND_NAMES: readonly string[] = Object.keys(LOADERS);

@@ -12,6 +12,10 @@ import { startPaperExchange, type PaperExchange } from '../exchange/paper/index.
 import { systemClock } from '../ops/clock.js';
 import { DEFAULT_MAX_PROPOSAL_AGE_SEC } from '../ops/config/services.js';
 import { createLogger } from '../ops/logger.js';
+import { createRegistry } from '../ops/metrics.js';
+import { DEFAULT_HISTORY_BATCH } from '../ops/config/recorder.js';
+import { redactUrl } from '../ops/config/env.js';
+import { startHistoryService } from '../history/service.js';
 import { setArmState } from '../services/arm-state.js';
 import { ApplyService } from '../services/apply/service.js';
 import { GovernorService } from '../services/governor/service.js';
@@ -37,6 +41,8 @@ export interface DemoOptions {
   redisUrl?: string;
   verbose?: boolean;
   out: (text: string) => void;
+  /** Where the recorder writes the demo's history (default: a private in-memory SQLite database). */
+  historyUrl?: string;
   /** Resolves on SIGINT/SIGTERM: feeding stops, in-flight plans finish, the summary is printed. */
   stopRequested?: Promise<string>;
 }
@@ -198,6 +204,15 @@ export async function runDemo(o: DemoOptions): Promise<number> {
         '',
       ].join('\n'),
     );
+    const history = startHistoryService({
+      store,
+      settings: { url: o.historyUrl ?? 'sqlite::memory:', retentionDays: 0, batch: DEFAULT_HISTORY_BATCH },
+      clock,
+      logger: log('recorder'),
+      registry: createRegistry(),
+      idleMs: 100,
+    });
+    closers.push(() => history.stop());
     await desk.start();
     governor.start();
     p33.start();
@@ -266,6 +281,15 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     await tally.stop();
     const report = await tally.report(noPlan);
     out(report.text);
+    const rows = await history.settle(Date.now() + 3000);
+    if (rows) {
+      out(
+        `  history: ${rows.plans} plans, ${rows.decisions} decisions, ${rows.orders} orders, ${rows.results} results recorded` +
+          (o.historyUrl
+            ? ` in ${redactUrl(o.historyUrl)} (quantum-apply history)\n\n`
+            : ' (in memory: --history-url keeps them)\n\n'),
+      );
+    }
     if (o.redisUrl) {
       // The demo's keys stay in Redis under its prefix: every plan can be explained afterwards.
       const pick = (d: string) => tally.results.find((r) => r.decision === d)?.planId;

@@ -275,6 +275,74 @@ export function createCanaryMetrics(registry: Registry) {
   };
 }
 export type CanaryMetrics = ReturnType<typeof createCanaryMetrics>;
+/** What the history lag gauges read at scrape time (the recorder's `lag()`). */
+export interface HistoryLagSource {
+  lag(): Promise<{ stream: string; entries: number; seconds: number }[]>;
+}
+
+/**
+ * The history recorder's metrics. The lag gauges are read at scrape time from `source`; a failing
+ * read (Redis down) leaves them empty for that scrape rather than failing /metrics.
+ */
+export function createHistoryMetrics(registry: Registry, source: HistoryLagSource) {
+  let inflight: Promise<Awaited<ReturnType<HistoryLagSource['lag']>>> | null = null;
+  const snapshot = () =>
+    (inflight ??= source
+      .lag()
+      .catch(() => [])
+      .finally(() => (inflight = null)));
+  const lagGauge = (
+    name: string,
+    help: string,
+    value: (l: { entries: number; seconds: number }) => number,
+  ) => {
+    const g: Gauge<'stream'> = new Gauge({
+      name,
+      help,
+      labelNames: ['stream'] as const,
+      registers: [registry],
+      async collect() {
+        const lag = await snapshot();
+        g.reset();
+        for (const l of lag) g.set({ stream: l.stream }, value(l));
+      },
+    });
+    return g;
+  };
+  return {
+    registry,
+    lagEntries: lagGauge(
+      'quantum_history_lag_entries',
+      'Stream entries the history recorder has not yet written (undelivered + pending in its group)',
+      (l) => l.entries,
+    ),
+    lagSeconds: lagGauge(
+      'quantum_history_lag_seconds',
+      'Age of the oldest stream entry the history recorder has not yet written (0 when caught up)',
+      (l) => l.seconds,
+    ),
+    rows: counter(
+      registry,
+      'quantum_history_rows_total',
+      'Rows written to the history database (new, not rewrites)',
+      ['table'],
+    ),
+    skipped: counter(
+      registry,
+      'quantum_history_skipped_total',
+      'Stream entries not recorded because they do not parse',
+      ['stream', 'reason'],
+    ),
+    writeFailures: counter(
+      registry,
+      'quantum_history_write_failures_total',
+      'Batch writes to the history database that failed (each is retried until it commits)',
+      [],
+    ),
+    batchSeconds: histogram(registry, 'quantum_history_batch_seconds', 'Time to write one batch', []),
+  };
+}
+export type HistoryMetrics = ReturnType<typeof createHistoryMetrics>;
 
 /** What the stream gauges need from the store (Store satisfies it). */
 export interface GroupSource {

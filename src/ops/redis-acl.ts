@@ -43,7 +43,7 @@ const COMMANDS: Record<AclRole, readonly string[]> = {
     ...['+get', '+mget', '+set', '+exists', '+hget', '+hgetall', '+hset', '+expire'],
     // The ledger follower releases a plan's reservation (quantum:p33:reserved:<S>).
     '+hdel',
-    // The ledger follows the result stream; P3.3 writes no stream.
+    // The ledger follows the result stream; XADD on its decisions stream alone (a selector).
     ...['+xrange', '+xrevrange'],
   ],
   inspect: [
@@ -74,6 +74,7 @@ function keyRules(service: AclRole, p: string, cluster: boolean): string[] {
         `%R~${p}quantum:stream:apply.result`,
         `%R~${p}quantum:stream:apply.reconciled`,
         `%R~${p}quantum:stream:apply.canary`,
+        `%R~${p}quantum:stream:apply.orders`,
       ];
     case 'governor':
       return [
@@ -150,7 +151,7 @@ const CLUSTER_CLIENT = ['+cluster|slots', '+cluster|info'];
  *   cannot mint permits even where signing is off.
  * - apply, streams: it writes the plan and result streams by XADD alone, from its publish
  *   scripts, whose other keys are its own markers (hence `quantum:apply:*` here, which the root
- *   rules grant anyway). Its root rules only read the streams: no DEL, SET, EXPIRE or trimming.
+ *   rules grant anyway), and its order events stream by a plain XADD. Its root rules only read the streams: no DEL, SET, EXPIRE or trimming.
  * - authorities, plan stream: they consume it through their groups. XACK and XAUTOCLAIM need
  *   write access to the key, so a read-only key rule is not enough; this selector grants the
  *   group commands alone. A forged plan entry would be judged by both authorities as the apply
@@ -163,7 +164,7 @@ function selectors(service: AclRole, p: string): string[] {
   switch (service) {
     case 'apply': {
       const permits = `~${p}quantum:permit:* ~${p}quantum:apply:consumed:*`;
-      const streams = `${plan} ~${p}quantum:stream:apply.result ~${p}quantum:stream:apply.reconciled ~${p}quantum:stream:apply.canary ~${p}quantum:apply:*`;
+      const streams = `${plan} ~${p}quantum:stream:apply.result ~${p}quantum:stream:apply.reconciled ~${p}quantum:stream:apply.canary ~${p}quantum:stream:apply.orders ~${p}quantum:apply:*`;
       return [
         `(${permits} +evalsha +eval +get +mget +exists +pttl +del)`,
         `(${streams} +evalsha +eval +xadd)`,
@@ -173,7 +174,8 @@ function selectors(service: AclRole, p: string): string[] {
       // XINFO GROUPS: its /metrics reports the plan stream's group lag (createStreamMetrics).
       return [`(${plan} ${GROUP_CONSUMER.join(' ')} +xinfo|groups)`];
     case 'p33':
-      return [`(${plan} ${GROUP_CONSUMER.join(' ')})`];
+      // Its decisions stream: added, never read, trimmed or deleted.
+      return [`(${plan} ${GROUP_CONSUMER.join(' ')})`, `(~${p}quantum:stream:p33.decisions +xadd)`];
     case 'inspect':
       return [];
     case 'operator':

@@ -75,6 +75,13 @@ export function keySpace(opts: KeyOptions = {}) {
      * state, for readers that follow decisions (explain, recorders); capped like the plan stream.
      */
     governorDecisions: () => `${p}quantum:stream:governor.decisions`,
+    /** Ours: one compact entry per P3.3 decision (allow or deny), for recorders; capped likewise. */
+    p33Decisions: () => `${p}quantum:stream:p33.decisions`,
+    /**
+     * Ours: one compact entry per write of an order intent (the intent, then each answer), so a
+     * recorder sees what the exchange answered after the intent's TTL; capped like the plan stream.
+     */
+    orderEvents: () => `${p}quantum:stream:apply.orders`,
     positionSnapshot: (symbol: string) => `${p}quantum:position:snapshot:${symbol}`,
     positionLedger: (symbol: string) =>
       `${p}quantum:position:ledger:${cluster ? `${ledgerTag}:` : ''}${symbol}`,

@@ -23,6 +23,9 @@ const MODULES: Record<string, string> = {
   explain: '../../src/cli/commands/explain.js',
   canary: '../../src/cli/commands/canary.js',
   acl: '../../src/cli/commands/acl.js',
+  history: '../../src/cli/commands/history.js',
+  replay: '../../src/cli/commands/replay.js',
+  recorder: '../../src/cli/commands/recorder.js',
 };
 
 const loaded: string[] = [];
@@ -62,7 +65,7 @@ describe('cli: one command module per run', () => {
     expect(loaded.slice(before)).toEqual(['check-config']);
   });
 
-  it('when all runs (and refuses a bad env) then only it and the three services it composes are imported', async () => {
+  it('when all runs (and refuses a bad env) then only it and the services it composes (the recorder too) are imported', async () => {
     const before = loaded.length;
     // A bad LOG_LEVEL: refused before anything connects (should it go on, nothing listens).
     const r = await run(['all'], {
@@ -71,7 +74,7 @@ describe('cli: one command module per run', () => {
       BINANCE_FUTURES_BASE_URL: 'http://127.0.0.1:1',
     });
     expect(r.code).toBe(2);
-    expect(loaded.slice(before).sort()).toEqual(['all', 'apply', 'governor', 'position-brain']);
+    expect(loaded.slice(before).sort()).toEqual(['all', 'apply', 'governor', 'position-brain', 'recorder']);
   });
 
   it('when the table is read then every command name maps to a module registering exactly that name', async () => {

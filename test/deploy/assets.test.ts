@@ -20,6 +20,7 @@ import {
   createApplyMetrics,
   createCanaryMetrics,
   createExchangeMetrics,
+  createHistoryMetrics,
   createGovernorMetrics,
   createP33Metrics,
   createStreamMetrics,
@@ -368,6 +369,7 @@ const KNOWN_METRICS = [
   'quantum_canary_passed',
   'quantum_canary_last_run_timestamp_seconds',
   'quantum_canary_authority_answered',
+  'quantum_history_lag_seconds',
 ];
 const HISTOGRAMS = new Set([
   'quantum_apply_permit_wait_seconds',
@@ -403,6 +405,7 @@ async function registeredLabels(): Promise<Map<string, readonly string[]>> {
     createCanaryMetrics(createRegistry()),
     streams,
     { registry: exchangeRegistry },
+    createHistoryMetrics(createRegistry(), { lag: async () => [] }),
   ]) {
     for (const { name } of (await m.registry.getMetricsAsJSON()) as { name: string }[]) {
       const metric = m.registry.getSingleMetric(name) as unknown as { labelNames?: readonly string[] };

@@ -88,6 +88,8 @@ const BUILDERS: Record<string, (k: KeySpace) => string[]> = {
   governorDisarm: (k) => [k.governorDisarm(DAY)],
   governorEvents: (k) => [k.governorEvents()],
   governorDecisions: (k) => [k.governorDecisions()],
+  p33Decisions: (k) => [k.p33Decisions()],
+  orderEvents: (k) => [k.orderEvents()],
   positionSnapshot: (k) => [k.positionSnapshot(SYM)],
   positionLedger: (k) => [k.positionLedger(SYM)],
   armState: (k) => [k.armState()],

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/ops/clock.js';
+import { captureLogger } from '../../src/ops/logger.js';
 import { SymbolLeases } from '../../src/services/apply/lease.js';
 import { storeIntents } from '../../src/services/apply/orders.js';
 import { INTENT_CODES, LEASE_CODES, RELEASE_CODES } from '../../src/store/redis/lease-scripts.js';
@@ -26,7 +27,8 @@ function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => P
     });
     afterAll(() => store.close());
     /** The intent writer apply uses: through `owner`'s lease fence. */
-    const intents = (owner: SymbolLeases) => storeIntents({ store, ownership: owner }, 60);
+    const intents = (owner: SymbolLeases) =>
+      storeIntents({ store, ownership: owner, logger: captureLogger().logger, clock: systemClock }, 60);
 
     it('when a lease is free then the first token acquires it, renews it, and a second token is told it is held', async () => {
       const key = store.keys.symbolLease('BTCUSDT');

@@ -1,9 +1,10 @@
 /**
  * `quantum-apply all`'s config: the three services' own configs, each read as when run alone,
- * with every problem of all three reported at once.
+ * and the history recorder's when HISTORY_URL is set, with every problem reported at once.
  */
 import { ConfigError, type Env, type LogLevel } from './env.js';
 import type { LogFormat } from './common.js';
+import { loadHistorySettingsIfSet, type HistorySettings } from './recorder.js';
 import {
   loadApplyConfig,
   loadGovernorConfig,
@@ -17,6 +18,8 @@ export interface AllConfig {
   apply: ApplyConfig;
   governor: GovernorConfig;
   p33: P33Config;
+  /** The history recorder's settings; null (no recorder) while HISTORY_URL is unset. */
+  history: HistorySettings | null;
   logLevel: LogLevel;
   logFormat: LogFormat;
   metricsPort: number;
@@ -48,7 +51,8 @@ export function loadAllConfig(env: Env): AllConfig {
   const apply = attempt(loadApplyConfig);
   const governor = attempt(loadGovernorConfig);
   const p33 = attempt(loadP33Config);
-  if (!apply || !governor || !p33) throw new ConfigError('all', problems);
+  const history = attempt((e) => ({ settings: loadHistorySettingsIfSet(e, 'all') }));
+  if (!apply || !governor || !p33 || !history) throw new ConfigError('all', problems);
   const applyHere =
     env.APPLY_MAX_IN_FLIGHT === undefined
       ? Object.freeze({ ...apply, maxInFlight: ALL_MAX_IN_FLIGHT })
@@ -57,6 +61,7 @@ export function loadAllConfig(env: Env): AllConfig {
     apply: applyHere,
     governor,
     p33,
+    history: history.settings,
     logLevel: apply.logLevel,
     logFormat: apply.logFormat,
     metricsPort: apply.metricsPort,

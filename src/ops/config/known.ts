@@ -79,9 +79,15 @@ export const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'PAPER_EXCHANGE_PORT',
   'PAPER_EXCHANGE_API_KEY',
   'PAPER_EXCHANGE_API_SECRET',
+  'HISTORY_URL',
+  'HISTORY_RETENTION_DAYS',
+  'HISTORY_BATCH',
+  'HISTORY_LOG_LEVEL',
+  'HISTORY_METRICS_PORT',
 ]);
 
-const OUR_PREFIXES = /^(APPLY_|GOV_|P33_|PAPER_EXCHANGE_|BINANCE_|REDIS_|K_BLOCK_|PERMIT_|PLAN_SECRET_)/;
+const OUR_PREFIXES =
+  /^(APPLY_|GOV_|P33_|PAPER_EXCHANGE_|BINANCE_|REDIS_|K_BLOCK_|PERMIT_|PLAN_SECRET_|HISTORY_)/;
 
 /** Names (never values) of variables with our prefixes that no loader reads. */
 export function ignoredVariables(env: Env): string[] {

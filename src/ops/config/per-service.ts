@@ -6,6 +6,7 @@
 import { loadAllConfig } from './all.js';
 import { LIVE_CONFIRM_PHRASE } from './common.js';
 import type { Env } from './env.js';
+import { loadRecorderConfig } from './recorder.js';
 import { loadApplyConfig, loadGovernorConfig, loadP33Config, loadPaperConfig } from './services.js';
 
 export const SERVICE_CONFIGS = {
@@ -14,6 +15,7 @@ export const SERVICE_CONFIGS = {
   'position-brain': loadP33Config,
   'paper-exchange': loadPaperConfig,
   all: loadAllConfig,
+  recorder: loadRecorderConfig,
 } as const satisfies Record<string, (env: Env) => object>;
 
 export type ServiceName = keyof typeof SERVICE_CONFIGS;

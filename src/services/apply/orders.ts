@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Plan, Step } from '../../domain/plan.js';
 import { noopMetrics } from './metrics.js';
+import { publishOrderEvent } from './order-events.js';
 import type { ApplyDeps } from './options.js';
 import type { CreateIntentOutcome } from '../../store/lease-port.js';
 import {
@@ -49,27 +50,44 @@ export interface IntentWriter {
   read(planId: string, symbol: string): Promise<Record<string, string>>;
 }
 
-export function storeIntents(deps: Pick<ApplyDeps, 'store' | 'ownership'>, ttlSec: number): IntentWriter {
-  const { store, ownership } = deps;
+export function storeIntents(
+  deps: Pick<ApplyDeps, 'store' | 'ownership' | 'logger' | 'clock'>,
+  ttlSec: number,
+): IntentWriter {
+  const { store, ownership, logger, clock } = deps;
   const k = store.keys;
+  const published = (planId: string, symbol: string, fields: Record<string, string>) =>
+    publishOrderEvent(store, logger, planId, symbol, fields, clock.now());
+  const create = async (
+    planId: string,
+    symbol: string,
+    fields: Record<string, string>,
+  ): Promise<CreateIntentOutcome> => {
+    if (ownership) {
+      if (!ownership.owns(symbol)) return 'lease_lost';
+      // Fenced in the store: written only while our token still holds the symbol's lease.
+      return store.leases.createIntent(
+        k.orderIntent(planId, symbol),
+        k.symbolLease(symbol),
+        ownership.token,
+        fields,
+        ttlSec,
+      );
+    }
+    await store.hset(k.orderIntent(planId, symbol), fields, ttlSec);
+    return 'written';
+  };
   return {
     create: async (planId, symbol, fields) => {
-      if (ownership) {
-        if (!ownership.owns(symbol)) return 'lease_lost';
-        // Fenced in the store: written only while our token still holds the symbol's lease.
-        return store.leases.createIntent(
-          k.orderIntent(planId, symbol),
-          k.symbolLease(symbol),
-          ownership.token,
-          fields,
-          ttlSec,
-        );
-      }
-      await store.hset(k.orderIntent(planId, symbol), fields, ttlSec);
-      return 'written';
+      const created = await create(planId, symbol, fields);
+      if (created === 'written') published(planId, symbol, fields);
+      return created;
     },
     // The intent was created with its TTL; an update keeps it (one command, not HSET + EXPIRE).
-    write: (planId, symbol, fields) => store.hupdate(store.keys.orderIntent(planId, symbol), fields, ttlSec),
+    write: async (planId, symbol, fields) => {
+      await store.hupdate(store.keys.orderIntent(planId, symbol), fields, ttlSec);
+      published(planId, symbol, fields);
+    },
     read: (planId, symbol) => store.hgetall(store.keys.orderIntent(planId, symbol)),
   };
 }
@@ -176,7 +194,11 @@ export async function executeOrderStep({
   crashPoint('after_send');
   metrics.execute(plan.symbol, step.step, res.kind);
   if (res.kind === 'filled' || res.kind === 'accepted') {
-    await record(res.kind, { order_id: res.order.orderId, executed_qty: res.order.executedQty });
+    await record(res.kind, {
+      order_id: res.order.orderId,
+      executed_qty: res.order.executedQty,
+      avg_price: res.order.avgPrice,
+    });
     crashPoint('after_fill');
     metrics.lastSuccess(plan.symbol, Math.floor(clock.now() / 1000));
     // Debug: the plan's result line (info) carries the order id and the executed quantity.

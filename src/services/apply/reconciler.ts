@@ -112,6 +112,7 @@ export class OrderReconciler {
         state: executed ? 'filled' : 'rejected',
         order_id: order.orderId,
         executed_qty: order.executedQty,
+        avg_price: order.avgPrice,
         ...(executed ? {} : { reason: order.status.toLowerCase() }),
         resolved_by: 'reconciler',
         resolved_at: String(clock.now()),

@@ -102,6 +102,7 @@ export async function recoverFromIntent(
     state: 'filled',
     order_id: found.orderId,
     executed_qty: found.executedQty,
+    avg_price: found.avgPrice,
     updated_at: String(deps.clock.now()),
   });
   return filled(step, found, 'recovered from intent');

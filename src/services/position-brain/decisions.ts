@@ -17,6 +17,7 @@ import {
 import type { Logger } from '../../ops/logger.js';
 import type { P33Metrics } from '../../ops/metrics.js';
 import type { Store } from '../../store/port.js';
+import { recordP33Decision, type P33DecisionRecord } from '../decision-log.js';
 
 export type P33Outcome =
   | { kind: 'allowed'; safeCloseQty: string }
@@ -40,6 +41,21 @@ const MAX_DROP = 100;
 
 export class DecisionWriter {
   constructor(private readonly o: DecisionWriterOptions) {}
+
+  /**
+   * Records the decision on P3.3's decisions stream. The permit is already written: an entry
+   * lost to a Redis failure is logged, and the plan is not decided again for it.
+   */
+  private async note(d: P33DecisionRecord): Promise<void> {
+    try {
+      await recordP33Decision(this.o.store, d);
+    } catch (err) {
+      this.o.logger.warn(
+        { plan: d.planId, symbol: d.symbol, decision: d.decision, err: (err as Error).message },
+        'decision not recorded on the P3.3 decisions stream',
+      );
+    }
+  }
 
   /** The permit body of a check result, signed when P3.3 holds a key. */
   private permitBody(plan: AuthorityPlan, r: CheckResult, nowSec: number, extra: object = {}): string {
@@ -144,6 +160,14 @@ export class DecisionWriter {
     }
     if (!written) return { kind: 'already_decided' };
     const log = { plan: plan.planId, symbol: plan.symbol };
+    await this.note({
+      planId: plan.planId,
+      symbol: plan.symbol,
+      decision: r.allow ? 'ALLOW' : 'DENY',
+      reason: r.allow ? '' : r.reason,
+      safeCloseQty: r.allow ? r.safeCloseQty : '',
+      atMs: Math.round(nowSec * 1000),
+    });
     if (r.allow) {
       if (isCloseAction(plan.action)) {
         const after = add(parseDec(r.reservedQty) ?? ZERO, parseDec(r.safeCloseQty) ?? ZERO);
