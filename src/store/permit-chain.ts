@@ -43,6 +43,13 @@ export interface PermitWaitOptions {
   watch?: PermitWatch | null;
   /** The plan's entry was first published after `watch` opened (not a replay of an old plan). */
   publishedAfterWatch?: boolean;
+  /**
+   * Called right before each consume attempt is sent, with its number (1-based; the result's
+   * `attempts` names the one that consumed) and `expected`: notifications have shown every
+   * permit written, so this attempt should consume. Lets the caller start work that must follow
+   * the permits (apply's position read) alongside the consume instead of after it.
+   */
+  onAttempt?: (attempt: number, expected: boolean) => void;
 }
 
 export type PermitVia = 'event' | 'poll' | 'immediate';
@@ -122,6 +129,7 @@ export async function waitAndConsumePermits(
 
   const attempt = async (readTtl: boolean): Promise<ConsumeOutcome | null> => {
     attempts++;
+    opts.onAttempt?.(attempts, watching && awaiting.size === 0);
     inFlight = true;
     inFlightChanges.clear();
     let firstErrorAt: number | null = null;
@@ -166,6 +174,8 @@ export async function waitAndConsumePermits(
   let skipFirst = false;
   /** A watch this wait opened itself (the caller brought none): closed when it ends. */
   let own: PermitWatch | null = null;
+  /** Notifications reach `onChange`: an empty `awaiting` then means every permit was written. */
+  let watching = false;
   if (opts.events !== false) {
     // A watch of other keys (another plan, other authorities) says nothing about ours.
     const given =
@@ -178,6 +188,7 @@ export async function waitAndConsumePermits(
         lastError = err instanceof Error ? err.message : String(err); // polling still covers us
       }));
     if (watch) for (const [key, kind] of watch.take(onChange)) onChange(key, kind);
+    watching = watch !== null;
     skipFirst =
       given !== null &&
       opts.publishedAfterWatch === true &&
