@@ -44,7 +44,7 @@ export interface PermitWaitOptions {
   /** The plan's entry was first published after `watch` opened (not a replay of an old plan). */
   publishedAfterWatch?: boolean;
   /**
-   * Called right before each consume attempt is sent, with its number (1-based; the result's
+   * Called as each consume attempt is sent (once per attempt, not for its re-runs), with its number (1-based; the result's
    * `attempts` names the one that consumed) and `expected`: notifications have shown every
    * permit written, so this attempt should consume. Lets the caller start work that must follow
    * the permits (apply's position read) alongside the consume instead of after it.
@@ -129,7 +129,8 @@ export async function waitAndConsumePermits(
 
   const attempt = async (readTtl: boolean): Promise<ConsumeOutcome | null> => {
     attempts++;
-    opts.onAttempt?.(attempts, watching && awaiting.size === 0);
+    const cue = opts.onAttempt;
+    const expected = watching && awaiting.size === 0;
     inFlight = true;
     inFlightChanges.clear();
     let firstErrorAt: number | null = null;
@@ -137,7 +138,10 @@ export async function waitAndConsumePermits(
     try {
       for (;;) {
         try {
-          return await store.consumePermits(keys, receiptKey, token, receiptTtl, { readTtl });
+          const consumed = store.consumePermits(keys, receiptKey, token, receiptTtl, { readTtl });
+          // After the consume is on its way, so the caller's work does not delay it.
+          if (failures === 0) cue?.(attempts, expected);
+          return await consumed;
         } catch (err) {
           lastError = err instanceof Error ? err.message : String(err);
           firstErrorAt ??= clock.now();

@@ -74,6 +74,7 @@ export class PlanExecutor {
       symbol: plan.symbol,
       ...watched,
       onAttempt: (attempt, expected) => {
+        early = null;
         if (!expected || !this.opts.hasCredentials) return;
         const read = exchange.position(plan.symbol);
         read.catch(() => undefined); // awaited below when used; a dropped read must not go unhandled

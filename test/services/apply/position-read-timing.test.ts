@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Position } from '../../../src/exchange/port.js';
+import type { ConsumeOutcome } from '../../../src/store/port.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
 import { until } from '../../helpers/wait.js';
 import { skipRedis, usePrivateRedis } from '../../helpers/redis-server.js';
@@ -70,20 +71,29 @@ describe.skipIf(skipRedis)('apply: when the position is read (real Redis, exchan
     const fields = proposal('PARTIAL_50', '0.3');
     const id = planIdFor('BTCUSDT', fields);
     const p33Key = t.store.keys.p33Permit(id);
-    // The first read starts alongside an attempt whose consume must then find P3.3's permit gone:
-    // it is deleted on apply's own connection, queued ahead of that consume, and the position
-    // changes after that read's snapshot.
+    // The first attempt cued with a read (the read starts as its consume is sent) finds P3.3's
+    // permit gone: deleted just before that consume runs. The position changes once that read
+    // has taken its snapshot.
+    const consume = t.store.consumePermits.bind(t.store);
+    let dropped: ConsumeOutcome['kind'] | 'pending' | null = null;
+    t.store.consumePermits = async (...args) => {
+      const readsBefore = ex.reads;
+      await new Promise((r) => setImmediate(r));
+      if (dropped !== null || ex.reads === readsBefore) return consume(...args);
+      dropped = 'pending';
+      await t.store.del([p33Key]);
+      const out = await consume(...args);
+      dropped = out.kind;
+      return out;
+    };
     ex.onRead = (n) => {
-      if (n !== 1) return;
-      void t.store.del([p33Key]);
-      ex.setPosition('BTCUSDT', 0.006);
+      if (n === 1) ex.setPosition('BTCUSDT', 0.006);
     };
     await t.writeProposal('BTCUSDT', fields);
     await until(async () => (await t.plans()).length > 0, 1000, 'the plan');
     await t.setPermit('governor', id, govBody('BTCUSDT'));
     await t.setPermit('p33', id, p33Body('BTCUSDT', 0.005));
-    await until(() => ex.reads >= 1, 2000, 'the first read');
-    await until(async () => !(await t.store.exists(p33Key)), 2000, 'the permit deleted');
+    await until(() => dropped === 'missing', 2000, 'the cued attempt to find the permit gone');
     await t.setPermit('p33', id, p33Body('BTCUSDT', 0.005));
     const [res] = await t.waitForResults(1);
     expect(res!.fields).toMatchObject({ decision: 'EXECUTE', executed: 'True' });
