@@ -44,9 +44,9 @@ export interface PermitWaitOptions {
   /** The plan's entry was first published after `watch` opened (not a replay of an old plan). */
   publishedAfterWatch?: boolean;
   /**
-   * Called as each consume attempt is sent (once per attempt, not for its re-runs), with its number (1-based; the result's
-   * `attempts` names the one that consumed) and `expected`: notifications have shown every
-   * permit written, so this attempt should consume. Lets the caller start work that must follow
+   * Called as each consume attempt is sent (once per attempt, not for its re-runs), with its
+   * number (1-based; the result's `attempts` names the one that consumed) and `expected`:
+   * notifications have shown every permit written, so this attempt should consume. Lets the caller start work that must follow
    * the permits (apply's position read) alongside the consume instead of after it.
    */
   onAttempt?: (attempt: number, expected: boolean) => void;

@@ -133,6 +133,7 @@ export class PlanExecutor {
     // stands in for it (permitAmountText()).
     let position: Position | null = null;
     if (this.opts.hasCredentials) {
+      // (Set in a callback, which the compiler's narrowing of `early` to null does not see.)
       const started = early as { attempt: number; read: Promise<Position> } | null;
       try {
         position = await (started?.attempt === chain.attempts
