@@ -3,6 +3,10 @@
  * permits with plain HSET/SETEX, reads the plan stream with a blocking XREAD, and hosts the paper
  * exchange, stamping when each order request has been read. Every interval is measured on this
  * process's clock (performance.now()).
+ *
+ * The floor, in the same rounds: after each of our orders, this process sends a signed
+ * reduce-only MARKET order of its own on a fresh connection (a raw client, nothing between the
+ * decision and the request) and its arrival is stamped the same way.
  */
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -12,6 +16,7 @@ import { startPaperExchange, type PaperExchange } from '../src/exchange/paper/in
 import { clientOrderIdFor } from '../src/exchange/port.js';
 import { keySpace } from '../src/store/keys.js';
 import { sleep } from '../test/helpers/wait.js';
+import { Signed } from './lib/floor/common.js';
 
 export type FleetRequest =
   | { kind: 'start'; redisUrl: string; prefix: string; apiKey: string; apiSecret: string }
@@ -19,8 +24,20 @@ export type FleetRequest =
 
 export type FleetReport =
   | { kind: 'ready'; paperUrl: string }
-  | { kind: 'done'; planMs: number[]; orderMs: number[]; lastPermitWall: Record<string, number> }
+  | { kind: 'done'; planMs: number[]; rounds: FleetRound[] }
   | { kind: 'failed'; error: string };
+
+/** One measured round: our hand-off and the raw client's order right after it. */
+export interface FleetRound {
+  planId: string;
+  clientOrderId: string;
+  /** Last permit's SETEX sent → our order read by the exchange. */
+  orderMs: number;
+  /** A raw client's signed POST on a fresh connection → read by the exchange. */
+  floorMs: number;
+  /** When the last permit's SETEX was sent (epoch ms, performance.timeOrigin based). */
+  lastPermitWall: number;
+}
 
 const SYMBOL = 'BTCUSDT';
 
@@ -28,6 +45,7 @@ interface Fleet {
   paper: PaperExchange;
   writer: Redis;
   reader: Redis;
+  raw: Signed;
   keys: ReturnType<typeof keySpace>;
   arrivalOf(clientOrderId: string, timeoutMs: number): Promise<number | undefined>;
 }
@@ -39,6 +57,10 @@ async function start(req: Extract<FleetRequest, { kind: 'start' }>): Promise<Fle
     host: '127.0.0.1',
     port: 0,
     positions: { [SYMBOL]: 50 },
+    // The account's weight is not what this bench measures (bench:venue does): without the usage
+    // headers the adapter never starts sharing position reads, which paces reads to the weight
+    // left and put hundreds of milliseconds on rounds paced at 20 a second.
+    usageHeaders: false,
   });
   // The paper exchange logs each request once its body is read: stamp that moment.
   const arrivals = new Map<string, number>();
@@ -58,6 +80,7 @@ async function start(req: Extract<FleetRequest, { kind: 'start' }>): Promise<Fle
     paper,
     writer: new Redis(req.redisUrl),
     reader: new Redis(req.redisUrl),
+    raw: new Signed(true, { baseUrl: paper.url, apiKey: req.apiKey, apiSecret: req.apiSecret }),
     keys: keySpace({ prefix: req.prefix }),
     arrivalOf: (cid, timeoutMs) =>
       new Promise((resolve) => {
@@ -75,12 +98,11 @@ async function start(req: Extract<FleetRequest, { kind: 'start' }>): Promise<Fle
 
 async function run(f: Fleet, iterations: number, warmup: number): Promise<FleetReport> {
   const planMs: number[] = [];
-  const orderMs: number[] = [];
-  const lastPermitWall: Record<string, number> = {};
+  const rounds: FleetRound[] = [];
   let lastId = '$';
   let roundStart = 0;
   for (let i = 0; i < warmup + iterations; i++) {
-    // Stay under the exchange's order-count limit (300 per 10 s): at most one round per 50 ms.
+    // Rounds at least 50 ms apart: the previous round's background work (result, logs) is done.
     await sleep(Math.max(0, roundStart + 50 - performance.now()));
     roundStart = performance.now();
     const fields = {
@@ -118,13 +140,37 @@ async function run(f: Fleet, iterations: number, warmup: number): Promise<FleetR
     }
     for (let k = 0; k < 3000 && (await f.writer.exists(f.keys.resultPublished(id))) !== 1; k++)
       await sleep(1);
+    const floorMs = await rawOrder(f, `floor-${process.pid}-${i}`);
     if (i >= warmup) {
       planMs.push(t1 - t0);
-      orderMs.push(arrival - t2);
-      lastPermitWall[cid] = performance.timeOrigin + t2;
+      rounds.push({
+        planId: id,
+        clientOrderId: cid,
+        orderMs: arrival - t2,
+        floorMs,
+        lastPermitWall: performance.timeOrigin + t2,
+      });
     }
   }
-  return { kind: 'done', planMs, orderMs, lastPermitWall };
+  return { kind: 'done', planMs, rounds };
+}
+
+/** The floor: a raw client's signed order on a fresh connection, sent → read by the exchange. */
+async function rawOrder(f: Fleet, cid: string): Promise<number> {
+  const t = performance.now();
+  const answered = f.raw.request('POST', '/fapi/v1/order', {
+    symbol: SYMBOL,
+    side: 'SELL',
+    type: 'MARKET',
+    quantity: '0.001',
+    reduceOnly: 'true',
+    newClientOrderId: cid,
+    newOrderRespType: 'RESULT',
+  });
+  const arrival = await f.arrivalOf(cid, 3000);
+  await answered;
+  if (arrival === undefined) throw new Error(`the raw order ${cid} did not arrive`);
+  return arrival - t;
 }
 
 export function runFleet(): void {
@@ -147,6 +193,7 @@ export function runFleet(): void {
     void (async () => {
       f?.writer.disconnect();
       f?.reader.disconnect();
+      f?.raw.close();
       await f?.paper.close();
       process.exit(0);
     })();

@@ -185,7 +185,7 @@ export function parseP33Permit(body: string): BodyParse<P33Permit> {
 /**
  * The contract's checks, in its order; the first failure is the verdict. Then the quantity: the
  * smaller of P3.3's `safe_close_qty` and the plan's own share of `position` (the amount read
- * after the consume), rounded down to the step; so no permit, snapshot or ledger can make a
+ * once the permits are in), rounded down to the step; so no permit, snapshot or ledger can make a
  * close larger than its plan. A `safe_close_qty` above the whole position is a disagreement
  * between the authority and the exchange: refused, never clamped.
  */
@@ -193,7 +193,7 @@ export function validatePermits(args: {
   plan: Plan;
   governorBody: string;
   p33Body: string;
-  /** The position as read after the consume (decimal text, signed); null: not known here. */
+  /** The position as read once the permits are in (decimal text, signed); null: not known here. */
   position: string | null;
   stepSize: string;
 }): PermitVerdict {

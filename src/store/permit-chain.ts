@@ -44,6 +44,14 @@ export interface PermitWaitOptions {
    * consume is then skipped while the watch has seen no write of a missing permit.
    */
   noPermitBeforeWatch?: boolean;
+  /**
+   * Called as each consume attempt is sent (once per attempt, not for its re-runs), with its
+   * number (1-based; the result's `attempts` names the one that consumed) and `expected`:
+   * notifications have shown every permit written, so this attempt should consume. Lets the
+   * caller start work that must follow the permits (apply's position read) alongside the consume
+   * instead of after it.
+   */
+  onAttempt?: (attempt: number, expected: boolean) => void;
 }
 
 export type PermitVia = 'event' | 'poll' | 'immediate';
@@ -123,6 +131,8 @@ export async function waitAndConsumePermits(
 
   const attempt = async (readTtl: boolean): Promise<ConsumeOutcome | null> => {
     attempts++;
+    const cue = opts.onAttempt;
+    const expected = watching && awaiting.size === 0;
     inFlight = true;
     inFlightChanges.clear();
     let firstErrorAt: number | null = null;
@@ -130,7 +140,10 @@ export async function waitAndConsumePermits(
     try {
       for (;;) {
         try {
-          return await store.consumePermits(keys, receiptKey, token, receiptTtl, { readTtl });
+          const consumed = store.consumePermits(keys, receiptKey, token, receiptTtl, { readTtl });
+          // After the consume is on its way, so the caller's work does not delay it.
+          if (failures === 0) cue?.(attempts, expected);
+          return await consumed;
         } catch (err) {
           lastError = err instanceof Error ? err.message : String(err);
           firstErrorAt ??= clock.now();
@@ -167,6 +180,8 @@ export async function waitAndConsumePermits(
   let skipFirst = false;
   /** A watch this wait opened itself (the caller brought none): closed when it ends. */
   let own: PermitWatch | null = null;
+  /** Notifications reach `onChange`: an empty `awaiting` then means every permit was written. */
+  let watching = false;
   if (opts.events !== false) {
     // A watch of other keys (another plan, other authorities) says nothing about ours.
     const given =
@@ -179,6 +194,7 @@ export async function waitAndConsumePermits(
         lastError = err instanceof Error ? err.message : String(err); // polling still covers us
       }));
     if (watch) for (const [key, kind] of watch.take(onChange)) onChange(key, kind);
+    watching = watch !== null;
     skipFirst =
       given !== null &&
       opts.noPermitBeforeWatch === true &&

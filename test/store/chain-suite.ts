@@ -165,6 +165,55 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       expect(r).toMatchObject({ ok: true, via: 'event', attempts: 2 });
     });
 
+    it('when notifications show the set complete then onAttempt marks that attempt, as its consume is sent, as expected', async () => {
+      const id = plan();
+      const k = w.writer.keys;
+      const seen: Array<{ attempt: number; expected: boolean }> = [];
+      let consumesSent = 0;
+      const watched = instrument(store, {
+        before: () => consumesSent++,
+        after: (n) => {
+          if (n !== 1) return;
+          void (async () => {
+            await w.writer.set(k.governorPermit(id), 'g', { ttlSec: 60 });
+            await sleep(30);
+            await w.writer.set(k.p33Permit(id), 'p', { ttlSec: 60 });
+          })();
+        },
+      });
+      const r = await waitAndConsumePermits(watched, id, undefined, {
+        waitMs: 10_000,
+        stepMs: 5000,
+        onAttempt: (attempt, expected) => {
+          // Called once that attempt's consume has been sent, and only once for it.
+          expect(consumesSent).toBe(attempt);
+          seen.push({ attempt, expected });
+        },
+      });
+      expect(r).toMatchObject({ ok: true, attempts: 2 });
+      // The first attempt found nothing; the one the notifications completed is the one that consumed.
+      expect(seen).toEqual([
+        { attempt: 1, expected: false },
+        { attempt: 2, expected: true },
+      ]);
+    });
+
+    it('when permits are only polled then no attempt is marked expected', async () => {
+      const id = plan();
+      const k = w.writer.keys;
+      await w.writer.set(k.governorPermit(id), 'g', { ttlSec: 60 });
+      await w.writer.set(k.p33Permit(id), 'p', { ttlSec: 60 });
+      const marks: boolean[] = [];
+      const r = await waitAndConsumePermits(store, id, undefined, {
+        waitMs: 1000,
+        stepMs: 20,
+        events: false,
+        onAttempt: (_attempt, expected) => marks.push(expected),
+      });
+      expect(r).toMatchObject({ ok: true, attempts: 1 });
+      expect(marks).toEqual([false]);
+    });
+
     /** A wait that takes over `watch` (a 5 s poll step, so a missed wake shows as waitMs ≥ 5000). */
     const waitWatched = async (
       on: Store,

@@ -42,15 +42,40 @@ export interface PositionRow {
   leverage?: string;
 }
 
+export interface SignedAccount {
+  baseUrl: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
+/** The account of the floor's processes: the fleet's env names. */
+const accountFromEnv = (): SignedAccount => ({
+  baseUrl: need('BINANCE_FUTURES_BASE_URL'),
+  apiKey: need('BINANCE_TESTNET_API_KEY'),
+  apiSecret: need('BINANCE_TESTNET_API_SECRET'),
+});
+
 /** Signed requests to the paper exchange, the way bench/exchange.ts's raw baseline sends them. */
 export class Signed {
-  private readonly base = new URL(need('BINANCE_FUTURES_BASE_URL'));
-  private readonly key = need('BINANCE_TESTNET_API_KEY');
-  private readonly secret = need('BINANCE_TESTNET_API_SECRET');
+  private readonly base: URL;
+  private readonly key: string;
+  private readonly secret: string;
   /** Reads reuse sockets; orders use a fresh one when `freshOrders` (as ours does, on purpose). */
   private readonly keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-  constructor(private readonly freshOrders: boolean) {}
+  constructor(
+    private readonly freshOrders: boolean,
+    account: SignedAccount = accountFromEnv(),
+  ) {
+    this.base = new URL(account.baseUrl);
+    this.key = account.apiKey;
+    this.secret = account.apiSecret;
+  }
+
+  /** Closes kept-alive sockets. */
+  close(): void {
+    this.keepAlive.destroy();
+  }
 
   request(method: 'GET' | 'POST', path: string, params: Record<string, string>): Promise<unknown> {
     const query = new URLSearchParams({ ...params, timestamp: String(Date.now()) }).toString();

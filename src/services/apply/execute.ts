@@ -61,6 +61,11 @@ export class PlanExecutor {
     // answer costs no time on the way to the order.
     const sentBefore = sends ? lookUpPriorOrder(this.deps, plan.symbol, step, clientId) : null;
 
+    // The position read must follow the permits (see below). An attempt that notifications say
+    // will consume starts it alongside the consume: started after every permit was written, it is
+    // as recent as a read after the consume, one round trip sooner. Used only when that attempt
+    // is the one that consumed; otherwise dropped and read again.
+    let early: { attempt: number; read: Promise<Position> } | null = null;
     const chain = await waitAndConsumePermits(store, plan.planId, this.opts.requiredAuthorities, {
       waitMs: this.opts.permitWaitMs,
       stepMs: this.opts.permitStepMs,
@@ -71,6 +76,13 @@ export class PlanExecutor {
       // The authorities write a plan's permits only after reading its entry: an entry first
       // published after the watch opened has none from before it.
       noPermitBeforeWatch: watched.publishedAfterWatch,
+      onAttempt: (attempt, expected) => {
+        early = null;
+        if (!expected || !this.opts.hasCredentials) return;
+        const read = exchange.position(plan.symbol);
+        read.catch(() => undefined); // awaited below when used; a dropped read must not go unhandled
+        early = { attempt, read };
+      },
     });
     metrics.permitWait(plan.symbol, chain.waitMs / 1000, chain.ok ? 'ok' : 'block');
     metrics.consume(chain.ok ? 'consumed' : chain.reason);
@@ -117,14 +129,19 @@ export class PlanExecutor {
     }
     if (found?.kind === 'found') return alreadyExecuted(step.step, found, log);
 
-    // The position as it stands now, read after the consume: the order is sized against it, so a
-    // permit computed from an older snapshot or ledger cannot make the close larger than its plan.
-    // dry_run without credentials cannot sign a position request: P3.3's permit's own
-    // exchange_position_amt stands in for it (permitAmountText()).
+    // The position as it stands now, read after the permits were written (alongside the consume
+    // that took them, or after it): the order is sized against it, so a permit computed from an
+    // older snapshot or ledger cannot make the close larger than its plan. dry_run without
+    // credentials cannot sign a position request: P3.3's permit's own exchange_position_amt
+    // stands in for it (permitAmountText()).
     let position: Position | null = null;
     if (this.opts.hasCredentials) {
+      // (Set in a callback, which the compiler's narrowing of `early` to null does not see.)
+      const started = early as { attempt: number; read: Promise<Position> } | null;
       try {
-        position = await exchange.position(plan.symbol);
+        position = await (started?.attempt === chain.attempts
+          ? started.read
+          : exchange.position(plan.symbol));
       } catch (err) {
         return readFailed(err, log);
       }
