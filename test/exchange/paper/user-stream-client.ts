@@ -1,0 +1,84 @@
+/** A user-data-stream client for paper exchange tests: a real `ws` socket that records what arrives. */
+import WebSocket from 'ws';
+import type { PaperExchange } from '../../../src/exchange/paper/index.js';
+import { until } from '../../helpers/wait.js';
+import { raw } from '../paper-client.js';
+
+/** A message as received (JSON), or a marker a test pushed to record when something happened. */
+export type Received = Record<string, unknown> & { e: string };
+
+export interface StreamClient {
+  ws: WebSocket;
+  messages: Received[];
+  pings: number;
+  /** Resolves with the close code and reason once the server closes or cuts the socket. */
+  closed: Promise<{ code: number; reason: string }>;
+  isClosed(): boolean;
+  /** Waits for the first message (from `from` on) that matches, and returns it. */
+  next(match: (m: Received) => boolean, from?: number, what?: string): Promise<Received>;
+}
+
+export async function connectStream(url: string): Promise<StreamClient> {
+  const ws = new WebSocket(url);
+  const messages: Received[] = [];
+  let closedFlag = false;
+  const client: StreamClient = {
+    ws,
+    messages,
+    pings: 0,
+    closed: new Promise((resolve) =>
+      ws.on('close', (code, reason) => {
+        closedFlag = true;
+        resolve({ code, reason: reason.toString() });
+      }),
+    ),
+    isClosed: () => closedFlag,
+    next: (match, from = 0, what = 'event') => until(() => messages.slice(from).find(match), 8000, what),
+  };
+  ws.on('message', (data: WebSocket.RawData) => messages.push(JSON.parse(data.toString()) as Received));
+  ws.on('ping', () => (client.pings += 1));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return client;
+}
+
+/** The HTTP status of a refused upgrade, or 101 when the socket opened. */
+export function upgradeStatus(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    ws.once('open', () => {
+      ws.terminate();
+      resolve(101);
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('error', () => resolve(0));
+  });
+}
+
+/** POST /fapi/v1/listenKey (API key only) and the key it answers. */
+export async function openListenKey(px: PaperExchange): Promise<string> {
+  const r = await raw(px.url, 'POST', '/fapi/v1/listenKey', {}, { signed: false });
+  return (r.body as { listenKey: string }).listenKey;
+}
+
+/** Control surface: sets marks (which triggers crossed stops) or positions. */
+export async function control(px: PaperExchange, path: string, body: unknown): Promise<unknown> {
+  const res = await fetch(`${px.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  return res.json();
+}
+
+/** Event type and, for orders, execution type and status: what a sequence test compares. */
+export function describeEvent(m: Received): string {
+  if (m.e === 'ORDER_TRADE_UPDATE') {
+    const o = m.o as { x: string; X: string };
+    return `ORDER ${o.x}/${o.X}`;
+  }
+  if (m.e === 'ALGO_UPDATE') return `ALGO ${(m.o as { X: string }).X}`;
+  if (m.e === 'ACCOUNT_UPDATE') return `ACCOUNT ${(m.a as { m: string }).m}`;
+  return m.e;
+}
