@@ -167,17 +167,29 @@ export class Reads {
     const path = `/fapi/v${this.opts.positionRiskVersion}/positionRisk`;
     const params: Params = symbol === undefined ? {} : { symbol };
     const rows = await this.get(path, params, true, positionRiskParser);
-    // Rows grouped once: a filter per symbol was O(symbols × rows) (1,000 × 1,006 per P3.3 refresh).
-    const bySymbol = new Map<string, typeof rows>();
-    for (const r of rows) {
-      const list = bySymbol.get(r.symbol);
-      if (list) list.push(r);
-      else bySymbol.set(r.symbol, [r]);
-    }
+    const bySymbol = groupBySymbol(rows);
     return (s) =>
       symbol !== undefined && s !== symbol
         ? new ExchangeError('bad_response', `a read of ${symbol} does not cover ${s}`)
         : positionOf(s, bySymbol.get(s) ?? []);
+  }
+
+  /**
+   * Every position of the account in one read (the user stream's reconciliation): one-way rows,
+   * and the symbols in hedge mode, which must never be taken for flat.
+   */
+  async accountRead(): Promise<{ positions: Position[]; hedged: string[] }> {
+    const path = `/fapi/v${this.opts.positionRiskVersion}/positionRisk`;
+    const rows = await this.get(path, {}, true, positionRiskParser);
+    const bySymbol = groupBySymbol(rows);
+    const positions: Position[] = [];
+    const hedged: string[] = [];
+    for (const [symbol, mine] of bySymbol) {
+      const p = positionOf(symbol, mine);
+      if (p instanceof ExchangeError) hedged.push(symbol);
+      else positions.push(p);
+    }
+    return { positions, hedged };
   }
 
   async markPrice(symbol: string): Promise<number> {
@@ -186,6 +198,17 @@ export class Reads {
       throw new ExchangeError('bad_response', `no mark price for ${symbol}`);
     return body.markPrice;
   }
+}
+
+/** Rows grouped once: a filter per symbol was O(symbols × rows) (1,000 × 1,006 per P3.3 refresh). */
+function groupBySymbol(rows: BinancePositionRow[]): Map<string, BinancePositionRow[]> {
+  const bySymbol = new Map<string, BinancePositionRow[]>();
+  for (const r of rows) {
+    const list = bySymbol.get(r.symbol);
+    if (list) list.push(r);
+    else bySymbol.set(r.symbol, [r]);
+  }
+  return bySymbol;
 }
 
 /** A lookup's answer as a position, its error thrown. */
