@@ -1,0 +1,138 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { faultSchema, startPaperExchange, type PaperExchange } from '../../../src/exchange/paper/index.js';
+import { sleep, until } from '../../helpers/wait.js';
+import { KEY, raw, reduceOnlySell, SECRET } from '../paper-client.js';
+import {
+  connectStream,
+  describeEvent,
+  openListenKey,
+  type Received,
+  type StreamClient,
+} from './user-stream-client.js';
+
+let px: PaperExchange;
+const open: StreamClient[] = [];
+
+beforeAll(async () => {
+  px = await startPaperExchange({
+    apiKey: KEY,
+    apiSecret: SECRET,
+    userStream: { sweepMs: 10, pingIntervalMs: 20 },
+  });
+});
+afterAll(() => px.close());
+beforeEach(async () => {
+  px.faults.clear();
+  px.state.setPosition('BTCUSDT', 5);
+});
+afterEach(() => {
+  for (const c of open.splice(0)) c.ws.terminate();
+});
+
+async function stream(): Promise<StreamClient> {
+  const key = await openListenKey(px);
+  const client = await connectStream(`${px.wsUrl}/private/ws/${key}`);
+  open.push(client);
+  return client;
+}
+
+/** Sets faults through the control surface, as another process would. */
+async function setFaults(body: unknown): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${px.url}/paper/faults`, { method: 'POST', body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+const sell = (id: string) => raw(px.url, 'POST', '/fapi/v1/order', reduceOnlySell('BTCUSDT', '0.1', id));
+const clientIdOf = (m: Received) => (m.o as { c?: string } | undefined)?.c;
+
+describe('paper user stream faults', () => {
+  it('when drop is set then every stream is cut at once and the fault is used up', async () => {
+    const a = await stream();
+    const b = await stream();
+    expect((await setFaults({ stream: 'drop' })).status).toBe(200);
+    expect((await a.closed).code).toBe(1006);
+    expect((await b.closed).code).toBe(1006);
+    expect(px.faults.list()).toEqual([]);
+    // The key survives a dropped connection: the client reconnects with it.
+    const again = await connectStream(`${px.wsUrl}/ws/${await openListenKey(px)}`);
+    open.push(again);
+    expect(again.isClosed()).toBe(false);
+  });
+
+  it('when expire is set then the stream gets listenKeyExpired, is closed, and the key is gone (-1125)', async () => {
+    const client = await stream();
+    await setFaults({ stream: 'expire' });
+    const expired = await client.next((m) => m.e === 'listenKeyExpired', 0, 'listenKeyExpired');
+    expect(typeof expired.E).toBe('string');
+    expect((await client.closed).reason).toBe('listenKey expired');
+    const put = await raw(px.url, 'PUT', '/fapi/v1/listenKey', {}, { signed: false });
+    expect(put.body).toEqual({ code: -1125, msg: 'This listenKey does not exist.' });
+  });
+
+  it('when silent then the socket stays open with no events and no pings; the events of that time are lost', async () => {
+    const client = await stream();
+    await until(() => client.pings > 0, 8000, 'a ping');
+    await setFaults({ stream: 'silent' });
+    // A ping already on the wire when the fault was set may still land.
+    await sleep(50);
+    const pings = client.pings;
+    expect((await sell('silent-1')).status).toBe(200);
+    await sleep(200);
+    expect({ messages: client.messages.length, pings: client.pings, closed: client.isClosed() }).toEqual({
+      messages: 0,
+      pings,
+      closed: false,
+    });
+    await setFaults([]);
+    await sell('silent-2');
+    await client.next((m) => m.e === 'ACCOUNT_UPDATE', 0, 'the next fill');
+    expect(client.messages.map(clientIdOf).filter(Boolean)).toEqual(['silent-2', 'silent-2']);
+    await until(() => client.pings > pings, 8000, 'pings again');
+  });
+
+  it('when delay is set then the REST answer comes before the events, which all still arrive in order', async () => {
+    const client = await stream();
+    await setFaults({ stream: 'delay', delayMs: 300, count: 3 });
+    const timeline: string[] = [];
+    client.ws.on('message', () => timeline.push('event'));
+    const answer = await sell('delay-1');
+    timeline.push('rest');
+    expect(answer.status).toBe(200);
+    await client.next((m) => m.e === 'ACCOUNT_UPDATE', 0, 'delayed ACCOUNT_UPDATE');
+    expect(timeline).toEqual(['rest', 'event', 'event', 'event']);
+    expect(client.messages.map(describeEvent)).toEqual([
+      'ORDER NEW/NEW',
+      'ORDER TRADE/FILLED',
+      'ACCOUNT ORDER',
+    ]);
+    expect(px.faults.list()).toEqual([]);
+  });
+
+  it('when reorder is set then an event is held back and sent after the next one (E tells the true order)', async () => {
+    const client = await stream();
+    await setFaults({ stream: 'reorder', count: 1 });
+    await sell('reorder-1');
+    await until(() => client.messages.length >= 3, 8000, 'three events');
+    expect(client.messages.map(describeEvent)).toEqual([
+      'ORDER TRADE/FILLED',
+      'ORDER NEW/NEW',
+      'ACCOUNT ORDER',
+    ]);
+    const [first, second] = client.messages as [Received, Received];
+    expect(first.E as number).toBeGreaterThan(second.E as number);
+  });
+
+  it('when a stream fault names an endpoint or delay has no delayMs then the control surface refuses it', async () => {
+    expect((await setFaults({ stream: 'drop', endpoint: '/fapi/v1/order' })).status).toBe(400);
+    expect((await setFaults({ stream: 'delay' })).status).toBe(400);
+    expect(faultSchema.safeParse({ stream: 'silent', count: 2 }).success).toBe(true);
+  });
+
+  it('when a stream fault is armed then requests are not affected by it', async () => {
+    await stream();
+    await setFaults({ stream: 'silent' });
+    const r = await sell('requests-1');
+    expect(r.status).toBe(200);
+    expect(px.state.requestLog.at(-1)).toMatchObject({ path: '/fapi/v1/order', fault: null, status: 200 });
+  });
+});
