@@ -161,7 +161,6 @@ export class FaultController {
 }
 
 export function describeFault(f: FaultSpec): string {
-  if (f.stream) return `stream_${f.stream}`;
   if (f.rateLimit) return `rate_limit_${f.rateLimit.status}`;
   if (f.status5xx) return `status_${f.status5xx}`;
   if (f.unknownAfterFill) return 'unknown_after_fill';

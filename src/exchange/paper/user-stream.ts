@@ -116,6 +116,8 @@ export class UserStreamServer {
         if (c.listenKey === change.listenKey) c.ws.close(1000, 'listenKey closed');
       return;
     }
+    // Nobody listening (load tests): no payload to build, and no fault uses spent on nothing.
+    if (this.connections.size === 0 && !this.held) return;
     const event = userEventOf(this.state, change, this.nextE());
     if (!event) return;
     if (this.held) {

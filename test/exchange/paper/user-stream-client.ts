@@ -18,8 +18,8 @@ export interface StreamClient {
   next(match: (m: Received) => boolean, from?: number, what?: string): Promise<Received>;
 }
 
-export async function connectStream(url: string): Promise<StreamClient> {
-  const ws = new WebSocket(url);
+export async function connectStream(url: string, opts: WebSocket.ClientOptions = {}): Promise<StreamClient> {
+  const ws = new WebSocket(url, opts);
   const messages: Received[] = [];
   let closedFlag = false;
   const client: StreamClient = {

@@ -111,6 +111,24 @@ describe('paper user stream: connection', () => {
     await until(() => client.pings >= 2, 8000, 'two pings');
   });
 
+  it('when a client does not answer pings past the pong timeout then the server cuts it', async () => {
+    const quick = await startPaperExchange({
+      apiKey: KEY,
+      apiSecret: SECRET,
+      userStream: { pingIntervalMs: 20, pongTimeoutMs: 150 },
+    });
+    try {
+      const key = await openListenKey(quick);
+      const mute = await connectStream(`${quick.wsUrl}/ws/${key}`, { autoPong: false });
+      const answering = await connectStream(`${quick.wsUrl}/ws/${key}`);
+      expect((await mute.closed).code).toBe(1006);
+      expect(answering.isClosed()).toBe(false);
+      answering.ws.terminate();
+    } finally {
+      await quick.close();
+    }
+  });
+
   it('when a connection is 24 h old on the paper clock then it is closed, even with its key kept alive', async () => {
     const { client } = await stream();
     for (let h = 0; h < 24; h++) {
