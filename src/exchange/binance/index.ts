@@ -18,3 +18,4 @@ export {
   type ParsedEvent,
   type EventReason,
 } from './user-events.js';
+export { UserStream, type UserStreamMetrics, type StreamState, type Handover } from './user-stream.js';
