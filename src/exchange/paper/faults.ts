@@ -30,7 +30,7 @@ export const faultSchema = z
     /**
      * The user data stream: `drop` cuts every connection now; `expire` lapses the listenKey now
      * (listenKeyExpired, then close); `silent` keeps the sockets but sends nothing, pings
-     * included (the events are lost); `delay` sends each event `delayMs` late; `reorder` holds an
+     * and pongs included (the events are lost); `delay` sends each event `delayMs` late; `reorder` holds an
      * event back and sends it after the next one.
      */
     stream: z.enum(['drop', 'expire', 'silent', 'delay', 'reorder']).optional(),

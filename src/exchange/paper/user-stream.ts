@@ -45,7 +45,8 @@ function refuse(socket: Duplex, status: string, body: unknown): void {
 }
 
 export class UserStreamServer {
-  private readonly wss = new WebSocketServer({ noServer: true });
+  /** Pongs are answered by hand, so a `silent` stream answers no client ping either. */
+  private readonly wss = new WebSocketServer({ noServer: true, autoPong: false });
   private readonly connections = new Set<Connection>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly unsubscribe: Array<() => void> = [];
@@ -84,6 +85,9 @@ export class UserStreamServer {
       const c: Connection = { ws, listenKey: key, connectedAt: this.clock.now(), lastPong: Date.now() };
       this.connections.add(c);
       ws.on('pong', () => (c.lastPong = Date.now()));
+      ws.on('ping', (data) => {
+        if (!this.faults.streamSilent()) ws.pong(data);
+      });
       ws.on('close', () => this.connections.delete(c));
       ws.on('error', () => ws.terminate());
     });
@@ -178,7 +182,10 @@ export class UserStreamServer {
     }
   }
 
-  /** Pings every connection; cuts those silent past the pong timeout. A `silent` fault stops pings. */
+  /**
+   * Pings every connection; cuts those silent past the pong timeout. A `silent` fault stops pings
+   * (and the answers to the client's pings, above).
+   */
   private ping(): void {
     if (this.faults.streamSilent()) return;
     for (const c of this.connections) {

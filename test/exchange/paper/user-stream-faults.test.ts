@@ -77,10 +77,20 @@ describe('paper user stream faults', () => {
     await sleep(50);
     const pings = client.pings;
     expect((await sell('silent-1')).status).toBe(200);
+    // The client's own ping goes unanswered too: nothing at all comes back.
+    let pongs = 0;
+    client.ws.on('pong', () => (pongs += 1));
+    client.ws.ping();
     await sleep(200);
-    expect({ messages: client.messages.length, pings: client.pings, closed: client.isClosed() }).toEqual({
+    expect({
+      messages: client.messages.length,
+      pings: client.pings,
+      pongs,
+      closed: client.isClosed(),
+    }).toEqual({
       messages: 0,
       pings,
+      pongs: 0,
       closed: false,
     });
     await setFaults([]);
@@ -88,6 +98,8 @@ describe('paper user stream faults', () => {
     await client.next((m) => m.e === 'ACCOUNT_UPDATE', 0, 'the next fill');
     expect(client.messages.map(clientIdOf).filter(Boolean)).toEqual(['silent-2', 'silent-2']);
     await until(() => client.pings > pings, 8000, 'pings again');
+    client.ws.ping();
+    await until(() => pongs > 0, 8000, 'a pong to our ping');
   });
 
   it('when delay is set then the REST answer comes before the events, which all still arrive in order', async () => {
