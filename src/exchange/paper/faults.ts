@@ -29,9 +29,9 @@ export const faultSchema = z
     garbageAfterFill: z.boolean().optional(),
     /**
      * The user data stream: `drop` cuts every connection now; `expire` lapses the listenKey now
-     * (listenKeyExpired, then close); `silent` keeps the sockets but sends nothing, pings
-     * and pongs included (the events are lost); `delay` sends each event `delayMs` late; `reorder` holds an
-     * event back and sends it after the next one.
+     * (listenKeyExpired, then close); `silent` keeps the sockets but sends nothing, pings and
+     * pongs included (the events are lost); `delay` sends each event `delayMs` late; `reorder`
+     * holds an event back and sends it after the next one.
      */
     stream: z.enum(['drop', 'expire', 'silent', 'delay', 'reorder']).optional(),
     delayMs: z.number().int().min(0).max(600_000).optional(),
