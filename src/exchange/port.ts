@@ -121,6 +121,8 @@ export interface AccountStream {
    * (connected, reconciled by REST since, not silent past its bound); null otherwise.
    */
   asOf(): number | null;
+  /** A symbol's position as of `asOf()`; null when the stream is not trusted (or hedge mode). */
+  position(symbol: string): Position | null;
   /** A position the stream changed (one-way mode), after the adapter's view took it. */
   onPosition(fn: (p: Position) => void): () => void;
   /** One of our orders the stream changed: its fill so far (`executedQty`, `avgPrice`). */

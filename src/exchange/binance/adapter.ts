@@ -176,6 +176,7 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
   const accountStream: AccountStream | undefined = s
     ? {
         asOf: () => s.asOf(),
+        position: (symbol) => (s.asOf() === null ? null : s.view.position(symbol)),
         onPosition: (fn) =>
           s.onEvent((ev, applied) => {
             if (ev.kind !== 'account') return;
