@@ -1,8 +1,13 @@
 /** A user-data-stream client for paper exchange tests: a real `ws` socket that records what arrives. */
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import WebSocket from 'ws';
-import type { PaperExchange } from '../../../src/exchange/paper/index.js';
+import {
+  startPaperExchange,
+  type PaperExchange,
+  type PaperExchangeOptions,
+} from '../../../src/exchange/paper/index.js';
 import { until } from '../../helpers/wait.js';
-import { raw } from '../paper-client.js';
+import { KEY, raw, SECRET } from '../paper-client.js';
 
 /** A message as received (JSON), or a marker a test pushed to record when something happened. */
 export type Received = Record<string, unknown> & { e: string };
@@ -81,4 +86,39 @@ export function describeEvent(m: Received): string {
   if (m.e === 'ALGO_UPDATE') return `ALGO ${(m.o as { X: string }).X}`;
   if (m.e === 'ACCOUNT_UPDATE') return `ACCOUNT ${(m.a as { m: string }).m}`;
   return m.e;
+}
+
+/**
+ * A paper exchange for the file (quick clock sweep and pings unless `opts` says otherwise) and
+ * `stream()`, which opens the listenKey and connects on `path`; every stream a test opened is
+ * cut after it.
+ */
+export function usePaperStream(opts: Partial<PaperExchangeOptions> = {}) {
+  let px: PaperExchange | null = null;
+  const opened: StreamClient[] = [];
+  beforeAll(async () => {
+    px = await startPaperExchange({
+      apiKey: KEY,
+      apiSecret: SECRET,
+      ...opts,
+      userStream: { sweepMs: 10, pingIntervalMs: 20, ...opts.userStream },
+    });
+  });
+  afterAll(() => px?.close());
+  afterEach(() => {
+    for (const c of opened.splice(0)) c.ws.terminate();
+  });
+  const rig = {
+    get px(): PaperExchange {
+      if (!px) throw new Error('the paper exchange starts in beforeAll');
+      return px;
+    },
+    async stream(path = 'ws'): Promise<{ key: string; client: StreamClient }> {
+      const key = await openListenKey(rig.px);
+      const client = await connectStream(`${rig.px.wsUrl}/${path}/${key}`);
+      opened.push(client);
+      return { key, client };
+    },
+  };
+  return rig;
 }

@@ -2,11 +2,10 @@
  * The contract between the two sides of the user data stream: every event the paper exchange
  * sends carries Binance's documented fields and parses with the adapter's boundary parser.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { KNOWN_EVENTS, parseUserEvent } from '../../../src/exchange/binance/user-events.js';
-import { startPaperExchange, type PaperExchange } from '../../../src/exchange/paper/index.js';
-import { KEY, raw, reduceOnlySell, SECRET } from '../paper-client.js';
-import { connectStream, control, openListenKey, type Received } from './user-stream-client.js';
+import { raw, reduceOnlySell } from '../paper-client.js';
+import { control, usePaperStream, type Received } from './user-stream-client.js';
 
 /** ORDER_TRADE_UPDATE `o` as Binance documents it (n/N only with a commission, AP/cr only for trailing stops, M only for amendments). */
 const ORDER_FIELDS = 's c S o f q p ap sp x X i l z L T t b a m R wt ot ps cp rp pP si ss V pm gtd er'.split(
@@ -16,17 +15,12 @@ const ALGO_FIELDS = 'caid aid at o s S ps f q X ai ap aq act tp p V wt pm cp pP 
 const POSITION_FIELDS = 's pa ep bep cr up mt iw ps'.split(' ');
 const BALANCE_FIELDS = 'a wb cw bc'.split(' ');
 
-let px: PaperExchange;
+const rig = usePaperStream({ positions: { BTCUSDT: 0.5, ETHUSDT: -2 } });
 const seen: Received[] = [];
 
 beforeAll(async () => {
-  px = await startPaperExchange({
-    apiKey: KEY,
-    apiSecret: SECRET,
-    positions: { BTCUSDT: 0.5, ETHUSDT: -2 },
-    userStream: { sweepMs: 10 },
-  });
-  const client = await connectStream(`${px.wsUrl}/ws/${await openListenKey(px)}`);
+  const px = rig.px;
+  const { client } = await rig.stream();
   const order = (params: Record<string, string>) => raw(px.url, 'POST', '/fapi/v1/order', params);
   // Every kind of event: NEW, TRADE, CANCELED, EXPIRED, ACCOUNT_UPDATE (ORDER, ADJUSTMENT),
   // ALGO_UPDATE through a trigger and a rejection, and listenKeyExpired.
@@ -74,7 +68,6 @@ beforeAll(async () => {
   await client.closed;
   seen.push(...client.messages);
 });
-afterAll(() => px.close());
 
 describe('paper user stream: the contract with the adapter', () => {
   it('when the scenario runs then every event kind was sent', () => {

@@ -1,48 +1,27 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { faultSchema, startPaperExchange, type PaperExchange } from '../../../src/exchange/paper/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { faultSchema } from '../../../src/exchange/paper/index.js';
 import { sleep, until } from '../../helpers/wait.js';
-import { KEY, raw, reduceOnlySell, SECRET } from '../paper-client.js';
-import {
-  connectStream,
-  describeEvent,
-  openListenKey,
-  type Received,
-  type StreamClient,
-} from './user-stream-client.js';
+import { raw, reduceOnlySell } from '../paper-client.js';
+import { describeEvent, usePaperStream, type Received, type StreamClient } from './user-stream-client.js';
 
-let px: PaperExchange;
-const open: StreamClient[] = [];
+const rig = usePaperStream();
 
-beforeAll(async () => {
-  px = await startPaperExchange({
-    apiKey: KEY,
-    apiSecret: SECRET,
-    userStream: { sweepMs: 10, pingIntervalMs: 20 },
-  });
-});
-afterAll(() => px.close());
-beforeEach(async () => {
-  px.faults.clear();
-  px.state.setPosition('BTCUSDT', 5);
-});
-afterEach(() => {
-  for (const c of open.splice(0)) c.ws.terminate();
+beforeEach(() => {
+  rig.px.faults.clear();
+  rig.px.state.setPosition('BTCUSDT', 5);
 });
 
 async function stream(): Promise<StreamClient> {
-  const key = await openListenKey(px);
-  const client = await connectStream(`${px.wsUrl}/private/ws/${key}`);
-  open.push(client);
-  return client;
+  return (await rig.stream('private/ws')).client;
 }
 
 /** Sets faults through the control surface, as another process would. */
 async function setFaults(body: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${px.url}/paper/faults`, { method: 'POST', body: JSON.stringify(body) });
+  const res = await fetch(`${rig.px.url}/paper/faults`, { method: 'POST', body: JSON.stringify(body) });
   return { status: res.status, body: await res.json() };
 }
 
-const sell = (id: string) => raw(px.url, 'POST', '/fapi/v1/order', reduceOnlySell('BTCUSDT', '0.1', id));
+const sell = (id: string) => raw(rig.px.url, 'POST', '/fapi/v1/order', reduceOnlySell('BTCUSDT', '0.1', id));
 const clientIdOf = (m: Received) => (m.o as { c?: string } | undefined)?.c;
 
 describe('paper user stream faults', () => {
@@ -52,11 +31,11 @@ describe('paper user stream faults', () => {
     expect((await setFaults({ stream: 'drop' })).status).toBe(200);
     expect((await a.closed).code).toBe(1006);
     expect((await b.closed).code).toBe(1006);
-    expect(px.faults.list()).toEqual([]);
+    expect(rig.px.faults.list()).toEqual([]);
     // The key survives a dropped connection: the client reconnects with it.
-    const again = await connectStream(`${px.wsUrl}/ws/${await openListenKey(px)}`);
-    open.push(again);
-    expect(again.isClosed()).toBe(false);
+    const key = rig.px.state.listenKeys.view()?.listenKey;
+    const again = await rig.stream();
+    expect({ key: again.key, closed: again.client.isClosed() }).toEqual({ key, closed: false });
   });
 
   it('when expire is set then the stream gets listenKeyExpired, is closed, and the key is gone (-1125)', async () => {
@@ -65,7 +44,7 @@ describe('paper user stream faults', () => {
     const expired = await client.next((m) => m.e === 'listenKeyExpired', 0, 'listenKeyExpired');
     expect(typeof expired.E).toBe('string');
     expect((await client.closed).reason).toBe('listenKey expired');
-    const put = await raw(px.url, 'PUT', '/fapi/v1/listenKey', {}, { signed: false });
+    const put = await raw(rig.px.url, 'PUT', '/fapi/v1/listenKey', {}, { signed: false });
     expect(put.body).toEqual({ code: -1125, msg: 'This listenKey does not exist.' });
   });
 
@@ -117,7 +96,7 @@ describe('paper user stream faults', () => {
       'ORDER TRADE/FILLED',
       'ACCOUNT ORDER',
     ]);
-    expect(px.faults.list()).toEqual([]);
+    expect(rig.px.faults.list()).toEqual([]);
   });
 
   it('when reorder is set then an event is held back and sent after the next one (E tells the true order)', async () => {
@@ -145,6 +124,10 @@ describe('paper user stream faults', () => {
     await setFaults({ stream: 'silent' });
     const r = await sell('requests-1');
     expect(r.status).toBe(200);
-    expect(px.state.requestLog.at(-1)).toMatchObject({ path: '/fapi/v1/order', fault: null, status: 200 });
+    expect(rig.px.state.requestLog.at(-1)).toMatchObject({
+      path: '/fapi/v1/order',
+      fault: null,
+      status: 200,
+    });
   });
 });

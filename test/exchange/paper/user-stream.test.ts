@@ -1,5 +1,5 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startPaperExchange, type PaperExchange } from '../../../src/exchange/paper/index.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { startPaperExchange } from '../../../src/exchange/paper/index.js';
 import { ManualClock } from '../../../src/ops/clock.js';
 import { T0 } from '../../helpers/clock.js';
 import { until } from '../../helpers/wait.js';
@@ -10,53 +10,34 @@ import {
   describeEvent,
   openListenKey,
   upgradeStatus,
+  usePaperStream,
   type Received,
-  type StreamClient,
 } from './user-stream-client.js';
 
 const MINUTE = 60_000;
 const clock = new ManualClock(T0);
-let px: PaperExchange;
-const open: StreamClient[] = [];
+const rig = usePaperStream({ clock, userStream: { sweepMs: 10, pingIntervalMs: 25 } });
+const stream = (path?: string) => rig.stream(path);
 
-beforeAll(async () => {
-  px = await startPaperExchange({
-    apiKey: KEY,
-    apiSecret: SECRET,
-    clock,
-    userStream: { sweepMs: 10, pingIntervalMs: 25 },
-  });
-});
-afterAll(() => px.close());
 beforeEach(async () => {
-  px.faults.clear();
-  await raw(px.url, 'DELETE', '/fapi/v1/listenKey', {}, { signed: false });
-  px.state.setMark('BTCUSDT', 60000);
-  px.state.setMark('ETHUSDT', 3000);
-  px.state.setPosition('BTCUSDT', 0.5);
-  px.state.setPosition('ETHUSDT', -2);
-});
-afterEach(() => {
-  for (const c of open.splice(0)) c.ws.terminate();
+  rig.px.faults.clear();
+  await raw(rig.px.url, 'DELETE', '/fapi/v1/listenKey', {}, { signed: false });
+  rig.px.state.setMark('BTCUSDT', 60000);
+  rig.px.state.setMark('ETHUSDT', 3000);
+  rig.px.state.setPosition('BTCUSDT', 0.5);
+  rig.px.state.setPosition('ETHUSDT', -2);
 });
 
 const signed = (method: string, path: string, params: Record<string, string>) =>
-  raw(px.url, method, path, params, { timestamp: clock.now() });
+  raw(rig.px.url, method, path, params, { timestamp: clock.now() });
 const keyed = (method: string, extra: Record<string, string> = {}, key?: string) =>
-  raw(px.url, method, '/fapi/v1/listenKey', extra, { signed: false, ...(key ? { key } : {}) });
-
-async function stream(path = 'ws'): Promise<{ key: string; client: StreamClient }> {
-  const key = await openListenKey(px);
-  const client = await connectStream(`${px.wsUrl}/${path}/${key}`);
-  open.push(client);
-  return { key, client };
-}
+  raw(rig.px.url, method, '/fapi/v1/listenKey', extra, { signed: false, ...(key ? { key } : {}) });
 
 describe('paper user stream: listenKey lifecycle', () => {
   it('when POST is repeated then the same key comes back; PUT keeps it; DELETE closes its stream; then PUT is -1125', async () => {
     const { key, client } = await stream();
     expect(key).toMatch(/^[A-Za-z0-9]{64}$/);
-    expect(await openListenKey(px)).toBe(key);
+    expect(await openListenKey(rig.px)).toBe(key);
     expect((await keyed('PUT')).body).toEqual({ listenKey: key });
     const deleted = await keyed('DELETE');
     expect({ status: deleted.status, body: deleted.body }).toEqual({ status: 200, body: {} });
@@ -66,17 +47,17 @@ describe('paper user stream: listenKey lifecycle', () => {
       status: 400,
       body: { code: -1125, msg: 'This listenKey does not exist.' },
     });
-    expect(await openListenKey(px)).not.toBe(key);
+    expect(await openListenKey(rig.px)).not.toBe(key);
   });
 
   it('when the listenKey calls come without the API key then -2015 with 401, and no key is made', async () => {
     const r = await keyed('POST', {}, 'not-the-key');
     expect({ status: r.status, body: r.body }).toMatchObject({ status: 401, body: { code: -2015 } });
-    expect(px.state.listenKeys.view()).toBeNull();
+    expect(rig.px.state.listenKeys.view()).toBeNull();
   });
 
   it('when PUT names a key that is not the active one then -1125', async () => {
-    await openListenKey(px);
+    await openListenKey(rig.px);
     const r = await keyed('PUT', { listenKey: 'x'.repeat(64) });
     expect(r.body).toEqual({ code: -1125, msg: 'This listenKey does not exist.' });
   });
@@ -97,11 +78,11 @@ describe('paper user stream: listenKey lifecycle', () => {
   });
 
   it('when a stream connects with a key that is not active then the upgrade is refused with 400; both paths take the active key', async () => {
-    const key = await openListenKey(px);
-    expect(await upgradeStatus(`${px.wsUrl}/ws/${'y'.repeat(64)}`)).toBe(400);
-    expect(await upgradeStatus(`${px.wsUrl}/elsewhere/${key}`)).toBe(404);
-    expect(await upgradeStatus(`${px.wsUrl}/ws/${key}`)).toBe(101);
-    expect(await upgradeStatus(`${px.wsUrl}/private/ws/${key}`)).toBe(101);
+    const key = await openListenKey(rig.px);
+    expect(await upgradeStatus(`${rig.px.wsUrl}/ws/${'y'.repeat(64)}`)).toBe(400);
+    expect(await upgradeStatus(`${rig.px.wsUrl}/elsewhere/${key}`)).toBe(404);
+    expect(await upgradeStatus(`${rig.px.wsUrl}/ws/${key}`)).toBe(101);
+    expect(await upgradeStatus(`${rig.px.wsUrl}/private/ws/${key}`)).toBe(101);
   });
 });
 
@@ -186,7 +167,7 @@ describe('paper user stream: events', () => {
 
   it('when a position is closed at a profit then rp and cr carry it and resting reduce-only orders EXPIRE (er 4)', async () => {
     const { client } = await stream();
-    px.state.setMark('ETHUSDT', 2900);
+    rig.px.state.setMark('ETHUSDT', 2900);
     const buy = (id: string, extra: Record<string, string>) =>
       signed('POST', '/fapi/v1/order', {
         symbol: 'ETHUSDT',
@@ -242,8 +223,8 @@ describe('paper user stream: events', () => {
     });
     expect(placed.status).toBe(200);
     await client.next((m) => m.e === 'ALGO_UPDATE', 0, 'ALGO_UPDATE NEW');
-    await control(px, '/paper/marks', { BTCUSDT: 59500 });
-    await control(px, '/paper/marks', { BTCUSDT: 58900 });
+    await control(rig.px, '/paper/marks', { BTCUSDT: 59500 });
+    await control(rig.px, '/paper/marks', { BTCUSDT: 58900 });
     const finished = await client.next((m) => describeEvent(m) === 'ALGO FINISHED', 0, 'FINISHED');
     expect(client.messages.map(describeEvent)).toEqual([
       'ALGO NEW',
@@ -299,8 +280,8 @@ describe('paper user stream: events', () => {
       reduceOnly: 'true',
       clientAlgoId: 'us-stop-2',
     });
-    px.state.setPosition('BTCUSDT', 0);
-    await control(px, '/paper/marks', { BTCUSDT: 58000 });
+    rig.px.state.setPosition('BTCUSDT', 0);
+    await control(rig.px, '/paper/marks', { BTCUSDT: 58000 });
     const rejected = await client.next((m) => describeEvent(m) === 'ALGO REJECTED', 0, 'REJECTED');
     expect(rejected.o).toMatchObject({ caid: 'us-stop-2', rm: 'Reduce Only reject', ai: '' });
     expect(client.messages.map(describeEvent)).toEqual(['ALGO NEW', 'ALGO TRIGGERING', 'ALGO REJECTED']);
@@ -308,7 +289,7 @@ describe('paper user stream: events', () => {
 
   it('when a position is set through the control surface then ACCOUNT_UPDATE with reason ADJUSTMENT', async () => {
     const { client } = await stream();
-    await control(px, '/paper/positions', { SOLUSDT: 7 });
+    await control(rig.px, '/paper/positions', { SOLUSDT: 7 });
     const adj = await client.next((m) => m.e === 'ACCOUNT_UPDATE', 0, 'ADJUSTMENT');
     expect(adj.a).toMatchObject({ m: 'ADJUSTMENT', P: [{ s: 'SOLUSDT', pa: '7', ep: '150' }] });
   });
