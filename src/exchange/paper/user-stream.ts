@@ -1,7 +1,7 @@
 /**
  * The paper exchange's user data stream: a WebSocket server on the paper exchange's own HTTP
- * server (upgrade at `/ws/<listenKey>`, Binance's classic path, and `/private/ws/<listenKey>`, the
- * USD-M private base path Binance moved user data to) pushing Binance's events for every change
+ * server (upgrade at `/ws/<listenKey>`, Binance's classic path, and `/private/ws/<listenKey>` or
+ * `/private/ws?listenKey=<key>`, the USD-M private base Binance moved user data to) pushing Binance's events for every change
  * of the paper state. Like Binance it pings, cuts a connection after 24 h and sends
  * listenKeyExpired before closing when the key lapses (both on the paper clock, checked every
  * `sweepMs`). Stream faults (faults.ts, `stream`) drop, silence, delay or reorder it.
@@ -35,7 +35,21 @@ interface Connection {
   lastPong: number;
 }
 
-const PATH = /^\/(?:private\/)?ws\/([A-Za-z0-9]{1,128})$/;
+const KEY_IN_PATH = /^\/(?:private\/)?ws\/([A-Za-z0-9]{1,128})$/;
+const KEY_TEXT = /^[A-Za-z0-9]{1,128}$/;
+
+/**
+ * The listenKey a stream URL names: `/ws/<key>`, `/private/ws/<key>`, or the query form
+ * `/private/ws?listenKey=<key>` that clients moved to with the /private split.
+ */
+function listenKeyOf(url: string): string | null {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const inPath = KEY_IN_PATH.exec(path)?.[1];
+  if (inPath) return inPath;
+  const key = path === '/private/ws' ? new URLSearchParams(url.slice(q + 1)).get('listenKey') : null;
+  return q >= 0 && key !== null && KEY_TEXT.test(key) ? key : null;
+}
 
 function refuse(socket: Duplex, status: string, body: unknown): void {
   const text = JSON.stringify(body);
@@ -75,9 +89,11 @@ export class UserStreamServer {
 
   /** Takes an HTTP upgrade: a user-stream path with the active key connects; anything else is refused. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const key = PATH.exec(path)?.[1];
-    if (!key) return refuse(socket, '404 Not Found', { code: -1102, msg: `Unknown stream path ${path}` });
+    const key = listenKeyOf(req.url ?? '/');
+    if (!key) {
+      const path = (req.url ?? '/').split('?')[0];
+      return refuse(socket, '404 Not Found', { code: -1102, msg: `Unknown stream path ${path}` });
+    }
     if (!this.state.listenKeys.isActive(key, this.clock.now())) {
       return refuse(socket, '400 Bad Request', { code: -1125, msg: 'This listenKey does not exist.' });
     }

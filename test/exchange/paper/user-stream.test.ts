@@ -77,12 +77,15 @@ describe('paper user stream: listenKey lifecycle', () => {
     expect((await keyed('PUT')).body).toMatchObject({ code: -1125 });
   });
 
-  it('when a stream connects with a key that is not active then the upgrade is refused with 400; both paths take the active key', async () => {
+  it('when a stream connects with a key that is not active then the upgrade is refused with 400; every stream path takes the active key', async () => {
     const key = await openListenKey(rig.px);
     expect(await upgradeStatus(`${rig.px.wsUrl}/ws/${'y'.repeat(64)}`)).toBe(400);
     expect(await upgradeStatus(`${rig.px.wsUrl}/elsewhere/${key}`)).toBe(404);
     expect(await upgradeStatus(`${rig.px.wsUrl}/ws/${key}`)).toBe(101);
     expect(await upgradeStatus(`${rig.px.wsUrl}/private/ws/${key}`)).toBe(101);
+    expect(await upgradeStatus(`${rig.px.wsUrl}/private/ws?listenKey=${key}`)).toBe(101);
+    expect(await upgradeStatus(`${rig.px.wsUrl}/private/ws?listenKey=${'y'.repeat(64)}`)).toBe(400);
+    expect(await upgradeStatus(`${rig.px.wsUrl}/private/ws`)).toBe(404);
   });
 });
 
