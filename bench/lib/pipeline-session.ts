@@ -92,6 +92,8 @@ export class Session {
       permitStepMs: this.o.permitStepMs,
     });
     Object.assign(env, this.o.env ?? {});
+    // The paper exchange's user data stream, at its private base (a port known only now).
+    if (env.BINANCE_USER_STREAM === 'on') env.BINANCE_FUTURES_WS_URL ??= `${this.paper.wsUrl}/private`;
     const names =
       this.o.layout === 'all' ? (['all'] as const) : (['governor', 'position-brain', 'apply'] as const);
     for (const name of names) {
