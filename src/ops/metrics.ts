@@ -212,6 +212,12 @@ export function createP33Metrics(registry: Registry, clock: Clock = systemClock)
       ['symbol'],
     ),
     evalSeconds: histogram(registry, 'p33_eval_seconds', 'Time to evaluate one plan', []),
+    decisionSnapshotAge: new Histogram({
+      name: 'p33_decision_snapshot_age_seconds',
+      help: 'Age of the exchange position each evaluation decided on (stored snapshot, or the user stream)',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 6, 8, 10, 15],
+      registers: [registry],
+    }),
     inputRejected: counter(registry, 'p33_input_rejected_total', 'Entries rejected at parse', ['reason']),
     ledgerApplied: counter(registry, 'p33_ledger_applied_total', 'Results applied to the ledger', ['symbol']),
     ledgerFillResolved: counter(

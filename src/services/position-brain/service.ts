@@ -251,7 +251,9 @@ export class PositionBrainService {
     const nowSec = clock.now() / 1000;
     const snapshot = this.pushedSnapshot(plan.symbol, parseSnapshot(snap!), nowSec);
     if (snapshot.ok && snapshot.value) {
-      this.o.metrics?.snapshotAge.set({ symbol: plan.symbol }, Math.max(0, nowSec - snapshot.value.tsEpoch));
+      const age = Math.max(0, nowSec - snapshot.value.tsEpoch);
+      this.o.metrics?.snapshotAge.set({ symbol: plan.symbol }, age);
+      this.o.metrics?.decisionSnapshotAge.observe(age);
     }
     const result = evaluateChecks(
       {

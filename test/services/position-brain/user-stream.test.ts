@@ -66,6 +66,11 @@ describe('P3.3 with the user data stream', () => {
     r.stream.asOfMs = r.clock.now() - 400;
     r.stream.amounts.set('BTCUSDT', '0.015');
     expect(await r.p33.evaluate(plan())).toEqual({ kind: 'allowed', safeCloseQty: '0.007' });
+    // Decided on a position 0.4 s old, not the stored one 30 s old.
+    const sum = (await r.metrics.decisionSnapshotAge.get()).values.find((v) =>
+      v.metricName?.endsWith('_sum'),
+    );
+    expect(sum?.value).toBeCloseTo(0.4, 3);
     // The stored snapshot (the wire) is left as the last write made it.
     expect((await r.store.hgetall(r.store.keys.positionSnapshot('BTCUSDT'))).ts_epoch).toBe(
       String(T0 / 1000),
