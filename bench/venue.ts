@@ -103,6 +103,7 @@ function row(build: string, p: PhaseSummary): string[] {
     fmt(reads, 3),
     fmt(weightPerPlan(p), 3),
     fmt(p.executedPerSec, 3),
+    p.decisionAge ? `≤ ${p.decisionAge.p50} / ≤ ${p.decisionAge.p99}` : '–',
   ];
 }
 
@@ -121,6 +122,7 @@ const table = markdownTable(
     'positionRisk requests / executed plan',
     'request weight / executed plan',
     'executed plans /s',
+    'P3.3 position age at decision p50 / p99 s (bucket bounds)',
   ],
   rows,
 );
