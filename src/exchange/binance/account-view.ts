@@ -7,6 +7,7 @@
  * pass the times.
  */
 import type { OrderFill, Position } from '../port.js';
+import { flatPosition } from './reads.js';
 import type { OrderUpdate, PositionUpdate, UserEvent } from './user-events.js';
 
 /** Order statuses after which an order never changes again. */
@@ -116,18 +117,7 @@ export class AccountView {
    */
   position(symbol: string): Position | null {
     if (this.hedged.has(symbol)) return null;
-    return (
-      this.positions.get(symbol)?.value ?? {
-        symbol,
-        amount: 0,
-        amountText: '0',
-        entryPrice: 0,
-        markPrice: 0,
-        unrealizedPnl: 0,
-        leverage: null,
-        updateTime: 0,
-      }
-    );
+    return this.positions.get(symbol)?.value ?? flatPosition(symbol);
   }
 
   /** Our order with this client id as the stream last told it, or null. */

@@ -6,30 +6,11 @@
  */
 import { z } from 'zod';
 import { ExchangeError } from '../port.js';
-import { reasonFor } from './errors.js';
-import type { CallOutcome, Transport } from './transport.js';
+import { failureOf } from './reads.js';
+import type { Transport } from './transport.js';
 
 const PATH = '/fapi/v1/listenKey';
 const listenKeySchema = z.object({ listenKey: z.string().regex(/^[A-Za-z0-9]{1,128}$/) });
-
-function failure(out: Exclude<CallOutcome, { kind: 'ok' }>, what: string): ExchangeError {
-  if (out.kind === 'http_error')
-    return new ExchangeError(
-      reasonFor(out.status, out.code),
-      out.message || `${what}: HTTP ${out.status}`,
-      out.code,
-      out.status,
-    );
-  if (out.kind === 'not_sent')
-    return new ExchangeError(
-      out.cause === 'connection_refused' ? 'exchange_unreachable' : out.cause,
-      out.message,
-    );
-  return new ExchangeError(
-    out.cause === 'timeout' ? 'exchange_timeout' : 'exchange_unreachable',
-    out.message,
-  );
-}
 
 export class ListenKeys {
   constructor(private readonly t: Transport) {}
@@ -37,7 +18,7 @@ export class ListenKeys {
   /** The account's listenKey (a new one, or the active one extended). */
   async create(): Promise<string> {
     const out = await this.t.call('POST', PATH, {}, { signed: false });
-    if (out.kind !== 'ok') throw failure(out, 'listenKey POST');
+    if (out.kind !== 'ok') throw failureOf(out, PATH);
     const parsed = listenKeySchema.safeParse(out.body);
     if (!parsed.success)
       throw new ExchangeError('bad_response', 'listenKey POST: no listenKey in the answer');
@@ -49,12 +30,12 @@ export class ListenKeys {
     const out = await this.t.call('PUT', PATH, {}, { signed: false });
     if (out.kind === 'ok') return 'extended';
     if (out.kind === 'http_error' && out.code === -1125) return 'gone';
-    throw failure(out, 'listenKey PUT');
+    throw failureOf(out, PATH);
   }
 
   /** Closes the stream; a failure is reported, not thrown (shutdown goes on). */
   async close(): Promise<string | null> {
     const out = await this.t.call('DELETE', PATH, {}, { signed: false });
-    return out.kind === 'ok' ? null : failure(out, 'listenKey DELETE').reason;
+    return out.kind === 'ok' ? null : failureOf(out, PATH).reason;
   }
 }

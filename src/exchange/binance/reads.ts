@@ -12,7 +12,7 @@ import { reasonFor } from './errors.js';
 import { positionRiskParser } from './position-rows.js';
 import * as s from './schemas.js';
 import type { BinancePositionRow } from './schemas.js';
-import type { Params, Transport } from './transport.js';
+import type { CallOutcome, Params, Transport } from './transport.js';
 
 /** What `get` validates an answer with: a zod schema, or a hand-written parser of the same shape. */
 export interface Parser<T> {
@@ -89,24 +89,7 @@ export class Reads {
         await sleep(backoffMs(attempt, { minMs: this.opts.retryBaseMs }));
         continue;
       }
-      if (out.kind === 'http_error') {
-        throw new ExchangeError(
-          reasonFor(out.status, out.code),
-          out.message || `HTTP ${out.status} from ${path}`,
-          out.code,
-          out.status,
-        );
-      }
-      if (out.kind === 'not_sent') {
-        throw new ExchangeError(
-          out.cause === 'connection_refused' ? 'exchange_unreachable' : out.cause,
-          out.message,
-        );
-      }
-      throw new ExchangeError(
-        out.cause === 'timeout' ? 'exchange_timeout' : 'exchange_unreachable',
-        out.message,
-      );
+      throw failureOf(out, path);
     }
   }
 
@@ -211,6 +194,40 @@ function groupBySymbol(rows: BinancePositionRow[]): Map<string, BinancePositionR
   return bySymbol;
 }
 
+/** A call that did not answer 200, as the ExchangeError every read throws for it. */
+export function failureOf(out: Exclude<CallOutcome, { kind: 'ok' }>, path: string): ExchangeError {
+  if (out.kind === 'http_error')
+    return new ExchangeError(
+      reasonFor(out.status, out.code),
+      out.message || `HTTP ${out.status} from ${path}`,
+      out.code,
+      out.status,
+    );
+  if (out.kind === 'not_sent')
+    return new ExchangeError(
+      out.cause === 'connection_refused' ? 'exchange_unreachable' : out.cause,
+      out.message,
+    );
+  return new ExchangeError(
+    out.cause === 'timeout' ? 'exchange_timeout' : 'exchange_unreachable',
+    out.message,
+  );
+}
+
+/** A flat one-way position: what the exchange reports for a symbol it lists no position of. */
+export function flatPosition(symbol: string): Position {
+  return {
+    symbol,
+    amount: 0,
+    amountText: '0',
+    entryPrice: 0,
+    markPrice: 0,
+    unrealizedPnl: 0,
+    leverage: null,
+    updateTime: 0,
+  };
+}
+
 /** A lookup's answer as a position, its error thrown. */
 export function positionOrThrow(p: Position | ExchangeError): Position {
   if (p instanceof ExchangeError) throw p;
@@ -227,18 +244,7 @@ function positionOf(symbol: string, mine: BinancePositionRow[]): Position | Exch
       `${symbol} is in hedge mode; one-way mode is required`,
     );
   }
-  if (!row) {
-    return {
-      symbol,
-      amount: 0,
-      amountText: '0',
-      entryPrice: 0,
-      markPrice: 0,
-      unrealizedPnl: 0,
-      leverage: null,
-      updateTime: 0,
-    };
-  }
+  if (!row) return flatPosition(symbol);
   return {
     symbol,
     amount: Number(row.positionAmt),
