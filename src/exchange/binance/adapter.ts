@@ -198,7 +198,11 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     symbolRules: (symbol: string): Promise<SymbolRules> => reads.symbolRules(symbol),
     position: (symbol: string, o?: { maxAgeMs?: number }): Promise<Position> => {
       const pushed = o?.maxAgeMs ? pushedPosition(symbol, o.maxAgeMs) : null;
-      return pushed ? Promise.resolve(pushed) : positionReads.position(symbol, o?.maxAgeMs);
+      // The stream pushes no mark price: 0 (unknown) sends a caller that prices (the governor's
+      // notional cap) to premiumIndex, rather than a mark as old as the last reconciliation.
+      return pushed
+        ? Promise.resolve({ ...pushed, markPrice: 0 })
+        : positionReads.position(symbol, o?.maxAgeMs);
     },
     positions: (symbols: string[]): Promise<Position[]> => {
       if (symbols.length === 0) return Promise.resolve([]);

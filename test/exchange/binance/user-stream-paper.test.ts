@@ -52,6 +52,8 @@ describe('the adapter on the paper user data stream', () => {
     const before = positionReads();
     const p = await ex.position('BTCUSDT', { maxAgeMs: 1000 });
     expect(p.amountText).toBe('0.5');
+    // No mark price on the stream: unknown (0), so a caller prices it afresh.
+    expect(p.markPrice).toBe(0);
     expect(p.ageMs).toBeLessThanOrEqual(1000);
     expect((await ex.positions(['BTCUSDT', 'ETHUSDT', 'SOLUSDT'])).map((x) => x.amount)).toEqual([
       0.5, -2, 0,
