@@ -7,7 +7,8 @@
  *
  * Builds: `npx tsx bench/pipeline.ts --only none --no-write` (BENCH_PIPELINE_DIR=<dir> for another
  * checkout). Per rate, the builds run one after the other in fresh sessions; a window of 60 s or
- * more holds at least one whole minute of weight.
+ * more holds at least one whole minute of weight. `--stream-ab` runs each build twice per rate,
+ * BINANCE_USER_STREAM=off then on (the paper exchange's user data stream).
  */
 import type { PhaseSummary } from './lib/pipeline-report.js';
 import { fmt, markdownTable, sumWhere } from './lib/stats.js';
@@ -17,11 +18,12 @@ import { machineLine, writeMarkedBlock } from './lib/doc.js';
 
 const args = parseBenchArgs(process.argv.slice(2), {
   values: ['a', 'b', 'rates', 'seconds'],
-  flags: ['write'],
+  flags: ['write', 'stream-ab'],
   usage: `
 npm run bench:venue -- [--a <build dir>] [--b <build dir>] [--rates 5,10,15,20] [--seconds 60] [--write]
   --a          a baseline build, run beside --b at every rate (default: none)
   --b          the build measured (default .bench-tmp/pipeline)
+  --stream-ab  each build with BINANCE_USER_STREAM=off, then on
   --write      rewrite its block of BENCHMARKS.md`,
 });
 const { opt, flag } = args;
@@ -32,12 +34,48 @@ const builds = [
 const rates = opt('rates', '5,10,15,20').split(',').map(Number);
 const seconds = opt('seconds', '60');
 
+const variants = flag('stream-ab')
+  ? [
+      { tag: ' stream off', env: ['--env', 'BINANCE_USER_STREAM=off'] },
+      { tag: ' stream on', env: ['--env', 'BINANCE_USER_STREAM=on'] },
+    ]
+  : [{ tag: '', env: [] }];
+
+/**
+ * Binance's request weight of each request the pipeline sends (USDⓈ-M docs, each endpoint's
+ * "Request Weight"); an order costs none of the minute's weight.
+ */
+const WEIGHT: Record<string, number> = {
+  'GET /fapi/v3/positionRisk': 5,
+  'GET /fapi/v2/positionRisk': 5,
+  'GET /fapi/v1/openOrders': 40,
+  'GET /fapi/v1/order': 1,
+  'GET /fapi/v1/exchangeInfo': 1,
+  'GET /fapi/v1/premiumIndex': 1,
+  'GET /fapi/v1/time': 1,
+  'POST /fapi/v1/listenKey': 1,
+  'PUT /fapi/v1/listenKey': 1,
+  'DELETE /fapi/v1/listenKey': 1,
+};
+
+/** Request weight per executed plan, from the requests per plan (unknown requests count 1). */
+function weightPerPlan(p: PhaseSummary): number {
+  return Object.entries(p.exchangePerPlan).reduce(
+    (a, [k, n]) =>
+      a + (Number.isFinite(n) ? n * (WEIGHT[k] ?? (k.startsWith('POST /fapi/v1/order') ? 0 : 1)) : 0),
+    0,
+  );
+}
+
 const rows: string[][] = [];
 for (const rate of rates) {
   for (const b of builds) {
-    const args = ['--only', 'venue', '--rates', String(rate), '--seconds', seconds];
-    const p = runPipeline(b.dir, args, `venue-${rate}.json`, 600_000).find((x) => x.part === 'venue')!;
-    rows.push(row(`${b.label}: ${b.dir}`, p));
+    for (const v of variants) {
+      const args = ['--only', 'venue', '--rates', String(rate), '--seconds', seconds, ...v.env];
+      const json = `venue-${rate}${v.tag.replace(/ /g, '-')}.json`;
+      const p = runPipeline(b.dir, args, json, 600_000).find((x) => x.part === 'venue')!;
+      rows.push(row(`${b.label}: ${b.dir}${v.tag}`, p));
+    }
   }
 }
 
@@ -63,6 +101,9 @@ function row(build: string, p: PhaseSummary): string[] {
     fmt(p.p50),
     fmt(p.p99),
     fmt(reads, 3),
+    fmt(weightPerPlan(p), 3),
+    fmt(p.executedPerSec, 3),
+    p.decisionAge ? `≤ ${p.decisionAge.p50} / ≤ ${p.decisionAge.p99}` : '–',
   ];
 }
 
@@ -79,6 +120,9 @@ const table = markdownTable(
     'p50 ms',
     'p99 ms',
     'positionRisk requests / executed plan',
+    'request weight / executed plan',
+    'executed plans /s',
+    'P3.3 position age at decision p50 / p99 s (bucket bounds)',
   ],
   rows,
 );

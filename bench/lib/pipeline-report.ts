@@ -340,6 +340,8 @@ export interface PhaseSummary {
   /** Results read in the window, by decision, and the non-EXECUTE ones by error text. */
   results: Record<string, number>;
   errors: Record<string, number>;
+  /** P3.3's position age at each decision over the window (bucket bounds, s). */
+  decisionAge?: { p50: number; p99: number; n: number };
 }
 
 /** Machine-readable figures of every phase (for A/B comparisons of two builds). */
@@ -367,6 +369,7 @@ export function summaries(r: Report): PhaseSummary[] {
         ),
         results: p.stats.results,
         errors: p.stats.errors,
+        ...(p.decisionAge ? { decisionAge: p.decisionAge } : {}),
       };
     }),
   );

@@ -51,6 +51,27 @@ export interface PhaseResult {
   sent?: MonitorCount;
   /** Requests the paper exchange received over the window, by `METHOD path`. */
   exchange: Record<string, number>;
+  /** P3.3's p33_decision_snapshot_age_seconds over the window: p50/p99 as bucket bounds (s). */
+  decisionAge?: { p50: number; p99: number; n: number };
+}
+
+/** One histogram's cumulative buckets (`le` → count) from a service's /metrics. */
+async function bucketsOf(opsPort: number, name: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
+  const out = new Map<number, number>();
+  const re = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm');
+  for (const m of text.matchAll(re)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  return out;
+}
+
+/** p50/p99 of the observations between two bucket reads, each as the bucket's upper bound. */
+function bucketQuantiles(a: Map<number, number>, b: Map<number, number>): PhaseResult['decisionAge'] {
+  const les = [...b.keys()].sort((x, y) => x - y);
+  const d = les.map((le) => (b.get(le) ?? 0) - (a.get(le) ?? 0));
+  const n = d[d.length - 1] ?? 0;
+  if (n <= 0) return undefined;
+  const q = (f: number) => les[d.findIndex((c) => c >= f * n)] ?? Infinity;
+  return { p50: q(0.5), p99: q(0.99), n };
 }
 
 export class Session {
@@ -92,6 +113,8 @@ export class Session {
       permitStepMs: this.o.permitStepMs,
     });
     Object.assign(env, this.o.env ?? {});
+    // The paper exchange's user data stream, at its private base (a port known only now).
+    if (env.BINANCE_USER_STREAM === 'on') env.BINANCE_FUTURES_WS_URL ??= `${this.paper.wsUrl}/private`;
     const names =
       this.o.layout === 'all' ? (['all'] as const) : (['governor', 'position-brain', 'apply'] as const);
     for (const name of names) {
@@ -139,14 +162,21 @@ export class Session {
     const counts = this.paper.state.requestCounts;
     let exStart = new Map<string, number>();
     const exchange: Record<string, number> = {};
+    const p33 = this.services.find((x) => x.name === 'position-brain');
+    const ages = (): Promise<Map<number, number>> =>
+      p33 ? bucketsOf(p33.opsPort, 'p33_decision_snapshot_age_seconds') : Promise.resolve(new Map());
+    let agesStart: Promise<Map<number, number>> = Promise.resolve(new Map());
+    let agesEnd: Promise<Map<number, number>> = Promise.resolve(new Map());
     const stats = await this.feeder.run(rate, seconds, warmupSec, {
       windowStart: () => {
+        agesStart = ages();
         before = commandStats(this.admin);
         cpuStop = cpuMeter(this.pids());
         monStart = mon?.read() ?? null;
         exStart = new Map(counts);
       },
       windowEnd: () => {
+        agesEnd = ages();
         after = commandStats(this.admin);
         cpu = cpuStop?.() ?? {};
         monEnd = mon?.read() ?? null;
@@ -159,7 +189,9 @@ export class Session {
     const me = monEnd as MonitorCount | null;
     const sent = ms && me ? { client: me.client - ms.client, script: me.script - ms.script } : undefined;
     await this.feeder.settle();
+    const decisionAge = bucketQuantiles(await agesStart, await agesEnd);
     return {
+      ...(decisionAge ? { decisionAge } : {}),
       stats,
       commands,
       cpu,

@@ -8,7 +8,8 @@ import type { PlanSignaturePolicy } from '../domain/governor/plan-input.js';
 import { PermitKey } from '../domain/permit-signing.js';
 import type { BinanceExchange } from '../exchange/binance/index.js';
 import { openExchange } from '../exchange/index.js';
-import { createExchangeMetrics } from '../ops/metrics.js';
+import type { UserStreamConfig } from '../ops/config/user-stream.js';
+import { createExchangeMetrics, createUserStreamMetrics } from '../ops/metrics.js';
 import { openStoreFor } from '../store/index.js';
 import type { Store } from '../store/port.js';
 import type { Heartbeat } from '../services/heartbeat.js';
@@ -21,6 +22,7 @@ export interface AuthorityConfig {
   pollSec?: number;
   redis: { url: string; keyPrefix: string; cluster: boolean };
   binance: { baseUrl: string; apiKey: string | null; apiSecret: string | null };
+  userStream: UserStreamConfig;
   permitSecret: string | null;
   signedPlans: { required: boolean; secret: string | null; previousSecret: string | null };
 }
@@ -120,6 +122,8 @@ export function startedAuthority(
 function openAuthorityExchange(cfg: AuthorityConfig, kit: ServiceKit): BinanceExchange {
   const { exchange } = openExchange(cfg.mode, cfg.binance, {
     logger: kit.logger.child({ component: 'exchange' }),
+    userStream: cfg.userStream,
+    streamMetrics: cfg.userStream.enabled ? createUserStreamMetrics(kit.registry) : undefined,
   });
   createExchangeMetrics(kit.registry, exchange);
   return exchange;

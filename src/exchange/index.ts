@@ -7,7 +7,13 @@
  * adapter has placeholders that only ever reach public endpoints.
  */
 import type { BinanceConfig } from '../ops/config/common.js';
-import { createBinanceExchange, type BinanceExchange, type ExchangeLogger } from './binance/index.js';
+import type { UserStreamConfig } from '../ops/config/user-stream.js';
+import {
+  createBinanceExchange,
+  type BinanceExchange,
+  type ExchangeLogger,
+  type UserStreamMetrics,
+} from './binance/index.js';
 
 const PUBLIC_ONLY = 'public-endpoints-only';
 
@@ -22,14 +28,26 @@ export interface OpenedExchange {
 export function openExchange(
   mode: string,
   binance: Pick<BinanceConfig, 'baseUrl' | 'apiKey' | 'apiSecret'>,
-  extra: { logger?: ExchangeLogger } = {},
+  extra: { logger?: ExchangeLogger; userStream?: UserStreamConfig; streamMetrics?: UserStreamMetrics } = {},
 ): OpenedExchange {
   const credentialed = binance.apiKey !== null && binance.apiSecret !== null;
+  const { userStream, streamMetrics, ...rest } = extra;
+  // A listenKey needs an API key: without credentials there is no stream to follow.
+  const follow = userStream?.enabled === true && credentialed;
   const exchange = createBinanceExchange({
     baseUrl: binance.baseUrl,
     apiKey: binance.apiKey ?? PUBLIC_ONLY,
     apiSecret: binance.apiSecret ?? PUBLIC_ONLY,
-    ...extra,
+    ...rest,
+    ...(follow
+      ? {
+          userStream: {
+            wsBaseUrl: userStream.wsBaseUrl,
+            silenceMs: userStream.silenceMs,
+            ...(streamMetrics ? { metrics: streamMetrics } : {}),
+          },
+        }
+      : {}),
   });
   const message =
     mode === 'live'

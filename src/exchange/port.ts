@@ -110,6 +110,25 @@ export class ExchangeError extends Error {
   }
 }
 
+/**
+ * What the exchange pushes about the account (Binance's user data stream), for services that act
+ * on a change as it happens. The adapter already answers `position`/`positions`/`findOrder` from it
+ * while it is trusted; this is for the rest (P3.3 writing a snapshot on a position change).
+ */
+export interface AccountStream {
+  /**
+   * This process's clock time the pushed account state holds at, while the stream is trusted
+   * (connected, reconciled by REST since, not silent past its bound); null otherwise.
+   */
+  asOf(): number | null;
+  /** A symbol's position as of `asOf()`; null when the stream is not trusted (or hedge mode). */
+  position(symbol: string): Position | null;
+  /** A position the stream changed (one-way mode), after the adapter's view took it. */
+  onPosition(fn: (p: Position) => void): () => void;
+  /** One of our orders the stream changed: its fill so far (`executedQty`, `avgPrice`). */
+  onOrder(fn: (o: OrderFill) => void): () => void;
+}
+
 export interface ExchangePort {
   symbolRules(symbol: string): Promise<SymbolRules>;
   /**
@@ -140,6 +159,8 @@ export interface ExchangePort {
    * fails. A stop found in any state was placed: it is never placed again for that id.
    */
   findStopLoss(symbol: string, clientAlgoId: string, opts?: LookupOptions): Promise<StopFound | null>;
+  /** Present when the adapter follows the account's user data stream (BINANCE_USER_STREAM=on). */
+  readonly accountStream?: AccountStream;
   close(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@
  * must come from closed sets: symbols from config, reasons from the services' reason unions.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import type { UserStreamMetrics } from '../exchange/binance/index.js';
 import type { GroupInfo } from '../store/port.js';
 import { systemClock, type Clock } from './clock.js';
 
@@ -217,6 +218,12 @@ export function createP33Metrics(registry: Registry, clock: Clock = systemClock)
       ['symbol'],
     ),
     evalSeconds: histogram(registry, 'p33_eval_seconds', 'Time to evaluate one plan', []),
+    decisionSnapshotAge: new Histogram({
+      name: 'p33_decision_snapshot_age_seconds',
+      help: 'Age of the exchange position each evaluation decided on (stored snapshot, or the user stream)',
+      buckets: [0.1, 0.25, 0.5, 1, 2, 3, 4, 5, 6, 8, 10, 15],
+      registers: [registry],
+    }),
     inputRejected: counter(registry, 'p33_input_rejected_total', 'Entries rejected at parse', ['reason']),
     ledgerApplied: counter(registry, 'p33_ledger_applied_total', 'Results applied to the ledger', ['symbol']),
     ledgerFillResolved: counter(
@@ -444,6 +451,42 @@ export function createExchangeMetrics(registry: Registry, source: ExchangeUsageS
       'Orders placed this minute (X-MBX-ORDER-COUNT-1M of the latest order answer)',
       (u) => u.orderCount1m,
     ),
+  };
+}
+
+/** The user data stream's counters (src/exchange/binance/user-stream.ts calls them). */
+export function createUserStreamMetrics(registry: Registry): UserStreamMetrics {
+  const type = closedLabel(['ORDER_TRADE_UPDATE', 'ACCOUNT_UPDATE', 'listenKeyExpired', 'none']);
+  const events = counter(
+    registry,
+    'quantum_user_stream_events_total',
+    'User data stream messages by event type and outcome (position, order, stale, unknown_event, bad_event, ...)',
+    ['type', 'outcome'],
+  );
+  const handovers = counter(
+    registry,
+    'quantum_user_stream_handover_total',
+    'Times the user data stream stopped being trusted (REST serves until it is live again), by cause',
+    ['cause'],
+  );
+  const connects = counter(
+    registry,
+    'quantum_user_stream_connects_total',
+    'User data stream connection attempts',
+    ['outcome'],
+  );
+  const live = gauge(
+    registry,
+    'quantum_user_stream_live',
+    '1 while the user data stream is trusted, else 0',
+    [],
+  );
+  live.set(0);
+  return {
+    event: (t, outcome) => events.inc({ type: type(t), outcome }),
+    handover: (cause) => handovers.inc({ cause }),
+    connect: (outcome) => connects.inc({ outcome }),
+    live: (on) => live.set(on ? 1 : 0),
   };
 }
 

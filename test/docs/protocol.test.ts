@@ -18,6 +18,7 @@ import {
   createGovernorMetrics,
   createP33Metrics,
   createStreamMetrics,
+  createUserStreamMetrics,
 } from '../../src/ops/metrics.js';
 import { promSink } from '../../src/services/apply/metrics.js';
 import { keySpace, type KeySpace } from '../../src/store/keys.js';
@@ -306,6 +307,7 @@ async function registered(): Promise<string[]> {
   createP33Metrics(registry);
   createStreamMetrics(registry, { groups: async () => [] }, ['quantum:stream:apply.plan']);
   createExchangeMetrics(registry, { usageThisMinute: () => ({ usedWeight1m: 0, orderCount1m: 0 }) });
+  createUserStreamMetrics(registry);
   const out: string[] = [];
   for (const m of await registry.getMetricsAsJSON()) {
     const metric = registry.getSingleMetric(m.name) as unknown as { labelNames?: string[] };

@@ -16,7 +16,7 @@ import type { BinanceExchange } from '../../exchange/binance/index.js';
 import { openExchange } from '../../exchange/index.js';
 import { systemClock } from '../../ops/clock.js';
 import { loadApplyConfig, type ApplyConfig } from '../../ops/config.js';
-import { createApplyMetrics, createExchangeMetrics } from '../../ops/metrics.js';
+import { createApplyMetrics, createExchangeMetrics, createUserStreamMetrics } from '../../ops/metrics.js';
 import { promSink } from '../../services/apply/metrics.js';
 import type { ApplyOptions } from '../../services/apply/options.js';
 import { SymbolLeases } from '../../services/apply/lease.js';
@@ -64,7 +64,11 @@ function signedPermitsFrom(c: ApplyConfig['signedPermits']): ApplyOptions['signe
  * without them.
  */
 export function openApplyExchange(cfg: ApplyConfig, kit: ServiceKit): BinanceExchange {
-  const opened = openExchange(cfg.mode, cfg.binance, { logger: kit.logger.child({ component: 'exchange' }) });
+  const opened = openExchange(cfg.mode, cfg.binance, {
+    logger: kit.logger.child({ component: 'exchange' }),
+    userStream: cfg.userStream,
+    streamMetrics: cfg.userStream.enabled ? createUserStreamMetrics(kit.registry) : undefined,
+  });
   if (opened.credentialed) {
     kit.logger.info({ base_url: cfg.binance.baseUrl, live: cfg.mode === 'live' }, opened.message);
   }

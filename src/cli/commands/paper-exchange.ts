@@ -4,6 +4,7 @@
  * (repeatable) or `--symbols-file markets.json`. Credentials from PAPER_EXCHANGE_API_KEY / _SECRET
  * (defaults `paper-key` / `paper-secret`). Control endpoints (loopback only): GET /paper/state,
  * GET /paper/orders, GET|POST|DELETE /paper/faults, POST /paper/positions, POST /paper/marks.
+ * The user data stream is on the same port: ws://<host>:<port>/ws/<listenKey> (or /private/ws/…).
  */
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
@@ -39,6 +40,13 @@ function parsePort(text: string): number {
 function parseAmount(text: string): number {
   if (!/^-?\d+(?:\.\d+)?$/.test(text)) throw new InvalidArgumentError('a decimal amount, e.g. 2.5');
   return Number(text);
+}
+
+function parseMs(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 3_600_000)
+    throw new InvalidArgumentError('milliseconds 1-3600000');
+  return n;
 }
 
 function parseCount(text: string): number {
@@ -95,6 +103,16 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--synthetic-position <amount>', 'position of every synthetic market (default 0)', parseAmount)
     .option('--hold-positions', 'book fills but keep positions at their size (load tests)')
     .option('--no-usage-headers', 'omit X-MBX-USED-WEIGHT/ORDER-COUNT headers (clients do not throttle)')
+    .option(
+      '--stream-ping-ms <ms>',
+      "user data stream: the server's ping interval (default 180000, Binance's)",
+      parseMs,
+    )
+    .option(
+      '--stream-pong-timeout-ms <ms>',
+      'user data stream: cut a connection that has not answered a ping this long (default 600000)',
+      parseMs,
+    )
     .action(
       async (o: {
         port?: number;
@@ -107,6 +125,8 @@ export function register(program: Command, ctx: CliContext): void {
         syntheticPosition?: number;
         holdPositions?: boolean;
         usageHeaders?: boolean;
+        streamPingMs?: number;
+        streamPongTimeoutMs?: number;
       }) => {
         const cfg = loadOrReport(ctx, 'paper', loadPaperConfig);
         if (cfg === null) return;
@@ -129,6 +149,7 @@ export function register(program: Command, ctx: CliContext): void {
             syntheticPosition: o.syntheticPosition ?? 0,
             holdPositions: o.holdPositions ?? false,
             usageHeaders: o.usageHeaders ?? true,
+            userStream: { pingIntervalMs: o.streamPingMs, pongTimeoutMs: o.streamPongTimeoutMs },
           });
         } catch (err) {
           ctx.err(`paper-exchange: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -136,7 +157,7 @@ export function register(program: Command, ctx: CliContext): void {
           return;
         }
         ctx.out(
-          `paper exchange listening on ${px.url} (BINANCE_FUTURES_BASE_URL=${px.url}; state at ${px.url}/paper/state)\n`,
+          `paper exchange listening on ${px.url} (BINANCE_FUTURES_BASE_URL=${px.url}; state at ${px.url}/paper/state; user stream at ${px.wsUrl}/ws/<listenKey>)\n`,
         );
         const why = await ctx.waitForStop();
         await px.close();

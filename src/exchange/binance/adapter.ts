@@ -1,6 +1,7 @@
 /** `createBinanceExchange`: the ExchangePort for Binance USD-M futures (or the paper exchange). */
 import { systemClock, type Clock } from '../../ops/clock.js';
 import type {
+  AccountStream,
   ExchangePort,
   MarketReduceRequest,
   OrderFill,
@@ -13,12 +14,15 @@ import type {
   SymbolRules,
 } from '../port.js';
 import { Orders, SentIds, type SentIntentStore } from './orders.js';
+import { isFinalStatus } from './account-view.js';
 
 export type { SentIntentStore };
 import { PositionReads } from './position-reads.js';
 import { Reads } from './reads.js';
 import { Stops } from './stops.js';
 import { Transport, type RateLimitState } from './transport.js';
+import { ListenKeys } from './listen-key.js';
+import { UserStream, type UserStreamOptions } from './user-stream.js';
 
 /** The subset of a pino logger the adapter uses. */
 export interface ExchangeLogger {
@@ -66,6 +70,14 @@ export interface BinanceExchangeOptions {
    * from the first read that reports a weight; Infinity never shares.
    */
   sharePositionReadsFromWeight?: number;
+  /**
+   * Follow the account's user data stream (user-stream.ts): positions, fills and order lookups
+   * are answered from it while it is trusted, from REST otherwise. Absent: REST only.
+   */
+  userStream?: Pick<
+    UserStreamOptions,
+    'wsBaseUrl' | 'silenceMs' | 'pingMs' | 'keepaliveMs' | 'maxConnectionMs' | 'backoff' | 'metrics'
+  >;
 }
 
 export interface BinanceExchange extends ExchangePort {
@@ -75,6 +87,8 @@ export interface BinanceExchange extends ExchangePort {
   /** Server minus local clock (ms) as last synced. */
   serverTimeOffsetMs(): number;
   syncTime(): Promise<number>;
+  /** The user data stream, when `userStream` was given. */
+  readonly userStream: UserStream | null;
 }
 
 const silent: ExchangeLogger = { warn: () => undefined };
@@ -107,7 +121,12 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     now: () => clock.now(),
     warn,
   });
+  let stream: UserStream | null = null;
   const orders = new Orders(transport, reads, opts.intentStore ?? new SentIds(), {
+    pushed: (clientOrderId) => {
+      const o = stream?.asOf() != null ? stream.view.order(clientOrderId) : null;
+      return o && isFinalStatus(o.status) ? o : null;
+    },
     recvWindow,
     recoveryDelaysMs: opts.recoveryDelaysMs ?? [200, 500, 1000, 2000],
     recoveryBudgetMs: opts.recoveryBudgetMs ?? recvWindow + 4000,
@@ -130,12 +149,69 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
       ),
   });
 
+  if (opts.userStream) {
+    stream = new UserStream({
+      ...opts.userStream,
+      listenKeys: new ListenKeys(transport),
+      clock,
+      logger,
+      reconcile: async () => {
+        const at = transport.serverNow();
+        const [account, open] = await Promise.all([reads.accountRead(), orders.openOrders()]);
+        return { at, positions: account.positions, openOrders: open, hedged: account.hedged };
+      },
+    });
+    stream.start();
+  }
+  const s = stream;
+  /** A symbol's position from the stream when it is trusted and at most `maxAgeMs` old. */
+  const pushedPosition = (symbol: string, maxAgeMs: number): Position | null => {
+    const asOf = s?.asOf() ?? null;
+    if (s === null || asOf === null) return null;
+    const ageMs = Math.max(0, clock.now() - asOf);
+    if (ageMs > maxAgeMs) return null;
+    const p = s.view.position(symbol);
+    return p && { ...p, ageMs };
+  };
+  const accountStream: AccountStream | undefined = s
+    ? {
+        asOf: () => s.asOf(),
+        position: (symbol) => (s.asOf() === null ? null : s.view.position(symbol)),
+        onPosition: (fn) =>
+          s.onEvent((ev, applied) => {
+            if (ev.kind !== 'account') return;
+            ev.positions.forEach((p, i) => {
+              const now = applied[i] === 'position' ? s.view.position(p.symbol) : null;
+              if (now) fn(now);
+            });
+          }),
+        onOrder: (fn) =>
+          s.onEvent((ev, applied) => {
+            const now =
+              ev.kind === 'order' && applied[0] === 'order' ? s.view.order(ev.order.clientOrderId) : null;
+            if (now) fn(now);
+          }),
+      }
+    : undefined;
+
   return {
     symbolRules: (symbol: string): Promise<SymbolRules> => reads.symbolRules(symbol),
-    position: (symbol: string, o?: { maxAgeMs?: number }): Promise<Position> =>
-      positionReads.position(symbol, o?.maxAgeMs),
-    positions: (symbols: string[]): Promise<Position[]> =>
-      symbols.length === 0 ? Promise.resolve([]) : reads.positions(symbols),
+    position: (symbol: string, o?: { maxAgeMs?: number }): Promise<Position> => {
+      const pushed = o?.maxAgeMs ? pushedPosition(symbol, o.maxAgeMs) : null;
+      // The stream pushes no mark price: 0 (unknown) sends a caller that prices (the governor's
+      // notional cap) to premiumIndex, rather than a mark as old as the last reconciliation.
+      return pushed
+        ? Promise.resolve({ ...pushed, markPrice: 0 })
+        : positionReads.position(symbol, o?.maxAgeMs);
+    },
+    positions: (symbols: string[]): Promise<Position[]> => {
+      if (symbols.length === 0) return Promise.resolve([]);
+      // Trusted means heard from within the silence bound: the answer carries its age.
+      const pushed = symbols.map((symbol) => pushedPosition(symbol, Number.POSITIVE_INFINITY));
+      return pushed.every((p) => p !== null)
+        ? Promise.resolve(pushed as Position[])
+        : reads.positions(symbols);
+    },
     markPrice: (symbol: string): Promise<number> => reads.markPrice(symbol),
     placeReduceOnlyMarket: (req: MarketReduceRequest): Promise<OrderOutcome> =>
       orders.placeReduceOnlyMarket(req),
@@ -146,7 +222,10 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
       orders.findOrderById(symbol, orderId, opts?.recovery ?? true),
     findStopLoss: (symbol: string, clientAlgoId: string, opts?: LookupOptions): Promise<StopFound | null> =>
       stops.findStopLoss(symbol, clientAlgoId, opts?.recovery ?? true),
+    ...(accountStream ? { accountStream } : {}),
+    userStream: stream,
     close: async () => {
+      await stream?.stop();
       positionReads.close();
       transport.close();
     },

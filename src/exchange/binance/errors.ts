@@ -16,6 +16,7 @@ export const CODE_REASONS: Readonly<Record<number, string>> = {
   [-1116]: 'invalid_order_type',
   [-1117]: 'invalid_side',
   [-1121]: 'invalid_symbol',
+  [-1125]: 'listen_key_not_found',
   [-2011]: 'cancel_rejected',
   [-2013]: 'order_not_found',
   [-2015]: 'invalid_api_key',

@@ -34,7 +34,7 @@ export class HttpSendError extends Error {
 }
 
 export interface HttpRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Path below the base URL (leading slash optional) and the query string, without '?'. */
   path: string;
   query: string;

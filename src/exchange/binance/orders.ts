@@ -18,7 +18,7 @@ import type { MarketReduceRequest, OrderFill, OrderOutcome } from '../port.js';
 import { ExchangeError } from '../port.js';
 import { parsePlainDecimal } from '../../domain/decimal.js';
 import { isDefinitelyNotExecuted, isOrderOutcomeUnknown, reasonFor } from './errors.js';
-import { orderSchema, type BinanceOrder } from './schemas.js';
+import { openOrdersSchema, orderSchema, type BinanceOrder } from './schemas.js';
 import type { Reads } from './reads.js';
 import type { CallOutcome, Transport } from './transport.js';
 
@@ -34,6 +34,8 @@ export interface OrderOptions {
   absenceMarginMs: number;
   now(): number;
   warn(fields: Record<string, unknown>, msg: string): void;
+  /** A finished order the user stream reported, by client order id (absent: no stream). */
+  pushed?(clientOrderId: string): OrderFill | null;
 }
 
 /** Remembers client order ids already sent (defence in depth behind the caller's intent record). */
@@ -109,6 +111,9 @@ export class Orders {
    * (the default): the query may spend the weight kept in reserve.
    */
   findOrder(symbol: string, clientOrderId: string, recovery = true): Promise<OrderFill | null> {
+    // A finished order the user stream reported needs no query: it never changes again.
+    const pushed = this.opts.pushed?.(clientOrderId);
+    if (pushed && pushed.symbol === symbol) return Promise.resolve(pushed);
     return this.query(symbol, { origClientOrderId: clientOrderId }, 'clientOrderId', clientOrderId, recovery);
   }
 
@@ -142,6 +147,11 @@ export class Orders {
       if (err instanceof ExchangeError && err.code === -2013) return null;
       throw err;
     }
+  }
+
+  /** The account's open orders (weight 40: once per user-stream reconciliation). */
+  async openOrders(): Promise<OrderFill[]> {
+    return (await this.reads.get('/fapi/v1/openOrders', {}, true, openOrdersSchema)).map(toFill);
   }
 
   async placeReduceOnlyMarket(req: MarketReduceRequest): Promise<OrderOutcome> {

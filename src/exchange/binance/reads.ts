@@ -12,7 +12,7 @@ import { reasonFor } from './errors.js';
 import { positionRiskParser } from './position-rows.js';
 import * as s from './schemas.js';
 import type { BinancePositionRow } from './schemas.js';
-import type { Params, Transport } from './transport.js';
+import type { CallOutcome, Params, Transport } from './transport.js';
 
 /** What `get` validates an answer with: a zod schema, or a hand-written parser of the same shape. */
 export interface Parser<T> {
@@ -89,24 +89,7 @@ export class Reads {
         await sleep(backoffMs(attempt, { minMs: this.opts.retryBaseMs }));
         continue;
       }
-      if (out.kind === 'http_error') {
-        throw new ExchangeError(
-          reasonFor(out.status, out.code),
-          out.message || `HTTP ${out.status} from ${path}`,
-          out.code,
-          out.status,
-        );
-      }
-      if (out.kind === 'not_sent') {
-        throw new ExchangeError(
-          out.cause === 'connection_refused' ? 'exchange_unreachable' : out.cause,
-          out.message,
-        );
-      }
-      throw new ExchangeError(
-        out.cause === 'timeout' ? 'exchange_timeout' : 'exchange_unreachable',
-        out.message,
-      );
+      throw failureOf(out, path);
     }
   }
 
@@ -167,17 +150,29 @@ export class Reads {
     const path = `/fapi/v${this.opts.positionRiskVersion}/positionRisk`;
     const params: Params = symbol === undefined ? {} : { symbol };
     const rows = await this.get(path, params, true, positionRiskParser);
-    // Rows grouped once: a filter per symbol was O(symbols × rows) (1,000 × 1,006 per P3.3 refresh).
-    const bySymbol = new Map<string, typeof rows>();
-    for (const r of rows) {
-      const list = bySymbol.get(r.symbol);
-      if (list) list.push(r);
-      else bySymbol.set(r.symbol, [r]);
-    }
+    const bySymbol = groupBySymbol(rows);
     return (s) =>
       symbol !== undefined && s !== symbol
         ? new ExchangeError('bad_response', `a read of ${symbol} does not cover ${s}`)
         : positionOf(s, bySymbol.get(s) ?? []);
+  }
+
+  /**
+   * Every position of the account in one read (the user stream's reconciliation): one-way rows,
+   * and the symbols in hedge mode, which must never be taken for flat.
+   */
+  async accountRead(): Promise<{ positions: Position[]; hedged: string[] }> {
+    const path = `/fapi/v${this.opts.positionRiskVersion}/positionRisk`;
+    const rows = await this.get(path, {}, true, positionRiskParser);
+    const bySymbol = groupBySymbol(rows);
+    const positions: Position[] = [];
+    const hedged: string[] = [];
+    for (const [symbol, mine] of bySymbol) {
+      const p = positionOf(symbol, mine);
+      if (p instanceof ExchangeError) hedged.push(symbol);
+      else positions.push(p);
+    }
+    return { positions, hedged };
   }
 
   async markPrice(symbol: string): Promise<number> {
@@ -186,6 +181,51 @@ export class Reads {
       throw new ExchangeError('bad_response', `no mark price for ${symbol}`);
     return body.markPrice;
   }
+}
+
+/** Rows grouped once: a filter per symbol was O(symbols × rows) (1,000 × 1,006 per P3.3 refresh). */
+function groupBySymbol(rows: BinancePositionRow[]): Map<string, BinancePositionRow[]> {
+  const bySymbol = new Map<string, BinancePositionRow[]>();
+  for (const r of rows) {
+    const list = bySymbol.get(r.symbol);
+    if (list) list.push(r);
+    else bySymbol.set(r.symbol, [r]);
+  }
+  return bySymbol;
+}
+
+/** A call that did not answer 200, as the ExchangeError every read throws for it. */
+export function failureOf(out: Exclude<CallOutcome, { kind: 'ok' }>, path: string): ExchangeError {
+  if (out.kind === 'http_error')
+    return new ExchangeError(
+      reasonFor(out.status, out.code),
+      out.message || `HTTP ${out.status} from ${path}`,
+      out.code,
+      out.status,
+    );
+  if (out.kind === 'not_sent')
+    return new ExchangeError(
+      out.cause === 'connection_refused' ? 'exchange_unreachable' : out.cause,
+      out.message,
+    );
+  return new ExchangeError(
+    out.cause === 'timeout' ? 'exchange_timeout' : 'exchange_unreachable',
+    out.message,
+  );
+}
+
+/** A flat one-way position: what the exchange reports for a symbol it lists no position of. */
+export function flatPosition(symbol: string): Position {
+  return {
+    symbol,
+    amount: 0,
+    amountText: '0',
+    entryPrice: 0,
+    markPrice: 0,
+    unrealizedPnl: 0,
+    leverage: null,
+    updateTime: 0,
+  };
 }
 
 /** A lookup's answer as a position, its error thrown. */
@@ -204,18 +244,7 @@ function positionOf(symbol: string, mine: BinancePositionRow[]): Position | Exch
       `${symbol} is in hedge mode; one-way mode is required`,
     );
   }
-  if (!row) {
-    return {
-      symbol,
-      amount: 0,
-      amountText: '0',
-      entryPrice: 0,
-      markPrice: 0,
-      unrealizedPnl: 0,
-      leverage: null,
-      updateTime: 0,
-    };
-  }
+  if (!row) return flatPosition(symbol);
   return {
     symbol,
     amount: Number(row.positionAmt),

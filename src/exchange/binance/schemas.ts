@@ -55,6 +55,7 @@ export const orderSchema = z.object({
   reduceOnly: z.boolean().optional(),
 });
 export type BinanceOrder = z.infer<typeof orderSchema>;
+export const openOrdersSchema = z.array(orderSchema);
 
 export const algoOrderSchema = z.object({
   algoId: z.union([z.number().int(), z.string().regex(/^\d+$/)]),

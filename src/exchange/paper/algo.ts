@@ -1,6 +1,7 @@
 /**
  * Conditional (algo) orders of the paper exchange: `/fapi/v1/algoOrder` and friends, shaped like
- * Binance's Algo Service answers. Orders rest until cancelled (the paper exchange never triggers).
+ * Binance's Algo Service answers. An order rests until cancelled or until a mark set through the
+ * control surface crosses its trigger (triggerAlgoOrders).
  */
 import {
   addDecimal,
@@ -10,7 +11,7 @@ import {
   parsePlainDecimal,
 } from '../../domain/decimal.js';
 import type { PaperMarket } from './markets.js';
-import type { PaperAlgoOrder, PaperState } from './state.js';
+import { decimalOf, type PaperAlgoOrder, type PaperOrder, type PaperState } from './state.js';
 import {
   ApiReject,
   boolParam,
@@ -19,11 +20,12 @@ import {
   CONDITIONAL,
   marketOf,
   need,
+  fillAtMark,
   sideOf,
   type Params,
 } from './trading.js';
 
-function algoView(a: PaperAlgoOrder): Record<string, unknown> {
+function algoView(state: PaperState, a: PaperAlgoOrder): Record<string, unknown> {
   return {
     algoId: a.algoId,
     clientAlgoId: a.clientAlgoId,
@@ -35,8 +37,8 @@ function algoView(a: PaperAlgoOrder): Record<string, unknown> {
     timeInForce: 'GTC',
     quantity: a.quantity,
     algoStatus: a.algoStatus,
-    actualOrderId: '',
-    actualPrice: '0.00000',
+    actualOrderId: a.actualOrderId,
+    actualPrice: childOf(state, a)?.status === 'FILLED' ? childOf(state, a)!.avgPrice : '0.00000',
     triggerPrice: a.triggerPrice,
     price: '0.00',
     icebergQuantity: null,
@@ -48,7 +50,7 @@ function algoView(a: PaperAlgoOrder): Record<string, unknown> {
     reduceOnly: a.reduceOnly,
     createTime: a.createTime,
     updateTime: a.updateTime,
-    triggerTime: 0,
+    triggerTime: a.triggerTime,
     goodTillDate: 0,
   };
 }
@@ -119,9 +121,12 @@ export function newAlgoOrder(state: PaperState, p: Params, now: number): unknown
     algoStatus: 'NEW',
     createTime: now,
     updateTime: now,
+    actualOrderId: '',
+    triggerTime: 0,
   };
   state.algoOrders.push(algo);
-  return algoView(algo);
+  state.emit({ type: 'algo', algo, time: now });
+  return algoView(state, algo);
 }
 
 function findAlgo(state: PaperState, p: Params): PaperAlgoOrder {
@@ -136,7 +141,7 @@ function findAlgo(state: PaperState, p: Params): PaperAlgoOrder {
 }
 
 export function queryAlgoOrder(state: PaperState, p: Params): unknown {
-  return algoView(findAlgo(state, p));
+  return algoView(state, findAlgo(state, p));
 }
 
 export function cancelAlgoOrder(state: PaperState, p: Params, now: number): unknown {
@@ -149,6 +154,7 @@ export function cancelAlgoOrder(state: PaperState, p: Params, now: number): unkn
   if (algo.algoStatus !== 'NEW') throw new ApiReject(-2011, 'Unknown order sent.');
   algo.algoStatus = 'CANCELED';
   algo.updateTime = now;
+  state.emit({ type: 'algo', algo, time: now });
   return { algoId: algo.algoId, clientAlgoId: algo.clientAlgoId, code: '200', msg: 'success' };
 }
 
@@ -157,5 +163,93 @@ export function openAlgoOrders(state: PaperState, p: Params): unknown {
   if (symbol !== null) marketOf(state, p);
   return state.algoOrders
     .filter((a) => a.algoStatus === 'NEW' && (symbol === null || a.symbol === symbol))
-    .map(algoView);
+    .map((a) => algoView(state, a));
+}
+
+/** Whether the mark has crossed the trigger: the mirror of the -2021 "would immediately trigger". */
+function crossed(a: PaperAlgoOrder, mark: number): boolean {
+  const trigger = Number(a.triggerPrice);
+  // A stop sells as the mark falls to it and buys as it rises; a take-profit the other way.
+  const fallsTo = (a.side === 'SELL') === a.orderType.startsWith('STOP');
+  return fallsTo ? mark <= trigger : mark >= trigger;
+}
+
+function setAlgoStatus(
+  state: PaperState,
+  a: PaperAlgoOrder,
+  status: PaperAlgoOrder['algoStatus'],
+  now: number,
+): void {
+  a.algoStatus = status;
+  a.updateTime = now;
+  state.emit({ type: 'algo', algo: a, time: now });
+}
+
+/**
+ * Triggers the resting algo orders of `symbol` the mark has crossed, as Binance's Algo Service
+ * does: TRIGGERING, then the order it places in the matching engine (TRIGGERED, `actualOrderId`),
+ * then FINISHED once that order is done. A *_MARKET type places a MARKET order filled at the mark
+ * (client order id = the algo's clientAlgoId, origType = the algo's type); a limit type (STOP,
+ * TAKE_PROFIT) places a LIMIT at its price that rests. A close-position or reduce-only order with
+ * nothing left to reduce is EXPIRED / REJECTED instead of growing the position. Trailing stops
+ * are left resting (the paper exchange does not follow a trail).
+ */
+export function triggerAlgoOrders(state: PaperState, symbol: string, now: number): void {
+  const mark = state.markOf(symbol);
+  for (const a of state.algoOrders) {
+    if (a.symbol !== symbol || a.algoStatus !== 'NEW') continue;
+    if (a.orderType === 'TRAILING_STOP_MARKET' || !crossed(a, mark)) continue;
+    a.triggerTime = now;
+    setAlgoStatus(state, a, 'TRIGGERING', now);
+    const position = state.positions.get(symbol) ?? '0';
+    const size = position.replace('-', '');
+    const reduces = (position.startsWith('-') ? 'BUY' : 'SELL') === a.side && size !== '0';
+    if (a.closePosition && !reduces) {
+      setAlgoStatus(state, a, 'EXPIRED', now);
+      continue;
+    }
+    const quantity = a.closePosition ? size : a.quantity;
+    if (a.reduceOnly && (!reduces || compareDecimal(quantity, size) > 0)) {
+      a.rejectReason = 'Reduce Only reject';
+      setAlgoStatus(state, a, 'REJECTED', now);
+      continue;
+    }
+    const market = a.orderType.endsWith('_MARKET');
+    const child: PaperOrder = {
+      orderId: state.nextOrderId++,
+      clientOrderId: a.clientAlgoId,
+      symbol,
+      side: a.side,
+      type: market ? 'MARKET' : 'LIMIT',
+      status: 'NEW',
+      origQty: quantity,
+      executedQty: '0',
+      avgPrice: '0.00',
+      cumQuote: '0',
+      price: market ? '0' : decimalOf(Number(a.triggerPrice)),
+      reduceOnly: a.reduceOnly,
+      timeInForce: 'GTC',
+      time: now,
+      updateTime: now,
+      origType: a.orderType,
+      stopPrice: a.triggerPrice,
+      closePosition: a.closePosition,
+      workingType: a.workingType,
+    };
+    state.addOrder(child);
+    a.actualOrderId = String(child.orderId);
+    setAlgoStatus(state, a, 'TRIGGERED', now);
+    state.emit({ type: 'order', order: child, execution: 'NEW', time: now });
+    if (!market) {
+      state.open.add(child);
+      continue;
+    }
+    fillAtMark(state, child, now);
+    setAlgoStatus(state, a, 'FINISHED', now);
+  }
+}
+
+/** The order a triggered algo order placed, for its ALGO_UPDATE (`ap`, `aq`, `act`). */
+export function childOf(state: PaperState, a: PaperAlgoOrder): PaperOrder | null {
+  return a.actualOrderId ? state.findOrder(a.symbol, { orderId: a.actualOrderId }) : null;
 }

@@ -1,7 +1,12 @@
-/** The loopback-only control surface of the paper exchange (state, orders, faults, positions, marks). */
+/**
+ * The loopback-only control surface of the paper exchange (state, orders, faults, positions,
+ * marks). A mark set here triggers the algo orders it crosses; a position set here is pushed on
+ * the user data stream as an ADJUSTMENT.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { faultSchema, type FaultController } from './faults.js';
+import { triggerAlgoOrders } from './algo.js';
 import type { PaperState } from './state.js';
 
 interface ControlDeps {
@@ -53,9 +58,16 @@ export async function handleControl(
     const parsed = amounts.safeParse(body);
     if (!parsed.success) return send(res, 400, { error: 'invalid_amounts' });
     try {
+      // A position set by hand reaches the stream as Binance's ADJUSTMENT; a mark triggers stops.
       for (const [s, v] of Object.entries(parsed.data)) {
-        if (path.endsWith('positions')) state.setPosition(s, v, deps.now());
-        else state.setMark(s, v);
+        const now = deps.now();
+        if (path.endsWith('positions')) {
+          state.setPosition(s, v, now);
+          state.emit({ type: 'position', symbol: s, reason: 'ADJUSTMENT', time: now });
+        } else {
+          state.setMark(s, v);
+          triggerAlgoOrders(state, s, now);
+        }
       }
     } catch (err) {
       return send(res, 400, { error: 'invalid_symbol_or_value', detail: String(err) });

@@ -1,8 +1,11 @@
 /**
- * Runtime fault injection for the paper exchange. A fault matches requests by path prefix and
- * method, applies to the next `count` matches (or each match with `probability`), and says what
- * goes wrong: added latency, a 5XX before processing, a 503 "unknown" after a real fill, 429/418
- * with Retry-After, a request never answered, or a socket dropped after the fill.
+ * Runtime fault injection for the paper exchange. A request fault matches requests by path prefix
+ * and method, applies to the next `count` matches (or each match with `probability`), and says
+ * what goes wrong: added latency, a 5XX before processing, a 503 "unknown" after a real fill,
+ * 429/418 with Retry-After, a request never answered, or a socket dropped after the fill.
+ * A `stream` fault acts on the user data stream instead (user-stream.ts): `drop` and `expire`
+ * act once, when set; `silent`, `delay` and `reorder` act on the events sent while armed (`count`
+ * events, or until cleared).
  */
 import { z } from 'zod';
 
@@ -24,12 +27,26 @@ export const faultSchema = z
     dropAfterFill: z.boolean().optional(),
     /** Answer 200 with a body that is not JSON, after processing. */
     garbageAfterFill: z.boolean().optional(),
+    /**
+     * The user data stream: `drop` cuts every connection now; `expire` lapses the listenKey now
+     * (listenKeyExpired, then close); `silent` keeps the sockets but sends nothing, pings and
+     * pongs included (the events are lost); `delay` sends each event `delayMs` late; `reorder`
+     * holds an event back and sends it after the next one.
+     */
+    stream: z.enum(['drop', 'expire', 'silent', 'delay', 'reorder']).optional(),
+    delayMs: z.number().int().min(0).max(600_000).optional(),
     count: z.number().int().min(1).optional(),
     /** Let this many matching requests through first (e.g. the query before a send). */
     skip: z.number().int().min(0).optional(),
     probability: z.number().min(0).max(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((f) => (f.stream === 'delay') === (f.delayMs !== undefined), {
+    message: 'delayMs goes with stream "delay", and stream "delay" needs delayMs',
+  })
+  .refine((f) => f.stream === undefined || (f.endpoint === undefined && f.method === undefined), {
+    message: 'a stream fault matches no endpoint or method',
+  });
 
 export type FaultSpec = z.infer<typeof faultSchema>;
 
@@ -44,18 +61,36 @@ interface ActiveFault {
 
 export class FaultController {
   private active: ActiveFault[] = [];
+  private readonly watchers = new Set<() => void>();
   /** How many requests each fault was applied to, in order of `set`/`add`. */
   readonly applied: number[] = [];
 
   constructor(private readonly random: () => number = Math.random) {}
 
+  /** Calls `watcher` after every set/add/clear (the user stream acts on `drop`/`expire` then). */
+  watch(watcher: () => void): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
   /** Replaces every fault with these (an empty list clears). */
   set(specs: FaultSpec | FaultSpec[]): void {
     this.active = [];
-    for (const s of Array.isArray(specs) ? specs : [specs]) this.add(s);
+    for (const s of Array.isArray(specs) ? specs : [specs]) this.push(s);
+    this.changed();
   }
 
   add(spec: FaultSpec): void {
+    this.push(spec);
+    this.changed();
+  }
+
+  clear(): void {
+    this.active = [];
+    this.changed();
+  }
+
+  private push(spec: FaultSpec): void {
     const parsed = faultSchema.parse(spec);
     this.active.push({
       spec: parsed,
@@ -64,8 +99,20 @@ export class FaultController {
     });
   }
 
-  clear(): void {
-    this.active = [];
+  private changed(): void {
+    for (const w of this.watchers) w();
+  }
+
+  /** Removes and returns the armed one-shot stream faults of this kind (`drop`, `expire`). */
+  takeOneShot(kind: 'drop' | 'expire'): FaultSpec[] {
+    const hit = this.active.filter((a) => a.spec.stream === kind);
+    this.active = this.active.filter((a) => a.spec.stream !== kind);
+    return hit.map((a) => a.spec);
+  }
+
+  /** Whether a `silent` stream fault is armed (pings stop too). */
+  streamSilent(): boolean {
+    return this.active.some((a) => a.spec.stream === 'silent');
   }
 
   /**
@@ -82,11 +129,24 @@ export class FaultController {
     });
   }
 
-  /** The first fault matching this request, consuming one of its uses. */
+  /** The first request fault matching this request, consuming one of its uses. */
   take(method: string, path: string): FaultSpec | null {
+    return this.consume(
+      (s) =>
+        s.stream === undefined &&
+        (!s.method || s.method === method) &&
+        (!s.endpoint || path.startsWith(s.endpoint)),
+    );
+  }
+
+  /** The first `silent`/`delay`/`reorder` stream fault for the next event, consuming one use. */
+  takeStreamEvent(): FaultSpec | null {
+    return this.consume((s) => s.stream === 'silent' || s.stream === 'delay' || s.stream === 'reorder');
+  }
+
+  private consume(matches: (s: FaultSpec) => boolean): FaultSpec | null {
     for (const a of this.active) {
-      if (a.spec.method && a.spec.method !== method) continue;
-      if (a.spec.endpoint && !path.startsWith(a.spec.endpoint)) continue;
+      if (!matches(a.spec)) continue;
       if (a.spec.probability !== undefined && this.random() >= a.spec.probability) continue;
       if (a.skip > 0) {
         a.skip -= 1;

@@ -7,6 +7,8 @@ import * as a from './algo.js';
 
 export interface Route {
   signed: boolean;
+  /** API key only, no signature (Binance's USER_STREAM security type). */
+  keyed?: boolean;
   weight: number;
   /** Counts towards the order-rate headers and is checked again at the "matching engine". */
   placesOrder: boolean;
@@ -19,6 +21,33 @@ const r = (signed: boolean, weight: number, handle: Route['handle'], placesOrder
   placesOrder,
   handle,
 });
+
+/** USER_STREAM: the API key names the account, no signature. */
+const keyed = (handle: Route['handle']): Route => ({
+  signed: false,
+  keyed: true,
+  weight: 1,
+  placesOrder: false,
+  handle,
+});
+
+/**
+ * The listenKey endpoints (ListenKeyBook): POST returns the active key extended or a new one, PUT
+ * extends it (-1125 when there is none), DELETE closes it and its streams. Each weighs 1.
+ */
+const listenKeyRoutes: Record<string, Route> = {
+  'POST /fapi/v1/listenKey': keyed((s, _p, now) => ({ listenKey: s.listenKeys.open(now) })),
+  'PUT /fapi/v1/listenKey': keyed((s, p, now) => {
+    const listenKey = s.listenKeys.keepalive(now, p.get('listenKey'));
+    if (!listenKey) throw new t.ApiReject(-1125, 'This listenKey does not exist.');
+    return { listenKey };
+  }),
+  'DELETE /fapi/v1/listenKey': keyed((s, _p, now) => {
+    const listenKey = s.listenKeys.close(now);
+    if (listenKey) s.emit({ type: 'streamClosed', listenKey });
+    return {};
+  }),
+};
 
 /**
  * Weights against X-MBX-USED-WEIGHT-1M. Placing an order (and an algo order) costs 0 there and 1 on
@@ -42,4 +71,5 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   'GET /fapi/v1/algoOrder': r(true, 1, a.queryAlgoOrder),
   'DELETE /fapi/v1/algoOrder': r(true, 1, a.cancelAlgoOrder),
   'GET /fapi/v1/openAlgoOrders': r(true, 1, a.openAlgoOrders),
+  ...listenKeyRoutes,
 };

@@ -8,7 +8,9 @@
  *   GET|POST|DELETE /paper/faults  list (what remains of each) / replace (a FaultSpec or an
  *                               array) / clear the faults
  *   POST /paper/positions       {"BTCUSDT": 0.5, ...} sets positions (entry at the mark)
- *   POST /paper/marks           {"BTCUSDT": 61000, ...} sets mark prices
+ *   POST /paper/marks           {"BTCUSDT": 61000, ...} sets mark prices (and triggers stops)
+ * The user data stream (user-stream.ts) shares the server: WebSocket upgrades at /ws/<listenKey>
+ * and /private/ws/<listenKey>.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +23,7 @@ import { PaperState } from './state.js';
 import { ApiReject } from './trading.js';
 import { handleControl } from './control.js';
 import { syntheticMarkets, type PaperMarket } from './markets.js';
+import { UserStreamServer, type UserStreamOptions } from './user-stream.js';
 
 export interface PaperExchangeOptions {
   port?: number;
@@ -46,13 +49,18 @@ export interface PaperExchangeOptions {
    * minute) run unthrottled: load tests of our side beyond one account's limits. Default true.
    */
   usageHeaders?: boolean;
+  /** The user data stream's ping interval, pong timeout and clock sweep (user-stream.ts). */
+  userStream?: UserStreamOptions;
 }
 
 export interface PaperExchange {
   url: string;
+  /** The WebSocket base of the user data stream: `${wsUrl}/ws/<listenKey>` (or `/private/ws/…`). */
+  wsUrl: string;
   port: number;
   state: PaperState;
   faults: FaultController;
+  userStream: UserStreamServer;
   close(): Promise<void>;
 }
 
@@ -116,10 +124,14 @@ export async function startPaperExchange(opts: PaperExchangeOptions): Promise<Pa
     res.end(typeof body === 'string' ? body : JSON.stringify(body));
   }
 
-  function authenticate(req: IncomingMessage, rawQuery: string, rawBody: string, p: URLSearchParams): void {
+  function checkApiKey(req: IncomingMessage): void {
     if (req.headers['x-mbx-apikey'] !== opts.apiKey) {
       throw new ApiReject(-2015, 'Invalid API-key, IP, or permissions for action.', 401);
     }
+  }
+
+  function authenticate(req: IncomingMessage, rawQuery: string, rawBody: string, p: URLSearchParams): void {
+    checkApiKey(req);
     const q = splitSignature(rawQuery);
     const b = splitSignature(rawBody);
     const signature = q.signature ?? b.signature;
@@ -195,6 +207,7 @@ export async function startPaperExchange(opts: PaperExchangeOptions): Promise<Pa
     if (!route) return reply(404, { code: -1102, msg: `Unknown endpoint ${method} ${path}` });
     try {
       if (route.signed) authenticate(req, rawQuery, rawBody, params);
+      else if (route.keyed) checkApiKey(req);
     } catch (err) {
       if (err instanceof ApiReject) return reply(err.status, { code: err.code, msg: err.msg });
       throw err;
@@ -255,6 +268,8 @@ export async function startPaperExchange(opts: PaperExchangeOptions): Promise<Pa
     });
   });
   server.keepAliveTimeout = 5_000;
+  const userStream = new UserStreamServer(state, faults, clock, opts.userStream);
+  server.on('upgrade', (req, socket, head) => userStream.handleUpgrade(req, socket, head));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -264,10 +279,13 @@ export async function startPaperExchange(opts: PaperExchangeOptions): Promise<Pa
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}`,
+    wsUrl: `ws://${host}:${address.port}`,
     port: address.port,
     state,
     faults,
+    userStream,
     close: async () => {
+      await userStream.close();
       for (const res of held) res.destroy();
       held.clear();
       server.closeAllConnections();

@@ -4,6 +4,7 @@
  * produce a second fill.
  */
 import { addDecimal, parsePlainDecimal, canonicalText } from '../../domain/decimal.js';
+import { ListenKeyBook } from './listen-keys.js';
 import { PAPER_MARKETS, type PaperMarket } from './markets.js';
 
 export interface PaperOrder {
@@ -12,7 +13,7 @@ export interface PaperOrder {
   symbol: string;
   side: 'BUY' | 'SELL';
   type: string;
-  status: 'NEW' | 'FILLED' | 'CANCELED';
+  status: 'NEW' | 'FILLED' | 'CANCELED' | 'EXPIRED';
   origQty: string;
   executedQty: string;
   avgPrice: string;
@@ -22,6 +23,11 @@ export interface PaperOrder {
   timeInForce: string;
   time: number;
   updateTime: number;
+  /** Set on the order a triggered algo order placed: the algo's type, trigger and settings. */
+  origType?: string;
+  stopPrice?: string;
+  closePosition?: boolean;
+  workingType?: string;
 }
 
 export interface PaperFill {
@@ -47,10 +53,35 @@ export interface PaperAlgoOrder {
   closePosition: boolean;
   reduceOnly: boolean;
   workingType: string;
-  algoStatus: 'NEW' | 'CANCELED';
+  /** Binance's Algo Service statuses; TRIGGERING is passed through within one trigger. */
+  algoStatus: 'NEW' | 'CANCELED' | 'TRIGGERING' | 'TRIGGERED' | 'FINISHED' | 'REJECTED' | 'EXPIRED';
   createTime: number;
   updateTime: number;
+  /** The order a trigger placed ('' before), and when it triggered (0 before). */
+  actualOrderId: string;
+  triggerTime: number;
+  /** Why the trigger was refused (ALGO_UPDATE `rm`). */
+  rejectReason?: string;
 }
+
+/**
+ * What changed, for the user data stream (user-stream.ts turns each into Binance's event). The
+ * objects are read at once, while they still hold the state the change left.
+ */
+export type PaperEvent =
+  | {
+      type: 'order';
+      order: PaperOrder;
+      execution: 'NEW' | 'TRADE' | 'CANCELED' | 'EXPIRED';
+      time: number;
+      /** The fill of a TRADE: its quantity, price, trade id and realized profit. */
+      fill?: { qty: string; price: number; tradeId: number; realizedPnl: number };
+      /** Binance's expire reason code (`er`), for EXPIRED. */
+      expireReason?: number;
+    }
+  | { type: 'position'; symbol: string; reason: 'ORDER' | 'ADJUSTMENT'; time: number }
+  | { type: 'algo'; algo: PaperAlgoOrder; time: number }
+  | { type: 'streamClosed'; listenKey: string };
 
 export interface RequestLogEntry {
   time: number;
@@ -115,8 +146,14 @@ export class PaperState {
   /** Requests received since start, by `METHOD path` (the log above keeps only the latest). */
   readonly requestCounts = new Map<string, number>();
   positionUpdateTime = new Map<string, number>();
+  /** Realized profit per symbol since start (ACCOUNT_UPDATE `cr`) and the USDT wallet it moves. */
+  readonly realized = new Map<string, number>();
+  walletUsdt = 100_000;
+  readonly listenKeys = new ListenKeyBook();
+  private readonly listeners = new Set<(e: PaperEvent) => void>();
   nextOrderId = 4_000_000_001;
   nextAlgoId = 2_000_000_001;
+  nextTradeId = 900_000_001;
 
   constructor(
     positions: Record<string, number> = {},
@@ -164,6 +201,16 @@ export class PaperState {
     this.positionUpdateTime.set(symbol, now);
   }
 
+  /** Calls `listener` with every change from now on; returns the unsubscribe. */
+  subscribe(listener: (e: PaperEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(e: PaperEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
   markOf(symbol: string): number {
     return this.marks.get(symbol) ?? 0;
   }
@@ -199,12 +246,22 @@ export class PaperState {
     return this.fills.filter((f) => f.clientOrderId === clientOrderId);
   }
 
+  /** The profit a fill would realize now: the part of the position it closes, against the entry. */
+  realizedBy(fill: { symbol: string; side: 'BUY' | 'SELL'; qty: string; price: number }): number {
+    if (this.holdPositions) return 0;
+    const before = this.positionOf(fill.symbol);
+    const delta = fill.side === 'BUY' ? Number(fill.qty) : -Number(fill.qty);
+    const closing = Math.sign(delta) === -Math.sign(before) ? Math.min(Math.abs(delta), Math.abs(before)) : 0;
+    return closing * (fill.price - (this.entryPrices.get(fill.symbol) ?? 0)) * Math.sign(before);
+  }
+
   /** Applies a fill to the position, keeping a weighted entry price while it grows. */
   applyFill(booked: Omit<PaperFill, 'positionBefore'>): void {
     const fill = { ...booked, positionBefore: this.positions.get(booked.symbol) ?? '0' };
     this.positionUpdateTime.set(fill.symbol, fill.time);
     this.fills.push(fill);
     if (this.holdPositions) return;
+    const realized = this.realizedBy(fill);
     const before = this.positionOf(fill.symbol);
     const delta = fill.side === 'BUY' ? fill.qty : `-${fill.qty}`;
     const afterText = addDecimal(this.positions.get(fill.symbol) ?? '0', delta);
@@ -218,6 +275,8 @@ export class PaperState {
       this.entryPrices.set(fill.symbol, (entry * Math.abs(before) + fill.price * q) / Math.abs(after));
     }
     this.positions.set(fill.symbol, afterText);
+    this.realized.set(fill.symbol, (this.realized.get(fill.symbol) ?? 0) + realized);
+    this.walletUsdt += realized;
   }
 
   /** A JSON-safe snapshot for `GET /paper/state`. */
@@ -228,6 +287,7 @@ export class PaperState {
       orders: this.orders,
       fills: this.fills,
       algoOrders: this.algoOrders,
+      listenKey: this.listenKeys.view(),
       requestLog: this.requestLog.slice(-500),
     };
   }

@@ -86,13 +86,13 @@ function orderView(o: PaperOrder): Record<string, unknown> {
     timeInForce: o.timeInForce,
     type: o.type,
     reduceOnly: o.reduceOnly,
-    closePosition: false,
+    closePosition: o.closePosition ?? false,
     side: o.side,
     positionSide: 'BOTH',
-    stopPrice: '0',
-    workingType: 'CONTRACT_PRICE',
+    stopPrice: o.stopPrice ?? '0',
+    workingType: o.workingType ?? 'CONTRACT_PRICE',
     priceProtect: false,
-    origType: o.type,
+    origType: o.origType ?? o.type,
     priceMatch: 'NONE',
     selfTradePreventionMode: 'EXPIRE_MAKER',
     goodTillDate: 0,
@@ -168,24 +168,49 @@ export function newOrder(state: PaperState, p: Params, now: number): unknown {
     updateTime: now,
   };
   state.addOrder(order);
-  if (type === 'MARKET') {
-    order.status = 'FILLED';
-    order.executedQty = qty;
-    order.avgPrice = decimalOf(mark);
-    order.cumQuote = decimalOf(Number(qty) * mark);
-    state.applyFill({
-      orderId: order.orderId,
-      clientOrderId,
-      symbol: market.symbol,
-      side,
-      qty,
-      price: mark,
-      time: now,
-    });
-  } else state.open.add(order);
+  state.emit({ type: 'order', order, execution: 'NEW', time: now });
+  if (type === 'MARKET') fillAtMark(state, order, now);
+  else state.open.add(order);
   const view = orderView(order);
   if (p.get('newOrderRespType') === 'RESULT') return view;
   return { ...view, status: 'NEW', executedQty: '0', cumQty: '0', cumQuote: '0', avgPrice: '0.00' };
+}
+
+/**
+ * Fills a MARKET order whole at the mark, books the fill and tells the stream: the order's TRADE,
+ * the position change and, when the position is closed, the resting reduce-only orders of that
+ * symbol expiring (Binance knocks them out, expire reason 4).
+ */
+export function fillAtMark(state: PaperState, order: PaperOrder, now: number): void {
+  const mark = state.markOf(order.symbol);
+  order.status = 'FILLED';
+  order.executedQty = order.origQty;
+  order.avgPrice = decimalOf(mark);
+  order.cumQuote = decimalOf(Number(order.origQty) * mark);
+  order.updateTime = now;
+  const booked = {
+    orderId: order.orderId,
+    clientOrderId: order.clientOrderId,
+    symbol: order.symbol,
+    side: order.side,
+    qty: order.origQty,
+    price: mark,
+    time: now,
+  };
+  const realizedPnl = state.realizedBy(booked);
+  state.applyFill(booked);
+  const fill = { qty: order.origQty, price: mark, tradeId: state.nextTradeId++, realizedPnl };
+  state.emit({ type: 'order', order, execution: 'TRADE', time: now, fill });
+  if (state.holdPositions) return;
+  state.emit({ type: 'position', symbol: order.symbol, reason: 'ORDER', time: now });
+  if (state.positionOf(order.symbol) !== 0) return;
+  for (const resting of state.openOrders(order.symbol)) {
+    if (!resting.reduceOnly) continue;
+    resting.status = 'EXPIRED';
+    resting.updateTime = now;
+    state.open.delete(resting);
+    state.emit({ type: 'order', order: resting, execution: 'EXPIRED', time: now, expireReason: 4 });
+  }
 }
 
 function findOrder(state: PaperState, p: Params): PaperOrder {
@@ -215,6 +240,7 @@ export function cancelOrder(state: PaperState, p: Params, now: number): unknown 
   order.status = 'CANCELED';
   order.updateTime = now;
   state.open.delete(order);
+  state.emit({ type: 'order', order, execution: 'CANCELED', time: now });
   return orderView(order);
 }
 

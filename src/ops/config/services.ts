@@ -16,6 +16,7 @@ import {
   type LogFormat,
   type RedisConfig,
 } from './common.js';
+import { readUserStream, type UserStreamConfig } from './user-stream.js';
 import {
   EnvReader,
   boolField,
@@ -42,6 +43,15 @@ import { checkFleetStreams, readAutoDisarm, type AutoDisarmConfig } from './flee
 import { readMetricsHost } from './metrics-host.js';
 import { readCanary, type CanaryConfig } from './canary.js';
 import type { GovernorLimits } from '../../domain/governor/gates.js';
+
+/** The Binance pair and the user stream beside it (its defaults follow the REST host). */
+function readBinanceWithStream(
+  r: EnvReader,
+  mode: ApplyMode,
+): { binance: BinanceConfig; userStream: UserStreamConfig } {
+  const binance = readBinance(r, mode);
+  return { binance, userStream: readUserStream(r, mode, binance.baseUrl) };
+}
 
 export type { PermitSecrets, SignedPermitsConfig } from './signing.js';
 export type { SignedPlansConfig } from './plan-signing.js';
@@ -103,6 +113,8 @@ export interface ApplyConfig {
   /** APPLY_CANARY_*: the `canary` command's rate limit. */
   canary: CanaryConfig;
   binance: BinanceConfig;
+  /** BINANCE_USER_STREAM, BINANCE_FUTURES_WS_URL, BINANCE_USER_STREAM_SILENCE_SEC. */
+  userStream: UserStreamConfig;
 }
 
 export interface GovernorConfig {
@@ -130,6 +142,8 @@ export interface GovernorConfig {
   /** GOV_REQUIRE_SIGNED_PLANS, PLAN_SECRET_APPLY (+ _PREVIOUS): plan entries verified. */
   signedPlans: SignedPlansConfig;
   binance: BinanceConfig;
+  /** BINANCE_USER_STREAM, BINANCE_FUTURES_WS_URL, BINANCE_USER_STREAM_SILENCE_SEC. */
+  userStream: UserStreamConfig;
 }
 
 export interface P33Config {
@@ -154,6 +168,8 @@ export interface P33Config {
   /** P33_REQUIRE_SIGNED_PLANS, PLAN_SECRET_APPLY (+ _PREVIOUS): plan entries verified. */
   signedPlans: SignedPlansConfig;
   binance: BinanceConfig;
+  /** BINANCE_USER_STREAM, BINANCE_FUTURES_WS_URL, BINANCE_USER_STREAM_SILENCE_SEC. */
+  userStream: UserStreamConfig;
 }
 
 export interface PaperConfig {
@@ -219,6 +235,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   ]);
   const canary = readCanary(r);
   const binance = readBinance(r, mode);
+  const userStream = readUserStream(r, mode, binance.baseUrl);
   if (mode === 'live') {
     if (r.raw('APPLY_LIVE_CONFIRM') !== LIVE_CONFIRM_PHRASE) {
       r.problem('APPLY_LIVE_CONFIRM', `exactly "${LIVE_CONFIRM_PHRASE}" when APPLY_MODE=live`);
@@ -254,6 +271,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     planSecret,
     canary,
     binance,
+    userStream,
   });
 }
 
@@ -294,7 +312,7 @@ export function loadGovernorConfig(env: Env = process.env): GovernorConfig {
     metricsHost: readMetricsHost(r),
     permitSecret: readSigningSecret(r, 'governor'),
     signedPlans: readSignedPlans(r, 'GOV_REQUIRE_SIGNED_PLANS', ['PERMIT_SECRET_GOVERNOR']),
-    binance: readBinance(r, mode),
+    ...readBinanceWithStream(r, mode),
   };
   checkFleetStreams(r, redis.keyPrefix);
   r.finish('governor');
@@ -327,7 +345,7 @@ export function loadP33Config(env: Env = process.env): P33Config {
     metricsHost: readMetricsHost(r),
     permitSecret: readSigningSecret(r, 'p33'),
     signedPlans: readSignedPlans(r, 'P33_REQUIRE_SIGNED_PLANS', ['PERMIT_SECRET_P33']),
-    binance: readBinance(r, mode),
+    ...readBinanceWithStream(r, mode),
   };
   r.finish('p33');
   return deepFreeze(cfg);

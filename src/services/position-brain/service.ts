@@ -5,7 +5,7 @@
  * ledger follows executed results exactly once. A permit is written at most once per plan.
  */
 import { CANARY_DECISION } from '../../domain/canary.js';
-import { toNumber } from '../../domain/decimal.js';
+import { parseDec, toNumber } from '../../domain/decimal.js';
 import {
   parseCheckedPlan,
   actionFractionText,
@@ -89,6 +89,8 @@ export class PositionBrainService {
   private readonly syncNeeded = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private running = false;
+  /** Ends the snapshot writes on pushed position changes (user data stream). */
+  private unfollow: (() => void) | null = null;
   private inFlight: Promise<unknown>[] = [];
   private readonly allowed: ReadonlySet<string>;
 
@@ -148,11 +150,14 @@ export class PositionBrainService {
       () => Promise.all([this.ledger.poll(), this.reconciledLedger.poll()]),
       'ledger follow',
     );
+    if (this.o.exchange.accountStream) this.unfollow = this.snapshots.follow(this.o.exchange.accountStream);
     this.consumer.start();
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.unfollow?.();
+    this.unfollow = null;
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     await Promise.allSettled(this.inFlight);
@@ -248,9 +253,11 @@ export class PositionBrainService {
     ]);
     const step = await this.stepSize(plan.symbol);
     const nowSec = clock.now() / 1000;
-    const snapshot = parseSnapshot(snap!);
+    const snapshot = this.pushedSnapshot(plan.symbol, parseSnapshot(snap!), nowSec);
     if (snapshot.ok && snapshot.value) {
-      this.o.metrics?.snapshotAge.set({ symbol: plan.symbol }, Math.max(0, nowSec - snapshot.value.tsEpoch));
+      const age = Math.max(0, nowSec - snapshot.value.tsEpoch);
+      this.o.metrics?.snapshotAge.set({ symbol: plan.symbol }, age);
+      this.o.metrics?.decisionSnapshotAge.observe(age);
     }
     const result = evaluateChecks(
       {
@@ -267,6 +274,32 @@ export class PositionBrainService {
     if (canary) return this.decisions.writeCanary(plan, result, nowSec);
     this.noteLedgerSync(plan.symbol, this.ledgerSyncOf(result));
     return this.decisions.write(plan, result, nowSec);
+  }
+
+  /**
+   * The symbol's position as the user data stream holds it, when the stream is trusted and newer
+   * than the stored snapshot: the same check then runs on an account state at most a ping old
+   * instead of up to a poll old. The stored snapshot (the wire) is left as it is; an untrusted
+   * stream changes nothing.
+   */
+  private pushedSnapshot(symbol: string, stored: ReturnType<typeof parseSnapshot>, nowSec: number) {
+    const stream = this.o.exchange.accountStream;
+    const asOf = stream?.asOf() ?? null;
+    if (!stream || asOf === null || !stored.ok) return stored;
+    const asOfSec = Math.min(nowSec, asOf / 1000);
+    if (stored.value && stored.value.tsEpoch >= asOfSec) return stored;
+    const p = stream.position(symbol);
+    const amount = p ? parseDec(p.amountText) : null;
+    if (!p || !amount) return stored;
+    return {
+      ok: true as const,
+      value: {
+        amount,
+        tsEpoch: asOfSec,
+        markPrice: stored.value?.markPrice || p.markPrice,
+        source: stored.value?.source ?? this.o.source ?? 'binance',
+      },
+    };
   }
 
   /**

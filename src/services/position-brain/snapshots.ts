@@ -6,7 +6,7 @@
  */
 import { parseDec, type Dec } from '../../domain/decimal.js';
 import { seededLedgerFields } from '../../domain/position/ledger.js';
-import type { ExchangePort, Position } from '../../exchange/port.js';
+import type { AccountStream, ExchangePort, Position } from '../../exchange/port.js';
 import type { Clock } from '../../ops/clock.js';
 import type { P33Metrics } from '../../ops/metrics.js';
 import type { Store } from '../../store/port.js';
@@ -45,6 +45,8 @@ export class SnapshotRefresher {
   private failures = 0;
   /** Unix seconds of each symbol's last snapshot written here (for the age gauge during outages). */
   private readonly lastOk = new Map<string, number>();
+  /** Epoch ms each symbol's last snapshot written here holds at (the order of writes). */
+  private readonly writtenAtMs = new Map<string, number>();
   /**
    * Symbols whose snapshot TTL a write renewed within TTL_RENEW_MS; the writes in between send
    * HSET alone (Store.hupdate: EXPIRE only when it re-created a vanished snapshot). 1,000
@@ -59,15 +61,54 @@ export class SnapshotRefresher {
     this.ttlRenewed = new RecentSymbols(o.clock, TTL_RENEW_MS);
   }
 
+  /**
+   * Writes a position the user stream changed as it arrives, between polls (ACCOUNT_UPDATE).
+   * Returns the unsubscribe.
+   */
+  follow(stream: AccountStream): () => void {
+    return stream.onPosition((p) => {
+      if (!this.symbols.has(p.symbol) || !parseDec(p.amountText)) return;
+      const asOf = stream.asOf();
+      if (asOf === null) return;
+      void this.write(p, this.o.clock.now()).catch((err: Error) =>
+        this.o.logger.warn({ symbol: p.symbol, err: err.message }, 'pushed position not written'),
+      );
+    });
+  }
+
+  /**
+   * One snapshot write. A write older than the symbol's last one is skipped: a poll's slice
+   * issued after an event's write must not put the amount from before that event back. The
+   * check and the command are issued in one turn, and one connection keeps their order.
+   */
+  private write(p: Position, asOfMs: number): Promise<void> {
+    const { store, metrics } = this.o;
+    const last = this.writtenAtMs.get(p.symbol);
+    if (last !== undefined && asOfMs < last) return Promise.resolve();
+    this.writtenAtMs.set(p.symbol, asOfMs);
+    const tsEpoch = Math.floor(asOfMs / 1000);
+    this.lastOk.set(p.symbol, tsEpoch);
+    const key = store.keys.positionSnapshot(p.symbol);
+    const fields = snapshotFields(p, tsEpoch, this.o.source);
+    const renew = !this.ttlRenewed.has(p.symbol);
+    if (renew) this.ttlRenewed.note(p.symbol);
+    metrics?.exchangeAmt.set({ symbol: p.symbol }, p.amount);
+    metrics?.snapshotAge.set({ symbol: p.symbol }, 0);
+    return renew ? store.hset(key, fields, SNAPSHOT_TTL_SEC) : store.hupdate(key, fields, SNAPSHOT_TTL_SEC);
+  }
+
   /** One refresh of every symbol. Returns false when the exchange could not be read. */
   async refresh(): Promise<boolean> {
     const { store, exchange, clock, symbols, metrics } = this.o;
     if (symbols.length === 0) return true;
-    // The time the request starts: the data is at least this old, never younger.
-    const tsEpoch = Math.floor(clock.now() / 1000);
+    // The time the request starts: the data is at least this old, never younger. An answer from
+    // the user stream's view is as old as its `ageMs` says.
+    let asOfMs = clock.now();
     let positions: Position[];
     try {
       positions = await exchange.positions([...symbols]);
+      const ageMs = positions.reduce((a, p) => Math.max(a, p.ageMs ?? 0), 0);
+      if (ageMs > 0) asOfMs = Math.min(asOfMs, clock.now() - ageMs);
     } catch (err) {
       this.failures++;
       const nowSec = clock.now() / 1000;
@@ -104,22 +145,9 @@ export class SnapshotRefresher {
     // In slices: one slice's writes leave together, and plan evaluations run between slices
     // (all 1,000 at once held this process's event loop for tens of ms: p99 of the hand-off).
     for (let i = 0; i < fresh.length; i += WRITE_SLICE) {
-      await Promise.all(
-        fresh.slice(i, i + WRITE_SLICE).map(async ({ p }) => {
-          const key = store.keys.positionSnapshot(p.symbol);
-          const fields = snapshotFields(p, tsEpoch, this.o.source);
-          if (!this.ttlRenewed.has(p.symbol)) {
-            await store.hset(key, fields, SNAPSHOT_TTL_SEC);
-            this.ttlRenewed.note(p.symbol);
-          } else {
-            await store.hupdate(key, fields, SNAPSHOT_TTL_SEC);
-          }
-          metrics?.exchangeAmt.set({ symbol: p.symbol }, p.amount);
-          metrics?.snapshotAge.set({ symbol: p.symbol }, 0);
-          this.lastOk.set(p.symbol, tsEpoch);
-        }),
-      );
+      await Promise.all(fresh.slice(i, i + WRITE_SLICE).map(({ p }) => this.write(p, asOfMs)));
     }
+    const tsEpoch = Math.floor(asOfMs / 1000);
     const seeded = await store.seedLedgers({
       ledgers: fresh.map(({ p, amount }) => ({
         ledgerKey: store.keys.positionLedger(p.symbol),
