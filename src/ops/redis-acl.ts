@@ -204,3 +204,27 @@ export function aclSetUserArgs(
 ): string[] {
   return [user, 'reset', 'on', `>${password}`, 'resetchannels', ...aclRules(service, opts)];
 }
+
+/**
+ * The user the services log in to each sentinel with (REDIS_SENTINEL_USERNAME/PASSWORD): ioredis
+ * asks a sentinel for the master's address and the other sentinels, and listens for
+ * +switch-master to drop its connections at a failover. Nothing else: a sentinel user that may
+ * run SENTINEL FAILOVER or SET could move or misname the master.
+ */
+export const SENTINEL_CLIENT_RULES = [
+  'resetchannels',
+  '&+switch-master',
+  '-@all',
+  '+auth',
+  '+hello',
+  '+ping',
+  '+client|setname',
+  '+sentinel|get-master-addr-by-name',
+  '+sentinel|sentinels',
+  '+subscribe',
+] as const;
+
+/** Arguments of `ACL SETUSER` for the sentinel user, run on every sentinel. */
+export function sentinelAclSetUserArgs(user: string, password: string): string[] {
+  return [user, 'reset', 'on', `>${password}`, ...SENTINEL_CLIENT_RULES];
+}

@@ -35,6 +35,7 @@ import {
   createCommandClient,
   NotificationSetup,
   type CommandClient,
+  type SentinelTarget,
   silentLogger,
   type StoreLogger,
 } from './connection.js';
@@ -53,6 +54,8 @@ export interface RedisStoreOptions {
   port?: number;
   prefix?: string;
   cluster?: boolean;
+  /** A master under Redis Sentinel (connection.ts). */
+  sentinel?: SentinelTarget | null;
   /** Per-command client timeout (ms); a timed-out command may still have run on the server. */
   commandTimeout?: number;
   /** Interval the callers poll at when notifications are off (only quoted in the warning). */
