@@ -3,7 +3,7 @@
  * PSUBSCRIBE connection per store (created on first use), and one connection per blocking
  * consumer, so a blocked XREADGROUP never stalls other commands. With `cluster` the command
  * client is an ioredis Cluster (keys in cluster key mode, see keys.ts) and keyspace
- * notifications are not used: they are per node, so waits poll.
+ * notifications come from a subscriber per master (cluster-key-events.ts).
  */
 import { Redis } from 'ioredis';
 import { keySpace, type KeySpace } from '../keys.js';
@@ -40,6 +40,7 @@ import {
   type StoreLogger,
 } from './connection.js';
 import { mgetByTag, scanNodes } from './cluster-reads.js';
+import { ClusterKeyEvents } from './cluster-key-events.js';
 import { KeyEventHub } from './key-events.js';
 import { CoreScripts } from './core-scripts.js';
 import { connectTarget, describeRedisError, RedisConnectError } from './connect-error.js';
@@ -60,6 +61,11 @@ export interface RedisStoreOptions {
   commandTimeout?: number;
   /** Interval the callers poll at when notifications are off (only quoted in the warning). */
   pollStepMs?: number;
+  /**
+   * Cluster only: false turns keyspace notifications off, so every wait polls (the path before
+   * per-master subscribers; kept as the bench's baseline). Default true.
+   */
+  clusterEvents?: boolean;
   logger?: StoreLogger;
 }
 
@@ -70,6 +76,8 @@ export class RedisStore implements Store {
   private readonly cmd: CommandClient;
   private sub: Redis | null = null;
   private hub: KeyEventHub | null = null;
+  /** Cluster mode: a subscriber per master; null without a cluster or with clusterEvents false. */
+  private readonly clusterEvents: ClusterKeyEvents | null = null;
   /** Closes of the subscriber connection so far (notificationEpoch). */
   private subEpoch = 0;
   private readonly blocking = new Map<string, CommandClient>();
@@ -94,6 +102,9 @@ export class RedisStore implements Store {
     this.authority = new AuthorityScripts(this.cmd);
     this.streams = new RedisStreams(this.cmd, (id) => this.blockingConnection(id));
     this.notify = new NotificationSetup(this.logger, opts.pollStepMs ?? 100, this.keys.notifyProbe());
+    if (!(this.cmd instanceof Redis) && opts.clusterEvents !== false) {
+      this.clusterEvents = new ClusterKeyEvents(this.cmd, this.logger, opts.pollStepMs ?? 100);
+    }
     // Once per outage, not once per reconnect attempt.
     this.cmd.on('error', (err: Error) => {
       this.lastError = err;
@@ -121,16 +132,18 @@ export class RedisStore implements Store {
       throw new RedisConnectError(describeRedisError(this.lastError ?? err, connectTarget(this.opts)), err);
     }
     await this.notifyCheck;
-    if (!(this.cmd instanceof Redis)) {
+    if (this.clusterEvents) await this.clusterEvents.start();
+    else if (!(this.cmd instanceof Redis)) {
       this.logger.info(
         { pollStepMs: this.opts.pollStepMs ?? 100 },
-        'redis cluster: keyspace notifications are per node and not used; waits poll every APPLY_PERMIT_STEP_MS',
+        'redis cluster: keyspace notifications off; waits poll every APPLY_PERMIT_STEP_MS',
       );
     }
   }
 
   notificationsActive(): boolean {
-    return this.notify.active;
+    if (this.cmd instanceof Redis) return this.notify.active;
+    return this.clusterEvents?.active() ?? false;
   }
 
   get(key: string): Promise<string | null> {
@@ -325,8 +338,10 @@ export class RedisStore implements Store {
     onChange: (change: KeyChange) => void,
     opts: { keys?: readonly string[] } = {},
   ): Promise<Unsubscribe> {
-    // Cluster: events are per node; notificationsActive() is false and callers poll.
-    if (!(this.cmd instanceof Redis)) return async () => {};
+    // Cluster: a subscriber per master; without them notificationsActive() is false and callers poll.
+    if (!(this.cmd instanceof Redis)) {
+      return this.clusterEvents ? this.clusterEvents.add(pattern, onChange, opts.keys) : async () => {};
+    }
     if (!this.hub) {
       this.sub = this.cmd.duplicate({
         commandTimeout: undefined,
@@ -342,7 +357,7 @@ export class RedisStore implements Store {
   }
 
   notificationEpoch(): number {
-    return this.subEpoch;
+    return this.clusterEvents?.epoch() ?? this.subEpoch;
   }
 
   async serverTimeMs(): Promise<number> {
@@ -358,6 +373,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.clusterEvents?.close();
     const conns = [this.cmd, ...(this.sub ? [this.sub] : []), ...this.blocking.values()];
     this.blocking.clear();
     await Promise.all(
