@@ -85,13 +85,14 @@ export async function startSentinel(
     await Promise.all(servers.map((s) => s.stop()));
   };
   try {
-    const master = await startRedis({ notifyKeyspaceEvents: NOTIFY });
+    // A replica writes the RDB it receives into its dir: keep it out of the work tree.
+    const master = await startRedis({ notifyKeyspaceEvents: NOTIFY, args: ['--dir', dir] });
     servers.push(master);
     for (let i = 0; i < (opts.replicas ?? 2); i++) {
       servers.push(
         await startRedis({
           notifyKeyspaceEvents: NOTIFY,
-          args: ['--replicaof', '127.0.0.1', String(master.port)],
+          args: ['--dir', dir, '--replicaof', '127.0.0.1', String(master.port)],
         }),
       );
     }
