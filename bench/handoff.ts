@@ -17,7 +17,7 @@ import { RedisStore } from '../src/store/redis/redis-store.js';
 import { startCluster } from '../test/helpers/redis-cluster.js';
 import type { Store } from '../src/store/port.js';
 import { waitAndConsumePermits } from '../src/store/permit-chain.js';
-import { startRedis, type RedisServerHandle } from '../test/helpers/redis-server.js';
+import { startRedis } from '../test/helpers/redis-server.js';
 import { machineLine, writeMarkedBlock } from './lib/doc.js';
 import { fmt, markdownTable, summarize, type Summary } from './lib/stats.js';
 import { sleep } from '../test/helpers/wait.js';

@@ -33,6 +33,8 @@ interface Registration {
   offs: Map<string, Unsubscribe>;
 }
 
+const RECHECK_MS = 2000;
+
 const nodeKey = (r: Redis) => `${r.options.host ?? '127.0.0.1'}:${r.options.port ?? 6379}`;
 
 export class ClusterKeyEvents {
@@ -41,6 +43,7 @@ export class ClusterKeyEvents {
   private epochCount = 0;
   private closed = false;
   private syncing: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly cluster: Cluster,
@@ -48,7 +51,12 @@ export class ClusterKeyEvents {
     private readonly pollStepMs: number,
   ) {
     cluster.on('refresh', () => void this.sync());
+    cluster.on('+node', () => void this.sync());
     cluster.on('-node', () => void this.sync());
+    // A master set the events missed, or a CONFIG check that failed for a passing reason (a
+    // timeout on a loaded node), would otherwise leave a master unheard for good.
+    this.timer = setInterval(() => void this.sync(), RECHECK_MS);
+    this.timer.unref();
   }
 
   /** Subscribes on the masters the cluster client knows now; resolves once each is set up. */
@@ -85,6 +93,8 @@ export class ClusterKeyEvents {
     const masters = new Map(this.cluster.nodes('master').map((n) => [nodeKey(n), n]));
     const gone = [...this.subs.values()].filter((s) => masters.get(s.key) !== s.node);
     const added = [...masters].filter(([k, n]) => this.subs.get(k)?.node !== n);
+    const unchecked = [...this.subs.values()].filter((s) => !s.setup.active && masters.get(s.key) === s.node);
+    await Promise.all(unchecked.map((s) => s.setup.ensure(s.node)));
     if (gone.length === 0 && added.length === 0) return;
     this.epochCount++;
     for (const s of gone) {
@@ -172,6 +182,7 @@ export class ClusterKeyEvents {
 
   close(): void {
     this.closed = true;
+    clearInterval(this.timer);
     for (const s of this.subs.values()) s.sub.disconnect();
     this.subs.clear();
   }
