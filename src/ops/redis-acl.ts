@@ -29,6 +29,8 @@ const COMMANDS: Record<AclRole, readonly string[]> = {
     ...['+get', '+mget', '+set', '+del', '+pttl', '+exists', '+hget', '+hgetall', '+hset'],
     // HDEL: the reconciler forgets an order it has settled (quantum:apply:unresolved).
     ...['+hdel', '+expire', '+pexpire', ...STREAM_READ, '+psubscribe', '+punsubscribe'],
+    // APPLY_INTENT_WAIT_REPLICAS: WAIT after the order intent write.
+    '+wait',
     // The start-up probe that sees keyspace notifications without CONFIG.
     ...['+subscribe', '+unsubscribe'],
   ],
@@ -137,7 +139,7 @@ export interface AclOptions {
 }
 
 /** An ioredis Cluster client reads the slot map and checks the cluster's state. */
-const CLUSTER_CLIENT = ['+cluster|slots', '+cluster|info'];
+const CLUSTER_CLIENT = ['+cluster|slots', '+cluster|info', '+cluster|keyslot'];
 
 /**
  * Redis 7 selectors: a command passes when the root rules or one selector allow it with all its

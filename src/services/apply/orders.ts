@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Plan, Step } from '../../domain/plan.js';
 import { noopMetrics } from './metrics.js';
-import type { ApplyDeps } from './options.js';
+import type { ApplyDeps, ApplyOptions } from './options.js';
 import type { CreateIntentOutcome } from '../../store/lease-port.js';
 import {
   failed,
@@ -47,12 +47,24 @@ export interface IntentWriter {
   create(planId: string, symbol: string, fields: Record<string, string>): Promise<CreateIntentOutcome>;
   write(planId: string, symbol: string, fields: Record<string, string>): Promise<void>;
   read(planId: string, symbol: string): Promise<Record<string, string>>;
+  /** After create(): true once the intent is on the replicas asked for (always, when none are). */
+  replicated(planId: string, symbol: string): Promise<boolean>;
 }
 
-export function storeIntents(deps: ApplyDeps, ttlSec: number): IntentWriter {
+export function storeIntents(
+  deps: ApplyDeps,
+  ttlSec: number,
+  wait: ApplyOptions['intentWait'] = null,
+): IntentWriter {
   const { store } = deps;
   const { ownership } = deps;
   return {
+    // A WAIT that fails is a missing acknowledgement: not replicated, not sent.
+    replicated: async (planId, symbol) =>
+      !wait ||
+      (await store
+        .waitForReplicas(store.keys.orderIntent(planId, symbol), wait.replicas, wait.timeoutMs)
+        .catch(() => 0)) >= wait.replicas,
     create: async (planId, symbol, fields) => {
       if (ownership) return ownership.createIntent(symbol, planId, fields, ttlSec);
       await store.hset(store.keys.orderIntent(planId, symbol), fields, ttlSec);
@@ -115,6 +127,13 @@ export async function executeOrderStep({
   if (isDisarmed) {
     await intents.write(plan.planId, plan.symbol, { state: 'cancelled', reason: 'kill_switch_active' });
     return outcome('BLOCKED', 'kill_switch_active');
+  }
+  // A failover could lose an intent only the master holds, and with it the record that this
+  // order left (RELIABILITY.md "Failover").
+  if (!(await intents.replicated(plan.planId, plan.symbol))) {
+    await intents.write(plan.planId, plan.symbol, { state: 'cancelled', reason: 'intent_not_replicated' });
+    log.warn({}, `apply: not sending for ${plan.planId}: the intent did not reach the replicas in time`);
+    return outcome('ERROR', 'intent_not_replicated');
   }
   const answered = () => metrics.proposalToOrder(plan.symbol, (clock.now() - detectedAtMs) / 1000);
   const record = (state: IntentState, extra: Record<string, string> = {}) =>

@@ -360,6 +360,16 @@ export class RedisStore implements Store {
     return this.clusterEvents?.epoch() ?? this.subEpoch;
   }
 
+  async waitForReplicas(key: string, replicas: number, timeoutMs: number): Promise<number> {
+    if (this.cmd instanceof Redis) return Number(await this.cmd.call('WAIT', replicas, timeoutMs));
+    // Cluster: WAIT counts the writes of one connection, so it goes to the key's master.
+    const slot = Number(await this.cmd.call('CLUSTER', 'KEYSLOT', key));
+    const owner = this.cmd.slots[slot]?.[0];
+    const node = this.cmd.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+    if (!node) return 0;
+    return Number(await node.call('WAIT', replicas, timeoutMs));
+  }
+
   async serverTimeMs(): Promise<number> {
     const [s, us] = await this.cmd.time();
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
