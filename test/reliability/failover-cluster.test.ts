@@ -14,8 +14,6 @@ import { skipRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/wait.js';
 import { FailoverLoad } from './failover-rig.js';
 
-/** An order leaves after its intent write: see failover-sentinel.test.ts. */
-const SEND_MARGIN_MS = 3000;
 const PREFIX = 'fc:';
 
 describe.skipIf(skipRedis || !clusterAvailable)('failover in a cluster, three services under load', () => {
@@ -55,30 +53,9 @@ describe.skipIf(skipRedis || !clusterAvailable)('failover in a cluster, three se
   }
 
   async function underFault(name: string, fault: () => Promise<number>) {
-    load.feed(50);
-    const start = (await load.orders()).length;
-    await until(async () => (await load.orders()).length >= start + 30, 90_000, 'orders flowing', 200);
-    const before = (await load.orders()).length;
-    const t0 = Date.now();
-    const lastWriteMs = await fault();
-    const switchedMs = Date.now();
-    await until(
-      async () => (await load.orders()).length >= before + 20,
-      90_000,
-      'orders after the fault',
-      200,
-    );
-    const firstAfter = (await load.orders()).find((o) => o.time > switchedMs)?.time;
-    await load.stopFeeding();
-    const a = await load.drainAndAudit();
-    const late = a.lost.filter((l) => l.kind !== 'plan_entry' && l.atMs > lastWriteMs + SEND_MARGIN_MS);
-    const { lost, unpermitted: _u, unaccounted: _a, ...counts } = a;
-    process.stdout.write(
-      `[failover] cluster ${name}: first order ${(firstAfter ?? Date.now()) - t0} ms after the fault; ` +
-        `${JSON.stringify(counts)}; lost writes: ${JSON.stringify(lost.map((l) => ({ ...l, afterSwitchMs: l.atMs - lastWriteMs })))}\n`,
-    );
-    expect(a.duplicateOrders).toBe(0);
-    expect(a.doubleResults).toEqual([]);
+    const { audit, late } = await load.underFault(`cluster ${name}`, fault);
+    expect(audit.duplicateOrders).toBe(0);
+    expect(audit.doubleResults).toEqual([]);
     expect(late).toEqual([]);
   }
 

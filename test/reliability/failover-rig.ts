@@ -20,6 +20,9 @@ import { planOfClientId } from './rig.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const WORKER = join(ROOT, 'test/reliability/cli-worker.ts');
 const LOG_DIR = mkdtempSync(join(tmpdir(), 'qa-failover-'));
+/** An order leaves after its intent write: one the old master acknowledged may reach the
+ * exchange this long after the master stopped (an HTTP send on a loaded machine). */
+const SEND_MARGIN_MS = 3000;
 export const FAILOVER_SYMBOLS = syntheticMarkets(32).map((m) => m.symbol);
 
 interface Proc {
@@ -291,6 +294,43 @@ export class FailoverLoad {
       ordersOfLostPlans: ofLostPlans.length,
       lost,
     };
+  }
+
+  /**
+   * Load, the fault (which resolves with when the old master stopped taking writes), recovery,
+   * audit. Replication is asynchronous: writes the old master acknowledged shortly before the
+   * switch may be lost; `late` lists lost writes dated after it (an order's booking may follow
+   * its intent write by SEND_MARGIN_MS). Prints the lost writes and the time from the fault to
+   * the first order booked after the switch.
+   */
+  async underFault(
+    label: string,
+    fault: () => Promise<number>,
+  ): Promise<{ audit: FailoverAudit; late: LostWrite[] }> {
+    this.feed(50);
+    const start = (await this.orders()).length;
+    await until(async () => (await this.orders()).length >= start + 30, 90_000, 'orders flowing', 200);
+    const before = (await this.orders()).length;
+    const t0 = Date.now();
+    const lastWriteMs = await fault();
+    const switchedMs = Date.now();
+    await until(
+      async () => (await this.orders()).length >= before + 20,
+      90_000,
+      'orders after the fault',
+      200,
+    );
+    const firstAfter = (await this.orders()).find((o) => o.time > switchedMs)?.time ?? Date.now();
+    await this.stopFeeding();
+    const audit = await this.drainAndAudit();
+    const late = audit.lost.filter((l) => l.kind !== 'plan_entry' && l.atMs > lastWriteMs + SEND_MARGIN_MS);
+    const { lost, unpermitted: _u, unaccounted: _a, ...counts } = audit;
+    const dated = lost.map((l) => ({ ...l, afterSwitchMs: l.atMs - lastWriteMs }));
+    process.stdout.write(
+      `[failover] ${label}: first order ${firstAfter - t0} ms after the fault; ${JSON.stringify(counts)}; ` +
+        `lost writes: ${JSON.stringify(dated)}\n`,
+    );
+    return { audit, late };
   }
 
   async stop(): Promise<void> {
