@@ -69,14 +69,14 @@ export interface SentinelTarget {
   password?: string;
 }
 
+const SENTINEL_ROUNDS = 3;
+
 /**
  * A client that asks the sentinels for the master of `name` on every (re)connect. The failover
  * detector drops the connection when a sentinel announces +switch-master, and a write refused
  * by a demoted master (READONLY) reconnects too, so every connection, subscriber and blocking
  * reads included (they are duplicates of this one), lands on the new master.
  */
-const SENTINEL_ROUNDS = 3;
-
 function sentinelOptions(target: ClientTarget, s: SentinelTarget): RedisOptions {
   const u = target.url ? new URL(target.url) : null;
   const db = u && u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
