@@ -61,6 +61,14 @@ export function renderStatusText(r: StatusReport): string {
         ['mode (this shell)', r.mode],
         ['exchange (this shell)', clean(r.baseUrl)],
         ['redis', `${clean(r.redisUrl)}${r.keyPrefix ? ` (key prefix "${clean(r.keyPrefix)}")` : ''}`],
+        ...(r.redisSentinel
+          ? [
+              [
+                'redis sentinels',
+                `master "${clean(r.redisSentinel.name)}" via ${clean(r.redisSentinel.sentinels.join(', '))}`,
+              ],
+            ]
+          : []),
         ['arm state', armLine(r)],
         ...(r.killSwitchEnv
           ? [['kill switch', 'APPLY_KILL_SWITCH=true in this environment: every plan BLOCKED']]
@@ -195,6 +203,7 @@ export function statusJson(r: StatusReport): Record<string, unknown> {
     mode: r.mode,
     exchange_base_url: r.baseUrl,
     redis_url: r.redisUrl,
+    redis_sentinel: r.redisSentinel,
     key_prefix: r.keyPrefix,
     kill_switch_env: r.killSwitchEnv,
     arm: {

@@ -50,6 +50,8 @@ export interface StatusReport {
   mode: string;
   baseUrl: string;
   redisUrl: string;
+  /** REDIS_SENTINELS: the master group and the sentinels asked for it; null without Sentinel. */
+  redisSentinel: { name: string; sentinels: string[] } | null;
   keyPrefix: string;
   killSwitchEnv: boolean;
   arm: {
@@ -275,6 +277,12 @@ export async function readStatus(
     mode: cfg.mode,
     baseUrl: redactUrl(cfg.baseUrl),
     redisUrl: redactUrl(cfg.redis.url),
+    redisSentinel: cfg.redis.sentinel
+      ? {
+          name: cfg.redis.sentinel.name,
+          sentinels: cfg.redis.sentinel.sentinels.map((x) => `${x.host}:${x.port}`),
+        }
+      : null,
     keyPrefix: cfg.redis.keyPrefix,
     killSwitchEnv: cfg.killSwitch,
     arm: {

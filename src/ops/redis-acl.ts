@@ -29,6 +29,8 @@ const COMMANDS: Record<AclRole, readonly string[]> = {
     ...['+get', '+mget', '+set', '+del', '+pttl', '+exists', '+hget', '+hgetall', '+hset'],
     // HDEL: the reconciler forgets an order it has settled (quantum:apply:unresolved).
     ...['+hdel', '+expire', '+pexpire', ...STREAM_READ, '+psubscribe', '+punsubscribe'],
+    // APPLY_INTENT_WAIT_REPLICAS: WAIT after the order intent write.
+    '+wait',
     // The start-up probe that sees keyspace notifications without CONFIG.
     ...['+subscribe', '+unsubscribe'],
   ],
@@ -140,7 +142,7 @@ export interface AclOptions {
 }
 
 /** An ioredis Cluster client reads the slot map and checks the cluster's state. */
-const CLUSTER_CLIENT = ['+cluster|slots', '+cluster|info'];
+const CLUSTER_CLIENT = ['+cluster|slots', '+cluster|info', '+cluster|keyslot'];
 
 /**
  * Redis 7 selectors: a command passes when the root rules or one selector allow it with all its
@@ -207,4 +209,28 @@ export function aclSetUserArgs(
   opts: AclOptions = {},
 ): string[] {
   return [user, 'reset', 'on', `>${password}`, 'resetchannels', ...aclRules(service, opts)];
+}
+
+/**
+ * The user the services log in to each sentinel with (REDIS_SENTINEL_USERNAME/PASSWORD): ioredis
+ * asks a sentinel for the master's address and the other sentinels, and listens for
+ * +switch-master to drop its connections at a failover. Nothing else: a sentinel user that may
+ * run SENTINEL FAILOVER or SET could move or misname the master.
+ */
+export const SENTINEL_CLIENT_RULES = [
+  'resetchannels',
+  '&+switch-master',
+  '-@all',
+  '+auth',
+  '+hello',
+  '+ping',
+  '+client|setname',
+  '+sentinel|get-master-addr-by-name',
+  '+sentinel|sentinels',
+  '+subscribe',
+] as const;
+
+/** Arguments of `ACL SETUSER` for the sentinel user, run on every sentinel. */
+export function sentinelAclSetUserArgs(user: string, password: string): string[] {
+  return [user, 'reset', 'on', `>${password}`, ...SENTINEL_CLIENT_RULES];
 }

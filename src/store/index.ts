@@ -2,6 +2,7 @@
 import type { Clock } from '../ops/clock.js';
 import { MemoryStore } from './memory/memory-store.js';
 import type { Store } from './port.js';
+import type { SentinelTarget } from './redis/connection.js';
 import { RedisStore, type StoreLogger } from './redis/redis-store.js';
 
 export interface CreateStoreOptions {
@@ -13,6 +14,8 @@ export interface CreateStoreOptions {
   memory?: boolean;
   prefix?: string;
   cluster?: boolean;
+  /** REDIS_SENTINELS: the master is asked of these sentinels. */
+  sentinel?: SentinelTarget | null;
   commandTimeout?: number;
   /** APPLY_PERMIT_STEP_MS, quoted in the warning when notifications cannot be enabled. */
   pollStepMs?: number;
@@ -35,19 +38,21 @@ export async function createStore(opts: CreateStoreOptions = {}): Promise<Store>
   return store;
 }
 
-/** A service's validated Redis settings (REDIS_URL or REDIS_HOST/PORT, REDIS_KEY_PREFIX, REDIS_CLUSTER). */
+/** A service's validated Redis settings (REDIS_URL or REDIS_HOST/PORT, REDIS_KEY_PREFIX, REDIS_CLUSTER, REDIS_SENTINELS). */
 export interface StoreTarget {
   url: string;
   keyPrefix: string;
   cluster: boolean;
+  sentinel?: SentinelTarget | null;
 }
 
 /** The store `target` names; `extra` adds the caller's options (timeout, logger, ...). */
 export function openStoreFor(
   target: StoreTarget,
-  extra: Omit<CreateStoreOptions, 'url' | 'prefix' | 'cluster' | 'memory'> = {},
+  extra: Omit<CreateStoreOptions, 'url' | 'prefix' | 'cluster' | 'sentinel' | 'memory'> = {},
 ): Promise<Store> {
-  return createStore({ url: target.url, prefix: target.keyPrefix, cluster: target.cluster, ...extra });
+  const { url, keyPrefix: prefix, cluster, sentinel } = target;
+  return createStore({ url, prefix, cluster, sentinel, ...extra });
 }
 
 export { MemoryStore } from './memory/memory-store.js';

@@ -216,6 +216,13 @@ export interface Store {
 
   /** Server time in ms (Redis TIME; memory: the injected clock). */
   serverTimeMs(): Promise<number>;
+
+  /**
+   * Redis WAIT on the connection that wrote `key`: resolves with how many replicas of that
+   * key's master acknowledged every write this client made before it, waiting at most
+   * `timeoutMs`. In memory: `replicas` (nothing to replicate, nothing to lose).
+   */
+  waitForReplicas(key: string, replicas: number, timeoutMs: number): Promise<number>;
   close(): Promise<void>;
 }
 

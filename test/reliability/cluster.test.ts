@@ -19,7 +19,7 @@ import { RedisStore } from '../../src/store/redis/redis-store.js';
 import { runCli, serviceEnv } from '../helpers/cli.js';
 import { skipRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/wait.js';
-import { clusterAvailable, startCluster, type LocalCluster } from './cluster.js';
+import { clusterAvailable, startCluster, type LocalCluster } from '../helpers/redis-cluster.js';
 import { freshComputedAt } from '../helpers/decide.js';
 import { DONE_MARGIN_SEC } from '../../src/domain/position/reservations.js';
 

@@ -5,7 +5,7 @@
  */
 import { Argument, type Command } from 'commander';
 import { loadApplyConfig } from '../../ops/config.js';
-import { ACL_ROLES, aclSetUserArgs, type AclRole } from '../../ops/redis-acl.js';
+import { ACL_ROLES, aclSetUserArgs, sentinelAclSetUserArgs, type AclRole } from '../../ops/redis-acl.js';
 import { EXIT_OK, loadOrReport, type CliContext } from '../util.js';
 
 const shellQuote = (s: string) => (/^[A-Za-z0-9_.:@%+=,/-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -22,6 +22,14 @@ export function aclCommands(
     );
     return `redis-cli ACL SETUSER ${args.join(' ')}`;
   });
+}
+
+/** The sentinel user's ACL SETUSER (placeholder password), for redis-cli against a sentinel. */
+export function sentinelAclCommand(user: string): string {
+  const args = sentinelAclSetUserArgs(user, 'PASSWORD').map((a) =>
+    a === '>PASSWORD' ? `'><sentinel password>'` : shellQuote(a),
+  );
+  return `redis-cli -p <sentinel port> ACL SETUSER ${args.join(' ')}`;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -43,6 +51,12 @@ export function register(program: Command, ctx: CliContext): void {
       const list = services.length > 0 ? services : ACL_ROLES;
       ctx.out(`${aclCommands(list, cfg.redis.keyPrefix, db, cfg.redis.cluster).join('\n')}\n`);
       if (cfg.redis.cluster) ctx.out('# cluster: run these on every node (ACLs are per node)\n');
+      const sentinel = cfg.redis.sentinel;
+      if (sentinel) {
+        ctx.out('# sentinel: run the lines above on the master and every replica (ACLs are per server),\n');
+        ctx.out('# and this one on every sentinel (REDIS_SENTINEL_USERNAME / REDIS_SENTINEL_PASSWORD):\n');
+        ctx.out(`${sentinelAclCommand(sentinel.username ?? 'quantum-sentinel')}\n`);
+      }
       ctx.out('# then: ACL SAVE (aclfile) or CONFIG REWRITE; see SECURITY.md "Redis access"\n');
       ctx.exitCode = EXIT_OK;
     });

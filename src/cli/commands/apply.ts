@@ -39,6 +39,8 @@ export function applyOptionsFrom(cfg: ApplyConfig): ApplyOptions {
     permitWaitMs: cfg.permitWaitMs,
     permitStepMs: cfg.permitStepMs,
     maxInFlight: cfg.maxInFlight,
+    intentWait:
+      cfg.intentWaitReplicas > 0 ? { replicas: cfg.intentWaitReplicas, timeoutMs: cfg.intentWaitMs } : null,
     requiredAuthorities: cfg.requiredAuthorities,
     hasCredentials: Boolean(cfg.binance.apiKey?.trim() && cfg.binance.apiSecret?.trim()),
     signedPermits: signedPermitsFrom(cfg.signedPermits),

@@ -12,6 +12,8 @@ import {
 } from './env.js';
 import { nonLiveHostExpected, nonLiveHostProblem } from './exchange-host.js';
 import { redisUrlField } from './redis-url.js';
+import { readSentinel, sentinelUrlProblem } from './redis-sentinel.js';
+import type { SentinelTarget } from '../../store/redis/connection.js';
 
 export const APPLY_MODES = ['dry_run', 'testnet', 'live'] as const;
 export type ApplyMode = (typeof APPLY_MODES)[number];
@@ -25,6 +27,8 @@ export interface RedisConfig {
   url: string;
   keyPrefix: string;
   cluster: boolean;
+  /** REDIS_SENTINELS: the master is found through these; `url` then names the group as its host. */
+  sentinel: SentinelTarget | null;
 }
 
 export interface BinanceConfig {
@@ -42,16 +46,30 @@ export const DEFAULT_ALLOWLIST = ['BTCUSDT'];
 
 export function readRedis(r: EnvReader): RedisConfig {
   const keyPrefix = r.get('REDIS_KEY_PREFIX', textField(), '');
+  const sentinel = readSentinel(r);
+  if (sentinel !== null) return { url: sentinelUrl(r, sentinel.name), keyPrefix, cluster: false, sentinel };
   const cluster = r.get('REDIS_CLUSTER', boolField(), false);
   if (r.isSet('REDIS_URL')) {
-    return { url: r.get('REDIS_URL', redisUrlField(), ''), keyPrefix, cluster };
+    return { url: r.get('REDIS_URL', redisUrlField(), ''), keyPrefix, cluster, sentinel };
   }
   const host = r.get('REDIS_HOST', textField(), '127.0.0.1').trim();
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) r.problem('REDIS_HOST', 'a host name or IP address');
   const port = r.get('REDIS_PORT', numberField({ int: true, min: 1, max: 65535 }), 6379);
   const db = r.get('REDIS_DB', numberField({ int: true, min: 0 }), 0);
   const h = host.includes(':') ? `[${host}]` : host;
-  return { url: `redis://${h}:${port}${db ? `/${db}` : ''}`, keyPrefix, cluster };
+  return { url: `redis://${h}:${port}${db ? `/${db}` : ''}`, keyPrefix, cluster, sentinel };
+}
+
+/** Sentinel mode's REDIS_URL (credentials, TLS, db; host = the group), or one built from REDIS_DB. */
+function sentinelUrl(r: EnvReader, name: string): string {
+  if (r.isSet('REDIS_URL')) {
+    const url = r.get('REDIS_URL', redisUrlField(), '');
+    const problem = url !== '' && name !== '' ? sentinelUrlProblem(url, name) : null;
+    if (problem !== null) r.problem('REDIS_URL', problem);
+    return url;
+  }
+  const db = r.get('REDIS_DB', numberField({ int: true, min: 0 }), 0);
+  return `redis://${name || 'master'}${db ? `/${db}` : ''}`;
 }
 
 export function readLogLevel(r: EnvReader, serviceVar?: string): LogLevel {

@@ -44,7 +44,10 @@ export function recordingEnv(base: Env, seen: Set<string>): Env {
   });
 }
 
-/** One env per mode: each mode reads variables of its own (the live pair, the confirmation). */
+/**
+ * One env per mode: each mode reads variables of its own (the live pair, the confirmation); and
+ * Sentinel's, whose master is named by REDIS_SENTINEL_NAME and whose sentinels have their own login.
+ */
 const ENV_PER_MODE: readonly Env[] = [
   {},
   { APPLY_MODE: 'testnet' },
@@ -54,6 +57,7 @@ const ENV_PER_MODE: readonly Env[] = [
     BINANCE_API_KEY: 'k',
     BINANCE_API_SECRET: 's',
   },
+  { REDIS_SENTINELS: '127.0.0.1:26379', REDIS_SENTINEL_NAME: 'master' },
 ];
 
 /** Every variable a loader reads in some mode, sorted. */

@@ -104,6 +104,12 @@ export interface ApplyConfig {
   permitStepMs: number;
   /** APPLY_LEASE_TTL_MS: symbol lease TTL for apply replicas (0: no leases, a single process). */
   leaseTtlMs: number;
+  /**
+   * APPLY_INTENT_WAIT_REPLICAS: replicas that must hold the order intent before the order
+   * leaves (Redis WAIT); 0: none asked. APPLY_INTENT_WAIT_MS: how long to wait for them.
+   */
+  intentWaitReplicas: number;
+  intentWaitMs: number;
   /** APPLY_MAX_IN_FLIGHT: plans handled at once over all symbols; past it, intake waits. */
   maxInFlight: number;
   requiredAuthorities: readonly string[];
@@ -224,6 +230,12 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   const permitWaitMs = r.get('APPLY_PERMIT_WAIT_MS', numberField({ int: true, min: 0, max: 60_000 }), 1200);
   const permitStepMs = r.get('APPLY_PERMIT_STEP_MS', numberField({ int: true, min: 1, max: 60_000 }), 100);
   const leaseTtlMs = r.get('APPLY_LEASE_TTL_MS', numberField({ int: true, min: 0, max: 600_000 }), 5000);
+  const intentWaitReplicas = r.get(
+    'APPLY_INTENT_WAIT_REPLICAS',
+    numberField({ int: true, min: 0, max: 16 }),
+    0,
+  );
+  const intentWaitMs = r.get('APPLY_INTENT_WAIT_MS', numberField({ int: true, min: 1, max: 5000 }), 100);
   const maxInFlight = r.get('APPLY_MAX_IN_FLIGHT', inFlightField, 64);
   const requiredAuthorities = r.get('APPLY_REQUIRED_AUTHORITIES', nameListField(), ['governor', 'p33']);
   const signedPermits = readSignedPermits(r, requiredAuthorities);
@@ -265,6 +277,8 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     permitWaitMs,
     permitStepMs,
     leaseTtlMs,
+    intentWaitReplicas,
+    intentWaitMs,
     maxInFlight,
     requiredAuthorities,
     signedPermits,

@@ -47,7 +47,7 @@ export class ProposalHandler {
     private readonly opts: ApplyOptions,
   ) {
     this.metrics = deps.metrics ?? noopMetrics;
-    this.intents = storeIntents(deps, opts.dedupeTtlSec);
+    this.intents = storeIntents(deps, opts.dedupeTtlSec, opts.intentWait);
     this.arm = new ArmStateCache(deps.store, deps.clock, opts.armCacheMaxAgeMs);
     this.executor = new PlanExecutor(deps, opts, this.intents, this.arm);
     this.allowlist = new Set(opts.allowlist);

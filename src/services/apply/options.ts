@@ -19,6 +19,12 @@ export interface ApplyOptions {
   allowlist: readonly string[];
   /** Sweep period (fractions allowed); the fallback when change notifications are missed. */
   pollSec: number;
+  /**
+   * Replicas that must acknowledge the order intent before the order leaves (Redis WAIT), so
+   * a failover cannot lose it; fewer within `timeoutMs`: not sent (intent_not_replicated).
+   * Absent or null: no WAIT.
+   */
+  intentWait?: { replicas: number; timeoutMs: number } | null;
   dedupeTtlSec: number;
   /** APPLY_MAX_PROPOSAL_AGE_SEC: a proposal whose computed_at_utc is older never executes. */
   maxProposalAgeSec: number;

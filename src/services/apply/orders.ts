@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Plan, Step } from '../../domain/plan.js';
 import { noopMetrics } from './metrics.js';
 import { publishOrderEvent } from './order-events.js';
-import type { ApplyDeps } from './options.js';
+import type { ApplyDeps, ApplyOptions } from './options.js';
 import type { CreateIntentOutcome } from '../../store/lease-port.js';
 import {
   failed,
@@ -48,11 +48,14 @@ export interface IntentWriter {
   create(planId: string, symbol: string, fields: Record<string, string>): Promise<CreateIntentOutcome>;
   write(planId: string, symbol: string, fields: Record<string, string>): Promise<void>;
   read(planId: string, symbol: string): Promise<Record<string, string>>;
+  /** After create(): true once the intent is on the replicas asked for (always, when none are). */
+  replicated(planId: string, symbol: string): Promise<boolean>;
 }
 
 export function storeIntents(
   deps: Pick<ApplyDeps, 'store' | 'ownership' | 'logger' | 'clock'>,
   ttlSec: number,
+  wait: ApplyOptions['intentWait'] = null,
 ): IntentWriter {
   const { store, ownership, logger, clock } = deps;
   const k = store.keys;
@@ -78,6 +81,12 @@ export function storeIntents(
     return 'written';
   };
   return {
+    // A WAIT that fails is a missing acknowledgement: not replicated, not sent.
+    replicated: async (planId, symbol) =>
+      !wait ||
+      (await store
+        .waitForReplicas(store.keys.orderIntent(planId, symbol), wait.replicas, wait.timeoutMs)
+        .catch(() => 0)) >= wait.replicas,
     create: async (planId, symbol, fields) => {
       const created = await create(planId, symbol, fields);
       if (created === 'written') published(planId, symbol, fields);
@@ -143,6 +152,13 @@ export async function executeOrderStep({
   if (isDisarmed) {
     await intents.write(plan.planId, plan.symbol, { state: 'cancelled', reason: 'kill_switch_active' });
     return outcome('BLOCKED', 'kill_switch_active');
+  }
+  // A failover could lose an intent only the master holds, and with it the record that this
+  // order left (RELIABILITY.md "Failover").
+  if (!(await intents.replicated(plan.planId, plan.symbol))) {
+    await intents.write(plan.planId, plan.symbol, { state: 'cancelled', reason: 'intent_not_replicated' });
+    log.warn({}, `apply: not sending for ${plan.planId}: the intent did not reach the replicas in time`);
+    return outcome('ERROR', 'intent_not_replicated');
   }
   const answered = () => metrics.proposalToOrder(plan.symbol, (clock.now() - detectedAtMs) / 1000);
   const record = (state: IntentState, extra: Record<string, string> = {}) =>

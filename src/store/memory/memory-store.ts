@@ -325,6 +325,10 @@ export class MemoryStore implements Store {
     return 0;
   }
 
+  async waitForReplicas(_key: string, replicas: number): Promise<number> {
+    return replicas;
+  }
+
   async serverTimeMs(): Promise<number> {
     return this.now;
   }

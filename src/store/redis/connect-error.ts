@@ -13,10 +13,28 @@ export interface ConnectTarget {
   /** The ACL user from the URL; absent: Redis' `default` user. */
   user?: string;
   tls: boolean;
+  /** Sentinel mode: the master group and its sentinels, named instead of host:port. */
+  via?: string;
 }
 
 /** The target of a redis[s]:// URL or a host/port pair (an unparsable URL: its defaults). */
-export function connectTarget(o: { url?: string; host?: string; port?: number }): ConnectTarget {
+export function connectTarget(o: {
+  url?: string;
+  host?: string;
+  port?: number;
+  sentinel?: { name: string; sentinels: { host: string; port: number }[] } | null;
+}): ConnectTarget {
+  if (o.sentinel) {
+    const list = o.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',');
+    const { user, tls } = o.url ? connectTarget({ url: o.url }) : { user: undefined, tls: false };
+    return {
+      host: o.sentinel.name,
+      port: 0,
+      ...(user ? { user } : {}),
+      tls,
+      via: `master ${o.sentinel.name} via sentinels ${list}`,
+    };
+  }
   if (o.url) {
     try {
       const u = new URL(o.url);
@@ -48,7 +66,7 @@ function firstLine(err: unknown): string {
 
 /** The one-line cause of a connection error, naming the user or host:port it concerns. */
 export function describeRedisError(err: unknown, t: ConnectTarget): string {
-  const at = `${t.host}:${t.port}`;
+  const at = t.via ?? `${t.host}:${t.port}`;
   const user = t.user ?? 'default';
   const msg = firstLine(err);
   const code = errorCode(err);

@@ -57,6 +57,47 @@ export interface ClientTarget {
   port?: number;
   /** A Redis Cluster: the URL (or host/port) is a seed node, the rest is discovered. */
   cluster?: boolean;
+  /** A master under Redis Sentinel; the URL then gives only credentials, TLS and the db. */
+  sentinel?: SentinelTarget | null;
+}
+
+/** REDIS_SENTINELS, REDIS_SENTINEL_NAME and the sentinels' own credentials. */
+export interface SentinelTarget {
+  sentinels: { host: string; port: number }[];
+  name: string;
+  username?: string;
+  password?: string;
+}
+
+const SENTINEL_ROUNDS = 3;
+
+/**
+ * A client that asks the sentinels for the master of `name` on every (re)connect. The failover
+ * detector drops the connection when a sentinel announces +switch-master, and a write refused
+ * by a demoted master (READONLY) reconnects too, so every connection, subscriber and blocking
+ * reads included (they are duplicates of this one), lands on the new master.
+ */
+function sentinelOptions(target: ClientTarget, s: SentinelTarget): RedisOptions {
+  const u = target.url ? new URL(target.url) : null;
+  const db = u && u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+  const tls = u?.protocol === 'rediss:';
+  return {
+    sentinels: s.sentinels,
+    name: s.name,
+    role: 'master',
+    db,
+    ...(u?.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u?.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    ...(s.username ? { sentinelUsername: s.username } : {}),
+    ...(s.password ? { sentinelPassword: s.password } : {}),
+    // A few rounds over the sentinels, then this connect fails (so a start-up with no sentinel
+    // reachable is refused, naming them); the client's retryStrategy then starts the next one.
+    sentinelRetryStrategy: (times: number) => (times <= SENTINEL_ROUNDS ? reconnectDelay(times) : null),
+    sentinelReconnectStrategy: reconnectDelay,
+    failoverDetector: true,
+    reconnectOnError: (err: Error) => (/^READONLY/.test(err.message) ? 1 : false),
+  };
 }
 
 /** Node options of a cluster client from the seed URL (credentials, TLS; a cluster has db 0 only). */
@@ -92,6 +133,11 @@ function seedNode(target: ClientTarget): { host: string; port: number } {
  * write syscall per command on loopback TCP was the largest self time in the apply profile.
  */
 export function createCommandClient(target: ClientTarget, base: RedisOptions): CommandClient {
+  if (target.sentinel) {
+    const client = new Redis({ ...base, ...sentinelOptions(target, target.sentinel) });
+    coalesceWrites(client);
+    return client;
+  }
   if (!target.cluster) {
     const client = target.url
       ? new Redis(target.url, base)

@@ -3,7 +3,7 @@
  * PSUBSCRIBE connection per store (created on first use), and one connection per blocking
  * consumer, so a blocked XREADGROUP never stalls other commands. With `cluster` the command
  * client is an ioredis Cluster (keys in cluster key mode, see keys.ts) and keyspace
- * notifications are not used: they are per node, so waits poll.
+ * notifications come from a subscriber per master (cluster-key-events.ts).
  */
 import { Redis } from 'ioredis';
 import { keySpace, type KeySpace } from '../keys.js';
@@ -35,10 +35,12 @@ import {
   createCommandClient,
   NotificationSetup,
   type CommandClient,
+  type SentinelTarget,
   silentLogger,
   type StoreLogger,
 } from './connection.js';
 import { mgetByTag, scanNodes } from './cluster-reads.js';
+import { ClusterKeyEvents } from './cluster-key-events.js';
 import { KeyEventHub } from './key-events.js';
 import { CoreScripts } from './core-scripts.js';
 import { RedisLeaseScripts } from './lease-scripts.js';
@@ -54,10 +56,17 @@ export interface RedisStoreOptions {
   port?: number;
   prefix?: string;
   cluster?: boolean;
+  /** A master under Redis Sentinel (connection.ts). */
+  sentinel?: SentinelTarget | null;
   /** Per-command client timeout (ms); a timed-out command may still have run on the server. */
   commandTimeout?: number;
   /** Interval the callers poll at when notifications are off (only quoted in the warning). */
   pollStepMs?: number;
+  /**
+   * Cluster only: false turns keyspace notifications off, so every wait polls (the path before
+   * per-master subscribers; kept as the bench's baseline). Default true.
+   */
+  clusterEvents?: boolean;
   logger?: StoreLogger;
 }
 
@@ -68,6 +77,8 @@ export class RedisStore implements Store {
   private readonly cmd: CommandClient;
   private sub: Redis | null = null;
   private hub: KeyEventHub | null = null;
+  /** Cluster mode: a subscriber per master; null without a cluster or with clusterEvents false. */
+  private readonly clusterEvents: ClusterKeyEvents | null = null;
   /** Closes of the subscriber connection so far (notificationEpoch). */
   private subEpoch = 0;
   private readonly blocking = new Map<string, CommandClient>();
@@ -94,6 +105,9 @@ export class RedisStore implements Store {
     this.authority = new AuthorityScripts(this.cmd);
     this.streams = new RedisStreams(this.cmd, (id) => this.blockingConnection(id));
     this.notify = new NotificationSetup(this.logger, opts.pollStepMs ?? 100, this.keys.notifyProbe());
+    if (!(this.cmd instanceof Redis) && opts.clusterEvents !== false) {
+      this.clusterEvents = new ClusterKeyEvents(this.cmd, this.logger, opts.pollStepMs ?? 100);
+    }
     // Once per outage, not once per reconnect attempt.
     this.cmd.on('error', (err: Error) => {
       this.lastError = err;
@@ -121,16 +135,18 @@ export class RedisStore implements Store {
       throw new RedisConnectError(describeRedisError(this.lastError ?? err, connectTarget(this.opts)), err);
     }
     await this.notifyCheck;
-    if (!(this.cmd instanceof Redis)) {
+    if (this.clusterEvents) await this.clusterEvents.start();
+    else if (!(this.cmd instanceof Redis)) {
       this.logger.info(
         { pollStepMs: this.opts.pollStepMs ?? 100 },
-        'redis cluster: keyspace notifications are per node and not used; waits poll every APPLY_PERMIT_STEP_MS',
+        'redis cluster: keyspace notifications off; waits poll every APPLY_PERMIT_STEP_MS',
       );
     }
   }
 
   notificationsActive(): boolean {
-    return this.notify.active;
+    if (this.cmd instanceof Redis) return this.notify.active;
+    return this.clusterEvents?.active() ?? false;
   }
 
   get(key: string): Promise<string | null> {
@@ -325,8 +341,10 @@ export class RedisStore implements Store {
     onChange: (change: KeyChange) => void,
     opts: { keys?: readonly string[] } = {},
   ): Promise<Unsubscribe> {
-    // Cluster: events are per node; notificationsActive() is false and callers poll.
-    if (!(this.cmd instanceof Redis)) return async () => {};
+    // Cluster: a subscriber per master; without them notificationsActive() is false and callers poll.
+    if (!(this.cmd instanceof Redis)) {
+      return this.clusterEvents ? this.clusterEvents.add(pattern, onChange, opts.keys) : async () => {};
+    }
     if (!this.hub) {
       this.sub = this.cmd.duplicate({
         commandTimeout: undefined,
@@ -342,7 +360,17 @@ export class RedisStore implements Store {
   }
 
   notificationEpoch(): number {
-    return this.subEpoch;
+    return this.clusterEvents?.epoch() ?? this.subEpoch;
+  }
+
+  async waitForReplicas(key: string, replicas: number, timeoutMs: number): Promise<number> {
+    if (this.cmd instanceof Redis) return Number(await this.cmd.call('WAIT', replicas, timeoutMs));
+    // Cluster: WAIT counts the writes of one connection, so it goes to the key's master.
+    const slot = Number(await this.cmd.call('CLUSTER', 'KEYSLOT', key));
+    const owner = this.cmd.slots[slot]?.[0];
+    const node = this.cmd.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+    if (!node) return 0;
+    return Number(await node.call('WAIT', replicas, timeoutMs));
   }
 
   async serverTimeMs(): Promise<number> {
@@ -358,6 +386,7 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.clusterEvents?.close();
     const conns = [this.cmd, ...(this.sub ? [this.sub] : []), ...this.blocking.values()];
     this.blocking.clear();
     await Promise.all(
