@@ -3,7 +3,6 @@
  *  - `sqlite:<path>` (`sqlite::memory:` for a private in-memory one): better-sqlite3, a file;
  *  - `postgres://…` / `postgresql://…`: the pg driver with a pool.
  */
-import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
@@ -42,7 +41,10 @@ const pgTypes = {
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-function sqliteDialect(path: string, readOnly: boolean): SqliteDialect {
+async function sqliteDialect(path: string, readOnly: boolean): Promise<SqliteDialect> {
+  // Loaded only for a SQLite history: a native addon the bundle cannot carry, so the commands
+  // that never open one run from the bundle alone, without node_modules.
+  const { default: BetterSqlite3 } = await import('better-sqlite3');
   const file = new BetterSqlite3(path, readOnly ? { readonly: true, fileMustExist: true } : {});
   if (!readOnly && path !== ':memory:') {
     // WAL lets the CLI read while the recorder writes; NORMAL syncs at checkpoints, and a crash
@@ -69,7 +71,7 @@ export async function openHistory(url: string, opts: OpenHistoryOptions = {}): P
   const db = new Kysely<Database>({
     dialect:
       dialect === 'sqlite'
-        ? sqliteDialect(url.slice('sqlite:'.length), readOnly)
+        ? await sqliteDialect(url.slice('sqlite:'.length), readOnly)
         : new PostgresDialect({ pool: pgPool(url, opts.poolMax ?? 4) }),
   });
   if (!readOnly) {

@@ -93,6 +93,7 @@ describe('service names', () => {
       'governor',
       'position-brain',
       'paper-exchange',
+      'recorder',
     ]);
   });
 
