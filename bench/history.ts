@@ -313,7 +313,11 @@ async function queries(b: Backend): Promise<QueryFigures> {
   const plansBytes = await b.size(h, 'plans');
   await h.db.schema.dropIndex('plans_symbol_at').execute();
   const noIndex = await timeQueries(h, dayQuery);
-  await h.db.schema.createIndex('plans_symbol_at').on('plans').columns(['symbol', 'at_ms']).execute();
+  await h.db.schema
+    .createIndex('plans_symbol_at')
+    .on('plans')
+    .columns(['symbol', 'at_ms', 'plan_id'])
+    .execute();
   await h.close();
   return { day, list, noIndex, loadSec, plansBytes };
 }

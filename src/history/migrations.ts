@@ -23,8 +23,14 @@ const init: Migration = {
       .addColumn('at_ms', 'bigint', (c) => c.notNull())
       .addColumn('fields', 'text', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('plans_symbol_at').on('plans').columns(['symbol', 'at_ms']).execute();
-    await db.schema.createIndex('plans_at').on('plans').column('at_ms').execute();
+    // plan_id last: `history` orders by (at_ms, plan_id), so the newest N come off the index
+    // without sorting the whole window.
+    await db.schema
+      .createIndex('plans_symbol_at')
+      .on('plans')
+      .columns(['symbol', 'at_ms', 'plan_id'])
+      .execute();
+    await db.schema.createIndex('plans_at').on('plans').columns(['at_ms', 'plan_id']).execute();
 
     await db.schema
       .createTable('decisions')
