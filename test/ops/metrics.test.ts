@@ -139,7 +139,8 @@ describe('metrics', () => {
     expectMetric(s, 'p33_permit_allow_created', 'gauge', ['symbol']);
     expectMetric(s, 'p33_permit_deny_created', 'gauge', ['symbol', 'reason']);
     expectMetric(s, 'p33_canary_total', 'counter', ['outcome']);
-    expect(s.size).toBe(14);
+    expectMetric(s, 'p33_decision_snapshot_age_seconds', 'histogram', []);
+    expect(s.size).toBe(15);
   });
 
   it('when a label outside the declared set is used then prom-client refuses it', () => {
