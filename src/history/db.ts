@@ -61,6 +61,11 @@ function pgPool(url: string, max: number): pg.Pool {
   // An idle connection the server (or the network) drops is reported here; unheard, the event
   // would end the process. The pool discards it, and the next query that fails says why.
   pool.on('error', () => {});
+  // A checked-out client has no pool listener: a connection reset between two of its queries
+  // (inside a batch's transaction) would be an uncaught 'error' and end the process, trading
+  // too when the recorder runs inside `all`. The query in flight or the next one fails instead,
+  // and the recorder retries its batch.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 
