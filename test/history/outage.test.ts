@@ -23,7 +23,7 @@ import {
 } from '../helpers/postgres.js';
 import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { until } from '../helpers/wait.js';
-import { startAuthorities, type Authorities } from '../reliability/authorities.js';
+import { awaitSnapshots, startAuthorities, type Authorities } from '../reliability/authorities.js';
 import { PAPER_KEYS, startReplica, type Replica } from '../reliability/rig.js';
 import { planIdFor, proposal } from '../services/apply/harness.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
@@ -60,14 +60,7 @@ describe.skipIf(skipRedis || skipPostgres)(
         leases: false,
         opts: { symbols: SYMBOLS, allowlist: SYMBOLS },
       });
-      await until(
-        async () => {
-          const snaps = await Promise.all(SYMBOLS.map((s) => store.hgetall(store.keys.positionSnapshot(s))));
-          return snaps.every((h) => h.position_amt === '10');
-        },
-        15_000,
-        'P3.3 snapshots',
-      );
+      await awaitSnapshots(store, SYMBOLS, '10', 15_000);
       proxy = await startTcpProxy(postgresHost, postgresPort);
       history = await openHistory(postgresUrl(db.name, '127.0.0.1', proxy.port));
       recorder = new Recorder({

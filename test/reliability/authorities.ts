@@ -11,6 +11,8 @@ import type { GovernorMetrics, P33Metrics } from '../../src/ops/metrics.js';
 import { GovernorService } from '../../src/services/governor/service.js';
 import { PositionBrainService } from '../../src/services/position-brain/service.js';
 import { createStore } from '../../src/store/index.js';
+import type { Store } from '../../src/store/port.js';
+import { until } from '../helpers/wait.js';
 import { paperAdapter } from './rig.js';
 
 export interface Authorities {
@@ -74,4 +76,21 @@ export async function startAuthorities(
       await Promise.allSettled([...exchanges.map((e) => e.close()), ...stores.map((s) => s.close())]);
     },
   };
+}
+
+/** P3.3 allows nothing before its first snapshot of a symbol: wait until each shows `amount`. */
+export async function awaitSnapshots(
+  store: Store,
+  symbols: readonly string[],
+  amount: string,
+  timeoutMs: number,
+): Promise<void> {
+  await until(
+    async () => {
+      const snaps = await Promise.all(symbols.map((s) => store.hgetall(store.keys.positionSnapshot(s))));
+      return snaps.every((h) => h.position_amt === amount);
+    },
+    timeoutMs,
+    'P3.3 snapshots',
+  );
 }

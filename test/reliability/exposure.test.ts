@@ -14,7 +14,7 @@ import type { Store } from '../../src/store/port.js';
 import { freshComputedAt } from '../helpers/decide.js';
 import { skipRedis, usePrivateRedis } from '../helpers/redis-server.js';
 import { planIdFor, proposal } from '../services/apply/harness.js';
-import { startAuthorities, type Authorities } from './authorities.js';
+import { awaitSnapshots, startAuthorities, type Authorities } from './authorities.js';
 import { exposureOf } from './exposure.js';
 import { PAPER_KEYS, startReplica, type Replica } from './rig.js';
 import { until } from '../helpers/wait.js';
@@ -54,15 +54,7 @@ describe.skipIf(skipRedis)('exposure end to end (real services, paper exchange)'
       leases: false,
       opts: { symbols: SYMBOLS, allowlist: SYMBOLS },
     });
-    // P3.3 allows nothing before its first snapshot of a symbol.
-    await until(
-      async () => {
-        const snaps = await Promise.all(SYMBOLS.map((s) => store.hgetall(store.keys.positionSnapshot(s))));
-        return snaps.every((h) => h.position_amt === '10');
-      },
-      10_000,
-      'P3.3 snapshots',
-    );
+    await awaitSnapshots(store, SYMBOLS, '10', 10_000);
   }
 
   const resultOf = (planId: string) =>
