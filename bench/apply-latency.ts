@@ -33,6 +33,8 @@ export const SYMBOL = 'BTCUSDT';
 
 interface ModeResult {
   name: string;
+  /** Per round: our last permit → order minus that round's floor, and the adapter → exchange leg. */
+  raw: { overFloor: number[]; send: number[] };
   plan: Summary;
   order: Summary;
   /** Last permit written → the service calling the exchange adapter (wall clocks of two processes). */
@@ -63,6 +65,8 @@ async function runMode(
   over: Partial<ApplyOptions>,
   iterations: number,
   warmup: number,
+  /** false: the adapter without `prepareOrder` (each order connects on its own path). */
+  prepare = true,
 ): Promise<ModeResult> {
   const prefix = `bench${Math.random().toString(16).slice(2, 8)}:`;
   const child = fork(fileURLToPath(import.meta.url), [], {
@@ -73,7 +77,8 @@ async function runMode(
     const ready = await ask(child, { kind: 'start', redisUrl, prefix, apiKey: KEY, apiSecret: SECRET });
     if (ready.kind !== 'ready') throw new Error('fleet did not start');
     const store = await createStore({ url: redisUrl, prefix });
-    const exchange = createBinanceExchange({ baseUrl: ready.paperUrl, apiKey: KEY, apiSecret: SECRET });
+    const adapter = createBinanceExchange({ baseUrl: ready.paperUrl, apiKey: KEY, apiSecret: SECRET });
+    const exchange = prepare ? adapter : { ...adapter, prepareOrder: undefined };
     const opts: ApplyOptions = {
       mode: 'testnet',
       symbols: [SYMBOL, 'ETHUSDT', 'SOLUSDT'],
@@ -100,18 +105,21 @@ async function runMode(
       const report = await ask(child, { kind: 'run', iterations, warmup });
       if (report.kind !== 'done') throw new Error(report.kind === 'failed' ? report.error : 'fleet failed');
       const rounds = report.rounds;
+      const service = spans.serviceMs(rounds);
+      const overFloor = rounds.map((r) => r.orderMs - r.floorMs);
       return {
         name,
+        raw: { overFloor, send: rounds.map((r, i) => r.orderMs - (service[i] ?? Number.NaN)) },
         plan: summarize(report.planMs),
         order: summarize(rounds.map((r) => r.orderMs)),
-        service: summarize(spans.serviceMs(rounds)),
+        service: summarize(service),
         floor: summarize(rounds.map((r) => r.floorMs)),
-        overFloor: summarize(rounds.map((r) => r.orderMs - r.floorMs)),
+        overFloor: summarize(overFloor),
         spans: spans.table(rounds),
       };
     } finally {
       await service.stop();
-      await exchange.close();
+      await adapter.close();
       await store.close();
     }
   } finally {
@@ -138,6 +146,37 @@ async function main(): Promise<void> {
       { notifications: false, pollSec: 1 },
       baseN,
       3,
+    );
+    // The order's connection opened while the permits are awaited, or on the order's own path:
+    // alternating blocks, so both see the same noise.
+    const blocks = 4;
+    const per = Math.max(20, Math.floor(n / 8));
+    const ab = {
+      on: { overFloor: [] as number[], send: [] as number[] },
+      off: { overFloor: [] as number[], send: [] as number[] },
+    };
+    for (let b = 0; b < blocks; b++) {
+      for (const v of ['on', 'off'] as const) {
+        const r = await runMode(redis.url, v, {}, per, 10, v === 'on');
+        ab[v].overFloor.push(...r.raw.overFloor);
+        ab[v].send.push(...r.raw.send);
+      }
+    }
+    const abRow = (v: 'on' | 'off', label: string) => {
+      const o = summarize(ab[v].overFloor);
+      const sd = summarize(ab[v].send);
+      return [label, String(o.n), fmt(o.p50), fmt(o.p99), fmt(sd.p50), fmt(sd.p99)];
+    };
+    const abTable = markdownTable(
+      [
+        'order connection',
+        'n',
+        'over floor p50 ms',
+        'over floor p99 ms',
+        'adapter → exchange p50 ms',
+        'p99 ms',
+      ],
+      [abRow('on', 'opened while the permits are awaited'), abRow('off', 'opened by the order (A)')],
     );
     const PATHS = {
       floor: 'raw client: signed order on a fresh connection → order at exchange',
@@ -190,6 +229,10 @@ async function main(): Promise<void> {
         'after the last permit was sent (negative: before it, while the permits were awaited).',
       '',
       ours.spans,
+      '',
+      `The order's connection opened ahead, A/B: ${blocks} alternating blocks of ${per} rounds each (10 warm-up rounds per block).`,
+      '',
+      abTable,
       '',
       `Targets: last permit → order p50 ≤ 2 ms (${verdict(ours.order.p50, 2)}), p99 ≤ 5 ms ` +
         `(${verdict(ours.order.p99, 5)}); proposal → plan p99 ≤ 10 ms (${verdict(ours.plan.p99, 10)}).`,

@@ -138,6 +138,11 @@ export interface ExchangePort {
   position(symbol: string, opts?: { maxAgeMs?: number }): Promise<Position>;
   positions(symbols: string[]): Promise<Position[]>;
   markPrice(symbol: string): Promise<number>;
+  /**
+   * An order is expected soon: open its connection now, so that connecting is not on its path.
+   * Sends nothing; optional (an adapter without connections to open has nothing to do).
+   */
+  prepareOrder?(): void;
   /** Exactly-once per clientOrderId: queries before any resend, never sends twice. */
   placeReduceOnlyMarket(req: MarketReduceRequest): Promise<OrderOutcome>;
   /** Places a reduce-only stop (algo endpoint), cancelling our earlier stops for the symbol. */

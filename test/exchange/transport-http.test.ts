@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Transport } from '../../src/exchange/binance/transport.js';
 import { ManualClock, systemClock, type Clock } from '../../src/ops/clock.js';
+import { until } from '../helpers/wait.js';
 
 interface Seen {
   method: string;
@@ -25,6 +26,7 @@ let handler: Handler;
 let seen: Seen[] = [];
 let sockets = 0;
 const socketIds = new WeakMap<object, number>();
+const open = new Map<number, import('node:net').Socket>();
 
 const json =
   (status: number, body: unknown, headers: Record<string, string> = {}): Handler =>
@@ -43,7 +45,12 @@ beforeAll(async () => {
     });
     handler(req, res);
   });
-  server.on('connection', (s) => socketIds.set(s, ++sockets));
+  server.on('connection', (s) => {
+    const id = ++sockets;
+    socketIds.set(s, id);
+    open.set(id, s);
+    s.once('close', () => open.delete(id));
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 });
@@ -96,6 +103,64 @@ describe('transport connections', () => {
     t.close();
     expect(new Set(seen.map((s) => s.socket)).size).toBe(4);
     expect(seen.map((s) => s.method)).toEqual(['POST', 'POST', 'POST', 'GET']);
+  });
+});
+
+describe('transport: an order connection opened ahead', () => {
+  const order = (t: Transport) =>
+    t.call('POST', '/fapi/v1/order', { symbol: 'BTCUSDT' }, { signed: true, order: true });
+
+  it('when an order connection was prepared then the order goes on it and it closes after the answer', async () => {
+    const t = transport();
+    const before = sockets;
+    t.prepareOrder();
+    await until(() => sockets > before, 8000, 'the prepared connection reaches the server');
+    const prepared = sockets;
+    expect(seen).toEqual([]); // opening it sends nothing
+    expect((await order(t)).kind).toBe('ok');
+    expect(seen.map((s) => s.socket)).toEqual([prepared]);
+    await until(() => !open.has(prepared), 8000, 'the order connection is not kept');
+    expect((await order(t)).kind).toBe('ok'); // the next, unprepared, opens its own
+    expect(seen[1]!.socket).toBe(prepared + 1);
+    t.close();
+  });
+
+  it('when reads follow a prepared order connection then they never take it', async () => {
+    const t = transport();
+    const before = sockets;
+    t.prepareOrder();
+    await until(() => sockets > before, 8000, 'the prepared connection reaches the server');
+    const prepared = sockets;
+    await t.call('GET', '/fapi/v1/time', {}, { signed: false });
+    expect(seen[0]!.socket).not.toBe(prepared);
+    expect((await order(t)).kind).toBe('ok');
+    expect(seen[1]!.socket).toBe(prepared);
+    t.close();
+  });
+
+  it('when the server closed the prepared connection then the order opens its own', async () => {
+    const t = transport();
+    const before = sockets;
+    t.prepareOrder();
+    await until(() => sockets > before, 8000, 'the prepared connection reaches the server');
+    const prepared = sockets;
+    open.get(prepared)!.end();
+    await until(() => !open.has(prepared), 8000, 'the client lets the closed connection go');
+    expect((await order(t)).kind).toBe('ok');
+    expect(seen.map((s) => s.socket)).toEqual([prepared + 1]);
+    t.close();
+  });
+
+  it('when the prepared connect is refused then the order is still proven not sent', async () => {
+    const probe = http.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const t = transport(2000, `http://127.0.0.1:${port}`);
+    t.prepareOrder();
+    const out = await order(t);
+    t.close();
+    expect(out).toMatchObject({ kind: 'not_sent', cause: 'connection_refused' });
   });
 });
 

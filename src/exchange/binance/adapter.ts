@@ -213,6 +213,7 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
         : reads.positions(symbols);
     },
     markPrice: (symbol: string): Promise<number> => reads.markPrice(symbol),
+    prepareOrder: () => transport.prepareOrder(),
     placeReduceOnlyMarket: (req: MarketReduceRequest): Promise<OrderOutcome> =>
       orders.placeReduceOnlyMarket(req),
     placeStopLoss: (req: StopLossRequest): Promise<StopOutcome> => stops.placeStopLoss(req),

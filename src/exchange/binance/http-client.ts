@@ -5,7 +5,11 @@
  *   pooled socket already closed is retried by the caller;
  * - orders go on a fresh connection each (an agent that never keeps a socket): a refused
  *   connect proves the order never left, while a pooled socket the server had closed would
- *   fail *after* the bytes were written (fate unknown).
+ *   fail *after* the bytes were written (fate unknown);
+ * - an order's connection may be opened ahead of it (`prepareFresh`, while its permits are
+ *   consumed), so the connect (and against Binance the TLS handshake) is off the order's path.
+ *   Such a socket has carried no request: it is used only while open and young, and a connect
+ *   that failed leaves the order to a connection of its own, whose refusal still proves it unsent.
  * One deadline covers the whole exchange (connect, request, answer, body). Failures reject with
  * an `HttpSendError` carrying a Node error code (ECONNREFUSED, ETIMEDOUT, ECONNRESET, …) for the
  * transport to classify. Chosen over undici, whose WebAssembly HTTP parser grows RSS once the
@@ -14,6 +18,8 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
 
 export interface HttpAnswer {
   status: number;
@@ -43,8 +49,18 @@ export interface HttpRequest {
   fresh: boolean;
 }
 
+/** Connections opened ahead of orders: at most this many wait, each at most this long. */
+const WARM_MAX = 4;
+const WARM_MAX_AGE_MS = 2_000;
+
+interface WarmSocket {
+  socket: net.Socket;
+  connected: boolean;
+}
+
 export class HttpClient {
   private readonly url: URL;
+  private warm: WarmSocket[] = [];
   private readonly basePath: string;
   private readonly transport: typeof http | typeof https;
   private readonly pooled: http.Agent;
@@ -67,6 +83,49 @@ export class HttpClient {
   close(): void {
     this.pooled.destroy();
     this.fresh.destroy();
+    for (const w of this.warm.splice(0)) w.socket.destroy();
+  }
+
+  /**
+   * Opens a connection for the next `fresh` request, unless enough are already waiting. Never
+   * fails: a connect that does not succeed is dropped, and the request opens its own.
+   */
+  prepareFresh(): void {
+    this.warm = this.warm.filter((w) => !w.socket.destroyed);
+    if (this.warm.length >= WARM_MAX) return;
+    const host = this.url.hostname.replace(/^\[|\]$/g, '');
+    const port = Number(this.url.port) || (this.transport === https ? 443 : 80);
+    const socket =
+      this.transport === https
+        ? tls.connect({
+            host,
+            port,
+            servername: net.isIP(host) ? undefined : host,
+            ALPNProtocols: ['http/1.1'],
+          })
+        : net.connect({ host, port });
+    const w: WarmSocket = { socket, connected: false };
+    socket.setNoDelay(true);
+    socket.once(this.transport === https ? 'secureConnect' : 'connect', () => (w.connected = true));
+    // Unused, or closed by the server, it goes: it never carried a request, so nothing is lost.
+    socket.on('error', () => socket.destroy());
+    socket.once('end', () => socket.destroy());
+    socket.once('close', () => (this.warm = this.warm.filter((x) => x !== w)));
+    socket.setTimeout(WARM_MAX_AGE_MS, () => socket.destroy());
+    this.warm.push(w);
+  }
+
+  /** A connection opened ahead, connected and never used, or null. */
+  private takeWarm(): net.Socket | null {
+    const i = this.warm.findIndex(
+      (w) => w.connected && !w.socket.destroyed && w.socket.readyState === 'open',
+    );
+    if (i < 0) return null;
+    const [w] = this.warm.splice(i, 1);
+    w!.socket.setTimeout(0);
+    w!.socket.removeAllListeners('end');
+    w!.socket.removeAllListeners('error');
+    return w!.socket;
   }
 
   send(r: HttpRequest): Promise<HttpAnswer> {
@@ -74,6 +133,9 @@ export class HttpClient {
     const headers: Record<string, string> = { accept: 'application/json', ...r.headers };
     // Signed parameters travel in the query string; a POST/DELETE carries an empty body.
     if (r.method !== 'GET') headers['content-length'] = '0';
+    const warm = r.fresh ? this.takeWarm() : null;
+    // Without an agent, Node would keep the socket open after the answer: an order's is its own.
+    if (warm) headers.connection = 'close';
     return new Promise<HttpAnswer>((resolve, reject) => {
       let settled = false;
       const fail = (err: unknown) => {
@@ -91,7 +153,7 @@ export class HttpClient {
           method: r.method,
           path,
           headers,
-          agent: r.fresh ? this.fresh : this.pooled,
+          ...(warm ? { createConnection: () => warm } : { agent: r.fresh ? this.fresh : this.pooled }),
         },
         (res) => {
           const chunks: Buffer[] = [];

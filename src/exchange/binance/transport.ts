@@ -98,6 +98,11 @@ export class Transport {
     this.http.close();
   }
 
+  /** Opens the connection of an order expected soon (HttpClient.prepareFresh). */
+  prepareOrder(): void {
+    this.http.prepareFresh();
+  }
+
   /** Server time minus the clock's time (ms), applied to every signed request's timestamp. */
   get timeOffsetMs(): number {
     return this.offsetMs;

@@ -60,6 +60,9 @@ export class PlanExecutor {
     // this plan step ever reached the exchange? Asked while the permits are awaited, so the
     // answer costs no time on the way to the order.
     const sentBefore = sends ? lookUpPriorOrder(this.deps, plan.symbol, step, clientId) : null;
+    // The order's connection is opened now too, while the permits are awaited: connecting (with
+    // TLS, several round trips to Binance) is then off the order's path.
+    if (sends) exchange.prepareOrder?.();
 
     // The position read must follow the permits (see below). An attempt that notifications say
     // will consume starts it alongside the consume: started after every permit was written, it is
