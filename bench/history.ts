@@ -23,7 +23,8 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { openHistory, type History } from '../src/history/db.js';
 import { listPlans } from '../src/history/query.js';
-import { historyStreamKeys, Recorder } from '../src/history/recorder.js';
+import { Recorder } from '../src/history/recorder.js';
+import { historyStreamKeys } from '../src/history/rows.js';
 import type { PlanRow } from '../src/history/schema.js';
 import { countRows } from '../src/history/write.js';
 import { systemClock } from '../src/ops/clock.js';
@@ -212,7 +213,7 @@ async function throughput(redisUrl: string, b: Backend, plans = PLANS): Promise<
   recorder.start();
   for (;;) {
     const lag = await recorder.lag();
-    if (lag.length === Object.keys(historyStreamKeys(store)).length && lag.every((l) => l.entries === 0))
+    if (lag.length === Object.keys(historyStreamKeys(store.keys)).length && lag.every((l) => l.entries === 0))
       break;
     await new Promise((r) => setTimeout(r, 20));
   }

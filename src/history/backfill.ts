@@ -5,8 +5,8 @@
  */
 import type { Store } from '../store/port.js';
 import type { History } from './db.js';
-import { addEntries, historyStreamKeys } from './recorder.js';
-import { HISTORY_STREAMS, type HistoryStream } from './rows.js';
+import { addEntries } from './recorder.js';
+import { HISTORY_STREAMS, historyStreamKeys, type HistoryStream } from './rows.js';
 import { emptyBatch, writeBatch, type WriteCounts } from './write.js';
 
 export interface BackfillReport {
@@ -24,7 +24,7 @@ export async function backfill(
   opts: { page?: number } = {},
 ): Promise<BackfillReport> {
   const page = opts.page ?? 1000;
-  const keys = historyStreamKeys(store);
+  const keys = historyStreamKeys(store.keys);
   const report: BackfillReport = {
     read: Object.fromEntries(HISTORY_STREAMS.map((s) => [s, 0])) as Record<HistoryStream, number>,
     written: { plans: 0, decisions: 0, results: 0, orders: 0 },

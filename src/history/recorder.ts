@@ -18,6 +18,7 @@ import type { History } from './db.js';
 import {
   decisionRow,
   HISTORY_STREAMS,
+  historyStreamKeys,
   orderEvent,
   planRow,
   resultRow,
@@ -60,19 +61,6 @@ export interface RecorderOptions {
 }
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** The full key of each followed stream. */
-export function historyStreamKeys(store: Store): Record<HistoryStream, string> {
-  const k = store.keys;
-  return {
-    'apply.plan': k.planStream(),
-    'apply.result': k.resultStream(),
-    'apply.reconciled': k.reconciledStream(),
-    'apply.orders': k.orderEvents(),
-    'governor.decisions': k.governorDecisions(),
-    'p33.decisions': k.p33Decisions(),
-  };
-}
 
 /** Adds one stream's entries to a batch; returns the skipped entries' reasons. */
 export function addEntries(
@@ -131,7 +119,7 @@ export class Recorder {
       sleep: realSleep,
       ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as RecorderOptions),
     };
-    this.keys = historyStreamKeys(opts.store);
+    this.keys = historyStreamKeys(opts.store.keys);
   }
 
   /** What the recorder is waiting for (the database, Redis), or null while it keeps up. */

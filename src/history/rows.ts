@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { DecisionRow, OrderRow, PlanRow, ResultRow } from './schema.js';
+import type { KeySpace } from '../store/keys.js';
 import type { StreamEntry } from '../store/port.js';
 
 /** The streams the recorder follows, by their names without the key prefix. */
@@ -20,6 +21,18 @@ export const HISTORY_STREAMS = [
   'p33.decisions',
 ] as const;
 export type HistoryStream = (typeof HISTORY_STREAMS)[number];
+
+/** The full key of each followed stream. */
+export function historyStreamKeys(k: KeySpace): Record<HistoryStream, string> {
+  return {
+    'apply.plan': k.planStream(),
+    'apply.result': k.resultStream(),
+    'apply.reconciled': k.reconciledStream(),
+    'apply.orders': k.orderEvents(),
+    'governor.decisions': k.governorDecisions(),
+    'p33.decisions': k.p33Decisions(),
+  };
+}
 
 export type Parsed<T> = { ok: true; row: T } | { ok: false; reason: string };
 

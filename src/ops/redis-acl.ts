@@ -8,7 +8,10 @@
  * the services cannot see that it is on, so the apply layer polls (APPLY_PERMIT_STEP_MS,
  * APPLY_POLL_SEC) instead of reacting to key changes.
  */
-export const ACL_SERVICES = ['apply', 'governor', 'p33', 'inspect'] as const;
+import { historyStreamKeys } from '../history/rows.js';
+import { keySpace } from '../store/keys.js';
+
+export const ACL_SERVICES = ['apply', 'governor', 'p33', 'inspect', 'recorder'] as const;
 export type AclService = (typeof ACL_SERVICES)[number];
 /**
  * Users with an ACL: the services, and the operator who runs `arm` and `disarm` (it writes the
@@ -53,6 +56,8 @@ const COMMANDS: Record<AclRole, readonly string[]> = {
     ...['+get', '+mget', '+pttl', '+exists', '+hgetall', '+lrange', '+scan', '+type'],
     ...STREAM_READ,
   ],
+  // The history recorder: reads the streams it records, through its group (its selector).
+  recorder: [...COMMON.filter((c) => c !== '+evalsha' && c !== '+eval'), ...STREAM_READ],
   // HGETALL and HSET on the arm state; XADD on the decisions stream through its selector.
   operator: [...COMMON.filter((c) => c !== '+evalsha' && c !== '+eval'), '+hgetall', '+hset'],
 };
@@ -99,9 +104,16 @@ function keyRules(service: AclRole, p: string, cluster: boolean): string[] {
       ];
     case 'inspect':
       return [`%R~${p}quantum:*`];
+    case 'recorder':
+      return recordedStreams(p).map((k) => `%R~${k}`);
     case 'operator':
       return [`~${p}quantum:apply:arm`];
   }
+}
+
+/** The streams the history recorder follows, with the key prefix (the same names in cluster mode). */
+function recordedStreams(p: string): string[] {
+  return Object.values(historyStreamKeys(keySpace({ prefix: p })));
 }
 
 /** Which services run each Lua script (a test checks every redis.call in it is allowed). */
@@ -180,6 +192,14 @@ function selectors(service: AclRole, p: string): string[] {
       return [`(${plan} ${GROUP_CONSUMER.join(' ')})`, `(~${p}quantum:stream:p33.decisions +xadd)`];
     case 'inspect':
       return [];
+    case 'recorder':
+      // Its group `history` on each stream it records: the group commands need write access to
+      // the key, granted here alone; no XADD, trimming, deletion or expiry.
+      return [
+        `(${recordedStreams(p)
+          .map((k) => `~${k}`)
+          .join(' ')} ${GROUP_CONSUMER.join(' ')} +xinfo|groups)`,
+      ];
     case 'operator':
       // The audit event of an arm change: added, never read, trimmed or deleted.
       return [`(~${p}quantum:stream:governor.decisions +xadd)`];

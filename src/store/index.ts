@@ -20,6 +20,8 @@ export interface CreateStoreOptions {
   /** APPLY_PERMIT_STEP_MS, quoted in the warning when notifications cannot be enabled. */
   pollStepMs?: number;
   logger?: StoreLogger;
+  /** false: the caller waits on no key; notifications are not set up (RedisStoreOptions). */
+  keyEvents?: boolean;
   /** Memory store only: the clock TTLs run on. */
   clock?: Clock;
 }

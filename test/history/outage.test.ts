@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPaperExchange, type PaperExchange } from '../../src/exchange/paper/index.js';
 import { syntheticMarkets } from '../../src/exchange/paper/markets.js';
 import { openHistory, type History } from '../../src/history/db.js';
-import { historyStreamKeys, Recorder } from '../../src/history/recorder.js';
+import { Recorder } from '../../src/history/recorder.js';
+import { historyStreamKeys } from '../../src/history/rows.js';
 import { HISTORY_STREAMS, type HistoryStream } from '../../src/history/rows.js';
 import { systemClock } from '../../src/ops/clock.js';
 import { captureLogger } from '../../src/ops/logger.js';
@@ -112,7 +113,7 @@ describe.skipIf(skipRedis || skipPostgres)(
 
     /** Stream ids per followed stream, and the same from the database. */
     async function streamIds(): Promise<Record<HistoryStream, string[]>> {
-      const keys = historyStreamKeys(store);
+      const keys = historyStreamKeys(store.keys);
       const out = {} as Record<HistoryStream, string[]>;
       for (const s of HISTORY_STREAMS) out[s] = (await store.xrange(keys[s], '-', '+')).map((e) => e.id);
       return out;

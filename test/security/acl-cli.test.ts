@@ -42,7 +42,7 @@ describe.skipIf(skipRedis)('quantum-apply acl', () => {
     expect(r.code).toBe(0);
     expect(r.text).not.toContain(urlPw);
     const lines = r.text.split('\n').filter((l) => l.startsWith('redis-cli '));
-    expect(lines).toHaveLength(5);
+    expect(lines).toHaveLength(6);
     for (const line of lines) {
       const words = shellWords(line).slice(1);
       expect(words.slice(0, 2)).toEqual(['ACL', 'SETUSER']);

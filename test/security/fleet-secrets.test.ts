@@ -1,10 +1,14 @@
 /**
  * The whole fleet as operators run it, hardened: apply, governor and position brain through the
  * CLI, each as its own ACL user (password in REDIS_URL), authorities signing, apply requiring
- * signatures, against a private redis-server and the paper exchange. Then every output they
+ * signatures, against a private redis-server and the paper exchange, with the history recorder
+ * following them as its own ACL user. Then every output they
  * produced (logs, stdout, stderr, /metrics, status, explain, check-config, failed starts) is
  * searched for every secret, raw and URL-encoded.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -33,6 +37,7 @@ const PASSWORDS: Record<AclService, string> = {
   governor: 'gov#pw%with&odd=chars 2',
   p33: 'p33+pw;with,odd:chars@3',
   inspect: 'insp!pw/with$odd*chars 4',
+  recorder: 'rec&pw=with/odd@chars 5',
 };
 const ALL_SECRETS = [...Object.values(SECRETS), ...Object.values(PASSWORDS)];
 
@@ -125,9 +130,17 @@ describe.skipIf(skipRedis)(
 
     it('when the fleet runs hardened then signed plans execute, forged permits are refused, and no output holds a secret', async () => {
       const k = admin.keys;
+      const dir = mkdtempSync(join(tmpdir(), 'qa-fleet-history-'));
+      const historyUrl = `sqlite:${join(dir, 'history.db')}`;
       const procs = [run(['governor'], envFor('governor')), run(['position-brain'], envFor('p33'))];
       const apply = run(['apply'], envFor('apply'));
       procs.push(apply);
+      const recorder = run(['recorder'], {
+        ...envFor('recorder'),
+        HISTORY_URL: historyUrl,
+        HISTORY_METRICS_PORT: '0',
+      });
+      procs.push(recorder);
       const opsPorts: number[] = [];
       try {
         for (const [p, name] of [
@@ -138,8 +151,13 @@ describe.skipIf(skipRedis)(
           const started = await until(async () => p.lines().find((l) => l.msg === `${name} started`));
           opsPorts.push(started.opsPort as number);
         }
+        await until(async () => recorder.lines().find((l) => l.msg === 'history recorder started'));
         await until(async () => (await admin.hgetall(k.positionSnapshot('SOLUSDT'))).position_amt);
-        await until(async () => (await admin.groups(k.planStream())).length === 2);
+        // Both authorities' groups (the recorder has its own, `history`).
+        await until(async () => {
+          const names = (await admin.groups(k.planStream())).map((g) => g.name);
+          return names.includes('governor') && names.includes('p33');
+        });
 
         // A plan decided by our signing authorities: executes under every ACL user.
         const close = proposal('FULL_CLOSE_PROPOSED', '0.3');
@@ -200,14 +218,26 @@ describe.skipIf(skipRedis)(
           expect(await r.done, `${args.join(' ')}: ${r.text()}`).toBe(0);
           outputs.push(r.text());
         }
+        // The recorder, as its own user, recorded both plans and their results.
+        const recorded = await until(async () => {
+          const h = run(['history', '--json'], { ...envFor('recorder'), HISTORY_URL: historyUrl });
+          if ((await h.done) !== 0) return null;
+          const text = h.text();
+          return text.includes(closeId) && text.includes(forgedId) && text.includes('permit_unsigned')
+            ? text
+            : null;
+        });
+        outputs.push(recorded);
+        expect(recorder.text()).not.toMatch(/NOPERM/);
         const check = run(['check-config'], envFor('apply'));
         expect(await check.done).toBe(0);
         outputs.push(check.text());
         expect(check.text()).toContain('<redacted>');
       } finally {
         for (const p of procs) p.stop();
-        expect(await Promise.all(procs.map((p) => p.done))).toEqual([0, 0, 0]);
+        expect(await Promise.all(procs.map((p) => p.done))).toEqual([0, 0, 0, 0]);
         for (const p of procs) outputs.push(p.text());
+        rmSync(dir, { recursive: true, force: true });
       }
 
       // Failures print what went wrong, never the credential involved.

@@ -25,6 +25,7 @@ const PASSWORD: Record<AclService, string> = {
   governor: 'gov-pw-forged-2',
   p33: 'p33-pw-forged-3',
   inspect: 'insp-pw-forged-4',
+  recorder: 'rec-pw-forged-5',
 };
 
 describe.skipIf(skipRedis)('a forged plan entry under the printed ACLs', () => {

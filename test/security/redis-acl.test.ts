@@ -32,6 +32,7 @@ const PASSWORDS: Record<AclService, string> = {
   governor: 'gov-pw-Yw72yy',
   p33: 'p33-pw-Xe63zz',
   inspect: 'insp-pw-Vr54ww',
+  recorder: 'rec-pw-Ut45vv',
 };
 const ID = '0123456789abcdef';
 
@@ -109,6 +110,30 @@ describe.skipIf(skipRedis)('Redis ACL per service', () => {
     expect(await denied(c.xadd(`${prefix}quantum:stream:apply.result`, '*', 'a', '1'))).toBe('NOPERM');
     expect(await denied(c.set(`${prefix}quantum:apply:dedupe:${ID}`, '1'))).toBe('NOPERM');
     expect(await denied(c.set(`${prefix}quantum:permit:${ID}`, '{}', 'EX', 60))).toBe('allowed');
+  });
+
+  it('when the recorder user writes, trims or deletes a stream, or reads a permit, then Redis refuses', async () => {
+    const c = await as('recorder');
+    const result = `${prefix}quantum:stream:apply.result`;
+    await admin.xadd(result, '*', 'plan_id', ID);
+    expect(await denied(c.xgroup('CREATE', result, 'history', '0', 'MKSTREAM'))).toBe('allowed');
+    const read = (await c.xreadgroup('GROUP', 'history', 'r1', 'COUNT', 10, 'STREAMS', result, '>')) as [
+      string,
+      [string, string[]][],
+    ][];
+    const id = read[0]![1][0]![0];
+    expect(await denied(c.xack(result, 'history', id))).toBe('allowed');
+    expect(await denied(c.xinfo('GROUPS', result))).toBe('allowed');
+    expect(await denied(c.xrange(`${prefix}quantum:stream:p33.decisions`, '-', '+'))).toBe('allowed');
+    expect(await denied(c.xadd(result, '*', 'plan_id', ID))).toBe('NOPERM');
+    expect(await denied(c.xtrim(result, 'MAXLEN', 0))).toBe('NOPERM');
+    expect(await denied(c.del(result))).toBe('NOPERM');
+    expect(await denied(c.expire(result, 1))).toBe('NOPERM');
+    expect(await denied(c.get(`${prefix}quantum:permit:${ID}`))).toBe('NOPERM');
+    expect(await denied(c.hgetall(`${prefix}quantum:apply:arm`))).toBe('NOPERM');
+    expect(
+      await denied(c.xgroup('CREATE', `${prefix}quantum:stream:apply.canary`, 'history', '0', 'MKSTREAM')),
+    ).toBe('NOPERM');
   });
 
   it('when the P3.3 user writes a governor permit or the result stream then Redis refuses', async () => {

@@ -11,7 +11,11 @@ import { openStoreFor } from '../../store/index.js';
 import { runService, type CliContext, type ServiceKit, type StartedService } from '../util.js';
 
 export async function startRecorder(cfg: RecorderConfig, kit: ServiceKit): Promise<StartedService> {
-  const store = await openStoreFor(cfg.redis, { logger: kit.logger.child({ component: 'store' }) });
+  // It only reads streams through its group: no key it waits on, so no notifications.
+  const store = await openStoreFor(cfg.redis, {
+    logger: kit.logger.child({ component: 'store' }),
+    keyEvents: false,
+  });
   const service = startHistoryService({
     store,
     settings: cfg.history,

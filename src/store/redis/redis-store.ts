@@ -67,6 +67,11 @@ export interface RedisStoreOptions {
    * per-master subscribers; kept as the bench's baseline). Default true.
    */
   clusterEvents?: boolean;
+  /**
+   * false: the caller waits on no key (the history recorder), so keyspace notifications are
+   * neither checked nor subscribed to, and their absence is not warned about. Default true.
+   */
+  keyEvents?: boolean;
   logger?: StoreLogger;
 }
 
@@ -105,7 +110,8 @@ export class RedisStore implements Store {
     this.authority = new AuthorityScripts(this.cmd);
     this.streams = new RedisStreams(this.cmd, (id) => this.blockingConnection(id));
     this.notify = new NotificationSetup(this.logger, opts.pollStepMs ?? 100, this.keys.notifyProbe());
-    if (!(this.cmd instanceof Redis) && opts.clusterEvents !== false) {
+    const keyEvents = opts.keyEvents !== false;
+    if (!(this.cmd instanceof Redis) && keyEvents && opts.clusterEvents !== false) {
       this.clusterEvents = new ClusterKeyEvents(this.cmd, this.logger, opts.pollStepMs ?? 100);
     }
     // Once per outage, not once per reconnect attempt.
@@ -119,7 +125,7 @@ export class RedisStore implements Store {
     // A restarted server forgets CONFIG SET: check the flags again on every (re)connect.
     this.cmd.on('ready', () => {
       this.errorLogged = false;
-      if (this.cmd instanceof Redis) this.notifyCheck = this.notify.ensure(this.cmd);
+      if (this.cmd instanceof Redis && keyEvents) this.notifyCheck = this.notify.ensure(this.cmd);
     });
   }
 
@@ -136,7 +142,7 @@ export class RedisStore implements Store {
     }
     await this.notifyCheck;
     if (this.clusterEvents) await this.clusterEvents.start();
-    else if (!(this.cmd instanceof Redis)) {
+    else if (!(this.cmd instanceof Redis) && this.opts.keyEvents !== false) {
       this.logger.info(
         { pollStepMs: this.opts.pollStepMs ?? 100 },
         'redis cluster: keyspace notifications off; waits poll every APPLY_PERMIT_STEP_MS',
