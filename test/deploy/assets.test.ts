@@ -16,6 +16,7 @@ import {
   loadPaperConfig,
   type Env,
 } from '../../src/ops/config.js';
+import { loadRecorderConfig } from '../../src/ops/config/recorder.js';
 import {
   createApplyMetrics,
   createCanaryMetrics,
@@ -41,6 +42,7 @@ const UNITS: Record<string, { cmd: string; env: string; node?: string }> = {
   'quantum-apply-position-brain.service': { cmd: 'position-brain', env: 'position-brain' },
   'quantum-apply-all.service': { cmd: 'all', env: 'all', node: '--optimize-for-size' },
   'quantum-apply-paper-exchange.service': { cmd: 'paper-exchange', env: 'paper-exchange' },
+  'quantum-apply-recorder.service': { cmd: 'recorder', env: 'recorder' },
 };
 
 const HARDENING = [
@@ -249,6 +251,7 @@ const LOADERS: Record<string, Loader[]> = {
   'position-brain': [loadP33Config],
   all: [loadApplyConfig, loadGovernorConfig, loadP33Config],
   'paper-exchange': [loadPaperConfig],
+  recorder: [loadRecorderConfig],
 };
 
 interface EnvExample {
