@@ -4,10 +4,11 @@
  * commands, keyspace notifications and blocking stream reads all follow the new master
  * without a restart.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadApplyConfig } from '../../src/ops/config.js';
 import { sentinelAclSetUserArgs } from '../../src/ops/redis-acl.js';
 import { openStoreFor, type Store } from '../../src/store/index.js';
+import { commandOptions, createCommandClient } from '../../src/store/redis/connection.js';
 import { Redis } from 'ioredis';
 import { skipRedis } from '../helpers/redis-server.js';
 import { SENTINEL_NAME, startSentinel, type LocalSentinel } from '../helpers/redis-sentinel.js';
@@ -125,4 +126,51 @@ describe.skipIf(skipRedis)('redis store under sentinel', () => {
     expect(await heardAfterWrite('qa:killed-event')).toBe(true);
     await blockingReadSees('killed');
   }, 60_000);
+
+  // Last: it stops a sentinel for good.
+  it('when a sentinel goes down then the failover subscriber retries it without an unhandled error', async () => {
+    const printed: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => {
+      printed.push(a.map(String).join(' '));
+    });
+    const sentinels = topo.sentinelPorts.map((port) => ({ host: '127.0.0.1', port }));
+    const client = createCommandClient(
+      { sentinel: { sentinels, name: SENTINEL_NAME, username: 'qa-sentinel', password: 'spw' } },
+      commandOptions(1000),
+    ) as Redis;
+    // ioredis' failover detector: one subscriber per sentinel (no public handle on it).
+    type Internals = {
+      connector: {
+        failoverDetector?: { sentinels: { address: { port: number | string }; client: Redis }[] };
+      };
+    };
+    const port = topo.sentinelPorts[2] as number;
+    try {
+      expect(await client.ping()).toBe('PONG'); // connects (through the sentinels)
+      const watcher = await until(
+        () =>
+          (client as unknown as Internals).connector.failoverDetector?.sentinels.find(
+            (x) => Number(x.address.port) === port && x.client.status === 'ready',
+          )?.client,
+        10_000,
+        'the failover subscriber on the third sentinel',
+      );
+      let retries = 0;
+      watcher.on('reconnecting', () => retries++);
+      const doomed = new Redis({
+        port,
+        host: '127.0.0.1',
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+      });
+      await doomed.call('SHUTDOWN', 'NOSAVE').catch(() => undefined); // the reply is the socket closing
+      doomed.disconnect();
+      await until(() => retries >= 2, 10_000, 'two failed reconnects to the stopped sentinel');
+      expect(await client.ping()).toBe('PONG');
+    } finally {
+      client.disconnect();
+      spy.mockRestore();
+    }
+    expect(printed.filter((l) => l.includes('Unhandled error event'))).toEqual([]);
+  }, 30_000);
 });

@@ -3,7 +3,14 @@
  * keyspace notifications enabled on the server.
  */
 import type { Socket } from 'node:net';
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import {
+  Cluster,
+  Redis,
+  SentinelConnector,
+  type ClusterOptions,
+  type RedisOptions,
+  type SentinelConnectionOptions,
+} from 'ioredis';
 import { backoffMs } from '../../ops/backoff.js';
 import { mergedFlags } from './notify-flags.js';
 import { probeNotifications } from './notify-probe.js';
@@ -71,6 +78,55 @@ export interface SentinelTarget {
 
 const SENTINEL_ROUNDS = 3;
 
+/** The parts of ioredis' SentinelConnector its typings keep private, which the subclass wraps. */
+interface ConnectorInternals {
+  connectToSentinel(endpoint: unknown, options?: unknown): Redis;
+  initFailoverDetector(): Promise<void>;
+  failoverDetector?: { cleanup(): void } | null;
+}
+
+/**
+ * ioredis' Sentinel connector with its failover detector (one subscriber per sentinel) repaired
+ * in two ways. Its sentinel clients get an error listener: ioredis gives them none, so each failed
+ * reconnect to a sentinel that was down printed "[ioredis] Unhandled error event" to stderr
+ * (a sentinel's outage shows in the sentinels' own monitoring, and the master is asked of the
+ * others). And a detector that would be set up once the connection was closed (a connect that
+ * completed after disconnect()) is not: it would reconnect to the sentinels for ever.
+ */
+class GuardedSentinelConnector extends SentinelConnector {
+  private closed = false;
+
+  // ioredis constructs a Connector with the client's own options (typed unknown there).
+  constructor(options: unknown) {
+    super(options as SentinelConnectionOptions);
+    const self = this as unknown as ConnectorInternals;
+    const connectTo = self.connectToSentinel.bind(this);
+    self.connectToSentinel = (endpoint, opts) => {
+      const client = connectTo(endpoint, opts);
+      client.on('error', () => {});
+      return client;
+    };
+    const init = self.initFailoverDetector.bind(this);
+    self.initFailoverDetector = async () => {
+      if (this.closed) return;
+      await init();
+      if (this.closed) self.failoverDetector?.cleanup();
+    };
+  }
+
+  override connect(
+    ...args: Parameters<SentinelConnector['connect']>
+  ): ReturnType<SentinelConnector['connect']> {
+    this.closed = false;
+    return super.connect(...args);
+  }
+
+  override disconnect(): void {
+    this.closed = true;
+    super.disconnect();
+  }
+}
+
 /**
  * A client that asks the sentinels for the master of `name` on every (re)connect. The failover
  * detector drops the connection when a sentinel announces +switch-master, and a write refused
@@ -96,6 +152,7 @@ function sentinelOptions(target: ClientTarget, s: SentinelTarget): RedisOptions 
     sentinelRetryStrategy: (times: number) => (times <= SENTINEL_ROUNDS ? reconnectDelay(times) : null),
     sentinelReconnectStrategy: reconnectDelay,
     failoverDetector: true,
+    Connector: GuardedSentinelConnector,
     reconnectOnError: (err: Error) => (/^READONLY/.test(err.message) ? 1 : false),
   };
 }
