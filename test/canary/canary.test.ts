@@ -375,6 +375,11 @@ describe.skipIf(skipRedis)('canary through the live permit chain', () => {
       expect(await store.get(store.keys.authorityDecision('p33', id))).toBeNull();
     }
     expect(r.code).toBe(0);
+    // A starting apply's recovery scan (plans left without a result) passes the replay by too.
+    const restarted = await startApply('apply-c');
+    await restarted.stop();
+    expect(await store.xrange(store.keys.resultStream(), '-', '+')).toEqual([]);
+    expect(paper.state.orders).toEqual([]);
     expect(paper.state.algoOrders).toEqual([]);
   });
 
