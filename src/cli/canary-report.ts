@@ -30,6 +30,10 @@ export function renderCanaryText(reports: readonly CanaryReport[], permitWaitMs:
       `${r.plan_id} ${r.symbol} ${r.action}: ${verdict}; ${consumed}; wait_ms=${r.wait_ms}; ${governorText(r)}; ${p33Text(r)}`,
     );
     lines.push(`  ${r.permit_wait_line}`);
+    const h = r.handled_by;
+    lines.push(
+      `  handled by apply ${h.instance} (host ${h.host}, pid ${h.pid})${r.request_id ? `, request ${r.request_id}` : ''}`,
+    );
   }
   const passed = reports.filter((r) => r.passed).length;
   const worst = Math.max(0, ...reports.map((r) => r.wait_ms));
@@ -41,17 +45,25 @@ export function renderCanaryText(reports: readonly CanaryReport[], permitWaitMs:
 
 /**
  * The last run's gauges as Prometheus text: whether every canary passed, when the run ended, the
- * slowest wait, and per authority whether it answered every canary.
+ * slowest wait, whether an apply answered every canary and, when one did, per authority whether
+ * it answered every canary (no apply answering says nothing of the authorities).
  */
-export async function renderCanaryMetrics(reports: readonly CanaryReport[], nowMs: number): Promise<string> {
+export async function renderCanaryMetrics(
+  reports: readonly CanaryReport[],
+  nowMs: number,
+  applyAnswered: boolean,
+): Promise<string> {
   const m = createCanaryMetrics(createRegistry());
+  m.applyAnswered.set(applyAnswered ? 1 : 0);
   const answered = (a: 'governor' | 'p33') =>
     reports.length > 0 && reports.every((r) => r[a].verdict !== 'missing') ? 1 : 0;
   m.passed.set(reports.length > 0 && reports.every((r) => r.passed) ? 1 : 0);
   m.lastRun.set(Math.floor(nowMs / 1000));
   m.waitSeconds.set(Math.max(0, ...reports.map((r) => r.wait_ms)) / 1000);
-  m.answered.set({ authority: 'governor' }, answered('governor'));
-  m.answered.set({ authority: 'p33' }, answered('p33'));
+  if (applyAnswered) {
+    m.answered.set({ authority: 'governor' }, answered('governor'));
+    m.answered.set({ authority: 'p33' }, answered('p33'));
+  }
   return m.registry.metrics();
 }
 

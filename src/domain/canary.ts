@@ -9,8 +9,10 @@
  *  - its permits say so: the governor's `decision` is `CANARY` (apply's order path refuses any
  *    other than EXECUTE), and both carry `canary: true`.
  */
+import { z } from 'zod';
 import { parseGovernorPermit, parseObject, parseP33Permit } from './permits.js';
 import { closeStepOf } from './plan.js';
+import { isValidSymbol } from './proposal.js';
 import { pyJsonDumps } from './pyjson.js';
 
 export const CANARY_DECISION = 'CANARY';
@@ -121,4 +123,80 @@ export function judgeCanary(symbol: string, governorBody: string, p33Body: strin
   if (q === null || !Number.isFinite(q) || q <= 0)
     return { pass: false, reason: 'invalid_safe_close_qty', gates };
   return { pass: true, safeCloseQty: q, gates, exchangePositionAmt: p33.permit.exchangePositionAmt };
+}
+
+// ---------------------------------------------------------------- canary requests
+
+/** A canary request's id (`quantum-apply canary` makes one per run): 16 lower-case hex digits. */
+export const CANARY_REQUEST_ID = /^[0-9a-f]{16}$/;
+
+/** Which apply process handled a canary (its heartbeat's instance, host and pid). */
+export interface CanaryHandler {
+  instance: string;
+  host: string;
+  pid: number;
+}
+
+/** A canary request as the running apply reads it from the request stream. */
+export interface CanaryRequest {
+  requestId: string;
+  symbol: string;
+  action: CanaryAction;
+  count: number;
+  /** Who asked (informational: the command's host and pid). */
+  host: string;
+  pid: string;
+}
+
+/** The request stream entry `quantum-apply canary` writes (PROTOCOL.md "Canary plans"). */
+export function canaryRequestFields(r: CanaryRequest & { atMs: number }): Record<string, string> {
+  return {
+    request_id: r.requestId,
+    symbol: r.symbol,
+    action: r.action,
+    count: String(r.count),
+    host: r.host,
+    pid: r.pid,
+    at: String(Math.floor(r.atMs)),
+  };
+}
+
+const requestSchema = z.object({
+  request_id: z.string().regex(CANARY_REQUEST_ID),
+  symbol: z.string().refine(isValidSymbol),
+  action: z.enum(CANARY_ACTIONS),
+  count: z.string().regex(/^[1-9][0-9]{0,5}$/),
+  host: z.string().max(256).default(''),
+  pid: z.string().max(32).default(''),
+});
+
+/**
+ * A request stream entry, parsed at the boundary: the request, or why not (`bad_request_<field>`).
+ * `requestId` is set whenever the entry carries a valid one, so a refusal can still answer it.
+ */
+export function parseCanaryRequest(
+  fields: Record<string, string>,
+): { ok: true; request: CanaryRequest } | { ok: false; reason: string; requestId: string | null } {
+  const p = requestSchema.safeParse(fields);
+  if (!p.success) {
+    const field = String(p.error.issues[0]?.path[0] ?? 'entry');
+    const id = fields.request_id;
+    return {
+      ok: false,
+      reason: `bad_request_${field}`,
+      requestId: id !== undefined && CANARY_REQUEST_ID.test(id) ? id : null,
+    };
+  }
+  const d = p.data;
+  return {
+    ok: true,
+    request: {
+      requestId: d.request_id,
+      symbol: d.symbol,
+      action: d.action,
+      count: Number(d.count),
+      host: d.host,
+      pid: d.pid,
+    },
+  };
 }

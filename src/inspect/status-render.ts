@@ -191,7 +191,7 @@ export function renderStatusText(r: StatusReport): string {
     '',
     canary === null
       ? 'canaries: none on the canary stream'
-      : `canaries: ${r.canary.entries} on the canary stream; newest ${clean(canary.planId)} ${clean(canary.symbol)} ${canary.atMs === null ? '?' : `${utc(canary.atMs)} UTC (${ago(r.readAtMs, canary.atMs)})`}: ${canary.passed ? 'PASSED' : `FAILED ${clean(canary.error || '?')}`}${canary.waitMs === null ? '' : `, wait_ms=${canary.waitMs}`}`,
+      : `canaries: ${r.canary.entries} on the canary stream; newest ${clean(canary.planId)} ${clean(canary.symbol)} ${canary.atMs === null ? '?' : `${utc(canary.atMs)} UTC (${ago(r.readAtMs, canary.atMs)})`}: ${canary.passed ? 'PASSED' : `${canary.refused ? 'REFUSED' : 'FAILED'} ${clean(canary.error || '?')}`}${canary.waitMs === null ? '' : `, wait_ms=${canary.waitMs}`}; handled by ${canary.handledBy === null ? 'the canary command' : `apply ${clean(canary.handledBy.instance)} (host ${clean(canary.handledBy.host)}, pid ${canary.handledBy.pid})`}`,
   );
   return `${L.join('\n')}\n`;
 }
@@ -293,6 +293,8 @@ export function statusJson(r: StatusReport): Record<string, unknown> {
               passed: r.canary.last.passed,
               error: r.canary.last.error,
               wait_ms: r.canary.last.waitMs,
+              handled_by: r.canary.last.handledBy,
+              refused: r.canary.last.refused,
             },
     },
   };

@@ -93,6 +93,10 @@ export interface LastCanary {
   passed: boolean;
   error: string;
   waitMs: number | null;
+  /** The apply process that handled it (`{instance, host, pid}` of the entry), null when not recorded. */
+  handledBy: { instance: string; host: string; pid: number } | null;
+  /** The request was refused (rate limit, count): no canary ran. */
+  refused: boolean;
 }
 
 async function lastCanary(store: Store): Promise<StatusReport['canary']> {
@@ -113,8 +117,16 @@ async function lastCanary(store: Store): Promise<StatusReport['canary']> {
       passed: e.fields.passed === 'True',
       error: e.fields.error ?? '',
       waitMs: e.fields.wait_ms !== undefined && Number.isFinite(wait) ? wait : null,
+      handledBy: handlerOf(e.fields.handled_by),
+      refused: e.fields.refused === 'True',
     },
   };
+}
+
+function handlerOf(text: string | undefined): LastCanary['handledBy'] {
+  const o = jsonObject(text);
+  if (o === null || typeof o.instance !== 'string') return null;
+  return { instance: o.instance, host: String(o.host ?? ''), pid: Number(o.pid) };
 }
 
 function jsonObject(text: string | null | undefined): Record<string, unknown> | null {

@@ -11,7 +11,7 @@ import {
 import { pyJsonParse, type PyJson } from '../domain/pyjson.js';
 import { parseBody, secToMs, type Facts, type Parsed } from './facts.js';
 import type { PlanTrace } from './trace.js';
-import { seconds } from './verdict.js';
+import { handledByText, seconds } from './verdict.js';
 
 export type Source = 'proposal' | 'apply' | 'governor' | 'p33' | 'consume' | 'order' | 'result' | 'event';
 
@@ -284,8 +284,28 @@ export function timelineOf(f: Facts, t: PlanTrace): TimelineEvent[] {
     });
   }
   out.push(...authorityEvents(f, t), ...consumeEvents(f), ...orderEvents(t));
+  for (const e of t.canaryRequests) {
+    const d = e.fields;
+    out.push({
+      atMs: Number(e.id.split('-')[0]),
+      approx: false,
+      source: 'apply',
+      what: `canary requested: ${d.count ?? '?'} × ${d.action ?? '?'} ${d.symbol ?? '?'}`,
+      details: { request: d.request_id ?? '?', by: `${d.host || '?'} pid ${d.pid || '?'}`, entry: e.id },
+    });
+  }
   for (const e of t.resultEntries) {
     const d = e.fields;
+    if (d.decision === 'CANARY') {
+      out.push({
+        atMs: Number(e.id.split('-')[0]),
+        approx: false,
+        source: 'result',
+        what: `canary report: ${d.passed === 'True' ? 'passed' : `failed ${d.error || '?'}`}${d.refused === 'True' ? ' (request refused)' : ''}`,
+        details: { handled_by: handledByText(d.handled_by), wait_ms: d.wait_ms ?? '?', entry: e.id },
+      });
+      continue;
+    }
     const steps = stepResultsText(d.steps_results);
     out.push({
       atMs: Number(e.id.split('-')[0]),

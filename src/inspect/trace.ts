@@ -26,6 +26,8 @@ export interface PlanTrace {
   decisions: StreamEntry[];
   /** The fleet's governor events stream entries naming this plan (AUTO_DISARM). */
   events: StreamEntry[];
+  /** A canary's request (quantum:stream:apply.canary_request), when the running apply answered one. */
+  canaryRequests: StreamEntry[];
   scanned: { plan: number; result: number; decisions: number; events: number; complete: boolean };
   dedupe: KeyRead;
   streamPublished: KeyRead;
@@ -105,6 +107,16 @@ export async function readPlanTrace(
     scanBackwards(store, k.governorEvents(), (e) => eventMentions(e, planId), opts),
     store.serverTimeMs(),
   ]);
+  // A canary answered by the running apply names its request: the command's entry, by its id.
+  const requestId = results.matches
+    .map((e) => e.fields.request_id)
+    .find((id) => id !== undefined && id !== '');
+  const requests = requestId
+    ? await scanBackwards(store, k.canaryRequests(), (e) => e.fields.request_id === requestId, {
+        ...opts,
+        stop: (m) => m.length > 0,
+      })
+    : null;
   // Cluster key mode names a plan's keys by its symbol: take it from the plan's own entries.
   const symbol = [...plans.matches, ...results.matches].map((e) => e.fields.symbol).find(isValidSymbol);
   // Without it (no entry left) a cluster-mode plan's keys cannot be named: they read as absent.
@@ -141,6 +153,7 @@ export async function readPlanTrace(
     resultEntries: [...results.matches].reverse(),
     decisions: [...decisions.matches].reverse(),
     events: [...events.matches].reverse(),
+    canaryRequests: requests?.matches ?? [],
     scanned: {
       plan: plans.scanned,
       result: results.scanned,

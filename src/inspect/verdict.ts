@@ -234,8 +234,15 @@ function errored(f: Facts, t: PlanTrace): Verdict {
 /** A canary's entry (PROTOCOL.md "Canary plans"): whether the chain passed; never an order. */
 function canary(f: Facts): Verdict {
   const e = f.result!.entry.fields;
+  const by = `; handled by apply ${handledByText(e.handled_by)}`;
+  if (e.refused === 'True')
+    return verdict(
+      'CANARY',
+      `request refused (${e.error || '?'})${by}; nothing published, no order`,
+      e.error || null,
+    );
   if (e.passed !== 'True')
-    return verdict('CANARY', `failed the permit chain (${e.error || '?'}); no order`, e.error || null);
+    return verdict('CANARY', `failed the permit chain (${e.error || '?'})${by}; no order`, e.error || null);
   let qty = '?';
   try {
     const r = JSON.parse(e.report ?? '{}') as { p33?: { safe_close_qty?: unknown } };
@@ -245,7 +252,7 @@ function canary(f: Facts): Verdict {
   }
   return verdict(
     'CANARY',
-    `passed the permit chain: permits consumed atomically after ${e.wait_ms ?? '?'} ms, P3.3 would have permitted ${qty}; no order (a canary never orders)`,
+    `passed the permit chain: permits consumed atomically after ${e.wait_ms ?? '?'} ms, P3.3 would have permitted ${qty}${by}; no order (a canary never orders)`,
   );
 }
 
@@ -308,4 +315,16 @@ export function verdictOf(f: Facts, t: PlanTrace, ctx: VerdictContext): Verdict 
     );
   }
   return verdict('UNKNOWN', 'no trace of this plan id in Redis (streams are capped near 10,000 entries)');
+}
+
+/** `handled_by` of a canary entry ({instance, host, pid}) as one line; `local` when absent (older entries). */
+export function handledByText(text: string | undefined): string {
+  try {
+    const h = JSON.parse(text ?? '') as { instance?: unknown; host?: unknown; pid?: unknown };
+    if (h && typeof h === 'object' && typeof h.instance === 'string')
+      return `${h.instance} (host ${String(h.host)}, pid ${String(h.pid)})`;
+  } catch {
+    // below
+  }
+  return 'the canary command (no record of a handler)';
 }

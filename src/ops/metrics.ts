@@ -279,6 +279,12 @@ export function createCanaryMetrics(registry: Registry) {
       '1 when the authority answered (permit or block record) every canary of the last run',
       ['authority'],
     ),
+    applyAnswered: gauge(
+      registry,
+      'quantum_canary_apply_answered',
+      '1 when a running apply service picked up the last run and answered every canary (always 1 with --local)',
+      [],
+    ),
   };
 }
 export type CanaryMetrics = ReturnType<typeof createCanaryMetrics>;

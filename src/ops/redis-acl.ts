@@ -179,9 +179,12 @@ function selectors(service: AclRole, p: string): string[] {
     case 'apply': {
       const permits = `~${p}quantum:permit:* ~${p}quantum:apply:consumed:*`;
       const streams = `${plan} ~${p}quantum:stream:apply.result ~${p}quantum:stream:apply.reconciled ~${p}quantum:stream:apply.canary ~${p}quantum:stream:apply.orders ~${p}quantum:apply:*`;
+      // Canary requests: the command adds one; the replicas read them through their group.
+      const requests = `~${p}quantum:stream:apply.canary_request`;
       return [
         `(${permits} +evalsha +eval +get +mget +exists +pttl +del)`,
         `(${streams} +evalsha +eval +xadd)`,
+        `(${requests} +xadd ${GROUP_CONSUMER.join(' ')})`,
       ];
     }
     case 'governor':

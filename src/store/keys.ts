@@ -36,6 +36,7 @@ export function keySpace(opts: KeyOptions = {}) {
   const resultStream = `${p}quantum:stream:apply.result`;
   const reconciledStream = `${p}quantum:stream:apply.reconciled`;
   const canaryStream = `${p}quantum:stream:apply.canary`;
+  const canaryRequests = `${p}quantum:stream:apply.canary_request`;
   /** Marker guarding a stream: in cluster mode tagged with the stream's name (same slot). */
   const streamMarker = (name: string, stream: string, planId: string) =>
     cluster ? `${p}quantum:apply:${name}:{${stream}}:${planId}` : `${p}quantum:apply:${name}:${planId}`;
@@ -133,6 +134,11 @@ export function keySpace(opts: KeyOptions = {}) {
     canaryStream: () => canaryStream,
     /** Ours: marks a canary whose entry is on the canary stream (once per canary). */
     canaryPublished: (planId: string) => streamMarker('canary_published', canaryStream, planId),
+    /**
+     * Ours: canary requests of `quantum-apply canary` (capped), read by the running apply replicas
+     * through one consumer group (CANARY_REQUEST_GROUP), so exactly one replica handles each.
+     */
+    canaryRequests: () => canaryRequests,
     /** Ours: held for APPLY_CANARY_MIN_INTERVAL_SEC by the last canary run (SET NX): the rate limit. */
     canaryRun: () => `${p}quantum:apply:canary_run`,
     /** Ours: per-symbol ownership lease for apply replicas (the symbol's slot in cluster mode). */
@@ -145,3 +151,6 @@ export const HEARTBEAT_NAMESPACES = ['apply', 'governor', 'p33'] as const;
 export type HeartbeatNamespace = (typeof HEARTBEAT_NAMESPACES)[number];
 
 export const PLAN_GROUPS = { governor: 'governor', p33: 'p33' } as const;
+
+/** The apply replicas' consumer group on the canary request stream (keys.canaryRequests). */
+export const CANARY_REQUEST_GROUP = 'apply';

@@ -60,8 +60,9 @@ describe.skipIf(skipRedis)('quantum-apply all', () => {
     expect(metrics).toMatch(/quantum_stream_group_lag\{[^}]*group="p33"[^}]*\} 0/);
 
     // One store serves the three (one REDIS_URL): one command connection, apply's keyspace
-    // subscriber, and one blocking connection per plan-stream consumer (governor, P3.3).
-    expect((await connections()) - before).toBe(4); // each service with its own store: 6
+    // subscriber, one blocking connection per plan-stream consumer (governor, P3.3) and apply's
+    // canary request reader.
+    expect((await connections()) - before).toBe(5); // each service with its own store: 7
     // One adapter serves the three services: the rules are fetched once, not once per service.
     expect(paper.state.requestLog.filter((r) => r.path === '/fapi/v1/exchangeInfo')).toHaveLength(1);
 

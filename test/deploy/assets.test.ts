@@ -372,6 +372,7 @@ const KNOWN_METRICS = [
   'quantum_canary_passed',
   'quantum_canary_last_run_timestamp_seconds',
   'quantum_canary_authority_answered',
+  'quantum_canary_apply_answered',
   'quantum_history_lag_seconds',
 ];
 const HISTOGRAMS = new Set([

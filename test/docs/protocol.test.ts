@@ -108,6 +108,7 @@ const BUILDERS: Record<string, (k: KeySpace) => string[]> = {
   canaryStream: (k) => [k.canaryStream()],
   canaryPublished: (k) => [k.canaryPublished(ID)],
   canaryRun: (k) => [k.canaryRun()],
+  canaryRequests: (k) => [k.canaryRequests()],
   heartbeat: (k) => [
     k.heartbeat('apply', '<host>-<pid>'),
     k.heartbeat('governor', '<host>-<pid>'),

@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   canaryEntryFields,
   canaryIdProblem,
   canaryPlanId,
+  canaryRequestFields,
   isCanaryPlanId,
   judgeCanary,
+  parseCanaryRequest,
 } from '../../src/domain/canary.js';
+import type { CanaryDeps } from '../../src/services/apply/canary.js';
+import type { CanaryRequestDeps } from '../../src/services/apply/canary-requests.js';
 import { parseAuthorityPlan } from '../../src/domain/governor/plan-input.js';
 import { PermitKey } from '../../src/domain/permit-signing.js';
 import { validatePermits } from '../../src/domain/permits.js';
@@ -145,9 +149,46 @@ describe('canary plans', () => {
     });
   });
 
-  it("when apply's canary module is read then it imports nothing of the exchange or the order path", () => {
-    const src = readFileSync(new URL('../../src/services/apply/canary.ts', import.meta.url), 'utf8');
-    const imports = [...src.matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
-    expect(imports.filter((i) => /exchange|orders|execute|outcome|prior-order/.test(i))).toEqual([]);
+  it.each(['canary.ts', 'canary-requests.ts'])(
+    "when apply's canary module %s is read then it imports nothing of the exchange or the order path",
+    (file) => {
+      const src = readFileSync(new URL(`../../src/services/apply/${file}`, import.meta.url), 'utf8');
+      const imports = [...src.matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
+      expect(imports.filter((i) => /exchange|orders|execute|outcome|prior-order/.test(i))).toEqual([]);
+    },
+  );
+
+  it("when the running apply's canary handler is typed then its dependencies hold no exchange", () => {
+    expectTypeOf<CanaryDeps>().not.toHaveProperty('exchange');
+    expectTypeOf<CanaryRequestDeps>().not.toHaveProperty('exchange');
+    expectTypeOf<keyof CanaryRequestDeps>().toEqualTypeOf<'store' | 'clock' | 'logger' | 'count'>();
+  });
+
+  it('when a canary request is parsed then a bad field is named and a valid id kept for the answer', () => {
+    const request = {
+      requestId: '0011223344556677',
+      symbol: 'BTCUSDT',
+      action: 'PARTIAL_50',
+      count: 2,
+      host: 'h',
+      pid: '9',
+    } as const;
+    const ok = canaryRequestFields({ ...request, atMs: 1 });
+    expect(ok.at).toBe('1');
+    expect(parseCanaryRequest(ok)).toEqual({ ok: true, request });
+    expect(parseCanaryRequest({ ...ok, count: '0' })).toEqual({
+      ok: false,
+      reason: 'bad_request_count',
+      requestId: '0011223344556677',
+    });
+    expect(parseCanaryRequest({ ...ok, action: 'UPDATE_SL' })).toMatchObject({
+      reason: 'bad_request_action',
+    });
+    expect(parseCanaryRequest({ ...ok, count: '1e3' })).toMatchObject({ reason: 'bad_request_count' });
+    expect(parseCanaryRequest({ ...ok, request_id: 'canary-0011223344556677' })).toEqual({
+      ok: false,
+      reason: 'bad_request_request_id',
+      requestId: null,
+    });
   });
 });

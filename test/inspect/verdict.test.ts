@@ -19,6 +19,7 @@ function trace(over: Partial<PlanTrace> = {}): PlanTrace {
     resultEntries: [],
     decisions: [],
     events: [],
+    canaryRequests: [],
     scanned: { plan: 0, result: 0, decisions: 0, events: 0, complete: true },
     dedupe: absent('d'),
     streamPublished: absent('sp'),

@@ -9,6 +9,7 @@ import type { PaperExchange } from '../../src/exchange/paper/index.js';
 import { systemClock, type Clock } from '../../src/ops/clock.js';
 import { captureLogger } from '../../src/ops/logger.js';
 import { SymbolLeases } from '../../src/services/apply/lease.js';
+import type { ApplyMetricsSink } from '../../src/services/apply/metrics.js';
 import type { ApplyOptions } from '../../src/services/apply/options.js';
 import { ApplyService } from '../../src/services/apply/service.js';
 import { createStore } from '../../src/store/index.js';
@@ -77,6 +78,7 @@ export async function startReplica(
     leases?: boolean;
     opts?: Partial<ApplyOptions>;
     clock?: Clock;
+    metrics?: ApplyMetricsSink;
   } = {},
 ): Promise<Replica> {
   const clock = over.clock ?? systemClock;
@@ -99,6 +101,7 @@ export async function startReplica(
       exchange,
       clock,
       logger,
+      ...(over.metrics ? { metrics: over.metrics } : {}),
       ...(process.env.RELIABILITY_NO_LEASES || over.leases === false ? {} : { ownership: leases }),
     },
     { ...REPLICA_OPTIONS, ...over.opts },

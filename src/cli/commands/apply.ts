@@ -9,6 +9,7 @@
  * credentials start, but every EXECUTE plan ends in ERROR missing_binance_credentials (as the
  * fleet reports it) without consuming permits.
  */
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { PermitKey } from '../../domain/permit-signing.js';
 import { planEntrySigner } from '../../domain/plan-signing.js';
@@ -45,6 +46,11 @@ export function applyOptionsFrom(cfg: ApplyConfig): ApplyOptions {
     hasCredentials: Boolean(cfg.binance.apiKey?.trim() && cfg.binance.apiSecret?.trim()),
     signedPermits: signedPermitsFrom(cfg.signedPermits),
     signPlanEntry: cfg.planSecret === null ? null : planEntrySigner(new PermitKey(cfg.planSecret)),
+    // Every apply process answers canary requests, named as its heartbeat names it.
+    canary: {
+      ...cfg.canary,
+      handler: { instance: `${hostname()}-${process.pid}`, host: hostname(), pid: process.pid },
+    },
   };
 }
 

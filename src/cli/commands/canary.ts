@@ -1,9 +1,11 @@
 /**
- * `quantum-apply canary [--symbol S] [--count N] [--action A] [--json] [--metrics-file F]`: canary
- * plans through the running deployment's permit chain (PROTOCOL.md "Canary plans"), with apply's
- * configuration (its Redis user, APPLY_PERMIT_WAIT_MS, APPLY_REQUIRED_AUTHORITIES, signing
- * secrets). Exit 0 only when every canary passed the whole chain within APPLY_PERMIT_WAIT_MS;
- * 1 otherwise (also a run refused by the rate limit, or Redis unreachable); 2 on usage errors.
+ * `quantum-apply canary [--symbol S] [--count N] [--action A] [--json] [--metrics-file F] [--local]`:
+ * canary plans through the running deployment's permit chain (PROTOCOL.md "Canary plans"), with
+ * apply's configuration (its Redis user, APPLY_PERMIT_WAIT_MS). By default the running apply
+ * service does apply's half: the command writes a request and waits for its reports; `--local`
+ * runs that half in the command itself (a deployment without our apply). Exit 0 only when every
+ * canary passed the whole chain within APPLY_PERMIT_WAIT_MS; 1 otherwise (also no apply answering,
+ * a run refused by the rate limit, or Redis unreachable); 2 on usage errors.
  */
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
@@ -13,11 +15,12 @@ import { isValidSymbol } from '../../domain/proposal.js';
 import { systemClock, type Clock } from '../../ops/clock.js';
 import { ConfigError, loadApplyConfig, redactUrl, type ApplyConfig, type Env } from '../../ops/config.js';
 import { createLogger, flushLogger, type Logger } from '../../ops/logger.js';
-import { runCanary, type CanaryReport } from '../../services/apply/canary.js';
+import { runCanary, takeCanaryRun, type CanaryReport } from '../../services/apply/canary.js';
 import { openStoreFor } from '../../store/index.js';
 import type { Store } from '../../store/port.js';
 import { applyOptionsFrom } from './apply.js';
 import { renderCanaryMetrics, renderCanaryText, writeFileAtomic } from '../canary-report.js';
+import { requestCanaries } from '../canary-request.js';
 import type { CliContext } from '../util.js';
 
 export interface CanaryArgs {
@@ -26,6 +29,8 @@ export interface CanaryArgs {
   action?: string;
   json?: boolean;
   metricsFile?: string;
+  /** Run apply's half in this process instead of asking the running apply service. */
+  local?: boolean;
 }
 
 export interface CanaryDeps {
@@ -83,10 +88,13 @@ export async function canaryCommand(deps: CanaryDeps, args: CanaryArgs): Promise
       destination: pino.destination({ dest: 2, sync: true }),
     });
   // A run that could not reach Redis still writes its gauges: the chain did not answer.
-  const metricsFile = async (reports: CanaryReport[]): Promise<string> => {
+  const metricsFile = async (
+    reports: CanaryReport[],
+    applyAnswered = reports.length > 0,
+  ): Promise<string> => {
     if (args.metricsFile === undefined) return '';
     try {
-      writeFileAtomic(args.metricsFile, await renderCanaryMetrics(reports, clock.now()));
+      writeFileAtomic(args.metricsFile, await renderCanaryMetrics(reports, clock.now(), applyAnswered));
       return '';
     } catch (err) {
       return `quantum-apply canary: metrics file not written: ${(err as Error).message}\n`;
@@ -100,22 +108,57 @@ export async function canaryCommand(deps: CanaryDeps, args: CanaryArgs): Promise
     return { ...out, stderr: out.stderr + (await metricsFile([])) };
   }
   const reports: CanaryReport[] = [];
-  try {
-    // The rate limit, shared by every host: the first run within the interval holds the key.
-    const held = await store.set(
-      store.keys.canaryRun(),
-      JSON.stringify({ at: clock.now(), host: hostname(), pid: process.pid, count }),
-      { nx: true, ttlSec: cfg.canary.minIntervalSec },
+  const me = { host: hostname(), pid: process.pid };
+  const rateLimited = (leftSec: number, by: string) =>
+    failed(
+      `refused: rate_limited: a canary ran less than APPLY_CANARY_MIN_INTERVAL_SEC=${cfg.canary.minIntervalSec} s ago; next run allowed in ${leftSec} s${by}`,
     );
-    if (!held) {
+  try {
+    if (args.local) {
+      // The rate limit, shared by every host: the first run within the interval holds the key.
+      const leftSec = await takeCanaryRun(store, {
+        minIntervalSec: cfg.canary.minIntervalSec,
+        nowMs: clock.now(),
+        holder: { ...me, count },
+      });
+      if (leftSec !== null) return rateLimited(leftSec, '');
+      const opts = { ...applyOptionsFrom(cfg), dedupeTtlSec: cfg.dedupeTtlSec };
+      const origin = { requestId: null, handledBy: { instance: `local:${me.host}-${me.pid}`, ...me } };
+      for (let i = 0; i < count; i++) {
+        reports.push(await runCanary({ store, clock, logger }, opts, { symbol, action }, origin));
+      }
+    } else {
+      // The running apply takes the rate limit itself; refusing here first spares a request.
       const leftMs = await store.pttl(store.keys.canaryRun());
-      return failed(
-        `refused: rate_limited: a canary ran less than APPLY_CANARY_MIN_INTERVAL_SEC=${cfg.canary.minIntervalSec} s ago; next run allowed in ${Math.max(1, Math.ceil(leftMs / 1000))} s`,
-      );
-    }
-    const opts = { ...applyOptionsFrom(cfg), dedupeTtlSec: cfg.dedupeTtlSec };
-    for (let i = 0; i < count; i++) {
-      reports.push(await runCanary({ store, clock, logger }, opts, { symbol, action }));
+      if (leftMs > 0) return rateLimited(Math.max(1, Math.ceil(leftMs / 1000)), '');
+      const got = await requestCanaries(store, clock, {
+        symbol,
+        action,
+        count,
+        permitWaitMs: cfg.permitWaitMs,
+        ...me,
+      });
+      if (got.kind === 'refused') {
+        const by = ` (refused by apply ${got.report.handled_by.instance})`;
+        if (got.report.reason === 'rate_limited') return rateLimited(cfg.canary.minIntervalSec, by);
+        return failed(`refused: ${got.report.reason}${by}`);
+      }
+      reports.push(...got.reports);
+      if (got.kind === 'unanswered') {
+        const what =
+          got.reports.length === 0
+            ? `no apply service picked up the canary within ${got.boundMs} ms`
+            : `apply answered ${got.reports.length} of ${count} canaries; none more within ${got.boundMs} ms`;
+        const out = failed(
+          `${what} (request ${got.requestId} on ${store.keys.canaryRequests()}): is our apply service running on this Redis? A fleet apply reads no canary requests; --local runs apply's half here`,
+        );
+        const body = args.json
+          ? `${JSON.stringify({ passed: false, reason: 'no_apply_answer', permit_wait_ms: cfg.permitWaitMs, canaries: reports }, null, 2)}\n`
+          : reports.length > 0
+            ? renderCanaryText(reports, cfg.permitWaitMs)
+            : '';
+        return { ...out, stdout: body, stderr: out.stderr + (await metricsFile(reports, false)), reports };
+      }
     }
   } catch (err) {
     const out = failed(`redis failed during the canary: ${(err as Error).message}`);
@@ -146,9 +189,13 @@ export function register(program: Command, ctx: CliContext): void {
       '--metrics-file <path>',
       'also write the outcome as Prometheus text (node_exporter textfile collector)',
     )
+    .option(
+      '--local',
+      "run apply's half (permit wait, atomic consume) in this process, for a deployment without our apply service",
+    )
     .addHelpText(
       'after',
-      '\nExit codes: 0 every canary passed the whole chain within APPLY_PERMIT_WAIT_MS, 1 otherwise (or refused by APPLY_CANARY_MIN_INTERVAL_SEC, or Redis unreachable), 2 usage or configuration error.',
+      '\nThe running apply service publishes each canary and consumes its permits (--local: this process does).\nExit codes: 0 every canary passed the whole chain within APPLY_PERMIT_WAIT_MS, 1 otherwise (no apply answered within APPLY_PERMIT_WAIT_MS + 2 s, refused by APPLY_CANARY_MIN_INTERVAL_SEC, or Redis unreachable), 2 usage or configuration error.',
     )
     .action(async (opts: CanaryArgs) => {
       const r = await canaryCommand({ env: ctx.env }, opts);

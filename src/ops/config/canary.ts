@@ -2,7 +2,8 @@
  * The canary's rate limit (`quantum-apply canary`, PROTOCOL.md "Canary plans"), read with apply's
  * config: a canary costs each authority an evaluation and the governor a position read, so runs
  * are spaced by APPLY_CANARY_MIN_INTERVAL_SEC across every host (a Redis key, SET NX) and one
- * run sends at most APPLY_CANARY_MAX_COUNT canaries.
+ * run sends at most APPLY_CANARY_MAX_COUNT canaries. The running apply enforces both on every
+ * request it reads; the command checks them first to answer without a round trip.
  */
 import { numberField, type EnvReader } from './env.js';
 

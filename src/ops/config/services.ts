@@ -116,7 +116,7 @@ export interface ApplyConfig {
   signedPermits: SignedPermitsConfig;
   /** PLAN_SECRET_APPLY: plan entries are signed when set. */
   planSecret: string | null;
-  /** APPLY_CANARY_*: the `canary` command's rate limit. */
+  /** APPLY_CANARY_*: the canary rate limit, enforced by apply on every request and by the `canary` command. */
   canary: CanaryConfig;
   binance: BinanceConfig;
   /** BINANCE_USER_STREAM, BINANCE_FUTURES_WS_URL, BINANCE_USER_STREAM_SILENCE_SEC. */

@@ -15,6 +15,7 @@ import {
   judgeCanary,
   CANARY_DECISION,
   type CanaryAction,
+  type CanaryHandler,
 } from '../../domain/canary.js';
 import { governorBlockReason, permitWaitReason } from '../../domain/governor-block.js';
 import { parseObject, parseP33Permit } from '../../domain/permits.js';
@@ -35,10 +36,20 @@ export type CanaryOptions = Pick<
   | 'notifications'
 > & { dedupeTtlSec: number };
 
+/**
+ * All a canary may use: no exchange, no order path. The running apply builds this object from
+ * its own dependencies field by field, so the exchange adapter is not even reachable from it.
+ */
 export interface CanaryDeps {
   store: Store;
   clock: Clock;
   logger: Logger;
+}
+
+/** Who asked for a canary and who handled it (absent: the command ran it itself, `--local`). */
+export interface CanaryOrigin {
+  requestId: string | null;
+  handledBy: CanaryHandler;
 }
 
 /** One canary's report line (the CLI prints it; the canary stream entry carries it). */
@@ -58,6 +69,12 @@ export interface CanaryReport {
   governor: { verdict: 'granted' | 'blocked' | 'missing'; reason: string | null; gates: string[] };
   p33: { verdict: 'allow' | 'deny' | 'missing'; reason: string | null; safe_close_qty: number | null };
   permit_wait_line: string;
+  /** The canary request this canary answers (null: `--local`, the command ran it itself). */
+  request_id: string | null;
+  /** The apply process that published the canary and consumed its permits. */
+  handled_by: CanaryHandler;
+  /** True when the handler refused the request (rate limit, count, bad request): nothing published. */
+  refused: boolean;
 }
 
 /** When an authority wrote its record (`created_at`, a block's `timestamp`), unix ms; null if unknown. */
@@ -71,6 +88,7 @@ export async function runCanary(
   deps: CanaryDeps,
   opts: CanaryOptions,
   c: { symbol: string; action: CanaryAction },
+  origin: CanaryOrigin,
 ): Promise<CanaryReport> {
   const { store, clock } = deps;
   const k = store.keys;
@@ -109,19 +127,7 @@ export async function runCanary(
 
   const prefix = `[PERMIT_WAIT]`;
   const tail = `plan=${planId} symbol=${c.symbol} wait_ms=${chain.waitMs}`;
-  const report: CanaryReport = {
-    plan_id: planId,
-    symbol: c.symbol,
-    action: c.action,
-    passed: false,
-    reason: '',
-    consumed: chain.ok,
-    wait_ms: chain.waitMs,
-    authority_wait_ms: {},
-    governor: { verdict: 'missing', reason: null, gates: [] },
-    p33: { verdict: 'missing', reason: null, safe_close_qty: null },
-    permit_wait_line: '',
-  };
+  const report = blankReport(planId, c, origin, { consumed: chain.ok, wait_ms: chain.waitMs });
   const since = (body: string | null) => {
     const at = createdMs(body);
     return at === null ? null : Math.max(0, Math.round(at - publishedAt));
@@ -178,6 +184,69 @@ export async function runCanary(
   return publish(deps, opts, report);
 }
 
+/**
+ * A request the handler refuses (`rate_limited`, `count_above_max`, `bad_request_<field>`): one
+ * canary stream entry under a fresh canary id, so the waiting command reads the reason and
+ * `status` shows it. Nothing reaches the plan stream or an authority.
+ */
+export function refuseCanary(
+  deps: CanaryDeps,
+  opts: CanaryOptions,
+  c: { symbol: string; action: CanaryAction; reason: string },
+  origin: CanaryOrigin,
+): Promise<CanaryReport> {
+  const planId = canaryPlanId(randomBytes(8).toString('hex'));
+  deps.logger.warn(
+    { plan: planId, symbol: c.symbol, canary: true, request: origin.requestId, reason: c.reason },
+    `apply: canary request refused: ${c.reason}`,
+  );
+  return publish(deps, opts, blankReport(planId, c, origin, { reason: c.reason, refused: true }));
+}
+
+/** A report with nothing passed, consumed or heard from an authority yet. */
+function blankReport(
+  planId: string,
+  c: { symbol: string; action: CanaryAction },
+  origin: CanaryOrigin,
+  over: Partial<CanaryReport>,
+): CanaryReport {
+  return {
+    plan_id: planId,
+    symbol: c.symbol,
+    action: c.action,
+    passed: false,
+    reason: '',
+    consumed: false,
+    wait_ms: 0,
+    authority_wait_ms: {},
+    governor: { verdict: 'missing', reason: null, gates: [] },
+    p33: { verdict: 'missing', reason: null, safe_close_qty: null },
+    permit_wait_line: '',
+    request_id: origin.requestId,
+    handled_by: origin.handledBy,
+    refused: false,
+    ...over,
+  };
+}
+
+/**
+ * The rate limit, shared by every host and every apply replica: the first run within
+ * APPLY_CANARY_MIN_INTERVAL_SEC holds the key (SET NX EX). Returns null when taken, else the
+ * seconds until the next run is allowed.
+ */
+export async function takeCanaryRun(
+  store: Store,
+  c: { minIntervalSec: number; nowMs: number; holder: Record<string, string | number | null> },
+): Promise<number | null> {
+  const key = store.keys.canaryRun();
+  const held = await store.set(key, JSON.stringify({ at: c.nowMs, ...c.holder }), {
+    nx: true,
+    ttlSec: c.minIntervalSec,
+  });
+  if (held) return null;
+  return Math.max(1, Math.ceil((await store.pttl(key)) / 1000));
+}
+
 function describeP33(report: CanaryReport, body: string | null): void {
   if (body === null) return;
   const p = parseP33Permit(body);
@@ -207,6 +276,9 @@ async function publish(deps: CanaryDeps, opts: CanaryOptions, r: CanaryReport): 
     consumed: r.consumed ? 'True' : 'False',
     action: r.action,
     wait_ms: String(r.wait_ms),
+    request_id: r.request_id ?? '',
+    handled_by: JSON.stringify(r.handled_by),
+    refused: r.refused ? 'True' : 'False',
     report: JSON.stringify(r),
   };
   try {

@@ -59,6 +59,8 @@ export interface ApplyMetricsSink {
   unresolvedOrders(count: number): void;
   /** A proposal written under a symbol not in SYMBOLS (never read: no plan). */
   unknownSymbolProposal(): void;
+  /** A canary request answered or dropped: passed, the failure reason, a refusal, expired. */
+  canary?(outcome: string): void;
 }
 
 export const noopMetrics: ApplyMetricsSink = {
@@ -143,6 +145,9 @@ export class RecordingMetrics implements ApplyMetricsSink {
   unknownSymbolProposal(): void {
     this.rec('unknownSymbolProposal', []);
   }
+  canary(outcome: string): void {
+    this.rec('canary', [outcome]);
+  }
   count(name: keyof ApplyMetricsSink, ...args: unknown[]): number {
     return this.events.filter((e) => e.name === name && args.every((a, i) => e.args[i] === a)).length;
   }
@@ -193,7 +198,15 @@ export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetr
     help: 'Proposals written under a symbol not in SYMBOLS, which apply never reads (a typo: BTCUSTD, btcusdt); each symbol is logged once an hour',
     registers: [m.registry],
   });
+  // Canaries never count in the plan, consume or wait metrics above: only here.
+  const canaries = new Counter({
+    name: 'quantum_apply_canary_total',
+    help: 'Canary requests this process answered or dropped: passed, the failure reason (missing_governor, p33_permit_denied, ...), rate_limited, count_above_max, bad_request, expired, failed',
+    labelNames: ['outcome'],
+    registers: [m.registry],
+  });
   return {
+    canary: (outcome) => canaries.inc({ outcome }),
     unknownSymbolProposal: () => unknownSymbol.inc(),
     permitRejected: (reason) => permitRejected.inc({ reason }),
     orderLookup: (outcome) => orderLookups.inc({ outcome }),

@@ -3,6 +3,7 @@
  * does not depend on the config module's exact shape.
  */
 import type { Logger } from 'pino';
+import type { CanaryHandler } from '../../domain/canary.js';
 import type { PermitKey, SigningAuthority } from '../../domain/permit-signing.js';
 import type { PlanEntrySigner } from '../../domain/plan-signing.js';
 import type { ExchangePort } from '../../exchange/port.js';
@@ -74,6 +75,17 @@ export interface ApplyOptions {
   retryMaxMs?: number;
   /** How often orders left order_status_unknown are looked up again (default 30 s; 0: never). */
   reconcileEveryMs?: number;
+  /**
+   * Answer canary requests (PROTOCOL.md "Canary plans"): the rate limit as this process reads it
+   * (APPLY_CANARY_*) and who it is in the reports. Absent or null: requests are not read.
+   */
+  canary?: {
+    minIntervalSec: number;
+    maxCount: number;
+    handler: CanaryHandler;
+    /** How long stop() may wait for the group read in progress (default 1000 ms). */
+    blockMs?: number;
+  } | null;
 }
 
 export interface ApplyDeps {

@@ -4,6 +4,7 @@
  * ProposalHandler; this module only decides when a symbol is looked at.
  */
 import type { Unsubscribe } from '../../store/port.js';
+import { CanaryRequests } from './canary-requests.js';
 import { ProposalHandler } from './handle-proposal.js';
 import { storeIntents } from './orders.js';
 import { everyPass, OrderReconciler } from './reconciler.js';
@@ -52,6 +53,8 @@ export class ApplyService {
   private failures = 0;
   /** Replicas: symbols whose orphan scan ran since this replica last acquired them. */
   private readonly scanned = new Set<string>();
+  /** Canary requests (opts.canary): store, clock and logger only, never the exchange. */
+  private readonly canaries: CanaryRequests | null;
 
   constructor(
     private readonly deps: ApplyDeps,
@@ -59,6 +62,17 @@ export class ApplyService {
   ) {
     this.symbols = new Set(opts.symbols);
     this.handler = new ProposalHandler(deps, opts);
+    this.canaries = opts.canary
+      ? new CanaryRequests(
+          {
+            store: deps.store,
+            clock: deps.clock,
+            logger: deps.logger,
+            count: (outcome) => deps.metrics?.canary?.(outcome),
+          },
+          { ...opts, ...opts.canary },
+        )
+      : null;
     this.reconciler = new OrderReconciler(deps, storeIntents(deps, opts.dedupeTtlSec), opts.dedupeTtlSec);
     const metrics = deps.metrics ?? noopMetrics;
     this.unknown = new UnknownSymbols({
@@ -153,6 +167,7 @@ export class ApplyService {
         }
       }
     }
+    await this.canaries?.start();
     const periodMs = Math.max(1, Math.round(this.opts.pollSec * 1000));
     this.sweepTimer = setInterval(() => this.tick(), periodMs);
     const reconcileMs = this.opts.reconcileEveryMs ?? RECONCILE_EVERY_MS;
@@ -240,7 +255,13 @@ export class ApplyService {
     this.probeOff = null;
     const reconciler = this.stopReconciler;
     this.stopReconciler = null;
-    await Promise.allSettled([unsub?.(), probeOff?.(), this.scheduler.drain(), reconciler?.()]);
+    await Promise.allSettled([
+      unsub?.(),
+      probeOff?.(),
+      this.scheduler.drain(),
+      reconciler?.(),
+      this.canaries?.stop(),
+    ]);
     await this.handler.arm.stop();
     this.deps.logger.info('apply: stopped');
   }
