@@ -167,26 +167,25 @@ describe('the adapter on the paper user data stream', () => {
     await until(() => px.userStream.size === 0, 3000, 'socket closed');
   });
 
+  /** Our close-position stop on BTCUSDT (long 0.5), and the mark that triggers it. */
+  const placeStop = (clientAlgoId: string) =>
+    ex.placeStopLoss({ symbol: 'BTCUSDT', side: 'SELL', triggerPrice: '59000', clientAlgoId });
+  const triggerStops = () =>
+    fetch(`${px.url}/paper/marks`, { method: 'POST', body: JSON.stringify({ BTCUSDT: 58900 }) });
+  const pushed = (clientAlgoId: string, status: string) =>
+    until(() => ex.userStream!.view.algo(clientAlgoId)?.status === status, 3000, `${status} pushed`);
+
   it('learns a triggered stop from ALGO_UPDATE: the stop lookup needs no query once it is FINISHED', async () => {
-    const placed = await ex.placeStopLoss({
-      symbol: 'BTCUSDT',
-      side: 'SELL',
-      triggerPrice: '59000',
-      clientAlgoId: 'qa-stream-stop-1',
-    });
+    const placed = await placeStop('qa-stream-stop-1');
     expect(placed.kind).toBe('placed');
-    await until(() => ex.userStream!.view.algo('qa-stream-stop-1')?.status === 'NEW', 3000, 'NEW pushed');
+    await pushed('qa-stream-stop-1', 'NEW');
     // Working (NEW) may still change: asked of REST.
     const queries = () => count('GET /fapi/v1/algoOrder');
     const before = queries();
     expect(await ex.findStopLoss('BTCUSDT', 'qa-stream-stop-1')).toMatchObject({ status: 'NEW' });
     expect(queries()).toBe(before + 1);
-    await fetch(`${px.url}/paper/marks`, { method: 'POST', body: JSON.stringify({ BTCUSDT: 58900 }) });
-    await until(
-      () => ex.userStream!.view.algo('qa-stream-stop-1')?.status === 'FINISHED',
-      3000,
-      'FINISHED pushed',
-    );
+    await triggerStops();
+    await pushed('qa-stream-stop-1', 'FINISHED');
     expect(ex.userStream!.view.algo('qa-stream-stop-1')).toMatchObject({
       executedQty: '0.5',
       avgPrice: '58900',
@@ -200,18 +199,9 @@ describe('the adapter on the paper user data stream', () => {
   });
 
   it('asks REST for a finished stop while the stream is not trusted', async () => {
-    await ex.placeStopLoss({
-      symbol: 'BTCUSDT',
-      side: 'SELL',
-      triggerPrice: '59000',
-      clientAlgoId: 'qa-stream-stop-2',
-    });
-    await fetch(`${px.url}/paper/marks`, { method: 'POST', body: JSON.stringify({ BTCUSDT: 58900 }) });
-    await until(
-      () => ex.userStream!.view.algo('qa-stream-stop-2')?.status === 'FINISHED',
-      3000,
-      'FINISHED pushed',
-    );
+    await placeStop('qa-stream-stop-2');
+    await triggerStops();
+    await pushed('qa-stream-stop-2', 'FINISHED');
     px.faults.set({ stream: 'silent' });
     await until(() => ex.userStream!.asOf() === null, 3000, 'untrusted after silence');
     const before = count('GET /fapi/v1/algoOrder');
