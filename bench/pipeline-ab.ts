@@ -42,7 +42,8 @@ const rates = opt('rate', '300').split(',');
 const runs = Number(opt('runs', '3'));
 const seconds = opt('seconds', '8');
 const symbols = opt('symbols', '1000');
-const loadAtStart = loadavg();
+// Read before the runs: machineLine reports the load average at the start.
+const machine = machineLine();
 
 type Arm = 'A' | 'B';
 const out = new Map<string, Record<Arm, PhaseSummary[]>>();
@@ -156,7 +157,7 @@ function streamTable(): string {
 const load = (l: number[]) => l.map((x) => x.toFixed(1)).join(' / ');
 const text = `\`npx tsx bench/pipeline-ab.ts ${args.raw.join(' ')}\` (bench/pipeline-ab.ts)
 
-Machine: ${machineLine()}; load average ${load(loadAtStart)} at the start, ${load(loadAtEnd)} at the end.
+Machine: ${machine}; load average ${load(loadAtEnd)} at the end.
 
 ${runs} alternating runs per arm and rate (A, B, A, B, …), each a fresh session: ${symbols} symbols, ${seconds} s window
 after 3 s of warm-up; medians. Hand-off: proposal written → order at the paper exchange.
