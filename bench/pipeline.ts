@@ -4,7 +4,7 @@
  * redis-server, over 1,000 synthetic symbols whose positions the paper exchange holds.
  *
  *   npm run bench:pipeline                       # every scenario, rewrites "## Pipeline"
- *   npm run bench:pipeline -- --only latency     # latency | capacity | memory | choices | baseline | ceiling | venue (prints;
+ *   npm run bench:pipeline -- --only latency     # latency | capacity | memory | choices | baseline | ceiling | venue | rates (prints;
  *                                                # --write to rewrite the section with the partial tables)
  *   npm run bench:pipeline -- --no-write --seconds 5 --rates 500,1000
  *   npm run bench:pipeline -- --only capacity --rates 200 --env APPLY_LEASE_TTL_MS=0   # compare a setting
@@ -38,7 +38,7 @@ const args = parseBenchArgs(process.argv.slice(2), {
   ],
   usage: `
 npm run bench:pipeline -- [options]          every scenario; rewrites its block of BENCHMARKS.md (~7 min)
-  --only <list>       latency,capacity,memory,choices,baseline,ceiling,venue (none: build only); prints
+  --only <list>       latency,capacity,memory,choices,baseline,ceiling,venue,rates (none: build only); prints
   --write | --no-write  rewrite the section (default: only for a full run)
   --rates <list>      capacity ramp, plans/s (default 100,200,300,400,600,800,1000,1200,1400,1600,2000,2500)
   --seconds <n>       window per phase (10)      --warmup <n>  warm-up per phase (3)
@@ -213,6 +213,21 @@ async function main(): Promise<void> {
         const r = await s.phase(rate, SECONDS, WARMUP);
         say(`venue ${rate}/s`, r);
         report.venue!.push(r);
+      }
+    });
+  }
+
+  if (ONLY.split(',').includes('rates')) {
+    // Each --rates rate in turn, no MONITOR window: a MONITOR phase slows Redis and leaves a
+    // backlog the next window inherits, which an A/B of two settings must not see.
+    report.rates = [];
+    await withSession({}, async (s) => {
+      report.machine = machineLine(s.redisVersion);
+      await s.phase(200, 3, 0);
+      for (const rate of RATES) {
+        const r = await s.phase(rate, SECONDS, WARMUP);
+        say(`rate ${rate}/s`, r);
+        report.rates!.push(r);
       }
     });
   }

@@ -15,6 +15,7 @@ import { fmt, markdownTable, sumWhere } from './lib/stats.js';
 import { parseBenchArgs } from './lib/args.js';
 import { runPipeline } from './lib/pipeline-child.js';
 import { machineLine, writeMarkedBlock } from './lib/doc.js';
+import { weightPerPlan } from './lib/weight.js';
 
 const args = parseBenchArgs(process.argv.slice(2), {
   values: ['a', 'b', 'rates', 'seconds'],
@@ -40,32 +41,6 @@ const variants = flag('stream-ab')
       { tag: ' stream on', env: ['--env', 'BINANCE_USER_STREAM=on'] },
     ]
   : [{ tag: '', env: [] }];
-
-/**
- * Binance's request weight of each request the pipeline sends (USDⓈ-M docs, each endpoint's
- * "Request Weight"); an order costs none of the minute's weight.
- */
-const WEIGHT: Record<string, number> = {
-  'GET /fapi/v3/positionRisk': 5,
-  'GET /fapi/v2/positionRisk': 5,
-  'GET /fapi/v1/openOrders': 40,
-  'GET /fapi/v1/order': 1,
-  'GET /fapi/v1/exchangeInfo': 1,
-  'GET /fapi/v1/premiumIndex': 1,
-  'GET /fapi/v1/time': 1,
-  'POST /fapi/v1/listenKey': 1,
-  'PUT /fapi/v1/listenKey': 1,
-  'DELETE /fapi/v1/listenKey': 1,
-};
-
-/** Request weight per executed plan, from the requests per plan (unknown requests count 1). */
-function weightPerPlan(p: PhaseSummary): number {
-  return Object.entries(p.exchangePerPlan).reduce(
-    (a, [k, n]) =>
-      a + (Number.isFinite(n) ? n * (WEIGHT[k] ?? (k.startsWith('POST /fapi/v1/order') ? 0 : 1)) : 0),
-    0,
-  );
-}
 
 const rows: string[][] = [];
 for (const rate of rates) {

@@ -21,6 +21,8 @@ export interface Report {
   baseline?: PhaseResult[];
   /** One account's limits on (--only venue): weight and order-count headers from the paper exchange. */
   venue?: PhaseResult[];
+  /** Fixed offered rates in one session, without the MONITOR windows (--only rates: A/B runs). */
+  rates?: PhaseResult[];
   /** The same load with one setting changed (fresh sessions). */
   choices?: { label: string; phase: PhaseResult }[];
   /** A 100/s window under MONITOR (client-sent vs in-script commands). */
@@ -352,6 +354,7 @@ export function summaries(r: Report): PhaseSummary[] {
     ['baseline', r.baseline],
     ['all', r.all ? [r.all.phase] : undefined],
     ['venue', r.venue],
+    ['rates', r.rates],
   ];
   return parts.flatMap(([part, rs]) =>
     (rs ?? []).map((p) => {

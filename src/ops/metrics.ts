@@ -4,7 +4,7 @@
  * must come from closed sets: symbols from config, reasons from the services' reason unions.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
-import type { UserStreamMetrics } from '../exchange/binance/index.js';
+import { KNOWN_EVENTS, type UserStreamMetrics } from '../exchange/binance/index.js';
 import type { GroupInfo } from '../store/port.js';
 import { systemClock, type Clock } from './clock.js';
 
@@ -462,7 +462,7 @@ export function createExchangeMetrics(registry: Registry, source: ExchangeUsageS
 
 /** The user data stream's counters (src/exchange/binance/user-stream.ts calls them). */
 export function createUserStreamMetrics(registry: Registry): UserStreamMetrics {
-  const type = closedLabel(['ORDER_TRADE_UPDATE', 'ACCOUNT_UPDATE', 'listenKeyExpired', 'none']);
+  const type = closedLabel([...KNOWN_EVENTS, 'none']);
   const events = counter(
     registry,
     'quantum_user_stream_events_total',

@@ -8,17 +8,20 @@
  */
 import type { OrderFill, Position } from '../port.js';
 import { flatPosition } from './reads.js';
-import type { OrderUpdate, PositionUpdate, UserEvent } from './user-events.js';
+import type { AlgoUpdate, OrderUpdate, PositionUpdate, UserEvent } from './user-events.js';
 
-/** Order statuses after which an order never changes again. */
-const FINAL = new Set(['FILLED', 'CANCELED', 'EXPIRED', 'EXPIRED_IN_MATCH', 'REJECTED']);
+/**
+ * Statuses after which an order never changes again; FINISHED is an algo order's (its triggered
+ * order is done).
+ */
+const FINAL = new Set(['FILLED', 'CANCELED', 'EXPIRED', 'EXPIRED_IN_MATCH', 'REJECTED', 'FINISHED']);
 
 export function isFinalStatus(status: string): boolean {
   return FINAL.has(status);
 }
 
 /** What applying one event did (a metric label, and the consumers' cue). */
-export type Applied = 'position' | 'order' | 'stale' | 'ignored' | 'hedge_mode';
+export type Applied = 'position' | 'order' | 'algo' | 'stale' | 'ignored' | 'hedge_mode';
 
 interface Stamped<T> {
   /** Exchange time the value holds at: the event's `E`, or the read's start. */
@@ -29,6 +32,8 @@ interface Stamped<T> {
 export class AccountView {
   private positions = new Map<string, Stamped<Position>>();
   private orders = new Map<string, Stamped<OrderFill>>();
+  /** Our algo (conditional) orders by clientAlgoId, as ALGO_UPDATE last told them. */
+  private readonly algos = new Map<string, Stamped<AlgoUpdate>>();
   /** Symbols the stream reported in hedge mode: never answered from here. */
   private readonly hedged = new Set<string>();
 
@@ -36,7 +41,16 @@ export class AccountView {
   apply(ev: UserEvent): Applied[] {
     if (ev.kind === 'order') return [this.applyOrder(ev.eventTime, ev.order)];
     if (ev.kind === 'account') return ev.positions.map((p) => this.applyPosition(ev.eventTime, p));
+    if (ev.kind === 'algo') return [this.applyAlgo(ev.eventTime, ev.algo)];
     return ['ignored'];
+  }
+
+  private applyAlgo(at: number, a: AlgoUpdate): Applied {
+    if (!a.clientAlgoId) return 'ignored';
+    const known = this.algos.get(a.clientAlgoId);
+    if (known && (at < known.at || isFinalStatus(known.value.status))) return 'stale';
+    this.algos.set(a.clientAlgoId, { at, value: a });
+    return 'algo';
   }
 
   private applyPosition(at: number, p: PositionUpdate): Applied {
@@ -107,6 +121,8 @@ export class AccountView {
       const known = this.orders.get(o.clientOrderId);
       if (!known || known.at <= at) this.orders.set(o.clientOrderId, { at, value: o });
     }
+    // The read has no algo orders: one not yet finished may have moved on unseen (REST answers).
+    for (const [id, a] of this.algos) if (!isFinalStatus(a.value.status) && a.at <= at) this.algos.delete(id);
     this.hedged.clear();
     for (const symbol of hedged) this.hedged.add(symbol);
   }
@@ -125,12 +141,19 @@ export class AccountView {
     return this.orders.get(clientOrderId)?.value ?? null;
   }
 
+  /** Our algo order with this clientAlgoId as ALGO_UPDATE last told it, or null. */
+  algo(clientAlgoId: string): AlgoUpdate | null {
+    return this.algos.get(clientAlgoId)?.value ?? null;
+  }
+
   /** Forgets finished orders beyond `max` (oldest first), so a long run holds bounded memory. */
   trim(max: number): void {
-    if (this.orders.size <= max) return;
-    for (const [id, o] of this.orders) {
-      if (this.orders.size <= max) break;
-      if (isFinalStatus(o.value.status)) this.orders.delete(id);
+    for (const map of [this.orders, this.algos] as Map<string, Stamped<{ status: string }>>[]) {
+      if (map.size <= max) continue;
+      for (const [id, o] of map) {
+        if (map.size <= max) break;
+        if (isFinalStatus(o.value.status)) map.delete(id);
+      }
     }
   }
 }

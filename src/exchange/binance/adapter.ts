@@ -13,7 +13,7 @@ import type {
   StopOutcome,
   SymbolRules,
 } from '../port.js';
-import { Orders, SentIds, type SentIntentStore } from './orders.js';
+import { Orders, readOpenOrders, SentIds, type SentIntentStore } from './orders.js';
 import { isFinalStatus } from './account-view.js';
 
 export type { SentIntentStore };
@@ -23,6 +23,7 @@ import { Stops } from './stops.js';
 import { Transport, type RateLimitState } from './transport.js';
 import { ListenKeys } from './listen-key.js';
 import { UserStream, type UserStreamOptions } from './user-stream.js';
+import { processStreams, type StreamRegistry } from './shared-stream.js';
 
 /** The subset of a pino logger the adapter uses. */
 export interface ExchangeLogger {
@@ -76,8 +77,21 @@ export interface BinanceExchangeOptions {
    */
   userStream?: Pick<
     UserStreamOptions,
-    'wsBaseUrl' | 'silenceMs' | 'pingMs' | 'keepaliveMs' | 'maxConnectionMs' | 'backoff' | 'metrics'
+    | 'wsBaseUrl'
+    | 'silenceMs'
+    | 'pingMs'
+    | 'keepaliveMs'
+    | 'maxConnectionMs'
+    | 'backoff'
+    | 'metrics'
+    | 'closeKeyOnStop'
   >;
+  /**
+   * Where the account's stream is shared (shared-stream.ts): by default the process's, so every
+   * adapter of one account in a process follows one stream, opened with the first one's settings.
+   * A registry of its own stands in for another process (tests).
+   */
+  streams?: StreamRegistry;
 }
 
 export interface BinanceExchange extends ExchangePort {
@@ -100,7 +114,7 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
   if (!opts.apiKey || !opts.apiSecret) throw new Error('apiKey and apiSecret are required');
   const logger = opts.logger ?? silent;
   const warn = (fields: Record<string, unknown>, msg: string) => logger.warn(fields, msg);
-  const transport = new Transport({
+  const transportOptions = {
     baseUrl: opts.baseUrl,
     apiKey: opts.apiKey,
     apiSecret: opts.apiSecret,
@@ -111,8 +125,8 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     weightReserve1m: opts.weightReserve1m,
     orderLimit10s: opts.orderLimit10s,
     orderLimit1m: opts.orderLimit1m,
-  });
-  const reads = new Reads(transport, {
+  };
+  const readOptions = {
     exchangeInfoTtlMs: opts.exchangeInfoTtlMs ?? 10 * 60_000,
     positionRiskVersion: opts.positionRiskVersion ?? 3,
     readRetries: opts.readRetries ?? 2,
@@ -120,7 +134,9 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     exchangeInfoMaxStaleMs: opts.exchangeInfoMaxStaleMs ?? 6 * 3600_000,
     now: () => clock.now(),
     warn,
-  });
+  };
+  const transport = new Transport(transportOptions);
+  const reads = new Reads(transport, readOptions);
   let stream: UserStream | null = null;
   const orders = new Orders(transport, reads, opts.intentStore ?? new SentIds(), {
     pushed: (clientOrderId) => {
@@ -134,7 +150,10 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     now: () => clock.now(),
     warn,
   });
-  const stops = new Stops(transport, reads, warn);
+  const stops = new Stops(transport, reads, warn, (clientAlgoId) => {
+    const a = stream?.asOf() != null ? stream.view.algo(clientAlgoId) : null;
+    return a && isFinalStatus(a.status) ? { algoId: a.algoId, status: a.status, symbol: a.symbol } : null;
+  });
   const positionReads = new PositionReads({
     read: (symbol) => reads.positionRead(symbol),
     weightUsed: () => transport.weightUsedThisMinute(),
@@ -149,20 +168,45 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
       ),
   });
 
+  let lease: { release(): Promise<void> } | null = null;
   if (opts.userStream) {
-    stream = new UserStream({
-      ...opts.userStream,
-      listenKeys: new ListenKeys(transport),
-      clock,
-      logger,
-      reconcile: async () => {
-        const at = transport.serverNow();
-        const [account, open] = await Promise.all([reads.accountRead(), orders.openOrders()]);
-        return { at, positions: account.positions, openOrders: open, hedged: account.hedged };
+    const { metrics, ...streamOptions } = opts.userStream;
+    const account = { apiKey: opts.apiKey, baseUrl: opts.baseUrl, wsBaseUrl: streamOptions.wsBaseUrl };
+    const shared = (opts.streams ?? processStreams).acquire(
+      account,
+      (fanout) => {
+        // The stream's own REST client: it outlives whichever adapter opened it.
+        const t = new Transport(transportOptions);
+        const r = new Reads(t, readOptions);
+        const made = new UserStream({
+          ...streamOptions,
+          metrics: fanout,
+          listenKeys: new ListenKeys(t),
+          clock,
+          logger,
+          reconcile: async () => {
+            const at = t.serverNow();
+            const [account, open] = await Promise.all([r.accountRead(), readOpenOrders(r)]);
+            return { at, positions: account.positions, openOrders: open, hedged: account.hedged };
+          },
+        });
+        made.start();
+        return { stream: made, close: () => t.close() };
       },
-    });
-    stream.start();
+      metrics,
+    );
+    stream = shared.stream;
+    lease = shared;
   }
+  /** This adapter's listeners on the shared stream, removed when it closes. */
+  const unsubscribes = new Set<() => void>();
+  const listen = (off: () => void): (() => void) => {
+    unsubscribes.add(off);
+    return () => {
+      unsubscribes.delete(off);
+      off();
+    };
+  };
   const s = stream;
   /** A symbol's position from the stream when it is trusted and at most `maxAgeMs` old. */
   const pushedPosition = (symbol: string, maxAgeMs: number): Position | null => {
@@ -178,19 +222,23 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
         asOf: () => s.asOf(),
         position: (symbol) => (s.asOf() === null ? null : s.view.position(symbol)),
         onPosition: (fn) =>
-          s.onEvent((ev, applied) => {
-            if (ev.kind !== 'account') return;
-            ev.positions.forEach((p, i) => {
-              const now = applied[i] === 'position' ? s.view.position(p.symbol) : null;
-              if (now) fn(now);
-            });
-          }),
+          listen(
+            s.onEvent((ev, applied) => {
+              if (ev.kind !== 'account') return;
+              ev.positions.forEach((p, i) => {
+                const now = applied[i] === 'position' ? s.view.position(p.symbol) : null;
+                if (now) fn(now);
+              });
+            }),
+          ),
         onOrder: (fn) =>
-          s.onEvent((ev, applied) => {
-            const now =
-              ev.kind === 'order' && applied[0] === 'order' ? s.view.order(ev.order.clientOrderId) : null;
-            if (now) fn(now);
-          }),
+          listen(
+            s.onEvent((ev, applied) => {
+              const now =
+                ev.kind === 'order' && applied[0] === 'order' ? s.view.order(ev.order.clientOrderId) : null;
+              if (now) fn(now);
+            }),
+          ),
       }
     : undefined;
 
@@ -226,7 +274,9 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
     ...(accountStream ? { accountStream } : {}),
     userStream: stream,
     close: async () => {
-      await stream?.stop();
+      for (const off of unsubscribes) off();
+      unsubscribes.clear();
+      await lease?.release();
       positionReads.close();
       transport.close();
     },

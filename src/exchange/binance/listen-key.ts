@@ -2,7 +2,7 @@
  * The listenKey lifecycle of Binance's user data stream (USER_STREAM endpoints: API key, no
  * signature, weight 1). POST returns the account's key (the active one, extended, when there is
  * one); PUT extends it for 60 minutes; a PUT answering -1125 means the key is gone and a POST
- * makes a new one; DELETE closes the stream.
+ * makes a new one; DELETE closes the stream of every client of the account, in any process.
  */
 import { z } from 'zod';
 import { ExchangeError } from '../port.js';
@@ -25,10 +25,18 @@ export class ListenKeys {
     return parsed.data.listenKey;
   }
 
-  /** Extends the key: `gone` when the exchange no longer has it (-1125: POST again). */
-  async keepalive(): Promise<'extended' | 'gone'> {
+  /**
+   * Extends the account's key. `gone` when the exchange has none (-1125: POST again), or when it
+   * names a key other than `current` (ours was closed, by another process's DELETE, and another
+   * POST made a new one): either way no event comes on `current` any more.
+   */
+  async keepalive(current?: string): Promise<'extended' | 'gone'> {
     const out = await this.t.call('PUT', PATH, {}, { signed: false });
-    if (out.kind === 'ok') return 'extended';
+    if (out.kind === 'ok') {
+      const named = listenKeySchema.safeParse(out.body);
+      // USD-M's PUT answers with the key it extended; an answer without one says nothing either way.
+      return named.success && current !== undefined && named.data.listenKey !== current ? 'gone' : 'extended';
+    }
     if (out.kind === 'http_error' && out.code === -1125) return 'gone';
     throw failureOf(out, PATH);
   }

@@ -65,6 +65,11 @@ export class SentIds implements SentIntentStore {
   }
 }
 
+/** The account's open orders (weight 40: once per user-stream reconciliation). */
+export async function readOpenOrders(reads: Reads): Promise<OrderFill[]> {
+  return (await reads.get('/fapi/v1/openOrders', {}, true, openOrdersSchema)).map(toFill);
+}
+
 export function toFill(o: BinanceOrder): OrderFill {
   return {
     orderId: String(o.orderId),
@@ -147,11 +152,6 @@ export class Orders {
       if (err instanceof ExchangeError && err.code === -2013) return null;
       throw err;
     }
-  }
-
-  /** The account's open orders (weight 40: once per user-stream reconciliation). */
-  async openOrders(): Promise<OrderFill[]> {
-    return (await this.reads.get('/fapi/v1/openOrders', {}, true, openOrdersSchema)).map(toFill);
   }
 
   async placeReduceOnlyMarket(req: MarketReduceRequest): Promise<OrderOutcome> {

@@ -26,6 +26,12 @@ export class Stops {
     private readonly t: Transport,
     private readonly reads: Reads,
     private readonly warn: (fields: Record<string, unknown>, msg: string) => void,
+    /**
+     * Our stop as the user stream last reported it (ALGO_UPDATE), while the stream is trusted and
+     * only in a final status (FINISHED once its triggered order is done, CANCELED, EXPIRED,
+     * REJECTED): it never changes again, so no query is needed. Null: ask REST.
+     */
+    private readonly pushed?: (clientAlgoId: string) => (StopFound & { symbol: string }) | null,
   ) {}
 
   async placeStopLoss(req: StopLossRequest): Promise<StopOutcome> {
@@ -114,6 +120,8 @@ export class Stops {
 
   /** Recovery's lookup: like findAlgo, but a failed query throws instead of reading as absent. */
   async findStopLoss(symbol: string, clientAlgoId: string, recovery = true): Promise<StopFound | null> {
+    const pushed = this.pushed?.(clientAlgoId);
+    if (pushed && pushed.symbol === symbol) return { algoId: pushed.algoId, status: pushed.status };
     let a;
     try {
       a = await this.queryAlgo(clientAlgoId, recovery);

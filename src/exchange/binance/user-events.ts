@@ -59,6 +59,34 @@ const accountUpdateSchema = z.object({
   }),
 });
 
+/**
+ * ALGO_UPDATE: a conditional (algo) order's status changed (Binance's "Event: Algo Order Update";
+ * conditional orders live on the Algo Service since 2025-12-09). Binance's example sends `ai` as
+ * "" before the trigger and `aid` as a number.
+ */
+const algoUpdateSchema = z.object({
+  e: z.literal('ALGO_UPDATE'),
+  E: epochMs,
+  T: epochMs.optional(),
+  o: z.object({
+    caid: z.string(),
+    aid: orderId,
+    o: z.string(),
+    s: z.string().min(1),
+    S: z.enum(['BUY', 'SELL']),
+    X: z.string().min(1),
+    ai: z.union([z.literal(''), orderId]).optional(),
+    ap: decimalText.optional(),
+    aq: decimalText.optional(),
+    act: z.string().optional(),
+    tp: decimalText.optional(),
+    R: z.boolean().optional(),
+    cp: z.boolean().optional(),
+    tt: epochMs.optional(),
+    rm: z.string().optional(),
+  }),
+});
+
 const listenKeyExpiredSchema = z.object({
   e: z.literal('listenKeyExpired'),
   E: epochMs,
@@ -99,8 +127,33 @@ export interface PositionUpdate {
   positionSide: string;
 }
 
+export interface AlgoUpdate {
+  symbol: string;
+  /** `caid`: our clientAlgoId. */
+  clientAlgoId: string;
+  algoId: string;
+  side: 'BUY' | 'SELL';
+  /** `o`: STOP_MARKET, TAKE_PROFIT_MARKET, STOP, TAKE_PROFIT, TRAILING_STOP_MARKET. */
+  type: string;
+  /** `X`: NEW, CANCELED, TRIGGERING, TRIGGERED, FINISHED, REJECTED, EXPIRED. */
+  status: string;
+  /** `ai`: the order the trigger placed in the matching engine; null before. */
+  actualOrderId: string | null;
+  /** `aq`, `ap`: that order's fill so far and its average price ('0' before). */
+  executedQty: string;
+  avgPrice: string;
+  triggerPrice: string | null;
+  reduceOnly: boolean;
+  closePosition: boolean;
+  /** `tt`: when it triggered; null before (Binance sends 0). */
+  triggerTime: number | null;
+  /** `rm`: why the trigger was refused, when it was. */
+  rejectReason: string | null;
+}
+
 export type UserEvent =
   | { kind: 'order'; eventTime: number; txTime: number | null; order: OrderUpdate }
+  | { kind: 'algo'; eventTime: number; txTime: number | null; algo: AlgoUpdate }
   | {
       kind: 'account';
       eventTime: number;
@@ -119,7 +172,20 @@ export type ParsedEvent =
   | { ok: false; reason: EventReason; type: string | null };
 
 /** The event types this module parses; any other `e` is `unknown_event`. */
-export const KNOWN_EVENTS = ['ORDER_TRADE_UPDATE', 'ACCOUNT_UPDATE', 'listenKeyExpired'] as const;
+export const KNOWN_EVENTS = [
+  'ORDER_TRADE_UPDATE',
+  'ACCOUNT_UPDATE',
+  'ALGO_UPDATE',
+  'listenKeyExpired',
+] as const;
+
+/** An event's Binance type name (`e`), for metric labels. */
+export function eventType(ev: UserEvent): (typeof KNOWN_EVENTS)[number] {
+  if (ev.kind === 'order') return 'ORDER_TRADE_UPDATE';
+  if (ev.kind === 'account') return 'ACCOUNT_UPDATE';
+  if (ev.kind === 'algo') return 'ALGO_UPDATE';
+  return 'listenKeyExpired';
+}
 
 /** One WebSocket message (its text, or a value already parsed from JSON) as an event or a reason. */
 export function parseUserEvent(message: string | unknown): ParsedEvent {
@@ -183,6 +249,35 @@ export function parseUserEvent(message: string | unknown): ParsedEvent {
           unrealizedPnl: r.up ?? null,
           positionSide: r.ps,
         })),
+      },
+    };
+  }
+  if (type === 'ALGO_UPDATE') {
+    const p = algoUpdateSchema.safeParse(body);
+    if (!p.success) return { ok: false, reason: 'bad_event', type };
+    const o = p.data.o;
+    return {
+      ok: true,
+      event: {
+        kind: 'algo',
+        eventTime: p.data.E,
+        txTime: p.data.T ?? null,
+        algo: {
+          symbol: o.s,
+          clientAlgoId: o.caid,
+          algoId: o.aid,
+          side: o.S,
+          type: o.o,
+          status: o.X,
+          actualOrderId: o.ai ? o.ai : null,
+          executedQty: o.aq ?? '0',
+          avgPrice: o.ap ?? '0',
+          triggerPrice: o.tp ?? null,
+          reduceOnly: o.R ?? false,
+          closePosition: o.cp ?? false,
+          triggerTime: o.tt ? o.tt : null,
+          rejectReason: o.rm ?? null,
+        },
       },
     };
   }

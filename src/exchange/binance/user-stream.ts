@@ -9,8 +9,12 @@
  *   which we send every `pingMs`. A pong answers for the events sent before it on this
  *   connection, so the view is as of the moment that ping was sent: `pingMs` is how old a
  *   trusted view gets between events.
- * Silence past the bound, listenKeyExpired, or a PUT answering -1125 drop the connection and start
- * over with a fresh POST; so does the 24 h limit, ahead of the exchange, at `maxConnectionMs`.
+ * Silence past the bound, listenKeyExpired, the connection closing (a DELETE of the key by
+ * another process of the account closes it), or a PUT answering -1125 or naming another key drop
+ * the connection: REST serves at once, and the stream starts over with a fresh POST and a fresh
+ * reconciliation; so does the 24 h limit, ahead of the exchange, at `maxConnectionMs`.
+ *
+ * One per account in a process (shared-stream.ts): adapters of the same account share it.
  */
 import WebSocket from 'ws';
 import type { Clock } from '../../ops/clock.js';
@@ -18,7 +22,7 @@ import { backoffMs, type Backoff } from '../../ops/backoff.js';
 import type { OrderFill, Position } from '../port.js';
 import { AccountView, type Applied } from './account-view.js';
 import type { ListenKeys } from './listen-key.js';
-import { parseUserEvent, type UserEvent } from './user-events.js';
+import { eventType, parseUserEvent, type UserEvent } from './user-events.js';
 
 export type StreamState = 'stopped' | 'connecting' | 'reconciling' | 'live';
 
@@ -64,6 +68,14 @@ export interface UserStreamOptions {
   maxConnectionMs?: number;
   backoff?: Backoff;
   metrics?: UserStreamMetrics;
+  /**
+   * DELETE the listenKey on stop (default false). Binance gives every client of an account the
+   * same key, so a DELETE ends the stream of every other process on the account too (they
+   * recover: REST, then a new key); a key nobody keeps alive lapses 60 min after its last
+   * POST/PUT at no cost. Our services leave it to lapse; tests and tools that own the account
+   * may close it.
+   */
+  closeKeyOnStop?: boolean;
   logger?: {
     warn(fields: Record<string, unknown>, msg: string): void;
     info?(fields: Record<string, unknown>, msg: string): void;
@@ -76,6 +88,8 @@ export class UserStream {
   readonly view = new AccountView();
   private stateNow: StreamState = 'stopped';
   private ws: WebSocket | null = null;
+  /** The listenKey of the current connection (null before the first POST answers). */
+  private key: string | null = null;
   private attempt = 0;
   private lastAlive = -Infinity;
   private pingSentAt: number | null = null;
@@ -118,7 +132,7 @@ export class UserStream {
     void this.connect();
   }
 
-  /** Closes the connection and DELETEs the listenKey. */
+  /** Closes the connection; DELETEs the listenKey only with `closeKeyOnStop`. */
   async stop(): Promise<void> {
     if (this.stateNow === 'stopped') return;
     this.setState('stopped');
@@ -126,6 +140,7 @@ export class UserStream {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.keepaliveTimer = this.reconnectTimer = null;
     this.drop();
+    if (!this.o.closeKeyOnStop) return;
     const failed = await this.o.listenKeys.close();
     if (failed) this.o.logger?.warn({ reason: failed }, 'user stream: listenKey DELETE failed');
   }
@@ -153,6 +168,7 @@ export class UserStream {
     }
     // stop() may have run while the POST was out.
     if (this.isStopped()) return;
+    this.key = key;
     const ws = new WebSocket(`${this.o.wsBaseUrl.replace(/\/+$/, '')}/ws/${key}`, {
       handshakeTimeout: 10_000,
     });
@@ -230,8 +246,7 @@ export class UserStream {
       return;
     }
     const ev = parsed.event;
-    const type =
-      ev.kind === 'order' ? 'ORDER_TRADE_UPDATE' : ev.kind === 'account' ? 'ACCOUNT_UPDATE' : ev.kind;
+    const type = eventType(ev);
     if (ev.kind === 'listenKeyExpired') {
       this.o.metrics?.event(type, 'ignored');
       return this.handover('listen_key_expired', 0);
@@ -251,7 +266,9 @@ export class UserStream {
   private async keepalive(): Promise<void> {
     if (this.stateNow === 'stopped') return;
     try {
-      if ((await this.o.listenKeys.keepalive()) === 'gone') this.handover('listen_key_gone', 0);
+      const key = this.key ?? undefined;
+      if ((await this.o.listenKeys.keepalive(key)) === 'gone' && key === (this.key ?? undefined))
+        this.handover('listen_key_gone', 0);
     } catch (err) {
       // The key lasts 60 min: the next keepalive (30 min) or listenKeyExpired covers a miss.
       this.o.logger?.warn({ err: String(err) }, 'user stream: listenKey keepalive failed');

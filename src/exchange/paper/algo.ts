@@ -152,9 +152,7 @@ export function cancelAlgoOrder(state: PaperState, p: Params, now: number): unkn
     throw new ApiReject(-2011, 'Unknown order sent.');
   }
   if (algo.algoStatus !== 'NEW') throw new ApiReject(-2011, 'Unknown order sent.');
-  algo.algoStatus = 'CANCELED';
-  algo.updateTime = now;
-  state.emit({ type: 'algo', algo, time: now });
+  state.setAlgoStatus(algo, 'CANCELED', now);
   return { algoId: algo.algoId, clientAlgoId: algo.clientAlgoId, code: '200', msg: 'success' };
 }
 
@@ -174,17 +172,6 @@ function crossed(a: PaperAlgoOrder, mark: number): boolean {
   return fallsTo ? mark <= trigger : mark >= trigger;
 }
 
-function setAlgoStatus(
-  state: PaperState,
-  a: PaperAlgoOrder,
-  status: PaperAlgoOrder['algoStatus'],
-  now: number,
-): void {
-  a.algoStatus = status;
-  a.updateTime = now;
-  state.emit({ type: 'algo', algo: a, time: now });
-}
-
 /**
  * Triggers the resting algo orders of `symbol` the mark has crossed, as Binance's Algo Service
  * does: TRIGGERING, then the order it places in the matching engine (TRIGGERED, `actualOrderId`),
@@ -200,18 +187,18 @@ export function triggerAlgoOrders(state: PaperState, symbol: string, now: number
     if (a.symbol !== symbol || a.algoStatus !== 'NEW') continue;
     if (a.orderType === 'TRAILING_STOP_MARKET' || !crossed(a, mark)) continue;
     a.triggerTime = now;
-    setAlgoStatus(state, a, 'TRIGGERING', now);
+    state.setAlgoStatus(a, 'TRIGGERING', now);
     const position = state.positions.get(symbol) ?? '0';
     const size = position.replace('-', '');
     const reduces = (position.startsWith('-') ? 'BUY' : 'SELL') === a.side && size !== '0';
     if (a.closePosition && !reduces) {
-      setAlgoStatus(state, a, 'EXPIRED', now);
+      state.setAlgoStatus(a, 'EXPIRED', now);
       continue;
     }
     const quantity = a.closePosition ? size : a.quantity;
     if (a.reduceOnly && (!reduces || compareDecimal(quantity, size) > 0)) {
       a.rejectReason = 'Reduce Only reject';
-      setAlgoStatus(state, a, 'REJECTED', now);
+      state.setAlgoStatus(a, 'REJECTED', now);
       continue;
     }
     const market = a.orderType.endsWith('_MARKET');
@@ -238,14 +225,14 @@ export function triggerAlgoOrders(state: PaperState, symbol: string, now: number
     };
     state.addOrder(child);
     a.actualOrderId = String(child.orderId);
-    setAlgoStatus(state, a, 'TRIGGERED', now);
+    state.setAlgoStatus(a, 'TRIGGERED', now);
     state.emit({ type: 'order', order: child, execution: 'NEW', time: now });
     if (!market) {
       state.open.add(child);
       continue;
     }
     fillAtMark(state, child, now);
-    setAlgoStatus(state, a, 'FINISHED', now);
+    state.finishAlgoOf(child, now);
   }
 }
 

@@ -211,6 +211,24 @@ export class PaperState {
     for (const l of this.listeners) l(e);
   }
 
+  /** An algo order's new status, and its ALGO_UPDATE. */
+  setAlgoStatus(a: PaperAlgoOrder, status: PaperAlgoOrder['algoStatus'], now: number): void {
+    a.algoStatus = status;
+    a.updateTime = now;
+    this.emit({ type: 'algo', algo: a, time: now });
+  }
+
+  /**
+   * An order a triggered algo order placed is done (cancelled, expired): the algo order is
+   * FINISHED, as Binance's Algo Service reports it once its order leaves the book.
+   */
+  finishAlgoOf(order: PaperOrder, now: number): void {
+    if (!order.origType) return;
+    const id = String(order.orderId);
+    const a = this.algoOrders.find((x) => x.actualOrderId === id && x.algoStatus === 'TRIGGERED');
+    if (a) this.setAlgoStatus(a, 'FINISHED', now);
+  }
+
   markOf(symbol: string): number {
     return this.marks.get(symbol) ?? 0;
   }

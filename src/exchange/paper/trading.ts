@@ -210,6 +210,7 @@ export function fillAtMark(state: PaperState, order: PaperOrder, now: number): v
     resting.updateTime = now;
     state.open.delete(resting);
     state.emit({ type: 'order', order: resting, execution: 'EXPIRED', time: now, expireReason: 4 });
+    state.finishAlgoOf(resting, now);
   }
 }
 
@@ -241,6 +242,7 @@ export function cancelOrder(state: PaperState, p: Params, now: number): unknown 
   order.updateTime = now;
   state.open.delete(order);
   state.emit({ type: 'order', order, execution: 'CANCELED', time: now });
+  state.finishAlgoOf(order, now);
   return orderView(order);
 }
 

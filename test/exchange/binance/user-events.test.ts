@@ -56,7 +56,100 @@ const accountUpdate = {
   },
 };
 
+/** Binance's USDⓈ-M "Event: Algo Order Update" example, as the page shows it. */
+const algoUpdate = {
+  e: 'ALGO_UPDATE',
+  T: 1750515742297,
+  E: 1750515742303,
+  o: {
+    caid: 'Q5xaq5EGKgXXa0fD7fs0Ip',
+    aid: 2148719,
+    at: 'CONDITIONAL',
+    o: 'TAKE_PROFIT',
+    s: 'BNBUSDT',
+    S: 'SELL',
+    ps: 'BOTH',
+    f: 'GTC',
+    q: '0.01',
+    X: 'CANCELED',
+    ai: '',
+    ap: '0.00000',
+    aq: '0.00000',
+    act: '0',
+    tp: '750',
+    p: '750',
+    V: 'EXPIRE_MAKER',
+    wt: 'CONTRACT_PRICE',
+    pm: 'NONE',
+    cp: false,
+    pP: false,
+    R: false,
+    tt: 0,
+    gtd: 0,
+    rm: 'Reduce Only reject',
+  },
+};
+
 describe('parseUserEvent', () => {
+  it("reads Binance's ALGO_UPDATE example: the stop's ids, status, and its triggered order's fill", () => {
+    expect(parseUserEvent(JSON.stringify(algoUpdate))).toEqual({
+      ok: true,
+      event: {
+        kind: 'algo',
+        eventTime: 1750515742303,
+        txTime: 1750515742297,
+        algo: {
+          symbol: 'BNBUSDT',
+          clientAlgoId: 'Q5xaq5EGKgXXa0fD7fs0Ip',
+          algoId: '2148719',
+          side: 'SELL',
+          type: 'TAKE_PROFIT',
+          status: 'CANCELED',
+          actualOrderId: null,
+          executedQty: '0.00000',
+          avgPrice: '0.00000',
+          triggerPrice: '750',
+          reduceOnly: false,
+          closePosition: false,
+          triggerTime: null,
+          rejectReason: 'Reduce Only reject',
+        },
+      },
+    });
+    const triggered = {
+      ...algoUpdate.o,
+      X: 'FINISHED',
+      ai: '4000000123',
+      aq: '0.01',
+      ap: '749.9',
+      tt: 1750515742299,
+    };
+    expect(parseUserEvent({ ...algoUpdate, o: triggered })).toMatchObject({
+      ok: true,
+      event: {
+        algo: {
+          status: 'FINISHED',
+          actualOrderId: '4000000123',
+          executedQty: '0.01',
+          avgPrice: '749.9',
+          triggerTime: 1750515742299,
+        },
+      },
+    });
+  });
+
+  it.each([
+    ['without caid', { caid: undefined }],
+    ['with a float trigger quantity', { aq: 0.01 }],
+    ['with an unknown side', { S: 'HOLD' }],
+  ])('refuses an ALGO_UPDATE %s as bad_event', (_what, change) => {
+    expect(parseUserEvent({ ...algoUpdate, o: { ...algoUpdate.o, ...change } })).toEqual({
+      ok: false,
+      reason: 'bad_event',
+      type: 'ALGO_UPDATE',
+    });
+  });
+
   it('reads an ORDER_TRADE_UPDATE into the fields apply relies on', () => {
     const r = parseUserEvent(JSON.stringify(orderTradeUpdate));
     expect(r).toEqual({

@@ -160,8 +160,53 @@ describe('the adapter on the paper user data stream', () => {
     expect((await ex.position('BTCUSDT', { maxAgeMs: 1000 })).amountText).toBe('0.35');
   });
 
-  it('DELETEs the listenKey on close', async () => {
+  it('leaves the listenKey to lapse on close (other processes of the account may be on it)', async () => {
     await ex.close();
-    expect(count('DELETE /fapi/v1/listenKey')).toBe(1);
+    expect(count('DELETE /fapi/v1/listenKey')).toBe(0);
+    expect(px.state.listenKeys.view()).not.toBeNull();
+    await until(() => px.userStream.size === 0, 3000, 'socket closed');
+  });
+
+  /** Our close-position stop on BTCUSDT (long 0.5), and the mark that triggers it. */
+  const placeStop = (clientAlgoId: string) =>
+    ex.placeStopLoss({ symbol: 'BTCUSDT', side: 'SELL', triggerPrice: '59000', clientAlgoId });
+  const triggerStops = () =>
+    fetch(`${px.url}/paper/marks`, { method: 'POST', body: JSON.stringify({ BTCUSDT: 58900 }) });
+  const pushed = (clientAlgoId: string, status: string) =>
+    until(() => ex.userStream!.view.algo(clientAlgoId)?.status === status, 3000, `${status} pushed`);
+
+  it('learns a triggered stop from ALGO_UPDATE: the stop lookup needs no query once it is FINISHED', async () => {
+    const placed = await placeStop('qa-stream-stop-1');
+    expect(placed.kind).toBe('placed');
+    await pushed('qa-stream-stop-1', 'NEW');
+    // Working (NEW) may still change: asked of REST.
+    const queries = () => count('GET /fapi/v1/algoOrder');
+    const before = queries();
+    expect(await ex.findStopLoss('BTCUSDT', 'qa-stream-stop-1')).toMatchObject({ status: 'NEW' });
+    expect(queries()).toBe(before + 1);
+    await triggerStops();
+    await pushed('qa-stream-stop-1', 'FINISHED');
+    expect(ex.userStream!.view.algo('qa-stream-stop-1')).toMatchObject({
+      executedQty: '0.5',
+      avgPrice: '58900',
+    });
+    const algoId = placed.kind === 'placed' ? placed.algoId : '';
+    expect(await ex.findStopLoss('BTCUSDT', 'qa-stream-stop-1')).toEqual({ algoId, status: 'FINISHED' });
+    expect(queries()).toBe(before + 1);
+    // Another symbol's lookup of the same id is never answered from it.
+    await ex.findStopLoss('ETHUSDT', 'qa-stream-stop-1').catch(() => null);
+    expect(queries()).toBe(before + 2);
+  });
+
+  it('asks REST for a finished stop while the stream is not trusted', async () => {
+    await placeStop('qa-stream-stop-2');
+    await triggerStops();
+    await pushed('qa-stream-stop-2', 'FINISHED');
+    px.faults.set({ stream: 'silent' });
+    await until(() => ex.userStream!.asOf() === null, 3000, 'untrusted after silence');
+    const before = count('GET /fapi/v1/algoOrder');
+    expect(await ex.findStopLoss('BTCUSDT', 'qa-stream-stop-2')).toMatchObject({ status: 'FINISHED' });
+    expect(count('GET /fapi/v1/algoOrder')).toBe(before + 1);
+    px.faults.clear();
   });
 });

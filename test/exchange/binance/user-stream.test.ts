@@ -68,7 +68,13 @@ class Rig {
   stream!: UserStream;
 
   async start(
-    opts: { autoPong?: boolean; silenceMs?: number; keepaliveMs?: number; maxConnectionMs?: number } = {},
+    opts: {
+      autoPong?: boolean;
+      silenceMs?: number;
+      keepaliveMs?: number;
+      maxConnectionMs?: number;
+      closeKeyOnStop?: boolean;
+    } = {},
   ) {
     this.server = new WebSocketServer({ port: 0, host: '127.0.0.1', autoPong: opts.autoPong ?? true });
     this.server.on('connection', (ws, req) => {
@@ -84,6 +90,7 @@ class Rig {
       pingMs: 50,
       keepaliveMs: opts.keepaliveMs ?? 60_000,
       maxConnectionMs: opts.maxConnectionMs,
+      closeKeyOnStop: opts.closeKeyOnStop,
       backoff: { minMs: 20, maxMs: 100 },
       listenKeys: {
         create: async () => `key${++this.keys}`,
@@ -269,8 +276,16 @@ describe('UserStream', () => {
     expect(rig.stream.stats.reconciliations).toBe(1);
   });
 
-  it('DELETEs the listenKey on stop', async () => {
+  it('leaves the listenKey to lapse on stop: other processes of the account may use it', async () => {
     await rig.start();
+    await rig.live();
+    await rig.stream.stop();
+    expect(rig.deleted).toBe(0);
+    expect(rig.stream.asOf()).toBeNull();
+  });
+
+  it('DELETEs the listenKey on stop when told to (closeKeyOnStop)', async () => {
+    await rig.start({ closeKeyOnStop: true });
     await rig.live();
     await rig.stream.stop();
     expect(rig.deleted).toBe(1);

@@ -290,6 +290,36 @@ describe('paper user stream: events', () => {
     expect(client.messages.map(describeEvent)).toEqual(['ALGO NEW', 'ALGO TRIGGERING', 'ALGO REJECTED']);
   });
 
+  it('when a triggered STOP (limit) order is cancelled then its algo order is FINISHED with an ALGO_UPDATE', async () => {
+    const { client } = await stream();
+    await signed('POST', '/fapi/v1/algoOrder', {
+      algoType: 'CONDITIONAL',
+      symbol: 'BTCUSDT',
+      side: 'SELL',
+      type: 'STOP',
+      triggerPrice: '59000',
+      quantity: '0.1',
+      reduceOnly: 'true',
+      clientAlgoId: 'us-stop-3',
+    });
+    await control(rig.px, '/paper/marks', { BTCUSDT: 58900 });
+    const triggered = await client.next((m) => describeEvent(m) === 'ALGO TRIGGERED', 0, 'TRIGGERED');
+    const childId = (triggered.o as { ai: string }).ai;
+    await signed('DELETE', '/fapi/v1/order', { symbol: 'BTCUSDT', orderId: childId });
+    const finished = await client.next((m) => describeEvent(m) === 'ALGO FINISHED', 0, 'FINISHED');
+    expect(finished.o).toMatchObject({ caid: 'us-stop-3', ai: childId, aq: '0' });
+    expect(client.messages.map(describeEvent)).toEqual([
+      'ALGO NEW',
+      'ALGO TRIGGERING',
+      'ALGO TRIGGERED',
+      'ORDER NEW/NEW',
+      'ORDER CANCELED/CANCELED',
+      'ALGO FINISHED',
+    ]);
+    const query = await signed('GET', '/fapi/v1/algoOrder', { clientAlgoId: 'us-stop-3' });
+    expect(query.body).toMatchObject({ algoStatus: 'FINISHED', actualOrderId: childId });
+  });
+
   it('when a position is set through the control surface then ACCOUNT_UPDATE with reason ADJUSTMENT', async () => {
     const { client } = await stream();
     await control(rig.px, '/paper/positions', { SOLUSDT: 7 });
