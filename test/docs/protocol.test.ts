@@ -108,6 +108,8 @@ const BUILDERS: Record<string, (k: KeySpace) => string[]> = {
   canaryStream: (k) => [k.canaryStream()],
   canaryPublished: (k) => [k.canaryPublished(ID)],
   canaryRun: (k) => [k.canaryRun()],
+  failoverAudit: (k) => [k.failoverAudit()],
+  failoverAudited: (k) => [k.failoverAudited('<kind>', ID)],
   heartbeat: (k) => [
     k.heartbeat('apply', '<host>-<pid>'),
     k.heartbeat('governor', '<host>-<pid>'),

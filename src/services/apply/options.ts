@@ -74,6 +74,14 @@ export interface ApplyOptions {
   retryMaxMs?: number;
   /** How often orders left order_status_unknown are looked up again (default 30 s; 0: never). */
   reconcileEveryMs?: number;
+  /**
+   * APPLY_FAILOVER_LOOKBACK_SEC in ms: the failover reconciliation's window (failover-reconciler.ts);
+   * absent or 0: no reconciliation.
+   */
+  failoverLookbackMs?: number;
+  /** The reconciliation's backstop period (default FAILOVER_EVERY_MS) and its settle time (tests). */
+  failoverEveryMs?: number;
+  failoverSettleMs?: number;
 }
 
 export interface ApplyDeps {
