@@ -23,17 +23,11 @@ export type LostWriteKind = (typeof LOST_WRITE_KINDS)[number];
  */
 export type LostWriteAction = 'result_published' | 'reconciled_entry_stands' | 'recorded';
 
-/** An order as the exchange lists it (the fields the reconciliation reads). */
+/** What the reconciliation reads of an order the exchange lists (callers pass whole orders). */
 export interface BookedOrder {
   clientOrderId: string;
-  orderId: string;
   symbol: string;
-  side: 'BUY' | 'SELL';
   status: string;
-  origQty: string;
-  executedQty: string;
-  avgPrice: string;
-  reduceOnly: boolean;
   /** When the exchange booked it (ms). */
   time: number;
 }
@@ -49,17 +43,17 @@ export interface HeldRecords {
   reconciled: boolean;
 }
 
-export interface LostWrite {
+export interface LostWrite<O extends BookedOrder = BookedOrder> {
   kind: LostWriteKind;
   planId: string;
   symbol: string;
   step: string;
-  order: BookedOrder;
+  order: O;
   action: LostWriteAction;
 }
 
-export interface LostWriteScan {
-  gaps: LostWrite[];
+export interface LostWriteScan<O extends BookedOrder = BookedOrder> {
+  gaps: LostWrite<O>[];
   /** Orders of ours looked at (client id `qa-<plan>-<step>`). */
   ours: number;
   /** Orders of ours too recent, or still working: looked at again by the next pass. */
@@ -86,12 +80,12 @@ export function executedSome(executedQty: string): boolean {
  * (its own worker may still be writing its records) or still working is left for a later pass. A
  * plan with several orders (never expected: one order per plan step) is reported once per kind.
  */
-export function findLostWrites(
-  orders: readonly BookedOrder[],
+export function findLostWrites<O extends BookedOrder>(
+  orders: readonly O[],
   held: (planId: string) => HeldRecords,
   opts: { nowMs: number; settleMs: number },
-): LostWriteScan {
-  const gaps: LostWrite[] = [];
+): LostWriteScan<O> {
+  const gaps: LostWrite<O>[] = [];
   const seen = new Set<string>();
   let ours = 0;
   let waiting = 0;

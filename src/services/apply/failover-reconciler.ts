@@ -16,16 +16,15 @@ import {
   executedSome,
   findLostWrites,
   planStepOfClientId,
-  type BookedOrder,
   type HeldRecords,
   type LostWrite,
 } from '../../domain/lost-writes.js';
-import { resultFields } from '../../domain/result.js';
-import { ExchangeError } from '../../exchange/port.js';
+import { ExchangeError, type ListedOrder } from '../../exchange/port.js';
 import type { RecentSymbols } from '../recent-symbols.js';
 import { noopMetrics } from './metrics.js';
 import { PLAN_STREAM_MAXLEN, type ApplyDeps } from './options.js';
-import { failed, filled, safeReason, type ExecOutcome } from './outcome.js';
+import { failed, filled, safeReason } from './outcome.js';
+import { ResultPublisher } from './result-publisher.js';
 
 /** An order booked more recently than this is left to its own worker until a later pass. */
 export const FAILOVER_SETTLE_MS = 10_000;
@@ -49,7 +48,7 @@ export interface FailoverPassReport {
   /** Our orders of the window, and how many were left for a later pass (too recent, working). */
   orders: number;
   waiting: number;
-  gaps: LostWrite[];
+  gaps: LostWrite<ListedOrder>[];
   /** Audit entries this pass wrote (a gap another pass or replica recorded is not counted). */
   recorded: number;
   /** Symbols whose orders could not be listed (the pass ends `failed`, retried), and the first error. */
@@ -65,13 +64,30 @@ export interface FailoverOptions {
   settleMs?: number;
 }
 
+/** A pass's report before it has done anything. */
+export const emptyReport = (trigger: FailoverTrigger): FailoverPassReport => ({
+  trigger,
+  symbols: 0,
+  weight: 0,
+  orders: 0,
+  waiting: 0,
+  gaps: [],
+  recorded: 0,
+  failedSymbols: [],
+});
+
 export class FailoverReconciler {
+  /** A lost result's replacement goes out as every result does (marker, metric, log line). */
+  private readonly results: ResultPublisher;
+
   constructor(
     private readonly deps: ApplyDeps,
     private readonly opts: FailoverOptions,
     /** Symbols with an EXECUTE plan lately (noted before the plan's writes, so no failover loses them). */
     private readonly activity: RecentSymbols,
-  ) {}
+  ) {
+    this.results = new ResultPublisher(deps, opts.dedupeTtlSec, deps.metrics ?? noopMetrics);
+  }
 
   async pass(trigger: FailoverTrigger): Promise<FailoverPassReport> {
     const { store, exchange, clock, ownership } = this.deps;
@@ -95,17 +111,8 @@ export class FailoverReconciler {
         ...this.activity.noted(),
       ]),
     ].filter((s) => traded.has(s) && (!ownership || ownership.owns(s)));
-    const report: FailoverPassReport = {
-      trigger,
-      symbols: symbols.length,
-      weight: 0,
-      orders: 0,
-      waiting: 0,
-      gaps: [],
-      recorded: 0,
-      failedSymbols: [],
-    };
-    const booked: BookedOrder[] = [];
+    const report: FailoverPassReport = { ...emptyReport(trigger), symbols: symbols.length };
+    const booked: ListedOrder[] = [];
     const queue = [...symbols];
     await Promise.all(
       Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
@@ -139,7 +146,7 @@ export class FailoverReconciler {
 
   /** What Redis holds of each plan behind `orders` (4 EXISTS a plan, pipelined). */
   private async heldRecords(
-    orders: readonly BookedOrder[],
+    orders: readonly ListedOrder[],
     planIds: ReadonlySet<string | undefined>,
     streamFromMs: number,
   ): Promise<Map<string, HeldRecords>> {
@@ -165,7 +172,7 @@ export class FailoverReconciler {
   }
 
   /** The audit entry (once per plan and kind), then a lost result's replacement; true if recorded now. */
-  private async account(gap: LostWrite, trigger: FailoverTrigger): Promise<boolean> {
+  private async account(gap: LostWrite<ListedOrder>, trigger: FailoverTrigger): Promise<boolean> {
     const { store, clock, logger } = this.deps;
     const k = store.keys;
     const o = gap.order;
@@ -189,8 +196,7 @@ export class FailoverReconciler {
       AUDIT_MAXLEN,
     );
     // Audit first: a crash in between leaves the result to the next pass, never unrecorded.
-    let resultId: string | null = null;
-    if (gap.action === 'result_published') resultId = await this.publishResult(gap);
+    if (gap.action === 'result_published') await this.publishResult(gap);
     if (audit === null) return false;
     (this.deps.metrics ?? noopMetrics).lostWrite(gap.kind, gap.action);
     logger.warn(
@@ -203,37 +209,21 @@ export class FailoverReconciler {
         executed_qty: o.executedQty,
         action: gap.action,
         audit_entry: audit,
-        ...(resultId !== null ? { result_entry: resultId } : {}),
       },
       `apply: Redis lost the ${gap.kind} of plan ${gap.planId} ${gap.symbol} (a failover); the exchange has its order ${o.orderId} ${o.status}, executed ${o.executedQty}; ${ACTION_TEXT[gap.action]}`,
     );
     return true;
   }
 
-  /** The plan's one result, from the exchange's record (null when the plan has one already). */
-  private publishResult(gap: LostWrite): Promise<string | null> {
-    const { store, clock } = this.deps;
+  /** The plan's one result, from the exchange's record (nothing when the plan has one already). */
+  private publishResult(gap: LostWrite<ListedOrder>): Promise<void> {
     const o = gap.order;
     const details = `order ${o.orderId} ${o.status} found on the exchange after a Redis failover lost this plan's result`;
-    const r: ExecOutcome = executedSome(o.executedQty)
+    const r = executedSome(o.executedQty)
       ? filled(gap.step, o, details)
       : failed(gap.step, `order_${safeReason(o.status.toLowerCase())}`, details, o.side);
-    return store.publishOnce(
-      store.keys.resultPublished(gap.planId),
-      this.opts.dedupeTtlSec,
-      store.keys.resultStream(),
-      resultFields({
-        planId: gap.planId,
-        symbol: gap.symbol,
-        decision: r.decision,
-        executed: r.executed,
-        wouldExecute: false,
-        steps: r.steps,
-        error: r.error,
-        nowSec: clock.now() / 1000,
-      }),
-      PLAN_STREAM_MAXLEN,
-    );
+    const log = this.deps.logger.child({ plan: gap.planId, symbol: gap.symbol });
+    return this.results.publish({ planId: gap.planId, symbol: gap.symbol }, 'EXECUTE', r, log);
   }
 }
 

@@ -9,7 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { clientOrderIdFor } from '../../../src/exchange/port.js';
 import { ManualClock, systemClock } from '../../../src/ops/clock.js';
 import { captureLogger } from '../../../src/ops/logger.js';
-import { FailoverReconciler, type FailoverTrigger } from '../../../src/services/apply/failover-reconciler.js';
+import {
+  emptyReport,
+  FailoverReconciler,
+  type FailoverTrigger,
+} from '../../../src/services/apply/failover-reconciler.js';
 import { FAILOVER_SECOND_PASS_MS, failoverPasses } from '../../../src/services/apply/failover-passes.js';
 import { RecordingMetrics } from '../../../src/services/apply/metrics.js';
 import { RecentSymbols } from '../../../src/services/recent-symbols.js';
@@ -168,16 +172,7 @@ describe('failover reconciliation triggers', () => {
       pass: async (trigger: FailoverTrigger) => {
         triggers.push(trigger);
         if (fail) throw new Error('redis down');
-        return {
-          trigger,
-          symbols: 0,
-          weight: 0,
-          orders: 0,
-          waiting: 0,
-          gaps: [],
-          recorded: 0,
-          failedSymbols: [],
-        };
+        return emptyReport(trigger);
       },
     } as unknown as FailoverReconciler;
     const store = { notificationEpoch: () => epoch } as unknown as Store;
