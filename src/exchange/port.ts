@@ -54,6 +54,21 @@ export interface OrderFill {
   reduceOnly: boolean;
 }
 
+/** An order as the exchange lists it (GET /fapi/v1/allOrders), with when it was placed (ms). */
+export interface ListedOrder extends OrderFill {
+  time: number;
+}
+
+/**
+ * One symbol's orders placed since a time, oldest first. `pages`: requests it took (each weighs 5
+ * on Binance); `complete` false when the page cap stopped it before the newest order.
+ */
+export interface OrdersSince {
+  orders: ListedOrder[];
+  pages: number;
+  complete: boolean;
+}
+
 export interface MarketReduceRequest {
   symbol: string;
   side: 'BUY' | 'SELL';
@@ -164,6 +179,12 @@ export interface ExchangePort {
    * fails. A stop found in any state was placed: it is never placed again for that id.
    */
   findStopLoss(symbol: string, clientAlgoId: string, opts?: LookupOptions): Promise<StopFound | null>;
+  /**
+   * Every order of `symbol` placed at or after `startMs` (less than 7 days back), oldest first,
+   * whoever placed it; throws when the query fails. For the failover reconciliation, which asks
+   * what the exchange booked while Redis may have lost the record of it; never a recovery query.
+   */
+  ordersSince(symbol: string, startMs: number): Promise<OrdersSince>;
   /** Present when the adapter follows the account's user data stream (BINANCE_USER_STREAM=on). */
   readonly accountStream?: AccountStream;
   close(): Promise<void>;

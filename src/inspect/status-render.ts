@@ -193,6 +193,13 @@ export function renderStatusText(r: StatusReport): string {
       ? 'canaries: none on the canary stream'
       : `canaries: ${r.canary.entries} on the canary stream; newest ${clean(canary.planId)} ${clean(canary.symbol)} ${canary.atMs === null ? '?' : `${utc(canary.atMs)} UTC (${ago(r.readAtMs, canary.atMs)})`}: ${canary.passed ? 'PASSED' : `${canary.refused ? 'REFUSED' : 'FAILED'} ${clean(canary.error || '?')}`}${canary.waitMs === null ? '' : `, wait_ms=${canary.waitMs}`}; handled by ${canary.handledBy === null ? 'the canary command' : `apply ${clean(canary.handledBy.instance)} (host ${clean(canary.handledBy.host)}, pid ${canary.handledBy.pid})`}`,
   );
+  const fa = r.failoverAudit;
+  const lost = fa.last;
+  L.push(
+    lost === null
+      ? 'failover lost writes: none recorded'
+      : `failover lost writes: ${fa.lastHour} in the last hour, ${fa.entries} on the audit stream; newest ${clean(lost.kind)} of ${clean(lost.planId)} ${clean(lost.symbol)} ${lost.atMs === null ? '?' : `${utc(lost.atMs)} UTC (${ago(r.readAtMs, lost.atMs)})`}: ${clean(lost.action)} (explain ${clean(lost.planId)})`,
+  );
   return `${L.join('\n')}\n`;
 }
 
@@ -296,6 +303,14 @@ export function statusJson(r: StatusReport): Record<string, unknown> {
               handled_by: r.canary.last.handledBy,
               refused: r.canary.last.refused,
             },
+    },
+    failover_audit: {
+      entries: r.failoverAudit.entries,
+      last_hour: r.failoverAudit.lastHour,
+      last: ((l) =>
+        l && { kind: l.kind, plan_id: l.planId, symbol: l.symbol, action: l.action, at: iso(l.atMs) })(
+        r.failoverAudit.last,
+      ),
     },
   };
 }

@@ -4,6 +4,7 @@
  * host come from their heartbeats; the caller's own mode and URLs from the environment, labelled
  * as such. Credentials are never read into the report.
  */
+import { failoverAudit, type FailoverAuditStatus } from './status-audit.js';
 import { execCounts, utcDay } from '../domain/governor/gates.js';
 import { redactUrl } from '../ops/config/env.js';
 import { parseArmState, readArmHash } from '../services/arm-state.js';
@@ -84,6 +85,8 @@ export interface StatusReport {
   };
   /** Canaries (PROTOCOL.md "Canary plans"): entries on the canary stream and the newest one. */
   canary: { entries: number; last: LastCanary | null };
+  /** Lost writes the failover reconciliation recorded: in all, within the last hour, the newest. */
+  failoverAudit: FailoverAuditStatus;
 }
 
 export interface LastCanary {
@@ -275,7 +278,7 @@ export async function readStatus(
         return { ...g, consumerList, leftoverConsumers: all.length - consumerList.length };
       }),
     );
-  const [cursor, permits, execs, governor, planG, resultG, canary] = await Promise.all([
+  const [cursor, permits, execs, governor, planG, resultG, canary, audit] = await Promise.all([
     ledgerCursor(store),
     countPermits(store, nowMs),
     lastExecutions(store, symbols, opts),
@@ -283,6 +286,7 @@ export async function readStatus(
     withConsumers(k.planStream(), planGroups),
     withConsumers(k.resultStream(), resultGroups),
     lastCanary(store),
+    failoverAudit(store, nowMs),
   ]);
   return {
     readAtMs: nowMs,
@@ -324,5 +328,6 @@ export async function readStatus(
     executionScan: execs.scan,
     governor,
     canary,
+    failoverAudit: audit,
   };
 }

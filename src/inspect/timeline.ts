@@ -294,6 +294,22 @@ export function timelineOf(f: Facts, t: PlanTrace): TimelineEvent[] {
       details: { request: d.request_id ?? '?', by: `${d.host || '?'} pid ${d.pid || '?'}`, entry: e.id },
     });
   }
+  for (const e of t.failoverAudit ?? []) {
+    const d = e.fields;
+    out.push({
+      atMs: Number(e.id.split('-')[0]),
+      approx: false,
+      source: 'apply',
+      what: `failover reconciliation: Redis lost this plan's ${d.kind ?? '?'}; ${d.action ?? '?'}`,
+      details: {
+        order_id: d.order_id ?? '?',
+        order_status: d.order_status ?? '?',
+        executed_qty: d.executed_qty ?? '?',
+        client_order_id: d.client_order_id ?? '?',
+        entry: e.id,
+      },
+    });
+  }
   for (const e of t.resultEntries) {
     const d = e.fields;
     if (d.decision === 'CANARY') {

@@ -28,6 +28,8 @@ export interface PlanTrace {
   events: StreamEntry[];
   /** A canary's request (quantum:stream:apply.canary_request), when the running apply answered one. */
   canaryRequests: StreamEntry[];
+  /** What the failover reconciliation recorded Redis had lost of this plan (failover audit stream). */
+  failoverAudit?: StreamEntry[];
   scanned: { plan: number; result: number; decisions: number; events: number; complete: boolean };
   dedupe: KeyRead;
   streamPublished: KeyRead;
@@ -72,7 +74,7 @@ export function symbolsSeen(t: Omit<PlanTrace, 'proposals' | 'armState'>): strin
   const add = (s: unknown) => {
     if (isValidSymbol(s) && !out.includes(s)) out.push(s);
   };
-  for (const e of [...t.planEntries, ...t.resultEntries]) add(e.fields.symbol);
+  for (const e of [...t.planEntries, ...t.resultEntries, ...(t.failoverAudit ?? [])]) add(e.fields.symbol);
   add(t.intent.symbol);
   for (const r of [t.governorPermit, t.p33Permit, t.governorBlock]) {
     if (r.value === null) continue;
@@ -99,12 +101,13 @@ export async function readPlanTrace(
 ): Promise<PlanTrace> {
   const k = store.keys;
   const others = (opts.authorities ?? ['governor', 'p33']).filter((a) => a !== 'governor' && a !== 'p33');
-  const [plans, results, decisions, events, readAtMs] = await Promise.all([
+  const [plans, results, decisions, events, audit, readAtMs] = await Promise.all([
     findPlanEntries(store, k.planStream(), planId, opts),
     // A canary's one entry is on the canary stream, never on the result stream.
     findPlanEntries(store, isCanaryPlanId(planId) ? k.canaryStream() : k.resultStream(), planId, opts),
     findPlanEntries(store, k.governorDecisions(), planId, opts),
     scanBackwards(store, k.governorEvents(), (e) => eventMentions(e, planId), opts),
+    findPlanEntries(store, k.failoverAudit(), planId, opts),
     store.serverTimeMs(),
   ]);
   // A canary answered by the running apply names its request: the command's entry, by its id.
@@ -118,7 +121,10 @@ export async function readPlanTrace(
       })
     : null;
   // Cluster key mode names a plan's keys by its symbol: take it from the plan's own entries.
-  const symbol = [...plans.matches, ...results.matches].map((e) => e.fields.symbol).find(isValidSymbol);
+  // (A plan entry a failover lost leaves its symbol on the failover audit entry.)
+  const symbol = [...plans.matches, ...results.matches, ...audit.matches]
+    .map((e) => e.fields.symbol)
+    .find(isValidSymbol);
   // Without it (no entry left) a cluster-mode plan's keys cannot be named: they read as absent.
   const nameable = !k.cluster || symbol !== undefined;
   const read = (name: () => string): Promise<KeyRead> =>
@@ -154,6 +160,7 @@ export async function readPlanTrace(
     decisions: [...decisions.matches].reverse(),
     events: [...events.matches].reverse(),
     canaryRequests: requests?.matches ?? [],
+    failoverAudit: [...audit.matches].reverse(),
     scanned: {
       plan: plans.scanned,
       result: results.scanned,

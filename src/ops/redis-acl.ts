@@ -82,6 +82,7 @@ function keyRules(service: AclRole, p: string, cluster: boolean): string[] {
         `%R~${p}quantum:stream:apply.reconciled`,
         `%R~${p}quantum:stream:apply.canary`,
         `%R~${p}quantum:stream:apply.orders`,
+        `%R~${p}quantum:stream:apply.failover_audit`,
       ];
     case 'governor':
       return [
@@ -178,7 +179,7 @@ function selectors(service: AclRole, p: string): string[] {
   switch (service) {
     case 'apply': {
       const permits = `~${p}quantum:permit:* ~${p}quantum:apply:consumed:*`;
-      const streams = `${plan} ~${p}quantum:stream:apply.result ~${p}quantum:stream:apply.reconciled ~${p}quantum:stream:apply.canary ~${p}quantum:stream:apply.orders ~${p}quantum:apply:*`;
+      const streams = `${plan} ~${p}quantum:stream:apply.result ~${p}quantum:stream:apply.reconciled ~${p}quantum:stream:apply.canary ~${p}quantum:stream:apply.orders ~${p}quantum:stream:apply.failover_audit ~${p}quantum:apply:*`;
       // Canary requests: the command adds one; the replicas read them through their group.
       const requests = `~${p}quantum:stream:apply.canary_request`;
       return [

@@ -16,6 +16,10 @@ export class BoundedMap<K, V> {
       if (oldest !== undefined) this.items.delete(oldest);
     }
   }
+  /** Oldest first. */
+  entries(): IterableIterator<[K, V]> {
+    return this.items.entries();
+  }
 }
 
 export class BoundedSet {

@@ -32,6 +32,12 @@ export class RecentSymbols {
     return at !== undefined && this.clock.now() - at < this.windowMs;
   }
 
+  /** Every symbol noted within the window. */
+  noted(): string[] {
+    const now = this.clock.now();
+    return [...this.at.entries()].filter(([, at]) => now - at < this.windowMs).map(([s]) => s);
+  }
+
   note(symbol: string): void {
     this.at.set(symbol, this.clock.now());
   }

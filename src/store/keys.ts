@@ -37,6 +37,7 @@ export function keySpace(opts: KeyOptions = {}) {
   const reconciledStream = `${p}quantum:stream:apply.reconciled`;
   const canaryStream = `${p}quantum:stream:apply.canary`;
   const canaryRequests = `${p}quantum:stream:apply.canary_request`;
+  const failoverAuditStream = `${p}quantum:stream:apply.failover_audit`;
   /** Marker guarding a stream: in cluster mode tagged with the stream's name (same slot). */
   const streamMarker = (name: string, stream: string, planId: string) =>
     cluster ? `${p}quantum:apply:${name}:{${stream}}:${planId}` : `${p}quantum:apply:${name}:${planId}`;
@@ -109,6 +110,14 @@ export function keySpace(opts: KeyOptions = {}) {
     reconciledPublished: (planId: string) => streamMarker('reconciled', reconciledStream, planId),
     /** Ours: the P3.3 ledger's cursor over the reconciled stream. */
     reconciledCursor: () => `${p}quantum:position:reconciled_cursor${cluster ? `:${ledgerTag}` : ''}`,
+    /**
+     * Ours: what the failover reconciliation found Redis had lost of our orders (a plan entry, an
+     * intent, a consume receipt, a result) and what it did, one entry per plan and kind; capped.
+     */
+    failoverAudit: () => failoverAuditStream,
+    /** Ours: marks a (plan, kind) whose failover audit entry is published (once each). */
+    failoverAudited: (kind: string, planId: string) =>
+      streamMarker(`failover_audited:${kind}`, failoverAuditStream, planId),
     /** Ours: an authority's once-per-plan decision marker (governor / p33), outliving its permit. */
     authorityDecision: (authority: string, planId: string, symbol?: string) =>
       `${p}quantum:${authority}:decided:${planTail('authorityDecision', planId, symbol)}`,

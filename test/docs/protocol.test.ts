@@ -109,6 +109,8 @@ const BUILDERS: Record<string, (k: KeySpace) => string[]> = {
   canaryPublished: (k) => [k.canaryPublished(ID)],
   canaryRun: (k) => [k.canaryRun()],
   canaryRequests: (k) => [k.canaryRequests()],
+  failoverAudit: (k) => [k.failoverAudit()],
+  failoverAudited: (k) => [k.failoverAudited('<kind>', ID)],
   heartbeat: (k) => [
     k.heartbeat('apply', '<host>-<pid>'),
     k.heartbeat('governor', '<host>-<pid>'),

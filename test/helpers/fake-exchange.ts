@@ -9,6 +9,7 @@ import {
   type MarketReduceRequest,
   type OrderFill,
   type OrderOutcome,
+  type OrdersSince,
   type Position,
   type LookupOptions,
   type StopFound,
@@ -35,6 +36,8 @@ export class FakeExchange implements ExchangePort {
   readonly stops: StopLossRequest[] = [];
   /** clientAlgoId → algo id and status of every stop placed (replaced ones CANCELED). */
   readonly placedStops = new Map<string, StopFound & { symbol: string }>();
+  /** When each order (by order id) was placed: Date.now() at placement, or set by a test. */
+  readonly placedAt = new Map<string, number>();
   private readonly amounts = new Map<string, number>();
   private readonly marks = new Map<string, number>();
   private nextId = 1;
@@ -118,6 +121,7 @@ export class FakeExchange implements ExchangePort {
       reduceOnly: true,
     };
     this.orders.push(order);
+    this.placedAt.set(order.orderId, Date.now());
     return { kind: 'filled', order, recovered: false };
   }
 
@@ -143,6 +147,14 @@ export class FakeExchange implements ExchangePort {
   async findOrder(symbol: string, clientOrderId: string, opts?: LookupOptions): Promise<OrderFill | null> {
     this.record('findOrder', opts ? [symbol, clientOrderId, opts] : [symbol, clientOrderId]);
     return this.orders.find((o) => o.symbol === symbol && o.clientOrderId === clientOrderId) ?? null;
+  }
+
+  async ordersSince(symbol: string, startMs: number): Promise<OrdersSince> {
+    this.record('ordersSince', [symbol, startMs]);
+    const orders = this.orders
+      .map((o) => ({ ...o, time: this.placedAt.get(o.orderId) ?? 0 }))
+      .filter((o) => o.symbol === symbol && o.time >= startMs);
+    return { orders, pages: 1, complete: true };
   }
 
   async findOrderById(symbol: string, orderId: string, opts?: LookupOptions): Promise<OrderFill | null> {

@@ -42,6 +42,29 @@ export function explainSuite(name: string, factory: () => Promise<InspectUnderTe
       return { code: r.code, body: JSON.parse(r.stdout) as ExplainJson };
     };
 
+    it('when a failover lost a record of a plan then explain shows the audit entry and its action', async () => {
+      const plan = fresh();
+      await w.executed(plan);
+      await t.store.xadd(t.store.keys.failoverAudit(), {
+        plan_id: plan.planId,
+        symbol: plan.symbol,
+        kind: 'consume_receipt',
+        client_order_id: `qa-${plan.planId}-CLOSE_PARTIAL_75`,
+        order_id: '123',
+        order_status: 'FILLED',
+        executed_qty: '0.375',
+        order_time: String(t.clock.now()),
+        action: 'recorded',
+        trigger: 'switch',
+        timestamp: String(t.clock.now()),
+      });
+      const r = await run(plan.planId);
+      expect(r.stdout).toContain("failover reconciliation: Redis lost this plan's consume_receipt; recorded");
+      expect(r.stdout).toContain('order_id=123');
+      const { body } = await runJson(plan.planId);
+      expect(body.timeline.some((e) => e.what.startsWith('failover reconciliation'))).toBe(true);
+    });
+
     it('when a plan executed then the verdict names side, qty, order and fill', async () => {
       const plan = fresh();
       await w.executed(plan);

@@ -190,6 +190,30 @@ export function statusSuite(name: string, factory: () => Promise<InspectUnderTes
       for (const s of Object.values(SECRETS)) expect(j.stdout).not.toContain(s);
     });
 
+    it('when the failover reconciliation recorded lost writes then status counts them and names the newest', async () => {
+      const none = await run(false);
+      expect(none.stdout).toContain('failover lost writes: none recorded');
+      const planId = fresh().planId;
+      for (const kind of ['plan_entry', 'result'])
+        await t.store.xadd(t.store.keys.failoverAudit(), {
+          plan_id: planId,
+          symbol: 'BTCUSDT',
+          kind,
+          action: kind === 'result' ? 'result_published' : 'recorded',
+        });
+      const text = await run(false);
+      expect(text.stdout).toContain(
+        `failover lost writes: 2 in the last hour, 2 on the audit stream; newest result of ${planId} BTCUSDT`,
+      );
+      expect(text.stdout).toContain(`: result_published (explain ${planId})`);
+      const json = JSON.parse((await run(true)).stdout) as { failover_audit: unknown };
+      expect(json.failover_audit).toMatchObject({
+        entries: 2,
+        last_hour: 2,
+        last: { kind: 'result', plan_id: planId, symbol: 'BTCUSDT', action: 'result_published' },
+      });
+    });
+
     it('when Redis is empty then status still answers with defaults', async () => {
       const j = JSON.parse((await run(true)).stdout) as StatusJson;
       expect(j.arm).toMatchObject({ armed: true, stored: false });

@@ -213,6 +213,27 @@ describe('config cross-checks and modes', () => {
     );
   });
 
+  it('when APPLY_FAILOVER_LOOKBACK_SEC is not a whole number of seconds up to 1800 and the dedupe TTL then it refuses to start naming it', () => {
+    expect(loadApplyConfig({}).failoverLookbackSec).toBe(300);
+    expect(loadApplyConfig({ APPLY_FAILOVER_LOOKBACK_SEC: '0' }).failoverLookbackSec).toBe(0);
+    for (const bad of ['-1', '1801', '12.5', 'five'])
+      expect(
+        configError(() => loadApplyConfig({ APPLY_FAILOVER_LOOKBACK_SEC: bad })).problems.map(
+          (p) => p.variable,
+        ),
+        bad,
+      ).toEqual(['APPLY_FAILOVER_LOOKBACK_SEC']);
+    const ttl = configError(() =>
+      loadApplyConfig({ APPLY_FAILOVER_LOOKBACK_SEC: '900', APPLY_DEDUPE_TTL_SEC: '600' }),
+    );
+    expect(ttl.problems).toEqual([
+      expect.objectContaining({
+        variable: 'APPLY_FAILOVER_LOOKBACK_SEC',
+        expected: expect.stringContaining('at most APPLY_DEDUPE_TTL_SEC (600)'),
+      }),
+    ]);
+  });
+
   it('when APPLY_MODE=live lacks the confirmation and live keys then each is reported', () => {
     const err = configError(() => loadApplyConfig({ APPLY_MODE: 'live' }));
     expect(err.problems.map((p) => p.variable)).toEqual([

@@ -57,6 +57,10 @@ describe.skipIf(skipRedis || !clusterAvailable)('failover in a cluster, three se
     expect(audit.duplicateOrders).toBe(0);
     expect(audit.doubleResults).toEqual([]);
     expect(late).toEqual([]);
+    // The failover reconciliation accounted for every lost write: each plan with an order has
+    // its result (or reconciled entry), each lost plan entry, receipt and intent an audit entry.
+    expect(audit.ordersWithoutResult).toEqual([]);
+    expect(audit.silent).toEqual([]);
   }
 
   it('when the master holding the streams and the arm key is killed (-9) then no order is doubled and orders resume', async () => {

@@ -87,9 +87,19 @@ export interface Order {
  * thing it records happened (an order's booking, a plan entry's stream id time).
  */
 export interface LostWrite {
-  kind: 'consume_receipt' | 'result' | 'plan_entry';
+  kind: 'consume_receipt' | 'result' | 'plan_entry' | 'intent';
   plan: string;
   atMs: number;
+}
+
+/** One entry of the failover audit stream, as the rig reads it. */
+export interface AuditEntry {
+  kind: string;
+  plan: string;
+  action: string;
+  /** When the exchange booked the order, and when the entry was written (ms). */
+  orderTime: number;
+  writtenAt: number;
 }
 
 export interface FailoverAudit {
@@ -108,6 +118,21 @@ export interface FailoverAudit {
   ordersOfLostPlans: number;
   /** Every gap above, with its time: lost writes must all date from before the switch. */
   lost: LostWrite[];
+  /** Orders whose plan has neither a result nor a reconciled entry. */
+  ordersWithoutResult: string[];
+  /**
+   * Silent gaps: an order whose plan entry, consume receipt or intent is gone with no failover
+   * audit entry saying so (`<kind>:<plan>`).
+   */
+  silent: string[];
+  /** The failover audit stream. */
+  audited: AuditEntry[];
+}
+
+function countBy(xs: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) out[x] = (out[x] ?? 0) + 1;
+  return out;
 }
 
 export class FailoverLoad {
@@ -268,20 +293,45 @@ export class FailoverLoad {
     const settled = new Set([...results, ...reconciled].map((r) => r.fields.plan_id));
     const execute = plans.filter((p) => p.fields.decision === 'EXECUTE');
     const planIds = new Set(plans.map((p) => p.fields.plan_id));
+    const audited: AuditEntry[] = (await s.xrange(s.keys.failoverAudit(), '-', '+').catch(() => [])).map(
+      (e) => ({
+        kind: e.fields.kind ?? '',
+        plan: e.fields.plan_id ?? '',
+        action: e.fields.action ?? '',
+        orderTime: Number(e.fields.order_time),
+        writtenAt: Number(e.fields.timestamp),
+      }),
+    );
+    const auditedGap = new Set(audited.map((a) => `${a.kind}:${a.plan}`));
+    const silent: string[] = [];
     const unpermitted: string[] = [];
     const lost: LostWrite[] = [];
     for (const o of orders) {
       const id = planOfClientId(o.clientOrderId);
+      if (!(await s.exists(s.keys.orderIntent(id, o.symbol)))) {
+        lost.push({ kind: 'intent', plan: id, atMs: o.time });
+        if (!auditedGap.has(`intent:${id}`)) silent.push(`intent:${id}`);
+      }
       if ((await s.get(s.keys.permitReceipt(id, o.symbol))) !== null) continue;
       unpermitted.push(id);
       lost.push({ kind: 'consume_receipt', plan: id, atMs: o.time });
+      if (!auditedGap.has(`consume_receipt:${id}`)) silent.push(`consume_receipt:${id}`);
     }
+    // A lost result the reconciliation replaced is dated by its audit entry.
+    for (const a of audited)
+      if (a.kind === 'result') lost.push({ kind: 'result', plan: a.plan, atMs: a.orderTime });
     const unaccounted = execute.filter((p) => !settled.has(p.fields.plan_id));
     for (const p of unaccounted)
       lost.push({ kind: 'result', plan: p.fields.plan_id ?? '', atMs: Number(p.id.split('-')[0]) });
     const ofLostPlans = orders.filter((o) => !planIds.has(planOfClientId(o.clientOrderId)));
-    for (const o of ofLostPlans)
-      lost.push({ kind: 'plan_entry', plan: planOfClientId(o.clientOrderId), atMs: o.time });
+    for (const o of ofLostPlans) {
+      const id = planOfClientId(o.clientOrderId);
+      lost.push({ kind: 'plan_entry', plan: id, atMs: o.time });
+      if (!auditedGap.has(`plan_entry:${id}`)) silent.push(`plan_entry:${id}`);
+    }
+    const ordersWithoutResult = orders
+      .map((o) => planOfClientId(o.clientOrderId))
+      .filter((id) => !settled.has(id));
     return {
       proposals: this.proposals,
       plans: plans.length,
@@ -293,7 +343,29 @@ export class FailoverLoad {
       doubleResults: [...resultsBy].filter(([, n]) => n > 1).map(([id]) => id),
       ordersOfLostPlans: ofLostPlans.length,
       lost,
+      ordersWithoutResult,
+      silent,
+      audited,
     };
+  }
+
+  /**
+   * Waits until the failover reconciliation has accounted for every gap: every order's plan has a
+   * result or a reconciled entry, and every lost plan entry, receipt and intent has an audit
+   * entry (or `ms` passed), then audits. An EXECUTE plan entry whose result was lost and that sent
+   * no order stays in `unaccounted` (nothing on the exchange to account for it by).
+   */
+  async reconciledAudit(ms = 120_000): Promise<FailoverAudit> {
+    await until(
+      async () => {
+        const a = await this.audit().catch(() => null);
+        return a !== null && a.silent.length === 0 && a.ordersWithoutResult.length === 0;
+      },
+      ms,
+      'every lost write accounted for',
+      1000,
+    ).catch(() => null);
+    return this.audit();
   }
 
   /**
@@ -322,12 +394,21 @@ export class FailoverLoad {
     );
     const firstAfter = (await this.orders()).find((o) => o.time > switchedMs)?.time ?? Date.now();
     await this.stopFeeding();
-    const audit = await this.drainAndAudit();
+    await this.drainAndAudit();
+    const auditedBefore = (await this.audit()).audited.length;
+    const audit = await this.reconciledAudit();
+    const accountedAt = Date.now();
     const late = audit.lost.filter((l) => l.kind !== 'plan_entry' && l.atMs > lastWriteMs + SEND_MARGIN_MS);
-    const { lost, unpermitted: _u, unaccounted: _a, ...counts } = audit;
+    const { lost, unpermitted: _u, unaccounted: _a, audited, ...counts } = audit;
     const dated = lost.map((l) => ({ ...l, afterSwitchMs: l.atMs - lastWriteMs }));
+    // The last gap of this fault accounted for: the newest audit entry written after the fault.
+    const mine = audited.filter((a) => a.writtenAt >= t0);
+    const lastAuditMs = mine.length > 0 ? Math.max(...mine.map((a) => a.writtenAt)) - t0 : null;
     process.stdout.write(
       `[failover] ${label}: first order ${firstAfter - t0} ms after the fault; ${JSON.stringify(counts)}; ` +
+        `audit entries ${audited.length} (${audited.length - auditedBefore} while the rig waited), ` +
+        `last written ${lastAuditMs} ms after the fault, all accounted for ${accountedAt - t0} ms after it ` +
+        `(${JSON.stringify(countBy(mine.map((a) => `${a.kind}/${a.action}`)))}); ` +
         `lost writes: ${JSON.stringify(dated)}\n`,
     );
     return { audit, late };

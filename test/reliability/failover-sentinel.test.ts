@@ -35,6 +35,10 @@ describe.skipIf(skipRedis)('failover under sentinel, three services under load',
     expect(audit.duplicateOrders).toBe(0);
     expect(audit.doubleResults).toEqual([]);
     expect(late).toEqual([]);
+    // The failover reconciliation accounted for every lost write: each plan with an order has
+    // its result (or reconciled entry), each lost plan entry, receipt and intent an audit entry.
+    expect(audit.ordersWithoutResult).toEqual([]);
+    expect(audit.silent).toEqual([]);
   }
 
   it('when the master is killed (-9) mid-flow then no order is doubled, every lost write predates the switch and orders resume', async () => {

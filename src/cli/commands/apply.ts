@@ -40,6 +40,8 @@ export function applyOptionsFrom(cfg: ApplyConfig): ApplyOptions {
     permitWaitMs: cfg.permitWaitMs,
     permitStepMs: cfg.permitStepMs,
     maxInFlight: cfg.maxInFlight,
+    // dry_run sends no order: nothing for it to reconcile.
+    failoverLookbackMs: cfg.mode === 'dry_run' ? 0 : cfg.failoverLookbackSec * 1000,
     intentWait:
       cfg.intentWaitReplicas > 0 ? { replicas: cfg.intentWaitReplicas, timeoutMs: cfg.intentWaitMs } : null,
     requiredAuthorities: cfg.requiredAuthorities,

@@ -6,6 +6,7 @@ import type {
   MarketReduceRequest,
   OrderFill,
   OrderOutcome,
+  OrdersSince,
   Position,
   LookupOptions,
   StopFound,
@@ -271,6 +272,8 @@ export function createBinanceExchange(opts: BinanceExchangeOptions): BinanceExch
       orders.findOrderById(symbol, orderId, opts?.recovery ?? true),
     findStopLoss: (symbol: string, clientAlgoId: string, opts?: LookupOptions): Promise<StopFound | null> =>
       stops.findStopLoss(symbol, clientAlgoId, opts?.recovery ?? true),
+    ordersSince: (symbol: string, startMs: number): Promise<OrdersSince> =>
+      orders.ordersSince(symbol, startMs),
     ...(accountStream ? { accountStream } : {}),
     userStream: stream,
     close: async () => {

@@ -14,15 +14,18 @@
  *    can no longer appear, and the result is `rejected`; before that, `unknown`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { MarketReduceRequest, OrderFill, OrderOutcome } from '../port.js';
+import type { ListedOrder, MarketReduceRequest, OrderFill, OrderOutcome, OrdersSince } from '../port.js';
 import { ExchangeError } from '../port.js';
 import { parsePlainDecimal } from '../../domain/decimal.js';
 import { isDefinitelyNotExecuted, isOrderOutcomeUnknown, reasonFor } from './errors.js';
-import { openOrdersSchema, orderSchema, type BinanceOrder } from './schemas.js';
+import { listedOrdersSchema, openOrdersSchema, orderSchema, type BinanceOrder } from './schemas.js';
 import type { Reads } from './reads.js';
 import type { CallOutcome, Transport } from './transport.js';
 
 const CLIENT_ID = /^[.A-Z:/a-z0-9_-]{1,36}$/;
+/** allOrders: Binance's largest page, and the pages one call may take (5 weight each). */
+const ALL_ORDERS_PAGE = 1000;
+const ALL_ORDERS_MAX_PAGES = 4;
 
 export interface OrderOptions {
   recvWindow: number;
@@ -151,6 +154,32 @@ export class Orders {
     } catch (err) {
       if (err instanceof ExchangeError && err.code === -2013) return null;
       throw err;
+    }
+  }
+
+  /**
+   * GET /fapi/v1/allOrders (weight 5 a page of up to 1000): from `startTime`, then from the next
+   * order id, at most ALL_ORDERS_MAX_PAGES pages. Not a recovery query: the reserve is left alone.
+   */
+  async ordersSince(symbol: string, startMs: number): Promise<OrdersSince> {
+    const orders: ListedOrder[] = [];
+    let params: Record<string, string> = { symbol, startTime: String(Math.floor(startMs)) };
+    for (let pages = 1; ; pages++) {
+      const rows = await this.reads.get(
+        '/fapi/v1/allOrders',
+        { ...params, limit: String(ALL_ORDERS_PAGE) },
+        true,
+        listedOrdersSchema,
+      );
+      for (const o of rows) {
+        if (o.symbol !== symbol)
+          throw new ExchangeError('bad_response', `allOrders for ${symbol} listed ${o.symbol}`);
+        orders.push({ ...toFill(o), time: o.time });
+      }
+      if (rows.length < ALL_ORDERS_PAGE) return { orders, pages, complete: true };
+      if (pages >= ALL_ORDERS_MAX_PAGES) return { orders, pages, complete: false };
+      const last = rows.reduce((m, o) => (BigInt(o.orderId) > m ? BigInt(o.orderId) : m), 0n);
+      params = { symbol, orderId: String(last + 1n) };
     }
   }
 

@@ -56,6 +56,8 @@ export const orderSchema = z.object({
 });
 export type BinanceOrder = z.infer<typeof orderSchema>;
 export const openOrdersSchema = z.array(orderSchema);
+/** GET /fapi/v1/allOrders: the same rows with the time each order was placed. */
+export const listedOrdersSchema = z.array(orderSchema.extend({ time: intLike }));
 
 export const algoOrderSchema = z.object({
   algoId: z.union([z.number().int(), z.string().regex(/^\d+$/)]),

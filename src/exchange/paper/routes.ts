@@ -67,6 +67,7 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   'GET /fapi/v1/order': r(true, 1, t.queryOrder),
   'DELETE /fapi/v1/order': r(true, 1, t.cancelOrder),
   'GET /fapi/v1/openOrders': r(true, 1, t.openOrders),
+  'GET /fapi/v1/allOrders': r(true, 5, t.allOrders),
   'POST /fapi/v1/algoOrder': r(true, 0, a.newAlgoOrder, true),
   'GET /fapi/v1/algoOrder': r(true, 1, a.queryAlgoOrder),
   'DELETE /fapi/v1/algoOrder': r(true, 1, a.cancelAlgoOrder),

@@ -246,6 +246,26 @@ export function cancelOrder(state: PaperState, p: Params, now: number): unknown 
   return orderView(order);
 }
 
+/**
+ * GET /fapi/v1/allOrders: one symbol's orders, oldest first, from `orderId` or `startTime` (Binance:
+ * a period under 7 days; without either, the newest `limit`), at most `limit` (500, max 1000).
+ */
+export function allOrders(state: PaperState, p: Params, now: number): unknown {
+  const market = marketOf(state, p);
+  const limit = Math.min(1000, Math.max(1, Number(p.get('limit') ?? 500) || 500));
+  const fromId = p.get('orderId');
+  const end = Number(p.get('endTime') ?? now);
+  const start = Number(p.get('startTime') ?? end - 7 * 86_400_000);
+  if (!(end - start <= 7 * 86_400_000)) throw new ApiReject(-1127, 'Lookup interval is too big.');
+  const mine = state.orders.filter(
+    (o) =>
+      o.symbol === market.symbol &&
+      (fromId !== null ? Number(o.orderId) >= Number(fromId) : o.time >= start && o.time <= end),
+  );
+  const fromStart = fromId !== null || p.get('startTime') !== null;
+  return (fromStart ? mine.slice(0, limit) : mine.slice(-limit)).map(orderView);
+}
+
 export function openOrders(state: PaperState, p: Params): unknown {
   const symbol = p.get('symbol');
   if (symbol !== null) marketOf(state, p);

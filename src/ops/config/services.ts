@@ -112,6 +112,11 @@ export interface ApplyConfig {
   intentWaitMs: number;
   /** APPLY_MAX_IN_FLIGHT: plans handled at once over all symbols; past it, intake waits. */
   maxInFlight: number;
+  /**
+   * APPLY_FAILOVER_LOOKBACK_SEC: how far back the failover reconciliation asks the exchange for
+   * our orders and checks what Redis holds of them; 0: no reconciliation.
+   */
+  failoverLookbackSec: number;
   requiredAuthorities: readonly string[];
   signedPermits: SignedPermitsConfig;
   /** PLAN_SECRET_APPLY: plan entries are signed when set. */
@@ -237,6 +242,19 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
   );
   const intentWaitMs = r.get('APPLY_INTENT_WAIT_MS', numberField({ int: true, min: 1, max: 5000 }), 100);
   const maxInFlight = r.get('APPLY_MAX_IN_FLIGHT', inFlightField, 64);
+  // At most 30 min: well inside the consume receipt's 3600 s TTL, so a receipt missing from the
+  // window was lost, not expired; and inside the intents' and markers' APPLY_DEDUPE_TTL_SEC.
+  const failoverLookbackSec = r.get(
+    'APPLY_FAILOVER_LOOKBACK_SEC',
+    numberField({ int: true, min: 0, max: 1800 }),
+    300,
+  );
+  if (r.valid('APPLY_FAILOVER_LOOKBACK_SEC', 'APPLY_DEDUPE_TTL_SEC') && failoverLookbackSec > dedupeTtlSec) {
+    r.problem(
+      'APPLY_FAILOVER_LOOKBACK_SEC',
+      `at most APPLY_DEDUPE_TTL_SEC (${dedupeTtlSec}), which the intents and result markers it checks live for`,
+    );
+  }
   const requiredAuthorities = r.get('APPLY_REQUIRED_AUTHORITIES', nameListField(), ['governor', 'p33']);
   const signedPermits = readSignedPermits(r, requiredAuthorities);
   const planSecret = readPlanSigningSecret(r, [
@@ -280,6 +298,7 @@ export function loadApplyConfig(env: Env = process.env): ApplyConfig {
     intentWaitReplicas,
     intentWaitMs,
     maxInFlight,
+    failoverLookbackSec,
     requiredAuthorities,
     signedPermits,
     planSecret,

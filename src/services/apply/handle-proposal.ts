@@ -15,6 +15,7 @@ import { parseProposal } from '../../domain/proposal.js';
 import { parseArmState } from '../arm-state.js';
 import { ArmStateCache } from './arm-cache.js';
 import { BoundedSet } from '../bounded.js';
+import { RecentSymbols } from '../recent-symbols.js';
 import { PlanExecutor } from './execute.js';
 import { noopMetrics, type ApplyMetricsSink } from './metrics.js';
 import {
@@ -41,6 +42,11 @@ export class ProposalHandler {
   private readonly allowlist: ReadonlySet<string>;
   /** The arm state, read with every proposal and before every order (started by the service). */
   readonly arm: ArmStateCache;
+  /**
+   * Symbols with an EXECUTE plan within the failover look-back, noted before the plan's first
+   * write: the failover reconciliation asks the exchange about them even when Redis lost it all.
+   */
+  readonly activity: RecentSymbols;
 
   constructor(
     private readonly deps: ApplyDeps,
@@ -52,6 +58,7 @@ export class ProposalHandler {
     this.executor = new PlanExecutor(deps, opts, this.intents, this.arm);
     this.allowlist = new Set(opts.allowlist);
     this.results = new ResultPublisher(deps, opts.dedupeTtlSec, this.metrics);
+    this.activity = new RecentSymbols(deps.clock, opts.failoverLookbackMs ?? 0);
   }
 
   async handle(symbol: string, detectedAtMs: number): Promise<void> {
@@ -111,6 +118,7 @@ export class ProposalHandler {
       fields: (this.opts.signPlanEntry ?? ((f) => f))(planStreamFields(p, clock.now() / 1000)),
       maxLen: PLAN_STREAM_MAXLEN,
     });
+    if (plan.decision === 'EXECUTE') this.activity.note(symbol);
     // One step (publishPlan-4): the durable handled check (result marker), an EXECUTE plan's
     // dedupe key (SET NX), and the plan entry published once.
     const out = await store.publishPlan({

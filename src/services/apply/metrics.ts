@@ -61,6 +61,10 @@ export interface ApplyMetricsSink {
   unknownSymbolProposal(): void;
   /** A canary request answered or dropped: passed, the failure reason, a refusal, expired. */
   canary?(outcome: string): void;
+  /** A write a failover lost, found by the failover reconciliation: its kind and what was done. */
+  lostWrite(kind: string, action: string): void;
+  /** A failover reconciliation pass: why it ran, how it ended, its gaps and request weight. */
+  failoverPass(trigger: string, outcome: 'ok' | 'failed', gaps: number, weight: number): void;
 }
 
 export const noopMetrics: ApplyMetricsSink = {
@@ -81,6 +85,8 @@ export const noopMetrics: ApplyMetricsSink = {
   reconcile: () => {},
   unresolvedOrders: () => {},
   unknownSymbolProposal: () => {},
+  lostWrite: () => {},
+  failoverPass: () => {},
 };
 
 /** A sink that keeps every call, for tests, and passes each on to `forward` when given. */
@@ -148,6 +154,12 @@ export class RecordingMetrics implements ApplyMetricsSink {
   canary(outcome: string): void {
     this.rec('canary', [outcome]);
   }
+  lostWrite(kind: string, action: string): void {
+    this.rec('lostWrite', [kind, action]);
+  }
+  failoverPass(trigger: string, outcome: 'ok' | 'failed', gaps: number, weight: number): void {
+    this.rec('failoverPass', [trigger, outcome, gaps, weight]);
+  }
   count(name: keyof ApplyMetricsSink, ...args: unknown[]): number {
     return this.events.filter((e) => e.name === name && args.every((a, i) => e.args[i] === a)).length;
   }
@@ -205,8 +217,36 @@ export function promSink(m: ApplyMetrics, symbols: readonly string[]): ApplyMetr
     labelNames: ['outcome'],
     registers: [m.registry],
   });
+  const lostWrites = new Counter({
+    name: 'quantum_apply_failover_lost_writes_total',
+    help: 'Records of our orders a Redis failover lost (kind: plan_entry, intent, consume_receipt, result), found by the failover reconciliation, by what it did (result_published, reconciled_entry_stands, recorded)',
+    labelNames: ['kind', 'action'],
+    registers: [m.registry],
+  });
+  const failoverPasses = new Counter({
+    name: 'quantum_apply_failover_passes_total',
+    help: 'Failover reconciliation passes, by trigger (switch: the store saw a reconnect or a new master; periodic) and outcome (ok, failed)',
+    labelNames: ['trigger', 'outcome'],
+    registers: [m.registry],
+  });
+  const failoverLastGaps = new Gauge({
+    name: 'quantum_apply_failover_last_pass_gaps',
+    help: 'Lost writes the last completed failover reconciliation pass found (0: Redis held every record of our recent orders)',
+    registers: [m.registry],
+  });
+  const failoverWeight = new Counter({
+    name: 'quantum_apply_failover_request_weight_total',
+    help: 'Exchange request weight spent by failover reconciliation passes (GET /fapi/v1/allOrders, 5 a page)',
+    registers: [m.registry],
+  });
   return {
     canary: (outcome) => canaries.inc({ outcome }),
+    lostWrite: (kind, action) => lostWrites.inc({ kind, action }),
+    failoverPass: (trigger, outcome, gaps, weight) => {
+      failoverPasses.inc({ trigger, outcome });
+      failoverWeight.inc(weight);
+      if (outcome === 'ok') failoverLastGaps.set(gaps);
+    },
     unknownSymbolProposal: () => unknownSymbol.inc(),
     permitRejected: (reason) => permitRejected.inc({ reason }),
     orderLookup: (outcome) => orderLookups.inc({ outcome }),

@@ -86,6 +86,14 @@ export interface ApplyOptions {
     /** How long stop() may wait for the group read in progress (default 1000 ms). */
     blockMs?: number;
   } | null;
+  /**
+   * APPLY_FAILOVER_LOOKBACK_SEC in ms: the failover reconciliation's window (failover-reconciler.ts);
+   * absent or 0: no reconciliation.
+   */
+  failoverLookbackMs?: number;
+  /** The reconciliation's backstop period (default FAILOVER_EVERY_MS) and its settle time (tests). */
+  failoverEveryMs?: number;
+  failoverSettleMs?: number;
 }
 
 export interface ApplyDeps {

@@ -8,6 +8,8 @@ import { CanaryRequests } from './canary-requests.js';
 import { ProposalHandler } from './handle-proposal.js';
 import { storeIntents } from './orders.js';
 import { everyPass, OrderReconciler } from './reconciler.js';
+import { FailoverReconciler } from './failover-reconciler.js';
+import { FAILOVER_EVERY_MS, failoverPasses } from './failover-passes.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
 import { SymbolScheduler } from './scheduler.js';
@@ -48,6 +50,9 @@ export class ApplyService {
   private stopReconciler: (() => Promise<void>) | null = null;
   /** Settles orders that plans left order_status_unknown (see reconciler.ts). */
   readonly reconciler: OrderReconciler;
+  /** Accounts for what a Redis failover lost of our orders' records (failover-reconciler.ts). */
+  readonly failover: FailoverReconciler;
+  private stopFailover: (() => Promise<void>) | null = null;
   private running = false;
   private lastSweepOkMs = 0;
   private failures = 0;
@@ -74,6 +79,16 @@ export class ApplyService {
         )
       : null;
     this.reconciler = new OrderReconciler(deps, storeIntents(deps, opts.dedupeTtlSec), opts.dedupeTtlSec);
+    this.failover = new FailoverReconciler(
+      deps,
+      {
+        lookbackMs: opts.failoverLookbackMs ?? 0,
+        dedupeTtlSec: opts.dedupeTtlSec,
+        symbols: opts.symbols,
+        ...(opts.failoverSettleMs !== undefined ? { settleMs: opts.failoverSettleMs } : {}),
+      },
+      this.handler.activity,
+    );
     const metrics = deps.metrics ?? noopMetrics;
     this.unknown = new UnknownSymbols({
       symbols: opts.symbols,
@@ -172,6 +187,12 @@ export class ApplyService {
     this.sweepTimer = setInterval(() => this.tick(), periodMs);
     const reconcileMs = this.opts.reconcileEveryMs ?? RECONCILE_EVERY_MS;
     if (reconcileMs > 0) this.stopReconciler = everyPass(this.reconciler, reconcileMs, logger);
+    if ((this.opts.failoverLookbackMs ?? 0) > 0) {
+      this.stopFailover = failoverPasses(this.failover, this.deps, {
+        everyMs: this.opts.failoverEveryMs ?? FAILOVER_EVERY_MS,
+        checkMs: Math.min(1000, periodMs),
+      });
+    }
     logger.info(
       {
         mode: this.opts.mode,
@@ -254,12 +275,15 @@ export class ApplyService {
     this.unsubscribe = null;
     this.probeOff = null;
     const reconciler = this.stopReconciler;
+    const failover = this.stopFailover;
     this.stopReconciler = null;
+    this.stopFailover = null;
     await Promise.allSettled([
       unsub?.(),
       probeOff?.(),
       this.scheduler.drain(),
       reconciler?.(),
+      failover?.(),
       this.canaries?.stop(),
     ]);
     await this.handler.arm.stop();
