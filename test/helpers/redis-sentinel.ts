@@ -26,6 +26,8 @@ export interface LocalSentinel {
   master(): Promise<RedisServerHandle>;
   /** SENTINEL FAILOVER, then waits until the sentinels name another master that accepts writes. */
   failover(): Promise<number>;
+  /** The highest config epoch the sentinels report for the master: it moves once per failover. */
+  configEpoch(): Promise<number>;
   /** Waits until the sentinels name a master other than `oldPort` and it is writable. */
   awaitNewMaster(oldPort: number, ms?: number): Promise<number>;
   stop(): Promise<void>;
@@ -170,6 +172,15 @@ export async function startSentinel(
         200,
       );
       return awaitNewMaster(old);
+    },
+    configEpoch: async () => {
+      let epoch = 0;
+      for (const p of sentinelPorts) {
+        const kv = (await ask(p, 'SENTINEL', 'MASTER', SENTINEL_NAME).catch(() => [])) as string[];
+        const i = kv.indexOf('config-epoch');
+        if (i >= 0) epoch = Math.max(epoch, Number(kv[i + 1]));
+      }
+      return epoch;
     },
     awaitNewMaster,
     stop,

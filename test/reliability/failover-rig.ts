@@ -405,7 +405,8 @@ export class FailoverLoad {
     const mine = audited.filter((a) => a.writtenAt >= t0);
     const lastAuditMs = mine.length > 0 ? Math.max(...mine.map((a) => a.writtenAt)) - t0 : null;
     process.stdout.write(
-      `[failover] ${label}: first order ${firstAfter - t0} ms after the fault; ${JSON.stringify(counts)}; ` +
+      `[failover] ${label}: the fault took ${switchedMs - t0} ms (to the old master's last write), ` +
+        `first order ${firstAfter - switchedMs} ms after it; ${JSON.stringify(counts)}; ` +
         `audit entries ${audited.length} (${audited.length - auditedBefore} while the rig waited), ` +
         `last written ${lastAuditMs} ms after the fault, all accounted for ${accountedAt - t0} ms after it ` +
         `(${JSON.stringify(countBy(mine.map((a) => `${a.kind}/${a.action}`)))}); ` +
