@@ -11,9 +11,8 @@
  */
 import { z } from 'zod';
 import { parseGovernorPermit, parseObject, parseP33Permit } from './permits.js';
-import { closeStepOf } from './plan.js';
-import { isValidSymbol } from './proposal.js';
-import { pyJsonDumps } from './pyjson.js';
+import { closeStepOf, planStreamFields } from './plan.js';
+import { isValidSymbol, type Proposal } from './proposal.js';
 
 export const CANARY_DECISION = 'CANARY';
 export const CANARY_PLAN_ID = /^canary-[0-9a-f]{16}$/;
@@ -45,8 +44,9 @@ export function canaryIdProblem(decision: string, planId: string): string | null
 }
 
 /**
- * The canary's plan stream entry: the fleet's fields in the fleet's order, a neutral kill score,
- * decision `CANARY`, reason `canary`, the close's step (the authorities size from the action).
+ * The canary's plan stream entry: the fleet's fields in the fleet's order (planStreamFields, the
+ * one place that writes them), a neutral kill score, decision `CANARY`, reason `canary`, the
+ * close's step (the authorities size from the action).
  */
 export function canaryEntryFields(c: {
   planId: string;
@@ -54,24 +54,37 @@ export function canaryEntryFields(c: {
   action: CanaryAction;
   nowSec: number;
 }): Record<string, string> {
-  return {
-    plan_id: c.planId,
+  const proposal: Proposal = {
     symbol: c.symbol,
-    action: c.action,
-    kill_score: '0.0',
-    k_regime_flip: '0.0',
-    k_sigma_spike: '0.0',
-    k_ts_drop: '0.0',
-    k_age_penalty: '0.0',
-    new_sl_proposed: '',
-    R_net: 'None',
-    decision: CANARY_DECISION,
-    reason_codes: 'canary',
-    steps: pyJsonDumps([closeStepOf(c.action)]),
-    close_qty: '0.0',
-    price: '',
-    timestamp: String(Math.floor(c.nowSec)),
+    harvestAction: c.action,
+    killScore: 0,
+    kRegimeFlip: null,
+    kSigmaSpike: null,
+    kTsDrop: null,
+    kAgePenalty: null,
+    newSl: null,
+    rNet: null,
+    lastUpdateEpoch: null,
+    computedAtUtc: '',
+    reasonCodes: [],
+    raw: {},
   };
+  const entry = planStreamFields(
+    {
+      planId: c.planId,
+      symbol: c.symbol,
+      action: c.action,
+      // The entry's decision is CANARY (below), which no Plan carries.
+      decision: 'EXECUTE',
+      reasonCodes: ['canary'],
+      // Every canary action is a close, so it has a step.
+      steps: [closeStepOf(c.action)!],
+      proposal,
+      closeFraction: null,
+    },
+    c.nowSec,
+  );
+  return { ...entry, decision: CANARY_DECISION };
 }
 
 /** What the governor records of a canary's gates (in its permit or block record, `canary`). */
