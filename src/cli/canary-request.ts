@@ -5,6 +5,7 @@
  * request, for the first): a canary no apply picks up is the failure a canary exists to catch.
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as wait } from 'node:timers/promises';
 import { canaryRequestFields, type CanaryAction } from '../domain/canary.js';
 import type { Clock } from '../ops/clock.js';
 import type { CanaryReport } from '../services/apply/canary.js';
@@ -43,7 +44,7 @@ export async function requestCanaries(
     sleep?: (ms: number) => Promise<void>;
   },
 ): Promise<RequestOutcome> {
-  const sleep = c.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = c.sleep ?? wait;
   const requestId = randomBytes(8).toString('hex');
   const k = store.keys;
   const fields = canaryRequestFields({

@@ -9,6 +9,7 @@
  * A restart re-reads the consumer's own pending entries; entries left pending by a recorder that
  * is gone are taken over once idle (XAUTOCLAIM). Writing an entry twice is a no-op (natural keys).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffMs, type Backoff } from '../ops/backoff.js';
 import type { Clock } from '../ops/clock.js';
 import type { HistoryMetrics } from '../ops/metrics.js';
@@ -59,8 +60,6 @@ export interface RecorderOptions {
   retry?: Backoff;
   sleep?: (ms: number) => Promise<void>;
 }
-
-const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Adds one stream's entries to a batch; returns the skipped entries' reasons. */
 export function addEntries(
@@ -116,7 +115,7 @@ export class Recorder {
       claimIdleMs: 30_000,
       claimEveryMs: 5_000,
       retry: { minMs: 200, maxMs: 10_000 },
-      sleep: realSleep,
+      sleep,
       ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as RecorderOptions),
     };
     this.keys = historyStreamKeys(opts.store.keys);

@@ -5,6 +5,7 @@
  * prunes once at start and every PRUNE_EVERY_MS.
  */
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import { backoffMs } from '../ops/backoff.js';
 import type { Clock } from '../ops/clock.js';
@@ -117,7 +118,7 @@ export function startHistoryService(o: HistoryServiceOptions): HistoryService {
       while (o.clock.now() < deadlineMs) {
         const lag = recorder ? await recorder.lag().catch(() => null) : null;
         if (lag && lag.every((l) => l.entries === 0)) break;
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
       return history ? countRows(history.db) : null;
     },

@@ -10,6 +10,7 @@
  * is not held back until that batch finishes.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffMs } from '../ops/backoff.js';
 import type { Store, StreamEntry } from '../store/port.js';
 
@@ -39,8 +40,6 @@ export interface PlanConsumerOptions {
   maxInFlight?: number;
   sleep?: (ms: number) => Promise<void>;
 }
-
-const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Waiting out a Redis outage: 200 ms after the first failure, doubling to 3 s. */
 const OUTAGE_BACKOFF = { minMs: 100, maxMs: 3000 };
@@ -77,7 +76,7 @@ export class PlanConsumer {
       claimEveryMs: 5_000,
       maxAttempts: 3,
       maxInFlight: 256,
-      sleep: realSleep,
+      sleep,
       // An option passed as undefined keeps its default.
       ...(Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as PlanConsumerOptions),
     };
