@@ -60,6 +60,8 @@ interface WarmSocket {
 
 export class HttpClient {
   private readonly url: URL;
+  /** The host to connect to (an IPv6 literal without its brackets). */
+  private readonly host: string;
   private warm: WarmSocket[] = [];
   private readonly basePath: string;
   private readonly transport: typeof http | typeof https;
@@ -71,6 +73,7 @@ export class HttpClient {
     private readonly timeoutMs: number,
   ) {
     this.url = new URL(baseUrl);
+    this.host = this.url.hostname.replace(/^\[|\]$/g, '');
     this.basePath = this.url.pathname.replace(/\/+$/, '');
     const tls = this.url.protocol === 'https:';
     this.transport = tls ? https : http;
@@ -93,7 +96,7 @@ export class HttpClient {
   prepareFresh(): void {
     this.warm = this.warm.filter((w) => !w.socket.destroyed);
     if (this.warm.length >= WARM_MAX) return;
-    const host = this.url.hostname.replace(/^\[|\]$/g, '');
+    const host = this.host;
     const port = Number(this.url.port) || (this.transport === https ? 443 : 80);
     const socket =
       this.transport === https
@@ -148,7 +151,7 @@ export class HttpClient {
       const req = this.transport.request(
         {
           protocol: this.url.protocol,
-          hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
+          hostname: this.host,
           port: this.url.port || undefined,
           method: r.method,
           path,
