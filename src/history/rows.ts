@@ -42,7 +42,19 @@ export type OrderEvent =
   | {
       kind: 'update';
       planId: string;
-      set: Partial<Pick<OrderRow, 'state' | 'order_id' | 'executed_qty' | 'avg_price' | 'reason'>>;
+      set: Partial<
+        Pick<
+          OrderRow,
+          | 'state'
+          | 'order_id'
+          | 'executed_qty'
+          | 'avg_price'
+          | 'reason'
+          | 'side'
+          | 'quantity'
+          | 'trigger_price'
+        >
+      >;
       atMs: number;
       streamId: string;
       fields: string;
@@ -109,6 +121,10 @@ const orderUpdateEntry = z.object({
   executed_qty: text.optional(),
   avg_price: text.optional(),
   reason: text.optional(),
+  // An intent written before the live position was read, brought up to the order sent.
+  side: text.optional(),
+  quantity: text.optional(),
+  trigger_price: text.optional(),
 });
 
 function reasonOf(err: z.ZodError): string {
@@ -240,6 +256,9 @@ export function orderEvent(entry: StreamEntry): Parsed<OrderEvent> {
     if (u.executed_qty !== undefined) set.executed_qty = u.executed_qty;
     if (u.avg_price !== undefined) set.avg_price = u.avg_price;
     if (u.reason !== undefined) set.reason = u.reason;
+    if (u.side !== undefined) set.side = u.side;
+    if (u.quantity !== undefined) set.quantity = u.quantity;
+    if (u.trigger_price !== undefined) set.trigger_price = u.trigger_price;
     return { ok: true, row: { kind: 'update', planId: u.plan_id, set, atMs, streamId: entry.id, fields } };
   });
 }

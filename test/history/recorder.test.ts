@@ -234,6 +234,49 @@ function recorderSuite(url: () => string) {
     expect(order).toMatchObject({ state: 'filled', order_id: '1001' });
   });
 
+  it('an intent written before its order was sized takes its side and quantity from the write after the request, in one batch or two', async () => {
+    await fresh();
+    const early = (id: string) => ({
+      plan_id: id,
+      step: 'CLOSE_FULL',
+      kind: 'market',
+      client_order_id: `qa-${id}-CLOSE_FULL`,
+      symbol: 'BTCUSDT',
+      state: 'sending',
+      at: String(T0),
+    });
+    const k = store.keys;
+    for (const id of [hex(7), hex(8)]) {
+      await store.xadd(k.orderEvents(), orderEventFields(id, 'BTCUSDT', early(id), T0));
+      await store.xadd(
+        k.orderEvents(),
+        orderEventFields(id, 'BTCUSDT', { side: 'BUY', quantity: '0.25', trigger_price: '' }, T0 + 1),
+      );
+      await store.xadd(
+        k.orderEvents(),
+        orderEventFields(id, 'BTCUSDT', { state: 'filled', order_id: '7', executed_qty: '0.25' }, T0 + 2),
+      );
+    }
+    // hex(7): the intent alone first, the rest in a later batch; hex(8): all three in one.
+    const events = await store.xrange(k.orderEvents(), '-', '+');
+    const intentOnly = emptyBatch();
+    addEntries(intentOnly, 'apply.orders', events.slice(0, 1));
+    await writeBatch(history, intentOnly);
+    expect(await history.db.selectFrom('orders').select(['side', 'quantity']).execute()).toEqual([
+      { side: '', quantity: '' },
+    ]);
+    await backfill(store, history);
+    const rows = await history.db
+      .selectFrom('orders')
+      .select(['plan_id', 'side', 'quantity', 'state'])
+      .orderBy('plan_id')
+      .execute();
+    expect(rows).toEqual([
+      { plan_id: hex(7), side: 'BUY', quantity: '0.25', state: 'filled' },
+      { plan_id: hex(8), side: 'BUY', quantity: '0.25', state: 'filled' },
+    ]);
+  });
+
   it('backfill records what the streams hold, once; retention prunes rows past the cutoff', async () => {
     await fresh();
     for (let i = 1; i <= 4; i++) await publishPlan(store, i);
