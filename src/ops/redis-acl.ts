@@ -125,7 +125,7 @@ export const SCRIPT_USERS: Readonly<Record<string, readonly AclService[]>> = {
   'acquireLease-1': ['apply'],
   'acquireLeases-N': ['apply'],
   'releaseLease-1': ['apply'],
-  'createIntent-2': ['apply'],
+  'createIntent-3': ['apply'],
   'grantPermit-5': ['governor'],
   'decideOnce-3': ['governor', 'p33'],
   'grantCloseQty-3': ['p33'],

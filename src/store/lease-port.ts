@@ -5,7 +5,7 @@
  */
 export type LeaseOutcome = { kind: 'acquired' } | { kind: 'renewed' } | { kind: 'held'; pttlMs: number };
 export type LeaseCode = LeaseOutcome['kind'];
-export type CreateIntentOutcome = 'written' | 'lease_lost' | 'intent_exists';
+export type CreateIntentOutcome = 'written' | 'lease_lost' | 'intent_exists' | 'not_consumed';
 
 export interface LeaseOps {
   /** SET NX PX with `token`, or renew it when `token` holds it; 'held' with its PTTL otherwise. */
@@ -15,14 +15,20 @@ export interface LeaseOps {
    * chunk); one code per key, in order. A failed call rejects (ownership then runs out locally).
    */
   acquireMany(leaseKeys: readonly string[], token: string, ttlMs: number): Promise<LeaseCode[]>;
+  /** Whether `token` holds the lease now (a read: nothing is renewed). */
+  holds(leaseKey: string, token: string): Promise<boolean>;
   /** Deletes the lease only while `token` holds it. */
   release(leaseKey: string, token: string): Promise<boolean>;
-  /** HSET+EXPIRE the intent only while `token` holds `leaseKey` and no intent exists. */
+  /**
+   * HSET+EXPIRE the intent only while `token` holds `leaseKey` (null: no fence, a single apply),
+   * no intent exists and, with `consumeToken`, that consume took the permits (the plan's receipt
+   * holds its token): sent right behind the consume, it needs no round trip of its own.
+   */
   createIntent(
-    intentKey: string,
-    leaseKey: string,
-    token: string,
+    keys: { intent: string; lease: string; receipt: string },
+    token: string | null,
     fields: Record<string, string>,
     ttlSec: number,
+    consumeToken?: string,
   ): Promise<CreateIntentOutcome>;
 }

@@ -45,13 +45,22 @@ export interface PermitWaitOptions {
    */
   noPermitBeforeWatch?: boolean;
   /**
-   * Called as each consume attempt is sent (once per attempt, not for its re-runs), with its
-   * number (1-based; the result's `attempts` names the one that consumed) and `expected`:
-   * notifications have shown every permit written, so this attempt should consume. Lets the
-   * caller start work that must follow the permits (apply's position read) alongside the consume
-   * instead of after it.
+   * Called as each consume attempt is about to be sent (once per attempt, not for its re-runs),
+   * with its number (1-based; the result's `attempts` names the one that consumed) and
+   * `expected`: notifications have shown every permit written, so this attempt should consume.
+   * Lets the caller start work that must follow the permits (apply's position read) alongside
+   * the consume instead of after it. `consume`: the attempt's receipt key and token; what the
+   * call returns runs as soon as the consume has been sent, so a command it sends reaches Redis
+   * after the consume and can be made conditional on it (the receipt holds the token once it
+   * consumed).
    */
-  onAttempt?: (attempt: number, expected: boolean) => void;
+  onAttempt?: (attempt: number, expected: boolean, consume: ConsumeTicket) => (() => void) | void;
+}
+
+/** Names an attempt's consume: its receipt key holds `token` once that consume took the permits. */
+export interface ConsumeTicket {
+  receiptKey: string;
+  token: string;
 }
 
 export type PermitVia = 'event' | 'poll' | 'immediate';
@@ -140,9 +149,9 @@ export async function waitAndConsumePermits(
     try {
       for (;;) {
         try {
+          const then = failures === 0 ? cue?.(attempts, expected, { receiptKey, token }) : undefined;
           const consumed = store.consumePermits(keys, receiptKey, token, receiptTtl, { readTtl });
-          // After the consume is on its way, so the caller's work does not delay it.
-          if (failures === 0) cue?.(attempts, expected);
+          then?.();
           return await consumed;
         } catch (err) {
           lastError = err instanceof Error ? err.message : String(err);

@@ -48,7 +48,7 @@ const MULTI_KEY_OPS: Record<string, string[]> = {
     k.governorBlock(ID, S),
   ],
   'decideOnce-3 (p33)': [k.authorityDecision('p33', ID, S), k.p33Permit(ID, S), k.p33Permit(ID, S)],
-  'createIntent-2': [k.orderIntent(ID, S), k.symbolLease(S)],
+  'createIntent-3': [k.orderIntent(ID, S), k.symbolLease(S), k.permitReceipt(ID, S)],
   'publishOnce-2 (plan)': [k.streamPublished(ID), k.planStream()],
   'publishOnce-2 (result)': [k.resultPublished(ID), k.resultStream()],
   'grantPermit-5': [
@@ -112,11 +112,14 @@ describe.skipIf(skipRedis || !clusterAvailable)('Redis Cluster key mode on a loc
       nodes.add(String(await client.cluster('KEYSLOT', keys[0]!)));
 
       const lease = k.symbolLease(sym);
-      const intent = k.orderIntent(id, sym);
+      const intent = { intent: k.orderIntent(id, sym), lease, receipt: keys[0]! };
       expect((await leases.acquire(lease, 'me', 5000)).kind).toBe('acquired');
-      expect(await leases.createIntent(intent, lease, 'other', { state: 'sending' }, 60)).toBe('lease_lost');
-      expect(await leases.createIntent(intent, lease, 'me', { state: 'sending' }, 60)).toBe('written');
-      expect(await leases.createIntent(intent, lease, 'me', { state: 'sending' }, 60)).toBe('intent_exists');
+      expect(await leases.createIntent(intent, 'other', { state: 'sending' }, 60)).toBe('lease_lost');
+      expect(await leases.createIntent(intent, 'me', { state: 'sending' }, 60, 'not-mine')).toBe(
+        'not_consumed',
+      );
+      expect(await leases.createIntent(intent, 'me', { state: 'sending' }, 60, `tok${i}`)).toBe('written');
+      expect(await leases.createIntent(intent, 'me', { state: 'sending' }, 60)).toBe('intent_exists');
     }
     expect(nodes.size).toBeGreaterThan(1);
   });

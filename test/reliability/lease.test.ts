@@ -34,28 +34,33 @@ function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => P
       const key = store.keys.symbolLease('BTCUSDT');
       expect(await store.leases.acquire(key, 'a', 2000)).toEqual({ kind: 'acquired' });
       expect(await store.leases.acquire(key, 'a', 2000)).toEqual({ kind: 'renewed' });
+      expect(await store.leases.holds(key, 'a')).toBe(true);
+      expect(await store.leases.holds(key, 'b')).toBe(false);
       const held = await store.leases.acquire(key, 'b', 2000);
       expect(held.kind).toBe('held');
       expect(await store.leases.release(key, 'b')).toBe(false);
       expect(await store.leases.release(key, 'a')).toBe(true);
       expect((await store.leases.acquire(key, 'b', 2000)).kind).toBe('acquired');
+      expect(await store.leases.holds(key, 'a')).toBe(false);
+    });
+
+    const intentKeys = (planId: string, symbol: string) => ({
+      intent: store.keys.orderIntent(planId),
+      lease: store.keys.symbolLease(symbol),
+      receipt: store.keys.permitReceipt(planId),
     });
 
     it('when the lease token no longer matches then no intent is written; with it, one intent, once', async () => {
-      const lease = store.keys.symbolLease('ETHUSDT');
-      const intent = store.keys.orderIntent('p1');
+      const keys = intentKeys('p1', 'ETHUSDT');
+      const { intent, lease } = keys;
       await store.leases.acquire(lease, 'owner', 5000);
-      expect(await store.leases.createIntent(intent, lease, 'paused', { state: 'sending' }, 60)).toBe(
-        'lease_lost',
-      );
+      expect(await store.leases.createIntent(keys, 'paused', { state: 'sending' }, 60)).toBe('lease_lost');
       expect(await store.hgetall(intent)).toEqual({});
       if (flush) await flush(store);
       expect(
-        await store.leases.createIntent(intent, lease, 'owner', { state: 'sending', step: 'CLOSE_FULL' }, 60),
+        await store.leases.createIntent(keys, 'owner', { state: 'sending', step: 'CLOSE_FULL' }, 60),
       ).toBe('written');
-      expect(await store.leases.createIntent(intent, lease, 'owner', { state: 'other' }, 60)).toBe(
-        'intent_exists',
-      );
+      expect(await store.leases.createIntent(keys, 'owner', { state: 'other' }, 60)).toBe('intent_exists');
       expect(await store.hgetall(intent)).toEqual({ state: 'sending', step: 'CLOSE_FULL' });
       expect(await store.pttl(intent)).toBeGreaterThan(0);
     });
@@ -66,8 +71,38 @@ function suite(name: string, make: () => Promise<Store>, flush?: (s: Store) => P
       await sleep(120);
       expect((await store.leases.acquire(lease, 'new', 5000)).kind).toBe('acquired');
       expect(
-        await store.leases.createIntent(store.keys.orderIntent('p2'), lease, 'old', { state: 'sending' }, 60),
+        await store.leases.createIntent(intentKeys('p2', 'SOLUSDT'), 'old', { state: 'sending' }, 60),
       ).toBe('lease_lost');
+    });
+
+    it('when an intent follows a consume then it is written only if that consume took the permits', async () => {
+      const permits = (id: string) => [store.keys.governorPermit(id), store.keys.p33Permit(id)];
+      const grant = (id: string) =>
+        Promise.all(permits(id).map((key) => store.set(key, '{"ok":true}', { ttlSec: 60 })));
+      const consume = (id: string, token: string) =>
+        store.consumePermits(permits(id), store.keys.permitReceipt(id), token, 60);
+      const create = (id: string, token: string) =>
+        store.leases.createIntent(intentKeys(id, 'XRPUSDT'), null, { state: 'sending' }, 60, token);
+      // Sent right behind its consume, before that consume's answer is read.
+      await grant('c1');
+      const [consumed, created] = await Promise.all([consume('c1', 't1'), create('c1', 't1')]);
+      expect(consumed.kind).toBe('consumed');
+      expect(created).toBe('written');
+      expect(await store.hgetall(store.keys.orderIntent('c1'))).toEqual({ state: 'sending' });
+      // A consume that found a permit missing: no receipt, no intent.
+      await store.set(permits('c2')[0]!, '{"ok":true}', { ttlSec: 60 });
+      const [missing, notWritten] = await Promise.all([consume('c2', 't2'), create('c2', 't2')]);
+      expect(missing.kind).toBe('missing');
+      expect(notWritten).toBe('not_consumed');
+      // Another attempt took the permits: the receipt holds its token, not ours.
+      await grant('c3');
+      await consume('c3', 'other');
+      expect(await create('c3', 't3')).toBe('not_consumed');
+      expect(await store.hgetall(store.keys.orderIntent('c2'))).toEqual({});
+      expect(await store.hgetall(store.keys.orderIntent('c3'))).toEqual({});
+      // A receipt that is not ours in shape (JSON without a token, or not JSON) is no consume of ours.
+      await store.set(store.keys.permitReceipt('c4'), 'garbage', { ttlSec: 60 });
+      expect(await create('c4', 't4')).toBe('not_consumed');
     });
 
     it('when two replicas lease the same symbols then each symbol has one owner, and a halted owner is replaced after its TTL', async () => {
@@ -127,7 +162,7 @@ describe('lease script headers', () => {
   it.each([
     ['acquireLease-1.lua', LEASE_CODES],
     ['releaseLease-1.lua', RELEASE_CODES],
-    ['createIntent-2.lua', INTENT_CODES],
+    ['createIntent-3.lua', INTENT_CODES],
   ])('when %s is read then every code in its header has a case in TypeScript', (file, codes) => {
     const lua = readFileSync(join(luaDir(), file), 'utf8');
     const header = lua.slice(0, lua.indexOf(']]'));

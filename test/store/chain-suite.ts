@@ -165,10 +165,11 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       expect(r).toMatchObject({ ok: true, via: 'event', attempts: 2 });
     });
 
-    it('when notifications show the set complete then onAttempt marks that attempt, as its consume is sent, as expected', async () => {
+    it('when notifications show the set complete then onAttempt marks that attempt as expected, before its consume is sent, and its hook runs once it is', async () => {
       const id = plan();
       const k = w.writer.keys;
       const seen: Array<{ attempt: number; expected: boolean }> = [];
+      const hooks: number[] = [];
       let consumesSent = 0;
       const watched = instrument(store, {
         before: () => consumesSent++,
@@ -184,13 +185,20 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
       const r = await waitAndConsumePermits(watched, id, undefined, {
         waitMs: 10_000,
         stepMs: 5000,
-        onAttempt: (attempt, expected) => {
-          // Called once that attempt's consume has been sent, and only once for it.
-          expect(consumesSent).toBe(attempt);
+        onAttempt: (attempt, expected, consume) => {
+          // Called as that attempt's consume is about to leave, and only once for it; its hook
+          // once the consume has been sent, with the receipt the consume writes.
+          expect(consumesSent).toBe(attempt - 1);
+          expect(consume.receiptKey).toBe(k.permitReceipt(id));
           seen.push({ attempt, expected });
+          return () => {
+            expect(consumesSent).toBe(attempt);
+            hooks.push(attempt);
+          };
         },
       });
       expect(r).toMatchObject({ ok: true, attempts: 2 });
+      expect(hooks).toEqual([1, 2]);
       // The first attempt found nothing; the one the notifications completed is the one that consumed.
       expect(seen).toEqual([
         { attempt: 1, expected: false },
@@ -208,7 +216,7 @@ export function chainSuite(name: string, makeWorld: () => Promise<ChainWorld>, s
         waitMs: 1000,
         stepMs: 20,
         events: false,
-        onAttempt: (_attempt, expected) => marks.push(expected),
+        onAttempt: (_attempt, expected) => void marks.push(expected),
       });
       expect(r).toMatchObject({ ok: true, attempts: 1 });
       expect(marks).toEqual([false]);

@@ -4,25 +4,40 @@
  * stands, permit validation and sizing against it (domain), stop-price checks, a last arm-state
  * check, and exactly one order per plan step: the intent hash is written BEFORE the request
  * leaves, so a crash or an ambiguous answer is recovered by querying the exchange, never by
- * sending again.
+ * sending again. A market close's intent rides right behind the consume (orders.ts startIntent),
+ * so neither its round trip nor the position read's waits for the other.
  */
 import type { Logger } from 'pino';
 import { plainDecimal, quantityAtStep } from '../../domain/decimal.js';
 import { governorBlockReason, permitWaitReason } from '../../domain/governor-block.js';
-import type { Plan } from '../../domain/plan.js';
+import type { Plan, Step } from '../../domain/plan.js';
 import { verifyPermitSet } from '../../domain/permit-signing.js';
 import { parseP33Permit, validatePermits } from '../../domain/permits.js';
 import { orderSideToReduce, type StepResult } from '../../domain/result.js';
 import { clientOrderIdFor, type Position, type SymbolRules } from '../../exchange/port.js';
-import { waitAndConsumePermits } from '../../store/permit-chain.js';
+import { waitAndConsumePermits, type PermitWaitResult } from '../../store/permit-chain.js';
 import type { PermitWatch } from '../../store/permit-watch.js';
 import { parseArmState } from '../arm-state.js';
 import type { ArmStateCache } from './arm-cache.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
-import { crashPoint, executeOrderStep, type IntentWriter } from './orders.js';
+import {
+  cancelIntent,
+  crashPoint,
+  executeOrderStep,
+  startIntent,
+  type EarlyIntent,
+  type IntentWriter,
+} from './orders.js';
 import { exchangeReason, labelSafe, noPosition, outcome, stepRequest, type ExecOutcome } from './outcome.js';
-import { alreadyExecuted, lookUpPriorOrder } from './prior-order.js';
+import { alreadyExecuted, lookUpPriorOrder, type PriorOrder } from './prior-order.js';
+
+/** What an attempt that notifications say will consume starts as its consume is sent. */
+interface Cued {
+  attempt: number;
+  read: Promise<Position>;
+  intent: EarlyIntent | null;
+}
 
 export class PlanExecutor {
   constructor(
@@ -60,15 +75,20 @@ export class PlanExecutor {
     // this plan step ever reached the exchange? Asked while the permits are awaited, so the
     // answer costs no time on the way to the order.
     const sentBefore = sends ? lookUpPriorOrder(this.deps, plan.symbol, step, clientId) : null;
+    let prior: PriorOrder | null = null;
+    void sentBefore?.then((p) => (prior = p));
     // The order's connection is opened now too, while the permits are awaited: connecting (with
     // TLS, several round trips to Binance) is then off the order's path.
     if (sends) exchange.prepareOrder?.();
 
     // The position read must follow the permits (see below). An attempt that notifications say
-    // will consume starts it alongside the consume: started after every permit was written, it is
-    // as recent as a read after the consume, one round trip sooner. Used only when that attempt
-    // is the one that consumed; otherwise dropped and read again.
-    let early: { attempt: number; read: Promise<Position> } | null = null;
+    // will consume starts it as its consume leaves (first: the read is the longer of the two):
+    // started after every permit was written, it is as recent as a read after the consume, one
+    // round trip sooner. Used only when that attempt is the one that consumed; otherwise dropped
+    // and read again. The order intent of a market close goes right behind that consume, written
+    // by Redis only if the consume took the permits (once the exchange has said it never saw
+    // this order), and is taken over or cancelled below.
+    let cued: Cued | null = null;
     const chain = await waitAndConsumePermits(store, plan.planId, this.opts.requiredAuthorities, {
       waitMs: this.opts.permitWaitMs,
       stepMs: this.opts.permitStepMs,
@@ -79,16 +99,75 @@ export class PlanExecutor {
       // The authorities write a plan's permits only after reading its entry: an entry first
       // published after the watch opened has none from before it.
       noPermitBeforeWatch: watched.publishedAfterWatch,
-      onAttempt: (attempt, expected) => {
-        early = null;
+      onAttempt: (attempt, expected, consume) => {
+        cued = null;
         if (!expected || !this.opts.hasCredentials) return;
         const read = exchange.position(plan.symbol);
         read.catch(() => undefined); // awaited below when used; a dropped read must not go unhandled
-        early = { attempt, read };
+        const early =
+          sends &&
+          step.type === 'market_reduce_only' &&
+          !this.opts.killSwitch &&
+          (prior as PriorOrder | null)?.kind === 'absent';
+        const entry: Cued = { attempt, read, intent: null };
+        cued = entry;
+        if (!early) return;
+        return () => {
+          entry.intent = startIntent(this.intents, clock, plan, step, clientId, consume);
+        };
       },
     });
     metrics.permitWait(plan.symbol, chain.waitMs / 1000, chain.ok ? 'ok' : 'block');
     metrics.consume(chain.ok ? 'consumed' : chain.reason);
+    // (Set in a callback, which the compiler's narrowing of `cued` to null does not see.)
+    const cue = cued as Cued | null;
+    let out: ExecOutcome | undefined;
+    try {
+      out = await this.afterWait({
+        plan,
+        step,
+        clientId,
+        rules,
+        chain,
+        cue: cue?.attempt === chain.attempts ? cue : null,
+        sentBefore,
+        detectedAtMs,
+        log,
+      });
+      return out;
+    } finally {
+      // An intent the order path did not take over says it was not sent (nothing was written
+      // for an attempt whose consume did not take the permits).
+      if (cue?.intent) await cancelIntent(this.deps, this.intents, cue.intent, plan, out?.error ?? '', log);
+    }
+  }
+
+  /** Everything after the permit wait: its outcome, the position as it stands, the order. */
+  private async afterWait({
+    plan,
+    step,
+    clientId,
+    rules,
+    chain,
+    cue,
+    sentBefore,
+    detectedAtMs,
+    log,
+  }: {
+    plan: Plan;
+    step: Step;
+    clientId: string;
+    rules: SymbolRules;
+    chain: PermitWaitResult;
+    /** What the attempt that consumed started, if it was cued. */
+    cue: Cued | null;
+    sentBefore: Promise<PriorOrder> | null;
+    detectedAtMs: number;
+    log: Logger;
+  }): Promise<ExecOutcome> {
+    const { exchange, store, clock } = this.deps;
+    const metrics = this.deps.metrics ?? noopMetrics;
+    const sends = this.opts.mode !== 'dry_run';
     if (!chain.ok) {
       const govTtl = chain.ttlMs.governor ?? -2;
       const p33Ttl = chain.ttlMs.p33 ?? -2;
@@ -139,12 +218,8 @@ export class PlanExecutor {
     // stands in for it (permitAmountText()).
     let position: Position | null = null;
     if (this.opts.hasCredentials) {
-      // (Set in a callback, which the compiler's narrowing of `early` to null does not see.)
-      const started = early as { attempt: number; read: Promise<Position> } | null;
       try {
-        position = await (started?.attempt === chain.attempts
-          ? started.read
-          : exchange.position(plan.symbol));
+        position = await (cue?.read ?? exchange.position(plan.symbol));
       } catch (err) {
         return readFailed(err, log);
       }
@@ -239,6 +314,7 @@ export class PlanExecutor {
       req,
       detectedAtMs,
       log,
+      early: cue?.intent ?? null,
       disarmed: async () => {
         // The arm state may flip during the permit wait (auto-disarm, operator): read it again,
         // in the same round trip as the intent write, right before the order (from memory only

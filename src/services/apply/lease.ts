@@ -4,7 +4,7 @@
  * token, renewed every ttl/3, every symbol of a round in a few batched script calls). A replica believes it owns a symbol only until
  * `attemptStart + ttl - safety`, measured on its own clock from BEFORE the renewal was sent, so
  * it stops acting before Redis can hand the lease to another replica. The order intent is
- * written through the fence (createIntent-2.lua: only while the lease token still matches), so
+ * written through the fence (createIntent-3.lua: only while the lease token still matches), so
  * a replica that was paused past its lease cannot send.
  */
 import { randomUUID } from 'node:crypto';

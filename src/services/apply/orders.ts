@@ -3,6 +3,12 @@
  * step: the intent hash (`keys.orderIntent(planId)`) is written with state=sending BEFORE the
  * request, updated with the answer after it; an intent found later without a result is recovered
  * (recovery.ts) by asking the exchange for the client order id, never by sending again.
+ *
+ * A market close's intent is sent right behind its consume (startIntent), written only if that
+ * consume took the permits, while the live position is still being read: its round trip is off
+ * the order's path. It names the order; its side and quantity follow the request out. The order
+ * path takes it over (takeOver); a plan that ends without sending marks it cancelled
+ * (cancelIntent).
  */
 import type { Logger } from 'pino';
 import type { Plan, Step } from '../../domain/plan.js';
@@ -10,6 +16,7 @@ import { noopMetrics } from './metrics.js';
 import { publishOrderEvent } from './order-events.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
 import type { CreateIntentOutcome } from '../../store/lease-port.js';
+import type { ConsumeTicket } from '../../store/permit-chain.js';
 import {
   failed,
   filled,
@@ -44,12 +51,25 @@ export function crashPoint(boundary: CrashBoundary): void {
 export type IntentState = 'sending' | 'filled' | 'accepted' | 'rejected' | 'unknown' | 'placed' | 'cancelled';
 
 export interface IntentWriter {
-  /** The first write (state=sending): through the replica fence when there is one. */
-  create(planId: string, symbol: string, fields: Record<string, string>): Promise<CreateIntentOutcome>;
+  /**
+   * The first write (state=sending): through the replica fence when there is one; with
+   * `after`, only if that consume took the permits (sent right behind it, before its answer).
+   */
+  create(
+    planId: string,
+    symbol: string,
+    fields: Record<string, string>,
+    after?: ConsumeTicket,
+  ): Promise<CreateIntentOutcome>;
   write(planId: string, symbol: string, fields: Record<string, string>): Promise<void>;
   read(planId: string, symbol: string): Promise<Record<string, string>>;
   /** After create(): true once the intent is on the replicas asked for (always, when none are). */
   replicated(planId: string, symbol: string): Promise<boolean>;
+  /**
+   * Whether this replica still holds the symbol (always, without replicas): on its own clock,
+   * and with `ask`, also by reading the lease from the store.
+   */
+  holds(symbol: string, ask: boolean): Promise<boolean>;
 }
 
 export function storeIntents(
@@ -61,24 +81,25 @@ export function storeIntents(
   const k = store.keys;
   const published = (planId: string, symbol: string, fields: Record<string, string>) =>
     publishOrderEvent(store, logger, planId, symbol, fields, clock.now());
-  const create = async (
+  // Not async: the command must leave before the caller's next one (it may follow a consume).
+  const create = (
     planId: string,
     symbol: string,
     fields: Record<string, string>,
+    after?: ConsumeTicket,
   ): Promise<CreateIntentOutcome> => {
-    if (ownership) {
-      if (!ownership.owns(symbol)) return 'lease_lost';
-      // Fenced in the store: written only while our token still holds the symbol's lease.
-      return store.leases.createIntent(
-        k.orderIntent(planId, symbol),
-        k.symbolLease(symbol),
-        ownership.token,
-        fields,
-        ttlSec,
-      );
+    if (ownership && !ownership.owns(symbol)) return Promise.resolve('lease_lost');
+    if (!ownership && !after) {
+      return store.hset(k.orderIntent(planId, symbol), fields, ttlSec).then(() => 'written' as const);
     }
-    await store.hset(k.orderIntent(planId, symbol), fields, ttlSec);
-    return 'written';
+    // Fenced in the store: written only while our token still holds the symbol's lease (and
+    // after the consume named, only if it took the permits).
+    const keys = {
+      intent: k.orderIntent(planId, symbol),
+      lease: k.symbolLease(symbol),
+      receipt: after?.receiptKey ?? k.permitReceipt(planId, symbol),
+    };
+    return store.leases.createIntent(keys, ownership?.token ?? null, fields, ttlSec, after?.token);
   };
   return {
     // A WAIT that fails is a missing acknowledgement: not replicated, not sent.
@@ -87,8 +108,8 @@ export function storeIntents(
       (await store
         .waitForReplicas(store.keys.orderIntent(planId, symbol), wait.replicas, wait.timeoutMs)
         .catch(() => 0)) >= wait.replicas,
-    create: async (planId, symbol, fields) => {
-      const created = await create(planId, symbol, fields);
+    create: async (planId, symbol, fields, after) => {
+      const created = await create(planId, symbol, fields, after);
       if (created === 'written') published(planId, symbol, fields);
       return created;
     },
@@ -98,7 +119,128 @@ export function storeIntents(
       published(planId, symbol, fields);
     },
     read: (planId, symbol) => store.hgetall(store.keys.orderIntent(planId, symbol)),
+    holds: async (symbol, ask) =>
+      !ownership ||
+      (ownership.owns(symbol) &&
+        (!ask || (await store.leases.holds(k.symbolLease(symbol), ownership.token)))),
   };
+}
+
+/** The intent's fields for the order a step sends (state=sending). */
+function intentFields(plan: Plan, step: Step, req: StepRequest, at: number): Record<string, string> {
+  return {
+    plan_id: plan.planId,
+    step: step.step,
+    kind: req.kind,
+    client_order_id: req.clientId,
+    symbol: plan.symbol,
+    side: req.side,
+    quantity: req.quantity,
+    trigger_price: req.triggerPrice ?? '',
+    state: 'sending',
+    at: String(at),
+  };
+}
+
+/**
+ * An intent written right behind the consume, before the position that sizes its order was
+ * read: it names the order (client order id) but not yet its side and quantity, which follow
+ * the request out (executeOrderStep). `claimed` once the order path took it over; an unclaimed
+ * one is cancelled when the plan ends (cancelIntent).
+ */
+export interface EarlyIntent {
+  /** When it was sent: how old the fence it passed is. */
+  at: number;
+  created: Promise<CreateIntentOutcome>;
+  claimed: boolean;
+}
+
+/**
+ * A fence passed longer ago than this is asked again before the order leaves: a position read
+ * that slow means the exchange or this process stalled, and the lease may have moved meanwhile.
+ */
+const EARLY_FENCE_MAX_AGE_MS = 250;
+
+/**
+ * Sends a market close's intent right behind the consume `after` (call it as that consume has
+ * been sent, so Redis runs it second): written only if the consume took the permits.
+ */
+export function startIntent(
+  intents: IntentWriter,
+  clock: ApplyDeps['clock'],
+  plan: Plan,
+  step: Step,
+  clientId: string,
+  after: ConsumeTicket,
+): EarlyIntent {
+  const at = clock.now();
+  const fields = {
+    plan_id: plan.planId,
+    step: step.step,
+    kind: 'market',
+    client_order_id: clientId,
+    symbol: plan.symbol,
+    state: 'sending',
+    at: String(at),
+  };
+  const created = intents.create(plan.planId, plan.symbol, fields, after);
+  // Awaited later (takeOver, cancelIntent); a failure before then is not unhandled.
+  created.catch(() => undefined);
+  return { at, created, claimed: false };
+}
+
+/**
+ * Takes an early intent over for the order about to leave: its creation's outcome, and the
+ * lease asked again when its fence is old. An intent that was not written (its consume's answer
+ * raced it, say) is created now, as for a plan without one.
+ */
+async function takeOver(
+  deps: Pick<ApplyDeps, 'clock'>,
+  intents: IntentWriter,
+  early: EarlyIntent,
+  plan: Plan,
+  fields: Record<string, string>,
+): Promise<{ created: CreateIntentOutcome; early: boolean }> {
+  early.claimed = true;
+  const created = await early.created;
+  if (created === 'not_consumed') {
+    return { created: await intents.create(plan.planId, plan.symbol, fields), early: false };
+  }
+  if (created !== 'written') return { created, early: false };
+  const old = deps.clock.now() - early.at > EARLY_FENCE_MAX_AGE_MS;
+  if (!(await intents.holds(plan.symbol, old))) {
+    await intents.write(plan.planId, plan.symbol, {
+      state: 'cancelled',
+      reason: 'lease_lost',
+      updated_at: String(deps.clock.now()),
+    });
+    return { created: 'lease_lost', early: false };
+  }
+  return { created, early: true };
+}
+
+/** A plan that ended without taking its early intent over: the intent says it was not sent. */
+export async function cancelIntent(
+  deps: Pick<ApplyDeps, 'clock'>,
+  intents: IntentWriter,
+  early: EarlyIntent,
+  plan: Plan,
+  reason: string,
+  log: Logger,
+): Promise<void> {
+  if (early.claimed) return;
+  early.claimed = true;
+  try {
+    if ((await early.created) !== 'written') return;
+    await intents.write(plan.planId, plan.symbol, {
+      state: 'cancelled',
+      reason: reason || 'not_sent',
+      updated_at: String(deps.clock.now()),
+    });
+  } catch (err) {
+    // Nothing was sent; recovery, finding no order, calls it unknown rather than cancelled.
+    log.warn({ err: (err as Error).message }, 'apply: early order intent not marked cancelled');
+  }
 }
 
 /** What sending one plan step takes. */
@@ -113,6 +255,8 @@ export interface OrderStep {
   log: Logger;
   /** Read with the intent write, right before the order: true stops the send. */
   disarmed: () => Promise<boolean>;
+  /** The intent startIntent wrote for this plan, if it did. */
+  early?: EarlyIntent | null;
 }
 
 export async function executeOrderStep({
@@ -124,23 +268,16 @@ export async function executeOrderStep({
   detectedAtMs,
   log,
   disarmed,
+  early = null,
 }: OrderStep): Promise<ExecOutcome> {
   const { exchange, clock } = deps;
   const metrics = deps.metrics ?? noopMetrics;
-  const [isDisarmed, created] = await Promise.all([
+  const fields = intentFields(plan, step, req, clock.now());
+  const [isDisarmed, { created, early: described }] = await Promise.all([
     disarmed(),
-    intents.create(plan.planId, plan.symbol, {
-      plan_id: plan.planId,
-      step: step.step,
-      kind: req.kind,
-      client_order_id: req.clientId,
-      symbol: plan.symbol,
-      side: req.side,
-      quantity: req.quantity,
-      trigger_price: req.triggerPrice ?? '',
-      state: 'sending',
-      at: String(clock.now()),
-    }),
+    early
+      ? takeOver(deps, intents, early, plan, fields)
+      : intents.create(plan.planId, plan.symbol, fields).then((c) => ({ created: c, early: false })),
   ]);
   if (created !== 'written') {
     log.warn(
@@ -195,17 +332,30 @@ export async function executeOrderStep({
   }
 
   let res;
-  try {
-    res = await exchange.placeReduceOnlyMarket({
+  // Called at once (the request leaves now); a throw becomes a rejection, handled below.
+  const sent = (async () =>
+    exchange.placeReduceOnlyMarket({
       symbol: plan.symbol,
       side: req.side,
       quantity: req.quantity,
       clientOrderId: req.clientId,
-    });
+    }))();
+  // An early intent names the order by its client id; its side and quantity follow the request
+  // out, written while the exchange answers.
+  const describedAt = described
+    ? intents
+        .write(plan.planId, plan.symbol, { side: req.side, quantity: req.quantity, trigger_price: '' })
+        .catch((err: unknown) => {
+          log.warn({ err: (err as Error).message }, "apply: order intent's side and quantity not recorded");
+        })
+    : null;
+  try {
+    res = await sent;
   } catch (err) {
     // The adapter should not throw here; if it does, the request may have left: treat as unknown.
     res = { kind: 'unknown' as const, reason: 'exception', message: (err as Error).message };
   }
+  await describedAt;
   answered();
   crashPoint('after_send');
   metrics.execute(plan.symbol, step.step, res.kind);

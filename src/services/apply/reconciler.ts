@@ -110,6 +110,9 @@ export class OrderReconciler {
       const executed = /[1-9]/.test(order.executedQty);
       await this.intents.write(u.planId, u.symbol, {
         state: executed ? 'filled' : 'rejected',
+        // An intent written behind its consume may not have recorded them before the crash.
+        side: order.side,
+        quantity: order.origQty,
         order_id: order.orderId,
         executed_qty: order.executedQty,
         avg_price: order.avgPrice,

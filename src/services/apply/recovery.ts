@@ -103,6 +103,9 @@ export async function recoverFromIntent(
     order_id: found.orderId,
     executed_qty: found.executedQty,
     avg_price: found.avgPrice,
+    // An intent written behind its consume may not have recorded them before the crash.
+    side: found.side,
+    quantity: found.origQty,
     updated_at: String(deps.clock.now()),
   });
   return filled(step, found, 'recovered from intent');

@@ -16,7 +16,7 @@ export class MemLeases implements LeaseOps {
 
   constructor(
     private readonly clock: Clock,
-    private readonly store: Pick<Store, 'exists' | 'hset'>,
+    private readonly store: Pick<Store, 'exists' | 'get' | 'hset'>,
   ) {}
 
   private live(key: string): MemLease | undefined {
@@ -40,19 +40,41 @@ export class MemLeases implements LeaseOps {
     return keys.map((key) => this.take(key, token, ttlMs).kind);
   }
 
+  async holds(key: string, token: string): Promise<boolean> {
+    return this.live(key)?.token === token;
+  }
+
   async release(key: string, token: string): Promise<boolean> {
     if (this.live(key)?.token !== token) return false;
     this.table.delete(key);
     return true;
   }
 
-  readonly createIntent: LeaseOps['createIntent'] = async (intentKey, leaseKey, token, fields, ttlSec) => {
-    // Checked and written without an await in between: atomic on the one JS thread.
-    if (this.live(leaseKey)?.token !== token) return 'lease_lost';
-    const exists = this.store.exists(intentKey);
-    if (await exists) return 'intent_exists';
-    if (this.live(leaseKey)?.token !== token) return 'lease_lost';
-    await this.store.hset(intentKey, fields, ttlSec);
+  readonly createIntent: LeaseOps['createIntent'] = async (keys, token, fields, ttlSec, consumeToken) => {
+    // Checked and written without an await in between the last check and the write's start:
+    // atomic on the one JS thread, as the script is in Redis.
+    const fenced = () => token === null || this.live(keys.lease)?.token === token;
+    if (!fenced()) return 'lease_lost';
+    const [receipt, exists] = await Promise.all([
+      consumeToken === undefined ? null : this.store.get(keys.receipt),
+      this.store.exists(keys.intent),
+    ]);
+    if (consumeToken !== undefined && receiptToken(receipt) !== consumeToken) return 'not_consumed';
+    if (exists) return 'intent_exists';
+    if (!fenced()) return 'lease_lost';
+    await this.store.hset(keys.intent, fields, ttlSec);
     return 'written';
   };
+}
+
+/** The token a consume receipt holds (`{"token": ..., "bodies": [...]}`), or null. */
+function receiptToken(receipt: string | null): string | null {
+  if (receipt === null) return null;
+  try {
+    const stored: unknown = JSON.parse(receipt);
+    const token = (stored as { token?: unknown } | null)?.token;
+    return typeof token === 'string' ? token : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,7 +1,8 @@
 /**
- * acquireLease-1, acquireLeases-N, releaseLease-1 and createIntent-2 on an ioredis client or
- * cluster (scripts.ts loads them). In cluster key mode the lease and the plan's intent both carry the symbol's hash tag, so the fence
- * stays one script in one slot, and a batch of leases is split by hash tag.
+ * acquireLease-1, acquireLeases-N, releaseLease-1 and createIntent-3 on an ioredis client or
+ * cluster (scripts.ts loads them). In cluster key mode the lease, the plan's intent and its
+ * consume receipt all carry the symbol's hash tag, so the fence stays one script in one slot,
+ * and a batch of leases is split by hash tag.
  */
 import { Redis, type Cluster } from 'ioredis';
 import type { CreateIntentOutcome, LeaseCode, LeaseOps, LeaseOutcome } from '../lease-port.js';
@@ -13,7 +14,7 @@ export const LEASE_CODES = ['acquired', 'renewed', 'held'] as const;
 /** Leases per acquireLeases-N call: each call stays short on the server (it runs alone there). */
 export const LEASE_BATCH = 200;
 export const RELEASE_CODES = ['released', 'not_held'] as const;
-export const INTENT_CODES = ['written', 'lease_lost', 'intent_exists'] as const;
+export const INTENT_CODES = ['written', 'lease_lost', 'not_consumed', 'intent_exists'] as const;
 
 const text = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('utf8') : typeof v === 'string' ? v : null);
 
@@ -57,13 +58,13 @@ export class RedisLeaseScripts implements LeaseOps {
   private readonly run: Record<'acquire' | 'acquireMany' | 'release' | 'intent', ScriptRunner>;
   private readonly cluster: boolean;
 
-  constructor(client: Redis | Cluster) {
+  constructor(private readonly client: Redis | Cluster) {
     this.cluster = !(client instanceof Redis);
     this.run = {
       acquire: defineScript(client, 'acquireLease-1.lua'),
       acquireMany: defineScript(client, 'acquireLeases-N.lua'),
       release: defineScript(client, 'releaseLease-1.lua'),
-      intent: defineScript(client, 'createIntent-2.lua'),
+      intent: defineScript(client, 'createIntent-3.lua'),
     };
   }
 
@@ -87,19 +88,31 @@ export class RedisLeaseScripts implements LeaseOps {
     return out;
   }
 
+  async holds(leaseKey: string, token: string): Promise<boolean> {
+    return (await this.client.get(leaseKey)) === token;
+  }
+
   async release(leaseKey: string, token: string): Promise<boolean> {
     const reply = await this.run.release(leaseKey, token);
     return Array.isArray(reply) && text(reply[0]) === 'released';
   }
 
   async createIntent(
-    intentKey: string,
-    leaseKey: string,
-    token: string,
+    keys: { intent: string; lease: string; receipt: string },
+    token: string | null,
     fields: Record<string, string>,
     ttlSec: number,
+    consumeToken?: string,
   ): Promise<CreateIntentOutcome> {
-    const reply = await this.run.intent(intentKey, leaseKey, token, ttlSec, ...fieldArgs(fields));
+    const reply = await this.run.intent(
+      keys.intent,
+      keys.lease,
+      keys.receipt,
+      token ?? '',
+      consumeToken ?? '',
+      ttlSec,
+      ...fieldArgs(fields),
+    );
     return parseIntentReply(reply);
   }
 }

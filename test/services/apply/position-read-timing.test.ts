@@ -71,15 +71,17 @@ describe.skipIf(skipRedis)('apply: when the position is read (real Redis, exchan
     const fields = proposal('PARTIAL_50', '0.3');
     const id = planIdFor('BTCUSDT', fields);
     const p33Key = t.store.keys.p33Permit(id);
-    // The first attempt cued with a read (the read starts as its consume is sent) finds P3.3's
-    // permit gone: deleted just before that consume runs. The position changes once that read
-    // has taken its snapshot.
+    // The first attempt cued with a read (the read starts as its consume is about to be sent)
+    // finds P3.3's permit gone: deleted just before that consume runs. The position changes once
+    // that read has taken its snapshot.
     const consume = t.store.consumePermits.bind(t.store);
     let dropped: ConsumeOutcome['kind'] | 'pending' | null = null;
+    let readsSeen = 0;
     t.store.consumePermits = async (...args) => {
-      const readsBefore = ex.reads;
+      const cued = ex.reads > readsSeen;
+      readsSeen = ex.reads;
       await new Promise((r) => setImmediate(r));
-      if (dropped !== null || ex.reads === readsBefore) return consume(...args);
+      if (dropped !== null || !cued) return consume(...args);
       dropped = 'pending';
       await t.store.del([p33Key]);
       const out = await consume(...args);
