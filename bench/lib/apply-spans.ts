@@ -77,6 +77,12 @@ export class ApplySpans {
         (sp) => fields.state === 'sending' && this.intents.set(fields.client_order_id ?? key, sp),
         () => hset(key, fields, ttl),
       );
+    const createIntent = s.leases.createIntent.bind(s.leases);
+    s.leases.createIntent = (keys, token, fields, ttl, consumeToken) =>
+      span(
+        (sp) => fields.state === 'sending' && this.intents.set(fields.client_order_id ?? keys.intent, sp),
+        () => createIntent(keys, token, fields, ttl, consumeToken),
+      );
     const findOrder = exchange.findOrder.bind(exchange);
     exchange.findOrder = (symbol, cid, o) =>
       span(
