@@ -10,6 +10,7 @@
  * path takes it over (takeOver); a plan that ends without sending marks it cancelled
  * (cancelIntent).
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Plan, Step } from '../../domain/plan.js';
 import { noopMetrics } from './metrics.js';
@@ -341,10 +342,18 @@ export async function executeOrderStep({
       clientOrderId: req.clientId,
     }))();
   // An early intent names the order by its client id; its side and quantity follow the request
-  // out, written while the exchange answers.
+  // out, written while the exchange answers. On the event loop's next turn: the adapter reaches
+  // the socket through promise hops only, so the request has been written by then, not held
+  // behind this write.
   const describedAt = described
-    ? intents
-        .write(plan.planId, plan.symbol, { side: req.side, quantity: req.quantity, trigger_price: '' })
+    ? nextTurn()
+        .then(() =>
+          intents.write(plan.planId, plan.symbol, {
+            side: req.side,
+            quantity: req.quantity,
+            trigger_price: '',
+          }),
+        )
         .catch((err: unknown) => {
           log.warn({ err: (err as Error).message }, "apply: order intent's side and quantity not recorded");
         })
