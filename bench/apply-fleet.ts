@@ -19,7 +19,15 @@ import { sleep } from '../test/helpers/wait.js';
 import { Signed } from './lib/floor/common.js';
 
 export type FleetRequest =
-  | { kind: 'start'; redisUrl: string; prefix: string; apiKey: string; apiSecret: string }
+  | {
+      kind: 'start';
+      redisUrl: string;
+      prefix: string;
+      apiKey: string;
+      apiSecret: string;
+      /** Position reads answered this much later (0: at once). */
+      readLatencyMs: number;
+    }
   | { kind: 'run'; iterations: number; warmup: number };
 
 export type FleetReport =
@@ -62,6 +70,9 @@ async function start(req: Extract<FleetRequest, { kind: 'start' }>): Promise<Fle
     // left and put hundreds of milliseconds on rounds paced at 20 a second.
     usageHeaders: false,
   });
+  if (req.readLatencyMs > 0) {
+    paper.faults.set({ endpoint: '/fapi/v3/positionRisk', method: 'GET', latencyMs: req.readLatencyMs });
+  }
   // The paper exchange logs each request once its body is read: stamp that moment.
   const arrivals = new Map<string, number>();
   const waiters = new Map<string, (t: number) => void>();
