@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/ops/clock.js';
 import { captureLogger } from '../../src/ops/logger.js';
 import { SymbolLeases } from '../../src/services/apply/lease.js';
-import { storeIntents } from '../../src/services/apply/orders.js';
+import { storeIntents } from '../../src/services/apply/intents.js';
 import { INTENT_CODES, LEASE_CODES, RELEASE_CODES } from '../../src/store/redis/lease-scripts.js';
 import { luaDir } from '../../src/store/redis/scripts.js';
 import { createStore, MemoryStore, type RedisStore } from '../../src/store/index.js';

@@ -4,7 +4,7 @@
  * stands, permit validation and sizing against it (domain), stop-price checks, a last arm-state
  * check, and exactly one order per plan step: the intent hash is written BEFORE the request
  * leaves, so a crash or an ambiguous answer is recovered by querying the exchange, never by
- * sending again. A market close's intent rides right behind the consume (orders.ts startIntent),
+ * sending again. A market close's intent rides right behind the consume (intents.ts startIntent),
  * so neither its round trip nor the position read's waits for the other.
  */
 import type { Logger } from 'pino';
@@ -21,14 +21,8 @@ import { parseArmState } from '../arm-state.js';
 import type { ArmStateCache } from './arm-cache.js';
 import { noopMetrics } from './metrics.js';
 import type { ApplyDeps, ApplyOptions } from './options.js';
-import {
-  cancelIntent,
-  crashPoint,
-  executeOrderStep,
-  startIntent,
-  type EarlyIntent,
-  type IntentWriter,
-} from './orders.js';
+import { cancelIntent, startIntent, type EarlyIntent, type IntentWriter } from './intents.js';
+import { crashPoint, executeOrderStep } from './orders.js';
 import { exchangeReason, labelSafe, noPosition, outcome, stepRequest, type ExecOutcome } from './outcome.js';
 import { alreadyExecuted, lookUpPriorOrder, type PriorOrder } from './prior-order.js';
 

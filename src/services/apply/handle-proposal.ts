@@ -24,7 +24,8 @@ import {
   type ApplyDeps,
   type ApplyOptions,
 } from './options.js';
-import { crashPoint, storeIntents, type IntentWriter } from './orders.js';
+import { storeIntents, type IntentWriter } from './intents.js';
+import { crashPoint } from './orders.js';
 import { recoverFromIntent, recoverOrphans } from './recovery.js';
 import { outcome, type ExecOutcome } from './outcome.js';
 import { readProposal } from './read-proposal.js';

@@ -10,7 +10,7 @@ import { resultFields, type StepResult } from '../../domain/result.js';
 import type { Store } from '../../store/port.js';
 import { noopMetrics, type ApplyMetricsSink } from './metrics.js';
 import { PLAN_STREAM_MAXLEN, type ApplyDeps } from './options.js';
-import type { IntentWriter } from './orders.js';
+import type { IntentWriter } from './intents.js';
 import { fillStep } from './outcome.js';
 import { PLAN_ID_PATTERN } from '../../domain/plan.js';
 import { isValidSymbol } from '../../domain/proposal.js';

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { PLAN_ID_PATTERN } from '../../domain/plan.js';
 import type { OrderFill, StopFound } from '../../exchange/port.js';
 import type { ApplyDeps } from './options.js';
-import type { IntentWriter } from './orders.js';
+import type { IntentWriter } from './intents.js';
 import {
   failed,
   filled,

@@ -6,7 +6,7 @@
 import type { Unsubscribe } from '../../store/port.js';
 import { CanaryRequests } from './canary-requests.js';
 import { ProposalHandler } from './handle-proposal.js';
-import { storeIntents } from './orders.js';
+import { storeIntents } from './intents.js';
 import { everyPass, OrderReconciler } from './reconciler.js';
 import { FailoverReconciler } from './failover-reconciler.js';
 import { FAILOVER_EVERY_MS, failoverPasses } from './failover-passes.js';

@@ -16,7 +16,8 @@ import {
 } from '../../../src/exchange/port.js';
 import { ManualClock } from '../../../src/ops/clock.js';
 import { captureLogger } from '../../../src/ops/logger.js';
-import { executeOrderStep, startIntent, storeIntents } from '../../../src/services/apply/orders.js';
+import { startIntent, storeIntents } from '../../../src/services/apply/intents.js';
+import { executeOrderStep } from '../../../src/services/apply/orders.js';
 import { stepRequest } from '../../../src/services/apply/outcome.js';
 import { MemoryStore } from '../../../src/store/index.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';

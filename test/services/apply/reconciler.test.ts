@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { clientOrderIdFor } from '../../../src/exchange/port.js';
 import { ManualClock } from '../../../src/ops/clock.js';
 import { captureLogger } from '../../../src/ops/logger.js';
-import { storeIntents } from '../../../src/services/apply/orders.js';
+import { storeIntents } from '../../../src/services/apply/intents.js';
 import { RecordingMetrics } from '../../../src/services/apply/metrics.js';
 import {
   ABSENT_AFTER_MS,
