@@ -161,8 +161,8 @@ export function startIntent(
 
 /**
  * Takes an early intent over for the order about to leave: its creation's outcome, and the
- * lease asked again when its fence is old. An intent that was not written (its consume's answer
- * raced it, say) is created now, as for a plan without one.
+ * lease asked again when its fence is old. An intent that was not written (it reached Redis
+ * before its consume, or failed with it) is created now, as for a plan without one.
  */
 export async function takeOver(
   deps: Pick<ApplyDeps, 'clock'>,
@@ -172,7 +172,9 @@ export async function takeOver(
   fields: Record<string, string>,
 ): Promise<{ created: CreateIntentOutcome; early: boolean }> {
   early.claimed = true;
-  const created = await early.created;
+  // Failed: it went with a consume attempt whose connection failed, and the consume's retry took
+  // the permits; written now, as for a plan without one.
+  const created = await early.created.catch(() => 'not_consumed' as const);
   if (created === 'not_consumed') {
     return { created: await intents.create(plan.planId, plan.symbol, fields), early: false };
   }

@@ -20,6 +20,7 @@ import { startIntent, storeIntents } from '../../../src/services/apply/intents.j
 import { executeOrderStep } from '../../../src/services/apply/orders.js';
 import { stepRequest } from '../../../src/services/apply/outcome.js';
 import { MemoryStore } from '../../../src/store/index.js';
+import type { LeaseOps } from '../../../src/store/lease-port.js';
 import { FakeExchange } from '../../helpers/fake-exchange.js';
 import { T0 } from '../../helpers/clock.js';
 import { until } from '../../helpers/wait.js';
@@ -137,7 +138,8 @@ describe.skipIf(skipRedis)('apply: the order intent behind the consume (real Red
 describe('apply: an early intent whose fence has grown old (memory store, clock by hand)', () => {
   const SYMBOL = 'BTCUSDT';
 
-  const setup = async () => {
+  /** `failEarly`: the intent sent behind the consume fails (its connection dropped, say). */
+  const setup = async (failEarly = false) => {
     const clock = new ManualClock(T0);
     const store = new MemoryStore({ clock, sweepMs: 0 });
     const exchange = new FakeExchange({ [SYMBOL]: 0.01 });
@@ -169,8 +171,21 @@ describe('apply: an early intent whose fence has grown old (memory store, clock 
     for (const k of permits) await store.set(k, '{}', { ttlSec: 60 });
     const receiptKey = store.keys.permitReceipt(plan.planId);
     await store.consumePermits(permits, receiptKey, 'tok', 60);
+    const create = store.leases.createIntent.bind(store.leases);
+    if (failEarly) {
+      (store.leases as { createIntent: LeaseOps['createIntent'] }).createIntent = (
+        keys,
+        token,
+        fields,
+        ttl,
+        consumeToken,
+      ) =>
+        consumeToken === undefined
+          ? create(keys, token, fields, ttl)
+          : Promise.reject(new Error('Connection is closed.'));
+    }
     const early = startIntent(intents, clock, plan, step, clientId, { receiptKey, token: 'tok' });
-    expect(await early.created).toBe('written');
+    expect(await early.created.catch(() => 'failed')).toBe(failEarly ? 'failed' : 'written');
     const req = stepRequest({
       plan,
       step,
@@ -207,6 +222,15 @@ describe('apply: an early intent whose fence has grown old (memory store, clock 
     expect(out).toMatchObject({ decision: 'ERROR', abandoned: 'lease_lost' });
     expect(s.orders()).toBe(0);
     expect(await s.intent()).toMatchObject({ state: 'cancelled', reason: 'lease_lost' });
+  });
+
+  it('when the intent sent behind the consume failed then the order path writes it before sending', async () => {
+    const s = await setup(true);
+    expect(await s.intent()).toEqual({});
+    const out = await s.send();
+    expect(out).toMatchObject({ decision: 'EXECUTE', executed: true });
+    expect(s.orders()).toBe(1);
+    expect(await s.intent()).toMatchObject({ state: 'filled', side: 'SELL', quantity: '0.010' });
   });
 
   it('when the fence is old but the lease is still ours then the order goes, named by its intent', async () => {
