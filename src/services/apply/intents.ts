@@ -51,7 +51,7 @@ export function storeIntents(
   const k = store.keys;
   const published = (planId: string, symbol: string, fields: Record<string, string>) =>
     publishOrderEvent(store, logger, planId, symbol, fields, clock.now());
-  // Not async: the command must leave before the caller's next one (it may follow a consume).
+  // The command is sent before this returns, so one that follows a consume reaches Redis after it.
   const create = (
     planId: string,
     symbol: string,
