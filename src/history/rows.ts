@@ -213,6 +213,17 @@ export function decisionRow(
   });
 }
 
+/** The order row's columns an update sets under their own names (order_id: see orderEvent). */
+const UPDATED_FIELDS = [
+  'state',
+  'executed_qty',
+  'avg_price',
+  'reason',
+  'side',
+  'quantity',
+  'trigger_price',
+] as const;
+
 export function orderEvent(entry: StreamEntry): Parsed<OrderEvent> {
   return withTime<OrderEvent>(entry, (atMs, fields) => {
     if (entry.fields.state === 'sending') {
@@ -249,16 +260,10 @@ export function orderEvent(entry: StreamEntry): Parsed<OrderEvent> {
     if (!p.success) return { ok: false, reason: reasonOf(p.error) };
     const u = p.data;
     const set: Extract<OrderEvent, { kind: 'update' }>['set'] = {};
-    if (u.state !== undefined) set.state = u.state;
+    for (const f of UPDATED_FIELDS) if (u[f] !== undefined) set[f] = u[f];
     // A stop's exchange id is its algo id.
     const orderId = u.order_id ?? u.algo_id;
     if (orderId !== undefined) set.order_id = orderId;
-    if (u.executed_qty !== undefined) set.executed_qty = u.executed_qty;
-    if (u.avg_price !== undefined) set.avg_price = u.avg_price;
-    if (u.reason !== undefined) set.reason = u.reason;
-    if (u.side !== undefined) set.side = u.side;
-    if (u.quantity !== undefined) set.quantity = u.quantity;
-    if (u.trigger_price !== undefined) set.trigger_price = u.trigger_price;
     return { ok: true, row: { kind: 'update', planId: u.plan_id, set, atMs, streamId: entry.id, fields } };
   });
 }

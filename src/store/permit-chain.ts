@@ -149,9 +149,9 @@ export async function waitAndConsumePermits(
     try {
       for (;;) {
         try {
-          const then = failures === 0 ? cue?.(attempts, expected, { receiptKey, token }) : undefined;
+          const afterSent = failures === 0 ? cue?.(attempts, expected, { receiptKey, token }) : undefined;
           const consumed = store.consumePermits(keys, receiptKey, token, receiptTtl, { readTtl });
-          then?.();
+          afterSent?.();
           return await consumed;
         } catch (err) {
           lastError = err instanceof Error ? err.message : String(err);

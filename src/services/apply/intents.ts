@@ -96,17 +96,26 @@ export function storeIntents(
   };
 }
 
-/** The intent's fields for the order a step sends (state=sending). */
-export function intentFields(plan: Plan, step: Step, req: StepRequest, at: number): Record<string, string> {
+/**
+ * The intent's fields for the order a step sends (state=sending); without a side, the order is
+ * named only (an early intent: side, quantity and trigger price follow the request out).
+ */
+export function intentFields(
+  plan: Plan,
+  step: Step,
+  req: Pick<StepRequest, 'kind' | 'clientId'> &
+    Partial<Pick<StepRequest, 'side' | 'quantity' | 'triggerPrice'>>,
+  at: number,
+): Record<string, string> {
   return {
     plan_id: plan.planId,
     step: step.step,
     kind: req.kind,
     client_order_id: req.clientId,
     symbol: plan.symbol,
-    side: req.side,
-    quantity: req.quantity,
-    trigger_price: req.triggerPrice ?? '',
+    ...(req.side === undefined
+      ? {}
+      : { side: req.side, quantity: req.quantity ?? '', trigger_price: req.triggerPrice ?? '' }),
     state: 'sending',
     at: String(at),
   };
@@ -144,15 +153,7 @@ export function startIntent(
   after: ConsumeTicket,
 ): EarlyIntent {
   const at = clock.now();
-  const fields = {
-    plan_id: plan.planId,
-    step: step.step,
-    kind: 'market',
-    client_order_id: clientId,
-    symbol: plan.symbol,
-    state: 'sending',
-    at: String(at),
-  };
+  const fields = intentFields(plan, step, { kind: 'market', clientId }, at);
   const created = intents.create(plan.planId, plan.symbol, fields, after);
   // Awaited later (takeOver, cancelIntent); a failure before then is not unhandled.
   created.catch(() => undefined);
